@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every size limit on input from the network or disk, in one place (docs/protocol.md). */
+#ifndef FOTA_LIMITS_H
+#define FOTA_LIMITS_H
+
+/* Signed envelopes (JWS JSON serialization) as received, in bytes. */
+#define FOTA_MAX_ENVELOPE_BYTES (64 * 1024)
+/* A directive embeds the manifest envelope and may list canary devices. */
+#define FOTA_MAX_DIRECTIVE_BYTES (256 * 1024)
+/* Decoded JWS protected header. */
+#define FOTA_MAX_PROTECTED_BYTES 1024
+/* Signatures per envelope (threshold signing fits, floods do not). */
+#define FOTA_MAX_SIGNATURES 8
+/* Keys in one trust store. */
+#define FOTA_MAX_TRUSTED_KEYS 64
+#define FOTA_MAX_KID_LEN 64
+
+/* Generic short strings in documents: names, versions, vendor, model, ids. */
+#define FOTA_MAX_NAME_LEN 64
+#define FOTA_MAX_VERSION_LEN 64
+#define FOTA_MAX_LIST_ITEMS 16
+#define FOTA_MAX_PARAMS 16
+#define FOTA_MAX_PARAM_LEN 256
+#define FOTA_MAX_REASON_LEN 200
+
+/* Devices named in one directive admission list. */
+#define FOTA_MAX_ADMIT_DEVICES 1024
+
+/* Images and chunks. */
+#define FOTA_MIN_CHUNK_SIZE 1024u
+#define FOTA_MAX_CHUNK_SIZE (1024u * 1024u)
+#define FOTA_MAX_CHUNK_COUNT 32768u
+#define FOTA_MAX_IMAGE_SIZE (16ull * 1024 * 1024 * 1024)
+/* Header plus payload of one chunk frame; a table frame carries count * 32 bytes. */
+#define FOTA_MAX_FRAME_BYTES (FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_COUNT * 32u)
+#define FOTA_FRAME_HEADER_LEN 32u
+
+/* Small JSON messages from devices. */
+#define FOTA_MAX_STATUS_BYTES 4096
+#define FOTA_MAX_REQUEST_BYTES 4096
+#define FOTA_MAX_REQUEST_RANGES 64
+/* Chunks one repair request may ask for at once (the device's window). */
+#define FOTA_MAX_REQUEST_CHUNKS 256
+
+/* Topic segments (group, device id) and whole topics. */
+#define FOTA_MAX_SEGMENT_LEN 64
+#define FOTA_MAX_PREFIX_LEN 64
+#define FOTA_MAX_TOPIC_LEN 256
+
+#endif

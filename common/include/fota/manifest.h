@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image manifest (what the release key signs): JSON <-> struct, validation, device checks. */
+#ifndef FOTA_MANIFEST_H
+#define FOTA_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/digest.h"
+#include "fota/error.h"
+#include "fota/limits.h"
+
+#define FOTA_MANIFEST_SCHEMA "fota-manifest/1"
+/* Decoded manifest payload limit (the envelope limit applies before decoding). */
+#define FOTA_MAX_MANIFEST_BYTES (16 * 1024)
+
+enum fota_install_method { FOTA_INSTALL_FILE = 0, FOTA_INSTALL_AB_SLOT, FOTA_INSTALL_SCRIPT };
+enum fota_compression { FOTA_COMPRESSION_NONE = 0, FOTA_COMPRESSION_ZSTD };
+
+struct fota_param {
+	char key[FOTA_MAX_NAME_LEN + 1];
+	char value[FOTA_MAX_PARAM_LEN + 1];
+};
+
+struct fota_manifest {
+	uint64_t sequence; /* monotonic, anti-rollback */
+	int64_t created;   /* Unix seconds */
+	int64_t expires;
+	char vendor[FOTA_MAX_NAME_LEN + 1];
+	char model[FOTA_MAX_NAME_LEN + 1];
+	char hw_revisions[FOTA_MAX_LIST_ITEMS][FOTA_MAX_VERSION_LEN + 1];
+	size_t n_hw_revisions; /* 0 = any hardware revision */
+	char accepts_versions[FOTA_MAX_LIST_ITEMS][FOTA_MAX_VERSION_LEN + 1];
+	size_t n_accepts_versions; /* 0 = from any current version */
+	char name[FOTA_MAX_NAME_LEN + 1];
+	char version[FOTA_MAX_VERSION_LEN + 1];
+	uint64_t size;
+	uint8_t sha256[FOTA_SHA256_LEN];
+	uint32_t chunk_size;
+	uint32_t chunk_count;
+	uint8_t table_sha256[FOTA_SHA256_LEN]; /* digest of the chunk hash table */
+	enum fota_compression compression;
+	bool has_delta_base;
+	uint8_t from_sha256[FOTA_SHA256_LEN];
+	enum fota_install_method install_method;
+	struct fota_param install_params[FOTA_MAX_PARAMS];
+	size_t n_install_params;
+	bool reboot;
+	uint32_t confirm_timeout_s;
+	bool allow_downgrade; /* the release key's explicit downgrade allowance */
+};
+
+/* Parses and validates a manifest payload (exact bytes, need not be NUL-terminated). Every
+ * field is checked against docs/manifest.md; unknown names listed in "critical" are refused.
+ * Error messages name the field: "manifest rejected: chunk_count 9 != ceil(size/chunk_size) 8". */
+fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manifest *out,
+			     struct fota_error *err);
+
+/* Serializes (validating first); *out is malloc'd, NUL-terminated (caller frees). */
+fota_err fota_manifest_to_json(const struct fota_manifest *m, char **out, struct fota_error *err);
+
+/* Internal consistency and limits, as parse applies them. */
+fota_err fota_manifest_validate(const struct fota_manifest *m, struct fota_error *err);
+
+/* What the device knows about itself when judging a manifest. */
+struct fota_device_info {
+	const char *vendor;
+	const char *model;
+	const char *hw_revision;
+	const char *current_version; /* NULL or "" when nothing is installed yet */
+	uint64_t installed_sequence;
+	int64_t now;
+};
+
+/* Expiry, anti-rollback (sequence <= installed refused unless allow_downgrade) and
+ * compatibility, in that order; message e.g. "manifest rejected: sequence 41 <= installed 42". */
+fota_err fota_manifest_check_device(const struct fota_manifest *m,
+				    const struct fota_device_info *dev, struct fota_error *err);
+
+/* Install parameter by key, NULL if absent. */
+const char *fota_manifest_param(const struct fota_manifest *m, const char *key);
+
+const char *fota_install_method_name(enum fota_install_method m);
+const char *fota_compression_name(enum fota_compression c);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Thin layer over Paho MQTTAsync: mTLS connect, reconnect with backoff and jitter,
+ * remembered subscriptions, and QoS 1 publishing bounded by an in-flight window. */
+#ifndef FOTA_MQTT_H
+#define FOTA_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/error.h"
+
+struct fota_mqtt_config {
+	const char *uri;       /* "ssl://host:8883" (mqtts:// accepted) or "tcp://" for tests */
+	const char *client_id; /* the device id; must match the certificate CN for devices */
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	int keepalive_s;          /* default 30 */
+	int connect_timeout_s;    /* default 10 */
+	unsigned max_inflight;    /* QoS 1 publishes awaiting PUBACK; default 8 */
+	unsigned reconnect_min_ms; /* first retry delay, doubled up to max, +/- 25 % jitter */
+	unsigned reconnect_max_ms;
+	/* Last will, published by the broker when the connection dies uncleanly. */
+	const char *will_topic;
+	const void *will_payload;
+	size_t will_len;
+	bool will_retained;
+};
+
+/* Called from Paho's thread, one message at a time; payload valid only during the call.
+ * Blocking here applies TCP back-pressure to the broker, which is intended. */
+typedef void (*fota_mqtt_message_cb)(void *ctx, const char *topic, const uint8_t *payload,
+				     size_t len);
+/* After every successful (re)connect, once subscriptions were renewed. */
+typedef void (*fota_mqtt_connected_cb)(void *ctx, bool reconnected);
+/* When the connection is lost; reconnecting starts by itself. */
+typedef void (*fota_mqtt_lost_cb)(void *ctx, const char *cause);
+
+struct fota_mqtt_callbacks {
+	fota_mqtt_message_cb on_message;
+	fota_mqtt_connected_cb on_connected;
+	fota_mqtt_lost_cb on_lost;
+	void *ctx;
+};
+
+struct fota_mqtt;
+
+fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqtt_callbacks *cb,
+		       struct fota_mqtt **out, struct fota_error *err);
+/* Disconnects and frees; NULL is a no-op. */
+void fota_mqtt_free(struct fota_mqtt *m);
+
+/* First connection; waits up to timeout_ms. Later losses reconnect in the background.
+ * Failure says why (TLS handshake, refused, unreachable) as far as Paho tells. */
+fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
+bool fota_mqtt_is_connected(struct fota_mqtt *m);
+/* Waits until connected (or timeout); FOTA_ERR_TIMEOUT otherwise. */
+fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
+
+/* Subscribes now (if connected) and after every reconnect; waits for the SUBACK and fails
+ * if the broker refused it (ACL). */
+fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
+			     struct fota_error *err);
+
+/* Queues a publish; for QoS >= 1 first waits (up to timeout_ms) for a free in-flight slot.
+ * Payload is copied. A publish refused while disconnected waits for the reconnect within
+ * the same timeout. */
+fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload,
+			   size_t len, int qos, bool retained, int timeout_ms,
+			   struct fota_error *err);
+
+/* Waits until no QoS >= 1 publish is in flight. */
+fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
+
+/* Publishes failed (lost with a connection) since creation: a broadcast gap devices repair. */
+uint64_t fota_mqtt_failed_publishes(struct fota_mqtt *m);
+
+#endif
