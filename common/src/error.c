@@ -53,12 +53,21 @@ fota_err fota_error_set(struct fota_error *err, fota_err code, const char *fmt, 
 
 fota_err fota_error_prefix(struct fota_error *err, const char *prefix)
 {
-	char old[FOTA_ERROR_MSG_MAX];
+	size_t plen, mlen;
 
 	if (err == NULL)
 		return FOTA_ERR_INVAL;
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	plen = strlen(prefix) + 2; /* "prefix: " */
+	if (plen >= sizeof(err->msg))
+		return err->code;
+	mlen = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (mlen > sizeof(err->msg) - 1 - plen)
+		mlen = sizeof(err->msg) - 1 - plen; /* keep the start of the reason */
+	memmove(err->msg + plen, err->msg, mlen);
+	memcpy(err->msg, prefix, plen - 2);
+	err->msg[plen - 2] = ':';
+	err->msg[plen - 1] = ' ';
+	err->msg[plen + mlen] = '\0';
 	return err->code;
 }
 

@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Paho MQTTAsync wrapper: mTLS, reconnect with jittered backoff, bounded QoS 1 in-flight window. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <MQTTAsync.h>
+
+#include "fota/mqtt.h"
+#include "fota/timeutil.h"
+
+#define MAX_SUBSCRIPTIONS 16
+#define MAX_INFLIGHT 64
+/* Completions that arrive before sendMessage returned their token (callback raced ahead). */
+#define EARLY_RING 64
+
+struct subscription {
+	char *filter;
+	int qos;
+};
+
+struct slot {
+	int in_use;
+	MQTTAsync_token token;
+};
+
+struct fota_mqtt {
+	MQTTAsync client;
+	struct fota_mqtt_callbacks cb;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t reconnect_thread;
+	int reconnect_started;
+
+	/* Owned copies of the configuration; connect options point into them. */
+	char *uri, *client_id, *ca, *cert, *key, *will_topic;
+	void *will_payload;
+	size_t will_len;
+	int will_retained;
+	int keepalive_s, connect_timeout_s;
+	unsigned reconnect_min_ms, reconnect_max_ms;
+	unsigned max_inflight;
+
+	/* Connection state, under lock. */
+	int connected;
+	int ever_connected;
+	int connecting;
+	int lost;        /* reconnect thread should act */
+	int shutting_down;
+	int last_rc;     /* last connect failure code */
+	char last_error[200];
+	unsigned backoff_ms;
+
+	struct subscription subs[MAX_SUBSCRIPTIONS];
+	size_t n_subs;
+	int sub_pending; /* result of a synchronous subscribe: 1 waiting, 0 ok, -1 refused */
+
+	struct slot slots[MAX_INFLIGHT];
+	unsigned inflight;
+	MQTTAsync_token early[EARLY_RING];
+	size_t n_early;
+	uint64_t failed_publishes;
+	unsigned generation; /* bumped when a connection is lost and every slot freed */
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void deadline_after(struct timespec *ts, int timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits on the condition; returns ETIMEDOUT once the deadline passed. Caller holds lock. */
+static int wait_until(struct fota_mqtt *m, const struct timespec *deadline)
+{
+	return pthread_cond_timedwait(&m->cond, &m->lock, deadline);
+}
+
+static int ssl_error_cb(const char *str, size_t len, void *u)
+{
+	struct fota_mqtt *m = u;
+	size_t n = len < sizeof(m->last_error) - 1 ? len : sizeof(m->last_error) - 1;
+
+	/* Keep the first OpenSSL line of the attempt: it names the real cause. */
+	pthread_mutex_lock(&m->lock);
+	if (m->last_error[0] == '\0') {
+		memcpy(m->last_error, str, n);
+		m->last_error[n] = '\0';
+		while (n > 0 && (m->last_error[n - 1] == '\n' || m->last_error[n - 1] == '\r'))
+			m->last_error[--n] = '\0';
+	}
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp);
+static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp);
+
+/* Paho thread: renew every remembered subscription without waiting for the SUBACKs.
+ * Subscriptions are only ever appended, so a snapshot of the count is safe to walk. */
+static void resubscribe_all(struct fota_mqtt *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->n_subs;
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < n; i++) {
+		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+		ro.context = m;
+		MQTTAsync_subscribe(m->client, m->subs[i].filter, m->subs[i].qos, &ro);
+	}
+}
+
+static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	struct fota_mqtt *m = ctx;
+	int reconnected;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	reconnected = m->ever_connected;
+	m->connected = 1;
+	m->connecting = 0;
+	m->ever_connected = 1;
+	m->backoff_ms = m->reconnect_min_ms;
+	m->last_error[0] = '\0';
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	if (reconnected)
+		resubscribe_all(m);
+	if (m->cb.on_connected)
+		m->cb.on_connected(m->cb.ctx, reconnected != 0);
+}
+
+static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	m->connecting = 0;
+	m->last_rc = resp ? resp->code : -1;
+	if (m->last_error[0] == '\0' && resp && resp->message)
+		snprintf(m->last_error, sizeof(m->last_error), "%s", resp->message);
+	if (m->ever_connected)
+		m->lost = 1; /* the reconnect thread tries again after its backoff */
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void connection_lost(void *ctx, char *cause)
+{
+	struct fota_mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	m->connected = 0;
+	/* In-flight QoS 1 messages die with a clean session: free their slots and count them,
+	 * so publishers are not stuck waiting for acknowledgements that will never come. */
+	for (unsigned i = 0; i < m->max_inflight; i++) {
+		if (m->slots[i].in_use) {
+			m->slots[i].in_use = 0;
+			m->failed_publishes++;
+		}
+	}
+	m->inflight = 0;
+	m->n_early = 0;
+	m->generation++;
+	m->lost = 1;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	if (m->cb.on_lost)
+		m->cb.on_lost(m->cb.ctx, cause ? cause : "connection lost");
+	free(cause);
+}
+
+static int message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	struct fota_mqtt *m = ctx;
+
+	(void)topic_len; /* Paho NUL-terminates topics that contain no NUL byte */
+	if (m->cb.on_message)
+		m->cb.on_message(m->cb.ctx, topic, msg->payload,
+				 msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+/* Caller holds lock. Frees the slot of token or remembers it as completed early. */
+static void complete_token(struct fota_mqtt *m, MQTTAsync_token token, int failed)
+{
+	for (unsigned i = 0; i < m->max_inflight; i++) {
+		if (m->slots[i].in_use && m->slots[i].token == token) {
+			m->slots[i].in_use = 0;
+			m->inflight--;
+			if (failed)
+				m->failed_publishes++;
+			pthread_cond_broadcast(&m->cond);
+			return;
+		}
+	}
+	if (m->n_early < EARLY_RING)
+		m->early[m->n_early++] = token;
+	if (failed)
+		m->failed_publishes++;
+}
+
+static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	complete_token(m, resp->token, 0);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	complete_token(m, resp ? resp->token : 0, 1);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	/* MQTT 3.1.1 reports a refused subscription as granted QoS 0x80. */
+	if (m->sub_pending == 1)
+		m->sub_pending = (resp && resp->alt.qos == 0x80) ? -1 : 0;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	if (m->sub_pending == 1)
+		m->sub_pending = -1;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Caller holds lock (released around the Paho call). Starts one connect attempt. */
+static int start_connect(struct fota_mqtt *m)
+{
+	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
+	MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
+	int rc;
+
+	co.keepAliveInterval = m->keepalive_s;
+	/* Clean sessions: whatever a device missed while away is repaired on request, so the
+	 * broker never has to hold a backlog for it. */
+	co.cleansession = 1;
+	co.connectTimeout = m->connect_timeout_s;
+	co.maxInflight = (int)m->max_inflight;
+	co.onSuccess = on_connect_ok;
+	co.onFailure = on_connect_fail;
+	co.context = m;
+	if (m->ca || m->cert) {
+		so.trustStore = m->ca;
+		so.keyStore = m->cert;
+		so.privateKey = m->key;
+		so.enableServerCertAuth = 1;
+		so.verify = 1;
+		so.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+		so.ssl_error_cb = ssl_error_cb;
+		so.ssl_error_context = m;
+		co.ssl = &so;
+	}
+	if (m->will_topic) {
+		wo.topicName = m->will_topic;
+		wo.message = NULL;
+		wo.payload.data = m->will_payload;
+		wo.payload.len = (int)m->will_len;
+		wo.retained = m->will_retained;
+		wo.qos = 1;
+		co.will = &wo;
+	}
+	m->connecting = 1;
+	m->last_error[0] = '\0';
+	/* Never call into Paho holding our lock: its thread takes our lock in callbacks. */
+	pthread_mutex_unlock(&m->lock);
+	rc = MQTTAsync_connect(m->client, &co);
+	pthread_mutex_lock(&m->lock);
+	if (rc != MQTTASYNC_SUCCESS)
+		m->connecting = 0;
+	return rc;
+}
+
+static void *reconnect_main(void *arg)
+{
+	struct fota_mqtt *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->shutting_down) {
+		struct timespec deadline;
+		unsigned delay, jitter;
+
+		if (!m->lost || m->connecting) {
+			pthread_cond_wait(&m->cond, &m->lock);
+			continue;
+		}
+		/* Full backoff with +/-25 % jitter so a fleet does not reconnect in lockstep. */
+		delay = m->backoff_ms;
+		jitter = delay / 2 ? (unsigned)rand() % (delay / 2) : 0;
+		delay = delay - delay / 4 + jitter;
+		deadline_after(&deadline, (int)delay);
+		while (!m->shutting_down && wait_until(m, &deadline) != ETIMEDOUT)
+			;
+		if (m->shutting_down)
+			break;
+		m->lost = 0;
+		if (m->backoff_ms < m->reconnect_max_ms)
+			m->backoff_ms = m->backoff_ms * 2 > m->reconnect_max_ms ? m->reconnect_max_ms
+										: m->backoff_ms * 2;
+		if (start_connect(m) != MQTTASYNC_SUCCESS)
+			m->lost = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqtt_callbacks *cb,
+		       struct fota_mqtt **out, struct fota_error *err)
+{
+	MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
+	struct fota_mqtt *m = NULL;
+	const char *uri;
+	char *fixed = NULL;
+	int rc;
+
+	*out = NULL;
+	if (cfg->uri == NULL || cfg->client_id == NULL || cfg->client_id[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_INVAL, "mqtt: broker uri and client id needed");
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	if (cb)
+		m->cb = *cb;
+	/* Paho 1.3.11 knows "ssl://" but not every build knows "mqtts://". */
+	uri = cfg->uri;
+	if (strncmp(uri, "mqtts://", 8) == 0) {
+		fixed = malloc(strlen(uri) + 1);
+		if (fixed)
+			sprintf(fixed, "ssl://%s", uri + 8);
+		uri = fixed;
+	} else if (strncmp(uri, "mqtt://", 7) == 0) {
+		fixed = malloc(strlen(uri) + 1);
+		if (fixed)
+			sprintf(fixed, "tcp://%s", uri + 7);
+		uri = fixed;
+	}
+	m->uri = fixed ? fixed : strdup(cfg->uri);
+	m->client_id = strdup(cfg->client_id);
+	m->ca = dup_or_null(cfg->ca_file);
+	m->cert = dup_or_null(cfg->cert_file);
+	m->key = dup_or_null(cfg->key_file);
+	m->will_topic = dup_or_null(cfg->will_topic);
+	if (cfg->will_topic && cfg->will_len) {
+		m->will_payload = malloc(cfg->will_len);
+		if (m->will_payload)
+			memcpy(m->will_payload, cfg->will_payload, cfg->will_len);
+		m->will_len = cfg->will_len;
+	}
+	m->will_retained = cfg->will_retained;
+	m->keepalive_s = cfg->keepalive_s > 0 ? cfg->keepalive_s : 30;
+	m->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 10;
+	m->max_inflight = cfg->max_inflight ? cfg->max_inflight : 8;
+	if (m->max_inflight > MAX_INFLIGHT)
+		m->max_inflight = MAX_INFLIGHT;
+	m->reconnect_min_ms = cfg->reconnect_min_ms ? cfg->reconnect_min_ms : 500;
+	m->reconnect_max_ms = cfg->reconnect_max_ms ? cfg->reconnect_max_ms : 30000;
+	if (m->reconnect_max_ms < m->reconnect_min_ms)
+		m->reconnect_max_ms = m->reconnect_min_ms;
+	m->backoff_ms = m->reconnect_min_ms;
+	if (m->uri == NULL || m->client_id == NULL || (cfg->ca_file && !m->ca) ||
+	    (cfg->cert_file && !m->cert) || (cfg->key_file && !m->key) ||
+	    (cfg->will_topic && (!m->will_topic || (cfg->will_len && !m->will_payload)))) {
+		fota_mqtt_free(m);
+		return fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
+	}
+	srand((unsigned)fota_time_mono_ms() ^ (unsigned)(uintptr_t)m);
+
+	cro.sendWhileDisconnected = 0;
+	cro.MQTTVersion = MQTTVERSION_3_1_1;
+	rc = MQTTAsync_createWithOptions(&m->client, m->uri, m->client_id,
+					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		fota_mqtt_free(m);
+		return fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot create client for '%s': %s",
+				      cfg->uri, MQTTAsync_strerror(rc));
+	}
+	MQTTAsync_setCallbacks(m->client, m, connection_lost, message_arrived, NULL);
+	if (pthread_create(&m->reconnect_thread, NULL, reconnect_main, m) != 0) {
+		fota_mqtt_free(m);
+		return fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: cannot start reconnect thread");
+	}
+	m->reconnect_started = 1;
+	*out = m;
+	return FOTA_OK;
+}
+
+void fota_mqtt_free(struct fota_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->shutting_down = 1;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	if (m->reconnect_started)
+		pthread_join(m->reconnect_thread, NULL);
+	if (m->client) {
+		MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+
+		dopt.timeout = 1000;
+		if (MQTTAsync_isConnected(m->client))
+			MQTTAsync_disconnect(m->client, &dopt);
+		/* Give the DISCONNECT a moment so the broker does not fire the last will. */
+		for (int i = 0; i < 50 && MQTTAsync_isConnected(m->client); i++) {
+			struct timespec ts = {0, 20 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		MQTTAsync_destroy(&m->client);
+	}
+	for (size_t i = 0; i < m->n_subs; i++)
+		free(m->subs[i].filter);
+	free(m->uri);
+	free(m->client_id);
+	free(m->ca);
+	free(m->cert);
+	free(m->key);
+	free(m->will_topic);
+	free(m->will_payload);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_error *err)
+{
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+	int prc;
+
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	prc = start_connect(m);
+	if (prc != MQTTASYNC_SUCCESS) {
+		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot connect to %s: %s", m->uri,
+				    MQTTAsync_strerror(prc));
+		goto out;
+	}
+	while (m->connecting && !m->connected) {
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
+					    "mqtt: no connection to %s within %d ms%s%s", m->uri,
+					    timeout_ms, m->last_error[0] ? ": " : "",
+					    m->last_error);
+			goto out;
+		}
+	}
+	if (!m->connected)
+		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: connection to %s refused: %s (code %d)",
+				    m->uri, m->last_error[0] ? m->last_error : "no reason given",
+				    m->last_rc);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+bool fota_mqtt_is_connected(struct fota_mqtt *m)
+{
+	bool c;
+
+	pthread_mutex_lock(&m->lock);
+	c = m->connected != 0;
+	pthread_mutex_unlock(&m->lock);
+	return c;
+}
+
+fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fota_error *err)
+{
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	while (!m->connected && !m->shutting_down) {
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
+					    "mqtt: not connected to %s after %d ms%s%s", m->uri,
+					    timeout_ms, m->last_error[0] ? ": " : "",
+					    m->last_error);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
+			     struct fota_error *err)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+	int prc;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->n_subs == MAX_SUBSCRIPTIONS) {
+		rc = fota_error_set(err, FOTA_ERR_TOO_BIG, "mqtt: more than %d subscriptions",
+				    MAX_SUBSCRIPTIONS);
+		goto out;
+	}
+	m->subs[m->n_subs].filter = strdup(filter);
+	if (m->subs[m->n_subs].filter == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
+		goto out;
+	}
+	m->subs[m->n_subs].qos = qos;
+	m->n_subs++;
+	if (!m->connected)
+		goto out; /* subscribed on connect */
+	ro.onSuccess = on_subscribe_ok;
+	ro.onFailure = on_subscribe_fail;
+	ro.context = m;
+	m->sub_pending = 1;
+	pthread_mutex_unlock(&m->lock);
+	prc = MQTTAsync_subscribe(m->client, filter, qos, &ro);
+	pthread_mutex_lock(&m->lock);
+	if (prc != MQTTASYNC_SUCCESS) {
+		m->sub_pending = 0;
+		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: subscribe '%s' failed: %s", filter,
+				    MQTTAsync_strerror(prc));
+		goto out;
+	}
+	deadline_after(&deadline, 10000);
+	while (m->sub_pending == 1) {
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			m->sub_pending = 0;
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT, "mqtt: no SUBACK for '%s'",
+					    filter);
+			goto out;
+		}
+	}
+	if (m->sub_pending == -1) {
+		m->sub_pending = 0;
+		rc = fota_error_set(err, FOTA_ERR_MQTT,
+				    "mqtt: broker refused subscription '%s' (ACL?)", filter);
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+/* Caller holds lock. */
+static int take_early(struct fota_mqtt *m, MQTTAsync_token token)
+{
+	for (size_t i = 0; i < m->n_early; i++) {
+		if (m->early[i] == token) {
+			m->early[i] = m->early[--m->n_early];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload,
+			   size_t len, int qos, bool retained, int timeout_ms,
+			   struct fota_error *err)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+	unsigned slot = 0, gen;
+	int prc;
+
+	if (len > (size_t)0x7fffffff)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "mqtt: payload of %zu bytes", len);
+	deadline_after(&deadline, timeout_ms);
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retained;
+	ro.onSuccess = on_publish_ok;
+	ro.onFailure = on_publish_fail;
+	ro.context = m;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		if (m->shutting_down) {
+			rc = fota_error_set(err, FOTA_ERR_STATE, "mqtt: shutting down");
+			goto out;
+		}
+		if (m->connected && (qos == 0 || m->inflight < m->max_inflight))
+			break;
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
+					    m->connected ? "mqtt: publish to '%s' waited %d ms for "
+							   "acknowledgements"
+							 : "mqtt: publish to '%s': not connected "
+							   "for %d ms",
+					    topic, timeout_ms);
+			goto out;
+		}
+	}
+	if (qos > 0) {
+		for (slot = 0; slot < m->max_inflight && m->slots[slot].in_use; slot++)
+			;
+		m->slots[slot].in_use = 1;
+		m->slots[slot].token = 0;
+		m->inflight++;
+	}
+	gen = m->generation;
+	pthread_mutex_unlock(&m->lock);
+	prc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	pthread_mutex_lock(&m->lock);
+	if (gen != m->generation)
+		qos = 0; /* the connection died meanwhile and freed every slot */
+	if (prc != MQTTASYNC_SUCCESS) {
+		if (qos > 0) {
+			m->slots[slot].in_use = 0;
+			m->inflight--;
+		}
+		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: publish to '%s' failed: %s", topic,
+				    MQTTAsync_strerror(prc));
+		goto out;
+	}
+	if (qos > 0) {
+		if (take_early(m, ro.token)) {
+			m->slots[slot].in_use = 0;
+			m->inflight--;
+		} else {
+			m->slots[slot].token = ro.token;
+		}
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error *err)
+{
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	while (m->inflight > 0) {
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
+					    "mqtt: %u publishes unacknowledged after %d ms",
+					    m->inflight, timeout_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+uint64_t fota_mqtt_failed_publishes(struct fota_mqtt *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->failed_publishes;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
