@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The device agent: takes signed directives, receives and checkpoints chunks, asks for what
+ * it misses, verifies and installs, and reports every state change.
+ *
+ * Threads: Paho's receive thread runs on_message (directive checks, chunk intake) and never
+ * publishes, because publishing waits for acknowledgements that this same thread delivers.
+ * The main loop publishes status and repair requests, watches timers, and runs the
+ * verify/install steps. One mutex guards the agent.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "fota/atomic_file.h"
+#include "fota/chunk.h"
+#include "fota/directive.h"
+#include "fota/envelope.h"
+#include "fota/manifest.h"
+#include "fota/mqtt.h"
+#include "fota/request.h"
+#include "fota/status.h"
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+#include "fota/trust.h"
+#include "installer.h"
+#include "journal.h"
+#include "reporter.h"
+#include "transfer.h"
+
+struct job {
+	bool active;
+	bool paused;
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	uint64_t directive_seq;
+	struct fota_manifest manifest;
+	uint8_t image_id[FOTA_IMAGE_ID_LEN];
+	char image_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	struct transfer *xfer;
+	int64_t started_ms;
+	int64_t last_new_chunk_ms; /* progress clock for the stall timeout */
+	int64_t last_frame_ms;     /* any frame for this image: the broadcast is still running */
+	int64_t last_request_ms;
+	uint32_t retries; /* repair requests since the last new chunk */
+	uint64_t forged;
+};
+
+struct agent {
+	const struct client_config *cfg;
+	struct fota_trust *trust;
+	struct fota_mqtt *mqtt;
+	struct reporter reporter;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct journal journal;
+	struct job job;
+	enum fota_state state;
+	enum fota_result result;
+	char reason[FOTA_MAX_REASON_LEN + 1];
+	/* A table that arrived before its directive (retained messages come in any order). */
+	uint8_t *early_table;
+	size_t early_table_len;
+	uint8_t early_table_id[FOTA_IMAGE_ID_LEN];
+	bool resend_status; /* after a reconnect the last will replaced our retained status */
+	char request_topic[FOTA_MAX_TOPIC_LEN];
+};
+
+static void logf_(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logf_(const char *level, const char *fmt, ...)
+{
+	char ts[FOTA_TIME_STR_LEN];
+	va_list ap;
+
+	fota_time_format(fota_time_now(), ts);
+	fprintf(stderr, "%s fota-client %s: ", ts, level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+#define log_info(...) logf_("info", __VA_ARGS__)
+#define log_warn(...) logf_("warn", __VA_ARGS__)
+
+/* Caller holds lock. A status snapshot of the agent as it is now. */
+static void snapshot(struct agent *a, struct fota_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->device, sizeof(s->device), "%s", a->cfg->id);
+	s->state = a->state;
+	s->result = a->result;
+	snprintf(s->reason, sizeof(s->reason), "%s", a->reason);
+	snprintf(s->version, sizeof(s->version), "%s", a->journal.installed_version);
+	snprintf(s->model, sizeof(s->model), "%s", a->cfg->model);
+	snprintf(s->hw_revision, sizeof(s->hw_revision), "%s", a->cfg->hw_revision);
+	s->sequence = a->journal.installed_sequence;
+	if (a->job.active) {
+		snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);
+		snprintf(s->image_id, sizeof(s->image_id), "%s", a->job.image_hex);
+		s->image_size = a->job.manifest.size;
+		s->chunk_count = a->job.manifest.chunk_count;
+		if (a->job.xfer) {
+			s->chunks_present = transfer_present(a->job.xfer);
+			s->bytes_received = transfer_rx_bytes(a->job.xfer);
+		}
+	}
+}
+
+/* Caller holds lock. */
+static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
+		      const char *reason)
+{
+	struct fota_status s;
+
+	a->state = st;
+	a->result = res;
+	snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason : "");
+	snapshot(a, &s);
+	reporter_push(&a->reporter, &s);
+	if (reason && reason[0])
+		log_info("%s (%s): %s", fota_state_name(st), fota_result_name(res), reason);
+	else
+		log_info("%s", fota_state_name(st));
+	pthread_cond_signal(&a->wake);
+}
+
+static void history(struct agent *a, const char *outcome, const char *reason)
+{
+	char line[1024], ts[FOTA_TIME_STR_LEN];
+
+	fota_time_format(fota_time_now(), ts);
+	/* Reasons come from our own error messages; strip quotes so the line stays JSON. */
+	char clean[FOTA_MAX_REASON_LEN + 1];
+	size_t i;
+
+	for (i = 0; reason && reason[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = (reason[i] == '"' || reason[i] == '\\') ? '\'' : reason[i];
+	clean[i] = '\0';
+	snprintf(line, sizeof(line),
+		 "{\"ts\":\"%s\",\"campaign\":\"%s\",\"image\":\"%s\",\"version\":\"%s\","
+		 "\"sequence\":%llu,\"outcome\":\"%s\",\"reason\":\"%s\"}",
+		 ts, a->job.campaign, a->job.image_hex, a->job.manifest.version,
+		 (unsigned long long)a->job.manifest.sequence, outcome, clean);
+	journal_history(a->cfg->state_dir, line);
+}
+
+/* Caller holds lock. Marks the group's current directive settled in the journal. */
+static void settle(struct agent *a, const char *group)
+{
+	struct journal_group *jg = journal_group(&a->journal, group);
+	struct fota_error err = {0};
+
+	if (jg == NULL)
+		return;
+	jg->settled = true;
+	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+		log_warn("cannot save journal: %s", err.msg);
+}
+
+/* Caller holds lock. Ends the job: keeps the staged data unless discard. */
+static void end_job(struct agent *a, bool discard)
+{
+	if (discard)
+		transfer_discard(a->job.xfer);
+	else
+		transfer_free(a->job.xfer);
+	memset(&a->job, 0, sizeof(a->job));
+}
+
+/* Caller holds lock. A refusal or failure: report the precise reason and stay as we are. */
+static void fail_job(struct agent *a, const char *group, enum fota_result res,
+		     const char *reason, bool discard)
+{
+	set_state(a, FOTA_STATE_FAILED, res, reason);
+	if (a->job.active)
+		history(a, "failed", reason);
+	settle(a, group);
+	end_job(a, discard);
+}
+
+static bool in_groups(const struct client_config *cfg, const char *group)
+{
+	for (int i = 0; i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i], group) == 0)
+			return true;
+	return false;
+}
+
+/* Caller holds lock. Opens the transfer once both the manifest and the table are known. */
+static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
+{
+	struct fota_error err = {0};
+	fota_err rc;
+
+	rc = transfer_open(a->cfg, &a->job.manifest, a->job.image_id, table, len, &a->job.xfer,
+			   &err);
+	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_PARSE || rc == FOTA_ERR_FIELD) {
+		/* A forged or stale table is dropped like a forged chunk: ask again. */
+		log_warn("image %s: %s", a->job.image_hex, err.msg);
+		return;
+	}
+	if (rc != FOTA_OK) {
+		fail_job(a, a->job.group,
+			 rc == FOTA_ERR_NOMEM ? FOTA_RESULT_NO_MEMORY : FOTA_RESULT_NO_SPACE,
+			 err.msg, false);
+		return;
+	}
+	a->job.last_new_chunk_ms = fota_time_mono_ms();
+	a->job.retries = 0;
+	if (transfer_recovered(a->job.xfer) > 0)
+		log_info("image %s: resuming with %u of %u chunks already verified on disk",
+			 a->job.image_hex, transfer_recovered(a->job.xfer),
+			 transfer_count(a->job.xfer));
+	set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, NULL);
+}
+
+/* Caller holds lock. Everything about a directive happens here, verification first. */
+static void handle_directive(struct agent *a, const char *group, const uint8_t *payload,
+			     size_t len)
+{
+	struct fota_directive d;
+	struct fota_manifest m;
+	struct fota_error err = {0};
+	struct fota_device_info dev;
+	struct journal_group *jg;
+	uint8_t *body = NULL, *mbody = NULL, digest[FOTA_SHA256_LEN];
+	size_t body_len = 0, mbody_len = 0;
+	fota_err rc;
+
+	memset(&d, 0, sizeof(d));
+	if (len == 0)
+		return; /* a cleared retained directive: nothing to do */
+	rc = fota_envelope_verify(a->trust, FOTA_ROLE_ORCHESTRATOR, (const char *)payload, len,
+				  FOTA_MAX_DIRECTIVE_BYTES, &body, &body_len, &err);
+	if (rc != FOTA_OK) {
+		fota_error_prefix(&err, "directive rejected");
+		goto refuse;
+	}
+	rc = fota_directive_parse(body, body_len, &d, &err);
+	if (rc != FOTA_OK)
+		goto refuse;
+	if (strcmp(d.group, group) != 0) {
+		rc = fota_error_set(&err, FOTA_ERR_FIELD,
+				    "directive rejected: names group '%s' but came on '%s'",
+				    d.group, group);
+		goto refuse;
+	}
+	jg = journal_group(&a->journal, group);
+	if (jg == NULL)
+		goto out;
+	if (d.directive_seq < jg->directive_seq) {
+		log_warn("directive for %s: sequence %llu < %llu already seen, ignored (replay)",
+			 group, (unsigned long long)d.directive_seq,
+			 (unsigned long long)jg->directive_seq);
+		goto out;
+	}
+	if (d.directive_seq == jg->directive_seq && (jg->settled || a->job.active))
+		goto out; /* redelivered after a reconnect: already handled or in progress */
+	if (d.directive_seq > jg->directive_seq) {
+		jg->directive_seq = d.directive_seq;
+		jg->settled = false;
+		if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+			log_warn("cannot save journal: %s", err.msg);
+	}
+	if (d.state == FOTA_CAMPAIGN_ABORTED) {
+		if (a->job.active && strcmp(a->job.campaign, d.campaign_id) == 0) {
+			history(a, "aborted", "campaign aborted");
+			end_job(a, true);
+			set_state(a, FOTA_STATE_IDLE, FOTA_RESULT_ABORTED,
+				  "campaign aborted: staged data dropped");
+		}
+		settle(a, group);
+		goto out;
+	}
+	if (!fota_directive_admits(&d, a->cfg->id)) {
+		log_info("directive %llu for %s does not admit this device",
+			 (unsigned long long)d.directive_seq, group);
+		goto out;
+	}
+	if (d.expires <= fota_time_now()) {
+		char when[FOTA_TIME_STR_LEN];
+
+		fota_time_format(d.expires, when);
+		rc = fota_error_set(&err, FOTA_ERR_EXPIRED, "directive rejected: expired at %s",
+				    when);
+		goto refuse;
+	}
+	/* The manifest must be signed by the release role, and be the one the directive names. */
+	rc = fota_envelope_verify(a->trust, FOTA_ROLE_RELEASE, d.manifest_jws, d.manifest_jws_len,
+				  FOTA_MAX_ENVELOPE_BYTES, &mbody, &mbody_len, &err);
+	if (rc != FOTA_OK) {
+		fota_error_prefix(&err, "manifest rejected");
+		goto refuse;
+	}
+	fota_sha256(mbody, mbody_len, digest);
+	if (!fota_digest_equal(digest, d.manifest_sha256, sizeof(digest))) {
+		rc = fota_error_set(&err, FOTA_ERR_DIGEST,
+				    "directive rejected: manifest digest does not match");
+		goto refuse;
+	}
+	rc = fota_manifest_parse(mbody, mbody_len, &m, &err);
+	if (rc != FOTA_OK)
+		goto refuse;
+	if (a->journal.installed_sha256[0]) {
+		char hex[FOTA_SHA256_HEX_LEN + 1];
+
+		fota_hex_encode(m.sha256, FOTA_SHA256_LEN, hex);
+		if (strcmp(hex, a->journal.installed_sha256) == 0) {
+			log_info("image %s is already installed", m.version);
+			settle(a, group);
+			goto out;
+		}
+	}
+	dev.vendor = a->cfg->vendor;
+	dev.model = a->cfg->model;
+	dev.hw_revision = a->cfg->hw_revision;
+	dev.current_version = a->journal.installed_version;
+	dev.installed_sequence = a->journal.installed_sequence;
+	dev.now = fota_time_now();
+	rc = fota_manifest_check_device(&m, &dev, &err);
+	if (rc != FOTA_OK)
+		goto refuse;
+	if (m.compression != FOTA_COMPRESSION_NONE || m.has_delta_base) {
+		rc = fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
+				    "manifest rejected: compression '%s'%s not supported by this "
+				    "agent",
+				    fota_compression_name(m.compression),
+				    m.has_delta_base ? " with delta base" : "");
+		goto refuse;
+	}
+	if (strcmp(fota_install_method_name(m.install_method), a->cfg->install_method) != 0) {
+		rc = fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
+				    "manifest rejected: install method '%s' but this device uses "
+				    "'%s'",
+				    fota_install_method_name(m.install_method),
+				    a->cfg->install_method);
+		goto refuse;
+	}
+
+	/* Accepted. Same image as the running job: carry on (resume, unpause). */
+	if (a->job.active && fota_digest_equal(a->job.manifest.sha256, m.sha256, FOTA_SHA256_LEN)) {
+		a->job.paused = d.state == FOTA_CAMPAIGN_PAUSED;
+		a->job.directive_seq = d.directive_seq;
+		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
+		goto out;
+	}
+	if (a->job.active) {
+		history(a, "superseded", "a newer directive named another image");
+		end_job(a, true);
+	}
+	memset(&a->job, 0, sizeof(a->job));
+	a->job.active = true;
+	a->job.paused = d.state == FOTA_CAMPAIGN_PAUSED;
+	snprintf(a->job.group, sizeof(a->job.group), "%s", group);
+	snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
+	a->job.directive_seq = d.directive_seq;
+	a->job.manifest = m;
+	memcpy(a->job.image_id, m.sha256, FOTA_IMAGE_ID_LEN);
+	fota_hex_encode(a->job.image_id, FOTA_IMAGE_ID_LEN, a->job.image_hex);
+	a->job.started_ms = fota_time_mono_ms();
+	a->job.last_new_chunk_ms = a->job.started_ms;
+	log_info("directive %llu accepted: %s %s (%llu bytes, %u chunks), campaign %s",
+		 (unsigned long long)d.directive_seq, m.name, m.version,
+		 (unsigned long long)m.size, m.chunk_count, d.campaign_id);
+	if (a->early_table &&
+	    memcmp(a->early_table_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0)
+		start_transfer(a, a->early_table, a->early_table_len);
+	free(a->early_table);
+	a->early_table = NULL;
+	if (a->job.active && a->job.xfer == NULL)
+		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "waiting for chunk table");
+	goto out;
+
+refuse:
+	log_warn("%s", err.msg);
+	if (a->job.active && d.campaign_id[0] && strcmp(a->job.campaign, d.campaign_id) != 0)
+		goto out; /* a bad directive for another campaign must not kill a good job */
+	fail_job(a, group, fota_result_from_err(rc), err.msg, false);
+out:
+	free(body);
+	free(mbody);
+	fota_directive_clear(&d);
+}
+
+/* Caller holds lock. */
+static void handle_frame(struct agent *a, const char *topic_image, const uint8_t *payload,
+			 size_t len)
+{
+	struct fota_frame f;
+	struct fota_error err = {0};
+	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	bool is_new = false;
+	fota_err rc;
+
+	if (fota_frame_decode(payload, len, &f, &err) != FOTA_OK) {
+		log_warn("frame dropped: %s", err.msg);
+		return;
+	}
+	fota_hex_encode(f.image_id, FOTA_IMAGE_ID_LEN, hex);
+	if (topic_image && strcmp(topic_image, hex) != 0) {
+		log_warn("frame dropped: image %s on the topic of image %s", hex, topic_image);
+		return;
+	}
+	if (f.type == FOTA_FRAME_TABLE) {
+		if (a->job.active && a->job.xfer == NULL &&
+		    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0) {
+			start_transfer(a, f.payload, f.payload_len);
+		} else if (!a->job.active) {
+			uint8_t *copy = malloc(f.payload_len ? f.payload_len : 1);
+
+			if (copy == NULL)
+				return;
+			memcpy(copy, f.payload, f.payload_len);
+			free(a->early_table);
+			a->early_table = copy;
+			a->early_table_len = f.payload_len;
+			memcpy(a->early_table_id, f.image_id, FOTA_IMAGE_ID_LEN);
+		}
+		return;
+	}
+	if (!a->job.active || a->job.xfer == NULL ||
+	    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) != 0 ||
+	    a->state != FOTA_STATE_DOWNLOADING)
+		return;
+	a->job.last_frame_ms = fota_time_mono_ms();
+	if (f.count != a->job.manifest.chunk_count) {
+		log_warn("frame dropped: chunk count %u, manifest says %u", f.count,
+			 a->job.manifest.chunk_count);
+		return;
+	}
+	rc = transfer_put(a->job.xfer, &f, &is_new, &err);
+	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_FIELD || rc == FOTA_ERR_INVAL) {
+		/* Dropped before it touched storage; the gap is re-requested like any other. */
+		a->job.forged++;
+		log_warn("chunk %u of %s dropped: %s", f.index, hex, err.msg);
+		return;
+	}
+	if (rc != FOTA_OK) {
+		fail_job(a, a->job.group, FOTA_RESULT_NO_SPACE, err.msg, false);
+		return;
+	}
+	if (is_new) {
+		a->job.last_new_chunk_ms = a->job.last_frame_ms;
+		a->job.retries = 0;
+	}
+	if (transfer_complete(a->job.xfer))
+		pthread_cond_signal(&a->wake);
+}
+
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct agent *a = ctx;
+	struct fota_topic t;
+	struct fota_error err = {0};
+
+	if (fota_topic_parse(a->cfg->prefix, topic, &t, &err) != FOTA_OK) {
+		log_warn("message on unexpected topic '%s' ignored: %s", topic, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	switch (t.kind) {
+	case FOTA_TOPIC_GROUP_DIRECTIVE:
+		if (!in_groups(a->cfg, t.group))
+			break;
+		if (len > FOTA_MAX_DIRECTIVE_BYTES) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg),
+				 "directive rejected: %zu bytes, limit %d", len,
+				 FOTA_MAX_DIRECTIVE_BYTES);
+			log_warn("%s", msg);
+			if (!a->job.active)
+				set_state(a, FOTA_STATE_FAILED, FOTA_RESULT_INVALID, msg);
+			break;
+		}
+		handle_directive(a, t.group, payload, len);
+		break;
+	case FOTA_TOPIC_GROUP_CHUNKS:
+	case FOTA_TOPIC_GROUP_TABLE:
+		if (in_groups(a->cfg, t.group))
+			handle_frame(a, t.image_id, payload, len);
+		break;
+	case FOTA_TOPIC_DEVICE_CHUNKS:
+		if (strcmp(t.device, a->cfg->id) == 0)
+			handle_frame(a, NULL, payload, len);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void on_connected(void *ctx, bool reconnected)
+{
+	struct agent *a = ctx;
+
+	pthread_mutex_lock(&a->lock);
+	a->resend_status = true;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	if (reconnected)
+		log_info("reconnected");
+}
+
+static void on_lost(void *ctx, const char *cause)
+{
+	(void)ctx;
+	log_warn("connection lost: %s; reconnecting", cause);
+}
+
+fota_err agent_new(const struct client_config *cfg, struct agent **out, struct fota_error *err)
+{
+	struct fota_mqtt_config mc = {0};
+	struct fota_mqtt_callbacks cb = {on_message, on_connected, on_lost, NULL};
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_REQUEST};
+	struct agent *a;
+	char *will = NULL;
+	size_t will_len = 0;
+	fota_err rc;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	a->cfg = cfg;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->wake, NULL);
+	rc = fota_mkdirs(cfg->state_dir, 0700, err);
+	if (rc != FOTA_OK)
+		goto fail;
+	rc = journal_load(&a->journal, cfg->state_dir, cfg->factory_version, err);
+	if (err && err->msg[0])
+		log_warn("%s", err->msg);
+	fota_error_clear(err);
+	a->trust = fota_trust_new();
+	if (a->trust == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	rc = fota_trust_load(a->trust, cfg->trust, err);
+	if (rc != FOTA_OK) {
+		fota_error_prefix(err, "trust store");
+		goto fail;
+	}
+	if (fota_trust_count(a->trust, FOTA_ROLE_RELEASE) == 0 ||
+	    fota_trust_count(a->trust, FOTA_ROLE_ORCHESTRATOR) == 0) {
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND,
+				    "trust store %s needs at least one release and one "
+				    "orchestrator key",
+				    cfg->trust);
+		goto fail;
+	}
+	rc = reporter_init(&a->reporter, cfg, err);
+	if (rc != FOTA_OK)
+		goto fail;
+	snprintf(t.device, sizeof(t.device), "%s", cfg->id);
+	rc = fota_topic_build(cfg->prefix, &t, a->request_topic, sizeof(a->request_topic), err);
+	if (rc != FOTA_OK)
+		goto fail;
+	rc = reporter_will(cfg, &will, &will_len, err);
+	if (rc != FOTA_OK)
+		goto fail;
+	mc.uri = cfg->uri;
+	mc.client_id = cfg->id;
+	mc.ca_file = cfg->ca[0] ? cfg->ca : NULL;
+	mc.cert_file = cfg->cert[0] ? cfg->cert : NULL;
+	mc.key_file = cfg->key[0] ? cfg->key : NULL;
+	mc.keepalive_s = cfg->keepalive_s;
+	mc.max_inflight = 8;
+	mc.will_topic = a->reporter.topic;
+	mc.will_payload = will;
+	mc.will_len = will_len;
+	mc.will_retained = true;
+	cb.ctx = a;
+	rc = fota_mqtt_new(&mc, &cb, &a->mqtt, err);
+	free(will);
+	if (rc != FOTA_OK)
+		goto fail;
+	a->state = FOTA_STATE_IDLE;
+	*out = a;
+	return FOTA_OK;
+fail:
+	agent_free(a);
+	return rc;
+}
+
+void agent_free(struct agent *a)
+{
+	if (a == NULL)
+		return;
+	/* Stop Paho first: its thread may be inside on_message. */
+	fota_mqtt_free(a->mqtt);
+	if (a->job.xfer) {
+		transfer_sync(a->job.xfer, NULL);
+		transfer_free(a->job.xfer);
+	}
+	free(a->early_table);
+	fota_trust_free(a->trust);
+	reporter_destroy(&a->reporter);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* Caller holds lock. Queues a repair request; published by the caller after unlocking. */
+static bool next_request(struct agent *a, int64_t now, char **json)
+{
+	struct fota_request req;
+	struct fota_error err = {0};
+	uint32_t backoff;
+
+	*json = NULL;
+	if (!a->job.active || a->job.paused || a->state != FOTA_STATE_DOWNLOADING)
+		return false;
+	/* Ask only when the link has been quiet: while frames flow, the broadcast or an
+	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
+	backoff = a->cfg->gap_ms << (a->job.retries < 5 ? a->job.retries : 5);
+	if (now - a->job.last_frame_ms < (int64_t)a->cfg->gap_ms ||
+	    now - a->job.last_request_ms < (int64_t)backoff ||
+	    now - a->job.started_ms < (int64_t)a->cfg->gap_ms)
+		return false;
+	memset(&req, 0, sizeof(req));
+	memcpy(req.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN);
+	if (a->job.xfer == NULL) {
+		req.want_table = true;
+	} else {
+		if (transfer_complete(a->job.xfer))
+			return false;
+		req.n_ranges = transfer_next_missing(a->job.xfer, req.ranges,
+						     FOTA_MAX_REQUEST_RANGES, a->cfg->window);
+		if (req.n_ranges == 0)
+			return false;
+	}
+	if (a->job.retries >= a->cfg->max_retries) {
+		char msg[FOTA_MAX_REASON_LEN];
+
+		snprintf(msg, sizeof(msg),
+			 "stalled: %u repair requests brought no new chunk (%u of %u present)",
+			 a->job.retries, a->job.xfer ? transfer_present(a->job.xfer) : 0,
+			 a->job.manifest.chunk_count);
+		fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
+		return false;
+	}
+	a->job.retries++;
+	a->job.last_request_ms = now;
+	if (fota_request_to_json(&req, json, &err) != FOTA_OK) {
+		log_warn("cannot encode repair request: %s", err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* Caller holds lock. Stall timeout: no new chunk for too long while downloading. */
+static void check_stall(struct agent *a, int64_t now)
+{
+	char msg[FOTA_MAX_REASON_LEN];
+
+	if (!a->job.active || a->job.paused || a->state != FOTA_STATE_DOWNLOADING)
+		return;
+	if (now - a->job.last_new_chunk_ms < (int64_t)a->cfg->stall_timeout_s * 1000)
+		return;
+	snprintf(msg, sizeof(msg), "stalled: no new chunk for %u s (%u of %u present)",
+		 a->cfg->stall_timeout_s, a->job.xfer ? transfer_present(a->job.xfer) : 0,
+		 a->job.manifest.chunk_count);
+	fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
+}
+
+/* Caller holds lock. downloaded -> verifying -> installing -> confirmed. */
+static void finish(struct agent *a)
+{
+	struct fota_error err = {0};
+	char hex[FOTA_SHA256_HEX_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+
+	snprintf(group, sizeof(group), "%s", a->job.group);
+	if (transfer_sync(a->job.xfer, &err) != FOTA_OK) {
+		fail_job(a, group, FOTA_RESULT_NO_SPACE, err.msg, false);
+		return;
+	}
+	set_state(a, FOTA_STATE_DOWNLOADED, FOTA_RESULT_NONE, NULL);
+	set_state(a, FOTA_STATE_VERIFYING, FOTA_RESULT_NONE, NULL);
+	if (transfer_verify(a->job.xfer, &err) != FOTA_OK) {
+		/* Every chunk matched the signed table, so this is a disk fault: start over. */
+		fota_error_prefix(&err, "image rejected");
+		fail_job(a, group, FOTA_RESULT_INTEGRITY, err.msg, true);
+		return;
+	}
+	set_state(a, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, NULL);
+	if (install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, &err) !=
+	    FOTA_OK) {
+		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err.msg, true);
+		return;
+	}
+	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
+		 a->job.manifest.version);
+	a->journal.installed_sequence = a->job.manifest.sequence;
+	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, hex);
+	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s", hex);
+	settle(a, group); /* also saves the installed image */
+	history(a, "installed", "");
+	log_info("installed %s %s into %s (%llu bytes received for %llu)",
+		 a->job.manifest.name, a->job.manifest.version, a->cfg->install_target,
+		 (unsigned long long)transfer_rx_bytes(a->job.xfer),
+		 (unsigned long long)a->job.manifest.size);
+	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
+	end_job(a, true);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static fota_err subscribe_all(struct agent *a, struct fota_error *err)
+{
+	char filter[FOTA_MAX_TOPIC_LEN];
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_CHUNKS};
+	fota_err rc;
+
+	for (int i = 0; i < a->cfg->n_groups; i++) {
+		rc = fota_topic_group_filter(a->cfg->prefix, a->cfg->groups[i], filter,
+					     sizeof(filter), err);
+		if (rc == FOTA_OK)
+			rc = fota_mqtt_subscribe(a->mqtt, filter, 1, err);
+		if (rc != FOTA_OK)
+			return rc;
+	}
+	snprintf(t.device, sizeof(t.device), "%s", a->cfg->id);
+	rc = fota_topic_build(a->cfg->prefix, &t, filter, sizeof(filter), err);
+	if (rc == FOTA_OK)
+		rc = fota_mqtt_subscribe(a->mqtt, filter, 1, err);
+	return rc;
+}
+
+fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_error *err)
+{
+	unsigned backoff = 500;
+	fota_err rc;
+
+	/* The first connection is retried here: a gateway may boot before its network. */
+	while (!*stop) {
+		rc = fota_mqtt_connect(a->mqtt, 15000, err);
+		if (rc == FOTA_OK)
+			break;
+		log_warn("%s; retrying in %u ms", err->msg, backoff);
+		for (unsigned waited = 0; waited < backoff && !*stop; waited += 100)
+			sleep_ms(100);
+		backoff = backoff < 30000 ? backoff * 2 : 30000;
+	}
+	if (*stop)
+		return FOTA_OK;
+	rc = subscribe_all(a, err);
+	if (rc != FOTA_OK)
+		return rc;
+	log_info("connected as %s, groups:%s%s%s", a->cfg->id, " ", a->cfg->groups[0],
+		 a->cfg->n_groups > 1 ? " ..." : "");
+
+	while (!*stop) {
+		struct timespec deadline;
+		char *request = NULL;
+		int64_t now;
+
+		pthread_mutex_lock(&a->lock);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 100 * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->wake, &a->lock, &deadline);
+		now = fota_time_mono_ms();
+		if (a->resend_status) {
+			struct fota_status s;
+
+			a->resend_status = false;
+			snapshot(a, &s);
+			reporter_push(&a->reporter, &s);
+		}
+		if (a->job.active && a->job.xfer && a->state == FOTA_STATE_DOWNLOADING) {
+			if (transfer_complete(a->job.xfer)) {
+				finish(a);
+			} else {
+				struct fota_status s;
+
+				snapshot(a, &s);
+				reporter_progress(&a->reporter, &s, now);
+			}
+		}
+		check_stall(a, now);
+		next_request(a, now, &request);
+		pthread_mutex_unlock(&a->lock);
+
+		if (request) {
+			struct fota_error perr = {0};
+
+			if (fota_mqtt_publish(a->mqtt, a->request_topic, request, strlen(request), 1,
+					      false, 2000, &perr) != FOTA_OK)
+				log_warn("repair request not sent: %s", perr.msg);
+			free(request);
+		}
+		reporter_flush(&a->reporter, a->mqtt);
+	}
+	/* Leave the checkpoint durable so the next start resumes exactly here. */
+	pthread_mutex_lock(&a->lock);
+	if (a->job.xfer)
+		transfer_sync(a->job.xfer, NULL);
+	pthread_mutex_unlock(&a->lock);
+	return FOTA_OK;
+}

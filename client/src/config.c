@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Device agent configuration: defaults, INI file (inih), overrides and validation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "fota/topics.h"
+
+void client_config_defaults(struct client_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->keepalive_s = 30;
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/fota");
+	snprintf(c->trust, sizeof(c->trust), "/etc/fota/trust");
+	snprintf(c->prefix, sizeof(c->prefix), "%s", FOTA_DEFAULT_PREFIX);
+	snprintf(c->install_method, sizeof(c->install_method), "file");
+	snprintf(c->factory_version, sizeof(c->factory_version), "0");
+	/* 32 chunks of 64 KiB: 2 MiB per repair window keeps the orchestrator's and the
+	 * broker's per-device backlog small and bounds re-download after a crash. */
+	c->window = 32;
+	c->gap_ms = 1000;
+	c->stall_timeout_s = 300;
+	c->max_retries = 20;
+	c->sync_chunks = 16;
+	c->progress_percent = 10;
+	c->progress_interval_s = 5;
+}
+
+static int copy_str(char *dst, size_t size, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, value, n + 1);
+	return 0;
+}
+
+static int parse_u32(const char *value, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || end == value || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_groups(struct client_config *c, const char *value)
+{
+	char buf[CLIENT_PATH_MAX];
+	char *save = NULL, *tok;
+
+	if (copy_str(buf, sizeof(buf), value) != 0)
+		return -1;
+	c->n_groups = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (c->n_groups == CLIENT_MAX_GROUPS || !fota_topic_segment_valid(tok))
+			return -1;
+		copy_str(c->groups[c->n_groups++], sizeof(c->groups[0]), tok);
+	}
+	return c->n_groups > 0 ? 0 : -1;
+}
+
+/* Returns 0 when set, -1 for a bad value, -2 for an unknown key. */
+static int apply(struct client_config *c, const char *section, const char *name,
+		 const char *value)
+{
+	uint32_t u;
+
+#define IS(s, n) (strcmp(section, s) == 0 && strcmp(name, n) == 0)
+#define STR(field) copy_str(c->field, sizeof(c->field), value)
+	if (IS("broker", "uri"))
+		return STR(uri);
+	if (IS("broker", "ca"))
+		return STR(ca);
+	if (IS("broker", "cert"))
+		return STR(cert);
+	if (IS("broker", "key"))
+		return STR(key);
+	if (IS("broker", "keepalive")) {
+		if (parse_u32(value, 5, 3600, &u) != 0)
+			return -1;
+		c->keepalive_s = (int)u;
+		return 0;
+	}
+	if (IS("device", "id"))
+		return fota_topic_segment_valid(value) ? STR(id) : -1;
+	if (IS("device", "groups"))
+		return parse_groups(c, value);
+	if (IS("device", "vendor"))
+		return STR(vendor);
+	if (IS("device", "model"))
+		return STR(model);
+	if (IS("device", "hw_revision"))
+		return STR(hw_revision);
+	if (IS("device", "version"))
+		return STR(factory_version);
+	if (IS("paths", "state_dir"))
+		return STR(state_dir);
+	if (IS("paths", "trust"))
+		return STR(trust);
+	if (IS("paths", "prefix"))
+		return fota_topic_prefix_valid(value) ? STR(prefix) : -1;
+	if (IS("install", "method"))
+		return strcmp(value, "file") == 0 ? STR(install_method) : -1;
+	if (IS("install", "target"))
+		return STR(install_target);
+	if (IS("transfer", "window"))
+		return parse_u32(value, 1, FOTA_MAX_REQUEST_CHUNKS, &c->window);
+	if (IS("transfer", "gap_ms"))
+		return parse_u32(value, 50, 600000, &c->gap_ms);
+	if (IS("transfer", "stall_timeout_s"))
+		return parse_u32(value, 1, 86400 * 7, &c->stall_timeout_s);
+	if (IS("transfer", "max_retries"))
+		return parse_u32(value, 1, 10000, &c->max_retries);
+	if (IS("transfer", "sync_chunks"))
+		return parse_u32(value, 1, 4096, &c->sync_chunks);
+	if (IS("transfer", "progress_percent"))
+		return parse_u32(value, 1, 100, &c->progress_percent);
+	if (IS("transfer", "progress_interval_s"))
+		return parse_u32(value, 1, 3600, &c->progress_interval_s);
+#undef IS
+#undef STR
+	return -2;
+}
+
+struct load_ctx {
+	struct client_config *c;
+	struct fota_error *err;
+	const char *path;
+	int failed;
+};
+
+/* Debian's inih passes no line number to handlers; ini_parse_file returns the line of the
+ * first rejected key, which load() puts in front of the message. */
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	int rc;
+
+	if (lc->failed)
+		return 0;
+	rc = apply(lc->c, section, name, value);
+	if (rc == 0)
+		return 1;
+	lc->failed = 1;
+	fota_error_set(lc->err, FOTA_ERR_FIELD, "%s [%s] %s = '%s'",
+		       rc == -2 ? "unknown key" : "bad value for", section, name, value);
+	return 0;
+}
+
+fota_err client_config_load(struct client_config *c, const char *path, struct fota_error *err)
+{
+	struct load_ctx lc = {c, err, path, 0};
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (f == NULL)
+		return fota_error_set(err, FOTA_ERR_IO, "cannot open config %s: %s", path,
+				      strerror(errno));
+	rc = ini_parse_file(f, on_ini, &lc);
+	fclose(f);
+	if (lc.failed) {
+		char where[CLIENT_PATH_MAX + 32];
+
+		snprintf(where, sizeof(where), "%s:%d", path, rc);
+		return fota_error_prefix(err, where);
+	}
+	if (rc != 0)
+		return fota_error_set(err, FOTA_ERR_PARSE, "%s:%d: not valid INI syntax", path, rc);
+	return FOTA_OK;
+}
+
+fota_err client_config_set(struct client_config *c, const char *assignment,
+			   struct fota_error *err)
+{
+	char buf[CLIENT_PATH_MAX + 64];
+	char *dot, *eq;
+	int rc;
+
+	if (copy_str(buf, sizeof(buf), assignment) != 0)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "--set value too long");
+	dot = strchr(buf, '.');
+	eq = strchr(buf, '=');
+	if (dot == NULL || eq == NULL || dot > eq)
+		return fota_error_set(err, FOTA_ERR_INVAL,
+				      "--set wants section.key=value, got '%s'", assignment);
+	*dot = '\0';
+	*eq = '\0';
+	rc = apply(c, buf, dot + 1, eq + 1);
+	if (rc != 0)
+		return fota_error_set(err, FOTA_ERR_FIELD, "--set: %s [%s] %s = '%s'",
+				      rc == -2 ? "unknown key" : "bad value for", buf, dot + 1,
+				      eq + 1);
+	return FOTA_OK;
+}
+
+fota_err client_config_validate(const struct client_config *c, struct fota_error *err)
+{
+	if (c->uri[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_FIELD, "config: [broker] uri is required");
+	if (c->id[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_FIELD, "config: [device] id is required");
+	if (c->n_groups == 0)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [device] groups needs at least one group");
+	if (c->vendor[0] == '\0' || c->model[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [device] vendor and model are required");
+	if (c->install_target[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [install] target is required");
+	if ((c->cert[0] == '\0') != (c->key[0] == '\0'))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [broker] cert and key go together");
+	if (c->sync_chunks > c->window)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [transfer] sync_chunks %u > window %u would let a "
+				      "crash lose more than one window",
+				      c->sync_chunks, c->window);
+	return FOTA_OK;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header: the device agent's configuration file (INI, see docs/client.md). */
+#ifndef FOTA_CLIENT_CONFIG_H
+#define FOTA_CLIENT_CONFIG_H
+
+#include <stdint.h>
+
+#include "fota/error.h"
+#include "fota/limits.h"
+
+#define CLIENT_MAX_GROUPS 8
+#define CLIENT_PATH_MAX 512
+
+struct client_config {
+	/* [broker] */
+	char uri[CLIENT_PATH_MAX];
+	char ca[CLIENT_PATH_MAX];
+	char cert[CLIENT_PATH_MAX];
+	char key[CLIENT_PATH_MAX];
+	int keepalive_s;
+	/* [device] */
+	char id[FOTA_MAX_SEGMENT_LEN + 1];
+	char groups[CLIENT_MAX_GROUPS][FOTA_MAX_SEGMENT_LEN + 1];
+	int n_groups;
+	char vendor[FOTA_MAX_NAME_LEN + 1];
+	char model[FOTA_MAX_NAME_LEN + 1];
+	char hw_revision[FOTA_MAX_VERSION_LEN + 1];
+	char factory_version[FOTA_MAX_VERSION_LEN + 1];
+	/* [paths] */
+	char state_dir[CLIENT_PATH_MAX];
+	char trust[CLIENT_PATH_MAX];
+	char prefix[FOTA_MAX_PREFIX_LEN + 1];
+	/* [install] */
+	char install_method[16];
+	char install_target[CLIENT_PATH_MAX];
+	/* [transfer] */
+	uint32_t window;          /* chunks per repair request */
+	uint32_t gap_ms;          /* quiet time before asking for missing chunks */
+	uint32_t stall_timeout_s; /* no new chunk for this long: failed (stalled) */
+	uint32_t max_retries;     /* repair requests without progress before giving up */
+	uint32_t sync_chunks;     /* make received chunks durable every N chunks */
+	uint32_t progress_percent;
+	uint32_t progress_interval_s;
+};
+
+void client_config_defaults(struct client_config *c);
+/* Reads path over the defaults; errors name the file, line and key. */
+fota_err client_config_load(struct client_config *c, const char *path, struct fota_error *err);
+/* Checks required keys and ranges after overrides. */
+fota_err client_config_validate(const struct client_config *c, struct fota_error *err);
+/* Applies "section.key=value" (command-line --set); same rules as the file. */
+fota_err client_config_set(struct client_config *c, const char *assignment,
+			   struct fota_error *err);
+
+#endif

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Durable agent state (installed image, directive sequence per group) and update history. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/atomic_file.h"
+#include "journal.h"
+
+#define JOURNAL_MAX_BYTES (16 * 1024)
+
+static void path_in(char *out, size_t size, const char *dir, const char *name)
+{
+	snprintf(out, size, "%s/%s", dir, name);
+}
+
+static void factory(struct journal *j, const char *factory_version)
+{
+	memset(j, 0, sizeof(*j));
+	snprintf(j->installed_version, sizeof(j->installed_version), "%s", factory_version);
+}
+
+static int get_str(const cJSON *o, const char *name, char *dst, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= size)
+		return -1;
+	memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+static int get_u64(const cJSON *o, const char *name, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0)
+		return -1;
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int parse(struct journal *j, const uint8_t *buf, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+	const cJSON *groups, *g;
+	int rc = -1;
+
+	if (root == NULL)
+		return -1;
+	if (get_str(root, "installed_version", j->installed_version,
+		    sizeof(j->installed_version)) ||
+	    get_u64(root, "installed_sequence", &j->installed_sequence) ||
+	    get_str(root, "installed_sha256", j->installed_sha256, sizeof(j->installed_sha256)))
+		goto out;
+	groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
+	if (!cJSON_IsArray(groups))
+		goto out;
+	cJSON_ArrayForEach(g, groups)
+	{
+		struct journal_group *jg;
+		const cJSON *settled = cJSON_GetObjectItemCaseSensitive(g, "settled");
+
+		if (j->n_groups == CLIENT_MAX_GROUPS)
+			goto out;
+		jg = &j->groups[j->n_groups++];
+		if (get_str(g, "name", jg->name, sizeof(jg->name)) ||
+		    get_u64(g, "directive_seq", &jg->directive_seq) || !cJSON_IsBool(settled))
+			goto out;
+		jg->settled = cJSON_IsTrue(settled);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+fota_err journal_load(struct journal *j, const char *state_dir, const char *factory_version,
+		      struct fota_error *err)
+{
+	char path[CLIENT_PATH_MAX + 32];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	fota_err rc;
+
+	factory(j, factory_version);
+	path_in(path, sizeof(path), state_dir, "journal.json");
+	rc = fota_read_file(path, JOURNAL_MAX_BYTES, &buf, &len, err);
+	if (rc == FOTA_ERR_NOT_FOUND) {
+		fota_error_clear(err);
+		return FOTA_OK;
+	}
+	if (rc == FOTA_OK && parse(j, buf, len) == 0) {
+		free(buf);
+		return FOTA_OK;
+	}
+	free(buf);
+	/* Like a torn status file in RAUC: keep the evidence, start from what is certain. */
+	factory(j, factory_version);
+	fota_move_aside(path, NULL);
+	fota_error_set(err, FOTA_ERR_PARSE, "journal %s unreadable, moved to .broken", path);
+	return FOTA_OK;
+}
+
+fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err)
+{
+	char path[CLIENT_PATH_MAX + 32];
+	cJSON *root = cJSON_CreateObject();
+	cJSON *groups;
+	char *text = NULL;
+	fota_err rc = FOTA_ERR_NOMEM;
+
+	if (root == NULL)
+		goto out;
+	cJSON_AddStringToObject(root, "installed_version", j->installed_version);
+	cJSON_AddNumberToObject(root, "installed_sequence", (double)j->installed_sequence);
+	cJSON_AddStringToObject(root, "installed_sha256", j->installed_sha256);
+	groups = cJSON_AddArrayToObject(root, "groups");
+	for (int i = 0; groups && i < j->n_groups; i++) {
+		cJSON *g = cJSON_CreateObject();
+
+		if (g == NULL)
+			goto out;
+		cJSON_AddStringToObject(g, "name", j->groups[i].name);
+		cJSON_AddNumberToObject(g, "directive_seq", (double)j->groups[i].directive_seq);
+		cJSON_AddBoolToObject(g, "settled", j->groups[i].settled);
+		cJSON_AddItemToArray(groups, g);
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (text == NULL)
+		goto out;
+	path_in(path, sizeof(path), state_dir, "journal.json");
+	rc = fota_atomic_write(path, text, strlen(text), 0600, err);
+out:
+	if (rc == FOTA_ERR_NOMEM)
+		fota_error_set(err, rc, "journal: out of memory");
+	free(text);
+	cJSON_Delete(root);
+	return rc;
+}
+
+struct journal_group *journal_group(struct journal *j, const char *name)
+{
+	for (int i = 0; i < j->n_groups; i++)
+		if (strcmp(j->groups[i].name, name) == 0)
+			return &j->groups[i];
+	if (j->n_groups == CLIENT_MAX_GROUPS)
+		return NULL;
+	memset(&j->groups[j->n_groups], 0, sizeof(j->groups[0]));
+	snprintf(j->groups[j->n_groups].name, sizeof(j->groups[0].name), "%s", name);
+	return &j->groups[j->n_groups++];
+}
+
+void journal_history(const char *state_dir, const char *json_line)
+{
+	char path[CLIENT_PATH_MAX + 32];
+	int fd;
+
+	path_in(path, sizeof(path), state_dir, "history.jsonl");
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	/* One write per line keeps lines whole under O_APPEND. */
+	{
+		size_t n = strlen(json_line);
+		char *line = malloc(n + 2);
+
+		if (line) {
+			memcpy(line, json_line, n);
+			line[n] = '\n';
+			if (write(fd, line, n + 1) == (ssize_t)(n + 1))
+				fdatasync(fd);
+			free(line);
+		}
+	}
+	close(fd);
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One image transfer over the checkpoint store, with sync batching and byte accounting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fota/atomic_file.h"
+#include "fota/checkpoint.h"
+#include "fota/chunk_table.h"
+#include "transfer.h"
+
+struct transfer {
+	const struct client_config *cfg;
+	const struct fota_manifest *manifest;
+	struct fota_chunk_table table;
+	struct fota_checkpoint *cp;
+	uint8_t image_sha256[FOTA_SHA256_LEN];
+	uint32_t unsynced;
+	uint32_t cursor;
+	int rx_fd;
+	uint64_t rx_bytes;
+	char rx_path[CLIENT_PATH_MAX + 64];
+};
+
+fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
+		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
+		       size_t table_len, struct transfer **out, struct fota_error *err)
+{
+	struct fota_checkpoint_params p = {0};
+	char dir[CLIENT_PATH_MAX + 16], name[FOTA_IMAGE_ID_HEX_LEN + 1];
+	struct transfer *t;
+	fota_err rc;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "transfer: out of memory");
+	t->cfg = cfg;
+	t->manifest = m;
+	t->rx_fd = -1;
+	memcpy(t->image_sha256, m->sha256, sizeof(t->image_sha256));
+	rc = fota_chunk_table_from_bytes(table, table_len, m->chunk_count, m->table_sha256,
+					 &t->table, err);
+	if (rc != FOTA_OK) {
+		fota_error_prefix(err, "chunk table rejected");
+		goto fail;
+	}
+	snprintf(dir, sizeof(dir), "%s/transfer", cfg->state_dir);
+	rc = fota_mkdirs(dir, 0700, err);
+	if (rc != FOTA_OK)
+		goto fail;
+	fota_hex_encode(image_id, FOTA_IMAGE_ID_LEN, name);
+	p.dir = dir;
+	p.name = name;
+	p.image_size = m->size;
+	p.chunk_size = m->chunk_size;
+	p.image_id = image_id;
+	p.table = &t->table;
+	rc = fota_checkpoint_open(&p, &t->cp, err);
+	if (rc != FOTA_OK)
+		goto fail;
+	/* The counter file only accounts; losing it loses a statistic, never data. */
+	snprintf(t->rx_path, sizeof(t->rx_path), "%s/%s.rx", dir, name);
+	t->rx_fd = open(t->rx_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (t->rx_fd >= 0 && pread(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) !=
+				     (ssize_t)sizeof(t->rx_bytes))
+		t->rx_bytes = 0;
+	*out = t;
+	return FOTA_OK;
+fail:
+	fota_chunk_table_clear(&t->table);
+	free(t);
+	return rc;
+}
+
+void transfer_free(struct transfer *t)
+{
+	if (t == NULL)
+		return;
+	fota_checkpoint_free(t->cp);
+	fota_chunk_table_clear(&t->table);
+	if (t->rx_fd >= 0)
+		close(t->rx_fd);
+	free(t);
+}
+
+fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
+		      struct fota_error *err)
+{
+	fota_err rc;
+
+	*is_new = false;
+	/* Count before anything can fail: bytes that crossed the network are what we report. */
+	t->rx_bytes += f->payload_len;
+	if (t->rx_fd >= 0 &&
+	    pwrite(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) != (ssize_t)sizeof(t->rx_bytes))
+		t->rx_fd = -1;
+	if (fota_checkpoint_has(t->cp, f->index))
+		return FOTA_OK;
+	rc = fota_checkpoint_put(t->cp, f->index, f->payload, f->payload_len, err);
+	if (rc != FOTA_OK)
+		return rc;
+	*is_new = true;
+	if (++t->unsynced >= t->cfg->sync_chunks || fota_checkpoint_complete(t->cp))
+		return transfer_sync(t, err);
+	return FOTA_OK;
+}
+
+fota_err transfer_sync(struct transfer *t, struct fota_error *err)
+{
+	t->unsynced = 0;
+	return fota_checkpoint_sync(t->cp, err);
+}
+
+bool transfer_complete(const struct transfer *t)
+{
+	return fota_checkpoint_complete(t->cp);
+}
+
+uint32_t transfer_present(const struct transfer *t)
+{
+	return fota_checkpoint_present(t->cp);
+}
+
+uint32_t transfer_count(const struct transfer *t)
+{
+	return fota_checkpoint_count(t->cp);
+}
+
+uint32_t transfer_recovered(const struct transfer *t)
+{
+	return fota_checkpoint_recovered(t->cp);
+}
+
+uint64_t transfer_rx_bytes(const struct transfer *t)
+{
+	return t->rx_bytes;
+}
+
+size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t max,
+			     uint32_t window)
+{
+	size_t n = fota_checkpoint_missing(t->cp, t->cursor, out, max, window);
+
+	if (n > 0) {
+		uint64_t end = (uint64_t)out[n - 1].first + out[n - 1].count;
+
+		t->cursor = end >= fota_checkpoint_count(t->cp) ? 0 : (uint32_t)end;
+	}
+	return n;
+}
+
+fota_err transfer_verify(struct transfer *t, struct fota_error *err)
+{
+	return fota_checkpoint_verify_image(t->cp, t->image_sha256, err);
+}
+
+const char *transfer_data_path(const struct transfer *t)
+{
+	return fota_checkpoint_data_path(t->cp);
+}
+
+void transfer_discard(struct transfer *t)
+{
+	if (t == NULL)
+		return;
+	fota_checkpoint_discard(t->cp, NULL);
+	unlink(t->rx_path);
+	transfer_free(t);
+}

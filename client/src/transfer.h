@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header: one image transfer: verified table, resumable checkpoint, byte accounting. */
+#ifndef FOTA_CLIENT_TRANSFER_H
+#define FOTA_CLIENT_TRANSFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fota/chunk.h"
+#include "fota/error.h"
+#include "fota/manifest.h"
+#include "fota/request.h"
+
+struct transfer;
+
+/* Checks the table bytes against the manifest's signed table digest, then opens (or resumes)
+ * the checkpoint under <state_dir>/transfer/. */
+fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
+		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
+		       size_t table_len, struct transfer **out, struct fota_error *err);
+void transfer_free(struct transfer *t);
+
+/* Takes one data frame already matched to this image. FOTA_ERR_DIGEST: forged or corrupt,
+ * nothing written. Sets *is_new when the chunk was not present before. */
+fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
+		      struct fota_error *err);
+/* Makes everything received durable (called every sync_chunks chunks and at the end). */
+fota_err transfer_sync(struct transfer *t, struct fota_error *err);
+
+bool transfer_complete(const struct transfer *t);
+uint32_t transfer_present(const struct transfer *t);
+uint32_t transfer_count(const struct transfer *t);
+uint32_t transfer_recovered(const struct transfer *t);
+/* Payload bytes received for this image over every run of the agent (process restarts
+ * included; the counter lives beside the checkpoint). */
+uint64_t transfer_rx_bytes(const struct transfer *t);
+/* Next missing ranges from the repair cursor, up to window chunks; advances the cursor. */
+size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t max,
+			     uint32_t window);
+fota_err transfer_verify(struct transfer *t, struct fota_error *err);
+const char *transfer_data_path(const struct transfer *t);
+/* Drops the staged data and the checkpoint, then frees t. */
+void transfer_discard(struct transfer *t);
+
+#endif
