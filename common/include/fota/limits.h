@@ -14,6 +14,8 @@
 /* Keys in one trust store. */
 #define FOTA_MAX_TRUSTED_KEYS 64
 #define FOTA_MAX_KID_LEN 64
+/* One key file or JWK Set file of a trust store or signer, read from local disk. */
+#define FOTA_MAX_KEY_FILE_BYTES (64 * 1024)
 
 /* Generic short strings in documents: names, versions, vendor, model, ids. */
 #define FOTA_MAX_NAME_LEN 64
@@ -34,6 +36,8 @@
 /* Header plus payload of one chunk frame; a table frame carries count * 32 bytes. */
 #define FOTA_MAX_FRAME_BYTES (FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_COUNT * 32u)
 #define FOTA_FRAME_HEADER_LEN 32u
+/* Longer headers (fields appended by later frame versions) are skipped up to this size. */
+#define FOTA_MAX_FRAME_HEADER_LEN 256u
 
 /* Small JSON messages from devices. */
 #define FOTA_MAX_STATUS_BYTES 4096
