@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image manifest: strict JSON parsing, validation against docs/manifest.md, device checks. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/manifest.h"
+#include "fota/timeutil.h"
+
+#define PFX "manifest rejected: "
+
+/* Probation longer than a week would leave a broken image in place for too long. */
+#define MAX_CONFIRM_TIMEOUT_S (7u * 24 * 3600)
+
+/* JSON helpers: one set of rules for every document (docs/manifest.md, "Common rules").
+ * directive.c, status.c and request.c carry the subset they use; keep them in step. */
+
+/* cJSON holds numbers as doubles; 2^53 - 1 is the largest integer every JSON reader keeps
+ * exact, so larger ones are refused rather than silently rounded. */
+#define JSON_MAX_INT 9007199254740991ull
+
+/* A \u0000 escape would cut a cJSON string short and hide what follows from the checks. Outside
+ * strings a backslash is invalid JSON anyway, so every backslash starts an escape. */
+static bool has_nul_escape(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && len - i >= 6 && memcmp(buf + i + 2, "0000", 4) == 0)
+			return true;
+		i++;
+	}
+	return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* JSON readers disagree on which duplicate wins, so a signer and a device could see different
+ * documents in the same bytes; refuse them. Sorting keeps wide objects O(n log n). */
+static fota_err check_dups(const cJSON *node, struct fota_error *err)
+{
+	const cJSON *c;
+	const char **names = NULL;
+	size_t n = 0;
+	fota_err rc = FOTA_OK;
+
+	for (c = node->child; c != NULL; c = c->next) {
+		n++;
+		if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+			rc = check_dups(c, err);
+			if (rc != FOTA_OK)
+				return rc;
+		}
+	}
+	if (!cJSON_IsObject(node) || n < 2)
+		return FOTA_OK;
+	names = malloc(n * sizeof(*names));
+	if (names == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory");
+	n = 0;
+	for (c = node->child; c != NULL; c = c->next)
+		names[n++] = c->string;
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(names[i - 1], names[i]) == 0) {
+			rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "duplicate member '%.64s'",
+					    names[i]);
+			break;
+		}
+	}
+	free(names);
+	return rc;
+}
+
+/* Size limit before any parsing, then a strict parse of exactly len bytes into an object. */
+static fota_err json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out,
+			  struct fota_error *err)
+{
+	char *copy = NULL;
+	const char *end = NULL;
+	cJSON *root = NULL;
+	fota_err rc = FOTA_OK;
+
+	*out = NULL;
+	if (buf == NULL && len > 0)
+		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no input");
+	if (len > max)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%zu bytes, limit %zu", len, max);
+	if (len == 0)
+		return fota_error_set(err, FOTA_ERR_PARSE, PFX "empty document");
+	if (memchr(buf, '\0', len) != NULL)
+		return fota_error_set(err, FOTA_ERR_PARSE, PFX "NUL byte in document");
+	if (has_nul_escape(buf, len))
+		return fota_error_set(err, FOTA_ERR_PARSE, PFX "\\u0000 escape in a string");
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory");
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	/* The length includes our terminator, so trailing bytes after the value are refused. */
+	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+	if (root == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "malformed JSON near byte %zu",
+				    end != NULL ? (size_t)(end - copy) : (size_t)0);
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "not a JSON object");
+		goto out;
+	}
+	rc = check_dups(root, err);
+out:
+	free(copy);
+	if (rc != FOTA_OK)
+		cJSON_Delete(root);
+	else
+		*out = root;
+	return rc;
+}
+
+/* Members are named by their dotted path in messages; the last component is the key. */
+static const cJSON *member(const cJSON *obj, const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return cJSON_GetObjectItemCaseSensitive(obj, dot != NULL ? dot + 1 : path);
+}
+
+static fota_err missing(const char *path, struct fota_error *err)
+{
+	return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s missing", path);
+}
+
+static fota_err int_value(const cJSON *it, const char *path, uint64_t min, uint64_t max,
+			  uint64_t *out, struct fota_error *err)
+{
+	double v;
+
+	if (!cJSON_IsNumber(it))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a number", path);
+	v = it->valuedouble;
+	if (!(v >= 0 && v <= (double)JSON_MAX_INT) || (double)(uint64_t)v != v)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "%s %.17g is not an integer in 0..%" PRIu64, path, v,
+				      (uint64_t)JSON_MAX_INT);
+	*out = (uint64_t)v;
+	if (*out < min || *out > max)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "%s %" PRIu64 " out of range %" PRIu64 "..%" PRIu64, path,
+				      *out, min, max);
+	return FOTA_OK;
+}
+
+static fota_err get_uint(const cJSON *obj, const char *path, uint64_t min, uint64_t max,
+			 uint64_t *out, struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+
+	if (it == NULL)
+		return missing(path, err);
+	return int_value(it, path, min, max, out, err);
+}
+
+static fota_err string_value(const cJSON *it, const char *path, size_t min, size_t max,
+			     const char **out, struct fota_error *err)
+{
+	size_t n;
+
+	if (!cJSON_IsString(it))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a string", path);
+	n = strlen(it->valuestring);
+	if (n > max)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s longer than %zu bytes", path,
+				      max);
+	if (n < min)
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is empty", path);
+	/* Printable ASCII only: these strings reach logs, file names and hook environments. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)it->valuestring[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "%s has byte 0x%02x, not printable ASCII", path,
+					      c);
+	}
+	*out = it->valuestring;
+	return FOTA_OK;
+}
+
+/* Copies a required string of 1..max bytes into dst, which holds max + 1. */
+static fota_err copy_string(const cJSON *obj, const char *path, size_t max, char *dst,
+			    struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+	const char *s;
+	fota_err rc;
+
+	if (it == NULL)
+		return missing(path, err);
+	rc = string_value(it, path, 1, max, &s, err);
+	if (rc == FOTA_OK)
+		memcpy(dst, s, strlen(s) + 1);
+	return rc;
+}
+
+static fota_err get_bool(const cJSON *obj, const char *path, bool required, bool *out,
+			 struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+
+	if (it == NULL)
+		return required ? missing(path, err) : FOTA_OK;
+	if (!cJSON_IsBool(it))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not true or false", path);
+	*out = cJSON_IsTrue(it);
+	return FOTA_OK;
+}
+
+static fota_err get_time(const cJSON *obj, const char *path, int64_t *out, struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+	struct fota_error terr = {0};
+
+	if (it == NULL)
+		return missing(path, err);
+	if (!cJSON_IsString(it))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a string", path);
+	if (fota_time_parse(it->valuestring, out, &terr) != FOTA_OK)
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s %s", path, terr.msg);
+	return FOTA_OK;
+}
+
+static bool lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[n] == '\0';
+}
+
+/* A SHA-256 in its one canonical spelling: 64 lower-case hex digits. */
+static fota_err get_digest(const cJSON *obj, const char *path, bool required, bool *present,
+			   uint8_t out[FOTA_SHA256_LEN], struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+
+	if (present != NULL)
+		*present = it != NULL;
+	if (it == NULL)
+		return required ? missing(path, err) : FOTA_OK;
+	if (!cJSON_IsString(it) ||
+	    strnlen(it->valuestring, FOTA_SHA256_HEX_LEN + 1) != FOTA_SHA256_HEX_LEN ||
+	    !lower_hex(it->valuestring, FOTA_SHA256_HEX_LEN))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not %d lower-case hex digits",
+				      path, FOTA_SHA256_HEX_LEN);
+	return fota_hex_decode(it->valuestring, out, FOTA_SHA256_LEN, err);
+}
+
+static fota_err get_object(const cJSON *obj, const char *path, bool required, const cJSON **out,
+			   struct fota_error *err)
+{
+	*out = member(obj, path);
+	if (*out == NULL)
+		return required ? missing(path, err) : FOTA_OK;
+	if (!cJSON_IsObject(*out))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not an object", path);
+	return FOTA_OK;
+}
+
+static fota_err get_array(const cJSON *obj, const char *path, bool required, size_t max_items,
+			  const cJSON **out, struct fota_error *err)
+{
+	*out = member(obj, path);
+	if (*out == NULL)
+		return required ? missing(path, err) : FOTA_OK;
+	if (!cJSON_IsArray(*out))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not an array", path);
+	if ((size_t)cJSON_GetArraySize(*out) > max_items)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s has more than %zu items", path,
+				      max_items);
+	return FOTA_OK;
+}
+
+static fota_err parse_enum(const cJSON *obj, const char *path, const char *const *names,
+			   size_t n_names, const char *expected, int *out, struct fota_error *err)
+{
+	const cJSON *it = member(obj, path);
+	const char *s;
+	fota_err rc;
+
+	if (it == NULL)
+		return missing(path, err);
+	rc = string_value(it, path, 1, FOTA_MAX_NAME_LEN, &s, err);
+	if (rc != FOTA_OK)
+		return rc;
+	for (size_t i = 0; i < n_names; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (int)i;
+			return FOTA_OK;
+		}
+	}
+	return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s '%s' is not %s", path, s, expected);
+}
+
+/* Manifest model. */
+
+/* Every member this version understands; "critical" may only name these. */
+static const char *const known_members[] = {
+	"schema",
+	"sequence",
+	"created",
+	"expires",
+	"target",
+	"target.vendor",
+	"target.model",
+	"target.hw_revisions",
+	"accepts_versions",
+	"image",
+	"image.name",
+	"image.version",
+	"image.size",
+	"image.sha256",
+	"image.chunk_size",
+	"image.chunk_count",
+	"image.table_sha256",
+	"image.compression",
+	"image.from_sha256",
+	"install",
+	"install.method",
+	"install.params",
+	"reboot",
+	"confirm_timeout_s",
+	"allow_downgrade",
+	"critical",
+};
+
+static const char *const method_names[] = {
+	[FOTA_INSTALL_FILE] = "file",
+	[FOTA_INSTALL_AB_SLOT] = "ab-slot",
+	[FOTA_INSTALL_SCRIPT] = "script",
+};
+
+static const char *const compression_names[] = {
+	[FOTA_COMPRESSION_NONE] = "none",
+	[FOTA_COMPRESSION_ZSTD] = "zstd",
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *fota_install_method_name(enum fota_install_method m)
+{
+	if ((unsigned)m >= N_ELEMS(method_names))
+		return "unknown";
+	return method_names[m];
+}
+
+const char *fota_compression_name(enum fota_compression c)
+{
+	if ((unsigned)c >= N_ELEMS(compression_names))
+		return "unknown";
+	return compression_names[c];
+}
+
+/* Install parameter keys: an identifier, so hooks can export them as environment names. */
+static bool param_key_valid(const char *k)
+{
+	size_t n = strnlen(k, FOTA_MAX_NAME_LEN + 1);
+
+	if (n == 0 || n > FOTA_MAX_NAME_LEN)
+		return false;
+	if (!((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = k[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static fota_err parse_critical(const cJSON *root, struct fota_error *err)
+{
+	const cJSON *list, *it;
+	const char *s;
+	char path[32];
+	size_t i = 0;
+	fota_err rc = get_array(root, "critical", false, FOTA_MAX_LIST_ITEMS, &list, err);
+
+	if (rc != FOTA_OK || list == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, list)
+	{
+		bool known = false;
+
+		snprintf(path, sizeof(path), "critical[%zu]", i++);
+		rc = string_value(it, path, 1, FOTA_MAX_NAME_LEN, &s, err);
+		if (rc != FOTA_OK)
+			return rc;
+		for (size_t k = 0; k < N_ELEMS(known_members) && !known; k++)
+			known = strcmp(s, known_members[k]) == 0;
+		if (!known)
+			return fota_error_set(err, FOTA_ERR_CRITICAL,
+					      PFX "unknown critical field '%s'", s);
+	}
+	return FOTA_OK;
+}
+
+static fota_err parse_list(const cJSON *obj, const char *path,
+			   char dst[FOTA_MAX_LIST_ITEMS][FOTA_MAX_VERSION_LEN + 1], size_t *n,
+			   struct fota_error *err)
+{
+	const cJSON *list, *it;
+	const char *s;
+	char ipath[64];
+	fota_err rc = get_array(obj, path, true, FOTA_MAX_LIST_ITEMS, &list, err);
+
+	if (rc != FOTA_OK)
+		return rc;
+	*n = 0;
+	cJSON_ArrayForEach(it, list)
+	{
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, *n);
+		rc = string_value(it, ipath, 1, FOTA_MAX_VERSION_LEN, &s, err);
+		if (rc != FOTA_OK)
+			return rc;
+		memcpy(dst[(*n)++], s, strlen(s) + 1);
+	}
+	return FOTA_OK;
+}
+
+static fota_err parse_target(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
+{
+	const cJSON *t;
+	fota_err rc = get_object(root, "target", true, &t, err);
+
+	if (rc == FOTA_OK)
+		rc = copy_string(t, "target.vendor", FOTA_MAX_NAME_LEN, m->vendor, err);
+	if (rc == FOTA_OK)
+		rc = copy_string(t, "target.model", FOTA_MAX_NAME_LEN, m->model, err);
+	if (rc == FOTA_OK)
+		rc = parse_list(t, "target.hw_revisions", m->hw_revisions, &m->n_hw_revisions, err);
+	return rc;
+}
+
+static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
+{
+	const cJSON *im;
+	uint64_t v;
+	int e = 0;
+	fota_err rc = get_object(root, "image", true, &im, err);
+
+	if (rc != FOTA_OK)
+		return rc;
+	rc = copy_string(im, "image.name", FOTA_MAX_NAME_LEN, m->name, err);
+	if (rc == FOTA_OK)
+		rc = copy_string(im, "image.version", FOTA_MAX_VERSION_LEN, m->version, err);
+	if (rc == FOTA_OK)
+		rc = get_uint(im, "image.size", 1, FOTA_MAX_IMAGE_SIZE, &m->size, err);
+	if (rc == FOTA_OK)
+		rc = get_digest(im, "image.sha256", true, NULL, m->sha256, err);
+	if (rc == FOTA_OK)
+		rc = get_uint(im, "image.chunk_size", FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE, &v,
+			      err);
+	if (rc != FOTA_OK)
+		return rc;
+	m->chunk_size = (uint32_t)v;
+	rc = get_uint(im, "image.chunk_count", 1, FOTA_MAX_CHUNK_COUNT, &v, err);
+	if (rc != FOTA_OK)
+		return rc;
+	m->chunk_count = (uint32_t)v;
+	rc = get_digest(im, "image.table_sha256", true, NULL, m->table_sha256, err);
+	if (rc == FOTA_OK)
+		rc = parse_enum(im, "image.compression", compression_names,
+				N_ELEMS(compression_names), "none or zstd", &e, err);
+	if (rc != FOTA_OK)
+		return rc;
+	m->compression = (enum fota_compression)e;
+	return get_digest(im, "image.from_sha256", false, &m->has_delta_base, m->from_sha256, err);
+}
+
+static fota_err parse_install(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
+{
+	const cJSON *in = NULL, *params = NULL, *it;
+	const char *s;
+	char path[96];
+	int e = 0;
+	fota_err rc = get_object(root, "install", true, &in, err);
+
+	if (rc == FOTA_OK)
+		rc = parse_enum(in, "install.method", method_names, N_ELEMS(method_names),
+				"file, ab-slot or script", &e, err);
+	if (rc == FOTA_OK)
+		rc = get_object(in, "install.params", false, &params, err);
+	if (rc != FOTA_OK || params == NULL)
+		goto done;
+	cJSON_ArrayForEach(it, params)
+	{
+		struct fota_param *p;
+
+		if (m->n_install_params == FOTA_MAX_PARAMS)
+			return fota_error_set(err, FOTA_ERR_TOO_BIG,
+					      PFX "install.params has more than %d members",
+					      FOTA_MAX_PARAMS);
+		if (!param_key_valid(it->string))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "install.params name '%.64s' is not "
+						  "[A-Za-z][A-Za-z0-9_.-]{0,63}",
+					      it->string);
+		snprintf(path, sizeof(path), "install.params.%s", it->string);
+		rc = string_value(it, path, 1, FOTA_MAX_PARAM_LEN, &s, err);
+		if (rc != FOTA_OK)
+			return rc;
+		p = &m->install_params[m->n_install_params++];
+		memcpy(p->key, it->string, strlen(it->string) + 1);
+		memcpy(p->value, s, strlen(s) + 1);
+	}
+done:
+	m->install_method = (enum fota_install_method)e;
+	return rc;
+}
+
+fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manifest *out,
+			     struct fota_error *err)
+{
+	cJSON *root = NULL;
+	const char *schema;
+	const cJSON *it;
+	uint64_t v;
+	fota_err rc;
+
+	if (out == NULL)
+		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
+	memset(out, 0, sizeof(*out));
+	rc = json_load(json, len, FOTA_MAX_MANIFEST_BYTES, &root, err);
+	if (rc != FOTA_OK)
+		goto out;
+	it = member(root, "schema");
+	if (it == NULL) {
+		rc = missing("schema", err);
+		goto out;
+	}
+	rc = string_value(it, "schema", 1, FOTA_MAX_NAME_LEN, &schema, err);
+	if (rc != FOTA_OK)
+		goto out;
+	if (strcmp(schema, FOTA_MANIFEST_SCHEMA) != 0) {
+		rc = fota_error_set(err, FOTA_ERR_FIELD,
+				    PFX "schema '%s' is not '" FOTA_MANIFEST_SCHEMA "'", schema);
+		goto out;
+	}
+	/* Before any other member: an unknown critical one may change what the others mean. */
+	rc = parse_critical(root, err);
+	if (rc != FOTA_OK)
+		goto out;
+	rc = get_uint(root, "sequence", 1, JSON_MAX_INT, &out->sequence, err);
+	if (rc == FOTA_OK)
+		rc = get_time(root, "created", &out->created, err);
+	if (rc == FOTA_OK)
+		rc = get_time(root, "expires", &out->expires, err);
+	if (rc == FOTA_OK)
+		rc = parse_target(root, out, err);
+	if (rc == FOTA_OK)
+		rc = parse_list(root, "accepts_versions", out->accepts_versions,
+				&out->n_accepts_versions, err);
+	if (rc == FOTA_OK)
+		rc = parse_image(root, out, err);
+	if (rc == FOTA_OK)
+		rc = parse_install(root, out, err);
+	if (rc == FOTA_OK)
+		rc = get_bool(root, "reboot", true, &out->reboot, err);
+	if (rc == FOTA_OK)
+		rc = get_uint(root, "confirm_timeout_s", 1, MAX_CONFIRM_TIMEOUT_S, &v, err);
+	if (rc != FOTA_OK)
+		goto out;
+	out->confirm_timeout_s = (uint32_t)v;
+	rc = get_bool(root, "allow_downgrade", false, &out->allow_downgrade, err);
+	if (rc == FOTA_OK)
+		rc = fota_manifest_validate(out, err);
+out:
+	cJSON_Delete(root);
+	if (rc != FOTA_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/* A string buffer of size cap holding min..cap-1 printable ASCII bytes. */
+static fota_err check_str(const char *s, size_t cap, size_t min, const char *path,
+			  struct fota_error *err)
+{
+	size_t n = strnlen(s, cap);
+
+	if (n == cap)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s longer than %zu bytes", path,
+				      cap - 1);
+	if (n < min)
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is empty", path);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "%s has byte 0x%02x, not printable ASCII", path,
+					      c);
+	}
+	return FOTA_OK;
+}
+
+/* Representable in the fixed-width RFC 3339 form, i.e. 1970..9999. */
+static bool time_ok(int64_t t)
+{
+	char buf[FOTA_TIME_STR_LEN];
+	int64_t back = -1;
+
+	fota_time_format(t, buf);
+	return fota_time_parse(buf, &back, NULL) == FOTA_OK && back == t;
+}
+
+static fota_err check_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n, const char *path,
+			   struct fota_error *err)
+{
+	char ipath[64];
+	fota_err rc;
+
+	if (n > FOTA_MAX_LIST_ITEMS)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s has more than %d items", path,
+				      FOTA_MAX_LIST_ITEMS);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		rc = check_str(list[i], FOTA_MAX_VERSION_LEN + 1, 1, ipath, err);
+		if (rc != FOTA_OK)
+			return rc;
+	}
+	return FOTA_OK;
+}
+
+static fota_err validate_image(const struct fota_manifest *m, struct fota_error *err)
+{
+	uint64_t want;
+	fota_err rc = check_str(m->name, sizeof(m->name), 1, "image.name", err);
+
+	if (rc == FOTA_OK)
+		rc = check_str(m->version, sizeof(m->version), 1, "image.version", err);
+	if (rc != FOTA_OK)
+		return rc;
+	if (m->size == 0 || m->size > FOTA_MAX_IMAGE_SIZE)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.size %" PRIu64 " out of range 1..%llu", m->size,
+				      FOTA_MAX_IMAGE_SIZE);
+	if (m->chunk_size < FOTA_MIN_CHUNK_SIZE || m->chunk_size > FOTA_MAX_CHUNK_SIZE)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.chunk_size %" PRIu32 " out of range %u..%u",
+				      m->chunk_size, FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE);
+	want = (m->size + m->chunk_size - 1) / m->chunk_size;
+	if (m->chunk_count != want)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.chunk_count %" PRIu32
+					  " != ceil(size/chunk_size) %" PRIu64,
+				      m->chunk_count, want);
+	if (m->chunk_count > FOTA_MAX_CHUNK_COUNT)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.chunk_count %" PRIu32 " > limit %u",
+				      m->chunk_count, FOTA_MAX_CHUNK_COUNT);
+	if ((unsigned)m->compression >= N_ELEMS(compression_names))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "image.compression %d unknown",
+				      (int)m->compression);
+	return FOTA_OK;
+}
+
+static fota_err validate_install(const struct fota_manifest *m, struct fota_error *err)
+{
+	char path[96];
+	fota_err rc;
+
+	if ((unsigned)m->install_method >= N_ELEMS(method_names))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "install.method %d unknown",
+				      (int)m->install_method);
+	if (m->n_install_params > FOTA_MAX_PARAMS)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG,
+				      PFX "install.params has more than %d members",
+				      FOTA_MAX_PARAMS);
+	for (size_t i = 0; i < m->n_install_params; i++) {
+		const struct fota_param *p = &m->install_params[i];
+
+		if (!param_key_valid(p->key))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "install.params name '%.64s' is not "
+						  "[A-Za-z][A-Za-z0-9_.-]{0,63}",
+					      p->key);
+		snprintf(path, sizeof(path), "install.params.%s", p->key);
+		rc = check_str(p->value, sizeof(p->value), 1, path, err);
+		if (rc != FOTA_OK)
+			return rc;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(m->install_params[j].key, p->key) == 0)
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      PFX "install.params name '%s' repeated",
+						      p->key);
+		}
+	}
+	return FOTA_OK;
+}
+
+fota_err fota_manifest_validate(const struct fota_manifest *m, struct fota_error *err)
+{
+	char c[FOTA_TIME_STR_LEN], e[FOTA_TIME_STR_LEN];
+	fota_err rc;
+
+	if (m == NULL)
+		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no manifest");
+	if (m->sequence == 0 || m->sequence > JSON_MAX_INT)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "sequence %" PRIu64 " out of range 1..%llu", m->sequence,
+				      JSON_MAX_INT);
+	if (!time_ok(m->created))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "created %" PRId64 " is outside years 1970..9999",
+				      m->created);
+	if (!time_ok(m->expires))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "expires %" PRId64 " is outside years 1970..9999",
+				      m->expires);
+	if (m->expires <= m->created) {
+		fota_time_format(m->created, c);
+		fota_time_format(m->expires, e);
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "expires %s is not after created %s",
+				      e, c);
+	}
+	rc = check_str(m->vendor, sizeof(m->vendor), 1, "target.vendor", err);
+	if (rc == FOTA_OK)
+		rc = check_str(m->model, sizeof(m->model), 1, "target.model", err);
+	if (rc == FOTA_OK)
+		rc = check_list(m->hw_revisions, m->n_hw_revisions, "target.hw_revisions", err);
+	if (rc == FOTA_OK)
+		rc =
+		    check_list(m->accepts_versions, m->n_accepts_versions, "accepts_versions", err);
+	if (rc == FOTA_OK)
+		rc = validate_image(m, err);
+	if (rc == FOTA_OK)
+		rc = validate_install(m, err);
+	if (rc != FOTA_OK)
+		return rc;
+	if (m->confirm_timeout_s == 0 || m->confirm_timeout_s > MAX_CONFIRM_TIMEOUT_S)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "confirm_timeout_s %" PRIu32 " out of range 1..%u",
+				      m->confirm_timeout_s, MAX_CONFIRM_TIMEOUT_S);
+	return FOTA_OK;
+}
+
+static bool in_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i], s) == 0)
+			return true;
+	}
+	return false;
+}
+
+fota_err fota_manifest_check_device(const struct fota_manifest *m,
+				    const struct fota_device_info *dev, struct fota_error *err)
+{
+	char when[FOTA_TIME_STR_LEN];
+	const char *vendor, *model, *hw, *cur;
+
+	if (m == NULL || dev == NULL)
+		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no manifest or device info");
+	vendor = dev->vendor ? dev->vendor : "";
+	model = dev->model ? dev->model : "";
+	hw = dev->hw_revision ? dev->hw_revision : "";
+	cur = dev->current_version ? dev->current_version : "";
+	if (dev->now >= m->expires) {
+		fota_time_format(m->expires, when);
+		return fota_error_set(err, FOTA_ERR_EXPIRED, PFX "expired at %s", when);
+	}
+	if (m->sequence <= dev->installed_sequence && !m->allow_downgrade)
+		return fota_error_set(err, FOTA_ERR_ROLLBACK,
+				      PFX "sequence %" PRIu64 " <= installed %" PRIu64, m->sequence,
+				      dev->installed_sequence);
+	/* Messages give the manifest's value first, then the device's. */
+	if (strcmp(m->vendor, vendor) != 0)
+		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE, PFX "vendor '%s' not '%.64s'",
+				      m->vendor, vendor);
+	if (strcmp(m->model, model) != 0)
+		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE, PFX "model '%s' not '%.64s'",
+				      m->model, model);
+	if (m->n_hw_revisions > 0 && !in_list(m->hw_revisions, m->n_hw_revisions, hw))
+		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
+				      PFX "hw revision '%.64s' not in target.hw_revisions", hw);
+	if (m->n_accepts_versions > 0 &&
+	    (cur[0] == '\0' || !in_list(m->accepts_versions, m->n_accepts_versions, cur)))
+		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
+				      PFX "current version '%.64s' not in accepts_versions",
+				      cur[0] ? cur : "(none)");
+	return FOTA_OK;
+}
+
+const char *fota_manifest_param(const struct fota_manifest *m, const char *key)
+{
+	if (m == NULL || key == NULL)
+		return NULL;
+	for (size_t i = 0; i < m->n_install_params && i < FOTA_MAX_PARAMS; i++) {
+		if (strcmp(m->install_params[i].key, key) == 0)
+			return m->install_params[i].value;
+	}
+	return NULL;
+}
+
+static bool add_digest(cJSON *obj, const char *name, const uint8_t d[FOTA_SHA256_LEN])
+{
+	char hex[FOTA_SHA256_HEX_LEN + 1];
+
+	fota_hex_encode(d, FOTA_SHA256_LEN, hex);
+	return cJSON_AddStringToObject(obj, name, hex) != NULL;
+}
+
+/* cJSON prints doubles with 15 significant digits and a loose round-trip check, which rounds
+ * integers near 2^53; write 64-bit fields as exact decimal text instead. */
+static bool add_uint(cJSON *obj, const char *name, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cJSON_AddRawToObject(obj, name, buf) != NULL;
+}
+
+static bool add_time(cJSON *obj, const char *name, int64_t t)
+{
+	char buf[FOTA_TIME_STR_LEN];
+
+	fota_time_format(t, buf);
+	return cJSON_AddStringToObject(obj, name, buf) != NULL;
+}
+
+static cJSON *string_array(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		cJSON *s = cJSON_CreateString(list[i]);
+
+		if (s == NULL || !cJSON_AddItemToArray(a, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Builds the document; false only on allocation failure. */
+static bool build(const struct fota_manifest *m, cJSON *root)
+{
+	cJSON *target, *image, *install, *params, *list;
+
+	if (!cJSON_AddStringToObject(root, "schema", FOTA_MANIFEST_SCHEMA) ||
+	    !add_uint(root, "sequence", m->sequence) ||
+	    !add_time(root, "created", m->created) || !add_time(root, "expires", m->expires))
+		return false;
+	target = cJSON_AddObjectToObject(root, "target");
+	if (target == NULL || !cJSON_AddStringToObject(target, "vendor", m->vendor) ||
+	    !cJSON_AddStringToObject(target, "model", m->model))
+		return false;
+	list = string_array(m->hw_revisions, m->n_hw_revisions);
+	if (list == NULL || !cJSON_AddItemToObject(target, "hw_revisions", list)) {
+		cJSON_Delete(list);
+		return false;
+	}
+	list = string_array(m->accepts_versions, m->n_accepts_versions);
+	if (list == NULL || !cJSON_AddItemToObject(root, "accepts_versions", list)) {
+		cJSON_Delete(list);
+		return false;
+	}
+	image = cJSON_AddObjectToObject(root, "image");
+	if (image == NULL || !cJSON_AddStringToObject(image, "name", m->name) ||
+	    !cJSON_AddStringToObject(image, "version", m->version) ||
+	    !add_uint(image, "size", m->size) ||
+	    !add_digest(image, "sha256", m->sha256) ||
+	    !cJSON_AddNumberToObject(image, "chunk_size", m->chunk_size) ||
+	    !cJSON_AddNumberToObject(image, "chunk_count", m->chunk_count) ||
+	    !add_digest(image, "table_sha256", m->table_sha256) ||
+	    !cJSON_AddStringToObject(image, "compression", fota_compression_name(m->compression)))
+		return false;
+	if (m->has_delta_base && !add_digest(image, "from_sha256", m->from_sha256))
+		return false;
+	install = cJSON_AddObjectToObject(root, "install");
+	if (install == NULL || !cJSON_AddStringToObject(
+				   install, "method", fota_install_method_name(m->install_method)))
+		return false;
+	params = cJSON_AddObjectToObject(install, "params");
+	if (params == NULL)
+		return false;
+	for (size_t i = 0; i < m->n_install_params; i++) {
+		if (!cJSON_AddStringToObject(params, m->install_params[i].key,
+					     m->install_params[i].value))
+			return false;
+	}
+	return cJSON_AddBoolToObject(root, "reboot", m->reboot) &&
+	       cJSON_AddNumberToObject(root, "confirm_timeout_s", m->confirm_timeout_s) &&
+	       cJSON_AddBoolToObject(root, "allow_downgrade", m->allow_downgrade);
+}
+
+fota_err fota_manifest_to_json(const struct fota_manifest *m, char **out, struct fota_error *err)
+{
+	cJSON *root = NULL;
+	fota_err rc;
+
+	if (out == NULL)
+		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
+	*out = NULL;
+	rc = fota_manifest_validate(m, err);
+	if (rc != FOTA_OK)
+		return rc;
+	root = cJSON_CreateObject();
+	if (root == NULL || !build(m, root) || (*out = cJSON_PrintUnformatted(root)) == NULL)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory serializing");
+	cJSON_Delete(root);
+	return rc;
+}
