@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Broker session for the orchestrator: mTLS settings from the config, routing by topic. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fota/topics.h"
+
+#include "broker.h"
+#include "cmd.h"
+
+#define SHARE_GROUP "$share/fota/"
+
+void orch_routes_init(struct orch_routes *r, const char *prefix)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->prefix = prefix;
+}
+
+void orch_routes_set(struct orch_routes *r, struct orch_repair *repair, struct orch_fleet *fleet)
+{
+	pthread_mutex_lock(&r->lock);
+	r->repair = repair;
+	r->fleet = fleet;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void orch_routes_clear(struct orch_routes *r)
+{
+	orch_routes_set(r, NULL, NULL);
+}
+
+void orch_routes_destroy(struct orch_routes *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* Runs on Paho's thread: only parsing and enqueueing here, never network waits, so PUBACKs
+ * for the publishing threads keep flowing. */
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct orch_routes *r = ctx;
+	struct fota_topic t;
+
+	if (fota_topic_parse(r->prefix, topic, &t, NULL) != FOTA_OK)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (t.kind == FOTA_TOPIC_DEVICE_REQUEST && r->repair)
+		orch_repair_submit(r->repair, t.device, payload, len);
+	else if (t.kind == FOTA_TOPIC_DEVICE_STATUS && r->fleet)
+		orch_fleet_ingest(r->fleet, t.device, payload, len);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_connected(void *ctx, bool reconnected)
+{
+	struct orch_routes *r = ctx;
+
+	if (reconnected && !r->quiet)
+		orch_log("reconnected to the broker");
+}
+
+static void on_lost(void *ctx, const char *cause)
+{
+	struct orch_routes *r = ctx;
+
+	if (!r->quiet)
+		orch_log("broker connection lost: %s; reconnecting",
+			 cause && *cause ? cause : "no reason given");
+}
+
+fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,
+			     struct fota_mqtt **out, struct fota_error *err)
+{
+	struct fota_mqtt_config mc;
+	struct fota_mqtt_callbacks cb = {
+	    .on_message = on_message,
+	    .on_connected = on_connected,
+	    .on_lost = on_lost,
+	    .ctx = routes,
+	};
+	struct fota_mqtt *m = NULL;
+	fota_err rc;
+
+	*out = NULL;
+	memset(&mc, 0, sizeof(mc));
+	mc.uri = cfg->uri;
+	mc.client_id = cfg->client_id;
+	mc.ca_file = cfg->ca[0] ? cfg->ca : NULL;
+	mc.cert_file = cfg->cert[0] ? cfg->cert : NULL;
+	mc.key_file = cfg->key[0] ? cfg->key : NULL;
+	mc.keepalive_s = cfg->keepalive_s;
+	mc.connect_timeout_s = ORCH_CONNECT_TIMEOUT_MS / 1000;
+	mc.max_inflight = cfg->window;
+	mc.reconnect_min_ms = 500;
+	mc.reconnect_max_ms = 30000;
+	rc = fota_mqtt_new(&mc, &cb, &m, err);
+	if (rc) {
+		fota_error_prefix(err, cfg->uri);
+		return rc == FOTA_ERR_NOMEM ? rc : FOTA_ERR_MQTT;
+	}
+	rc = fota_mqtt_connect(m, ORCH_CONNECT_TIMEOUT_MS, err);
+	if (rc) {
+		fota_error_prefix(err, cfg->uri);
+		fota_mqtt_free(m);
+		if (err)
+			err->code = FOTA_ERR_MQTT;
+		return FOTA_ERR_MQTT;
+	}
+	*out = m;
+	return FOTA_OK;
+}
+
+fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cfg, const char *leaf,
+			       bool shared, struct fota_error *err)
+{
+	char filter[FOTA_MAX_TOPIC_LEN + 1];
+	char full[FOTA_MAX_TOPIC_LEN + sizeof(SHARE_GROUP)];
+	fota_err rc;
+
+	rc = fota_topic_devices_filter(cfg->prefix, leaf, filter, sizeof(filter), err);
+	if (rc)
+		return rc;
+	snprintf(full, sizeof(full), "%s%s", shared ? SHARE_GROUP : "", filter);
+	rc = fota_mqtt_subscribe(m, full, 1, err);
+	if (rc)
+		fota_error_prefix(err, full);
+	return rc;
+}

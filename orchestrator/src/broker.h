@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: broker session from the config, message routing. */
+#ifndef ORCH_BROKER_H
+#define ORCH_BROKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "fota/error.h"
+#include "fota/mqtt.h"
+
+#include "config.h"
+#include "fleet.h"
+#include "repair.h"
+
+#define ORCH_CONNECT_TIMEOUT_MS 15000
+
+/* Where incoming device messages go. The lock lets a command detach repair and fleet before
+ * freeing them while the MQTT thread may still be delivering. */
+struct orch_routes {
+	pthread_mutex_t lock;
+	const char *prefix;
+	struct orch_repair *repair; /* NULL: requests are ignored */
+	struct orch_fleet *fleet;   /* NULL: statuses are ignored */
+	bool quiet;		    /* no connection-loss log lines */
+};
+
+void orch_routes_init(struct orch_routes *r, const char *prefix);
+void orch_routes_set(struct orch_routes *r, struct orch_repair *repair, struct orch_fleet *fleet);
+/* After return no message is being delivered to the previous targets. */
+void orch_routes_clear(struct orch_routes *r);
+void orch_routes_destroy(struct orch_routes *r);
+
+/* Connects with the [broker] settings; FOTA_ERR_MQTT (exit 4) when the broker cannot be
+ * reached. routes must outlive the session. */
+fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,
+			     struct fota_mqtt **out, struct fota_error *err);
+
+/* Subscribes {prefix}/devices/+/{leaf} ("request" or "status"), as the shared subscription
+ * $share/fota/... when shared is true so several orchestrators split the load. */
+fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cfg, const char *leaf,
+			       bool shared, struct fota_error *err);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: subcommand entry points, exit codes and logging. */
+#ifndef ORCH_CMD_H
+#define ORCH_CMD_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "fota/error.h"
+
+/* Exit codes are part of the CLI contract (docs/orchestrator.md). */
+enum orch_exit {
+	ORCH_EXIT_OK = 0,
+	ORCH_EXIT_FAIL = 1,    /* an operation or a device failed */
+	ORCH_EXIT_USAGE = 2,   /* bad command line or configuration */
+	ORCH_EXIT_TIMEOUT = 3, /* a wait ran out of time */
+	ORCH_EXIT_BROKER = 4,  /* could not connect to (or lost) the broker */
+};
+
+int orch_cmd_image(int argc, char **argv);
+int orch_cmd_publish(int argc, char **argv);
+int orch_cmd_serve(int argc, char **argv);
+int orch_cmd_status(int argc, char **argv);
+
+/* Set by SIGINT/SIGTERM; long-running loops poll it. */
+extern volatile sig_atomic_t orch_stop;
+
+/* "fota-orchestrator: <what failed>: <why>" on stderr. */
+void orch_fail(const char *what, const struct fota_error *err);
+/* "fota-orchestrator: <message>" on stderr, one write per line so threads do not interleave. */
+void orch_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Maps an error code to the exit code a script should see. */
+int orch_exit_for(fota_err code);
+
+/* Sleeps up to ms, returning early (false) once orch_stop is set. */
+bool orch_sleep_ms(long ms);
+
+#endif

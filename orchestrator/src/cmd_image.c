@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `image add|import|list`: put signed images into the store and show what it holds. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/atomic_file.h"
+#include "fota/envelope.h"
+#include "fota/manifest.h"
+#include "fota/signer.h"
+#include "fota/timeutil.h"
+#include "fota/trust.h"
+
+#include "cmd.h"
+#include "config.h"
+#include "image_store.h"
+
+#define DEFAULT_EXPIRES_DAYS 30u
+#define MAX_EXPIRES_DAYS 3650u
+#define DEFAULT_CONFIRM_TIMEOUT_S 300u
+
+static const char add_usage[] =
+    "Usage: fota-orchestrator image add FILE --name N --version V --vendor X --model M\n"
+    "         --sequence N --release-key PEM [OPTIONS]\n"
+    "\n"
+    "Copies FILE into the store, builds its chunk hash table and SHA-256, writes a manifest\n"
+    "signed with the release key and prints the image id (16 hex digits).\n"
+    "\n"
+    "  --name N               image name\n"
+    "  --version V            image version\n"
+    "  --vendor X             target vendor\n"
+    "  --model M              target model\n"
+    "  --hw R                 accepted hardware revision (repeatable; none = any)\n"
+    "  --accepts V            accepted current version (repeatable; none = any)\n"
+    "  --sequence N           anti-rollback sequence, must rise with every release\n"
+    "  --expires-in-days D    manifest lifetime (default 30)\n"
+    "  --chunk-size BYTES     chunk payload size, 1024..1048576 (default 65536)\n"
+    "  --method M             install method: file, ab-slot or script (default file)\n"
+    "  --param K=V            install parameter (repeatable)\n"
+    "  --reboot               the install needs a reboot\n"
+    "  --confirm-timeout S    seconds the new image has to confirm itself (default 300)\n"
+    "  --allow-downgrade      let devices install this over a higher sequence\n"
+    "\n";
+
+static const char import_usage[] =
+    "Usage: fota-orchestrator image import FILE --manifest SIGNED.jws --trust DIR [OPTIONS]\n"
+    "\n"
+    "Stores an image whose manifest was signed elsewhere (offline release key). The manifest\n"
+    "must verify with the release role of the trust store, and FILE must match its size,\n"
+    "SHA-256 and chunk table digest.\n"
+    "\n"
+    "  --manifest FILE        the signed manifest (JWS JSON)\n"
+    "  --trust DIR            trust store (release/ and orchestrator/ key directories, or a\n"
+    "                         JWK Set file)\n"
+    "\n";
+
+static const char list_usage[] = "Usage: fota-orchestrator image list [--json] [OPTIONS]\n"
+				 "\n"
+				 "Lists the stored images.\n"
+				 "\n";
+
+static const char image_usage[] = "Usage: fota-orchestrator image add|import|list [--help]\n";
+
+enum {
+	OPT_NAME = 1,
+	OPT_VERSION,
+	OPT_VENDOR,
+	OPT_MODEL,
+	OPT_HW,
+	OPT_ACCEPTS,
+	OPT_SEQUENCE,
+	OPT_EXPIRES,
+	OPT_CHUNK_SIZE,
+	OPT_METHOD,
+	OPT_PARAM,
+	OPT_REBOOT,
+	OPT_CONFIRM,
+	OPT_DOWNGRADE,
+	OPT_MANIFEST,
+	OPT_TRUST,
+};
+
+static int usage_error(const char *usage, const char *what)
+{
+	orch_log("%s", what);
+	fputs(usage, stderr);
+	return ORCH_EXIT_USAGE;
+}
+
+static fota_err copy_field(char *dst, size_t size, const char *what, const char *value,
+			   struct fota_error *err)
+{
+	if (!value || !*value)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s is empty", what);
+	if (strlen(value) >= size)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "%s '%s' is longer than %zu", what,
+				      value, size - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return FOTA_OK;
+}
+
+static cJSON *image_json(const char *id, const struct fota_manifest *m,
+			 const uint8_t manifest_sha256[FOTA_SHA256_LEN])
+{
+	char hex[FOTA_SHA256_HEX_LEN + 1];
+	char t[FOTA_TIME_STR_LEN];
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "image_id", id);
+	cJSON_AddStringToObject(o, "name", m->name);
+	cJSON_AddStringToObject(o, "version", m->version);
+	cJSON_AddStringToObject(o, "vendor", m->vendor);
+	cJSON_AddStringToObject(o, "model", m->model);
+	cJSON_AddNumberToObject(o, "sequence", (double)m->sequence);
+	cJSON_AddNumberToObject(o, "size", (double)m->size);
+	fota_hex_encode(m->sha256, FOTA_SHA256_LEN, hex);
+	cJSON_AddStringToObject(o, "sha256", hex);
+	cJSON_AddNumberToObject(o, "chunk_size", m->chunk_size);
+	cJSON_AddNumberToObject(o, "chunk_count", m->chunk_count);
+	fota_hex_encode(manifest_sha256, FOTA_SHA256_LEN, hex);
+	cJSON_AddStringToObject(o, "manifest_sha256", hex);
+	cJSON_AddStringToObject(o, "method", fota_install_method_name(m->install_method));
+	fota_time_format(m->expires, t);
+	cJSON_AddStringToObject(o, "expires", t);
+	return o;
+}
+
+/* Prints and frees o. */
+static int print_json(cJSON *o)
+{
+	char *text = o ? cJSON_Print(o) : NULL;
+
+	cJSON_Delete(o);
+	if (!text) {
+		orch_log("print JSON: out of memory");
+		return ORCH_EXIT_FAIL;
+	}
+	printf("%s\n", text);
+	free(text);
+	return ORCH_EXIT_OK;
+}
+
+static fota_err parse_method(const char *s, enum fota_install_method *out, struct fota_error *err)
+{
+	if (strcmp(s, "file") == 0)
+		*out = FOTA_INSTALL_FILE;
+	else if (strcmp(s, "ab-slot") == 0)
+		*out = FOTA_INSTALL_AB_SLOT;
+	else if (strcmp(s, "script") == 0)
+		*out = FOTA_INSTALL_SCRIPT;
+	else
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "--method '%s' is not file, ab-slot or script", s);
+	return FOTA_OK;
+}
+
+static fota_err add_param(struct fota_manifest *m, const char *kv, struct fota_error *err)
+{
+	const char *eq = strchr(kv, '=');
+	struct fota_param *p;
+	size_t klen;
+
+	if (!eq || eq == kv)
+		return fota_error_set(err, FOTA_ERR_FIELD, "--param '%s' is not KEY=VALUE", kv);
+	if (m->n_install_params == FOTA_MAX_PARAMS)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "more than %d --param",
+				      FOTA_MAX_PARAMS);
+	klen = (size_t)(eq - kv);
+	if (klen > FOTA_MAX_NAME_LEN || strlen(eq + 1) > FOTA_MAX_PARAM_LEN)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG,
+				      "--param '%s': key over %d or value over %d characters", kv,
+				      FOTA_MAX_NAME_LEN, FOTA_MAX_PARAM_LEN);
+	p = &m->install_params[m->n_install_params++];
+	memcpy(p->key, kv, klen);
+	p->key[klen] = '\0';
+	memcpy(p->value, eq + 1, strlen(eq + 1) + 1);
+	return FOTA_OK;
+}
+
+static fota_err add_list_item(char (*list)[FOTA_MAX_VERSION_LEN + 1], size_t *n, const char *what,
+			      const char *value, struct fota_error *err)
+{
+	if (*n == FOTA_MAX_LIST_ITEMS)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "more than %d %s", FOTA_MAX_LIST_ITEMS,
+				      what);
+	if (copy_field(list[*n], FOTA_MAX_VERSION_LEN + 1, what, value, err))
+		return err->code;
+	(*n)++;
+	return FOTA_OK;
+}
+
+static int image_add(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"version", required_argument, NULL, OPT_VERSION},
+	    {"vendor", required_argument, NULL, OPT_VENDOR},
+	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"hw", required_argument, NULL, OPT_HW},
+	    {"accepts", required_argument, NULL, OPT_ACCEPTS},
+	    {"sequence", required_argument, NULL, OPT_SEQUENCE},
+	    {"expires-in-days", required_argument, NULL, OPT_EXPIRES},
+	    {"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
+	    {"method", required_argument, NULL, OPT_METHOD},
+	    {"param", required_argument, NULL, OPT_PARAM},
+	    {"reboot", no_argument, NULL, OPT_REBOOT},
+	    {"confirm-timeout", required_argument, NULL, OPT_CONFIRM},
+	    {"allow-downgrade", no_argument, NULL, OPT_DOWNGRADE},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_manifest *m = NULL;
+	struct fota_error err = {0};
+	struct fota_signer *signer = NULL;
+	struct orch_stage *st = NULL;
+	char *payload = NULL, *jws = NULL;
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint8_t manifest_sha[FOTA_SHA256_LEN];
+	uint64_t v, days = DEFAULT_EXPIRES_DAYS, chunk_size = ORCH_DEFAULT_CHUNK_SIZE;
+	bool have_seq = false;
+	const char *file;
+	int opt, ret = ORCH_EXIT_USAGE;
+
+	orch_config_init(&cfg);
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		orch_log("image add: out of memory");
+		return ORCH_EXIT_FAIL;
+	}
+	m->confirm_timeout_s = DEFAULT_CONFIRM_TIMEOUT_S;
+	m->install_method = FOTA_INSTALL_FILE;
+	m->compression = FOTA_COMPRESSION_NONE;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		fota_err rc = FOTA_OK;
+
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_NAME:
+			rc = copy_field(m->name, sizeof(m->name), "--name", optarg, &err);
+			break;
+		case OPT_VERSION:
+			rc = copy_field(m->version, sizeof(m->version), "--version", optarg, &err);
+			break;
+		case OPT_VENDOR:
+			rc = copy_field(m->vendor, sizeof(m->vendor), "--vendor", optarg, &err);
+			break;
+		case OPT_MODEL:
+			rc = copy_field(m->model, sizeof(m->model), "--model", optarg, &err);
+			break;
+		case OPT_HW:
+			rc = add_list_item(m->hw_revisions, &m->n_hw_revisions, "--hw", optarg,
+					   &err);
+			break;
+		case OPT_ACCEPTS:
+			rc = add_list_item(m->accepts_versions, &m->n_accepts_versions, "--accepts",
+					   optarg, &err);
+			break;
+		case OPT_SEQUENCE:
+			rc = orch_parse_u64("--sequence", optarg, 0, INT64_MAX, &m->sequence, &err);
+			have_seq = true;
+			break;
+		case OPT_EXPIRES:
+			rc = orch_parse_u64("--expires-in-days", optarg, 1, MAX_EXPIRES_DAYS, &days,
+					    &err);
+			break;
+		case OPT_CHUNK_SIZE:
+			rc = orch_parse_size(optarg, &chunk_size, &err);
+			if (rc == FOTA_OK &&
+			    (chunk_size < FOTA_MIN_CHUNK_SIZE || chunk_size > FOTA_MAX_CHUNK_SIZE))
+				rc = fota_error_set(&err, FOTA_ERR_FIELD,
+						    "--chunk-size %s is outside %u..%u", optarg,
+						    FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE);
+			break;
+		case OPT_METHOD:
+			rc = parse_method(optarg, &m->install_method, &err);
+			break;
+		case OPT_PARAM:
+			rc = add_param(m, optarg, &err);
+			break;
+		case OPT_REBOOT:
+			m->reboot = true;
+			break;
+		case OPT_CONFIRM:
+			rc = orch_parse_u64("--confirm-timeout", optarg, 0, UINT32_MAX, &v, &err);
+			m->confirm_timeout_s = (uint32_t)v;
+			break;
+		case OPT_DOWNGRADE:
+			m->allow_downgrade = true;
+			break;
+		default:
+			fputs(add_usage, stderr);
+			goto out;
+		}
+		if (rc) {
+			orch_fail("image add", &err);
+			goto out;
+		}
+	}
+	if (cfg.help) {
+		fputs(add_usage, stdout);
+		fputs(orch_config_help, stdout);
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	if (optind + 1 != argc) {
+		ret = usage_error(add_usage, "image add: expected exactly one FILE");
+		goto out;
+	}
+	file = argv[optind];
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		goto out;
+	}
+	if (!m->name[0] || !m->version[0] || !m->vendor[0] || !m->model[0] || !have_seq) {
+		ret = usage_error(add_usage,
+				  "image add: --name, --version, --vendor, --model and --sequence "
+				  "are required");
+		goto out;
+	}
+	if (!cfg.release_key[0]) {
+		ret = usage_error(add_usage, "image add: no release key (--release-key or "
+					     "[orchestrator] release_key)");
+		goto out;
+	}
+
+	ret = ORCH_EXIT_FAIL;
+	/* Load the key before the (possibly long) copy so a typo fails fast. */
+	if (fota_signer_load(cfg.release_key, NULL, &signer, &err)) {
+		orch_fail("load release key", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
+	if (orch_stage_new(&cfg, file, (uint32_t)chunk_size, &st, &err)) {
+		orch_fail("image add", &err);
+		goto out;
+	}
+	m->created = fota_time_now();
+	m->expires = m->created + (int64_t)days * 86400;
+	m->size = st->size;
+	memcpy(m->sha256, st->sha256, FOTA_SHA256_LEN);
+	m->chunk_size = (uint32_t)chunk_size;
+	m->chunk_count = st->table.count;
+	fota_chunk_table_digest(&st->table, m->table_sha256);
+	if (fota_manifest_to_json(m, &payload, &err)) {
+		orch_fail("build manifest", &err);
+		goto out;
+	}
+	fota_sha256(payload, strlen(payload), manifest_sha);
+	if (fota_envelope_sign(&signer, 1, (const uint8_t *)payload, strlen(payload), 0, &jws,
+			       &err)) {
+		orch_fail("sign manifest", &err);
+		goto out;
+	}
+	if (strlen(jws) > FOTA_MAX_ENVELOPE_BYTES) {
+		orch_log("sign manifest: envelope of %zu bytes exceeds the %d-byte limit",
+			 strlen(jws), FOTA_MAX_ENVELOPE_BYTES);
+		goto out;
+	}
+	if (orch_stage_commit(st, jws, strlen(jws), id, &err)) {
+		orch_fail("store image", &err);
+		goto out;
+	}
+	if (st->replaced)
+		orch_log("image %s was stored already; its manifest is replaced by this one", id);
+	if (cfg.json)
+		ret = print_json(image_json(id, m, manifest_sha));
+	else {
+		printf("%s\n", id);
+		ret = ORCH_EXIT_OK;
+	}
+out:
+	free(payload);
+	free(jws);
+	fota_signer_free(signer);
+	orch_stage_free(st);
+	free(m);
+	return ret;
+}
+
+static int image_import(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"manifest", required_argument, NULL, OPT_MANIFEST},
+	    {"trust", required_argument, NULL, OPT_TRUST},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_manifest *m = NULL;
+	struct fota_error err = {0};
+	struct fota_trust *trust = NULL;
+	struct orch_stage *st = NULL;
+	uint8_t *jws = NULL, *payload = NULL;
+	size_t jws_len = 0, payload_len = 0;
+	const char *manifest_path = NULL, *trust_path = NULL, *file;
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char t[FOTA_TIME_STR_LEN];
+	uint8_t digest[FOTA_SHA256_LEN];
+	int opt, ret = ORCH_EXIT_USAGE;
+
+	orch_config_init(&cfg);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_MANIFEST:
+			manifest_path = optarg;
+			break;
+		case OPT_TRUST:
+			trust_path = optarg;
+			break;
+		default:
+			fputs(import_usage, stderr);
+			return ORCH_EXIT_USAGE;
+		}
+	}
+	if (cfg.help) {
+		fputs(import_usage, stdout);
+		fputs(orch_config_help, stdout);
+		return ORCH_EXIT_OK;
+	}
+	if (optind + 1 != argc || !manifest_path || !trust_path)
+		return usage_error(import_usage, "image import: need FILE, --manifest and --trust");
+	file = argv[optind];
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		return ORCH_EXIT_USAGE;
+	}
+
+	ret = ORCH_EXIT_FAIL;
+	m = calloc(1, sizeof(*m));
+	trust = fota_trust_new();
+	if (!m || !trust) {
+		orch_log("image import: out of memory");
+		goto out;
+	}
+	if (fota_trust_load(trust, trust_path, &err)) {
+		orch_fail("load trust store", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
+	if (fota_read_file(manifest_path, FOTA_MAX_ENVELOPE_BYTES, &jws, &jws_len, &err)) {
+		orch_fail("read manifest", &err);
+		goto out;
+	}
+	if (fota_envelope_verify(trust, FOTA_ROLE_RELEASE, (const char *)jws, jws_len,
+				 FOTA_MAX_ENVELOPE_BYTES, &payload, &payload_len, &err)) {
+		orch_fail("verify manifest", &err);
+		goto out;
+	}
+	if (fota_manifest_parse(payload, payload_len, m, &err)) {
+		orch_fail("parse manifest", &err);
+		goto out;
+	}
+	if (m->expires <= fota_time_now()) {
+		fota_time_format(m->expires, t);
+		orch_log("import manifest: it expired at %s", t);
+		goto out;
+	}
+	if (orch_stage_new(&cfg, file, m->chunk_size, &st, &err)) {
+		orch_fail("image import", &err);
+		goto out;
+	}
+	fota_chunk_table_digest(&st->table, digest);
+	if (st->size != m->size) {
+		orch_log("image import: %s has %llu bytes, the manifest says %llu", file,
+			 (unsigned long long)st->size, (unsigned long long)m->size);
+		goto out;
+	}
+	if (!fota_digest_equal(st->sha256, m->sha256, FOTA_SHA256_LEN)) {
+		orch_log("image import: SHA-256 of %s differs from the manifest's", file);
+		goto out;
+	}
+	if (st->table.count != m->chunk_count ||
+	    !fota_digest_equal(digest, m->table_sha256, FOTA_SHA256_LEN)) {
+		orch_log("image import: chunk table of %s differs from the manifest's", file);
+		goto out;
+	}
+	if (orch_stage_commit(st, (const char *)jws, jws_len, id, &err)) {
+		orch_fail("store image", &err);
+		goto out;
+	}
+	if (st->replaced)
+		orch_log("image %s was stored already; its manifest is replaced by this one", id);
+	if (cfg.json) {
+		fota_sha256(payload, payload_len, digest);
+		ret = print_json(image_json(id, m, digest));
+	} else {
+		printf("%s\n", id);
+		ret = ORCH_EXIT_OK;
+	}
+out:
+	free(jws);
+	free(payload);
+	fota_trust_free(trust);
+	orch_stage_free(st);
+	free(m);
+	return ret;
+}
+
+struct list_ctx {
+	const struct orch_config *cfg;
+	cJSON *array;
+	int failures;
+};
+
+static int list_one(void *ctx_, const char *id)
+{
+	struct list_ctx *ctx = ctx_;
+	struct orch_image *img = NULL;
+	struct fota_error err = {0};
+	char t[FOTA_TIME_STR_LEN];
+
+	if (orch_image_open(ctx->cfg, id, &img, &err)) {
+		orch_fail(id, &err);
+		ctx->failures++;
+		return 0;
+	}
+	if (ctx->array) {
+		cJSON_AddItemToArray(ctx->array,
+				     image_json(id, &img->manifest, img->manifest_sha256));
+	} else {
+		fota_time_format(img->manifest.expires, t);
+		printf("%-16s  %-20s %-12s %12llu %7u %8llu  %s\n", id, img->manifest.name,
+		       img->manifest.version, (unsigned long long)img->manifest.size,
+		       img->manifest.chunk_count, (unsigned long long)img->manifest.sequence, t);
+	}
+	orch_image_free(img);
+	return 0;
+}
+
+static int image_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {ORCH_COMMON_LONGOPTS};
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	struct list_ctx ctx = {0};
+	int opt, ret;
+
+	orch_config_init(&cfg);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (!orch_config_flag(&cfg, opt, optarg)) {
+			fputs(list_usage, stderr);
+			return ORCH_EXIT_USAGE;
+		}
+	}
+	if (cfg.help) {
+		fputs(list_usage, stdout);
+		fputs(orch_config_help, stdout);
+		return ORCH_EXIT_OK;
+	}
+	if (optind != argc)
+		return usage_error(list_usage, "image list: unexpected arguments");
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		return ORCH_EXIT_USAGE;
+	}
+	ctx.cfg = &cfg;
+	if (cfg.json) {
+		ctx.array = cJSON_CreateArray();
+		if (!ctx.array) {
+			orch_log("image list: out of memory");
+			return ORCH_EXIT_FAIL;
+		}
+	} else {
+		printf("%-16s  %-20s %-12s %12s %7s %8s  %s\n", "IMAGE", "NAME", "VERSION", "SIZE",
+		       "CHUNKS", "SEQUENCE", "EXPIRES");
+	}
+	if (orch_image_list(&cfg, list_one, &ctx, &err)) {
+		orch_fail("image list", &err);
+		cJSON_Delete(ctx.array);
+		return ORCH_EXIT_FAIL;
+	}
+	ret = ORCH_EXIT_OK;
+	if (ctx.array)
+		ret = print_json(ctx.array);
+	return ctx.failures ? ORCH_EXIT_FAIL : ret;
+}
+
+int orch_cmd_image(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(image_usage, stderr);
+		return ORCH_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(image_usage, stdout);
+		return ORCH_EXIT_OK;
+	}
+	if (strcmp(argv[1], "add") == 0)
+		return image_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return image_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return image_list(argc - 1, argv + 1);
+	orch_log("image: unknown subcommand '%s' (add, import or list)", argv[1]);
+	return ORCH_EXIT_USAGE;
+}

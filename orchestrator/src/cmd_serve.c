@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `serve`: the daemon that answers repair requests for every stored image and records status. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fota/atomic_file.h"
+#include "fota/status.h"
+
+#include "broker.h"
+#include "cmd.h"
+#include "config.h"
+#include "fleet.h"
+#include "pacer.h"
+#include "publisher.h"
+#include "repair.h"
+
+static const char serve_usage[] =
+    "Usage: fota-orchestrator serve [--shared] [OPTIONS]\n"
+    "\n"
+    "Subscribes to every device's request and status topics, answers repair requests for\n"
+    "any image in the store (paced by --rate) and appends status changes to\n"
+    "<state_dir>/events.jsonl. Runs until SIGINT or SIGTERM.\n"
+    "\n"
+    "  --shared               use shared subscriptions ($share/fota/...) so several\n"
+    "                         orchestrators split requests and status between them\n"
+    "\n";
+
+enum { OPT_SHARED = 1 };
+
+/* MQTT thread: log state changes (not every progress report). */
+static void on_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
+{
+	(void)ctx;
+	if (prev && prev->state == cur->state && prev->result == cur->result &&
+	    strcmp(prev->campaign, cur->campaign) == 0)
+		return;
+	orch_log("%s: %s%s%s%s%s (campaign %s, image %s, version %s)", cur->device,
+		 prev ? fota_state_name(prev->state) : "", prev ? " -> " : "",
+		 fota_state_name(cur->state),
+		 cur->result != FOTA_RESULT_NONE && cur->result != FOTA_RESULT_SUCCESS ? ": " : "",
+		 cur->result != FOTA_RESULT_NONE && cur->result != FOTA_RESULT_SUCCESS
+		     ? (cur->reason[0] ? cur->reason : fota_result_name(cur->result))
+		     : "",
+		 cur->campaign[0] ? cur->campaign : "-", cur->image_id[0] ? cur->image_id : "-",
+		 cur->version[0] ? cur->version : "-");
+}
+
+int orch_cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"shared", no_argument, NULL, OPT_SHARED},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	struct orch_routes routes;
+	struct orch_publisher pub = {0};
+	struct orch_repair_stats st = {0};
+	struct fota_mqtt *mqtt = NULL;
+	struct orch_pacer *pacer = NULL;
+	struct orch_repair *repair = NULL;
+	struct orch_fleet *fleet = NULL;
+	char path[PATH_MAX];
+	bool shared = false;
+	int opt, ret = ORCH_EXIT_USAGE;
+
+	orch_config_init(&cfg);
+	orch_routes_init(&routes, cfg.prefix);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		if (opt == OPT_SHARED) {
+			shared = true;
+			continue;
+		}
+		fputs(serve_usage, stderr);
+		goto out;
+	}
+	if (cfg.help) {
+		fputs(serve_usage, stdout);
+		fputs(orch_config_help, stdout);
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	if (optind != argc) {
+		orch_log("serve: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		goto out;
+	}
+	routes.prefix = cfg.prefix;
+
+	ret = ORCH_EXIT_FAIL;
+	if (fota_mkdirs(cfg.state_dir, 0755, &err) ||
+	    orch_state_path(&cfg, path, sizeof(path), &err, "events.jsonl") ||
+	    orch_fleet_new(path, on_status, NULL, &fleet, &err)) {
+		orch_fail("serve", &err);
+		goto out;
+	}
+	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
+		orch_fail("connect to broker", &err);
+		ret = ORCH_EXIT_BROKER;
+		goto out;
+	}
+	/* Repairs are bursts of at most FOTA_MAX_REQUEST_CHUNKS frames; the bucket holds a
+	 * window's worth so one device cannot monopolise the link. */
+	pacer = orch_pacer_new(cfg.rate_bytes_per_s, (uint64_t)cfg.window * (64u * 1024u + 32u));
+	if (!pacer) {
+		orch_log("serve: out of memory");
+		goto out;
+	}
+	pub.mqtt = mqtt;
+	pub.pacer = pacer;
+	pub.prefix = cfg.prefix;
+	if (orch_repair_new(&cfg, &pub, &repair, &err)) {
+		orch_fail("serve", &err);
+		goto out;
+	}
+	orch_routes_set(&routes, repair, fleet);
+	if (orch_broker_subscribe(mqtt, &cfg, "status", shared, &err) ||
+	    orch_broker_subscribe(mqtt, &cfg, "request", shared, &err)) {
+		orch_fail("subscribe", &err);
+		ret = ORCH_EXIT_BROKER;
+		goto out;
+	}
+	orch_log("serving %s on %s as %s%s", cfg.prefix, cfg.uri, cfg.client_id,
+		 shared ? " (shared subscriptions)" : "");
+	while (orch_sleep_ms(1000))
+		;
+	orch_repair_get_stats(repair, &st);
+	orch_log("stopping: %llu repairs served, %llu rejected, %llu dropped, %llu frames sent",
+		 (unsigned long long)st.served, (unsigned long long)st.rejected,
+		 (unsigned long long)st.dropped, (unsigned long long)st.frames);
+	ret = ORCH_EXIT_OK;
+out:
+	orch_routes_clear(&routes);
+	orch_repair_free(repair);
+	fota_mqtt_free(mqtt);
+	orch_fleet_free(fleet);
+	orch_routes_destroy(&routes);
+	orch_pacer_free(pacer);
+	return ret;
+}

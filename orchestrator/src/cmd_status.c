@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `status`: collect the devices' retained status reports for a moment and show them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/status.h"
+#include "fota/timeutil.h"
+
+#include "broker.h"
+#include "cmd.h"
+#include "config.h"
+#include "fleet.h"
+#include "publisher.h"
+
+static const char status_usage[] =
+    "Usage: fota-orchestrator status [--group G] [--wait SECONDS] [--json] [OPTIONS]\n"
+    "\n"
+    "Collects the devices' latest (retained) status reports for --wait seconds (default 2)\n"
+    "and prints them as a table, or as a JSON array with --json.\n"
+    "\n"
+    "  --group G              only devices whose status names the campaign or image last\n"
+    "                         published to G from this state directory\n"
+    "  --wait SECONDS         how long to collect (default 2)\n"
+    "\n";
+
+enum { OPT_GROUP = 1, OPT_WAIT };
+
+static cJSON *status_json(const struct fota_status *s)
+{
+	char t[FOTA_TIME_STR_LEN];
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	fota_time_format(s->timestamp, t);
+	cJSON_AddStringToObject(o, "device", s->device);
+	cJSON_AddStringToObject(o, "state", fota_state_name(s->state));
+	cJSON_AddStringToObject(o, "result", fota_result_name(s->result));
+	cJSON_AddNumberToObject(o, "lwm2m_result", fota_result_lwm2m(s->result));
+	cJSON_AddNumberToObject(o, "progress", orch_status_percent(s));
+	cJSON_AddStringToObject(o, "version", s->version);
+	cJSON_AddStringToObject(o, "reason", s->reason);
+	cJSON_AddStringToObject(o, "campaign", s->campaign);
+	cJSON_AddStringToObject(o, "image", s->image_id);
+	cJSON_AddNumberToObject(o, "sequence", (double)s->sequence);
+	cJSON_AddNumberToObject(o, "chunks_present", s->chunks_present);
+	cJSON_AddNumberToObject(o, "chunk_count", s->chunk_count);
+	cJSON_AddNumberToObject(o, "bytes_received", (double)s->bytes_received);
+	cJSON_AddStringToObject(o, "last_seen", t);
+	return o;
+}
+
+static void print_row(const struct fota_status *s)
+{
+	char t[FOTA_TIME_STR_LEN], pct[16];
+	int p = orch_status_percent(s);
+
+	if (p >= 0)
+		snprintf(pct, sizeof(pct), "%d%%", p);
+	else
+		snprintf(pct, sizeof(pct), "-");
+	fota_time_format(s->timestamp, t);
+	printf("%-20s %-12s %-20s %5s  %-12s %-20s  %s\n", s->device, fota_state_name(s->state),
+	       fota_result_name(s->result), pct, s->version[0] ? s->version : "-", t,
+	       s->reason[0] ? s->reason : "-");
+}
+
+int orch_cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	struct orch_routes routes;
+	struct fota_mqtt *mqtt = NULL;
+	struct orch_fleet *fleet = NULL;
+	struct fota_status *all = NULL;
+	char campaign[FOTA_MAX_NAME_LEN + 1] = "", image[FOTA_IMAGE_ID_HEX_LEN + 1] = "";
+	const char *group = NULL;
+	uint64_t wait_s = 2;
+	size_t n = 0, i, shown = 0;
+	cJSON *arr = NULL;
+	int opt, ret = ORCH_EXIT_USAGE;
+
+	orch_config_init(&cfg);
+	orch_routes_init(&routes, cfg.prefix);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		if (opt == OPT_GROUP) {
+			group = optarg;
+			continue;
+		}
+		if (opt == OPT_WAIT) {
+			if (orch_parse_u64("--wait", optarg, 0, 3600, &wait_s, &err)) {
+				orch_fail("status", &err);
+				goto out;
+			}
+			continue;
+		}
+		fputs(status_usage, stderr);
+		goto out;
+	}
+	if (cfg.help) {
+		fputs(status_usage, stdout);
+		fputs(orch_config_help, stdout);
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	if (optind != argc) {
+		orch_log("status: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		goto out;
+	}
+	routes.prefix = cfg.prefix;
+	if (group && orch_group_campaign(&cfg, group, campaign, image, &err)) {
+		orch_fail("status", &err);
+		ret = err.code == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_FAIL;
+		goto out;
+	}
+
+	ret = ORCH_EXIT_FAIL;
+	if (orch_fleet_new(NULL, NULL, NULL, &fleet, &err)) {
+		orch_fail("status", &err);
+		goto out;
+	}
+	routes.quiet = true;
+	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
+		orch_fail("connect to broker", &err);
+		ret = ORCH_EXIT_BROKER;
+		goto out;
+	}
+	orch_routes_set(&routes, NULL, fleet);
+	if (orch_broker_subscribe(mqtt, &cfg, "status", false, &err)) {
+		orch_fail("subscribe", &err);
+		ret = ORCH_EXIT_BROKER;
+		goto out;
+	}
+	orch_sleep_ms((long)wait_s * 1000);
+	orch_routes_clear(&routes);
+
+	n = orch_fleet_snapshot(fleet, &all);
+	if (n == (size_t)-1) {
+		orch_log("status: out of memory");
+		all = NULL;
+		goto out;
+	}
+	if (cfg.json) {
+		arr = cJSON_CreateArray();
+		if (!arr) {
+			orch_log("status: out of memory");
+			goto out;
+		}
+	} else {
+		printf("%-20s %-12s %-20s %5s  %-12s %-20s  %s\n", "DEVICE", "STATE", "RESULT",
+		       "PROG", "VERSION", "LAST SEEN", "REASON");
+	}
+	for (i = 0; i < n; i++) {
+		const struct fota_status *s = &all[i];
+
+		if (group && strcmp(s->campaign, campaign) != 0 &&
+		    !(s->image_id[0] && strcmp(s->image_id, image) == 0))
+			continue;
+		shown++;
+		if (arr)
+			cJSON_AddItemToArray(arr, status_json(s));
+		else
+			print_row(s);
+	}
+	if (arr) {
+		char *text = cJSON_Print(arr);
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	} else if (shown == 0) {
+		orch_log("no device status received within %llu s", (unsigned long long)wait_s);
+	}
+	ret = ORCH_EXIT_OK;
+out:
+	orch_routes_clear(&routes);
+	fota_mqtt_free(mqtt);
+	orch_fleet_free(fleet);
+	orch_routes_destroy(&routes);
+	cJSON_Delete(arr);
+	free(all);
+	return ret;
+}

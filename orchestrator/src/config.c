@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Orchestrator settings: INI file via inih, then command-line flags on top. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "fota/topics.h"
+
+#include "config.h"
+
+const char orch_config_help[] =
+    "Shared options (each also settable in the config file, flags win):\n"
+    "  --config FILE        INI file (default $FOTA_ORCHESTRATOR_CONFIG, else\n"
+    "                       " ORCH_DEFAULT_CONFIG " if present)\n"
+    "  --broker URI         [broker] uri, e.g. ssl://broker:8883 (default " ORCH_DEFAULT_URI ")\n"
+    "  --ca FILE            [broker] ca: CA bundle that signed the broker certificate\n"
+    "  --cert FILE          [broker] cert: client certificate (its CN is the broker user)\n"
+    "  --key FILE           [broker] key: client private key\n"
+    "  --client-id ID       [broker] client_id (default " ORCH_DEFAULT_CLIENT_ID ")\n"
+    "  --keepalive S        [broker] keepalive seconds (default 30)\n"
+    "  --state-dir DIR      [orchestrator] state_dir (default " ORCH_DEFAULT_STATE_DIR ")\n"
+    "  --prefix P           [orchestrator] prefix: topic prefix (default " FOTA_DEFAULT_PREFIX ")\n"
+    "  --release-key PEM    [orchestrator] release_key: signs manifests (image add)\n"
+    "  --orch-key PEM       [orchestrator] orchestrator_key: signs directives (publish)\n"
+    "  --rate BYTES_PER_S   [orchestrator] rate_bytes_per_s, K/M/G suffixes, 0 = unpaced\n"
+    "                       (default 64M)\n"
+    "  --window N           [orchestrator] window: QoS 1 frames in flight (default 8)\n"
+    "  --json               machine-readable output on stdout\n"
+    "  --help               this text\n";
+
+struct key_map {
+	int opt;
+	const char *section;
+	const char *key;
+};
+
+static const struct key_map key_map[] = {
+    {ORCH_OPT_BROKER, "broker", "uri"},
+    {ORCH_OPT_CA, "broker", "ca"},
+    {ORCH_OPT_CERT, "broker", "cert"},
+    {ORCH_OPT_KEY, "broker", "key"},
+    {ORCH_OPT_CLIENT_ID, "broker", "client_id"},
+    {ORCH_OPT_KEEPALIVE, "broker", "keepalive"},
+    {ORCH_OPT_STATE_DIR, "orchestrator", "state_dir"},
+    {ORCH_OPT_PREFIX, "orchestrator", "prefix"},
+    {ORCH_OPT_RELEASE_KEY, "orchestrator", "release_key"},
+    {ORCH_OPT_ORCH_KEY, "orchestrator", "orchestrator_key"},
+    {ORCH_OPT_RATE, "orchestrator", "rate_bytes_per_s"},
+    {ORCH_OPT_WINDOW, "orchestrator", "window"},
+};
+
+void orch_config_init(struct orch_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->uri, sizeof(cfg->uri), "%s", ORCH_DEFAULT_URI);
+	snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", ORCH_DEFAULT_CLIENT_ID);
+	cfg->keepalive_s = 30;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", ORCH_DEFAULT_STATE_DIR);
+	snprintf(cfg->prefix, sizeof(cfg->prefix), "%s", FOTA_DEFAULT_PREFIX);
+	cfg->rate_bytes_per_s = ORCH_DEFAULT_RATE;
+	cfg->window = ORCH_DEFAULT_WINDOW;
+}
+
+bool orch_config_flag(struct orch_config *cfg, int opt, const char *arg)
+{
+	switch (opt) {
+	case ORCH_OPT_CONFIG:
+		cfg->config_path = arg;
+		return true;
+	case ORCH_OPT_JSON:
+		cfg->json = true;
+		return true;
+	case ORCH_OPT_HELP:
+		cfg->help = true;
+		return true;
+	default:
+		break;
+	}
+	if (opt <= ORCH_OPT_CONFIG || opt >= ORCH_OPT_JSON)
+		return false;
+	/* Overflow cannot happen with sane command lines; the last slot keeps the latest. */
+	if (cfg->n_overrides == ORCH_MAX_OVERRIDES)
+		cfg->n_overrides--;
+	cfg->overrides[cfg->n_overrides].opt = opt;
+	cfg->overrides[cfg->n_overrides].arg = arg;
+	cfg->n_overrides++;
+	return true;
+}
+
+fota_err orch_parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+			struct fota_error *err)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: '%s' is not a number", what,
+				      s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: '%s' is not a number", what, s);
+	if (v < min || v > max)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: %llu is outside %llu..%llu", what,
+				      v, (unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return FOTA_OK;
+}
+
+fota_err orch_parse_size(const char *s, uint64_t *out, struct fota_error *err)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	uint64_t mult = 1, v = 0;
+	fota_err rc;
+
+	if (n == 0 || n >= sizeof(num))
+		return fota_error_set(err, FOTA_ERR_FIELD, "size '%s' is not a number", s ? s : "");
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K':
+	case 'k':
+		mult = 1024;
+		break;
+	case 'M':
+	case 'm':
+		mult = 1024 * 1024;
+		break;
+	case 'G':
+	case 'g':
+		mult = 1024 * 1024 * 1024;
+		break;
+	default:
+		break;
+	}
+	if (mult != 1)
+		num[n - 1] = '\0';
+	rc = orch_parse_u64("size", num, 0, UINT64_MAX / mult, &v, err);
+	if (rc)
+		return rc;
+	*out = v * mult;
+	return FOTA_OK;
+}
+
+static fota_err set_str(char *dst, size_t size, const char *key, const char *value,
+			struct fota_error *err)
+{
+	if (strlen(value) >= size)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "%s is longer than %zu characters",
+				      key, size - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return FOTA_OK;
+}
+
+fota_err orch_config_set(struct orch_config *cfg, const char *section, const char *key,
+			 const char *value, struct fota_error *err)
+{
+	uint64_t v = 0;
+	fota_err rc;
+
+	if (strcmp(section, "broker") == 0) {
+		if (strcmp(key, "uri") == 0)
+			return set_str(cfg->uri, sizeof(cfg->uri), key, value, err);
+		if (strcmp(key, "ca") == 0)
+			return set_str(cfg->ca, sizeof(cfg->ca), key, value, err);
+		if (strcmp(key, "cert") == 0)
+			return set_str(cfg->cert, sizeof(cfg->cert), key, value, err);
+		if (strcmp(key, "key") == 0)
+			return set_str(cfg->key, sizeof(cfg->key), key, value, err);
+		if (strcmp(key, "client_id") == 0) {
+			if (!fota_topic_segment_valid(value))
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "client_id '%s' must be 1..64 of "
+						      "[A-Za-z0-9._-]",
+						      value);
+			return set_str(cfg->client_id, sizeof(cfg->client_id), key, value, err);
+		}
+		if (strcmp(key, "keepalive") == 0) {
+			rc = orch_parse_u64("keepalive", value, 1, 3600, &v, err);
+			if (rc == FOTA_OK)
+				cfg->keepalive_s = (int)v;
+			return rc;
+		}
+	} else if (strcmp(section, "orchestrator") == 0) {
+		if (strcmp(key, "state_dir") == 0)
+			return set_str(cfg->state_dir, sizeof(cfg->state_dir), key, value, err);
+		if (strcmp(key, "prefix") == 0) {
+			if (!fota_topic_prefix_valid(value))
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "prefix '%s' must be 1..64 characters of "
+						      "[A-Za-z0-9._-] segments joined by '/'",
+						      value);
+			return set_str(cfg->prefix, sizeof(cfg->prefix), key, value, err);
+		}
+		if (strcmp(key, "release_key") == 0)
+			return set_str(cfg->release_key, sizeof(cfg->release_key), key, value, err);
+		if (strcmp(key, "orchestrator_key") == 0)
+			return set_str(cfg->orch_key, sizeof(cfg->orch_key), key, value, err);
+		if (strcmp(key, "rate_bytes_per_s") == 0) {
+			rc = orch_parse_size(value, &v, err);
+			if (rc)
+				return fota_error_prefix(err, "rate_bytes_per_s");
+			cfg->rate_bytes_per_s = v;
+			return FOTA_OK;
+		}
+		if (strcmp(key, "window") == 0) {
+			rc = orch_parse_u64("window", value, 1, ORCH_MAX_WINDOW, &v, err);
+			if (rc == FOTA_OK)
+				cfg->window = (unsigned)v;
+			return rc;
+		}
+	} else {
+		return fota_error_set(err, FOTA_ERR_FIELD, "unknown section [%s]", section);
+	}
+	return fota_error_set(err, FOTA_ERR_FIELD, "unknown option '%s' in [%s]", key, section);
+}
+
+struct ini_ctx {
+	struct orch_config *cfg;
+	struct fota_error *err;
+	bool failed;
+};
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+
+	if (ctx->failed)
+		return 0;
+	if (orch_config_set(ctx->cfg, section, name, value, ctx->err) != FOTA_OK) {
+		ctx->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+static fota_err load_file(struct orch_config *cfg, const char *path, struct fota_error *err)
+{
+	struct ini_ctx ctx = {.cfg = cfg, .err = err, .failed = false};
+	struct fota_error inner = {0};
+	char prefix[PATH_MAX + 32];
+	int rc;
+
+	ctx.err = &inner;
+	rc = ini_parse(path, on_ini_line, &ctx);
+	if (rc == -1)
+		return fota_error_set(err, FOTA_ERR_IO, "cannot open config %s: %s", path,
+				      strerror(errno));
+	if (rc == -2)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "config %s: out of memory", path);
+	if (rc > 0) {
+		snprintf(prefix, sizeof(prefix), "config %s line %d", path, rc);
+		if (!ctx.failed)
+			return fota_error_set(err, FOTA_ERR_PARSE,
+					      "%s: not 'key = value' or "
+					      "'[section]'",
+					      prefix);
+		*err = inner;
+		return fota_error_prefix(err, prefix);
+	}
+	return FOTA_OK;
+}
+
+fota_err orch_config_load(struct orch_config *cfg, struct fota_error *err)
+{
+	const char *path = cfg->config_path;
+	size_t i, k;
+	fota_err rc;
+
+	if (!path) {
+		path = getenv("FOTA_ORCHESTRATOR_CONFIG");
+		if (path && !*path)
+			path = NULL;
+	}
+	if (!path && access(ORCH_DEFAULT_CONFIG, F_OK) == 0)
+		path = ORCH_DEFAULT_CONFIG;
+	if (path) {
+		rc = load_file(cfg, path, err);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < cfg->n_overrides; i++) {
+		const struct orch_override *o = &cfg->overrides[i];
+
+		for (k = 0; k < sizeof(key_map) / sizeof(key_map[0]); k++) {
+			if (key_map[k].opt != o->opt)
+				continue;
+			rc = orch_config_set(cfg, key_map[k].section, key_map[k].key, o->arg, err);
+			if (rc)
+				return rc;
+		}
+	}
+	if (!cfg->state_dir[0])
+		return fota_error_set(err, FOTA_ERR_FIELD, "state_dir is empty");
+	return FOTA_OK;
+}
+
+fota_err orch_state_path(const struct orch_config *cfg, char *buf, size_t size,
+			 struct fota_error *err, const char *fmt, ...)
+{
+	char tail[PATH_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tail, sizeof(tail), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "path under %s too long",
+				      cfg->state_dir);
+	n = snprintf(buf, size, "%s/%s", cfg->state_dir, tail);
+	if (n < 0 || (size_t)n >= size)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "path %s/%s too long", cfg->state_dir,
+				      tail);
+	return FOTA_OK;
+}

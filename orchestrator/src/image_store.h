@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: the on-disk image store under <state>/images/. */
+#ifndef ORCH_IMAGE_STORE_H
+#define ORCH_IMAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fota/chunk_table.h"
+#include "fota/error.h"
+#include "fota/manifest.h"
+
+#include "config.h"
+
+/* Default chunk payload for `image add`. With the 32-byte frame header a frame is 64 KiB + 32,
+ * well clear of the 16 KiB TLS-record cliff, and 8 in flight stay under Paho's ~2 MiB
+ * partial-write stall (MEASURED.md hazards 1 and 2). Re-measure before changing. */
+#define ORCH_DEFAULT_CHUNK_SIZE 65536u
+
+/*
+ * Layout of one image, <state>/images/<image_id_hex>/:
+ *   image.bin     the image bytes (a private copy, so later edits of the source do not matter)
+ *   table.bin     chunk hash table, chunk_count * 32 raw bytes
+ *   manifest.jws  the signed manifest envelope, exactly as devices receive it
+ * A directory appears complete or not at all: it is built under a staging name and renamed.
+ */
+
+/* An opened stored image: immutable, so one instance can serve several threads at once
+ * (pread only). */
+struct orch_image {
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint8_t id_bin[FOTA_IMAGE_ID_LEN];
+	struct fota_manifest manifest;
+	uint8_t manifest_sha256[FOTA_SHA256_LEN]; /* of the envelope's decoded payload */
+	char *manifest_jws;			  /* owned, NUL-terminated */
+	size_t manifest_jws_len;
+	uint8_t *table; /* owned, manifest.chunk_count * 32 bytes */
+	size_t table_len;
+	int fd; /* image.bin */
+	char dir[PATH_MAX];
+	ino_t dir_ino; /* taken before reading: a re-added manifest swaps the directory */
+};
+
+/* An image being added: copied into a staging directory and hashed from that copy. */
+struct orch_stage {
+	char dir[PATH_MAX];
+	char images_dir[PATH_MAX];
+	struct fota_chunk_table table;
+	uint8_t sha256[FOTA_SHA256_LEN];
+	uint64_t size;
+	uint32_t chunk_size;
+	int committed;
+	int replaced; /* the image was stored already; its manifest and table were replaced */
+};
+
+/* Copies src into a new staging directory and builds its chunk table and SHA-256 in one pass
+ * over the copy. On failure the staging directory is removed. */
+fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t chunk_size,
+			struct orch_stage **out, struct fota_error *err);
+/* Writes table.bin and manifest.jws and renames the staging directory into place. If the
+ * image id is stored already (same bytes), its directory is atomically exchanged for the new
+ * one and st->replaced is set: the latest manifest for an image wins. */
+fota_err orch_stage_commit(struct orch_stage *st, const char *manifest_jws, size_t len,
+			   char id_out[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err);
+/* Removes the staging directory unless committed; NULL is a no-op. */
+void orch_stage_free(struct orch_stage *st);
+
+/* Opens a stored image, re-checking that its files agree with the manifest. */
+fota_err orch_image_open(const struct orch_config *cfg, const char *id_hex, struct orch_image **out,
+			 struct fota_error *err);
+void orch_image_free(struct orch_image *img); /* NULL is a no-op */
+/* False once the stored image directory was replaced (a newer manifest): reopen it. */
+bool orch_image_current(const struct orch_image *img);
+
+/* Bytes of chunk index; buf must hold manifest.chunk_size. */
+fota_err orch_image_read_chunk(const struct orch_image *img, uint32_t index, uint8_t *buf,
+			       size_t *len, struct fota_error *err);
+
+/* Decodes the payload of a JWS JSON envelope without verifying it (for our own stored
+ * envelopes, which were verified or made by us). *payload malloc'd, NUL-terminated. */
+fota_err orch_jws_payload(const char *jws, size_t len, uint8_t **payload, size_t *payload_len,
+			  struct fota_error *err);
+
+/* Calls fn for every stored image id (sorted); stops at the first non-zero return. */
+typedef int (*orch_image_each_fn)(void *ctx, const char *id_hex);
+fota_err orch_image_list(const struct orch_config *cfg, orch_image_each_fn fn, void *ctx,
+			 struct fota_error *err);
+
+#endif

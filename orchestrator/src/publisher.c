@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Publishing: signed directives, chunk table frames and the paced chunk broadcast. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/atomic_file.h"
+#include "fota/chunk.h"
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+
+#include "cmd.h"
+#include "publisher.h"
+
+size_t orch_frame_buf_size(const struct orch_image *img)
+{
+	return FOTA_FRAME_HEADER_LEN + img->manifest.chunk_size;
+}
+
+fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
+			    const struct orch_image *img, bool retained, struct fota_error *err)
+{
+	struct fota_frame f = {0};
+	uint8_t *buf = NULL;
+	size_t len = FOTA_FRAME_HEADER_LEN + img->table_len;
+	fota_err rc;
+
+	buf = malloc(len);
+	if (!buf)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the table frame");
+	f.type = FOTA_FRAME_TABLE;
+	memcpy(f.image_id, img->id_bin, FOTA_IMAGE_ID_LEN);
+	f.index = 0;
+	f.count = img->manifest.chunk_count;
+	f.payload_len = (uint32_t)img->table_len;
+	fota_frame_encode_header(&f, buf);
+	memcpy(buf + FOTA_FRAME_HEADER_LEN, img->table, img->table_len);
+	if (!orch_pacer_take(pub->pacer, len)) {
+		rc = fota_error_set(err, FOTA_ERR_STATE, "interrupted");
+		goto out;
+	}
+	rc = fota_mqtt_publish(pub->mqtt, topic, buf, len, 1, retained, ORCH_PUBLISH_TIMEOUT_MS,
+			       err);
+out:
+	free(buf);
+	return rc;
+}
+
+fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
+			    const struct orch_image *img, uint32_t index, uint8_t *buf,
+			    size_t *frame_len, struct fota_error *err)
+{
+	struct fota_frame f = {0};
+	size_t len = 0;
+	fota_err rc;
+
+	rc = orch_image_read_chunk(img, index, buf + FOTA_FRAME_HEADER_LEN, &len, err);
+	if (rc)
+		return rc;
+	f.type = FOTA_FRAME_DATA;
+	memcpy(f.image_id, img->id_bin, FOTA_IMAGE_ID_LEN);
+	f.index = index;
+	f.count = img->manifest.chunk_count;
+	f.payload_len = (uint32_t)len;
+	fota_frame_encode_header(&f, buf);
+	len += FOTA_FRAME_HEADER_LEN;
+	if (!orch_pacer_take(pub->pacer, len))
+		return fota_error_set(err, FOTA_ERR_STATE, "interrupted");
+	rc = fota_mqtt_publish(pub->mqtt, topic, buf, len, 1, false, ORCH_PUBLISH_TIMEOUT_MS, err);
+	if (rc == FOTA_OK && frame_len)
+		*frame_len = len;
+	return rc;
+}
+
+static void print_progress(bool tty, uint32_t done, uint32_t count, uint64_t bytes,
+			   int64_t elapsed_ms, bool last)
+{
+	double mib_s =
+	    elapsed_ms > 0 ? (double)bytes / 1048576.0 / ((double)elapsed_ms / 1000.0) : 0.0;
+
+	fprintf(stderr, "%sbroadcast %" PRIu32 "/%" PRIu32 " chunks (%u%%) %.1f MiB/s%s",
+		tty ? "\r" : "", done, count, (unsigned)((uint64_t)done * 100 / count), mib_s,
+		tty && !last ? "" : "\n");
+	fflush(stderr);
+}
+
+fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
+			const struct orch_image *img, bool progress,
+			struct orch_broadcast_stats *stats, struct fota_error *err)
+{
+	struct fota_topic t = {.kind = FOTA_TOPIC_GROUP_CHUNKS};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	uint32_t i, count = img->manifest.chunk_count;
+	bool tty = isatty(STDERR_FILENO);
+	int64_t start, last_print;
+	uint8_t *buf = NULL;
+	fota_err rc;
+
+	memset(stats, 0, sizeof(*stats));
+	snprintf(t.group, sizeof(t.group), "%s", group);
+	memcpy(t.image_id, img->id, sizeof(t.image_id));
+	rc = fota_topic_build(pub->prefix, &t, topic, sizeof(topic), err);
+	if (rc)
+		return rc;
+	buf = malloc(orch_frame_buf_size(img));
+	if (!buf)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for a chunk frame");
+	start = fota_time_mono_ms();
+	last_print = start;
+	for (i = 0; i < count; i++) {
+		size_t len = 0;
+		int64_t now;
+
+		if (orch_stop) {
+			rc = fota_error_set(err, FOTA_ERR_STATE, "interrupted at chunk %u of %u", i,
+					    count);
+			goto out;
+		}
+		rc = orch_publish_chunk(pub, topic, img, i, buf, &len, err);
+		if (rc) {
+			fota_error_prefix(err, "broadcast stopped");
+			goto out;
+		}
+		stats->chunks++;
+		stats->bytes += len;
+		now = fota_time_mono_ms();
+		if (progress && now - last_print >= 1000) {
+			print_progress(tty, i + 1, count, stats->bytes, now - start, false);
+			last_print = now;
+		}
+	}
+out:
+	stats->elapsed_ms = fota_time_mono_ms() - start;
+	if (progress && stats->chunks)
+		print_progress(tty, stats->chunks, count, stats->bytes, stats->elapsed_ms, true);
+	free(buf);
+	return rc;
+}
+
+static fota_err group_dir(const struct orch_config *cfg, const char *group, char *buf, size_t size,
+			  struct fota_error *err)
+{
+	if (!fota_topic_segment_valid(group))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "group '%s' must be 1..64 of [A-Za-z0-9._-]", group);
+	return orch_state_path(cfg, buf, size, err, "groups/%s", group);
+}
+
+fota_err orch_directive_next_seq(const struct orch_config *cfg, const char *group, uint64_t *seq,
+				 struct fota_error *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], text[32];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint64_t last = 0;
+	fota_err rc;
+
+	rc = group_dir(cfg, group, dir, sizeof(dir), err);
+	if (rc)
+		return rc;
+	rc = fota_mkdirs(dir, 0755, err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/directive_seq", dir);
+	rc = fota_read_file(path, 32, &data, &len, err);
+	if (rc == FOTA_OK) {
+		char *end = NULL;
+
+		last = strtoull((const char *)data, &end, 10);
+		if (end == (char *)data || (*end && *end != '\n')) {
+			/* Devices refuse a directive_seq that does not rise; the clock is a
+			 * safe upper bound for a counter that only ever rose by one. */
+			orch_log("%s is unreadable; moved aside, continuing from the clock", path);
+			fota_move_aside(path, NULL);
+			last = (uint64_t)fota_time_now();
+		}
+	} else if (rc != FOTA_ERR_NOT_FOUND) {
+		return rc;
+	}
+	free(data);
+	*seq = last + 1;
+	snprintf(text, sizeof(text), "%" PRIu64 "\n", *seq);
+	return fota_atomic_write(path, text, strlen(text), 0644, err);
+}
+
+fota_err orch_publish_directive(const struct orch_publisher *pub, const struct orch_config *cfg,
+				struct fota_signer *signer, const struct fota_directive *d,
+				const char *image_id, struct fota_error *err)
+{
+	struct fota_topic t = {.kind = FOTA_TOPIC_GROUP_DIRECTIVE};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	char *json = NULL, *jws = NULL, *rec = NULL;
+	cJSON *o = NULL;
+	fota_err rc;
+
+	snprintf(t.group, sizeof(t.group), "%s", d->group);
+	rc = fota_topic_build(pub->prefix, &t, topic, sizeof(topic), err);
+	if (rc)
+		return rc;
+	rc = fota_directive_to_json(d, &json, err);
+	if (rc) {
+		fota_error_prefix(err, "build directive");
+		goto out;
+	}
+	rc = fota_envelope_sign(&signer, 1, (const uint8_t *)json, strlen(json), 0, &jws, err);
+	if (rc) {
+		fota_error_prefix(err, "sign directive");
+		goto out;
+	}
+	if (strlen(jws) > FOTA_MAX_DIRECTIVE_BYTES) {
+		rc = fota_error_set(err, FOTA_ERR_TOO_BIG,
+				    "signed directive of %zu bytes exceeds the %d-byte limit "
+				    "(too many --admit devices?)",
+				    strlen(jws), FOTA_MAX_DIRECTIVE_BYTES);
+		goto out;
+	}
+	rc = fota_mqtt_publish(pub->mqtt, topic, jws, strlen(jws), 1, true, ORCH_PUBLISH_TIMEOUT_MS,
+			       err);
+	if (rc) {
+		fota_error_prefix(err, "publish directive");
+		goto out;
+	}
+	/* Best effort bookkeeping for `status --group`; the broker holds the truth. */
+	o = cJSON_CreateObject();
+	if (o && group_dir(cfg, d->group, dir, sizeof(dir), NULL) == FOTA_OK) {
+		cJSON_AddStringToObject(o, "campaign", d->campaign_id);
+		cJSON_AddStringToObject(o, "image_id", image_id);
+		cJSON_AddNumberToObject(o, "directive_seq", (double)d->directive_seq);
+		cJSON_AddNumberToObject(o, "published", (double)fota_time_now());
+		rec = cJSON_PrintUnformatted(o);
+		snprintf(path, sizeof(path), "%s/campaign.json", dir);
+		if (rec)
+			fota_atomic_write(path, rec, strlen(rec), 0644, NULL);
+	}
+out:
+	cJSON_Delete(o);
+	free(rec);
+	free(json);
+	free(jws);
+	return rc;
+}
+
+fota_err orch_group_campaign(const struct orch_config *cfg, const char *group,
+			     char campaign[FOTA_MAX_NAME_LEN + 1],
+			     char image_id[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	cJSON *o = NULL;
+	const cJSON *c, *i;
+	fota_err rc;
+
+	campaign[0] = '\0';
+	image_id[0] = '\0';
+	rc = group_dir(cfg, group, dir, sizeof(dir), err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/campaign.json", dir);
+	rc = fota_read_file(path, 4096, &data, &len, err);
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
+				      "nothing was published to group %s from %s", group,
+				      cfg->state_dir);
+	if (rc)
+		return rc;
+	o = cJSON_ParseWithLength((const char *)data, len);
+	c = cJSON_GetObjectItemCaseSensitive(o, "campaign");
+	i = cJSON_GetObjectItemCaseSensitive(o, "image_id");
+	if (!cJSON_IsString(c) || !cJSON_IsString(i)) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s is not a campaign record", path);
+		goto out;
+	}
+	snprintf(campaign, FOTA_MAX_NAME_LEN + 1, "%s", c->valuestring);
+	snprintf(image_id, FOTA_IMAGE_ID_HEX_LEN + 1, "%s", i->valuestring);
+out:
+	cJSON_Delete(o);
+	free(data);
+	return rc;
+}

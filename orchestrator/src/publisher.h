@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: directives, table and chunk frames onto the broker. */
+#ifndef ORCH_PUBLISHER_H
+#define ORCH_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/directive.h"
+#include "fota/error.h"
+#include "fota/mqtt.h"
+#include "fota/signer.h"
+
+#include "config.h"
+#include "image_store.h"
+#include "pacer.h"
+
+/* How long one QoS 1 publish may wait for a window slot (or a reconnect). */
+#define ORCH_PUBLISH_TIMEOUT_MS 30000
+
+struct orch_publisher {
+	struct fota_mqtt *mqtt;
+	struct orch_pacer *pacer;
+	const char *prefix;
+};
+
+/* Bytes a caller must provide to orch_publish_chunk for img. */
+size_t orch_frame_buf_size(const struct orch_image *img);
+
+/* The table frame (type table, index 0, payload = chunk_count * 32 bytes), QoS 1. */
+fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
+			    const struct orch_image *img, bool retained, struct fota_error *err);
+
+/* One data frame, read from disk into buf and paced; QoS 1, not retained. */
+fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
+			    const struct orch_image *img, uint32_t index, uint8_t *buf,
+			    size_t *frame_len, struct fota_error *err);
+
+struct orch_broadcast_stats {
+	uint32_t chunks;
+	uint64_t bytes; /* frame bytes, headers included */
+	int64_t elapsed_ms;
+};
+
+/* Every chunk of img once on the group's chunks topic, memory bounded by one frame. Progress
+ * goes to stderr at most once a second when progress is true. */
+fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
+			const struct orch_image *img, bool progress,
+			struct orch_broadcast_stats *stats, struct fota_error *err);
+
+/* Reads <state>/groups/<group>/directive_seq, adds one and persists it before it is used,
+ * so a crash can never make two directives share a sequence. */
+fota_err orch_directive_next_seq(const struct orch_config *cfg, const char *group, uint64_t *seq,
+				 struct fota_error *err);
+
+/* Signs d with the orchestrator key and publishes it retained, QoS 1, on the group's
+ * directive topic; records the group's campaign in <state>/groups/<group>/campaign.json. */
+fota_err orch_publish_directive(const struct orch_publisher *pub, const struct orch_config *cfg,
+				struct fota_signer *signer, const struct fota_directive *d,
+				const char *image_id, struct fota_error *err);
+
+/* The campaign and image last published to a group, from campaign.json ("" if none). */
+fota_err orch_group_campaign(const struct orch_config *cfg, const char *group,
+			     char campaign[FOTA_MAX_NAME_LEN + 1],
+			     char image_id[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err);
+
+#endif
