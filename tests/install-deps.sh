@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian packages the build, the tests and the demo need (idempotent, needs root
+# or sudo). Prints the exact apt-get command when it cannot run it.
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev openssl
+	libpaho-mqtt-dev libcjson-dev check libinih-dev libsqlite3-dev
+	mosquitto mosquitto-clients jose jq iproute2 iptables procps
+	libubootenv-tool grub-common)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=(sudo)
+else
+	echo "missing packages; run as root: apt-get update && ${cmd[*]}" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" "${cmd[@]}"
