@@ -10,6 +10,7 @@
 #include "fota/b64url.h"
 #include "fota/envelope.h"
 #include "fota/limits.h"
+#include "json.h"
 #include "keys.h"
 
 /* Longest base64url text that can decode to n bytes. */
@@ -50,13 +51,6 @@ static const char *repeated_any(const cJSON *obj)
 	return NULL;
 }
 
-static const char *member_string(const cJSON *obj, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 struct sig_result {
 	EVP_PKEY *key; /* the trusted key that verified, NULL if skipped */
 	fota_err skip; /* why it was skipped (unknown key, wrong role) */
@@ -92,7 +86,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s repeats \"%s\"", where, dup);
 		goto out;
 	}
-	prot_b64 = member_string(sig_obj, "protected");
+	prot_b64 = fota__json_find_string(sig_obj, "protected");
 	if (prot_b64 == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "%s: no \"protected\" header", where);
 		goto out;
@@ -134,7 +128,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 				    "%s: unencoded payload (\"b64\") not supported", where);
 		goto out;
 	}
-	alg_name = member_string(header, "alg");
+	alg_name = fota__json_find_string(header, "alg");
 	if (alg_name == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "%s: protected header has no \"alg\"",
 				    where);
@@ -145,7 +139,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 		fota_error_prefix(err, where);
 		goto out;
 	}
-	kid = member_string(header, "kid");
+	kid = fota__json_find_string(header, "kid");
 	if (kid == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "%s: protected header has no \"kid\"",
 				    where);
@@ -171,7 +165,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 				    where, alg_name, kid, fota_alg_name(key_alg));
 		goto out;
 	}
-	sig_b64 = member_string(sig_obj, "signature");
+	sig_b64 = fota__json_find_string(sig_obj, "signature");
 	if (sig_b64 == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "%s: no \"signature\"", where);
 		goto out;
@@ -251,7 +245,7 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 		rc = fota_error_set(err, FOTA_ERR_PARSE, "envelope repeats \"%s\"", dup);
 		goto out;
 	}
-	payload_b64 = member_string(root, "payload");
+	payload_b64 = fota__json_find_string(root, "payload");
 	if (payload_b64 == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "envelope has no \"payload\" string");
 		goto out;

@@ -19,6 +19,7 @@
 
 #include "fota/b64url.h"
 #include "fota/limits.h"
+#include "json.h"
 #include "keys.h"
 
 #define P256_COORD_LEN 32
@@ -208,18 +209,11 @@ out:
 	return rc;
 }
 
-static const char *jwk_string(const cJSON *jwk, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(jwk, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 /* A fixed-size base64url member; RFC 7518 6.2.1.2 requires full-length coordinates. */
 static fota_err jwk_bytes(const cJSON *jwk, const char *name, uint8_t *out, size_t want,
 			  struct fota_error *err)
 {
-	const char *s = jwk_string(jwk, name);
+	const char *s = fota__json_find_string(jwk, name);
 	uint8_t *buf = NULL;
 	size_t n = 0;
 	fota_err rc;
@@ -351,8 +345,8 @@ fota_err fota__key_from_jwk(const cJSON *jwk, enum fota__key_part part, EVP_PKEY
 	*out = NULL;
 	if (!cJSON_IsObject(jwk))
 		return fota_error_set(err, FOTA_ERR_PARSE, "JWK is not a JSON object");
-	kty = jwk_string(jwk, "kty");
-	crv = jwk_string(jwk, "crv");
+	kty = fota__json_find_string(jwk, "kty");
+	crv = fota__json_find_string(jwk, "crv");
 	if (kty == NULL)
 		return fota_error_set(err, FOTA_ERR_FIELD, "JWK member \"kty\" missing");
 	if (strcmp(kty, "EC") == 0 && crv != NULL && strcmp(crv, "P-256") == 0) {
@@ -367,7 +361,7 @@ fota_err fota__key_from_jwk(const cJSON *jwk, enum fota__key_part part, EVP_PKEY
 				      fota__printable(kty, shown, sizeof(shown)),
 				      crv ? fota__printable(crv, shown2, sizeof(shown2)) : "");
 	}
-	alg_name = jwk_string(jwk, "alg");
+	alg_name = fota__json_find_string(jwk, "alg");
 	if (alg_name != NULL) {
 		rc = fota__alg_parse(alg_name, &alg, err);
 		if (rc != FOTA_OK)
@@ -377,7 +371,7 @@ fota_err fota__key_from_jwk(const cJSON *jwk, enum fota__key_part part, EVP_PKEY
 					      "JWK alg '%s' does not fit a %s key", alg_name,
 					      want == FOTA_ALG_ES256 ? "P-256" : "Ed25519");
 	}
-	use = jwk_string(jwk, "use");
+	use = fota__json_find_string(jwk, "use");
 	if (use != NULL && strcmp(use, "sig") != 0)
 		return fota_error_set(err, FOTA_ERR_FIELD, "JWK use '%s' is not \"sig\"",
 				      fota__printable(use, shown, sizeof(shown)));

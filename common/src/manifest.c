@@ -9,304 +9,23 @@
 
 #include "fota/manifest.h"
 #include "fota/timeutil.h"
+#include "json.h"
 
 #define PFX "manifest rejected: "
 
 /* Probation longer than a week would leave a broken image in place for too long. */
 #define MAX_CONFIRM_TIMEOUT_S (7u * 24 * 3600)
 
-/* JSON helpers: one set of rules for every document (docs/manifest.md, "Common rules").
- * directive.c, status.c and request.c carry the subset they use; keep them in step. */
-
-/* cJSON holds numbers as doubles; 2^53 - 1 is the largest integer every JSON reader keeps
- * exact, so larger ones are refused rather than silently rounded. */
-#define JSON_MAX_INT 9007199254740991ull
-
-/* A \u0000 escape would cut a cJSON string short and hide what follows from the checks. Outside
- * strings a backslash is invalid JSON anyway, so every backslash starts an escape. */
-static bool has_nul_escape(const uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\\')
-			continue;
-		if (buf[i + 1] == 'u' && len - i >= 6 && memcmp(buf + i + 2, "0000", 4) == 0)
-			return true;
-		i++;
-	}
-	return false;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* JSON readers disagree on which duplicate wins, so a signer and a device could see different
- * documents in the same bytes; refuse them. Sorting keeps wide objects O(n log n). */
-static fota_err check_dups(const cJSON *node, struct fota_error *err)
-{
-	const cJSON *c;
-	const char **names = NULL;
-	size_t n = 0;
-	fota_err rc = FOTA_OK;
-
-	for (c = node->child; c != NULL; c = c->next) {
-		n++;
-		if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
-			rc = check_dups(c, err);
-			if (rc != FOTA_OK)
-				return rc;
-		}
-	}
-	if (!cJSON_IsObject(node) || n < 2)
-		return FOTA_OK;
-	names = malloc(n * sizeof(*names));
-	if (names == NULL)
-		return fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory");
-	n = 0;
-	for (c = node->child; c != NULL; c = c->next)
-		names[n++] = c->string;
-	qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 1; i < n; i++) {
-		if (strcmp(names[i - 1], names[i]) == 0) {
-			rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "duplicate member '%.64s'",
-					    names[i]);
-			break;
-		}
-	}
-	free(names);
-	return rc;
-}
-
-/* Size limit before any parsing, then a strict parse of exactly len bytes into an object. */
-static fota_err json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out,
-			  struct fota_error *err)
-{
-	char *copy = NULL;
-	const char *end = NULL;
-	cJSON *root = NULL;
-	fota_err rc = FOTA_OK;
-
-	*out = NULL;
-	if (buf == NULL && len > 0)
-		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no input");
-	if (len > max)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%zu bytes, limit %zu", len, max);
-	if (len == 0)
-		return fota_error_set(err, FOTA_ERR_PARSE, PFX "empty document");
-	if (memchr(buf, '\0', len) != NULL)
-		return fota_error_set(err, FOTA_ERR_PARSE, PFX "NUL byte in document");
-	if (has_nul_escape(buf, len))
-		return fota_error_set(err, FOTA_ERR_PARSE, PFX "\\u0000 escape in a string");
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory");
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	/* The length includes our terminator, so trailing bytes after the value are refused. */
-	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (root == NULL) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "malformed JSON near byte %zu",
-				    end != NULL ? (size_t)(end - copy) : (size_t)0);
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, PFX "not a JSON object");
-		goto out;
-	}
-	rc = check_dups(root, err);
-out:
-	free(copy);
-	if (rc != FOTA_OK)
-		cJSON_Delete(root);
-	else
-		*out = root;
-	return rc;
-}
-
-/* Members are named by their dotted path in messages; the last component is the key. */
-static const cJSON *member(const cJSON *obj, const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	return cJSON_GetObjectItemCaseSensitive(obj, dot != NULL ? dot + 1 : path);
-}
-
-static fota_err missing(const char *path, struct fota_error *err)
-{
-	return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s missing", path);
-}
-
-static fota_err int_value(const cJSON *it, const char *path, uint64_t min, uint64_t max,
-			  uint64_t *out, struct fota_error *err)
-{
-	double v;
-
-	if (!cJSON_IsNumber(it))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a number", path);
-	v = it->valuedouble;
-	if (!(v >= 0 && v <= (double)JSON_MAX_INT) || (double)(uint64_t)v != v)
-		return fota_error_set(err, FOTA_ERR_FIELD,
-				      PFX "%s %.17g is not an integer in 0..%" PRIu64, path, v,
-				      (uint64_t)JSON_MAX_INT);
-	*out = (uint64_t)v;
-	if (*out < min || *out > max)
-		return fota_error_set(err, FOTA_ERR_FIELD,
-				      PFX "%s %" PRIu64 " out of range %" PRIu64 "..%" PRIu64, path,
-				      *out, min, max);
-	return FOTA_OK;
-}
-
-static fota_err get_uint(const cJSON *obj, const char *path, uint64_t min, uint64_t max,
-			 uint64_t *out, struct fota_error *err)
-{
-	const cJSON *it = member(obj, path);
-
-	if (it == NULL)
-		return missing(path, err);
-	return int_value(it, path, min, max, out, err);
-}
-
-static fota_err string_value(const cJSON *it, const char *path, size_t min, size_t max,
-			     const char **out, struct fota_error *err)
-{
-	size_t n;
-
-	if (!cJSON_IsString(it))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a string", path);
-	n = strlen(it->valuestring);
-	if (n > max)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s longer than %zu bytes", path,
-				      max);
-	if (n < min)
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is empty", path);
-	/* Printable ASCII only: these strings reach logs, file names and hook environments. */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)it->valuestring[i];
-
-		if (c < 0x20 || c > 0x7e)
-			return fota_error_set(err, FOTA_ERR_FIELD,
-					      PFX "%s has byte 0x%02x, not printable ASCII", path,
-					      c);
-	}
-	*out = it->valuestring;
-	return FOTA_OK;
-}
-
 /* Copies a required string of 1..max bytes into dst, which holds max + 1. */
 static fota_err copy_string(const cJSON *obj, const char *path, size_t max, char *dst,
 			    struct fota_error *err)
 {
-	const cJSON *it = member(obj, path);
 	const char *s;
-	fota_err rc;
+	fota_err rc = fota__json_get_string(obj, path, true, 1, max, &s, PFX, err);
 
-	if (it == NULL)
-		return missing(path, err);
-	rc = string_value(it, path, 1, max, &s, err);
 	if (rc == FOTA_OK)
 		memcpy(dst, s, strlen(s) + 1);
 	return rc;
-}
-
-static fota_err get_bool(const cJSON *obj, const char *path, bool required, bool *out,
-			 struct fota_error *err)
-{
-	const cJSON *it = member(obj, path);
-
-	if (it == NULL)
-		return required ? missing(path, err) : FOTA_OK;
-	if (!cJSON_IsBool(it))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not true or false", path);
-	*out = cJSON_IsTrue(it);
-	return FOTA_OK;
-}
-
-static fota_err get_time(const cJSON *obj, const char *path, int64_t *out, struct fota_error *err)
-{
-	const cJSON *it = member(obj, path);
-	struct fota_error terr = {0};
-
-	if (it == NULL)
-		return missing(path, err);
-	if (!cJSON_IsString(it))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not a string", path);
-	if (fota_time_parse(it->valuestring, out, &terr) != FOTA_OK)
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s %s", path, terr.msg);
-	return FOTA_OK;
-}
-
-static bool lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return s[n] == '\0';
-}
-
-/* A SHA-256 in its one canonical spelling: 64 lower-case hex digits. */
-static fota_err get_digest(const cJSON *obj, const char *path, bool required, bool *present,
-			   uint8_t out[FOTA_SHA256_LEN], struct fota_error *err)
-{
-	const cJSON *it = member(obj, path);
-
-	if (present != NULL)
-		*present = it != NULL;
-	if (it == NULL)
-		return required ? missing(path, err) : FOTA_OK;
-	if (!cJSON_IsString(it) ||
-	    strnlen(it->valuestring, FOTA_SHA256_HEX_LEN + 1) != FOTA_SHA256_HEX_LEN ||
-	    !lower_hex(it->valuestring, FOTA_SHA256_HEX_LEN))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not %d lower-case hex digits",
-				      path, FOTA_SHA256_HEX_LEN);
-	return fota_hex_decode(it->valuestring, out, FOTA_SHA256_LEN, err);
-}
-
-static fota_err get_object(const cJSON *obj, const char *path, bool required, const cJSON **out,
-			   struct fota_error *err)
-{
-	*out = member(obj, path);
-	if (*out == NULL)
-		return required ? missing(path, err) : FOTA_OK;
-	if (!cJSON_IsObject(*out))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not an object", path);
-	return FOTA_OK;
-}
-
-static fota_err get_array(const cJSON *obj, const char *path, bool required, size_t max_items,
-			  const cJSON **out, struct fota_error *err)
-{
-	*out = member(obj, path);
-	if (*out == NULL)
-		return required ? missing(path, err) : FOTA_OK;
-	if (!cJSON_IsArray(*out))
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is not an array", path);
-	if ((size_t)cJSON_GetArraySize(*out) > max_items)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s has more than %zu items", path,
-				      max_items);
-	return FOTA_OK;
-}
-
-static fota_err parse_enum(const cJSON *obj, const char *path, const char *const *names,
-			   size_t n_names, const char *expected, int *out, struct fota_error *err)
-{
-	const cJSON *it = member(obj, path);
-	const char *s;
-	fota_err rc;
-
-	if (it == NULL)
-		return missing(path, err);
-	rc = string_value(it, path, 1, FOTA_MAX_NAME_LEN, &s, err);
-	if (rc != FOTA_OK)
-		return rc;
-	for (size_t i = 0; i < n_names; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = (int)i;
-			return FOTA_OK;
-		}
-	}
-	return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s '%s' is not %s", path, s, expected);
 }
 
 /* Manifest model. */
@@ -393,7 +112,8 @@ static fota_err parse_critical(const cJSON *root, struct fota_error *err)
 	const char *s;
 	char path[32];
 	size_t i = 0;
-	fota_err rc = get_array(root, "critical", false, FOTA_MAX_LIST_ITEMS, &list, err);
+	fota_err rc =
+	    fota__json_get_array(root, "critical", false, FOTA_MAX_LIST_ITEMS, &list, PFX, err);
 
 	if (rc != FOTA_OK || list == NULL)
 		return rc;
@@ -402,7 +122,7 @@ static fota_err parse_critical(const cJSON *root, struct fota_error *err)
 		bool known = false;
 
 		snprintf(path, sizeof(path), "critical[%zu]", i++);
-		rc = string_value(it, path, 1, FOTA_MAX_NAME_LEN, &s, err);
+		rc = fota__json_string_value(it, path, 1, FOTA_MAX_NAME_LEN, &s, PFX, err);
 		if (rc != FOTA_OK)
 			return rc;
 		for (size_t k = 0; k < N_ELEMS(known_members) && !known; k++)
@@ -421,7 +141,7 @@ static fota_err parse_list(const cJSON *obj, const char *path,
 	const cJSON *list, *it;
 	const char *s;
 	char ipath[64];
-	fota_err rc = get_array(obj, path, true, FOTA_MAX_LIST_ITEMS, &list, err);
+	fota_err rc = fota__json_get_array(obj, path, true, FOTA_MAX_LIST_ITEMS, &list, PFX, err);
 
 	if (rc != FOTA_OK)
 		return rc;
@@ -429,7 +149,7 @@ static fota_err parse_list(const cJSON *obj, const char *path,
 	cJSON_ArrayForEach(it, list)
 	{
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, *n);
-		rc = string_value(it, ipath, 1, FOTA_MAX_VERSION_LEN, &s, err);
+		rc = fota__json_string_value(it, ipath, 1, FOTA_MAX_VERSION_LEN, &s, PFX, err);
 		if (rc != FOTA_OK)
 			return rc;
 		memcpy(dst[(*n)++], s, strlen(s) + 1);
@@ -440,7 +160,7 @@ static fota_err parse_list(const cJSON *obj, const char *path,
 static fota_err parse_target(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
 {
 	const cJSON *t;
-	fota_err rc = get_object(root, "target", true, &t, err);
+	fota_err rc = fota__json_get_object(root, "target", true, &t, PFX, err);
 
 	if (rc == FOTA_OK)
 		rc = copy_string(t, "target.vendor", FOTA_MAX_NAME_LEN, m->vendor, err);
@@ -456,7 +176,7 @@ static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct f
 	const cJSON *im;
 	uint64_t v;
 	int e = 0;
-	fota_err rc = get_object(root, "image", true, &im, err);
+	fota_err rc = fota__json_get_object(root, "image", true, &im, PFX, err);
 
 	if (rc != FOTA_OK)
 		return rc;
@@ -464,27 +184,31 @@ static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct f
 	if (rc == FOTA_OK)
 		rc = copy_string(im, "image.version", FOTA_MAX_VERSION_LEN, m->version, err);
 	if (rc == FOTA_OK)
-		rc = get_uint(im, "image.size", 1, FOTA_MAX_IMAGE_SIZE, &m->size, err);
+		rc = fota__json_get_uint(im, "image.size", 1, FOTA_MAX_IMAGE_SIZE, &m->size, PFX,
+					 err);
 	if (rc == FOTA_OK)
-		rc = get_digest(im, "image.sha256", true, NULL, m->sha256, err);
+		rc = fota__json_get_hex(im, "image.sha256", true, NULL, m->sha256, FOTA_SHA256_LEN,
+					PFX, err);
 	if (rc == FOTA_OK)
-		rc = get_uint(im, "image.chunk_size", FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE, &v,
-			      err);
+		rc = fota__json_get_uint(im, "image.chunk_size", FOTA_MIN_CHUNK_SIZE,
+					 FOTA_MAX_CHUNK_SIZE, &v, PFX, err);
 	if (rc != FOTA_OK)
 		return rc;
 	m->chunk_size = (uint32_t)v;
-	rc = get_uint(im, "image.chunk_count", 1, FOTA_MAX_CHUNK_COUNT, &v, err);
+	rc = fota__json_get_uint(im, "image.chunk_count", 1, FOTA_MAX_CHUNK_COUNT, &v, PFX, err);
 	if (rc != FOTA_OK)
 		return rc;
 	m->chunk_count = (uint32_t)v;
-	rc = get_digest(im, "image.table_sha256", true, NULL, m->table_sha256, err);
+	rc = fota__json_get_hex(im, "image.table_sha256", true, NULL, m->table_sha256,
+				FOTA_SHA256_LEN, PFX, err);
 	if (rc == FOTA_OK)
-		rc = parse_enum(im, "image.compression", compression_names,
-				N_ELEMS(compression_names), "none or zstd", &e, err);
+		rc = fota__json_get_enum(im, "image.compression", compression_names,
+					 N_ELEMS(compression_names), "none or zstd", &e, PFX, err);
 	if (rc != FOTA_OK)
 		return rc;
 	m->compression = (enum fota_compression)e;
-	return get_digest(im, "image.from_sha256", false, &m->has_delta_base, m->from_sha256, err);
+	return fota__json_get_hex(im, "image.from_sha256", false, &m->has_delta_base,
+				  m->from_sha256, FOTA_SHA256_LEN, PFX, err);
 }
 
 static fota_err parse_install(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
@@ -493,13 +217,13 @@ static fota_err parse_install(const cJSON *root, struct fota_manifest *m, struct
 	const char *s;
 	char path[96];
 	int e = 0;
-	fota_err rc = get_object(root, "install", true, &in, err);
+	fota_err rc = fota__json_get_object(root, "install", true, &in, PFX, err);
 
 	if (rc == FOTA_OK)
-		rc = parse_enum(in, "install.method", method_names, N_ELEMS(method_names),
-				"file, ab-slot or script", &e, err);
+		rc = fota__json_get_enum(in, "install.method", method_names, N_ELEMS(method_names),
+					 "file, ab-slot or script", &e, PFX, err);
 	if (rc == FOTA_OK)
-		rc = get_object(in, "install.params", false, &params, err);
+		rc = fota__json_get_object(in, "install.params", false, &params, PFX, err);
 	if (rc != FOTA_OK || params == NULL)
 		goto done;
 	cJSON_ArrayForEach(it, params)
@@ -516,7 +240,7 @@ static fota_err parse_install(const cJSON *root, struct fota_manifest *m, struct
 						  "[A-Za-z][A-Za-z0-9_.-]{0,63}",
 					      it->string);
 		snprintf(path, sizeof(path), "install.params.%s", it->string);
-		rc = string_value(it, path, 1, FOTA_MAX_PARAM_LEN, &s, err);
+		rc = fota__json_string_value(it, path, 1, FOTA_MAX_PARAM_LEN, &s, PFX, err);
 		if (rc != FOTA_OK)
 			return rc;
 		p = &m->install_params[m->n_install_params++];
@@ -533,22 +257,16 @@ fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manife
 {
 	cJSON *root = NULL;
 	const char *schema;
-	const cJSON *it;
 	uint64_t v;
 	fota_err rc;
 
 	if (out == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
 	memset(out, 0, sizeof(*out));
-	rc = json_load(json, len, FOTA_MAX_MANIFEST_BYTES, &root, err);
+	rc = fota__json_load(json, len, FOTA_MAX_MANIFEST_BYTES, &root, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
-	it = member(root, "schema");
-	if (it == NULL) {
-		rc = missing("schema", err);
-		goto out;
-	}
-	rc = string_value(it, "schema", 1, FOTA_MAX_NAME_LEN, &schema, err);
+	rc = fota__json_get_string(root, "schema", true, 1, FOTA_MAX_NAME_LEN, &schema, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
 	if (strcmp(schema, FOTA_MANIFEST_SCHEMA) != 0) {
@@ -560,11 +278,11 @@ fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manife
 	rc = parse_critical(root, err);
 	if (rc != FOTA_OK)
 		goto out;
-	rc = get_uint(root, "sequence", 1, JSON_MAX_INT, &out->sequence, err);
+	rc = fota__json_get_uint(root, "sequence", 1, FOTA__JSON_MAX_INT, &out->sequence, PFX, err);
 	if (rc == FOTA_OK)
-		rc = get_time(root, "created", &out->created, err);
+		rc = fota__json_get_time(root, "created", &out->created, PFX, err);
 	if (rc == FOTA_OK)
-		rc = get_time(root, "expires", &out->expires, err);
+		rc = fota__json_get_time(root, "expires", &out->expires, PFX, err);
 	if (rc == FOTA_OK)
 		rc = parse_target(root, out, err);
 	if (rc == FOTA_OK)
@@ -575,13 +293,14 @@ fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manife
 	if (rc == FOTA_OK)
 		rc = parse_install(root, out, err);
 	if (rc == FOTA_OK)
-		rc = get_bool(root, "reboot", true, &out->reboot, err);
+		rc = fota__json_get_bool(root, "reboot", true, &out->reboot, PFX, err);
 	if (rc == FOTA_OK)
-		rc = get_uint(root, "confirm_timeout_s", 1, MAX_CONFIRM_TIMEOUT_S, &v, err);
+		rc = fota__json_get_uint(root, "confirm_timeout_s", 1, MAX_CONFIRM_TIMEOUT_S, &v,
+					 PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
 	out->confirm_timeout_s = (uint32_t)v;
-	rc = get_bool(root, "allow_downgrade", false, &out->allow_downgrade, err);
+	rc = fota__json_get_bool(root, "allow_downgrade", false, &out->allow_downgrade, PFX, err);
 	if (rc == FOTA_OK)
 		rc = fota_manifest_validate(out, err);
 out:
@@ -589,38 +308,6 @@ out:
 	if (rc != FOTA_OK)
 		memset(out, 0, sizeof(*out));
 	return rc;
-}
-
-/* A string buffer of size cap holding min..cap-1 printable ASCII bytes. */
-static fota_err check_str(const char *s, size_t cap, size_t min, const char *path,
-			  struct fota_error *err)
-{
-	size_t n = strnlen(s, cap);
-
-	if (n == cap)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG, PFX "%s longer than %zu bytes", path,
-				      cap - 1);
-	if (n < min)
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "%s is empty", path);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c > 0x7e)
-			return fota_error_set(err, FOTA_ERR_FIELD,
-					      PFX "%s has byte 0x%02x, not printable ASCII", path,
-					      c);
-	}
-	return FOTA_OK;
-}
-
-/* Representable in the fixed-width RFC 3339 form, i.e. 1970..9999. */
-static bool time_ok(int64_t t)
-{
-	char buf[FOTA_TIME_STR_LEN];
-	int64_t back = -1;
-
-	fota_time_format(t, buf);
-	return fota_time_parse(buf, &back, NULL) == FOTA_OK && back == t;
 }
 
 static fota_err check_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n, const char *path,
@@ -634,7 +321,7 @@ static fota_err check_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n
 				      FOTA_MAX_LIST_ITEMS);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		rc = check_str(list[i], FOTA_MAX_VERSION_LEN + 1, 1, ipath, err);
+		rc = fota__json_check_text(list[i], 1, FOTA_MAX_VERSION_LEN, ipath, PFX, err);
 		if (rc != FOTA_OK)
 			return rc;
 	}
@@ -644,10 +331,12 @@ static fota_err check_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n
 static fota_err validate_image(const struct fota_manifest *m, struct fota_error *err)
 {
 	uint64_t want;
-	fota_err rc = check_str(m->name, sizeof(m->name), 1, "image.name", err);
+	fota_err rc =
+	    fota__json_check_text(m->name, 1, sizeof(m->name) - 1, "image.name", PFX, err);
 
 	if (rc == FOTA_OK)
-		rc = check_str(m->version, sizeof(m->version), 1, "image.version", err);
+		rc = fota__json_check_text(m->version, 1, sizeof(m->version) - 1, "image.version",
+					   PFX, err);
 	if (rc != FOTA_OK)
 		return rc;
 	if (m->size == 0 || m->size > FOTA_MAX_IMAGE_SIZE)
@@ -695,7 +384,7 @@ static fota_err validate_install(const struct fota_manifest *m, struct fota_erro
 						  "[A-Za-z][A-Za-z0-9_.-]{0,63}",
 					      p->key);
 		snprintf(path, sizeof(path), "install.params.%s", p->key);
-		rc = check_str(p->value, sizeof(p->value), 1, path, err);
+		rc = fota__json_check_text(p->value, 1, sizeof(p->value) - 1, path, PFX, err);
 		if (rc != FOTA_OK)
 			return rc;
 		for (size_t j = 0; j < i; j++) {
@@ -715,15 +404,15 @@ fota_err fota_manifest_validate(const struct fota_manifest *m, struct fota_error
 
 	if (m == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no manifest");
-	if (m->sequence == 0 || m->sequence > JSON_MAX_INT)
+	if (m->sequence == 0 || m->sequence > FOTA__JSON_MAX_INT)
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "sequence %" PRIu64 " out of range 1..%llu", m->sequence,
-				      JSON_MAX_INT);
-	if (!time_ok(m->created))
+				      FOTA__JSON_MAX_INT);
+	if (!fota__json_time_ok(m->created))
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "created %" PRId64 " is outside years 1970..9999",
 				      m->created);
-	if (!time_ok(m->expires))
+	if (!fota__json_time_ok(m->expires))
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "expires %" PRId64 " is outside years 1970..9999",
 				      m->expires);
@@ -733,9 +422,10 @@ fota_err fota_manifest_validate(const struct fota_manifest *m, struct fota_error
 		return fota_error_set(err, FOTA_ERR_FIELD, PFX "expires %s is not after created %s",
 				      e, c);
 	}
-	rc = check_str(m->vendor, sizeof(m->vendor), 1, "target.vendor", err);
+	rc = fota__json_check_text(m->vendor, 1, sizeof(m->vendor) - 1, "target.vendor", PFX, err);
 	if (rc == FOTA_OK)
-		rc = check_str(m->model, sizeof(m->model), 1, "target.model", err);
+		rc = fota__json_check_text(m->model, 1, sizeof(m->model) - 1, "target.model", PFX,
+					   err);
 	if (rc == FOTA_OK)
 		rc = check_list(m->hw_revisions, m->n_hw_revisions, "target.hw_revisions", err);
 	if (rc == FOTA_OK)
@@ -820,24 +510,6 @@ static bool add_digest(cJSON *obj, const char *name, const uint8_t d[FOTA_SHA256
 	return cJSON_AddStringToObject(obj, name, hex) != NULL;
 }
 
-/* cJSON prints doubles with 15 significant digits and a loose round-trip check, which rounds
- * integers near 2^53; write 64-bit fields as exact decimal text instead. */
-static bool add_uint(cJSON *obj, const char *name, uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return cJSON_AddRawToObject(obj, name, buf) != NULL;
-}
-
-static bool add_time(cJSON *obj, const char *name, int64_t t)
-{
-	char buf[FOTA_TIME_STR_LEN];
-
-	fota_time_format(t, buf);
-	return cJSON_AddStringToObject(obj, name, buf) != NULL;
-}
-
 static cJSON *string_array(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -860,8 +532,9 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 	cJSON *target, *image, *install, *params, *list;
 
 	if (!cJSON_AddStringToObject(root, "schema", FOTA_MANIFEST_SCHEMA) ||
-	    !add_uint(root, "sequence", m->sequence) ||
-	    !add_time(root, "created", m->created) || !add_time(root, "expires", m->expires))
+	    !fota__json_add_uint(root, "sequence", m->sequence) ||
+	    !fota__json_add_time(root, "created", m->created) ||
+	    !fota__json_add_time(root, "expires", m->expires))
 		return false;
 	target = cJSON_AddObjectToObject(root, "target");
 	if (target == NULL || !cJSON_AddStringToObject(target, "vendor", m->vendor) ||
@@ -880,7 +553,7 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 	image = cJSON_AddObjectToObject(root, "image");
 	if (image == NULL || !cJSON_AddStringToObject(image, "name", m->name) ||
 	    !cJSON_AddStringToObject(image, "version", m->version) ||
-	    !add_uint(image, "size", m->size) ||
+	    !fota__json_add_uint(image, "size", m->size) ||
 	    !add_digest(image, "sha256", m->sha256) ||
 	    !cJSON_AddNumberToObject(image, "chunk_size", m->chunk_size) ||
 	    !cJSON_AddNumberToObject(image, "chunk_count", m->chunk_count) ||

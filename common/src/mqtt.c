@@ -484,7 +484,7 @@ fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_erro
 		}
 	}
 	if (!m->connected)
-		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: connection to %s refused: %s (code %d)",
+		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot connect to %s: %s (code %d)",
 				    m->uri, m->last_error[0] ? m->last_error : "no reason given",
 				    m->last_rc);
 out:

@@ -11,6 +11,7 @@
 
 #include "fota/limits.h"
 #include "fota/trust.h"
+#include "json.h"
 #include "keys.h"
 
 struct trust_key {
@@ -153,16 +154,13 @@ fota_err fota_trust_add_pem(struct fota_trust *trust, const char *kid, enum fota
 static fota_err trust_add_jwk_obj(struct fota_trust *trust, const char *kid, enum fota_role role,
 				  const cJSON *jwk, struct fota_error *err)
 {
-	const cJSON *kid_item;
 	EVP_PKEY *key = NULL;
 	fota_err rc;
 
-	if (kid == NULL) {
-		kid_item = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
-		if (!cJSON_IsString(kid_item))
-			return fota_error_set(err, FOTA_ERR_FIELD, "JWK has no \"kid\"");
-		kid = kid_item->valuestring;
-	}
+	if (kid == NULL)
+		kid = fota__json_find_string(jwk, "kid");
+	if (kid == NULL)
+		return fota_error_set(err, FOTA_ERR_FIELD, "JWK has no \"kid\"");
 	rc = fota__key_from_jwk(jwk, FOTA__KEY_PUBLIC, &key, err);
 	if (rc != FOTA_OK)
 		return rc;
@@ -304,16 +302,16 @@ static fota_err load_jwks(struct fota_trust *trust, const char *path, struct fot
 	}
 	cJSON_ArrayForEach(jwk, keys)
 	{
-		const cJSON *role_item = cJSON_GetObjectItemCaseSensitive(jwk, "fota_role");
+		const char *role_name = fota__json_find_string(jwk, "fota_role");
 		enum fota_role role;
 		char where[64];
 
 		snprintf(where, sizeof(where), "keys[%d]", i++);
-		if (!cJSON_IsString(role_item)) {
+		if (role_name == NULL) {
 			rc = fota_error_set(err, FOTA_ERR_FIELD, "JWK has no \"fota_role\"");
 			goto prefixed;
 		}
-		rc = fota_role_parse(role_item->valuestring, &role, err);
+		rc = fota_role_parse(role_name, &role, err);
 		if (rc == FOTA_OK)
 			rc = trust_add_jwk_obj(trust, NULL, role, jwk, err);
 	prefixed:
