@@ -1,14 +1,39 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private header: install backends behind one interface (file now; ab-slot and script next). */
+/* Private header: install backends behind one interface (file, ab-slot, script). */
 #ifndef FOTA_CLIENT_INSTALLER_H
 #define FOTA_CLIENT_INSTALLER_H
 
+#include "bootctl.h"
 #include "fota/error.h"
 #include "fota/manifest.h"
+
+/* A vendor hook gets this long unless configured otherwise. */
+#define INSTALL_SCRIPT_DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
 
 /* Atomically replaces target with the verified staged image; the previous target is kept as
  * "<target>.prev" for rollback. The staged file is consumed (renamed, or copied when it lives
  * on another file system). */
 fota_err install_file(const char *staged, const char *target, struct fota_error *err);
+
+/*
+ * The "ab-slot" backend. The transfer wrote the image straight into slot_path (the inactive
+ * slot: a file or a block device, the checkpoint's data_path), so nothing is copied: the first
+ * m->size bytes are made durable, read back from the medium and hashed against m->sha256,
+ * and only then is slot armed for one trial boot (bootctl_try_slot). A mismatch is
+ * FOTA_ERR_DIGEST and leaves the boot environment untouched.
+ */
+fota_err install_slot(const struct fota_manifest *m, const char *slot_path, struct bootctl *bc,
+		      enum bootctl_slot slot, struct fota_error *err);
+
+/*
+ * The "script" backend: runs hook (a path, no shell) as "hook IMAGE" with FOTA_IMAGE_NAME,
+ * FOTA_IMAGE_VERSION, FOTA_IMAGE_SHA256 (hex), FOTA_IMAGE_SIZE and, per install parameter,
+ * FOTA_INSTALL_PARAM_<KEY> (upper case, '-' and '.' as '_') in its environment. Exit 0 within
+ * timeout_ms (0: the default) means installed. Otherwise FOTA_ERR_STATE with "install hook
+ * 'NAME' exited with code N: <last stderr line>" or "... killed by signal N", FOTA_ERR_TIMEOUT
+ * (its process group killed), FOTA_ERR_NOT_FOUND / FOTA_ERR_IO when it cannot start.
+ */
+fota_err install_script(const char *hook, const char *image_path, const struct fota_manifest *m,
+			unsigned timeout_ms, struct fota_error *err);
 
 #endif
