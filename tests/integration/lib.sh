@@ -1,0 +1,341 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
+# Shared bash helpers for integration tests: a generated PKI, a real Mosquitto, checks, cleanup.
+#
+# Source it from a test script (which runs with `set -euo pipefail`):
+#   . "$(dirname "$0")/lib.sh"
+#   fota_tmpdir T; fota_pki "$T/pki"; fota_broker_start "$T/broker"
+# The broker runs the shipped docker/mosquitto/mosquitto.conf and acl with only the port, the
+# file paths and test-only additions changed, so tests exercise the configuration users deploy.
+# Environment: FOTA_SRC (source tree), FOTA_BUILD (build tree), both set by ctest;
+# FOTA_KEEP_TMP=1 keeps temporary directories for a post-mortem.
+
+FOTA_SRC=${FOTA_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build}
+export FOTA_SRC FOTA_BUILD
+
+FOTA_PASSED=0
+FOTA_FAILED=0
+FOTA__CLEANUP=()
+FOTA__TMPDIRS=()
+FOTA_BROKER_PID=""
+
+# --- Results ---------------------------------------------------------------------------------
+
+pass() {
+	FOTA_PASSED=$((FOTA_PASSED + 1))
+	echo "PASS: $*"
+}
+
+# A failed check that lets the script go on to the next one; fota_summary reports it.
+fail_soft() {
+	FOTA_FAILED=$((FOTA_FAILED + 1))
+	echo "FAIL: $*"
+}
+
+# A failure after which the test cannot go on.
+fail() {
+	FOTA_FAILED=$((FOTA_FAILED + 1))
+	echo "FAIL: $*"
+	echo "$FOTA_PASSED passed, $FOTA_FAILED failed"
+	exit 1
+}
+
+# check "description" command...: PASS if the command succeeds, FAIL otherwise.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail_soft "$what"; fi
+}
+
+# Last line of every test; its status is the script's.
+fota_summary() {
+	echo "$FOTA_PASSED passed, $FOTA_FAILED failed"
+	[ "$FOTA_FAILED" -eq 0 ] && [ "$FOTA_PASSED" -gt 0 ]
+}
+
+# Tools missing: fail loudly (CI installs them), or skip with 77 if FOTA_ALLOW_SKIP=1.
+fota_require() {
+	local t missing=""
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "${FOTA_ALLOW_SKIP:-0}" = 1 ]; then
+		echo "skipped: missing$missing"
+		exit 77
+	fi
+	fail "missing tools:$missing (install them or set FOTA_ALLOW_SKIP=1)"
+}
+
+# --- Cleanup ---------------------------------------------------------------------------------
+
+# Runs a command (one string, eval'd) at exit, last registered first.
+fota_cleanup_add() {
+	FOTA__CLEANUP+=("$1")
+}
+
+# fota_stop_pid PID [SIGNAL]: signals a child (TERM by default), gives it 5 s, then kills it.
+# (stderr off throughout: bash reports a child killed by a signal whenever it reaps it.)
+fota_stop_pid() {
+	local pid=$1 i
+	{
+		kill -"${2:-TERM}" "$pid" || return 0
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" || true
+		wait "$pid" || true
+	} 2>/dev/null
+}
+
+# fota_cleanup_pid PID [SIGNAL]: stops a background child at exit.
+fota_cleanup_pid() {
+	fota_cleanup_add "fota_stop_pid $1 ${2:-TERM}"
+}
+
+fota__on_exit() {
+	local rc=$? i
+	set +e
+	for ((i = ${#FOTA__CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${FOTA__CLEANUP[i]}"
+	done
+	fota_broker_stop
+	if [ "$rc" -ne 0 ] && [ -n "${FOTA_BROKER_LOG:-}" ] && [ -f "$FOTA_BROKER_LOG" ]; then
+		echo "--- last lines of $FOTA_BROKER_LOG ---" >&2
+		tail -n 30 "$FOTA_BROKER_LOG" >&2
+	fi
+	if [ "${FOTA_KEEP_TMP:-0}" = 1 ]; then
+		[ ${#FOTA__TMPDIRS[@]} -eq 0 ] || echo "kept: ${FOTA__TMPDIRS[*]}" >&2
+	else
+		for i in "${FOTA__TMPDIRS[@]}"; do rm -rf "$i"; done
+	fi
+	exit "$rc"
+}
+trap fota__on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# fota_tmpdir VAR: a fresh directory removed at exit, its path stored in VAR.
+fota_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/fota-it.XXXXXXXX")
+	FOTA__TMPDIRS+=("$d")
+	printf -v "$1" '%s' "$d"
+}
+
+# --- Waiting ---------------------------------------------------------------------------------
+
+# fota_wait_for SECONDS command...: polls every 0.1 s until the command succeeds.
+fota_wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# fota_wait_line FILE TEXT [SECONDS]: waits until FILE has a line containing TEXT.
+fota_wait_line() {
+	fota_wait_for "${3:-10}" grep -qF -- "$2" "$1" 2>/dev/null
+}
+
+# --- PKI -------------------------------------------------------------------------------------
+
+# fota_pki DIR [device...]: a PKI with devices dev-1..dev-5 plus the ones given. Exports
+# FOTA_PKI.
+fota_pki() {
+	local dir=$1
+	shift
+	fota_require openssl
+	"$FOTA_SRC/certs/mkpki.sh" "$dir" --devices "dev-1 dev-2 dev-3 dev-4 dev-5 $*" \
+		>"$dir.log" 2>&1 || { cat "$dir.log" >&2; fail "certs/mkpki.sh failed"; }
+	FOTA_PKI=$(cd "$dir" && pwd)
+	export FOTA_PKI
+}
+
+# fota_cert NAME: "CERT KEY" paths for an identity (orchestrator, forger, broker or a device).
+fota_cert() {
+	case "$1" in
+	orchestrator | forger | broker) echo "$FOTA_PKI/$1.crt $FOTA_PKI/$1.key" ;;
+	*) echo "$FOTA_PKI/devices/$1.crt $FOTA_PKI/devices/$1.key" ;;
+	esac
+}
+
+# fota__tls_args NAME: FOTA__ARGS = connection options for the test broker as NAME's
+# certificate ("-" for none: the CA only, so the client still speaks TLS).
+fota__tls_args() {
+	local crt key
+	FOTA__ARGS=(-h 127.0.0.1 -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt")
+	if [ "$1" != "-" ]; then
+		read -r crt key < <(fota_cert "$1")
+		FOTA__ARGS+=(--cert "$crt" --key "$key")
+	fi
+}
+
+# fota_pub NAME args... / fota_sub NAME args...: mosquitto_pub / mosquitto_sub against the test
+# broker as NAME, killed after FOTA_CLIENT_TIMEOUT (10) seconds.
+fota_pub() {
+	fota__tls_args "$1"
+	shift
+	timeout "${FOTA_CLIENT_TIMEOUT:-10}" mosquitto_pub "${FOTA__ARGS[@]}" "$@"
+}
+fota_sub() {
+	fota__tls_args "$1"
+	shift
+	timeout "${FOTA_CLIENT_TIMEOUT:-10}" mosquitto_sub "${FOTA__ARGS[@]}" "$@"
+}
+
+# fota_sub_bg NAME FILE args...: mosquitto_sub in the background writing to FILE until the
+# test exits; its pid in FOTA_BG_PID.
+fota_sub_bg() {
+	local out=$2
+	fota__tls_args "$1"
+	shift 2
+	mosquitto_sub "${FOTA__ARGS[@]}" "$@" >"$out" 2>&1 &
+	FOTA_BG_PID=$!
+	# KILL: mosquitto_sub can miss a TERM that arrives while it is still connecting.
+	fota_cleanup_pid "$FOTA_BG_PID" KILL
+}
+
+# --- Broker ----------------------------------------------------------------------------------
+
+fota__port_busy() {
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+fota__free_port() {
+	local p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		fota__port_busy "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# fota_broker_config DIR PORT: DIR/mosquitto.conf and DIR/acl from docker/mosquitto.
+fota_broker_config() {
+	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto"
+	mkdir -p "$dir/data"
+	sed -e "s|^listener 8883\$|listener $port 127.0.0.1|" \
+		-e "s|/mosquitto/certs/|$FOTA_PKI/|" \
+		-e "s|/mosquitto/config/acl|$dir/acl|" \
+		-e "s|/mosquitto/data/|$dir/data/|" \
+		-e "s|^log_dest stdout\$|log_dest file $dir/mosquitto.log|" \
+		"$src/mosquitto.conf" >"$dir/mosquitto.conf"
+	# (Logging to a file: Mosquitto does not flush stdout per line, and tests read the log.)
+	# A path or listener this mapping misses would make tests run something else than users do.
+	if grep -nE '^[^#]*/mosquitto/' "$dir/mosquitto.conf" >&2; then
+		fail "docker/mosquitto/mosquitto.conf has a path lib.sh does not map (above)"
+	fi
+	grep -q "^listener $port 127.0.0.1\$" "$dir/mosquitto.conf" ||
+		fail "docker/mosquitto/mosquitto.conf no longer has 'listener 8883'"
+	# Run as root (CI), Mosquitto drops to user "mosquitto", which cannot read our 0600 keys.
+	if [ "$(id -u)" = 0 ]; then
+		printf '\n# Test only: stay root, the test PKI keys are 0600 root.\nuser root\n' \
+			>>"$dir/mosquitto.conf"
+	fi
+	cp "$src/acl" "$dir/acl"
+	cat >>"$dir/acl" <<-'EOF'
+
+		# Test only, added by tests/integration/lib.sh, never in the shipped ACL: a client with
+		# a valid certificate that publishes forged frames to one test group.
+		user forger
+		topic write fota/v1/groups/forgetest/#
+	EOF
+}
+
+# Accepts a TLS connection and a subscription with the orchestrator's certificate.
+fota__broker_answers() {
+	local crt key
+	read -r crt key < <(fota_cert orchestrator)
+	timeout 3 mosquitto_sub -h 127.0.0.1 -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt" \
+		--cert "$crt" --key "$key" -t fota/v1/probe -E >/dev/null 2>&1
+}
+
+# Starts mosquitto with DIR's config on FOTA_BROKER_PORT; 0 when it answers within 10 s.
+# Returns 1 if it exited (bind failure?), 2 if it did not answer in time.
+fota__broker_launch() {
+	local dir=$1 log=$1/mosquitto.log off deadline=$((SECONDS + 10))
+	touch "$log"
+	off=$(stat -c %s "$log")
+	mosquitto -c "$dir/mosquitto.conf" >>"$log" 2>&1 &
+	FOTA_BROKER_PID=$!
+	while :; do
+		if ! kill -0 "$FOTA_BROKER_PID" 2>/dev/null; then
+			wait "$FOTA_BROKER_PID" 2>/dev/null || true
+			FOTA_BROKER_PID=""
+			return 1
+		fi
+		# "running" from this instance, so that another broker on the port cannot answer
+		# in its place.
+		if [ -n "$(tail -c "+$((off + 1))" "$log" | sed -n '/mosquitto version .* running$/p')" ] &&
+			fota__broker_answers && kill -0 "$FOTA_BROKER_PID" 2>/dev/null; then
+			return 0
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || return 2
+		sleep 0.1
+	done
+}
+
+# fota_broker_start DIR: a real mosquitto on a free loopback port, with the shipped config.
+# Exports FOTA_BROKER_PORT, FOTA_BROKER_URI, FOTA_BROKER_PID, FOTA_BROKER_DIR, FOTA_BROKER_LOG.
+fota_broker_start() {
+	local dir=$1 _ rc
+	fota_require mosquitto mosquitto_sub mosquitto_pub timeout
+	[ -n "${FOTA_PKI:-}" ] || fail "fota_broker_start needs fota_pki first"
+	mkdir -p "$dir"
+	FOTA_BROKER_DIR=$(cd "$dir" && pwd)
+	FOTA_BROKER_LOG=$FOTA_BROKER_DIR/mosquitto.log
+	export FOTA_BROKER_DIR FOTA_BROKER_LOG
+	# Another process may take the port between choosing and binding: choose again.
+	for _ in 1 2 3; do
+		FOTA_BROKER_PORT=$(fota__free_port) || fail "no free loopback port"
+		export FOTA_BROKER_PORT
+		fota_broker_config "$FOTA_BROKER_DIR" "$FOTA_BROKER_PORT"
+		rc=0
+		fota__broker_launch "$FOTA_BROKER_DIR" || rc=$?
+		[ "$rc" -eq 0 ] && break
+		if [ "$rc" -eq 2 ]; then
+			fota_broker_stop
+			fail "mosquitto did not answer on port $FOTA_BROKER_PORT within 10 s"
+		fi
+		grep -q "Address already in use" "$FOTA_BROKER_LOG" ||
+			fail "mosquitto exited at start (see $FOTA_BROKER_LOG)"
+	done
+	[ "$rc" -eq 0 ] || fail "mosquitto could not bind a free port"
+	export FOTA_BROKER_PID
+	export FOTA_BROKER_URI="ssl://127.0.0.1:$FOTA_BROKER_PORT"
+}
+
+# Stops the broker; SIGTERM lets it write its persistence database.
+fota_broker_stop() {
+	local pid=$FOTA_BROKER_PID
+	[ -n "$pid" ] || return 0
+	FOTA_BROKER_PID=""
+	fota_stop_pid "$pid" TERM
+}
+
+# Restarts on the same port with the same config and persistence database.
+fota_broker_restart() {
+	[ -n "${FOTA_BROKER_DIR:-}" ] || fail "fota_broker_restart without fota_broker_start"
+	fota_broker_stop
+	local rc=0
+	fota__broker_launch "$FOTA_BROKER_DIR" || rc=$?
+	[ "$rc" -eq 0 ] || fail "mosquitto did not come back on port $FOTA_BROKER_PORT"
+	export FOTA_BROKER_PID
+}
+
+# Hard-kills the broker (no persistence write), for crash tests; fota_broker_restart revives it.
+fota_broker_kill() {
+	local pid=$FOTA_BROKER_PID
+	[ -n "$pid" ] || return 0
+	FOTA_BROKER_PID=""
+	fota_stop_pid "$pid" KILL
+}
