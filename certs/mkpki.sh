@@ -79,7 +79,12 @@ trap 'rm -rf "$WORK"' EXIT
 
 SAN="DNS:localhost,DNS:mosquitto,IP:127.0.0.1,IP:::1"
 for n in $BROKER_NAMES; do
-	case ",$SAN," in *",DNS:$n,"*) ;; *) SAN="$SAN,DNS:$n" ;; esac
+	# An IPv4 address becomes an IP entry (test hosts in network namespaces), the rest DNS.
+	if [[ "$n" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+		case ",$SAN," in *",IP:$n,"*) ;; *) SAN="$SAN,IP:$n" ;; esac
+	else
+		case ",$SAN," in *",DNS:$n,"*) ;; *) SAN="$SAN,DNS:$n" ;; esac
+	fi
 done
 
 # A private config so the result does not depend on the system openssl.cnf.

@@ -19,6 +19,8 @@ FOTA_FAILED=0
 FOTA__CLEANUP=()
 FOTA__TMPDIRS=()
 FOTA_BROKER_PID=""
+# Address the test broker listens on: loopback, or a test host address in a namespace test.
+FOTA_BROKER_BIND=${FOTA_BROKER_BIND:-127.0.0.1}
 
 # --- Results ---------------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ fota_pki() {
 	shift
 	fota_require openssl
 	"$FOTA_SRC/certs/mkpki.sh" "$dir" --devices "dev-1 dev-2 dev-3 dev-4 dev-5 $*" \
+		--broker-names "localhost mosquitto ${FOTA_BROKER_BIND}" \
 		>"$dir.log" 2>&1 || { cat "$dir.log" >&2; fail "certs/mkpki.sh failed"; }
 	FOTA_PKI=$(cd "$dir" && pwd)
 	export FOTA_PKI
@@ -168,7 +171,7 @@ fota_cert() {
 # certificate ("-" for none: the CA only, so the client still speaks TLS).
 fota__tls_args() {
 	local crt key
-	FOTA__ARGS=(-h 127.0.0.1 -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt")
+	FOTA__ARGS=(-h "$FOTA_BROKER_BIND" -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt")
 	if [ "$1" != "-" ]; then
 		read -r crt key < <(fota_cert "$1")
 		FOTA__ARGS+=(--cert "$crt" --key "$key")
@@ -223,7 +226,7 @@ fota__free_port() {
 fota_broker_config() {
 	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto"
 	mkdir -p "$dir/data"
-	sed -e "s|^listener 8883\$|listener $port 127.0.0.1|" \
+	sed -e "s|^listener 8883\$|listener $port $FOTA_BROKER_BIND|" \
 		-e "s|/mosquitto/certs/|$FOTA_PKI/|" \
 		-e "s|/mosquitto/config/acl|$dir/acl|" \
 		-e "s|/mosquitto/data/|$dir/data/|" \
@@ -234,7 +237,7 @@ fota_broker_config() {
 	if grep -nE '^[^#]*/mosquitto/' "$dir/mosquitto.conf" >&2; then
 		fail "docker/mosquitto/mosquitto.conf has a path lib.sh does not map (above)"
 	fi
-	grep -q "^listener $port 127.0.0.1\$" "$dir/mosquitto.conf" ||
+	grep -q "^listener $port $FOTA_BROKER_BIND\$" "$dir/mosquitto.conf" ||
 		fail "docker/mosquitto/mosquitto.conf no longer has 'listener 8883'"
 	# Run as root (CI), Mosquitto drops to user "mosquitto", which cannot read our 0600 keys.
 	if [ "$(id -u)" = 0 ]; then
@@ -255,7 +258,7 @@ fota_broker_config() {
 fota__broker_answers() {
 	local crt key
 	read -r crt key < <(fota_cert orchestrator)
-	timeout 3 mosquitto_sub -h 127.0.0.1 -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt" \
+	timeout 3 mosquitto_sub -h "$FOTA_BROKER_BIND" -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt" \
 		--cert "$crt" --key "$key" -t fota/v1/probe -E >/dev/null 2>&1
 }
 
@@ -311,7 +314,7 @@ fota_broker_start() {
 	done
 	[ "$rc" -eq 0 ] || fail "mosquitto could not bind a free port"
 	export FOTA_BROKER_PID
-	export FOTA_BROKER_URI="ssl://127.0.0.1:$FOTA_BROKER_PORT"
+	export FOTA_BROKER_URI="ssl://$FOTA_BROKER_BIND:$FOTA_BROKER_PORT"
 }
 
 # Stops the broker; SIGTERM lets it write its persistence database.
