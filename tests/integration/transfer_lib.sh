@@ -6,6 +6,15 @@ FOTA_CLIENT_BIN=${FOTA_CLIENT_BIN:-$FOTA_BUILD/client/fota-client}
 FOTA_ORCH_BIN=${FOTA_ORCH_BIN:-$FOTA_BUILD/orchestrator/fota-orchestrator}
 declare -A FOTA_CLIENT_PIDS=()
 
+# fota_transfer_env: the usual scene, a temporary folder $T with a fresh PKI, a broker, and
+# the orchestrator's state folder ($FOTA_ORCH_STATE).
+fota_transfer_env() {
+	fota_tmpdir T
+	fota_pki "$T/pki"
+	fota_broker_start "$T/broker"
+	export FOTA_ORCH_STATE=$T/orch
+}
+
 # fota_random_image FILE MIB: a random image of MIB mebibytes (KiB with a "k" suffix).
 fota_random_image() {
 	case "$2" in

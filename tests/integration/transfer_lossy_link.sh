@@ -36,10 +36,7 @@ pass "namespace $NS behind 2 Mbit/s with 5 % loss each way"
 
 export FOTA_BROKER_BIND=$HOST_IP
 . "$(dirname "$0")/transfer_lib.sh"
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 fota_random_image "$T/image.bin" "$IMAGE_MIB"
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"

@@ -7,10 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/transfer_lib.sh"
 
 BIG_MIB=${FOTA_BIG_MIB:-256}
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 # peak_rss DEV GROUP IMAGE VERSION SEQ: installs IMAGE on a fresh agent, prints its VmHWM (kB).
 peak_rss() {

@@ -6,10 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
 
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 fota_random_image "$T/image.bin" "${FOTA_IMAGE_MIB:-32}"
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
