@@ -10,13 +10,16 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
+#include "bootctl.h"
 #include "fota/atomic_file.h"
 #include "fota/chunk.h"
 #include "fota/directive.h"
@@ -28,8 +31,10 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 #include "fota/trust.h"
+#include "health.h"
 #include "installer.h"
 #include "journal.h"
+#include "policy.h"
 #include "reporter.h"
 #include "transfer.h"
 
@@ -49,6 +54,9 @@ struct job {
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
+	bool gate_download; /* the policy hook has not allowed the download yet */
+	bool install_allowed;
+	int64_t policy_next_ms;
 };
 
 struct agent {
@@ -69,6 +77,15 @@ struct agent {
 	uint8_t early_table_id[FOTA_IMAGE_ID_LEN];
 	bool resend_status; /* after a reconnect the last will replaced our retained status */
 	char request_topic[FOTA_MAX_TOPIC_LEN];
+	/* ab-slot */
+	struct bootctl *bc;
+	enum bootctl_slot booted;
+	/* Set while a switch, probation or reboot is under way: new directives wait for the
+	 * next start, when the device runs a confirmed image again. */
+	bool hold;
+	bool reboot_pending; /* run the reboot command once the status is out */
+	int64_t reboot_since_ms;
+	const char *crash_at; /* test hook: FOTA_CLIENT_CRASH_AT (docs/client.md) */
 };
 
 static void logf_(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -101,15 +118,30 @@ static void snapshot(struct agent *a, struct fota_status *s)
 	snprintf(s->model, sizeof(s->model), "%s", a->cfg->model);
 	snprintf(s->hw_revision, sizeof(s->hw_revision), "%s", a->cfg->hw_revision);
 	s->sequence = a->journal.installed_sequence;
+	/* After a restart on probation there is no job, but the outcome belongs to it. */
+	snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);
+	snprintf(s->image_id, sizeof(s->image_id), "%s", a->job.image_hex);
 	if (a->job.active) {
-		snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);
-		snprintf(s->image_id, sizeof(s->image_id), "%s", a->job.image_hex);
 		s->image_size = a->job.manifest.size;
 		s->chunk_count = a->job.manifest.chunk_count;
 		if (a->job.xfer) {
 			s->chunks_present = transfer_present(a->job.xfer);
 			s->bytes_received = transfer_rx_bytes(a->job.xfer);
 		}
+	}
+}
+
+/*
+ * Test hook for the power-cut tests: SIGKILL ourselves at a named point (a state name or a
+ * step of the A/B switch), exactly as a power cut there would stop us. Inert unless the
+ * environment names a point.
+ */
+static void crash_point(const struct agent *a, const char *point)
+{
+	if (a->crash_at && strcmp(a->crash_at, point) == 0) {
+		fprintf(stderr, "fota-client: crash point '%s' reached (FOTA_CLIENT_CRASH_AT)\n",
+			point);
+		raise(SIGKILL);
 	}
 }
 
@@ -129,6 +161,7 @@ static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
 	else
 		log_info("%s", fota_state_name(st));
 	pthread_cond_signal(&a->wake);
+	crash_point(a, fota_state_name(st));
 }
 
 static void history(struct agent *a, const char *outcome, const char *reason)
@@ -149,6 +182,19 @@ static void history(struct agent *a, const char *outcome, const char *reason)
 		 ts, a->job.campaign, a->job.image_hex, a->job.manifest.version,
 		 (unsigned long long)a->job.manifest.sequence, outcome, clean);
 	journal_history(a->cfg->state_dir, line);
+}
+
+static const char *slot_path(const struct agent *a, enum bootctl_slot slot)
+{
+	return slot == BOOTCTL_SLOT_A ? a->cfg->slot_a : a->cfg->slot_b;
+}
+
+static void save_journal(struct agent *a)
+{
+	struct fota_error err = {0};
+
+	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+		log_warn("cannot save journal: %s", err.msg);
 }
 
 /* Caller holds lock. Marks the group's current directive settled in the journal. */
@@ -199,7 +245,8 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 	struct fota_error err = {0};
 	fota_err rc;
 
-	rc = transfer_open(a->cfg, &a->job.manifest, a->job.image_id, table, len, &a->job.xfer,
+	rc = transfer_open(a->cfg, &a->job.manifest, a->job.image_id, table, len,
+			   a->bc ? slot_path(a, bootctl_other(a->booted)) : NULL, &a->job.xfer,
 			   &err);
 	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_PARSE || rc == FOTA_ERR_FIELD) {
 		/* A forged or stale table is dropped like a forged chunk: ask again. */
@@ -218,7 +265,8 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 		log_info("image %s: resuming with %u of %u chunks already verified on disk",
 			 a->job.image_hex, transfer_recovered(a->job.xfer),
 			 transfer_count(a->job.xfer));
-	set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, NULL);
+	if (!a->job.gate_download)
+		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, NULL);
 }
 
 /* Caller holds lock. Everything about a directive happens here, verification first. */
@@ -237,6 +285,8 @@ static void handle_directive(struct agent *a, const char *group, const uint8_t *
 	memset(&d, 0, sizeof(d));
 	if (len == 0)
 		return; /* a cleared retained directive: nothing to do */
+	if (a->hold)
+		return; /* redelivered on the next start, when no switch is under way */
 	rc = fota_envelope_verify(a->trust, FOTA_ROLE_ORCHESTRATOR, (const char *)payload, len,
 				  FOTA_MAX_DIRECTIVE_BYTES, &body, &body_len, &err);
 	if (rc != FOTA_OK) {
@@ -366,6 +416,7 @@ static void handle_directive(struct agent *a, const char *group, const uint8_t *
 	fota_hex_encode(a->job.image_id, FOTA_IMAGE_ID_LEN, a->job.image_hex);
 	a->job.started_ms = fota_time_mono_ms();
 	a->job.last_new_chunk_ms = a->job.started_ms;
+	a->job.gate_download = a->cfg->policy_hook[0] != '\0';
 	log_info("directive %llu accepted: %s %s (%llu bytes, %u chunks), campaign %s",
 		 (unsigned long long)d.directive_seq, m.name, m.version,
 		 (unsigned long long)m.size, m.chunk_count, d.campaign_id);
@@ -374,7 +425,7 @@ static void handle_directive(struct agent *a, const char *group, const uint8_t *
 		start_transfer(a, a->early_table, a->early_table_len);
 	free(a->early_table);
 	a->early_table = NULL;
-	if (a->job.active && a->job.xfer == NULL)
+	if (a->job.active && a->job.xfer == NULL && !a->job.gate_download)
 		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "waiting for chunk table");
 	goto out;
 
@@ -539,6 +590,29 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 	if (err && err->msg[0])
 		log_warn("%s", err->msg);
 	fota_error_clear(err);
+	a->crash_at = getenv("FOTA_CLIENT_CRASH_AT");
+	if (strcmp(cfg->install_method, "ab-slot") == 0) {
+		struct bootctl_params bp = {0};
+
+		bp.adapter = cfg->bootctl;
+		bp.env = cfg->bootctl_env;
+		bp.tool_dir = cfg->bootctl_tool_dir[0] ? cfg->bootctl_tool_dir : NULL;
+		rc = bootctl_open(&bp, &a->bc, err);
+		if (rc == FOTA_OK)
+			rc = bootctl_booted_slot(cfg->booted_slot, &a->booted, err);
+		if (rc != FOTA_OK) {
+			fota_error_prefix(err, "ab-slot");
+			goto fail;
+		}
+		if (a->journal.slot[0] == '\0' && a->journal.probation.phase == JOURNAL_PHASE_NONE) {
+			snprintf(a->journal.slot, sizeof(a->journal.slot), "%s",
+				 bootctl_slot_name(a->booted));
+			save_journal(a);
+		}
+		log_info("ab-slot: running slot %s, updates go to slot %s (%s)",
+			 bootctl_slot_name(a->booted), bootctl_slot_name(bootctl_other(a->booted)),
+			 slot_path(a, bootctl_other(a->booted)));
+	}
 	a->trust = fota_trust_new();
 	if (a->trust == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
@@ -602,6 +676,7 @@ void agent_free(struct agent *a)
 		transfer_free(a->job.xfer);
 	}
 	free(a->early_table);
+	bootctl_free(a->bc);
 	fota_trust_free(a->trust);
 	reporter_destroy(&a->reporter);
 	pthread_cond_destroy(&a->wake);
@@ -672,11 +747,157 @@ static void check_stall(struct agent *a, int64_t now)
 	fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
 }
 
-/* Caller holds lock. downloaded -> verifying -> installing -> confirmed. */
-static void finish(struct agent *a)
+/* Splits a configured command line on blanks (no shell) and runs it under a deadline. */
+static fota_err run_command(const char *cmdline, unsigned timeout_ms, struct fota_error *err)
+{
+	char buf[CLIENT_PATH_MAX], how[96];
+	const char *argv[HEALTH_MAX_ARGS + 1];
+	struct run_spec spec;
+	struct run_result res;
+	char *save = NULL, *tok;
+	int n = 0;
+	fota_err rc;
+
+	snprintf(buf, sizeof(buf), "%s", cmdline);
+	for (tok = strtok_r(buf, " \t", &save); tok && n < HEALTH_MAX_ARGS;
+	     tok = strtok_r(NULL, " \t", &save))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	if (n == 0)
+		return fota_error_set(err, FOTA_ERR_INVAL, "empty command line");
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.timeout_ms = timeout_ms;
+	rc = health_run(&spec, &res, err);
+	if (rc == FOTA_OK && (res.end != RUN_EXITED || res.status != 0)) {
+		run_result_describe(&res, how, sizeof(how));
+		rc = fota_error_set(err, FOTA_ERR_STATE, "'%.100s' %s%s%.100s", cmdline, how,
+				    res.err_last[0] ? ": " : "", res.err_last);
+	}
+	run_result_clear(&res);
+	return rc;
+}
+
+/* Caller holds lock. Fills the job's report fields from the probation record, so outcomes
+ * reported after a restart name the campaign and image they belong to. */
+static void job_from_probation(struct agent *a)
+{
+	const struct journal_probation *p = &a->journal.probation;
+
+	memset(&a->job, 0, sizeof(a->job));
+	snprintf(a->job.group, sizeof(a->job.group), "%s", p->group);
+	snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", p->campaign);
+	snprintf(a->job.image_hex, sizeof(a->job.image_hex), "%s", p->image_id);
+	snprintf(a->job.manifest.version, sizeof(a->job.manifest.version), "%s", p->version);
+	a->job.manifest.sequence = p->sequence;
+}
+
+/* The checkpoint of an image that reached the slot is only a bitmap; drop what is left. */
+static void drop_checkpoint(struct agent *a, const char *image_hex)
+{
+	char path[CLIENT_PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/transfer/%s.bitmap", a->cfg->state_dir, image_hex);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/transfer/%s.rx", a->cfg->state_dir, image_hex);
+	unlink(path);
+}
+
+/* Caller holds lock. The file and script backends: installed means confirmed. */
+static void finish_direct(struct agent *a, const char *group)
 {
 	struct fota_error err = {0};
 	char hex[FOTA_SHA256_HEX_LEN + 1];
+	const char *where = a->cfg->install_target;
+	fota_err rc;
+
+	if (strcmp(a->cfg->install_method, "script") == 0) {
+		where = a->cfg->script_hook;
+		rc = install_script(a->cfg->script_hook, transfer_data_path(a->job.xfer),
+				    &a->job.manifest, a->cfg->script_timeout_s * 1000u, &err);
+	} else {
+		rc = install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, &err);
+	}
+	if (rc != FOTA_OK) {
+		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err.msg, true);
+		return;
+	}
+	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
+		 a->job.manifest.version);
+	a->journal.installed_sequence = a->job.manifest.sequence;
+	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, hex);
+	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s", hex);
+	snprintf(a->journal.installed_campaign, sizeof(a->journal.installed_campaign), "%s",
+		 a->job.campaign);
+	settle(a, group); /* also saves the installed image */
+	history(a, "installed", "");
+	log_info("installed %s %s into %s (%llu bytes received for %llu)",
+		 a->job.manifest.name, a->job.manifest.version, where,
+		 (unsigned long long)transfer_rx_bytes(a->job.xfer),
+		 (unsigned long long)a->job.manifest.size);
+	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
+	end_job(a, true);
+}
+
+/*
+ * Caller holds lock. The ab-slot backend: the image is already in the inactive slot. The
+ * journal records each step before it is taken (arming, then switched), so a power cut
+ * anywhere leaves either the old slot as the only bootable one, or a trial boot the journal
+ * knows about (docs/install.md, "Power-cut guarantees").
+ */
+static void finish_slot(struct agent *a, const char *group)
+{
+	struct journal_probation *p = &a->journal.probation;
+	enum bootctl_slot target = bootctl_other(a->booted);
+	struct fota_error err = {0};
+	fota_err rc;
+
+	memset(p, 0, sizeof(*p));
+	p->phase = JOURNAL_PHASE_ARMING;
+	snprintf(p->group, sizeof(p->group), "%s", group);
+	snprintf(p->campaign, sizeof(p->campaign), "%s", a->job.campaign);
+	snprintf(p->image_id, sizeof(p->image_id), "%s", a->job.image_hex);
+	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, p->sha256);
+	snprintf(p->version, sizeof(p->version), "%s", a->job.manifest.version);
+	p->sequence = a->job.manifest.sequence;
+	snprintf(p->slot, sizeof(p->slot), "%s", bootctl_slot_name(target));
+	snprintf(p->from_slot, sizeof(p->from_slot), "%s", bootctl_slot_name(a->booted));
+	p->confirm_timeout_s = a->job.manifest.confirm_timeout_s;
+	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK) {
+		memset(p, 0, sizeof(*p));
+		fail_job(a, group, FOTA_RESULT_NO_SPACE, err.msg, false);
+		return;
+	}
+	crash_point(a, "arming");
+	rc = install_slot(&a->job.manifest, slot_path(a, target), a->bc, target, &err);
+	if (rc != FOTA_OK) {
+		memset(p, 0, sizeof(*p));
+		save_journal(a);
+		fail_job(a, group,
+			 rc == FOTA_ERR_DIGEST ? FOTA_RESULT_INTEGRITY : FOTA_RESULT_INSTALL_FAILED,
+			 err.msg, rc == FOTA_ERR_DIGEST);
+		return;
+	}
+	crash_point(a, "armed");
+	p->phase = JOURNAL_PHASE_SWITCHED;
+	save_journal(a);
+	crash_point(a, "switched");
+	history(a, "switched", "");
+	log_info("slot %s holds %s %s, verified; trial boot armed (%s), rebooting",
+		 bootctl_slot_name(target), a->job.manifest.name, a->job.manifest.version,
+		 bootctl_adapter_name(a->bc));
+	end_job(a, true); /* the slot is the data path: only the bitmap goes */
+	job_from_probation(a);
+	a->hold = true;
+	set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
+	a->reboot_pending = true;
+	a->reboot_since_ms = fota_time_mono_ms();
+}
+
+/* Caller holds lock. downloaded -> verifying -> installing -> (confirmed | rebooting). */
+static void finish(struct agent *a)
+{
+	struct fota_error err = {0};
 	char group[FOTA_MAX_SEGMENT_LEN + 1];
 
 	snprintf(group, sizeof(group), "%s", a->job.group);
@@ -686,31 +907,268 @@ static void finish(struct agent *a)
 	}
 	set_state(a, FOTA_STATE_DOWNLOADED, FOTA_RESULT_NONE, NULL);
 	set_state(a, FOTA_STATE_VERIFYING, FOTA_RESULT_NONE, NULL);
-	if (transfer_verify(a->job.xfer, &err) != FOTA_OK) {
+	/* ab-slot: install_slot hashes the slot from the medium itself, which is the check that
+	 * counts; hashing it here too would read the whole slot twice. */
+	if (a->bc == NULL && transfer_verify(a->job.xfer, &err) != FOTA_OK) {
 		/* Every chunk matched the signed table, so this is a disk fault: start over. */
 		fota_error_prefix(&err, "image rejected");
 		fail_job(a, group, FOTA_RESULT_INTEGRITY, err.msg, true);
 		return;
 	}
 	set_state(a, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, NULL);
-	if (install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, &err) !=
-	    FOTA_OK) {
-		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err.msg, true);
+	if (a->bc)
+		finish_slot(a, group);
+	else
+		finish_direct(a, group);
+}
+
+/* Caller holds lock. The outcome of a rollback, whoever made it (us or the bootloader). */
+static void rolled_back(struct agent *a, const char *reason, bool reboot)
+{
+	struct journal_probation *p = &a->journal.probation;
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+
+	job_from_probation(a);
+	snprintf(group, sizeof(group), "%s", p->group);
+	snprintf(a->journal.slot, sizeof(a->journal.slot), "%s", p->from_slot);
+	drop_checkpoint(a, p->image_id);
+	memset(p, 0, sizeof(*p));
+	settle(a, group); /* saves: the same directive never retries a rejected image */
+	history(a, "rolled_back", reason);
+	set_state(a, FOTA_STATE_ROLLED_BACK, FOTA_RESULT_HEALTH_CHECK_FAILED, reason);
+	if (reboot) {
+		a->hold = true;
+		a->reboot_pending = true;
+		a->reboot_since_ms = fota_time_mono_ms();
+	}
+}
+
+/* Caller holds lock. Running the trial slot, and it must not stay: go back to the old one. */
+static void roll_back(struct agent *a, const char *reason)
+{
+	struct journal_probation *p = &a->journal.probation;
+	struct fota_error err = {0};
+	enum bootctl_slot from = BOOTCTL_SLOT_A;
+
+	p->phase = JOURNAL_PHASE_ROLLING_BACK;
+	snprintf(p->reason, sizeof(p->reason), "%s", reason);
+	save_journal(a);
+	crash_point(a, "rolling_back");
+	bootctl_slot_parse(p->from_slot, &from, NULL);
+	if (bootctl_rollback(a->bc, from, &err) != FOTA_OK)
+		/* The trial is still bounded by bootcount: the bootloader falls back anyway. */
+		log_warn("cannot switch back to slot %s: %s", p->from_slot, err.msg);
+	rolled_back(a, reason, true);
+}
+
+/* Caller holds lock. The trial slot passed: make it the confirmed one. */
+static void commit(struct agent *a, enum bootctl_slot slot)
+{
+	struct journal_probation *p = &a->journal.probation;
+	struct fota_error err = {0};
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char msg[FOTA_MAX_REASON_LEN];
+
+	if (bootctl_mark_good(a->bc, slot, &err) != FOTA_OK) {
+		snprintf(msg, sizeof(msg), "cannot confirm slot %s: %.170s", p->slot, err.msg);
+		roll_back(a, msg);
 		return;
 	}
+	crash_point(a, "confirming");
+	job_from_probation(a);
+	snprintf(group, sizeof(group), "%s", p->group);
 	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
-		 a->job.manifest.version);
-	a->journal.installed_sequence = a->job.manifest.sequence;
-	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, hex);
-	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s", hex);
-	settle(a, group); /* also saves the installed image */
-	history(a, "installed", "");
-	log_info("installed %s %s into %s (%llu bytes received for %llu)",
-		 a->job.manifest.name, a->job.manifest.version, a->cfg->install_target,
-		 (unsigned long long)transfer_rx_bytes(a->job.xfer),
-		 (unsigned long long)a->job.manifest.size);
+		 p->version);
+	a->journal.installed_sequence = p->sequence;
+	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s",
+		 p->sha256);
+	snprintf(a->journal.installed_campaign, sizeof(a->journal.installed_campaign), "%s",
+		 p->campaign);
+	snprintf(a->journal.slot, sizeof(a->journal.slot), "%s", p->slot);
+	drop_checkpoint(a, p->image_id);
+	memset(p, 0, sizeof(*p));
+	settle(a, group);
+	history(a, "confirmed", "");
 	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
-	end_job(a, true);
+}
+
+/*
+ * Caller holds lock; runs once at start, before connecting: a new image that broke the
+ * network must still be rolled back. Decides what a pending trial means given the slot the
+ * bootloader started and the boot environment (docs/install.md, "Life of an update").
+ */
+static void resolve_probation(struct agent *a)
+{
+	struct journal_probation *p = &a->journal.probation;
+	struct bootctl_state st = {0};
+	struct fota_error err = {0};
+	enum bootctl_slot slot = BOOTCTL_SLOT_B, from = BOOTCTL_SLOT_A;
+	char msg[FOTA_MAX_REASON_LEN + 1];
+	bool env_ok;
+	int64_t now, left;
+
+	if (p->phase == JOURNAL_PHASE_NONE || a->bc == NULL)
+		return;
+	bootctl_slot_parse(p->slot, &slot, NULL);
+	bootctl_slot_parse(p->from_slot, &from, NULL);
+	env_ok = bootctl_read(a->bc, &st, &err) == FOTA_OK;
+	if (!env_ok)
+		log_warn("boot environment unreadable: %s", err.msg);
+	log_info("journal: %s of %s in slot %s (from %s); running slot %s", 
+		 journal_phase_name(p->phase), p->version, p->slot, p->from_slot,
+		 bootctl_slot_name(a->booted));
+	if (p->phase == JOURNAL_PHASE_ROLLING_BACK) {
+		snprintf(msg, sizeof(msg), "%s", p->reason);
+		if (a->booted == slot)
+			roll_back(a, msg); /* the switch back did not happen yet */
+		else
+			rolled_back(a, msg, false);
+		return;
+	}
+	if (a->booted != slot) {
+		if (env_ok && !st.upgrade_available && st.bootcount > 0) {
+			snprintf(msg, sizeof(msg),
+				 "bootloader fell back to slot %s after %u boot attempts of slot %s",
+				 bootctl_slot_name(a->booted), st.bootcount, p->slot);
+			bootctl_rollback(a->bc, a->booted, NULL); /* clears bootcount */
+			rolled_back(a, msg, false);
+		} else if (env_ok && st.upgrade_available && st.primary == slot) {
+			/* Armed, but the reboot never came (the agent was restarted): reboot. */
+			p->phase = JOURNAL_PHASE_SWITCHED;
+			save_journal(a);
+			job_from_probation(a);
+			a->hold = true;
+			set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
+			a->reboot_pending = true;
+			a->reboot_since_ms = fota_time_mono_ms();
+		} else {
+			/* Cut before the trial boot was armed: slot B is only data. The directive
+			 * is not settled, so it comes again and the checkpoint re-verifies the
+			 * slot (or fetches it again) before another attempt. */
+			log_warn("switch to slot %s was interrupted before it took effect; slot "
+				 "%s stays in use and the image will be verified again",
+				 p->slot, bootctl_slot_name(a->booted));
+			memset(p, 0, sizeof(*p));
+			save_journal(a);
+		}
+		return;
+	}
+	if (env_ok && !st.upgrade_available && st.primary == slot) {
+		log_info("slot %s is already confirmed in the boot environment", p->slot);
+		commit(a, slot);
+		return;
+	}
+	now = fota_time_now();
+	p->phase = JOURNAL_PHASE_TESTING;
+	p->boot_attempts++;
+	if (p->deadline == 0)
+		p->deadline = now + (int64_t)(p->confirm_timeout_s ? p->confirm_timeout_s : 300);
+	save_journal(a);
+	job_from_probation(a);
+	a->hold = true;
+	set_state(a, FOTA_STATE_TESTING, FOTA_RESULT_NONE, NULL);
+	if (p->boot_attempts > a->cfg->max_boot_attempts) {
+		snprintf(msg, sizeof(msg),
+			 "agent started %u times on slot %s without confirming it (limit %u)",
+			 p->boot_attempts, p->slot, a->cfg->max_boot_attempts);
+		roll_back(a, msg);
+		return;
+	}
+	left = p->deadline - now;
+	if (left <= 0) {
+		snprintf(msg, sizeof(msg), "confirm timeout of %u s passed before slot %s passed "
+			 "its health check", p->confirm_timeout_s, p->slot);
+		roll_back(a, msg);
+		return;
+	}
+	if (a->cfg->health_command[0]) {
+		enum health_status hs;
+
+		log_info("health check of slot %s: %s (within %lld s)", p->slot,
+			 a->cfg->health_command, (long long)left);
+		hs = health_check(a->cfg->health_command, (unsigned)left * 1000u, NULL, &err);
+		if (hs != HEALTH_PASSED) {
+			snprintf(msg, sizeof(msg), "%.170s%s", err.msg,
+				 hs == HEALTH_TIMED_OUT ? " (confirm timeout)" : "");
+			roll_back(a, msg);
+			return;
+		}
+	}
+	commit(a, slot);
+	a->hold = false;
+}
+
+/* Caller holds lock. Asks the policy hook, at most every retry_s; false: deferred. */
+static bool policy_gate(struct agent *a, const char *action, int64_t now)
+{
+	char reason[FOTA_MAX_REASON_LEN];
+
+	if (now < a->job.policy_next_ms)
+		return false;
+	if (policy_allows(a->cfg, action, &a->job.manifest, reason, sizeof(reason)))
+		return true;
+	a->job.policy_next_ms = now + (int64_t)a->cfg->policy_retry_s * 1000;
+	if (a->state != FOTA_STATE_DEFERRED || strcmp(a->reason, reason) != 0) {
+		history(a, "deferred", reason);
+		set_state(a, FOTA_STATE_DEFERRED, FOTA_RESULT_NONE, reason);
+	}
+	return false;
+}
+
+/* Caller holds lock. One step of the job from the main loop. */
+static void drive_job(struct agent *a, int64_t now)
+{
+	if (!a->job.active || a->hold)
+		return;
+	if (a->job.gate_download) {
+		if (!policy_gate(a, "download", now))
+			return;
+		a->job.gate_download = false;
+		a->job.policy_next_ms = 0;
+		a->job.started_ms = now;
+		a->job.last_new_chunk_ms = now;
+		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE,
+			  a->job.xfer ? NULL : "waiting for chunk table");
+		return;
+	}
+	if (a->job.xfer == NULL ||
+	    (a->state != FOTA_STATE_DOWNLOADING && a->state != FOTA_STATE_DEFERRED))
+		return;
+	if (transfer_complete(a->job.xfer)) {
+		if (!a->job.install_allowed) {
+			if (!policy_gate(a, "install", now))
+				return;
+			a->job.install_allowed = true;
+		}
+		finish(a);
+	} else if (a->state == FOTA_STATE_DOWNLOADING) {
+		struct fota_status s;
+
+		snapshot(a, &s);
+		reporter_progress(&a->reporter, &s, now);
+	}
+}
+
+/* Runs the reboot command once the last status is out, or after 30 s without a broker. */
+static void maybe_reboot(struct agent *a, bool connected)
+{
+	struct fota_error err = {0};
+	unsigned queued;
+
+	if (!a->reboot_pending)
+		return;
+	pthread_mutex_lock(&a->reporter.lock);
+	queued = a->reporter.len;
+	pthread_mutex_unlock(&a->reporter.lock);
+	if ((queued > 0 || !connected) && fota_time_mono_ms() - a->reboot_since_ms < 30000)
+		return;
+	a->reboot_pending = false;
+	log_info("rebooting: %s", a->cfg->reboot_command);
+	crash_point(a, "reboot");
+	if (a->cfg->reboot_command[0] == '\0')
+		log_warn("no reboot_command configured: waiting for an external reboot");
+	else if (run_command(a->cfg->reboot_command, 60000, &err) != FOTA_OK)
+		log_warn("reboot command failed: %s", err.msg);
 }
 
 static void sleep_ms(int ms)
@@ -746,14 +1204,21 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	unsigned backoff = 500;
 	fota_err rc;
 
+	pthread_mutex_lock(&a->lock);
+	resolve_probation(a);
+	pthread_mutex_unlock(&a->lock);
 	/* The first connection is retried here: a gateway may boot before its network. */
 	while (!*stop) {
 		rc = fota_mqtt_connect(a->mqtt, 15000, err);
 		if (rc == FOTA_OK)
 			break;
 		log_warn("%s; retrying in %u ms", err->msg, backoff);
-		for (unsigned waited = 0; waited < backoff && !*stop; waited += 100)
+		for (unsigned waited = 0; waited < backoff && !*stop; waited += 100) {
 			sleep_ms(100);
+			pthread_mutex_lock(&a->lock);
+			maybe_reboot(a, false); /* a rollback must not wait for the network */
+			pthread_mutex_unlock(&a->lock);
+		}
 		backoff = backoff < 30000 ? backoff * 2 : 30000;
 	}
 	if (*stop)
@@ -785,16 +1250,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			snapshot(a, &s);
 			reporter_push(&a->reporter, &s);
 		}
-		if (a->job.active && a->job.xfer && a->state == FOTA_STATE_DOWNLOADING) {
-			if (transfer_complete(a->job.xfer)) {
-				finish(a);
-			} else {
-				struct fota_status s;
-
-				snapshot(a, &s);
-				reporter_progress(&a->reporter, &s, now);
-			}
-		}
+		drive_job(a, now);
 		check_stall(a, now);
 		next_request(a, now, &request);
 		pthread_mutex_unlock(&a->lock);
@@ -808,6 +1264,9 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			free(request);
 		}
 		reporter_flush(&a->reporter, a->mqtt);
+		pthread_mutex_lock(&a->lock);
+		maybe_reboot(a, true);
+		pthread_mutex_unlock(&a->lock);
 	}
 	/* Leave the checkpoint durable so the next start resumes exactly here. */
 	pthread_mutex_lock(&a->lock);

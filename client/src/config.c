@@ -19,6 +19,14 @@ void client_config_defaults(struct client_config *c)
 	snprintf(c->prefix, sizeof(c->prefix), "%s", FOTA_DEFAULT_PREFIX);
 	snprintf(c->install_method, sizeof(c->install_method), "file");
 	snprintf(c->factory_version, sizeof(c->factory_version), "0");
+	snprintf(c->bootctl, sizeof(c->bootctl), "uboot");
+	snprintf(c->bootctl_env, sizeof(c->bootctl_env), "/etc/fw_env.config");
+	snprintf(c->booted_slot, sizeof(c->booted_slot), "/proc/cmdline");
+	snprintf(c->reboot_command, sizeof(c->reboot_command), "/sbin/reboot");
+	c->script_timeout_s = 600;
+	c->max_boot_attempts = 3;
+	c->policy_timeout_s = 10;
+	c->policy_retry_s = 60;
 	/* 32 chunks of 64 KiB: 2 MiB per repair window keeps the orchestrator's and the
 	 * broker's per-device backlog small and bounds re-download after a crash. */
 	c->window = 32;
@@ -110,9 +118,43 @@ static int apply(struct client_config *c, const char *section, const char *name,
 	if (IS("paths", "prefix"))
 		return fota_topic_prefix_valid(value) ? STR(prefix) : -1;
 	if (IS("install", "method"))
-		return strcmp(value, "file") == 0 ? STR(install_method) : -1;
+		return strcmp(value, "file") == 0 || strcmp(value, "ab-slot") == 0 ||
+			       strcmp(value, "script") == 0
+			   ? STR(install_method)
+			   : -1;
 	if (IS("install", "target"))
 		return STR(install_target);
+	if (IS("install", "slot_a"))
+		return STR(slot_a);
+	if (IS("install", "slot_b"))
+		return STR(slot_b);
+	if (IS("install", "bootctl"))
+		return strcmp(value, "uboot") == 0 || strcmp(value, "grub") == 0 ||
+			       strcmp(value, "file") == 0
+			   ? STR(bootctl)
+			   : -1;
+	if (IS("install", "bootctl_env") || IS("install", "fw_env_config"))
+		return STR(bootctl_env);
+	if (IS("install", "bootctl_tool_dir"))
+		return STR(bootctl_tool_dir);
+	if (IS("install", "booted_slot"))
+		return STR(booted_slot);
+	if (IS("install", "reboot_command"))
+		return STR(reboot_command);
+	if (IS("install", "health_command"))
+		return STR(health_command);
+	if (IS("install", "script"))
+		return STR(script_hook);
+	if (IS("install", "script_timeout_s"))
+		return parse_u32(value, 1, 86400, &c->script_timeout_s);
+	if (IS("install", "max_boot_attempts"))
+		return parse_u32(value, 1, 100, &c->max_boot_attempts);
+	if (IS("policy", "hook"))
+		return STR(policy_hook);
+	if (IS("policy", "timeout_s"))
+		return parse_u32(value, 1, 3600, &c->policy_timeout_s);
+	if (IS("policy", "retry_s"))
+		return parse_u32(value, 1, 86400, &c->policy_retry_s);
 	if (IS("transfer", "window"))
 		return parse_u32(value, 1, FOTA_MAX_REQUEST_CHUNKS, &c->window);
 	if (IS("transfer", "gap_ms"))
@@ -215,9 +257,17 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
 	if (c->vendor[0] == '\0' || c->model[0] == '\0')
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "config: [device] vendor and model are required");
-	if (c->install_target[0] == '\0')
+	if (strcmp(c->install_method, "file") == 0 && c->install_target[0] == '\0')
 		return fota_error_set(err, FOTA_ERR_FIELD,
-				      "config: [install] target is required");
+				      "config: [install] target is required for method file");
+	if (strcmp(c->install_method, "ab-slot") == 0 &&
+	    (c->slot_a[0] == '\0' || c->slot_b[0] == '\0' || c->bootctl_env[0] == '\0'))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [install] slot_a, slot_b and bootctl_env are required "
+				      "for method ab-slot");
+	if (strcmp(c->install_method, "script") == 0 && c->script_hook[0] == '\0')
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "config: [install] script is required for method script");
 	if ((c->cert[0] == '\0') != (c->key[0] == '\0'))
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "config: [broker] cert and key go together");

@@ -31,8 +31,23 @@ struct client_config {
 	char trust[CLIENT_PATH_MAX];
 	char prefix[FOTA_MAX_PREFIX_LEN + 1];
 	/* [install] */
-	char install_method[16];
-	char install_target[CLIENT_PATH_MAX];
+	char install_method[16];  /* file, ab-slot or script: must match the manifest's */
+	char install_target[CLIENT_PATH_MAX]; /* file: the file replaced */
+	char slot_a[CLIENT_PATH_MAX];         /* ab-slot: block device or file of slot A */
+	char slot_b[CLIENT_PATH_MAX];
+	char bootctl[16];                     /* uboot, grub or file */
+	char bootctl_env[CLIENT_PATH_MAX];    /* grubenv / key=value file; uboot: fw_env.config */
+	char bootctl_tool_dir[CLIENT_PATH_MAX]; /* "" : tools from PATH */
+	char booted_slot[CLIENT_PATH_MAX];    /* /proc/cmdline (fota.slot=) or a file with A|B */
+	char reboot_command[CLIENT_PATH_MAX]; /* split on blanks, no shell */
+	char health_command[CLIENT_PATH_MAX]; /* "" : probation passes once the agent runs */
+	char script_hook[CLIENT_PATH_MAX];    /* script: the vendor hook */
+	uint32_t script_timeout_s;
+	uint32_t max_boot_attempts; /* agent starts on probation before it gives up */
+	/* [policy] */
+	char policy_hook[CLIENT_PATH_MAX]; /* "" : never defer */
+	uint32_t policy_timeout_s;
+	uint32_t policy_retry_s;
 	/* [transfer] */
 	uint32_t window;          /* chunks per repair request */
 	uint32_t gap_ms;          /* quiet time before asking for missing chunks */

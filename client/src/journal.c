@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Durable agent state (installed image, directive sequence per group) and update history. */
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,67 @@ static int get_u64(const cJSON *o, const char *name, uint64_t *out)
 	return 0;
 }
 
+static const char *const phase_names[] = {"none", "arming", "switched", "testing",
+					   "rolling_back"};
+
+const char *journal_phase_name(enum journal_phase p)
+{
+	return (unsigned)p < sizeof(phase_names) / sizeof(phase_names[0]) ? phase_names[p] : "?";
+}
+
+static bool slot_ok(const char *s)
+{
+	return (s[0] == 'A' || s[0] == 'B') && s[1] == '\0';
+}
+
+/* Members added after the first release are optional so an older journal still loads. */
+static int get_opt_str(const cJSON *o, const char *name, char *dst, size_t size)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, name) == NULL)
+		return 0;
+	return get_str(o, name, dst, size);
+}
+
+static int parse_probation(struct journal_probation *p, const cJSON *o)
+{
+	char phase[16] = "";
+	uint64_t u;
+	size_t i;
+
+	if (get_str(o, "phase", phase, sizeof(phase)))
+		return -1;
+	for (i = 1; i < sizeof(phase_names) / sizeof(phase_names[0]); i++)
+		if (strcmp(phase, phase_names[i]) == 0)
+			break;
+	if (i == sizeof(phase_names) / sizeof(phase_names[0]))
+		return -1;
+	p->phase = (enum journal_phase)i;
+	if (get_str(o, "group", p->group, sizeof(p->group)) ||
+	    get_str(o, "campaign", p->campaign, sizeof(p->campaign)) ||
+	    get_str(o, "image_id", p->image_id, sizeof(p->image_id)) ||
+	    get_str(o, "sha256", p->sha256, sizeof(p->sha256)) ||
+	    get_str(o, "version", p->version, sizeof(p->version)) ||
+	    get_u64(o, "sequence", &p->sequence) || get_str(o, "slot", p->slot, sizeof(p->slot)) ||
+	    get_str(o, "from_slot", p->from_slot, sizeof(p->from_slot)) ||
+	    get_str(o, "reason", p->reason, sizeof(p->reason)) || !slot_ok(p->slot) ||
+	    !slot_ok(p->from_slot) || strcmp(p->slot, p->from_slot) == 0)
+		return -1;
+	if (get_u64(o, "confirm_timeout_s", &u) || u > UINT32_MAX)
+		return -1;
+	p->confirm_timeout_s = (uint32_t)u;
+	if (get_u64(o, "deadline", &u))
+		return -1;
+	p->deadline = (int64_t)u;
+	if (get_u64(o, "boot_attempts", &u) || u > UINT32_MAX)
+		return -1;
+	p->boot_attempts = (uint32_t)u;
+	return 0;
+}
+
 static int parse(struct journal *j, const uint8_t *buf, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
-	const cJSON *groups, *g;
+	const cJSON *groups, *g, *prob;
 	int rc = -1;
 
 	if (root == NULL)
@@ -55,7 +114,15 @@ static int parse(struct journal *j, const uint8_t *buf, size_t len)
 	if (get_str(root, "installed_version", j->installed_version,
 		    sizeof(j->installed_version)) ||
 	    get_u64(root, "installed_sequence", &j->installed_sequence) ||
-	    get_str(root, "installed_sha256", j->installed_sha256, sizeof(j->installed_sha256)))
+	    get_str(root, "installed_sha256", j->installed_sha256, sizeof(j->installed_sha256)) ||
+	    get_opt_str(root, "installed_campaign", j->installed_campaign,
+			sizeof(j->installed_campaign)) ||
+	    get_opt_str(root, "slot", j->slot, sizeof(j->slot)) ||
+	    (j->slot[0] && !slot_ok(j->slot)))
+		goto out;
+	prob = cJSON_GetObjectItemCaseSensitive(root, "probation");
+	if (prob && !cJSON_IsNull(prob) && (!cJSON_IsObject(prob) ||
+					    parse_probation(&j->probation, prob) != 0))
 		goto out;
 	groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
 	if (!cJSON_IsArray(groups))
@@ -119,6 +186,28 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 	cJSON_AddStringToObject(root, "installed_version", j->installed_version);
 	cJSON_AddNumberToObject(root, "installed_sequence", (double)j->installed_sequence);
 	cJSON_AddStringToObject(root, "installed_sha256", j->installed_sha256);
+	cJSON_AddStringToObject(root, "installed_campaign", j->installed_campaign);
+	cJSON_AddStringToObject(root, "slot", j->slot);
+	if (j->probation.phase != JOURNAL_PHASE_NONE) {
+		const struct journal_probation *p = &j->probation;
+		cJSON *o = cJSON_AddObjectToObject(root, "probation");
+
+		if (o == NULL)
+			goto out;
+		cJSON_AddStringToObject(o, "phase", journal_phase_name(p->phase));
+		cJSON_AddStringToObject(o, "group", p->group);
+		cJSON_AddStringToObject(o, "campaign", p->campaign);
+		cJSON_AddStringToObject(o, "image_id", p->image_id);
+		cJSON_AddStringToObject(o, "sha256", p->sha256);
+		cJSON_AddStringToObject(o, "version", p->version);
+		cJSON_AddNumberToObject(o, "sequence", (double)p->sequence);
+		cJSON_AddStringToObject(o, "slot", p->slot);
+		cJSON_AddStringToObject(o, "from_slot", p->from_slot);
+		cJSON_AddNumberToObject(o, "confirm_timeout_s", (double)p->confirm_timeout_s);
+		cJSON_AddNumberToObject(o, "deadline", (double)(p->deadline > 0 ? p->deadline : 0));
+		cJSON_AddNumberToObject(o, "boot_attempts", (double)p->boot_attempts);
+		cJSON_AddStringToObject(o, "reason", p->reason);
+	}
 	groups = cJSON_AddArrayToObject(root, "groups");
 	for (int i = 0; groups && i < j->n_groups; i++) {
 		cJSON *g = cJSON_CreateObject();

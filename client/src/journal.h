@@ -9,6 +9,7 @@
 #include "config.h"
 #include "fota/digest.h"
 #include "fota/error.h"
+#include "fota/limits.h"
 
 struct journal_group {
 	char name[FOTA_MAX_SEGMENT_LEN + 1];
@@ -16,10 +17,39 @@ struct journal_group {
 	bool settled;           /* that directive reached a final outcome */
 };
 
+/* Where an A/B switch stands; each phase is saved before the step that leaves it. */
+enum journal_phase {
+	JOURNAL_PHASE_NONE = 0,
+	JOURNAL_PHASE_ARMING,	    /* image verified in the slot, trial boot being armed */
+	JOURNAL_PHASE_SWITCHED,	    /* trial boot armed, reboot pending */
+	JOURNAL_PHASE_TESTING,	    /* running the new slot, deadline set */
+	JOURNAL_PHASE_ROLLING_BACK, /* decided to go back; reason recorded */
+};
+
+/* An image on probation: installed in a slot but not confirmed yet. */
+struct journal_probation {
+	enum journal_phase phase;
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char sha256[FOTA_SHA256_HEX_LEN + 1];
+	char version[FOTA_MAX_VERSION_LEN + 1];
+	uint64_t sequence;
+	char slot[2];	   /* "A" or "B": the slot on trial */
+	char from_slot[2]; /* the confirmed slot to go back to */
+	uint32_t confirm_timeout_s;
+	int64_t deadline;	/* wall clock (Unix seconds) by which it must confirm; 0 unset */
+	uint32_t boot_attempts; /* agent starts on the trial slot */
+	char reason[FOTA_MAX_REASON_LEN + 1]; /* why it is rolling back */
+};
+
 struct journal {
 	char installed_version[FOTA_MAX_VERSION_LEN + 1];
 	uint64_t installed_sequence;
 	char installed_sha256[FOTA_SHA256_HEX_LEN + 1]; /* "" when factory image */
+	char installed_campaign[FOTA_MAX_NAME_LEN + 1];
+	char slot[2]; /* ab-slot: the confirmed slot ("" until the first switch) */
+	struct journal_probation probation;
 	struct journal_group groups[CLIENT_MAX_GROUPS];
 	int n_groups;
 };
@@ -29,6 +59,7 @@ struct journal {
 fota_err journal_load(struct journal *j, const char *state_dir, const char *factory_version,
 		      struct fota_error *err);
 fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err);
+const char *journal_phase_name(enum journal_phase p);
 /* The entry for a group, created if absent. NULL when the table is full. */
 struct journal_group *journal_group(struct journal *j, const char *name);
 

@@ -27,7 +27,8 @@ struct transfer {
 
 fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
 		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
-		       size_t table_len, struct transfer **out, struct fota_error *err)
+		       size_t table_len, const char *data_path, struct transfer **out,
+		       struct fota_error *err)
 {
 	struct fota_checkpoint_params p = {0};
 	char dir[CLIENT_PATH_MAX + 16], name[FOTA_IMAGE_ID_HEX_LEN + 1];
@@ -55,6 +56,7 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	fota_hex_encode(image_id, FOTA_IMAGE_ID_LEN, name);
 	p.dir = dir;
 	p.name = name;
+	p.data_path = data_path;
 	p.image_size = m->size;
 	p.chunk_size = m->chunk_size;
 	p.image_id = image_id;

@@ -15,10 +15,13 @@
 struct transfer;
 
 /* Checks the table bytes against the manifest's signed table digest, then opens (or resumes)
- * the checkpoint under <state_dir>/transfer/. */
+ * the checkpoint under <state_dir>/transfer/. data_path NULL stages the image there too;
+ * otherwise chunks land straight in data_path (the inactive A/B slot), which is not created,
+ * truncated or deleted. */
 fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
 		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
-		       size_t table_len, struct transfer **out, struct fota_error *err);
+		       size_t table_len, const char *data_path, struct transfer **out,
+		       struct fota_error *err);
 void transfer_free(struct transfer *t);
 
 /* Takes one data frame already matched to this image. FOTA_ERR_DIGEST: forged or corrupt,

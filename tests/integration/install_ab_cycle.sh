@@ -35,16 +35,16 @@ update() {
 	[ "$(ab_slot_sha dev-1 "$T" "$to" "$size")" = "$(sha256sum <"$img" | cut -d' ' -f1)" ] &&
 		pass "$version written straight into slot $to and verified" ||
 		fail "$version: slot $to does not hold the image"
-	check "$(ab_env dev-1 "$T")" = "boot_slot=$to upgrade_available=1 bootcount=0 bootlimit=3" \
+	ab_eq "$(ab_env dev-1 "$T")" "boot_slot=$to upgrade_available=1 bootcount=0 bootlimit=3" \
 		"$ADAPTER env arms one trial boot of slot $to"
-	check "$(fota_status_field dev-1 state)" = rebooting "dev-1 reports rebooting"
+	ab_eq "$(fota_status_field dev-1 state)" rebooting "dev-1 reports rebooting"
 	ab_reboot dev-1 "$T"
-	check "$AB_BOOTED" = "$to" "bootloader starts slot $to on probation"
+	ab_eq "$AB_BOOTED" "$to" "bootloader starts slot $to on probation"
 	fota_wait_state dev-1 confirmed 30 || fail "$version: not confirmed after reboot"
 	pass "$version confirmed on slot $to after the health check"
-	check "$(ab_env dev-1 "$T")" = "boot_slot=$to upgrade_available=0 bootcount=0 bootlimit=3" \
+	ab_eq "$(ab_env dev-1 "$T")" "boot_slot=$to upgrade_available=0 bootcount=0 bootlimit=3" \
 		"$ADAPTER env: slot $to confirmed"
-	check "$(fota_status_field dev-1 version)" = "$version" "dev-1 reports version $version"
+	ab_eq "$(fota_status_field dev-1 version)" "$version" "dev-1 reports version $version"
 	wait "$AB_ORCH" && pass "orchestrator saw $version confirmed" ||
 		{ cat "$T/publish-$version.log" >&2; fail_soft "orchestrator did not see $version"; }
 	grep -q pass "$T/dev-1/health.log" || fail "health check never ran"
@@ -58,6 +58,6 @@ update 3.0.0 3 "$T/v3.bin" B A
 jq -e '.installed_sequence == 3 and .slot == "A" and (.probation == null)' \
 	"$T/dev-1/state/journal.json" >/dev/null && pass "journal: sequence 3 on slot A" ||
 	fail_soft "journal: $(cat "$T/dev-1/state/journal.json")"
-check "$(grep -c '"outcome":"confirmed"' "$T/dev-1/state/history.jsonl")" = 2 \
+ab_eq "$(grep -c '"outcome":"confirmed"' "$T/dev-1/state/history.jsonl")" 2 \
 	"history records two confirmed updates"
 fota_summary

@@ -108,3 +108,8 @@ ab_publish() {
 ab_history_has() {
 	grep -q "\"outcome\":\"$3\"" "$2/$1/state/history.jsonl" 2>/dev/null
 }
+
+# ab_eq GOT WANT WHAT: PASS when equal, else a soft failure that shows both.
+ab_eq() {
+	if [ "$1" = "$2" ]; then pass "$3"; else fail_soft "$3: got '$1', want '$2'"; fi
+}
