@@ -1,0 +1,616 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# FOTA benchmarks: every figure printed next to a baseline measured in the same invocation.
+#
+# Usage: bench/run.sh [--quick] [--runs N] [--only "transfer fanout footprint resume sweep orch"]
+#                     [--fanout "10 50 200"] [--out FILE]
+# Needs a built tree (FOTA_BUILD, default ./build; a Release build gives the real numbers),
+# mosquitto, mosquitto-clients, openssl, curl and nginx (installed with apt-get if missing).
+# --quick: tiny images, one run each, a few devices: only proves that the harness still works.
+# Tables are Markdown on stdout (and appended to --out FILE). Medians of --runs (default 3)
+# with min and max; ratios are ours / baseline of the same invocation.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+export FOTA_SRC=${FOTA_SRC:-$(cd "$BENCH_DIR/.." && pwd)}
+export FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build}
+QUICK=0
+RUNS=3
+ONLY="transfer fanout footprint resume sweep orch"
+FANOUT=""
+OUT=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1; shift ;;
+	--runs) RUNS=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--fanout) FANOUT=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h | --help) sed -n '4,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+. "$FOTA_SRC/tests/integration/lib.sh"
+. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+PAHO=${FOTA_BENCH_PAHO:-$FOTA_BUILD/bench/paho_bench}
+
+if [ "$QUICK" = 1 ]; then
+	RUNS=1
+	MIB_ONE=2 MIB_FAN=1 MIB_FOOT="1 2" MIB_RESUME=2 MIB_SWEEP=1 KILLS="1"
+	SWEEP_CHUNKS="16 64" SWEEP_WINDOWS="8"
+	ORCH_DEVICES=100 ORCH_ROUNDS=2
+	FANOUT=${FANOUT:-3}
+else
+	MIB_ONE=64 MIB_FAN=16 MIB_FOOT="1 64 512" MIB_RESUME=512 MIB_SWEEP=32 KILLS="1 3 5"
+	SWEEP_CHUNKS="4 16 64 256" SWEEP_WINDOWS="4 8 16 32"
+	ORCH_DEVICES=1000 ORCH_ROUNDS=10
+	FANOUT=${FANOUT:-10 50 200}
+fi
+MAXDEV=1
+for n in $FANOUT; do [ "$n" -gt "$MAXDEV" ] && MAXDEV=$n; done
+
+# --- Setup -------------------------------------------------------------------------------------
+
+need_tools() {
+	local missing=() t
+	for t in nginx curl mosquitto mosquitto_pub mosquitto_sub openssl; do
+		command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$t")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "bench: installing ${missing[*]}" >&2
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		local pkgs=()
+		for t in "${missing[@]}"; do
+			case "$t" in
+			nginx) pkgs+=(nginx-light) ;;
+			mosquitto_pub | mosquitto_sub) pkgs+=(mosquitto-clients) ;;
+			*) pkgs+=("$t") ;;
+			esac
+		done
+		DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >&2 ||
+			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+				"${pkgs[@]}" >&2; } || fail "cannot install ${pkgs[*]}"
+	else
+		fota_require "${missing[@]}"
+	fi
+}
+need_tools
+PATH=$PATH:/usr/sbin
+for b in "$PAHO" "$FOTA_CLIENT_BIN" "$FOTA_ORCH_BIN"; do
+	[ -x "$b" ] || fail "$b is not built (set FOTA_BUILD)"
+done
+
+out() {
+	if [ -n "$OUT" ]; then printf '%s\n' "$*" | tee -a "$OUT"; else printf '%s\n' "$*"; fi
+}
+note() { echo "bench: $*" >&2; }
+
+fota_tmpdir T
+devs=()
+for ((i = 6; i <= MAXDEV; i++)); do devs+=("dev-$i"); done
+note "making a PKI for $((MAXDEV > 5 ? MAXDEV : 5)) devices"
+fota_pki "$T/pki" "${devs[*]}"
+fota_broker_start "$T/broker"
+# The only change to the shipped broker config: the mosquitto_pub -f baseline sends the whole
+# image as one message, above the shipped 1 MiB message_size_limit.
+sed -i 's/^message_size_limit .*/message_size_limit 0/' "$FOTA_BROKER_DIR/mosquitto.conf"
+fota_broker_restart
+export FOTA_ORCH_STATE=$T/orch
+ORCH_KEY=$FOTA_PKI/signing/orchestrator/orch-1.pem
+read -r ORCH_CRT ORCH_KEYFILE < <(fota_cert orchestrator)
+
+now_ms() { date +%s%3N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1000}'; }
+
+# stats V...: "median min max" of the values.
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%s %s %s", m, v[1], v[NR]}'
+}
+# fmt V...: "median (min-max)" with one decimal.
+fmt() {
+	local m lo hi
+	read -r m lo hi < <(stats "$@")
+	if [ "$RUNS" -gt 1 ]; then
+		awk -v m="$m" -v l="$lo" -v h="$hi" 'BEGIN {printf "%.2f (%.2f-%.2f)", m, l, h}'
+	else
+		awk -v m="$m" 'BEGIN {printf "%.2f", m}'
+	fi
+}
+median() { stats "$@" | cut -d' ' -f1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+mibs() { awk -v m="$1" -v s="$2" 'BEGIN {printf "%.2f", (s > 0 ? m / s : 0)}'; }
+
+# proc_cpu PID: CPU seconds (user + system) the process used so far.
+proc_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{
+		sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "/proc/$1/stat"
+}
+proc_hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# --- Our side: devices and the orchestrator ----------------------------------------------------
+
+# dev_fresh DEV GROUP [transfer key=value...]: a device with empty state, running, idle.
+dev_fresh() {
+	local dev=$1 group=$2
+	shift 2
+	fota_client_kill "$dev" TERM
+	rm -rf "${T:?}/$dev"
+	fota_client_conf "$dev" "$T" "$group" "$@"
+	fota_client_start "$dev" "$T"
+}
+
+# wait_idle DEV...: every device has announced itself idle (one subscription for all).
+wait_idle() {
+	local want=$# deadline=$((SECONDS + 60)) got
+	while :; do
+		got=$(FOTA_CLIENT_TIMEOUT=5 fota_sub orchestrator -t 'fota/v1/devices/+/status' -W 1 \
+			2>/dev/null | jq -r 'select(.state == "idle") | .device' 2>/dev/null |
+			grep -cxF -f <(printf '%s\n' "$@") || true)
+		[ "$got" -ge "$want" ] && return 0
+		[ "$SECONDS" -lt "$deadline" ] || fail "only $got of $want devices came online"
+		sleep 0.2
+	done
+}
+
+# image_for FILE [chunk size]: adds the image (a new version each time); its id in ID.
+SEQ=10
+image_for() {
+	SEQ=$((SEQ + 1))
+	ID=$(fota_image_add "$1" "2.0.$SEQ" "$SEQ" ${2:+--chunk-size "$2"} 2>>"$T/image-add.log" |
+		tail -n 1)
+	[ -n "$ID" ] || fail "image add of $1 failed (see $T/image-add.log)"
+}
+
+# ours_publish ID GROUP DEVS(comma) [publish options...]: seconds until all are confirmed.
+ours_publish() {
+	local id=$1 group=$2 devs=$3 t0 t1
+	shift 3
+	t0=$(now_ms)
+	fota_orch publish "$id" --group "$group" --orch-key "$ORCH_KEY" --wait-devices "$devs" \
+		--wait-state confirmed --timeout 900 "$@" >"$T/publish.log" 2>&1 ||
+		{ tail -n 20 "$T/publish.log" >&2; fail "publish of $id to $group failed"; }
+	t1=$(now_ms)
+	R=$(secs "$t0" "$t1")
+}
+
+RUN_GROUP=0
+new_group() {
+	RUN_GROUP=$((RUN_GROUP + 1))
+	G="b$RUN_GROUP"
+}
+
+# ours_single FILE ID [publish options...]: one device, fresh state: seconds.
+ours_single() {
+	local file=$1 id=$2
+	shift 2
+	new_group
+	dev_fresh dev-1 "$G"
+	wait_idle dev-1
+	ours_publish "$id" "$G" dev-1 "$@"
+	cmp -s "$T/dev-1/target/firmware.bin" "$file" || fail "dev-1 installed a different image"
+}
+
+# --- Baselines ----------------------------------------------------------------------------------
+
+paho() {
+	local who=$1 mode=$2 crt key
+	shift 2
+	read -r crt key < <(fota_cert "$who")
+	"$PAHO" "$mode" --uri "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
+		--key "$key" "$@"
+}
+
+# paho_fanout FILE CHUNK WINDOW N: seconds from publish start until the last of N plain Paho
+# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_SUB_RSS, PAHO_SUB_CPU.
+paho_fanout() {
+	local file=$1 chunk=$2 window=$3 n=$4 size topic t0 last i pids=() c0
+	size=$(stat -c %s "$file")
+	topic="fota/v1/groups/paho$RANDOM/images/0000000000000000/chunks"
+	for ((i = 1; i <= n; i++)); do
+		paho "dev-$i" sub --id "pb-$i" --topic "$topic" --bytes "$size" \
+			--out "$T/paho-$i.bin" >"$T/paho-$i.out" 2>&1 &
+		pids+=($!)
+		fota_cleanup_pid "$!" KILL
+	done
+	for ((i = 1; i <= n; i++)); do
+		fota_wait_line "$T/paho-$i.out" ready 60 || fail "paho subscriber $i not ready"
+	done
+	c0=$(proc_cpu "$FOTA_BROKER_PID")
+	t0=$(now_ms)
+	paho orchestrator pub --id pb-pub --topic "$topic" --file "$file" --chunk "$chunk" \
+		--window "$window" >"$T/paho-pub.out" 2>&1 || fail "paho publisher failed"
+	for i in "${pids[@]}"; do wait "$i" || fail "paho subscriber failed"; done
+	PAHO_BROKER_CPU=$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
+		'BEGIN {printf "%.2f", b - a}')
+	last=$(cat "$T"/paho-*.out | awk '/^done/ {print $2}' | sort -n | tail -n 1)
+	PAHO_SUB_RSS=$(awk '/^done/ {sub("rss_kb=", "", $5); print $5}' "$T/paho-1.out")
+	PAHO_SUB_CPU=$(awk '/^done/ {sub("cpu_s=", "", $6); print $6}' "$T/paho-1.out")
+	cmp -s "$T/paho-$n.bin" "$file" || fail "paho subscriber $n wrote a different file"
+	rm -f "$T"/paho-*.bin "$T"/paho-*.out
+	R=$(secs "$t0" "$last")
+}
+
+# mosq_whole FILE: seconds for mosquitto_pub -f (one message) -> mosquitto_sub to a file.
+mosq_whole() {
+	local file=$1 sub t0 t1 crt key topic=fota/v1/groups/whole/images/0000000000000000/chunks
+	read -r crt key < <(fota_cert dev-1)
+	local id="whole$RANDOM"
+	mosquitto_sub -h 127.0.0.1 -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt" \
+		--cert "$crt" --key "$key" -i "$id" -q 1 -t "$topic" -C 1 -N >"$T/whole.bin" 2>&1 &
+	sub=$!
+	fota_cleanup_pid "$sub" KILL
+	fota_wait_line "$FOTA_BROKER_LOG" "as $id" 10 || fail "mosquitto_sub did not connect"
+	sleep 0.3 # its SUBSCRIBE follows the CONNACK at once; the broker does not log it
+	t0=$(now_ms)
+	fota_pub orchestrator -i "whp$RANDOM" -q 1 -t "$topic" -f "$file" ||
+		fail "mosquitto_pub failed"
+	wait "$sub" || fail "mosquitto_sub failed"
+	t1=$(now_ms)
+	cmp -s "$T/whole.bin" "$file" || fail "mosquitto_sub wrote a different file"
+	rm -f "$T/whole.bin"
+	R=$(secs "$t0" "$t1")
+}
+
+NGINX_PID=""
+nginx_start() {
+	local port dir=$T/nginx
+	mkdir -p "$dir/www" "$dir/tmp"
+	port=$(fota__free_port)
+	cat >"$dir/nginx.conf" <<-EOF
+		$([ "$(id -u)" = 0 ] && echo "user root;")
+		worker_processes 2;
+		daemon off;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log;
+		events { worker_connections 256; }
+		http {
+		  access_log off;
+		  sendfile on;
+		  client_body_temp_path $dir/tmp;
+		  proxy_temp_path $dir/tmp;
+		  fastcgi_temp_path $dir/tmp;
+		  uwsgi_temp_path $dir/tmp;
+		  scgi_temp_path $dir/tmp;
+		  server {
+		    listen 127.0.0.1:$port ssl;
+		    ssl_protocols TLSv1.2 TLSv1.3;
+		    ssl_certificate $FOTA_PKI/broker.crt;
+		    ssl_certificate_key $FOTA_PKI/broker.key;
+		    ssl_client_certificate $FOTA_PKI/ca.crt;
+		    ssl_verify_client on;
+		    root $dir/www;
+		  }
+		}
+	EOF
+	nginx -c "$dir/nginx.conf" -p "$dir" >"$dir/stdout.log" 2>&1 &
+	NGINX_PID=$!
+	fota_cleanup_pid "$NGINX_PID" QUIT
+	NGINX_PORT=$port
+	fota_wait_for 10 fota__port_busy "$port" || fail "nginx did not start (see $dir/error.log)"
+}
+
+# https_get FILE: seconds for curl with a client certificate to fetch FILE from nginx.
+https_get() {
+	local file=$1 crt key t0 t1
+	read -r crt key < <(fota_cert dev-1)
+	[ -n "$NGINX_PID" ] || nginx_start
+	ln -f "$file" "$T/nginx/www/image.bin" 2>/dev/null || cp "$file" "$T/nginx/www/image.bin"
+	t0=$(now_ms)
+	curl -sf --cacert "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
+		-o "$T/curl.bin" "https://127.0.0.1:$NGINX_PORT/image.bin" || fail "curl failed"
+	t1=$(now_ms)
+	cmp -s "$T/curl.bin" "$file" || fail "curl fetched a different file"
+	rm -f "$T/curl.bin"
+	R=$(secs "$t0" "$t1")
+}
+
+# ================================================================================================
+# 1. One device, end to end.
+bench_transfer() {
+	local mib=$MIB_ONE img=$T/one.bin id id256 r
+	local -a ours ours0 ours256 whole p64 p256 https
+	note "1. single device, $mib MiB"
+	fota_random_image "$img" "$mib"
+	image_for "$img"
+	id=$ID
+	image_for "$img" 262144
+	id256=$ID
+	for ((r = 0; r < RUNS; r++)); do
+		ours_single "$img" "$id"; ours+=("$R")
+		ours_single "$img" "$id" --rate 0; ours0+=("$R")
+		ours_single "$img" "$id256" --rate 0; ours256+=("$R")
+		mosq_whole "$img"; whole+=("$R")
+		paho_fanout "$img" 65536 10 1; p64+=("$R")
+		paho_fanout "$img" 262144 10 1; p256+=("$R")
+		https_get "$img"; https+=("$R")
+	done
+	fota_client_kill dev-1 TERM
+	local base
+	base=$(median "${whole[@]}")
+	out ""
+	out "### 1. One device, $mib MiB random image, mTLS (runs: $RUNS)"
+	out ""
+	out "Seconds from publish start until the file is on disk (ours: verified, installed and"
+	out "reported confirmed). MiB/s from the median; ratio = MiB/s / that of mosquitto_pub -f."
+	out ""
+	out "| what | seconds median (min-max) | MiB/s | vs mosquitto_pub -f |"
+	out "|---|---|---|---|"
+	row1() {
+		local m
+		m=$(median "${@:2}")
+		out "| $1 | $(fmt "${@:2}") | $(mibs "$mib" "$m") | $(ratio "$base" "$m") |"
+	}
+	row1 "ours, defaults (64 KiB chunks, window 8, --rate 64M)" "${ours[@]}"
+	row1 "ours, --rate 0 (unpaced), 64 KiB chunks" "${ours0[@]}"
+	row1 "ours, --rate 0, 256 KiB chunks" "${ours256[@]}"
+	row1 "(a) mosquitto_pub -f, one message -> mosquitto_sub" "${whole[@]}"
+	row1 "(a) plain Paho pub/sub, 64 KiB chunks, window 10" "${p64[@]}"
+	row1 "(a) plain Paho pub/sub, 256 KiB chunks, window 10" "${p256[@]}"
+	row1 "(b) nginx HTTPS + client cert -> curl" "${https[@]}"
+}
+
+# 2. Fan-out to one group.
+bench_fanout() {
+	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0
+	local -a ours paho ocpu pcpu
+	note "2. fan-out, $mib MiB to: $FANOUT"
+	fota_random_image "$img" "$mib"
+	image_for "$img"
+	id=$ID
+	out ""
+	out "### 2. Fan-out: one group, $mib MiB image (runs: $RUNS)"
+	out ""
+	out "Seconds until the last device has the image (ours: verified, installed, confirmed;"
+	out "Paho: every chunk written); broker CPU seconds over the same interval."
+	out ""
+	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho |"
+	out "|---|---|---|---|---|---|"
+	for n in $FANOUT; do
+		ours=() paho=() ocpu=() pcpu=()
+		for ((r = 0; r < RUNS; r++)); do
+			new_group
+			g=$G
+			list=""
+			for ((i = 1; i <= n; i++)); do
+				dev_fresh "dev-$i" "$g"
+				list="$list${list:+,}dev-$i"
+			done
+			# shellcheck disable=SC2046
+			wait_idle $(seq -f 'dev-%g' 1 "$n")
+			c0=$(proc_cpu "$FOTA_BROKER_PID")
+			ours_publish "$id" "$g" "$list"
+			ours+=("$R")
+			ocpu+=("$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
+				'BEGIN {printf "%.2f", b - a}')")
+			cmp -s "$T/dev-$n/target/firmware.bin" "$img" || fail "dev-$n: wrong image"
+			for ((i = 1; i <= n; i++)); do fota_client_kill "dev-$i" TERM; done
+			paho_fanout "$img" 65536 8 "$n"
+			paho+=("$R")
+			pcpu+=("$PAHO_BROKER_CPU")
+		done
+		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") |"
+	done
+}
+
+# 3. Footprint.
+bench_footprint() {
+	local mib img id r pid c0 s size
+	local -a rss cpu prss pcpu
+	note "3. footprint: $MIB_FOOT MiB"
+	out ""
+	out "### 3. Footprint (runs: $RUNS)"
+	out ""
+	out "Peak RSS (VmHWM) and CPU seconds (user + system) per MiB of the receiving process;"
+	out "ours from client start (idle) to confirmed, Paho from start to the last chunk written."
+	out ""
+	out "| image MiB | ours peak RSS KiB | Paho peak RSS KiB | ours CPU ms/MiB | Paho CPU ms/MiB | CPU ratio |"
+	out "|---|---|---|---|---|---|"
+	for mib in $MIB_FOOT; do
+		img=$T/foot.bin
+		fota_random_image "$img" "$mib"
+		image_for "$img"
+	id=$ID
+		rss=() cpu=() prss=() pcpu=()
+		for ((r = 0; r < RUNS; r++)); do
+			new_group
+			dev_fresh dev-1 "$G"
+			wait_idle dev-1
+			pid=${FOTA_CLIENT_PIDS[dev-1]}
+			c0=$(proc_cpu "$pid")
+			ours_publish "$id" "$G" dev-1
+			rss+=("$(proc_hwm "$pid")")
+			cpu+=("$(awk -v a="$c0" -v b="$(proc_cpu "$pid")" -v m="$mib" \
+				'BEGIN {printf "%.1f", (b - a) * 1000 / m}')")
+			fota_client_kill dev-1 TERM
+			paho_fanout "$img" 65536 8 1
+			prss+=("$PAHO_SUB_RSS")
+			pcpu+=("$(awk -v c="$PAHO_SUB_CPU" -v m="$mib" \
+				'BEGIN {printf "%.1f", c * 1000 / m}')")
+		done
+		out "| $mib | $(median "${rss[@]}") ($(stats "${rss[@]}" | awk '{print $2 "-" $3}')) | $(median "${prss[@]}") | $(fmt "${cpu[@]}") | $(fmt "${pcpu[@]}") | $(ratio "$(median "${cpu[@]}")" "$(median "${pcpu[@]}")") |"
+		rm -f "$img"
+	done
+	strip -o "$T/fota-client.stripped" "$FOTA_CLIENT_BIN"
+	strip -o "$T/paho_bench.stripped" "$PAHO"
+	out ""
+	out "| stripped binary | bytes | shared libraries |"
+	out "|---|---|---|"
+	out "| fota-client | $(stat -c %s "$T/fota-client.stripped") | $(ldd "$FOTA_CLIENT_BIN" | awk '/=>/ {sub(/\..*/, "", $1); printf "%s ", $1}') |"
+	out "| paho_bench (bare Paho subscriber and more) | $(stat -c %s "$T/paho_bench.stripped") | $(ldd "$PAHO" | awk '/=>/ {sub(/\..*/, "", $1); printf "%s ", $1}') |"
+}
+
+# 4. Resume after kill -9.
+bench_resume() {
+	local mib=$MIB_RESUME img=$T/resume.bin id k r g size dur rate i rx t0 tr tc
+	local -a rxs lat con
+	note "4. resume: $mib MiB, kills: $KILLS"
+	fota_random_image "$img" "$mib"
+	image_for "$img"
+	id=$ID
+	size=$(stat -c %s "$img")
+	# Paced so that the broadcast lasts ~8 s and every kill lands inside it.
+	rate=$((size / 8))
+	dur=8
+	out ""
+	out "### 4. Resume after kill -9, $mib MiB image, broadcast paced to $((rate / 1024)) KiB/s (runs: $RUNS)"
+	out ""
+	out "Kills spread evenly over the broadcast; each restart is immediate. Received = payload"
+	out "bytes the agent accepted / image size. Resume = restart until the log says 'resuming"
+	out "with N chunks already verified' (the agent re-hashes the present chunks from its"
+	out "checkpoint before it connects); connected = restart until the broker session is up."
+	out ""
+	out "| kills | received / size | restart -> resumed s | restart -> connected s |"
+	out "|---|---|---|---|"
+	for k in $KILLS; do
+		rxs=() lat=() con=()
+		for ((r = 0; r < RUNS; r++)); do
+			new_group
+			g=$G
+			dev_fresh dev-1 "$g" "window=32" "sync_chunks=16"
+			wait_idle dev-1
+			fota_orch publish "$id" --group "$g" --orch-key "$ORCH_KEY" --rate "$rate" \
+				--wait-devices dev-1 --wait-state confirmed --timeout 900 \
+				>"$T/publish.log" 2>&1 &
+			local orch=$!
+			fota_wait_line "$T/dev-1/client.log" downloading 30 || fail "no download"
+			for ((i = 1; i <= k; i++)); do
+				sleep "$(awk -v d="$dur" -v k="$k" 'BEGIN {printf "%.2f", d / (k + 1)}')"
+				fota_client_kill dev-1 KILL
+				: >"$T/dev-1/client.log"
+				t0=$(now_ms)
+				fota_client_start dev-1 "$T"
+				tc=""
+				tr=""
+				while { [ -z "$tr" ] || [ -z "$tc" ]; } && [ $(($(now_ms) - t0)) -lt 30000 ]; do
+					if [ -z "$tc" ] && grep -q "connected as" "$T/dev-1/client.log"; then
+						tc=$(now_ms)
+					fi
+					if [ -z "$tr" ] && grep -q "resuming with" "$T/dev-1/client.log"; then
+						tr=$(now_ms)
+					fi
+					sleep 0.02
+				done
+				[ -n "$tr" ] && [ -n "$tc" ] || fail "dev-1 did not reconnect and resume"
+				lat+=("$(secs "$t0" "$tr")")
+				con+=("$(secs "$t0" "$tc")")
+			done
+			wait "$orch" || { tail "$T/publish.log" >&2; fail "resume run failed"; }
+			cmp -s "$T/dev-1/target/firmware.bin" "$img" || fail "resume: wrong image"
+			rx=$(fota_rx_bytes "$T/dev-1/client.log")
+			rxs+=("$(awk -v a="$rx" -v b="$size" 'BEGIN {printf "%.4f", a / b}')")
+		done
+		out "| $k | $(fmt "${rxs[@]}") | $(fmt "${lat[@]}") | $(fmt "${con[@]}") |"
+	done
+	fota_client_kill dev-1 TERM
+	rm -f "$img"
+}
+
+# 5. Chunk size and window sweep (unpaced, so the transport is what limits).
+bench_sweep() {
+	local mib=$MIB_SWEEP img=$T/sweep.bin c w id r best="" bestv=0 m
+	local -a s
+	note "5. sweep: $mib MiB, chunks $SWEEP_CHUNKS KiB, windows $SWEEP_WINDOWS"
+	fota_random_image "$img" "$mib"
+	out ""
+	out "### 5. Chunk size x orchestrator window, one device, $mib MiB, --rate 0 (runs: $RUNS)"
+	out ""
+	out "Seconds from publish start to confirmed, median (min-max); MiB/s from the median."
+	out ""
+	out "| chunk KiB | window | seconds | MiB/s |"
+	out "|---|---|---|---|"
+	for c in $SWEEP_CHUNKS; do
+		image_for "$img" $((c * 1024))
+		id=$ID
+		for w in $SWEEP_WINDOWS; do
+			s=()
+			for ((r = 0; r < RUNS; r++)); do
+				ours_single "$img" "$id" --rate 0 --window "$w"
+				s+=("$R")
+			done
+			m=$(mibs "$mib" "$(median "${s[@]}")")
+			out "| $c | $w | $(fmt "${s[@]}") | $m |"
+			if awk -v a="$m" -v b="$bestv" 'BEGIN {exit !(a > b)}'; then
+				bestv=$m
+				best="$c KiB x window $w"
+			fi
+		done
+	done
+	out ""
+	out "Best measured: $best ($bestv MiB/s)."
+	fota_client_kill dev-1 TERM
+	rm -f "$img"
+}
+
+# 6. Orchestrator status ingestion.
+bench_orch() {
+	local n=$ORCH_DEVICES rounds=$ORCH_ROUNDS total r t0 t1 srv st lines
+	local -a ours base pub
+	total=$((n * rounds))
+	note "6. status ingestion: $n devices x $rounds reports"
+	for ((r = 0; r < RUNS; r++)); do
+		# Baseline: a plain Paho subscriber that only counts the same flood.
+		paho orchestrator sub --id pb-count --topic 'fota/v1/devices/+/status' \
+			--messages "$total" >"$T/count.out" 2>&1 &
+		local cnt=$!
+		fota_cleanup_pid "$cnt" KILL
+		fota_wait_line "$T/count.out" ready 20 || fail "counting subscriber not ready"
+		# (Retained statuses of real devices may arrive first; they only make this faster.)
+		t0=$(now_ms)
+		paho orchestrator flood --id pb-flood --devices "$n" --rounds "$rounds" --window 10 \
+			>"$T/flood.out" 2>&1 || fail "flood publisher failed"
+		wait "$cnt" || fail "counting subscriber failed"
+		t1=$(awk '/^done/ {print $2}' "$T/count.out")
+		base+=("$(awk -v m="$total" -v s="$(secs "$t0" "$t1")" 'BEGIN {printf "%.0f", m / s}')")
+
+		st=$T/orch-serve-$r
+		mkdir -p "$st"
+		FOTA_ORCH_STATE=$st fota_orch serve --client-id "bench-serve-$r" >"$st/serve.log" 2>&1 &
+		srv=$!
+		fota_cleanup_pid "$srv"
+		fota_wait_for 20 grep -qi "serving\|subscribed\|ready" "$st/serve.log" ||
+			sleep 2
+		sleep 0.5
+		t0=$(now_ms)
+		paho orchestrator flood --id pb-flood --devices "$n" --rounds "$rounds" --window 10 \
+			>"$T/flood.out" 2>&1 || fail "flood publisher failed"
+		pub+=("$(awk '/^flood/ {sub("msg_s=", "", $4); print $4}' "$T/flood.out")")
+		local deadline=$((SECONDS + 120))
+		while :; do
+			lines=$(grep -c '"device":"sim-' "$st/events.jsonl" 2>/dev/null || true)
+			[ "${lines:-0}" -ge "$total" ] && break
+			[ "$SECONDS" -lt "$deadline" ] || fail "orchestrator recorded $lines of $total"
+			sleep 0.05
+		done
+		t1=$(now_ms)
+		ours+=("$(awk -v m="$total" -v s="$(secs "$t0" "$t1")" 'BEGIN {printf "%.0f", m / s}')")
+		fota_stop_pid "$srv" TERM
+	done
+	out ""
+	out "### 6. Orchestrator status ingestion: $n simulated devices x $rounds reports (runs: $RUNS)"
+	out ""
+	out "Every report is a state change, so each one is parsed, kept and appended to"
+	out "events.jsonl. Messages per second from the first publish to the last one recorded."
+	out ""
+	out "| what | msgs/s median (min-max) | ratio |"
+	out "|---|---|---|"
+	out "| fota-orchestrator serve (recorded in events.jsonl) | $(fmt "${ours[@]}") | $(ratio "$(median "${ours[@]}")" "$(median "${base[@]}")") |"
+	out "| plain Paho subscriber counting the same flood | $(fmt "${base[@]}") | 1.00 |"
+	out "| (publisher alone, QoS 1 window 10) | $(fmt "${pub[@]}") | |"
+}
+
+out "## FOTA benchmarks $([ "$QUICK" = 1 ] && echo "(quick smoke mode: numbers mean nothing)")"
+out ""
+out "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo),"
+out "$(mosquitto -h 2>/dev/null | head -n 1 | sed 's/ is an.*//'), $(openssl version | cut -d' ' -f1-2),"
+out "$(nginx -v 2>&1 | sed 's/.*: //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for section in $ONLY; do
+	case "$section" in
+	transfer | fanout | footprint | resume | sweep | orch) "bench_$section" ;;
+	*) fail "unknown section $section" ;;
+	esac
+done
+out ""
+out "bench: done"
