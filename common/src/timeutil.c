@@ -107,8 +107,9 @@ void fota_time_format(int64_t t, char out[FOTA_TIME_STR_LEN])
 	int64_t y, days, rem;
 	int m, d;
 
-	/* Clamp instead of failing: callers format their own clock, and the fixed width must hold.
-	 */
+	char wide[48]; /* the compiler cannot see the ranges below; format wide, copy exact */
+
+	/* Clamp instead of failing: callers format their own clock, and the fixed width must hold. */
 	if (t < 0)
 		t = 0;
 	if (t > MAX_TIME)
@@ -116,8 +117,10 @@ void fota_time_format(int64_t t, char out[FOTA_TIME_STR_LEN])
 	days = t / SECS_PER_DAY;
 	rem = t % SECS_PER_DAY;
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, FOTA_TIME_STR_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
+	snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
 		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	memcpy(out, wide, FOTA_TIME_STR_LEN - 1);
+	out[FOTA_TIME_STR_LEN - 1] = '\0';
 }
 
 /* FOTA_FAKE_NOW must be a plain non-negative decimal; anything else falls back to the clock. */
