@@ -433,6 +433,11 @@ refuse:
 	log_warn("%s", err.msg);
 	if (a->job.active && d.campaign_id[0] && strcmp(a->job.campaign, d.campaign_id) != 0)
 		goto out; /* a bad directive for another campaign must not kill a good job */
+	if (!a->job.active && d.campaign_id[0]) {
+		/* No job yet: the refusal still belongs to this campaign, so say which one. */
+		memset(&a->job, 0, sizeof(a->job));
+		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
+	}
 	fail_job(a, group, fota_result_from_err(rc), err.msg, false);
 out:
 	free(body);
