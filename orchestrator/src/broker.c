@@ -25,9 +25,18 @@ void orch_routes_set(struct orch_routes *r, struct orch_repair *repair, struct o
 	pthread_mutex_unlock(&r->lock);
 }
 
+void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&r->lock);
+	r->status_hook = fn;
+	r->status_ctx = ctx;
+	pthread_mutex_unlock(&r->lock);
+}
+
 void orch_routes_clear(struct orch_routes *r)
 {
 	orch_routes_set(r, NULL, NULL);
+	orch_routes_set_status_hook(r, NULL, NULL);
 }
 
 void orch_routes_destroy(struct orch_routes *r)
@@ -49,6 +58,8 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		orch_repair_submit(r->repair, t.device, payload, len);
 	else if (t.kind == FOTA_TOPIC_DEVICE_STATUS && r->fleet)
 		orch_fleet_ingest(r->fleet, t.device, payload, len);
+	if (t.kind == FOTA_TOPIC_DEVICE_STATUS && r->status_hook)
+		r->status_hook(r->status_ctx, t.device, payload, len);
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -15,6 +15,10 @@
 
 #define ORCH_CONNECT_TIMEOUT_MS 15000
 
+/* Also sees every raw status message (the campaign engine queues it for the store). */
+typedef void (*orch_status_hook_fn)(void *ctx, const char *device, const uint8_t *payload,
+				    size_t len);
+
 /* Where incoming device messages go. The lock lets a command detach repair and fleet before
  * freeing them while the MQTT thread may still be delivering. */
 struct orch_routes {
@@ -23,10 +27,13 @@ struct orch_routes {
 	struct orch_repair *repair; /* NULL: requests are ignored */
 	struct orch_fleet *fleet;   /* NULL: statuses are ignored */
 	bool quiet;		    /* no connection-loss log lines */
+	orch_status_hook_fn status_hook; /* NULL: none */
+	void *status_ctx;
 };
 
 void orch_routes_init(struct orch_routes *r, const char *prefix);
 void orch_routes_set(struct orch_routes *r, struct orch_repair *repair, struct orch_fleet *fleet);
+void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, void *ctx);
 /* After return no message is being delivered to the previous targets. */
 void orch_routes_clear(struct orch_routes *r);
 void orch_routes_destroy(struct orch_routes *r);

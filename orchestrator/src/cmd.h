@@ -15,12 +15,16 @@ enum orch_exit {
 	ORCH_EXIT_USAGE = 2,   /* bad command line or configuration */
 	ORCH_EXIT_TIMEOUT = 3, /* a wait ran out of time */
 	ORCH_EXIT_BROKER = 4,  /* could not connect to (or lost) the broker */
+	ORCH_EXIT_NOT_FOUND = 5, /* a named campaign, device or image does not exist */
+	ORCH_EXIT_STATE = 6,     /* not allowed in the campaign's state (resume a completed one) */
 };
 
 int orch_cmd_image(int argc, char **argv);
 int orch_cmd_publish(int argc, char **argv);
 int orch_cmd_serve(int argc, char **argv);
 int orch_cmd_status(int argc, char **argv);
+int orch_cmd_campaign(int argc, char **argv);
+int orch_cmd_device(int argc, char **argv);
 
 /* Set by SIGINT/SIGTERM; long-running loops poll it. */
 extern volatile sig_atomic_t orch_stop;
@@ -29,6 +33,12 @@ extern volatile sig_atomic_t orch_stop;
 void orch_fail(const char *what, const struct fota_error *err);
 /* "fota-orchestrator: <message>" on stderr, one write per line so threads do not interleave. */
 void orch_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct orch_config;
+struct orch_store;
+/* Opens the store of the state directory (<state_dir>/orchestrator.db), creating it. */
+fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
+			 struct fota_error *err);
 
 /* Maps an error code to the exit code a script should see. */
 int orch_exit_for(fota_err code);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `serve`: the daemon that answers repair requests for every stored image and records status. */
+/* `serve`: the daemon that runs campaigns, answers repair requests and records status. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,26 +7,42 @@
 #include "fota/atomic_file.h"
 #include "fota/status.h"
 
+#include "fota/signer.h"
+#include "fota/timeutil.h"
+
 #include "broker.h"
+#include "campaign.h"
 #include "cmd.h"
 #include "config.h"
 #include "fleet.h"
 #include "pacer.h"
 #include "publisher.h"
 #include "repair.h"
+#include "store.h"
+
+/* How often the campaigns are advanced; statuses are written to the store in between. */
+#define CAMPAIGN_TICK_MS 250
+#define INGEST_POLL_MS 50
 
 static const char serve_usage[] =
     "Usage: fota-orchestrator serve [--shared] [OPTIONS]\n"
     "\n"
     "Subscribes to every device's request and status topics, answers repair requests for\n"
-    "any image in the store (paced by --rate) and appends status changes to\n"
-    "<state_dir>/events.jsonl. Runs until SIGINT or SIGTERM.\n"
+    "any image in the store (paced by --rate), appends status changes to\n"
+    "<state_dir>/events.jsonl, keeps the device registry and runs every active campaign of\n"
+    "<state_dir>/orchestrator.db (docs/campaigns.md), publishing their directives signed\n"
+    "with the orchestrator key. Runs until SIGINT or SIGTERM.\n"
     "\n"
     "  --shared               use shared subscriptions ($share/fota/...) so several\n"
     "                         orchestrators split requests and status between them\n"
     "\n";
 
 enum { OPT_SHARED = 1 };
+
+static void on_raw_status(void *ctx, const char *device, const uint8_t *payload, size_t len)
+{
+	orch_engine_submit_status(ctx, device, payload, len);
+}
 
 /* MQTT thread: log state changes (not every progress report). */
 static void on_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
@@ -61,6 +77,11 @@ int orch_cmd_serve(int argc, char **argv)
 	struct orch_pacer *pacer = NULL;
 	struct orch_repair *repair = NULL;
 	struct orch_fleet *fleet = NULL;
+	struct orch_store *store = NULL;
+	struct orch_engine *engine = NULL;
+	struct orch_engine_stats es = {0};
+	struct fota_signer *signer = NULL;
+	int64_t started_ms, last_tick = 0;
 	char path[PATH_MAX];
 	bool shared = false;
 	int opt, ret = ORCH_EXIT_USAGE;
@@ -100,6 +121,18 @@ int orch_cmd_serve(int argc, char **argv)
 		orch_fail("serve", &err);
 		goto out;
 	}
+	if (orch_open_store(&cfg, &store, &err)) {
+		orch_fail("serve", &err);
+		goto out;
+	}
+	/* Without the key the daemon still records status; campaigns then wait, visibly. */
+	if (cfg.orch_key[0] && fota_signer_load(cfg.orch_key, NULL, &signer, &err)) {
+		orch_fail("load orchestrator key", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
+	if (!signer)
+		orch_log("no orchestrator key: campaigns are not published (--orch-key)");
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);
 		ret = ORCH_EXIT_BROKER;
@@ -119,7 +152,12 @@ int orch_cmd_serve(int argc, char **argv)
 		orch_fail("serve", &err);
 		goto out;
 	}
+	if (orch_engine_new(&cfg, store, &pub, signer, &engine, &err)) {
+		orch_fail("serve", &err);
+		goto out;
+	}
 	orch_routes_set(&routes, repair, fleet);
+	orch_routes_set_status_hook(&routes, on_raw_status, engine);
 	if (orch_broker_subscribe(mqtt, &cfg, "status", shared, &err) ||
 	    orch_broker_subscribe(mqtt, &cfg, "request", shared, &err)) {
 		orch_fail("subscribe", &err);
@@ -128,8 +166,29 @@ int orch_cmd_serve(int argc, char **argv)
 	}
 	orch_log("serving %s on %s as %s%s", cfg.prefix, cfg.uri, cfg.client_id,
 		 shared ? " (shared subscriptions)" : "");
-	while (orch_sleep_ms(1000))
-		;
+	started_ms = fota_time_mono_ms();
+	do {
+		int64_t now = fota_time_mono_ms();
+
+		/* Campaign steps read what was ingested; ingestion keeps up in between. */
+		if (now - last_tick >= CAMPAIGN_TICK_MS) {
+			orch_engine_run_once(engine);
+			last_tick = now;
+		}
+	} while (orch_sleep_ms(INGEST_POLL_MS));
+	orch_routes_set_status_hook(&routes, NULL, NULL);
+	orch_engine_run_once(engine);
+	orch_engine_get_stats(engine, &es);
+	{
+		double secs = (double)(fota_time_mono_ms() - started_ms) / 1000.0;
+
+		orch_log("status ingestion: %llu statuses in %.1f s, %.0f/s capacity (store "
+			 "busy %.2f s), peak %llu/s, %llu dropped; %llu directives published",
+			 (unsigned long long)es.statuses, secs,
+			 es.busy_ms > 0 ? (double)es.statuses * 1000.0 / (double)es.busy_ms : 0.0,
+			 (double)es.busy_ms / 1000.0, (unsigned long long)es.peak_per_s,
+			 (unsigned long long)es.dropped, (unsigned long long)es.directives);
+	}
 	orch_repair_get_stats(repair, &st);
 	orch_log("stopping: %llu repairs served, %llu rejected, %llu dropped, %llu frames sent",
 		 (unsigned long long)st.served, (unsigned long long)st.rejected,
@@ -140,6 +199,9 @@ out:
 	orch_repair_free(repair);
 	fota_mqtt_free(mqtt);
 	orch_fleet_free(fleet);
+	orch_engine_free(engine);
+	orch_store_close(store);
+	fota_signer_free(signer);
 	orch_routes_destroy(&routes);
 	orch_pacer_free(pacer);
 	return ret;

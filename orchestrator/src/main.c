@@ -2,16 +2,12 @@
 /* fota-orchestrator entry point: subcommand dispatch, signals, exit codes, logging. */
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "config.h"
-
-volatile sig_atomic_t orch_stop;
 
 static const char usage[] =
     "Usage: fota-orchestrator COMMAND [OPTIONS]\n"
@@ -24,66 +20,18 @@ static const char usage[] =
     "  image list              list stored images\n"
     "  publish IMAGE_ID ...    sign a directive for a group, broadcast the image, optionally\n"
     "                          serve repairs and wait for devices\n"
-    "  serve                   answer repair requests and record device status (daemon)\n"
+    "  serve                   run campaigns, answer repair requests, record device status\n"
+    "                          (daemon)\n"
+    "  campaign SUBCOMMAND     create/start/pause/resume/abort/status/list/wait/events\n"
+    "                          staged rollouts (docs/campaigns.md)\n"
+    "  device SUBCOMMAND       list/show/add/import the device registry\n"
     "  status                  show the fleet's latest status reports\n"
     "\n"
     "Shared options (--broker, --state-dir, --config, ...) go before or after COMMAND.\n"
     "Run 'fota-orchestrator COMMAND --help' for a command's options.\n"
     "\n"
     "Exit codes: 0 ok, 1 failure (e.g. a device failed), 2 usage or configuration error,\n"
-    "3 timeout, 4 broker connection failure.\n";
-
-void orch_fail(const char *what, const struct fota_error *err)
-{
-	if (err && err->msg[0])
-		orch_log("%s: %s", what, err->msg);
-	else if (err)
-		orch_log("%s: %s", what, fota_strerror(err->code));
-	else
-		orch_log("%s", what);
-}
-
-void orch_log(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	n = snprintf(line, sizeof(line), "fota-orchestrator: ");
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s\n", line);
-}
-
-int orch_exit_for(fota_err code)
-{
-	switch (code) {
-	case FOTA_OK:
-		return ORCH_EXIT_OK;
-	case FOTA_ERR_MQTT:
-		return ORCH_EXIT_BROKER;
-	case FOTA_ERR_TIMEOUT:
-		return ORCH_EXIT_TIMEOUT;
-	default:
-		return ORCH_EXIT_FAIL;
-	}
-}
-
-bool orch_sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	while (ms > 0 && !orch_stop) {
-		long step = ms > 100 ? 100 : ms;
-
-		ts.tv_sec = 0;
-		ts.tv_nsec = step * 1000000L;
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-	return !orch_stop;
-}
+    "3 timeout, 4 broker connection failure, 5 not found, 6 not allowed in this state.\n";
 
 static void on_signal(int sig)
 {
@@ -173,6 +121,10 @@ int main(int argc, char **argv)
 		ret = orch_cmd_serve(n, args);
 	else if (strcmp(cmd, "status") == 0)
 		ret = orch_cmd_status(n, args);
+	else if (strcmp(cmd, "campaign") == 0)
+		ret = orch_cmd_campaign(n, args);
+	else if (strcmp(cmd, "device") == 0)
+		ret = orch_cmd_device(n, args);
 	else {
 		orch_log("unknown command '%s' (try --help)", cmd);
 		ret = ORCH_EXIT_USAGE;

@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fota-fleet-sim: many simulated devices in one process, each with its own MQTT connection,
+ * certificate and state machine, speaking the real protocol (signed directives verified against
+ * the trust store, admission, chunk table, repair requests, status reports). */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/chunk.h"
+#include "fota/chunk_table.h"
+#include "fota/directive.h"
+#include "fota/envelope.h"
+#include "fota/manifest.h"
+#include "fota/mqtt.h"
+#include "fota/request.h"
+#include "fota/status.h"
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+#include "fota/trust.h"
+
+/* Chunks asked for per repair request: the device's window. */
+#define SIM_WINDOW 32u
+/* A request with no new chunk for this long is sent again. */
+#define SIM_RETRY_MS 2000
+#define SIM_PROGRESS_MS 1000
+#define SIM_MAX_WORKERS 16
+
+static const char usage[] =
+    "Usage: fota-fleet-sim --broker URI --ca FILE --certs DIR --trust DIR --group G\n"
+    "                      (--devices \"ID ID...\" | --count N [--id-prefix P]) [OPTIONS]\n"
+    "\n"
+    "Runs N simulated devices, each connecting with DIR/ID.crt and DIR/ID.key (CN = ID).\n"
+    "\n"
+    "  --fail-health-file F   devices listed in F (one id a line, re-read at every health\n"
+    "                         check) fail it and report failed/health_check_failed\n"
+    "  --offline \"ID...\"      devices that never connect\n"
+    "  --chunk-delay-ms N     pause between a device's repair requests (slow links)\n"
+    "  --step-ms N            time spent in each install state (default 100)\n"
+    "  --model M --hw H --vendor V --version V   what the devices report (default\n"
+    "                         acme/gw-100/B/1.0.0)\n"
+    "  --summary FILE         JSON summary written at exit\n"
+    "  --exit-when ST         exit once every connected device is in state ST\n"
+    "  --timeout S            give up after S seconds (exit 3)\n"
+    "  --workers N            threads running device state machines (default 4)\n"
+    "\n";
+
+enum phase { PH_IDLE, PH_DOWNLOADING, PH_INSTALLING, PH_DONE };
+
+struct device {
+	char id[FOTA_MAX_SEGMENT_LEN + 1];
+	struct fota_mqtt *mqtt;
+	bool offline;
+	pthread_mutex_t lock;
+	/* Written by the MQTT thread, taken by a worker. */
+	uint8_t *pending;
+	size_t pending_len;
+	uint8_t *table_raw; /* latest retained table frame payload of the group */
+	size_t table_len;
+	uint8_t table_id[FOTA_IMAGE_ID_LEN];
+	/* The job. */
+	uint64_t seen_seq;
+	enum phase phase;
+	bool paused;
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	struct fota_manifest m;
+	uint8_t image_id[FOTA_IMAGE_ID_LEN];
+	char image_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	struct fota_chunk_table table;
+	bool have_table;
+	uint8_t *present;
+	uint32_t n_present;
+	uint64_t bytes;
+	int64_t last_req_ms, last_progress_ms, step_ms;
+	uint32_t req_present, req_asked;
+	int install_step;
+	char will[FOTA_MAX_STATUS_BYTES];
+	/* What it runs and reports. */
+	char version[FOTA_MAX_VERSION_LEN + 1];
+	uint64_t sequence;
+	enum fota_state state;
+	enum fota_result result;
+	char reason[FOTA_MAX_REASON_LEN + 1];
+	unsigned long directives_ignored;
+};
+
+struct sim {
+	const char *prefix, *group, *fail_file, *vendor, *model, *hw;
+	struct fota_trust *trust;
+	struct device *devs;
+	size_t n;
+	unsigned workers;
+	long chunk_delay_ms, step_ms;
+	volatile sig_atomic_t stop;
+};
+
+static struct sim *g_sim; /* for the signal handler only */
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "fota-fleet-sim: %s\n", line);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_sim)
+		g_sim->stop = 1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* --- status ------------------------------------------------------------------------------------ */
+
+static char *status_json(struct sim *sim, struct device *d)
+{
+	struct fota_status s;
+	char *json = NULL, *out = NULL;
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.device, sizeof(s.device), "%s", d->id);
+	s.state = d->state;
+	s.result = d->result;
+	snprintf(s.reason, sizeof(s.reason), "%s", d->reason);
+	snprintf(s.campaign, sizeof(s.campaign), "%s", d->campaign);
+	if (d->phase != PH_IDLE || d->state != FOTA_STATE_IDLE)
+		snprintf(s.image_id, sizeof(s.image_id), "%s", d->image_hex);
+	snprintf(s.version, sizeof(s.version), "%s", d->version);
+	snprintf(s.model, sizeof(s.model), "%s", sim->model);
+	snprintf(s.hw_revision, sizeof(s.hw_revision), "%s", sim->hw);
+	s.sequence = d->sequence;
+	s.bytes_received = d->bytes;
+	s.image_size = d->m.size;
+	s.chunks_present = d->n_present;
+	s.chunk_count = d->m.chunk_count;
+	s.timestamp = fota_time_now();
+	if (fota_status_to_json(&s, &json, NULL))
+		return NULL;
+	/* The birth/status message also names the device's groups, so the orchestrator's
+	 * registry learns them (status parsers ignore unknown members). */
+	len = strlen(json);
+	out = malloc(len + strlen(sim->group) + 32);
+	if (out && len > 0 && json[len - 1] == '}')
+		sprintf(out, "%.*s,\"groups\":[\"%s\"]}", (int)(len - 1), json, sim->group);
+	else if (out)
+		strcpy(out, json);
+	free(json);
+	return out;
+}
+
+static void report(struct sim *sim, struct device *d, enum fota_state st, enum fota_result r,
+		   const char *reason)
+{
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	char *json;
+
+	d->state = st;
+	d->result = r;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason ? reason : "");
+	snprintf(t.device, sizeof(t.device), "%s", d->id);
+	json = status_json(sim, d);
+	if (!json || fota_topic_build(sim->prefix, &t, topic, sizeof(topic), NULL) ||
+	    fota_mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true, 10000, NULL))
+		logf_("%s: status %s not sent", d->id, fota_state_name(st));
+	free(json);
+	d->last_progress_ms = fota_time_mono_ms();
+}
+
+/* --- job --------------------------------------------------------------------------------------- */
+
+static void end_job(struct device *d)
+{
+	fota_chunk_table_clear(&d->table);
+	free(d->present);
+	d->present = NULL;
+	d->have_table = false;
+	d->n_present = 0;
+	d->bytes = 0;
+	d->phase = PH_IDLE;
+	d->paused = false;
+}
+
+static void try_table(struct device *d)
+{
+	if (d->phase != PH_DOWNLOADING || d->have_table || !d->table_raw ||
+	    memcmp(d->table_id, d->image_id, FOTA_IMAGE_ID_LEN) != 0)
+		return;
+	if (fota_chunk_table_from_bytes(d->table_raw, d->table_len, d->m.chunk_count,
+					d->m.table_sha256, &d->table, NULL) == FOTA_OK) {
+		d->present = calloc(d->m.chunk_count, 1);
+		d->have_table = d->present != NULL;
+	}
+}
+
+/* Worker, device lock held. The same checks as the agent, in the same order. */
+static void handle_directive(struct sim *sim, struct device *d, const uint8_t *jws, size_t len)
+{
+	struct fota_directive dir;
+	struct fota_manifest m;
+	struct fota_device_info info;
+	struct fota_error err = {0};
+	uint8_t *body = NULL, *mbody = NULL, digest[FOTA_SHA256_LEN];
+	size_t body_len = 0, mbody_len = 0;
+
+	memset(&dir, 0, sizeof(dir));
+	if (len == 0)
+		return;
+	if (fota_envelope_verify(sim->trust, FOTA_ROLE_ORCHESTRATOR, (const char *)jws, len,
+				 FOTA_MAX_DIRECTIVE_BYTES, &body, &body_len, &err) ||
+	    fota_directive_parse(body, body_len, &dir, &err)) {
+		logf_("%s: directive rejected: %s", d->id, err.msg);
+		goto out;
+	}
+	if (dir.directive_seq <= d->seen_seq)
+		goto out;
+	d->seen_seq = dir.directive_seq;
+	if (dir.state == FOTA_CAMPAIGN_ABORTED) {
+		if (d->phase != PH_IDLE && strcmp(d->campaign, dir.campaign_id) == 0) {
+			end_job(d);
+			report(sim, d, FOTA_STATE_IDLE, FOTA_RESULT_ABORTED,
+			       "campaign aborted: staged data dropped");
+		}
+		goto out;
+	}
+	if (!fota_directive_admits(&dir, d->id)) {
+		d->directives_ignored++;
+		goto out;
+	}
+	if (fota_envelope_verify(sim->trust, FOTA_ROLE_RELEASE, dir.manifest_jws,
+				 dir.manifest_jws_len, FOTA_MAX_ENVELOPE_BYTES, &mbody, &mbody_len,
+				 &err)) {
+		logf_("%s: manifest rejected: %s", d->id, err.msg);
+		goto out;
+	}
+	fota_sha256(mbody, mbody_len, digest);
+	if (!fota_digest_equal(digest, dir.manifest_sha256, FOTA_SHA256_LEN) ||
+	    fota_manifest_parse(mbody, mbody_len, &m, &err))
+		goto out;
+	if (d->phase != PH_IDLE && memcmp(m.sha256, d->m.sha256, FOTA_SHA256_LEN) == 0) {
+		d->paused = dir.state == FOTA_CAMPAIGN_PAUSED;
+		goto out;
+	}
+	if (d->phase == PH_IDLE && d->state == FOTA_STATE_CONFIRMED &&
+	    memcmp(m.sha256, d->m.sha256, FOTA_SHA256_LEN) == 0)
+		goto out; /* installed already */
+	info.vendor = sim->vendor;
+	info.model = sim->model;
+	info.hw_revision = sim->hw;
+	info.current_version = d->version;
+	info.installed_sequence = d->sequence;
+	info.now = fota_time_now();
+	if (fota_manifest_check_device(&m, &info, &err)) {
+		end_job(d);
+		snprintf(d->campaign, sizeof(d->campaign), "%s", dir.campaign_id);
+		report(sim, d, FOTA_STATE_FAILED, fota_result_from_err(err.code), err.msg);
+		goto out;
+	}
+	end_job(d);
+	d->m = m;
+	memcpy(d->image_id, m.sha256, FOTA_IMAGE_ID_LEN);
+	fota_hex_encode(d->image_id, FOTA_IMAGE_ID_LEN, d->image_hex);
+	snprintf(d->campaign, sizeof(d->campaign), "%s", dir.campaign_id);
+	d->phase = PH_DOWNLOADING;
+	d->paused = dir.state == FOTA_CAMPAIGN_PAUSED;
+	d->last_req_ms = 0;
+	try_table(d);
+	if (!d->paused)
+		report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
+out:
+	free(body);
+	free(mbody);
+	fota_directive_clear(&dir);
+}
+
+static bool listed_in_file(const char *path, const char *id)
+{
+	char line[128];
+	bool found = false;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "r")))
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, " \t\r\n")] = '\0';
+		found = strcmp(line, id) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static void request_missing(struct sim *sim, struct device *d, int64_t now)
+{
+	struct fota_request r;
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_REQUEST};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	char *json = NULL;
+	uint32_t i, asked = 0;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.image_id, d->image_id, FOTA_IMAGE_ID_LEN);
+	r.want_table = !d->have_table;
+	for (i = 0; d->have_table && i < d->m.chunk_count && asked < SIM_WINDOW; i++) {
+		if (d->present[i])
+			continue;
+		if (r.n_ranges && r.ranges[r.n_ranges - 1].first + r.ranges[r.n_ranges - 1].count == i)
+			r.ranges[r.n_ranges - 1].count++;
+		else if (r.n_ranges < FOTA_MAX_REQUEST_RANGES)
+			r.ranges[r.n_ranges++] = (struct fota_range){i, 1};
+		else
+			break;
+		asked++;
+	}
+	snprintf(t.device, sizeof(t.device), "%s", d->id);
+	if (fota_request_to_json(&r, &json, NULL) == FOTA_OK &&
+	    fota_topic_build(sim->prefix, &t, topic, sizeof(topic), NULL) == FOTA_OK)
+		fota_mqtt_publish(d->mqtt, topic, json, strlen(json), 1, false, 10000, NULL);
+	free(json);
+	d->last_req_ms = now;
+	d->req_present = d->n_present;
+	d->req_asked = asked;
+}
+
+/* Worker: one step of one device. */
+static void step(struct sim *sim, struct device *d)
+{
+	uint8_t *pending;
+	size_t plen;
+	int64_t now = fota_time_mono_ms();
+
+	pthread_mutex_lock(&d->lock);
+	pending = d->pending;
+	plen = d->pending_len;
+	d->pending = NULL;
+	if (pending)
+		handle_directive(sim, d, pending, plen);
+	free(pending);
+	try_table(d);
+	if (d->phase == PH_DOWNLOADING && !d->paused) {
+		if (d->have_table && d->n_present == d->m.chunk_count) {
+			report(sim, d, FOTA_STATE_DOWNLOADED, FOTA_RESULT_NONE, "");
+			d->phase = PH_INSTALLING;
+			d->install_step = 0;
+			d->step_ms = now;
+		} else if (d->last_req_ms == 0 || now - d->last_req_ms >= SIM_RETRY_MS ||
+			   (d->have_table && d->n_present - d->req_present >= d->req_asked &&
+			    now - d->last_req_ms >= sim->chunk_delay_ms)) {
+			request_missing(sim, d, now);
+		}
+		if (d->phase == PH_DOWNLOADING && now - d->last_progress_ms >= SIM_PROGRESS_MS)
+			report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
+	} else if (d->phase == PH_INSTALLING && !d->paused && now - d->step_ms >= sim->step_ms) {
+		d->step_ms = now;
+		switch (d->install_step++) {
+		case 0:
+			report(sim, d, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, "");
+			break;
+		case 1:
+			report(sim, d, FOTA_STATE_TESTING, FOTA_RESULT_NONE, "");
+			break;
+		default:
+			if (listed_in_file(sim->fail_file, d->id)) {
+				end_job(d);
+				report(sim, d, FOTA_STATE_FAILED, FOTA_RESULT_HEALTH_CHECK_FAILED,
+				       "health check failed: simulated failure");
+			} else {
+				snprintf(d->version, sizeof(d->version), "%s", d->m.version);
+				d->sequence = d->m.sequence;
+				end_job(d);
+				report(sim, d, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, "");
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* --- MQTT thread -------------------------------------------------------------------------------- */
+
+static void on_frame(struct device *d, const uint8_t *p, size_t len)
+{
+	struct fota_frame f;
+
+	if (fota_frame_decode(p, len, &f, NULL))
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (f.type == FOTA_FRAME_TABLE) {
+		uint8_t *copy = malloc(f.payload_len ? f.payload_len : 1);
+
+		if (copy) {
+			memcpy(copy, f.payload, f.payload_len);
+			free(d->table_raw);
+			d->table_raw = copy;
+			d->table_len = f.payload_len;
+			memcpy(d->table_id, f.image_id, FOTA_IMAGE_ID_LEN);
+		}
+	} else if (d->phase == PH_DOWNLOADING && d->have_table &&
+		   memcmp(f.image_id, d->image_id, FOTA_IMAGE_ID_LEN) == 0 &&
+		   f.index < d->m.chunk_count) {
+		d->bytes += f.payload_len;
+		/* Checked against the signed table before it counts, as the agent does. */
+		if (!d->present[f.index] &&
+		    fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len)) {
+			d->present[f.index] = 1;
+			d->n_present++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct device *d = ctx;
+	struct fota_topic t;
+
+	if (fota_topic_parse(g_sim->prefix, topic, &t, NULL))
+		return;
+	if (t.kind == FOTA_TOPIC_GROUP_DIRECTIVE) {
+		uint8_t *copy;
+
+		if (len > FOTA_MAX_DIRECTIVE_BYTES || !(copy = malloc(len ? len : 1)))
+			return;
+		memcpy(copy, payload, len);
+		pthread_mutex_lock(&d->lock);
+		free(d->pending);
+		d->pending = copy;
+		d->pending_len = len;
+		pthread_mutex_unlock(&d->lock);
+	} else if (t.kind == FOTA_TOPIC_GROUP_TABLE || t.kind == FOTA_TOPIC_GROUP_CHUNKS ||
+		   t.kind == FOTA_TOPIC_DEVICE_CHUNKS) {
+		on_frame(d, payload, len);
+	}
+}
+
+/* --- main -------------------------------------------------------------------------------------- */
+
+struct worker_arg {
+	struct sim *sim;
+	unsigned index;
+};
+
+static void *worker(void *p)
+{
+	struct worker_arg *a = p;
+	struct sim *sim = a->sim;
+	size_t i;
+
+	while (!sim->stop) {
+		for (i = a->index; i < sim->n; i += sim->workers)
+			if (!sim->devs[i].offline)
+				step(sim, &sim->devs[i]);
+		sleep_ms(10);
+	}
+	return NULL;
+}
+
+static bool all_in(struct sim *sim, enum fota_state st)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < sim->n; i++) {
+		struct device *d = &sim->devs[i];
+
+		if (d->offline)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		ok = d->state == st && d->phase == PH_IDLE;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return ok;
+}
+
+static void write_summary(struct sim *sim, const char *path, double secs)
+{
+	cJSON *o = cJSON_CreateObject(), *devs = cJSON_CreateObject(), *counts = cJSON_CreateObject();
+	unsigned long by[FOTA_STATE__COUNT] = {0};
+	char *text;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sim->n; i++) {
+		struct device *d = &sim->devs[i];
+		cJSON *x = cJSON_CreateObject();
+
+		pthread_mutex_lock(&d->lock);
+		cJSON_AddStringToObject(x, "state", d->offline ? "offline" : fota_state_name(d->state));
+		cJSON_AddStringToObject(x, "result", fota_result_name(d->result));
+		cJSON_AddStringToObject(x, "campaign", d->campaign);
+		cJSON_AddStringToObject(x, "version", d->version);
+		cJSON_AddNumberToObject(x, "directives_not_admitted", (double)d->directives_ignored);
+		cJSON_AddNumberToObject(x, "bytes_received", (double)d->bytes);
+		if (!d->offline)
+			by[d->state]++;
+		pthread_mutex_unlock(&d->lock);
+		cJSON_AddItemToObject(devs, d->id, x);
+	}
+	for (i = 0; i < FOTA_STATE__COUNT; i++)
+		if (by[i])
+			cJSON_AddNumberToObject(counts, fota_state_name((enum fota_state)i),
+						(double)by[i]);
+	cJSON_AddNumberToObject(o, "seconds", secs);
+	cJSON_AddItemToObject(o, "counts", counts);
+	cJSON_AddItemToObject(o, "devices", devs);
+	text = cJSON_Print(o);
+	f = path ? fopen(path, "w") : NULL;
+	if (f && text) {
+		fputs(text, f);
+		fputc('\n', f);
+	}
+	if (f)
+		fclose(f);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static bool in_list(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+	const char *p = list;
+
+	while (p && (p = strstr(p, id))) {
+		bool start = p == list || p[-1] == ' ' || p[-1] == ',';
+		bool end = p[n] == '\0' || p[n] == ' ' || p[n] == ',';
+
+		if (start && end)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		O_BROKER = 1, O_CA, O_CERTS, O_TRUST, O_GROUP, O_DEVICES, O_COUNT, O_ID_PREFIX,
+		O_FAIL, O_OFFLINE, O_DELAY, O_STEP, O_MODEL, O_HW, O_VENDOR, O_VERSION, O_SUMMARY,
+		O_EXIT_WHEN, O_TIMEOUT, O_WORKERS, O_PREFIX, O_HELP,
+	};
+	static const struct option longopts[] = {
+	    {"broker", required_argument, NULL, O_BROKER},
+	    {"ca", required_argument, NULL, O_CA},
+	    {"certs", required_argument, NULL, O_CERTS},
+	    {"trust", required_argument, NULL, O_TRUST},
+	    {"group", required_argument, NULL, O_GROUP},
+	    {"devices", required_argument, NULL, O_DEVICES},
+	    {"count", required_argument, NULL, O_COUNT},
+	    {"id-prefix", required_argument, NULL, O_ID_PREFIX},
+	    {"fail-health-file", required_argument, NULL, O_FAIL},
+	    {"offline", required_argument, NULL, O_OFFLINE},
+	    {"chunk-delay-ms", required_argument, NULL, O_DELAY},
+	    {"step-ms", required_argument, NULL, O_STEP},
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"hw", required_argument, NULL, O_HW},
+	    {"vendor", required_argument, NULL, O_VENDOR},
+	    {"version", required_argument, NULL, O_VERSION},
+	    {"summary", required_argument, NULL, O_SUMMARY},
+	    {"exit-when", required_argument, NULL, O_EXIT_WHEN},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"workers", required_argument, NULL, O_WORKERS},
+	    {"prefix", required_argument, NULL, O_PREFIX},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sim sim = {.prefix = FOTA_DEFAULT_PREFIX, .vendor = "acme", .model = "gw-100",
+			  .hw = "B", .workers = 4, .step_ms = 100};
+	struct fota_error err = {0};
+	const char *broker = NULL, *ca = NULL, *certs = NULL, *trust = NULL, *devices = NULL;
+	const char *id_prefix = "sim-", *offline = "", *version = "1.0.0", *summary = NULL;
+	enum fota_state exit_when = FOTA_STATE__COUNT;
+	long count = 0, timeout_s = 0;
+	pthread_t th[SIM_MAX_WORKERS];
+	struct worker_arg wa[SIM_MAX_WORKERS];
+	struct sigaction sa;
+	int64_t t0;
+	size_t i, connected = 0;
+	int opt, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_BROKER: broker = optarg; break;
+		case O_CA: ca = optarg; break;
+		case O_CERTS: certs = optarg; break;
+		case O_TRUST: trust = optarg; break;
+		case O_GROUP: sim.group = optarg; break;
+		case O_DEVICES: devices = optarg; break;
+		case O_COUNT: count = strtol(optarg, NULL, 10); break;
+		case O_ID_PREFIX: id_prefix = optarg; break;
+		case O_FAIL: sim.fail_file = optarg; break;
+		case O_OFFLINE: offline = optarg; break;
+		case O_DELAY: sim.chunk_delay_ms = strtol(optarg, NULL, 10); break;
+		case O_STEP: sim.step_ms = strtol(optarg, NULL, 10); break;
+		case O_MODEL: sim.model = optarg; break;
+		case O_HW: sim.hw = optarg; break;
+		case O_VENDOR: sim.vendor = optarg; break;
+		case O_VERSION: version = optarg; break;
+		case O_SUMMARY: summary = optarg; break;
+		case O_EXIT_WHEN:
+			if (fota_state_parse(optarg, &exit_when, &err)) {
+				logf_("--exit-when: %s", err.msg);
+				return 2;
+			}
+			break;
+		case O_TIMEOUT: timeout_s = strtol(optarg, NULL, 10); break;
+		case O_WORKERS: sim.workers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_PREFIX: sim.prefix = optarg; break;
+		case O_HELP: fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (!broker || !certs || !trust || !sim.group || (!devices && count <= 0) ||
+	    sim.workers == 0 || sim.workers > SIM_MAX_WORKERS) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	sim.trust = fota_trust_new();
+	if (!sim.trust || fota_trust_load(sim.trust, trust, &err)) {
+		logf_("trust store %s: %s", trust, err.msg);
+		return 2;
+	}
+	/* Devices from the list or numbered. */
+	if (devices) {
+		const char *p = devices;
+
+		while (*p) {
+			size_t len = strcspn(p, " ,");
+
+			if (len)
+				count++;
+			p += len;
+			p += strspn(p, " ,");
+		}
+	}
+	sim.n = (size_t)count;
+	sim.devs = calloc(sim.n, sizeof(*sim.devs));
+	if (!sim.devs)
+		return 1;
+	{
+		const char *p = devices;
+
+		for (i = 0; i < sim.n; i++) {
+			struct device *d = &sim.devs[i];
+
+			if (devices) {
+				size_t len;
+
+				p += strspn(p, " ,");
+				len = strcspn(p, " ,");
+				snprintf(d->id, sizeof(d->id), "%.*s", (int)len, p);
+				p += len;
+			} else {
+				snprintf(d->id, sizeof(d->id), "%s%zu", id_prefix, i + 1);
+			}
+			pthread_mutex_init(&d->lock, NULL);
+			snprintf(d->version, sizeof(d->version), "%s", version);
+			d->offline = in_list(offline, d->id);
+		}
+	}
+	g_sim = &sim;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	t0 = fota_time_mono_ms();
+	for (i = 0; i < sim.n && !sim.stop; i++) {
+		struct device *d = &sim.devs[i];
+		struct fota_mqtt_config mc;
+		struct fota_mqtt_callbacks cb = {.on_message = on_message, .ctx = d};
+		char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1], filter[FOTA_MAX_TOPIC_LEN + 1];
+		struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
+		struct fota_status ws;
+		char *wj = NULL;
+
+		if (d->offline)
+			continue;
+		snprintf(crt, sizeof(crt), "%s/%s.crt", certs, d->id);
+		snprintf(key, sizeof(key), "%s/%s.key", certs, d->id);
+		snprintf(t.device, sizeof(t.device), "%s", d->id);
+		fota_topic_build(sim.prefix, &t, will_topic, sizeof(will_topic), NULL);
+		memset(&mc, 0, sizeof(mc));
+		mc.uri = broker;
+		mc.client_id = d->id;
+		mc.ca_file = ca;
+		mc.cert_file = crt;
+		mc.key_file = key;
+		mc.keepalive_s = 60;
+		mc.connect_timeout_s = 20;
+		mc.max_inflight = 8;
+		mc.reconnect_min_ms = 500;
+		mc.reconnect_max_ms = 5000;
+		memset(&ws, 0, sizeof(ws));
+		snprintf(ws.device, sizeof(ws.device), "%s", d->id);
+		ws.state = FOTA_STATE_OFFLINE;
+		snprintf(ws.version, sizeof(ws.version), "%s", version);
+		ws.timestamp = fota_time_now();
+		if (fota_status_to_json(&ws, &wj, &err) == FOTA_OK)
+			snprintf(d->will, sizeof(d->will), "%s", wj);
+		free(wj);
+		mc.will_topic = will_topic;
+		mc.will_payload = d->will;
+		mc.will_len = strlen(d->will);
+		mc.will_retained = true;
+		if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||
+		    fota_mqtt_connect(d->mqtt, 30000, &err) ||
+		    fota_topic_group_filter(sim.prefix, sim.group, filter, sizeof(filter), &err) ||
+		    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
+			logf_("%s: %s", d->id, err.msg);
+			goto out;
+		}
+		t.kind = FOTA_TOPIC_DEVICE_CHUNKS;
+		if (fota_topic_build(sim.prefix, &t, filter, sizeof(filter), &err) ||
+		    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
+			logf_("%s: %s", d->id, err.msg);
+			goto out;
+		}
+		/* Birth message: who it is, what it runs, its groups. */
+		pthread_mutex_lock(&d->lock);
+		report(&sim, d, FOTA_STATE_IDLE, FOTA_RESULT_NONE, "");
+		pthread_mutex_unlock(&d->lock);
+		connected++;
+	}
+	logf_("%zu devices connected in %.1f s (%zu offline)", connected,
+	      (double)(fota_time_mono_ms() - t0) / 1000.0, sim.n - connected);
+	printf("ready %zu\n", connected);
+	fflush(stdout);
+	for (i = 0; i < sim.workers; i++) {
+		wa[i].sim = &sim;
+		wa[i].index = (unsigned)i;
+		pthread_create(&th[i], NULL, worker, &wa[i]);
+	}
+	ret = 0;
+	while (!sim.stop) {
+		sleep_ms(100);
+		if (exit_when != FOTA_STATE__COUNT && all_in(&sim, exit_when))
+			break;
+		if (timeout_s > 0 && fota_time_mono_ms() - t0 > timeout_s * 1000) {
+			logf_("timed out after %ld s", timeout_s);
+			ret = 3;
+			break;
+		}
+	}
+	sim.stop = 1;
+	for (i = 0; i < sim.workers; i++)
+		pthread_join(th[i], NULL);
+out:
+	write_summary(&sim, summary, (double)(fota_time_mono_ms() - t0) / 1000.0);
+	for (i = 0; i < sim.n; i++) {
+		fota_mqtt_free(sim.devs[i].mqtt);
+		pthread_mutex_destroy(&sim.devs[i].lock);
+		free(sim.devs[i].pending);
+		free(sim.devs[i].table_raw);
+		end_job(&sim.devs[i]);
+	}
+	free(sim.devs);
+	fota_trust_free(sim.trust);
+	return ret;
+}

@@ -1,0 +1,921 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Campaign rollout: stage model, admission, thresholds, and the engine that runs campaigns. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+
+#include "campaign.h"
+#include "cmd.h"
+
+/* Statuses waiting for the engine thread; beyond this they are dropped (retained statuses and
+ * the next report fill the gap). */
+#define ENGINE_QUEUE_LEN 8192
+/* Statuses written per store transaction. */
+#define ENGINE_BATCH 256
+
+/* --- model ----------------------------------------------------------------------------------- */
+
+static fota_err parse_u32(const char *what, const char *s, size_t len, uint32_t max, uint32_t *out,
+			  struct fota_error *err)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: expected a number", what);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return fota_error_set(err, FOTA_ERR_FIELD, "%s: '%.*s' is not a number",
+					      what, (int)len, s);
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: %llu is over %u", what,
+				      (unsigned long long)v, max);
+	*out = (uint32_t)v;
+	return FOTA_OK;
+}
+
+/* Checks a comma-joined device list: valid ids, at most FOTA_MAX_ADMIT_DEVICES. */
+static fota_err check_list(const char *list, size_t *count, struct fota_error *err)
+{
+	const char *p = list;
+	size_t n = 0;
+
+	while (p && *p) {
+		char id[FOTA_MAX_SEGMENT_LEN + 1];
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > FOTA_MAX_SEGMENT_LEN)
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      "stage: empty or overlong device id in '%s'", list);
+		memcpy(id, p, len);
+		id[len] = '\0';
+		if (!fota_topic_segment_valid(id))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      "stage: '%s' is not a device id ([A-Za-z0-9._-])", id);
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	*count = n;
+	return FOTA_OK;
+}
+
+fota_err orch_stage_parse(const char *spec, struct orch_cstage *out, struct fota_error *err)
+{
+	const char *colon = strchr(spec, ':');
+	size_t head = colon ? (size_t)(colon - spec) : strlen(spec);
+	const char *plus = memchr(spec, '+', head);
+	size_t list_len = head, n;
+	fota_err rc;
+
+	memset(out, 0, sizeof(*out));
+	out->success_pct = 100;
+	if (head == 0)
+		return fota_error_set(err, FOTA_ERR_FIELD, "stage '%s': no devices or percentage",
+				      spec);
+	if (head > 0 && spec[head - 1] == '%') {
+		/* "50%" alone, or "list+50%". */
+		const char *pct = plus ? plus + 1 : spec;
+
+		rc = parse_u32("stage percentage", pct, (size_t)(spec + head - 1 - pct), 100,
+			       &out->percent, err);
+		if (rc)
+			return rc;
+		list_len = plus ? (size_t)(plus - spec) : 0;
+	} else if (plus) {
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "stage '%s': '+' must be followed by a percentage", spec);
+	}
+	out->devices = strndup(spec, list_len);
+	if (!out->devices)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	rc = check_list(out->devices, &n, err);
+	if (rc)
+		return rc;
+	if (n > FOTA_MAX_ADMIT_DEVICES)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "stage: more than %d devices",
+				      FOTA_MAX_ADMIT_DEVICES);
+	if (n == 0 && out->percent == 0)
+		return fota_error_set(err, FOTA_ERR_FIELD, "stage '%s' admits nobody", spec);
+	while (colon) {
+		const char *opt = colon + 1;
+		const char *eq = strchr(opt, '=');
+		size_t olen;
+
+		colon = strchr(opt, ':');
+		olen = colon ? (size_t)(colon - opt) : strlen(opt);
+		if (!eq || eq > opt + olen)
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      "stage '%s': option '%.*s' needs a value", spec,
+					      (int)olen, opt);
+		if ((size_t)(eq - opt) == 7 && strncmp(opt, "success", 7) == 0) {
+			size_t vlen = olen - 8;
+
+			if (vlen > 0 && eq[vlen] == '%')
+				vlen--;
+			rc = parse_u32("stage success", eq + 1, vlen, 100, &out->success_pct, err);
+		} else if ((size_t)(eq - opt) == 4 && strncmp(opt, "wait", 4) == 0) {
+			size_t vlen = olen - 5;
+			uint32_t mul = 1;
+
+			if (vlen > 0 && (eq[vlen] == 's' || eq[vlen] == 'm' || eq[vlen] == 'h')) {
+				mul = eq[vlen] == 'h' ? 3600 : eq[vlen] == 'm' ? 60 : 1;
+				vlen--;
+			}
+			rc = parse_u32("stage wait", eq + 1, vlen, 30u * 86400, &out->wait_s, err);
+			out->wait_s *= mul;
+		} else {
+			rc = fota_error_set(err, FOTA_ERR_FIELD,
+					    "stage '%s': unknown option '%.*s' (success=, wait=)",
+					    spec, (int)(eq - opt), opt);
+		}
+		if (rc)
+			return rc;
+	}
+	return FOTA_OK;
+}
+
+fota_err orch_fail_threshold_parse(const char *s, struct orch_campaign *c, struct fota_error *err)
+{
+	size_t len = strlen(s);
+
+	c->fail_count = 0;
+	c->fail_pct = 0;
+	if (len > 0 && s[len - 1] == '%')
+		return parse_u32("--fail-threshold", s, len - 1, 100, &c->fail_pct, err);
+	return parse_u32("--fail-threshold", s, len, 1000000, &c->fail_count, err);
+}
+
+fota_err orch_campaign_validate(const struct orch_campaign *c, struct fota_error *err)
+{
+	size_t total = 0, n;
+	uint32_t i;
+	fota_err rc;
+
+	if (!c->id[0] || !fota_topic_segment_valid(c->id))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "campaign id '%s' must be 1..64 of [A-Za-z0-9._-]", c->id);
+	if (!fota_topic_segment_valid(c->group))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "group '%s' must be 1..64 of [A-Za-z0-9._-]", c->group);
+	if (c->n_stages == 0)
+		return fota_error_set(err, FOTA_ERR_FIELD, "a campaign needs at least one stage");
+	if (c->n_stages > ORCH_MAX_STAGES)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "more than %d stages",
+				      ORCH_MAX_STAGES);
+	for (i = 0; i < c->n_stages; i++) {
+		rc = check_list(c->stages[i].devices, &n, err);
+		if (rc)
+			return rc;
+		total += n;
+		if (i > 0 && c->stages[i].percent < orch_campaign_stage_percent(c, i - 1))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      "stage %u admits %u%% after an earlier stage admitted "
+					      "%u%%: stages may only widen",
+					      i + 1, c->stages[i].percent,
+					      orch_campaign_stage_percent(c, i - 1));
+	}
+	if (total > FOTA_MAX_ADMIT_DEVICES)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG,
+				      "stages list %zu devices; a directive holds at most %d", total,
+				      FOTA_MAX_ADMIT_DEVICES);
+	if (c->not_before && c->not_after && c->not_after <= c->not_before)
+		return fota_error_set(err, FOTA_ERR_FIELD, "the window ends before it starts");
+	if (!c->salt[0])
+		return fota_error_set(err, FOTA_ERR_FIELD, "a campaign needs an admission salt");
+	return FOTA_OK;
+}
+
+uint32_t orch_campaign_stage_percent(const struct orch_campaign *c, uint32_t stage)
+{
+	uint32_t i, p = 0;
+
+	for (i = 0; i <= stage && i < c->n_stages; i++)
+		if (c->stages[i].percent > p)
+			p = c->stages[i].percent;
+	return p;
+}
+
+static bool list_has(const char *list, const char *id)
+{
+	size_t idlen = strlen(id);
+	const char *p = list;
+
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == idlen && memcmp(p, id, len) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+bool orch_campaign_lists(const struct orch_campaign *c, uint32_t stage, const char *device)
+{
+	uint32_t i;
+
+	for (i = 0; i <= stage && i < c->n_stages; i++)
+		if (list_has(c->stages[i].devices, device))
+			return true;
+	return false;
+}
+
+bool orch_campaign_admits(const struct orch_campaign *c, uint32_t stage, uint32_t percent,
+			  const char *device)
+{
+	if (orch_campaign_lists(c, stage, device))
+		return true;
+	if (percent >= 100)
+		return true;
+	return fota_admission_bucket(c->salt, device) < percent * 100;
+}
+
+static bool is_failure(enum fota_state s)
+{
+	return s == FOTA_STATE_FAILED || s == FOTA_STATE_ROLLED_BACK;
+}
+
+void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
+		     const struct orch_cdev *d)
+{
+	k->admitted++;
+	if (d->reported)
+		k->reported++;
+	if ((unsigned)d->state < FOTA_STATE__COUNT)
+		k->by_state[d->state]++;
+	if (d->state == FOTA_STATE_CONFIRMED) {
+		k->confirmed++;
+	} else if (is_failure(d->state)) {
+		k->failed++;
+		/* Failures acknowledged by a resume no longer count towards the threshold. */
+		if (d->updated > c->resumed)
+			k->failed_now++;
+	} else if (d->result == FOTA_RESULT_ABORTED) {
+		k->aborted++;
+	} else {
+		k->in_flight++;
+	}
+}
+
+const char *orch_verdict_name(enum orch_verdict v)
+{
+	static const char *const names[] = {"hold", "pause", "met", "advance", "complete"};
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struct orch_counts *k,
+				      bool fully_admitted, int64_t now)
+{
+	const struct orch_cstage *st = &c->stages[c->stage];
+	bool last = c->stage + 1 >= c->n_stages;
+
+	if (c->fail_count && k->failed_now >= c->fail_count)
+		return ORCH_VERDICT_PAUSE;
+	if (c->fail_pct && k->admitted && (uint64_t)k->failed_now * 100 >=
+					      (uint64_t)c->fail_pct * k->admitted)
+		return ORCH_VERDICT_PAUSE;
+	if (!fully_admitted)
+		return ORCH_VERDICT_HOLD;
+	/* An empty stage (say 10 % of a tiny group) has nothing to prove. */
+	if (k->admitted && (uint64_t)k->confirmed * 100 < (uint64_t)st->success_pct * k->admitted)
+		return ORCH_VERDICT_HOLD;
+	if (c->stage_met == 0 || now - c->stage_met < (int64_t)st->wait_s)
+		return ORCH_VERDICT_MET;
+	if (!last)
+		return ORCH_VERDICT_ADVANCE;
+	return k->in_flight == 0 ? ORCH_VERDICT_COMPLETE : ORCH_VERDICT_MET;
+}
+
+fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orch_image *img,
+				 int64_t now, struct fota_directive *d, struct fota_error *err)
+{
+	uint32_t i, upto = c->stage < c->n_stages ? c->stage : c->n_stages - 1;
+	size_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->campaign_id, sizeof(d->campaign_id), "%s", c->id);
+	snprintf(d->group, sizeof(d->group), "%s", c->group);
+	d->created = now;
+	d->expires = now + (int64_t)ORCH_CAMPAIGN_DIRECTIVE_DAYS * 86400;
+	d->not_before = c->not_before;
+	d->not_after = c->not_after;
+	d->state = c->state == ORCH_CAMPAIGN_ABORTED  ? FOTA_CAMPAIGN_ABORTED
+		   : c->state == ORCH_CAMPAIGN_PAUSED ? FOTA_CAMPAIGN_PAUSED
+						      : FOTA_CAMPAIGN_ACTIVE;
+	memcpy(d->manifest_sha256, img->manifest_sha256, FOTA_SHA256_LEN);
+	d->manifest_jws = strdup(img->manifest_jws);
+	if (!d->manifest_jws)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	d->manifest_jws_len = img->manifest_jws_len;
+	/* The percentage draw always carries the salt, even at 0 %, so devices and the engine
+	 * compute the same buckets. */
+	d->admit_percent = c->cur_percent;
+	snprintf(d->salt, sizeof(d->salt), "%s", c->salt);
+	for (i = 0; i <= upto; i++) {
+		const char *p = c->stages[i].devices;
+
+		while (p && *p) {
+			size_t len = strcspn(p, ",");
+			char **tmp;
+
+			tmp = realloc(d->admit_devices, (n + 1) * sizeof(*tmp));
+			if (!tmp)
+				return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+			d->admit_devices = tmp;
+			d->admit_devices[n] = strndup(p, len);
+			if (!d->admit_devices[n])
+				return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+			d->n_admit_devices = ++n;
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return FOTA_OK;
+}
+
+fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,
+			     const char *kind, const char *result, struct fota_error *err,
+			     const char *fmt, ...)
+{
+	struct orch_event e;
+	va_list ap;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.campaign, sizeof(e.campaign), "%s", campaign ? campaign : "");
+	snprintf(e.device, sizeof(e.device), "%s", device ? device : "");
+	snprintf(e.kind, sizeof(e.kind), "%s", kind);
+	snprintf(e.result, sizeof(e.result), "%s", result ? result : "");
+	va_start(ap, fmt);
+	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	va_end(ap);
+	return s->ops->event_append(s, &e, err);
+}
+
+/* --- engine ---------------------------------------------------------------------------------- */
+
+struct queued {
+	char device[FOTA_MAX_SEGMENT_LEN + 1];
+	uint8_t *payload;
+	size_t len;
+};
+
+struct orch_engine {
+	const struct orch_config *cfg;
+	struct orch_store *store;
+	const struct orch_publisher *pub;
+	struct fota_signer *signer;
+
+	pthread_mutex_t lock; /* queue and stats */
+	struct queued *q;
+	size_t q_head, q_len;
+	struct orch_engine_stats stats;
+	int64_t sec_start_ms;
+	uint64_t sec_count;
+};
+
+fota_err orch_engine_new(const struct orch_config *cfg, struct orch_store *store,
+			 const struct orch_publisher *pub, struct fota_signer *signer,
+			 struct orch_engine **out, struct fota_error *err)
+{
+	struct orch_engine *e = calloc(1, sizeof(*e));
+
+	*out = NULL;
+	if (!e || !(e->q = calloc(ENGINE_QUEUE_LEN, sizeof(*e->q)))) {
+		free(e);
+		return fota_error_set(err, FOTA_ERR_NOMEM, "engine: out of memory");
+	}
+	e->cfg = cfg;
+	e->store = store;
+	e->pub = pub;
+	e->signer = signer;
+	pthread_mutex_init(&e->lock, NULL);
+	*out = e;
+	return FOTA_OK;
+}
+
+void orch_engine_free(struct orch_engine *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->q_len; i++)
+		free(e->q[(e->q_head + i) % ENGINE_QUEUE_LEN].payload);
+	pthread_mutex_destroy(&e->lock);
+	free(e->q);
+	free(e);
+}
+
+void orch_engine_submit_status(struct orch_engine *e, const char *device, const uint8_t *payload,
+			       size_t len)
+{
+	struct queued *slot;
+	uint8_t *copy;
+
+	if (len > FOTA_MAX_STATUS_BYTES || !(copy = malloc(len ? len : 1))) {
+		pthread_mutex_lock(&e->lock);
+		e->stats.dropped++;
+		pthread_mutex_unlock(&e->lock);
+		return;
+	}
+	memcpy(copy, payload, len);
+	pthread_mutex_lock(&e->lock);
+	if (e->q_len == ENGINE_QUEUE_LEN) {
+		e->stats.dropped++;
+		pthread_mutex_unlock(&e->lock);
+		free(copy);
+		return;
+	}
+	slot = &e->q[(e->q_head + e->q_len) % ENGINE_QUEUE_LEN];
+	snprintf(slot->device, sizeof(slot->device), "%s", device);
+	slot->payload = copy;
+	slot->len = len;
+	e->q_len++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
+{
+	pthread_mutex_lock(&e->lock);
+	*out = e->stats;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Optional "groups" member of a birth/status message: comma-joined valid names. */
+static void status_groups(const uint8_t *payload, size_t len, char *out, size_t size)
+{
+	cJSON *o = cJSON_ParseWithLength((const char *)payload, len);
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "groups"), *it;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!cJSON_IsArray(g))
+		g = NULL;
+	cJSON_ArrayForEach(it, g)
+	{
+		if (!cJSON_IsString(it) || !fota_topic_segment_valid(it->valuestring) ||
+		    n + strlen(it->valuestring) + 2 > size)
+			continue;
+		n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", it->valuestring);
+	}
+	cJSON_Delete(o);
+}
+
+fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, const char *groups,
+			    struct fota_error *err)
+{
+	struct orch_store *st = e->store;
+	struct orch_device dev;
+	struct orch_campaign c;
+	struct orch_cdev d;
+	int64_t now = fota_time_now();
+	bool changed;
+	fota_err rc;
+
+	memset(&dev, 0, sizeof(dev));
+	memset(&c, 0, sizeof(c));
+	snprintf(dev.id, sizeof(dev.id), "%s", s->device);
+	snprintf(dev.model, sizeof(dev.model), "%s", s->model);
+	snprintf(dev.hw, sizeof(dev.hw), "%s", s->hw_revision);
+	snprintf(dev.version, sizeof(dev.version), "%s", s->version);
+	snprintf(dev.groups, sizeof(dev.groups), "%s", groups ? groups : "");
+	dev.last_seen = now;
+	dev.online = s->state != FOTA_STATE_OFFLINE;
+	rc = st->ops->device_put(st, &dev, groups && groups[0], err);
+	if (rc || !s->campaign[0])
+		return rc;
+	rc = st->ops->campaign_get(st, s->campaign, &c, err);
+	if (rc == FOTA_ERR_NOT_FOUND) {
+		fota_error_clear(err);
+		return FOTA_OK; /* a campaign of `publish` or another orchestrator */
+	}
+	if (rc)
+		return rc;
+	rc = st->ops->cdev_get(st, c.id, s->device, &d, err);
+	if (rc == FOTA_ERR_NOT_FOUND) {
+		/* Admitted by the percentage without being in our registry when the stage
+		 * opened: record the admission now, once. */
+		bool ins = false;
+
+		fota_error_clear(err);
+		rc = st->ops->cdev_admit(st, c.id, s->device, c.stage, now, &ins, err);
+		if (rc == FOTA_OK && ins)
+			rc = orch_campaign_event(st, c.id, s->device, "admitted", "", err,
+						 "stage %u (reported before registration)",
+						 c.stage + 1);
+		if (rc == FOTA_OK)
+			rc = st->ops->cdev_get(st, c.id, s->device, &d, err);
+	}
+	if (rc)
+		goto out;
+	changed = !d.reported || d.state != s->state || d.result != s->result;
+	if (!changed && d.chunks_present == s->chunks_present)
+		goto out; /* a replayed retained status: nothing new */
+	d.reported = true;
+	d.state = s->state;
+	d.result = s->result;
+	snprintf(d.reason, sizeof(d.reason), "%s", s->reason);
+	d.chunks_present = s->chunks_present;
+	d.chunk_count = s->chunk_count;
+	d.updated = now;
+	rc = st->ops->cdev_put(st, c.id, &d, err);
+	if (rc == FOTA_OK && changed)
+		rc = orch_campaign_event(st, c.id, s->device, fota_state_name(s->state),
+					 fota_result_name(s->result), err, "%s", s->reason);
+out:
+	orch_campaign_clear(&c);
+	return rc;
+}
+
+/* Writes up to one batch of queued statuses; returns how many. */
+static size_t drain(struct orch_engine *e)
+{
+	struct orch_store *st = e->store;
+	struct fota_error err = {0};
+	struct queued batch[ENGINE_BATCH];
+	size_t n = 0, i;
+	int64_t t0, now;
+
+	pthread_mutex_lock(&e->lock);
+	while (n < ENGINE_BATCH && e->q_len) {
+		batch[n++] = e->q[e->q_head];
+		e->q_head = (e->q_head + 1) % ENGINE_QUEUE_LEN;
+		e->q_len--;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (n == 0)
+		return 0;
+	t0 = fota_time_mono_ms();
+	if (st->ops->begin(st, &err)) {
+		orch_fail("store", &err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct fota_status s;
+		char groups[sizeof(((struct orch_device *)0)->groups)];
+
+		memset(&s, 0, sizeof(s));
+		if (fota_status_parse(batch[i].payload, batch[i].len, &s, &err)) {
+			orch_log("status from %s ignored: %s", batch[i].device, err.msg);
+			continue;
+		}
+		snprintf(s.device, sizeof(s.device), "%s", batch[i].device);
+		status_groups(batch[i].payload, batch[i].len, groups, sizeof(groups));
+		if (orch_engine_ingest(e, &s, groups, &err))
+			orch_fail("store status", &err);
+	}
+	if (st->ops->commit(st, &err)) {
+		orch_fail("store", &err);
+		st->ops->rollback(st);
+	}
+out:
+	now = fota_time_mono_ms();
+	pthread_mutex_lock(&e->lock);
+	e->stats.statuses += n;
+	e->stats.busy_ms += now - t0;
+	if (now - e->sec_start_ms >= 1000) {
+		e->sec_start_ms = now;
+		e->sec_count = 0;
+	}
+	e->sec_count += n;
+	if (e->sec_count > e->stats.peak_per_s)
+		e->stats.peak_per_s = e->sec_count;
+	pthread_mutex_unlock(&e->lock);
+	for (i = 0; i < n; i++)
+		free(batch[i].payload);
+	return n;
+}
+
+struct members {
+	char (*ids)[FOTA_MAX_SEGMENT_LEN + 1];
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_member(void *ctx, const struct orch_device *d)
+{
+	struct members *m = ctx;
+
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		void *tmp = realloc(m->ids, ncap * sizeof(*m->ids));
+
+		if (!tmp) {
+			m->oom = true;
+			return 1;
+		}
+		m->ids = tmp;
+		m->cap = ncap;
+	}
+	memcpy(m->ids[m->n++], d->id, sizeof(*m->ids));
+	return 0;
+}
+
+struct tally {
+	const struct orch_campaign *c;
+	struct orch_counts k;
+	int64_t since; /* admissions at or after this count towards the rate limit */
+	uint32_t recent;
+	char first_fail[FOTA_MAX_SEGMENT_LEN + FOTA_MAX_REASON_LEN + 8];
+};
+
+static int tally_one(void *ctx, const struct orch_cdev *d)
+{
+	struct tally *t = ctx;
+
+	orch_counts_add(&t->k, t->c, d);
+	if (d->admitted >= t->since)
+		t->recent++;
+	if (!t->first_fail[0] && is_failure(d->state) && d->updated > t->c->resumed)
+		snprintf(t->first_fail, sizeof(t->first_fail), "%s %s", d->device,
+			 d->reason[0] ? d->reason : fota_result_name(d->result));
+	return 0;
+}
+
+/* Devices newly admitted by percent p beyond cur (registered members only). */
+static uint32_t newly_admitted(const struct orch_campaign *c, const struct members *m, uint32_t p)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (orch_campaign_admits(c, c->stage, p, m->ids[i]) &&
+		    !orch_campaign_admits(c, c->stage, c->cur_percent, m->ids[i]))
+			n++;
+	return n;
+}
+
+static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t now,
+			struct fota_error *err)
+{
+	struct fota_directive d;
+	struct orch_image *img = NULL;
+	struct fota_topic tt = {.kind = FOTA_TOPIC_GROUP_TABLE};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	fota_err rc;
+
+	memset(&d, 0, sizeof(d));
+	if (!e->pub || !e->signer)
+		return FOTA_OK;
+	rc = orch_image_open(e->cfg, c->image_id, &img, err);
+	if (rc)
+		goto out;
+	rc = orch_campaign_directive(c, img, now, &d, err);
+	if (rc)
+		goto out;
+	/* The table first, retained: a device acting on the directive finds it. */
+	snprintf(tt.group, sizeof(tt.group), "%s", c->group);
+	memcpy(tt.image_id, img->id, sizeof(tt.image_id));
+	if (c->state != ORCH_CAMPAIGN_ABORTED) {
+		rc = fota_topic_build(e->cfg->prefix, &tt, topic, sizeof(topic), err);
+		if (rc == FOTA_OK)
+			rc = orch_publish_table(e->pub, topic, img, true, err);
+		if (rc)
+			goto out;
+	}
+	rc = orch_directive_next_seq(e->cfg, c->group, &d.directive_seq, err);
+	if (rc == FOTA_OK)
+		rc = orch_publish_directive(e->pub, e->cfg, e->signer, &d, img->id, err);
+	if (rc)
+		goto out;
+	c->directive_seq = d.directive_seq;
+	pthread_mutex_lock(&e->lock);
+	e->stats.directives++;
+	pthread_mutex_unlock(&e->lock);
+out:
+	fota_directive_clear(&d);
+	orch_image_free(img);
+	return rc;
+}
+
+fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_t now,
+			  struct fota_error *err)
+{
+	struct orch_store *st = e->store;
+	struct orch_campaign c;
+	struct members m = {0};
+	struct tally t;
+	enum orch_verdict v = ORCH_VERDICT_HOLD;
+	uint32_t target, eff;
+	bool in_window, in_txn = false;
+	size_t i;
+	fota_err rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = st->ops->begin(st, err);
+	if (rc)
+		return rc;
+	in_txn = true;
+	rc = st->ops->campaign_get(st, campaign_id, &c, err);
+	if (rc)
+		goto out;
+	if (c.state != ORCH_CAMPAIGN_RUNNING)
+		goto publish;
+	in_window = (!c.not_before || now >= c.not_before) && (!c.not_after || now < c.not_after);
+	rc = st->ops->device_each(st, c.group, add_member, &m, err);
+	if (rc == FOTA_OK && m.oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	if (rc)
+		goto out;
+
+	/* Widen the percentage of the current stage, as far as the rate limit allows. */
+	target = orch_campaign_stage_percent(&c, c.stage);
+	eff = c.cur_percent;
+	if (in_window && eff < target) {
+		if (c.admit_per_min == 0) {
+			eff = target;
+		} else {
+			struct tally r = {.c = &c, .since = now - 60};
+
+			rc = st->ops->cdev_each(st, c.id, tally_one, &r, err);
+			if (rc)
+				goto out;
+			while (eff < target) {
+				uint32_t more = newly_admitted(&c, &m, eff + 1);
+
+				if (r.recent + more > c.admit_per_min)
+					break;
+				eff++;
+			}
+		}
+		if (eff != c.cur_percent) {
+			c.cur_percent = eff;
+			c.want_rev++;
+		}
+	}
+	/* Record every registered member (and every listed device) the directive admits, in
+	 * the same transaction as the percentage, before the directive goes out: after a
+	 * crash the admissions and the directive can only agree. */
+	for (i = 0; in_window && i < m.n; i++) {
+		bool ins = false;
+
+		if (!orch_campaign_admits(&c, c.stage, c.cur_percent, m.ids[i]))
+			continue;
+		rc = st->ops->cdev_admit(st, c.id, m.ids[i], c.stage, now, &ins, err);
+		if (rc == FOTA_OK && ins)
+			rc = orch_campaign_event(st, c.id, m.ids[i], "admitted", "", err,
+						 "stage %u", c.stage + 1);
+		if (rc)
+			goto out;
+	}
+	for (i = 0; in_window && i <= c.stage; i++) {
+		const char *p = c.stages[i].devices;
+
+		while (p && *p) {
+			char id[FOTA_MAX_SEGMENT_LEN + 1];
+			size_t len = strcspn(p, ",");
+			bool ins = false;
+
+			snprintf(id, sizeof(id), "%.*s", (int)len, p);
+			rc = st->ops->cdev_admit(st, c.id, id, c.stage, now, &ins, err);
+			if (rc == FOTA_OK && ins)
+				rc = orch_campaign_event(st, c.id, id, "admitted", "", err,
+							 "stage %u (listed)", c.stage + 1);
+			if (rc)
+				goto out;
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+
+	t.c = &c;
+	t.since = now - 60;
+	rc = st->ops->cdev_each(st, c.id, tally_one, &t, err);
+	if (rc)
+		goto out;
+	v = orch_campaign_judge(&c, &t.k, c.cur_percent >= target, now);
+	switch (v) {
+	case ORCH_VERDICT_PAUSE:
+		c.state = ORCH_CAMPAIGN_PAUSED;
+		snprintf(c.reason, sizeof(c.reason),
+			 "failure threshold: %u of %u admitted devices failed (threshold %u%s); "
+			 "first: %.80s",
+			 t.k.failed_now, t.k.admitted, c.fail_count ? c.fail_count : c.fail_pct,
+			 c.fail_count ? "" : "%", t.first_fail);
+		c.want_rev++;
+		rc = orch_campaign_event(st, c.id, "", "paused", "failure_threshold", err, "%s",
+					 c.reason);
+		orch_log("campaign %s paused itself: %s", c.id, c.reason);
+		break;
+	case ORCH_VERDICT_HOLD:
+		c.stage_met = 0;
+		break;
+	case ORCH_VERDICT_MET:
+		if (c.stage_met == 0) {
+			c.stage_met = now;
+			rc = orch_campaign_event(st, c.id, "", "stage_met", "", err,
+						 "stage %u: %u/%u confirmed", c.stage + 1,
+						 t.k.confirmed, t.k.admitted);
+		}
+		break;
+	case ORCH_VERDICT_ADVANCE:
+		c.stage++;
+		c.stage_started = now;
+		c.stage_met = 0;
+		c.want_rev++;
+		rc = orch_campaign_event(st, c.id, "", "stage", "", err,
+					 "stage %u of %u started (%u/%u confirmed so far)",
+					 c.stage + 1, c.n_stages, t.k.confirmed, t.k.admitted);
+		orch_log("campaign %s: stage %u of %u", c.id, c.stage + 1, c.n_stages);
+		break;
+	case ORCH_VERDICT_COMPLETE:
+		c.state = ORCH_CAMPAIGN_COMPLETED;
+		c.finished = now;
+		rc = orch_campaign_event(st, c.id, "", "completed", "", err,
+					 "%u confirmed, %u failed of %u admitted", t.k.confirmed,
+					 t.k.failed, t.k.admitted);
+		orch_log("campaign %s completed: %u confirmed, %u failed", c.id, t.k.confirmed,
+			 t.k.failed);
+		break;
+	}
+	if (rc)
+		goto out;
+publish:
+	rc = st->ops->campaign_put(st, &c, err);
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc)
+		goto out;
+	in_txn = false;
+	if (c.pub_rev < c.want_rev && e->pub) {
+		uint64_t rev = c.want_rev;
+
+		rc = publish(e, &c, now, err);
+		if (rc)
+			goto out;
+		/* Only the publishing bookkeeping; a CLI change that raced us bumped want_rev
+		 * and will be published on the next step. */
+		rc = st->ops->begin(st, err);
+		if (rc)
+			goto out;
+		in_txn = true;
+		{
+			struct orch_campaign fresh;
+			uint64_t seq = c.directive_seq;
+
+			rc = st->ops->campaign_get(st, campaign_id, &fresh, err);
+			if (rc == FOTA_OK) {
+				fresh.pub_rev = rev;
+				fresh.directive_seq = seq;
+				rc = st->ops->campaign_put(st, &fresh, err);
+			}
+			if (rc == FOTA_OK)
+				rc = orch_campaign_event(st, c.id, "", "directive", "", err,
+							 "seq %llu: %s, stage %u, %u%%",
+							 (unsigned long long)seq,
+							 orch_cstate_name(fresh.state),
+							 fresh.stage + 1, fresh.cur_percent);
+			orch_campaign_clear(&fresh);
+		}
+		if (rc == FOTA_OK)
+			rc = st->ops->commit(st, err);
+		if (rc == FOTA_OK)
+			in_txn = false;
+	}
+out:
+	if (in_txn)
+		st->ops->rollback(st);
+	free(m.ids);
+	orch_campaign_clear(&c);
+	return rc;
+}
+
+static int step_cb(void *ctx, const char *id)
+{
+	struct orch_engine *e = ctx;
+	struct fota_error err = {0};
+
+	if (orch_engine_step(e, id, fota_time_now(), &err)) {
+		char what[FOTA_MAX_NAME_LEN + 16];
+
+		snprintf(what, sizeof(what), "campaign %s", id);
+		orch_fail(what, &err);
+	}
+	return 0;
+}
+
+void orch_engine_run_once(struct orch_engine *e)
+{
+	struct fota_error err = {0};
+
+	while (drain(e) == ENGINE_BATCH)
+		;
+	if (e->store->ops->campaign_each(e->store, true, step_cb, e, &err))
+		orch_fail("campaigns", &err);
+}

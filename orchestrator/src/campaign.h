@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: the rollout model (stages, admission, thresholds) and
+ * the engine that runs campaigns from the store and publishes their directives. */
+#ifndef ORCH_CAMPAIGN_H
+#define ORCH_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/directive.h"
+#include "fota/error.h"
+#include "fota/signer.h"
+#include "fota/status.h"
+
+#include "config.h"
+#include "image_store.h"
+#include "publisher.h"
+#include "store.h"
+
+/* Directives of a campaign stay valid this long; every change re-signs them. */
+#define ORCH_CAMPAIGN_DIRECTIVE_DAYS 30
+
+/* --- the rollout model: pure functions, unit-tested ---------------------------------------- */
+
+/* "dev-1,dev-2" / "50%" / "dev-1,dev-2+10%", then optional ":success=P" and ":wait=S".
+ * Defaults: success 100, wait 0. out->devices is malloc'd (orch_campaign_clear frees it). */
+fota_err orch_stage_parse(const char *spec, struct orch_cstage *out, struct fota_error *err);
+
+/* "2" (devices) or "10%" (of admitted devices) into c->fail_count / c->fail_pct. */
+fota_err orch_fail_threshold_parse(const char *s, struct orch_campaign *c, struct fota_error *err);
+
+/* Stage order, limits, device ids, thresholds, window. */
+fota_err orch_campaign_validate(const struct orch_campaign *c, struct fota_error *err);
+
+/* The largest percentage of stages 0..stage: stages only ever widen admission. */
+uint32_t orch_campaign_stage_percent(const struct orch_campaign *c, uint32_t stage);
+/* True if device is listed explicitly by one of stages 0..stage. */
+bool orch_campaign_lists(const struct orch_campaign *c, uint32_t stage, const char *device);
+/* What a directive for (stage, percent) admits; the same rule as fota_directive_admits. */
+bool orch_campaign_admits(const struct orch_campaign *c, uint32_t stage, uint32_t percent,
+			  const char *device);
+
+/* Devices of a campaign by what they last reported. */
+struct orch_counts {
+	uint32_t admitted;
+	uint32_t by_state[FOTA_STATE__COUNT];
+	uint32_t reported;  /* admitted devices that reported anything for this campaign */
+	uint32_t confirmed;
+	uint32_t failed;     /* failed or rolled back, ever */
+	uint32_t failed_now; /* failed or rolled back since the last resume: what pauses */
+	uint32_t in_flight;  /* admitted, not final */
+	uint32_t aborted;    /* reported the abort (dropped their staged data) */
+};
+
+void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
+		     const struct orch_cdev *d);
+
+enum orch_verdict {
+	ORCH_VERDICT_HOLD = 0,	/* keep going */
+	ORCH_VERDICT_PAUSE,	/* the failure threshold is reached */
+	ORCH_VERDICT_MET,	/* success threshold met, soaking for the stage's wait */
+	ORCH_VERDICT_ADVANCE,	/* on to the next stage */
+	ORCH_VERDICT_COMPLETE,	/* last stage met and every admitted device is final */
+};
+
+const char *orch_verdict_name(enum orch_verdict v);
+
+/* The decision for a running campaign. fully_admitted: the stage's whole percentage is out
+ * (a rate limit may still be holding some back). Never mutates c. */
+enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struct orch_counts *k,
+				      bool fully_admitted, int64_t now);
+
+/* The directive that expresses c now (caller clears it). */
+fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orch_image *img,
+				 int64_t now, struct fota_directive *d, struct fota_error *err);
+
+/* --- the engine ----------------------------------------------------------------------------- */
+
+struct orch_engine;
+
+struct orch_engine_stats {
+	uint64_t statuses;    /* status messages ingested into the store */
+	uint64_t dropped;     /* queue full or unparsable */
+	uint64_t directives;  /* directives published */
+	int64_t busy_ms;      /* time spent writing statuses to the store */
+	uint64_t peak_per_s;  /* most statuses ingested within one second */
+};
+
+/* store, pub (may be NULL: no publishing) and signer (may be NULL) must outlive the engine. */
+fota_err orch_engine_new(const struct orch_config *cfg, struct orch_store *store,
+			 const struct orch_publisher *pub, struct fota_signer *signer,
+			 struct orch_engine **out, struct fota_error *err);
+void orch_engine_free(struct orch_engine *e); /* NULL is a no-op */
+
+/* From the MQTT thread: copies and queues; never touches the store. */
+void orch_engine_submit_status(struct orch_engine *e, const char *device, const uint8_t *payload,
+			       size_t len);
+
+/* From the engine's thread: writes queued statuses (one transaction), then advances every
+ * active campaign and publishes what changed. */
+void orch_engine_run_once(struct orch_engine *e);
+
+/* One status into the store (the engine's thread or tests); groups is "" or comma-joined. */
+fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s,
+			    const char *groups, struct fota_error *err);
+
+/* Advances one campaign now (tests call this directly). */
+fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_t now,
+			  struct fota_error *err);
+
+void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out);
+
+/* Appends a campaign-level event; used by the CLI as well. */
+fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,
+			     const char *kind, const char *result, struct fota_error *err,
+			     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+#endif

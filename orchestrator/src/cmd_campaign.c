@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `campaign`: create and steer staged rollouts in the store; `serve` publishes what they say. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/atomic_file.h"
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+
+#include "campaign.h"
+#include "cmd.h"
+#include "config.h"
+#include "image_store.h"
+#include "store.h"
+
+#define STORE_FILE "orchestrator.db"
+#define BAR_WIDTH 24
+#define DEFAULT_WAIT_TIMEOUT_S 600u
+
+static const char campaign_usage[] =
+    "Usage: fota-orchestrator campaign COMMAND [ARGS] [OPTIONS]\n"
+    "\n"
+    "  create ID --image IMAGE_ID --group G --stage SPEC [--stage SPEC...]\n"
+    "         [--fail-threshold N|P%] [--admit-rate N] [--window FROM/TO] [--salt S]\n"
+    "  start ID | pause ID | resume ID | abort ID\n"
+    "  status ID [--watch SECONDS]\n"
+    "  list\n"
+    "  wait ID --state STATE [--timeout SECONDS]\n"
+    "  events ID [--device D]\n"
+    "\n"
+    "A stage SPEC is devices and/or a percentage of the group, then options:\n"
+    "  dev-1,dev-2            these devices (a canary)\n"
+    "  50%                    a deterministic half of the group\n"
+    "  dev-9+10%              both\n"
+    "  ...:success=90:wait=10m  advance when 90 % of admitted devices confirmed, after a\n"
+    "                         10 minute soak (defaults: success=100, wait=0)\n"
+    "--fail-threshold pauses the campaign by itself at N failed devices, or P % of admitted\n"
+    "ones. --admit-rate limits new admissions per minute. --window bounds when devices may\n"
+    "start (RFC 3339 UTC times). Every change is published by a running `serve`.\n"
+    "\n"
+    "Exit: 0 ok, 1 failure, 2 usage, 3 timeout (wait), 5 no such campaign or image,\n"
+    "6 not allowed in the campaign's state; `wait` exits 1 if the campaign ended otherwise.\n"
+    "\n";
+
+enum {
+	OPT_IMAGE = 1,
+	OPT_GROUP,
+	OPT_STAGE,
+	OPT_FAIL,
+	OPT_ADMIT_RATE,
+	OPT_WINDOW,
+	OPT_SALT,
+	OPT_WATCH,
+	OPT_STATE,
+	OPT_TIMEOUT,
+	OPT_DEVICE,
+};
+
+fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
+			 struct fota_error *err)
+{
+	char path[PATH_MAX];
+	fota_err rc;
+
+	rc = fota_mkdirs(cfg->state_dir, 0755, err);
+	if (rc == FOTA_OK)
+		rc = orch_state_path(cfg, path, sizeof(path), err, STORE_FILE);
+	if (rc == FOTA_OK)
+		rc = orch_store_open(path, out, err);
+	return rc;
+}
+
+static int exit_for(const struct fota_error *err)
+{
+	return orch_exit_for(err->code);
+}
+
+/* --- create ---------------------------------------------------------------------------------- */
+
+static fota_err parse_window(const char *s, struct orch_campaign *c, struct fota_error *err)
+{
+	char from[FOTA_TIME_STR_LEN + 1], to[FOTA_TIME_STR_LEN + 1];
+	const char *slash = strchr(s, '/');
+	fota_err rc = FOTA_OK;
+
+	if (!slash || (size_t)(slash - s) > FOTA_TIME_STR_LEN || strlen(slash + 1) > FOTA_TIME_STR_LEN)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "--window: expected FROM/TO (either may be empty)");
+	snprintf(from, sizeof(from), "%.*s", (int)(slash - s), s);
+	snprintf(to, sizeof(to), "%s", slash + 1);
+	if (from[0])
+		rc = fota_time_parse(from, &c->not_before, err);
+	if (rc == FOTA_OK && to[0])
+		rc = fota_time_parse(to, &c->not_after, err);
+	if (rc)
+		fota_error_prefix(err, "--window");
+	return rc;
+}
+
+static int do_create(struct orch_config *cfg, struct orch_campaign *c, const char *id,
+		     struct fota_error *err)
+{
+	struct orch_store *st = NULL;
+	struct orch_image *img = NULL;
+	int ret = ORCH_EXIT_FAIL;
+
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	if (!c->salt[0])
+		snprintf(c->salt, sizeof(c->salt), "%s", id);
+	if (strlen(id) > FOTA_MAX_NAME_LEN || orch_campaign_validate(c, err)) {
+		if (!err->msg[0])
+			fota_error_set(err, FOTA_ERR_FIELD, "campaign id is too long");
+		orch_fail("campaign create", err);
+		return ORCH_EXIT_USAGE;
+	}
+	if (orch_image_open(cfg, c->image_id, &img, err)) {
+		orch_fail("campaign create", err);
+		return exit_for(err);
+	}
+	snprintf(c->image_id, sizeof(c->image_id), "%s", img->id);
+	c->state = ORCH_CAMPAIGN_DRAFT;
+	c->created = fota_time_now();
+	if (orch_open_store(cfg, &st, err) || st->ops->begin(st, err)) {
+		orch_fail("campaign create", err);
+		goto out;
+	}
+	if (st->ops->image_put(st, img->id, img->manifest.name, img->manifest.version,
+			       img->manifest.size, err) ||
+	    st->ops->campaign_create(st, c, err) ||
+	    orch_campaign_event(st, c->id, "", "created", "", err,
+				"image %s (%s %s), group %s, %u stages", img->id,
+				img->manifest.name, img->manifest.version, c->group, c->n_stages) ||
+	    st->ops->commit(st, err)) {
+		st->ops->rollback(st);
+		orch_fail("campaign create", err);
+		ret = exit_for(err);
+		goto out;
+	}
+	if (cfg->json)
+		printf("{\"campaign\":\"%s\",\"state\":\"draft\"}\n", c->id);
+	else
+		printf("campaign %s created (draft); `campaign start %s` begins it\n", c->id, c->id);
+	ret = ORCH_EXIT_OK;
+out:
+	orch_image_free(img);
+	orch_store_close(st);
+	return ret;
+}
+
+/* --- start / pause / resume / abort ---------------------------------------------------------- */
+
+static int do_transition(struct orch_config *cfg, const char *verb, const char *id,
+			 struct fota_error *err)
+{
+	struct orch_store *st = NULL;
+	struct orch_campaign c;
+	enum orch_cstate from, to;
+	const char *kind;
+	int64_t now = fota_time_now();
+	int ret = ORCH_EXIT_FAIL;
+
+	memset(&c, 0, sizeof(c));
+	if (orch_open_store(cfg, &st, err) || st->ops->begin(st, err)) {
+		orch_fail("campaign", err);
+		goto out;
+	}
+	if (st->ops->campaign_get(st, id, &c, err)) {
+		st->ops->rollback(st);
+		orch_fail("campaign", err);
+		ret = exit_for(err);
+		goto out;
+	}
+	from = c.state;
+	if (strcmp(verb, "start") == 0) {
+		to = ORCH_CAMPAIGN_RUNNING;
+		if (from != ORCH_CAMPAIGN_DRAFT)
+			goto bad_state;
+		c.started = now;
+		c.stage_started = now;
+		c.resumed = now;
+	} else if (strcmp(verb, "pause") == 0) {
+		to = ORCH_CAMPAIGN_PAUSED;
+		if (from != ORCH_CAMPAIGN_RUNNING)
+			goto bad_state;
+		snprintf(c.reason, sizeof(c.reason), "paused by command");
+	} else if (strcmp(verb, "resume") == 0) {
+		to = ORCH_CAMPAIGN_RUNNING;
+		if (from != ORCH_CAMPAIGN_PAUSED)
+			goto bad_state;
+		/* Failures so far are acknowledged; failed devices retry on the new directive. */
+		c.resumed = now;
+		c.reason[0] = '\0';
+	} else {
+		to = ORCH_CAMPAIGN_ABORTED;
+		if (from == ORCH_CAMPAIGN_ABORTED || from == ORCH_CAMPAIGN_COMPLETED)
+			goto bad_state;
+		snprintf(c.reason, sizeof(c.reason), "aborted by command");
+		c.finished = now;
+	}
+	kind = from == ORCH_CAMPAIGN_DRAFT && to == ORCH_CAMPAIGN_RUNNING ? "started"
+	       : to == ORCH_CAMPAIGN_RUNNING				  ? "resumed"
+	       : to == ORCH_CAMPAIGN_PAUSED				  ? "paused"
+									  : "aborted";
+	c.state = to;
+	/* A draft never published anything; aborting it publishes nothing either. */
+	if (from != ORCH_CAMPAIGN_DRAFT || to == ORCH_CAMPAIGN_RUNNING)
+		c.want_rev++;
+	if (st->ops->campaign_put(st, &c, err) ||
+	    orch_campaign_event(st, c.id, "", kind,
+				"command", err, "%s -> %s by command", orch_cstate_name(from),
+				orch_cstate_name(to)) ||
+	    st->ops->commit(st, err)) {
+		st->ops->rollback(st);
+		orch_fail("campaign", err);
+		goto out;
+	}
+	if (cfg->json)
+		printf("{\"campaign\":\"%s\",\"state\":\"%s\"}\n", c.id, orch_cstate_name(to));
+	else
+		printf("campaign %s: %s -> %s\n", c.id, orch_cstate_name(from),
+		       orch_cstate_name(to));
+	ret = ORCH_EXIT_OK;
+	goto out;
+bad_state:
+	st->ops->rollback(st);
+	fota_error_set(err, FOTA_ERR_STATE, "cannot %s campaign %s: it is %s", verb, c.id,
+		       orch_cstate_name(from));
+	orch_fail("campaign", err);
+	ret = ORCH_EXIT_STATE;
+out:
+	orch_campaign_clear(&c);
+	orch_store_close(st);
+	return ret;
+}
+
+/* --- status ---------------------------------------------------------------------------------- */
+
+struct view {
+	const struct orch_campaign *c;
+	struct orch_counts all;
+	struct orch_counts stage[ORCH_MAX_STAGES];
+	cJSON *failures;
+	int64_t last_confirm;
+};
+
+static int view_one(void *ctx, const struct orch_cdev *d)
+{
+	struct view *v = ctx;
+	uint32_t s = d->stage < ORCH_MAX_STAGES ? d->stage : ORCH_MAX_STAGES - 1;
+
+	orch_counts_add(&v->all, v->c, d);
+	orch_counts_add(&v->stage[s], v->c, d);
+	if (d->state == FOTA_STATE_FAILED || d->state == FOTA_STATE_ROLLED_BACK) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "device", d->device);
+		cJSON_AddStringToObject(o, "state", fota_state_name(d->state));
+		cJSON_AddStringToObject(o, "result", fota_result_name(d->result));
+		cJSON_AddStringToObject(o, "reason", d->reason);
+		cJSON_AddItemToArray(v->failures, o);
+	}
+	if (d->state == FOTA_STATE_CONFIRMED && d->updated > v->last_confirm)
+		v->last_confirm = d->updated;
+	return 0;
+}
+
+struct expect {
+	const struct orch_campaign *c;
+	uint32_t per_stage[ORCH_MAX_STAGES]; /* registered devices each stage would admit */
+};
+
+static int expect_one(void *ctx, const struct orch_device *d)
+{
+	struct expect *x = ctx;
+	uint32_t i;
+
+	for (i = 0; i < x->c->n_stages; i++)
+		if (orch_campaign_admits(x->c, i, orch_campaign_stage_percent(x->c, i), d->id))
+			x->per_stage[i]++;
+	return 0;
+}
+
+static size_t list_count(const char *list)
+{
+	size_t n = 1;
+
+	for (; *list; list++)
+		n += *list == ',';
+	return n;
+}
+
+static void bar(char *out, uint32_t done, uint32_t failed, uint32_t total)
+{
+	uint32_t i, nd = total ? done * BAR_WIDTH / total : 0;
+	uint32_t nf = total ? (failed * BAR_WIDTH + total - 1) / total : 0;
+
+	for (i = 0; i < BAR_WIDTH; i++)
+		out[i] = i < nd ? '#' : i < nd + nf ? 'x' : '.';
+	out[BAR_WIDTH] = '\0';
+}
+
+static void fmt_duration(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		snprintf(buf, size, "-");
+	else if (s < 120)
+		snprintf(buf, size, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(buf, size, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, size, "%lldh%02lldm", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
+}
+
+static cJSON *counts_json(const struct orch_counts *k)
+{
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject();
+	int i;
+
+	cJSON_AddNumberToObject(o, "admitted", k->admitted);
+	cJSON_AddNumberToObject(o, "reported", k->reported);
+	cJSON_AddNumberToObject(o, "confirmed", k->confirmed);
+	cJSON_AddNumberToObject(o, "failed", k->failed);
+	cJSON_AddNumberToObject(o, "failed_since_resume", k->failed_now);
+	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
+	cJSON_AddNumberToObject(o, "aborted", k->aborted);
+	for (i = 0; i < FOTA_STATE__COUNT; i++)
+		if (k->by_state[i])
+			cJSON_AddNumberToObject(st, fota_state_name((enum fota_state)i),
+						k->by_state[i]);
+	cJSON_AddItemToObject(o, "states", st);
+	return o;
+}
+
+static int show_status(struct orch_store *st, const char *id, bool json, struct fota_error *err)
+{
+	struct orch_campaign c;
+	struct view v;
+	struct expect x;
+	int64_t now = fota_time_now(), eta = -1;
+	uint32_t i, expected;
+	char t[FOTA_TIME_STR_LEN], d1[32], b[BAR_WIDTH + 1];
+	cJSON *o = NULL, *stages;
+	int ret = ORCH_EXIT_FAIL;
+
+	memset(&v, 0, sizeof(v));
+	memset(&x, 0, sizeof(x));
+	if (st->ops->campaign_get(st, id, &c, err)) {
+		orch_fail("campaign status", err);
+		return exit_for(err);
+	}
+	v.c = &c;
+	x.c = &c;
+	v.failures = cJSON_CreateArray();
+	if (st->ops->cdev_each(st, c.id, view_one, &v, err) ||
+	    st->ops->device_each(st, c.group, expect_one, &x, err)) {
+		orch_fail("campaign status", err);
+		goto out;
+	}
+	expected = c.n_stages ? x.per_stage[c.n_stages - 1] : 0;
+	if (expected < v.all.admitted)
+		expected = v.all.admitted;
+	/* ETA from the confirmation rate so far; none before the first confirmation. */
+	if (c.state == ORCH_CAMPAIGN_RUNNING && v.all.confirmed && c.started &&
+	    v.last_confirm > c.started)
+		eta = (int64_t)(expected - v.all.confirmed) * (v.last_confirm - c.started) /
+		      v.all.confirmed;
+
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "campaign", c.id);
+		cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
+		cJSON_AddStringToObject(o, "reason", c.reason);
+		cJSON_AddStringToObject(o, "image", c.image_id);
+		cJSON_AddStringToObject(o, "group", c.group);
+		cJSON_AddNumberToObject(o, "stage", c.stage + 1);
+		cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
+		cJSON_AddNumberToObject(o, "percent", c.cur_percent);
+		cJSON_AddNumberToObject(o, "directive_seq", (double)c.directive_seq);
+		cJSON_AddBoolToObject(o, "published", c.pub_rev >= c.want_rev);
+		cJSON_AddNumberToObject(o, "expected_devices", expected);
+		cJSON_AddItemToObject(o, "counts", counts_json(&v.all));
+		stages = cJSON_AddArrayToObject(o, "stages");
+		for (i = 0; i < c.n_stages; i++) {
+			cJSON *s = counts_json(&v.stage[i]);
+
+			cJSON_AddNumberToObject(s, "index", i + 1);
+			cJSON_AddStringToObject(s, "devices", c.stages[i].devices ? c.stages[i].devices : "");
+			cJSON_AddNumberToObject(s, "percent", c.stages[i].percent);
+			cJSON_AddNumberToObject(s, "success_pct", c.stages[i].success_pct);
+			cJSON_AddNumberToObject(s, "wait_s", c.stages[i].wait_s);
+			cJSON_AddStringToObject(s, "status",
+						i < c.stage || c.state == ORCH_CAMPAIGN_COMPLETED
+						    ? "done"
+						: i == c.stage ? "current"
+							       : "pending");
+			cJSON_AddItemToArray(stages, s);
+		}
+		cJSON_AddItemToObject(o, "failures", v.failures);
+		v.failures = NULL;
+		if (eta >= 0)
+			cJSON_AddNumberToObject(o, "eta_s", (double)eta);
+		else
+			cJSON_AddNullToObject(o, "eta_s");
+		{
+			char *text = cJSON_Print(o);
+
+			if (text)
+				printf("%s\n", text);
+			free(text);
+		}
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+
+	fota_time_format(c.started ? c.started : c.created, t);
+	printf("campaign %s  image %s  group %s\n", c.id, c.image_id, c.group);
+	printf("state    %s%s%s\n", orch_cstate_name(c.state), c.reason[0] ? ": " : "", c.reason);
+	printf("%s  %s   directive seq %llu%s\n", c.started ? "started" : "created", t,
+	       (unsigned long long)c.directive_seq,
+	       c.pub_rev < c.want_rev ? " (change not yet published: is `serve` running?)" : "");
+	printf("\n");
+	for (i = 0; i < c.n_stages; i++) {
+		const struct orch_cstage *g = &c.stages[i];
+		const struct orch_counts *k = &v.stage[i];
+		char what[48];
+		const char *mark = i < c.stage || c.state == ORCH_CAMPAIGN_COMPLETED ? "done"
+				   : i == c.stage ? "<- current"
+						  : "";
+		uint32_t total = k->admitted;
+
+		if (g->devices && g->devices[0] && g->percent)
+			snprintf(what, sizeof(what), "listed+%u%%", g->percent);
+		else if (g->devices && g->devices[0])
+			snprintf(what, sizeof(what), "canary (%zu)", list_count(g->devices));
+		else
+			snprintf(what, sizeof(what), "%u%%", g->percent);
+		if (i > c.stage && c.state != ORCH_CAMPAIGN_COMPLETED)
+			total = x.per_stage[i] - (i ? x.per_stage[i - 1] : 0);
+		bar(b, k->confirmed, k->failed, total);
+		printf("stage %u  %-14s [%s] %3u/%-3u confirmed  %u failed  %u in flight  "
+		       "(needs %u%%, wait %us) %s\n",
+		       i + 1, what, b, k->confirmed, total, k->failed, k->in_flight, g->success_pct,
+		       g->wait_s, mark);
+	}
+	printf("\ndevices  %u admitted of %u expected:", v.all.admitted, expected);
+	for (i = 0; i < FOTA_STATE__COUNT; i++)
+		if (v.all.by_state[i])
+			printf(" %s %u", fota_state_name((enum fota_state)i), v.all.by_state[i]);
+	printf("\n");
+	if (cJSON_GetArraySize(v.failures) > 0) {
+		const cJSON *f;
+
+		printf("failures (%d):\n", cJSON_GetArraySize(v.failures));
+		cJSON_ArrayForEach(f, v.failures)
+		{
+			printf("  %-20s %-12s %s: %s\n",
+			       cJSON_GetObjectItem(f, "device")->valuestring,
+			       cJSON_GetObjectItem(f, "state")->valuestring,
+			       cJSON_GetObjectItem(f, "result")->valuestring,
+			       cJSON_GetObjectItem(f, "reason")->valuestring);
+		}
+	}
+	fmt_duration(eta, d1, sizeof(d1));
+	if (c.state == ORCH_CAMPAIGN_RUNNING)
+		printf("ETA      %s\n", eta >= 0 ? d1 : "unknown (no device confirmed yet)");
+	else if (c.finished) {
+		fmt_duration(c.finished - c.started, d1, sizeof(d1));
+		printf("took     %s\n", d1);
+	}
+	(void)now;
+	ret = ORCH_EXIT_OK;
+out:
+	cJSON_Delete(v.failures);
+	cJSON_Delete(o);
+	orch_campaign_clear(&c);
+	return ret;
+}
+
+/* --- list / events / wait -------------------------------------------------------------------- */
+
+struct list_ctx {
+	struct orch_store *st;
+	cJSON *arr;
+	bool json;
+};
+
+static int list_one(void *ctx, const char *id)
+{
+	struct list_ctx *l = ctx;
+	struct orch_campaign c;
+	struct fota_error err = {0};
+	char t[FOTA_TIME_STR_LEN];
+
+	if (l->st->ops->campaign_get(l->st, id, &c, &err))
+		return 0;
+	fota_time_format(c.created, t);
+	if (l->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "campaign", c.id);
+		cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
+		cJSON_AddStringToObject(o, "image", c.image_id);
+		cJSON_AddStringToObject(o, "group", c.group);
+		cJSON_AddNumberToObject(o, "stage", c.stage + 1);
+		cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
+		cJSON_AddStringToObject(o, "created", t);
+		cJSON_AddItemToArray(l->arr, o);
+	} else {
+		printf("%-24s %-10s %-16s %-16s %u/%u  %s\n", c.id, orch_cstate_name(c.state),
+		       c.image_id, c.group, c.stage + 1, c.n_stages, t);
+	}
+	orch_campaign_clear(&c);
+	return 0;
+}
+
+struct events_ctx {
+	cJSON *arr;
+	bool json;
+};
+
+static int event_one(void *ctx, const struct orch_event *e)
+{
+	struct events_ctx *x = ctx;
+	char t[FOTA_TIME_STR_LEN];
+
+	fota_time_format(e->ts, t);
+	if (x->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+		cJSON_AddStringToObject(o, "ts", t);
+		cJSON_AddStringToObject(o, "campaign", e->campaign);
+		cJSON_AddStringToObject(o, "device", e->device);
+		cJSON_AddStringToObject(o, "kind", e->kind);
+		cJSON_AddStringToObject(o, "result", e->result);
+		cJSON_AddStringToObject(o, "detail", e->detail);
+		cJSON_AddItemToArray(x->arr, o);
+	} else {
+		printf("%6lld %s %-16s %-12s %-10s %s\n", (long long)e->seq, t,
+		       e->device[0] ? e->device : "-", e->kind,
+		       e->result[0] && strcmp(e->result, "none") != 0 ? e->result : "",
+		       e->detail);
+	}
+	return 0;
+}
+
+static int do_wait(struct orch_store *st, const char *id, enum orch_cstate want,
+		   uint64_t timeout_s, struct fota_error *err)
+{
+	int64_t deadline = fota_time_mono_ms() + (int64_t)timeout_s * 1000;
+	struct orch_campaign c;
+
+	for (;;) {
+		if (st->ops->campaign_get(st, id, &c, err)) {
+			orch_fail("campaign wait", err);
+			return exit_for(err);
+		}
+		orch_campaign_clear(&c);
+		if (c.state == want)
+			return ORCH_EXIT_OK;
+		if ((c.state == ORCH_CAMPAIGN_ABORTED || c.state == ORCH_CAMPAIGN_COMPLETED) &&
+		    want != c.state) {
+			orch_log("campaign %s is %s, not %s", id, orch_cstate_name(c.state),
+				 orch_cstate_name(want));
+			return ORCH_EXIT_FAIL;
+		}
+		if (fota_time_mono_ms() >= deadline) {
+			orch_log("campaign %s: still %s after %llu s (waited for %s)", id,
+				 orch_cstate_name(c.state), (unsigned long long)timeout_s,
+				 orch_cstate_name(want));
+			return ORCH_EXIT_TIMEOUT;
+		}
+		if (!orch_sleep_ms(200))
+			return ORCH_EXIT_FAIL;
+	}
+}
+
+static void print_json(cJSON *o)
+{
+	char *text = cJSON_Print(o);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+}
+
+int orch_cmd_campaign(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"image", required_argument, NULL, OPT_IMAGE},
+	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"stage", required_argument, NULL, OPT_STAGE},
+	    {"fail-threshold", required_argument, NULL, OPT_FAIL},
+	    {"admit-rate", required_argument, NULL, OPT_ADMIT_RATE},
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"salt", required_argument, NULL, OPT_SALT},
+	    {"watch", required_argument, NULL, OPT_WATCH},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"device", required_argument, NULL, OPT_DEVICE},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	struct orch_campaign c;
+	struct orch_store *st = NULL;
+	const char *sub = NULL, *id = NULL, *device = NULL;
+	enum orch_cstate want = ORCH_CAMPAIGN__COUNT;
+	uint64_t watch = 0, timeout_s = DEFAULT_WAIT_TIMEOUT_S, v = 0;
+	int opt, ret = ORCH_EXIT_USAGE;
+	fota_err rc;
+
+	memset(&c, 0, sizeof(c));
+	orch_config_init(&cfg);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		rc = FOTA_OK;
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_IMAGE:
+			snprintf(c.image_id, sizeof(c.image_id), "%s", optarg);
+			break;
+		case OPT_GROUP:
+			snprintf(c.group, sizeof(c.group), "%s", optarg);
+			break;
+		case OPT_STAGE:
+			if (c.n_stages == ORCH_MAX_STAGES) {
+				rc = fota_error_set(&err, FOTA_ERR_TOO_BIG, "more than %d stages",
+						    ORCH_MAX_STAGES);
+				break;
+			}
+			rc = orch_stage_parse(optarg, &c.stages[c.n_stages++], &err);
+			break;
+		case OPT_FAIL:
+			rc = orch_fail_threshold_parse(optarg, &c, &err);
+			break;
+		case OPT_ADMIT_RATE:
+			rc = orch_parse_u64("--admit-rate", optarg, 0, 1000000, &v, &err);
+			c.admit_per_min = (uint32_t)v;
+			break;
+		case OPT_WINDOW:
+			rc = parse_window(optarg, &c, &err);
+			break;
+		case OPT_SALT:
+			if (!*optarg || strlen(optarg) > FOTA_MAX_NAME_LEN)
+				rc = fota_error_set(&err, FOTA_ERR_FIELD,
+						    "--salt must have 1..%d characters",
+						    FOTA_MAX_NAME_LEN);
+			else
+				snprintf(c.salt, sizeof(c.salt), "%s", optarg);
+			break;
+		case OPT_WATCH:
+			rc = orch_parse_u64("--watch", optarg, 1, 3600, &watch, &err);
+			break;
+		case OPT_STATE:
+			if (!orch_cstate_parse(optarg, &want))
+				rc = fota_error_set(&err, FOTA_ERR_FIELD,
+						    "--state: '%s' is not a campaign state", optarg);
+			break;
+		case OPT_TIMEOUT:
+			rc = orch_parse_u64("--timeout", optarg, 1, 30u * 86400, &timeout_s, &err);
+			break;
+		case OPT_DEVICE:
+			device = optarg;
+			break;
+		default:
+			fputs(campaign_usage, stderr);
+			goto out;
+		}
+		if (rc) {
+			orch_fail("campaign", &err);
+			goto out;
+		}
+	}
+	if (cfg.help) {
+		fputs(campaign_usage, stdout);
+		fputs(orch_config_help, stdout);
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	/* argv[0] is "campaign"; getopt moved the operands to the end. */
+	if (optind < argc)
+		sub = argv[optind++];
+	if (optind < argc)
+		id = argv[optind++];
+	if (!sub || optind != argc || (strcmp(sub, "list") != 0 && !id)) {
+		orch_log("campaign: need a command and a campaign id (try --help)");
+		goto out;
+	}
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		goto out;
+	}
+	if (strcmp(sub, "create") == 0) {
+		if (!c.image_id[0] || !c.group[0]) {
+			orch_log("campaign create: need --image, --group and at least one --stage");
+			goto out;
+		}
+		ret = do_create(&cfg, &c, id, &err);
+		goto out;
+	}
+	if (strcmp(sub, "start") == 0 || strcmp(sub, "pause") == 0 ||
+	    strcmp(sub, "resume") == 0 || strcmp(sub, "abort") == 0) {
+		ret = do_transition(&cfg, sub, id, &err);
+		goto out;
+	}
+	ret = ORCH_EXIT_FAIL;
+	if (orch_open_store(&cfg, &st, &err)) {
+		orch_fail("campaign", &err);
+		goto out;
+	}
+	if (strcmp(sub, "status") == 0) {
+		for (;;) {
+			if (watch && !cfg.json)
+				printf("\033[H\033[2J");
+			ret = show_status(st, id, cfg.json, &err);
+			fflush(stdout);
+			if (!watch || ret != ORCH_EXIT_OK || !orch_sleep_ms((long)watch * 1000))
+				break;
+		}
+	} else if (strcmp(sub, "list") == 0) {
+		struct list_ctx l = {.st = st, .json = cfg.json};
+
+		l.arr = cJSON_CreateArray();
+		if (!cfg.json)
+			printf("%-24s %-10s %-16s %-16s %-5s %s\n", "CAMPAIGN", "STATE", "IMAGE",
+			       "GROUP", "STAGE", "CREATED");
+		if (st->ops->campaign_each(st, false, list_one, &l, &err)) {
+			orch_fail("campaign list", &err);
+		} else {
+			if (cfg.json)
+				print_json(l.arr);
+			ret = ORCH_EXIT_OK;
+		}
+		cJSON_Delete(l.arr);
+	} else if (strcmp(sub, "events") == 0) {
+		struct events_ctx x = {.json = cfg.json};
+		struct orch_campaign probe;
+
+		if (st->ops->campaign_get(st, id, &probe, &err)) {
+			orch_fail("campaign events", &err);
+			ret = exit_for(&err);
+			goto out;
+		}
+		orch_campaign_clear(&probe);
+		x.arr = cJSON_CreateArray();
+		if (st->ops->event_each(st, id, device, event_one, &x, &err)) {
+			orch_fail("campaign events", &err);
+		} else {
+			if (cfg.json)
+				print_json(x.arr);
+			ret = ORCH_EXIT_OK;
+		}
+		cJSON_Delete(x.arr);
+	} else if (strcmp(sub, "wait") == 0) {
+		if (want == ORCH_CAMPAIGN__COUNT) {
+			orch_log("campaign wait: need --state");
+			ret = ORCH_EXIT_USAGE;
+			goto out;
+		}
+		ret = do_wait(st, id, want, timeout_s, &err);
+	} else {
+		orch_log("campaign: unknown command '%s' (try --help)", sub);
+		ret = ORCH_EXIT_USAGE;
+	}
+out:
+	orch_store_close(st);
+	orch_campaign_clear(&c);
+	return ret;
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `device`: the registry of devices and their groups (status reports, CSV import, by hand). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+
+#include "cmd.h"
+#include "config.h"
+#include "store.h"
+
+/* One CSV line of the inventory; longer lines are an error, not truncated. */
+#define CSV_MAX_LINE 2048
+
+static const char device_usage[] =
+    "Usage: fota-orchestrator device COMMAND [ARGS] [OPTIONS]\n"
+    "\n"
+    "  list [--group G]        registered devices (from their status reports and imports)\n"
+    "  show ID                 one device\n"
+    "  add ID --groups G1,G2 [--model M] [--hw H] [--version V]\n"
+    "  import FILE.csv         inventory with a header line naming the columns:\n"
+    "                          id (required), groups (separated by ';' or '|'), model, hw,\n"
+    "                          version. Devices already known keep what the CSV leaves empty.\n"
+    "\n";
+
+enum { OPT_GROUP = 1, OPT_GROUPS, OPT_MODEL, OPT_HW, OPT_VERSION };
+
+static cJSON *device_json(const struct orch_device *d)
+{
+	char t[FOTA_TIME_STR_LEN];
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", d->id);
+	cJSON_AddStringToObject(o, "groups", d->groups);
+	cJSON_AddStringToObject(o, "model", d->model);
+	cJSON_AddStringToObject(o, "hw", d->hw);
+	cJSON_AddStringToObject(o, "version", d->version);
+	cJSON_AddBoolToObject(o, "online", d->online);
+	if (d->last_seen) {
+		fota_time_format(d->last_seen, t);
+		cJSON_AddStringToObject(o, "last_seen", t);
+	} else {
+		cJSON_AddNullToObject(o, "last_seen");
+	}
+	return o;
+}
+
+struct list_ctx {
+	cJSON *arr;
+	size_t n;
+};
+
+static int list_one(void *ctx, const struct orch_device *d)
+{
+	struct list_ctx *l = ctx;
+	char t[FOTA_TIME_STR_LEN];
+
+	l->n++;
+	if (l->arr) {
+		cJSON_AddItemToArray(l->arr, device_json(d));
+		return 0;
+	}
+	if (d->last_seen)
+		fota_time_format(d->last_seen, t);
+	else
+		snprintf(t, sizeof(t), "never");
+	printf("%-24s %-7s %-12s %-6s %-12s %-20s %s\n", d->id, d->online ? "online" : "offline",
+	       d->model, d->hw, d->version, t, d->groups);
+	return 0;
+}
+
+/* Splits a CSV line in place on commas (no quoting: ids and names never contain commas). */
+static size_t split(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while (n < max) {
+		char *end = strchr(p, ',');
+
+		fields[n++] = p;
+		if (!end)
+			break;
+		*end = '\0';
+		p = end + 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		while (*fields[i] == ' ' || *fields[i] == '\t')
+			fields[i]++;
+		for (char *e = fields[i] + strlen(fields[i]);
+		     e > fields[i] && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+	}
+	return n;
+}
+
+/* "a;b|c" into "a,b,c" after checking each name. */
+static fota_err groups_from(const char *in, char *out, size_t size, struct fota_error *err)
+{
+	size_t n = 0;
+	const char *p = in;
+
+	out[0] = '\0';
+	while (*p) {
+		char g[FOTA_MAX_SEGMENT_LEN + 1];
+		size_t len = strcspn(p, ";|,");
+
+		if (len > 0) {
+			if (len > FOTA_MAX_SEGMENT_LEN)
+				return fota_error_set(err, FOTA_ERR_FIELD, "group name too long");
+			memcpy(g, p, len);
+			g[len] = '\0';
+			if (!fota_topic_segment_valid(g))
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "'%s' is not a group name ([A-Za-z0-9._-])",
+						      g);
+			if (n + len + 2 > size)
+				return fota_error_set(err, FOTA_ERR_TOO_BIG, "too many groups");
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", g);
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	return FOTA_OK;
+}
+
+static fota_err import_csv(struct orch_store *st, const char *path, size_t *count,
+			   struct fota_error *err)
+{
+	enum { C_ID, C_GROUPS, C_MODEL, C_HW, C_VERSION, C__N };
+	static const char *const names[C__N] = {"id", "groups", "model", "hw", "version"};
+	int col[C__N];
+	char line[CSV_MAX_LINE + 2];
+	char *f[32];
+	size_t n, i, lineno = 0;
+	FILE *fp = fopen(path, "r");
+	fota_err rc = FOTA_OK;
+
+	*count = 0;
+	if (!fp)
+		return fota_error_set(err, FOTA_ERR_IO, "cannot open %s", path);
+	for (i = 0; i < C__N; i++)
+		col[i] = -1;
+	if (!fgets(line, sizeof(line), fp)) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s: empty file", path);
+		goto out;
+	}
+	lineno = 1;
+	n = split(line, f, 32);
+	for (i = 0; i < n; i++)
+		for (size_t k = 0; k < C__N; k++)
+			if (strcmp(f[i], names[k]) == 0 ||
+			    (k == C_HW && strcmp(f[i], "hw_revision") == 0) ||
+			    (k == C_ID && strcmp(f[i], "device") == 0))
+				col[k] = (int)i;
+	if (col[C_ID] < 0) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE,
+				    "%s: the header line names no 'id' column", path);
+		goto out;
+	}
+	rc = st->ops->begin(st, err);
+	if (rc)
+		goto out;
+	while (fgets(line, sizeof(line), fp)) {
+		struct orch_device d;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(fp)) {
+			rc = fota_error_set(err, FOTA_ERR_TOO_BIG, "%s:%zu: line over %d bytes",
+					    path, lineno, CSV_MAX_LINE);
+			break;
+		}
+		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		n = split(line, f, 32);
+		memset(&d, 0, sizeof(d));
+#define FIELD(k) (col[k] >= 0 && (size_t)col[k] < n ? f[col[k]] : "")
+		if (!fota_topic_segment_valid(FIELD(C_ID))) {
+			rc = fota_error_set(err, FOTA_ERR_FIELD, "%s:%zu: '%s' is not a device id",
+					    path, lineno, FIELD(C_ID));
+			break;
+		}
+		snprintf(d.id, sizeof(d.id), "%s", FIELD(C_ID));
+		snprintf(d.model, sizeof(d.model), "%s", FIELD(C_MODEL));
+		snprintf(d.hw, sizeof(d.hw), "%s", FIELD(C_HW));
+		snprintf(d.version, sizeof(d.version), "%s", FIELD(C_VERSION));
+		rc = groups_from(FIELD(C_GROUPS), d.groups, sizeof(d.groups), err);
+#undef FIELD
+		if (rc) {
+			char where[PATH_MAX + 32];
+
+			snprintf(where, sizeof(where), "%s:%zu", path, lineno);
+			fota_error_prefix(err, where);
+			break;
+		}
+		/* An imported device was not seen: keep last_seen/online from its reports. */
+		{
+			struct orch_device old;
+
+			if (st->ops->device_get(st, d.id, &old, NULL) == FOTA_OK) {
+				d.last_seen = old.last_seen;
+				d.online = old.online;
+			}
+		}
+		rc = st->ops->device_put(st, &d, d.groups[0] != '\0', err);
+		if (rc)
+			break;
+		(*count)++;
+	}
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	else
+		st->ops->rollback(st);
+out:
+	fclose(fp);
+	return rc;
+}
+
+int orch_cmd_device(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"groups", required_argument, NULL, OPT_GROUPS},
+	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"hw", required_argument, NULL, OPT_HW},
+	    {"version", required_argument, NULL, OPT_VERSION},
+	    ORCH_COMMON_LONGOPTS,
+	};
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	struct orch_store *st = NULL;
+	struct orch_device d;
+	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL;
+	int opt, ret = ORCH_EXIT_USAGE;
+
+	memset(&d, 0, sizeof(d));
+	orch_config_init(&cfg);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_GROUP:
+			group = optarg;
+			break;
+		case OPT_GROUPS:
+			groups = optarg;
+			break;
+		case OPT_MODEL:
+			snprintf(d.model, sizeof(d.model), "%s", optarg);
+			break;
+		case OPT_HW:
+			snprintf(d.hw, sizeof(d.hw), "%s", optarg);
+			break;
+		case OPT_VERSION:
+			snprintf(d.version, sizeof(d.version), "%s", optarg);
+			break;
+		default:
+			fputs(device_usage, stderr);
+			goto out;
+		}
+	}
+	if (cfg.help) {
+		fputs(device_usage, stdout);
+		fputs(orch_config_help, stdout);
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	if (optind < argc)
+		sub = argv[optind++];
+	if (optind < argc)
+		arg = argv[optind++];
+	if (!sub || optind != argc || (strcmp(sub, "list") != 0 && !arg)) {
+		orch_log("device: need a command and its argument (try --help)");
+		goto out;
+	}
+	if (orch_config_load(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		goto out;
+	}
+	ret = ORCH_EXIT_FAIL;
+	if (orch_open_store(&cfg, &st, &err)) {
+		orch_fail("device", &err);
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0) {
+		struct list_ctx l = {0};
+
+		if (cfg.json)
+			l.arr = cJSON_CreateArray();
+		else
+			printf("%-24s %-7s %-12s %-6s %-12s %-20s %s\n", "DEVICE", "ONLINE",
+			       "MODEL", "HW", "VERSION", "LAST SEEN", "GROUPS");
+		if (st->ops->device_each(st, group, list_one, &l, &err)) {
+			orch_fail("device list", &err);
+		} else {
+			if (l.arr) {
+				char *text = cJSON_Print(l.arr);
+
+				printf("%s\n", text ? text : "[]");
+				free(text);
+			}
+			ret = ORCH_EXIT_OK;
+		}
+		cJSON_Delete(l.arr);
+	} else if (strcmp(sub, "show") == 0) {
+		if (st->ops->device_get(st, arg, &d, &err)) {
+			orch_fail("device show", &err);
+			ret = orch_exit_for(err.code);
+			goto out;
+		}
+		if (cfg.json) {
+			cJSON *o = device_json(&d);
+			char *text = cJSON_Print(o);
+
+			printf("%s\n", text ? text : "{}");
+			free(text);
+			cJSON_Delete(o);
+		} else {
+			struct list_ctx l = {0};
+
+			list_one(&l, &d);
+		}
+		ret = ORCH_EXIT_OK;
+	} else if (strcmp(sub, "add") == 0) {
+		if (!fota_topic_segment_valid(arg)) {
+			orch_log("device add: '%s' is not a device id", arg);
+			ret = ORCH_EXIT_USAGE;
+			goto out;
+		}
+		snprintf(d.id, sizeof(d.id), "%s", arg);
+		if (groups_from(groups ? groups : "", d.groups, sizeof(d.groups), &err) ||
+		    st->ops->device_put(st, &d, groups != NULL, &err)) {
+			orch_fail("device add", &err);
+			goto out;
+		}
+		ret = ORCH_EXIT_OK;
+	} else if (strcmp(sub, "import") == 0) {
+		size_t n = 0;
+
+		if (import_csv(st, arg, &n, &err)) {
+			orch_fail("device import", &err);
+			goto out;
+		}
+		if (cfg.json)
+			printf("{\"imported\":%zu}\n", n);
+		else
+			printf("%zu devices imported\n", n);
+		ret = ORCH_EXIT_OK;
+	} else {
+		orch_log("device: unknown command '%s' (try --help)", sub);
+		ret = ORCH_EXIT_USAGE;
+	}
+out:
+	orch_store_close(st);
+	return ret;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: the store interface (devices, campaigns, audit events). */
+#ifndef ORCH_STORE_H
+#define ORCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/digest.h"
+#include "fota/error.h"
+#include "fota/limits.h"
+#include "fota/status.h"
+
+/*
+ * Everything the orchestrator must remember across restarts goes through this interface, never
+ * through file-scope state, so a second backend (PostgreSQL, shared by several orchestrator
+ * instances) is one more `struct orch_store_ops` and one more URI scheme in orch_store_open().
+ * Calls on one store handle are serialised by the caller (one handle per thread).
+ */
+
+#define ORCH_MAX_STAGES 16
+/* Comma-joined device ids of one stage ("dev-1,dev-2"); bounded by the directive's list. */
+#define ORCH_MAX_STAGE_DEVICES_LEN (FOTA_MAX_ADMIT_DEVICES * (FOTA_MAX_SEGMENT_LEN + 1))
+#define ORCH_MAX_EVENT_DETAIL 256
+
+enum orch_cstate {
+	ORCH_CAMPAIGN_DRAFT = 0, /* created, not started: nothing published */
+	ORCH_CAMPAIGN_RUNNING,
+	ORCH_CAMPAIGN_PAUSED, /* by command or by the failure threshold */
+	ORCH_CAMPAIGN_ABORTED,
+	ORCH_CAMPAIGN_COMPLETED,
+	ORCH_CAMPAIGN__COUNT
+};
+
+const char *orch_cstate_name(enum orch_cstate s);
+bool orch_cstate_parse(const char *name, enum orch_cstate *out);
+
+/* One stage: explicit devices and/or a percentage of the group, and when it may advance. */
+struct orch_cstage {
+	char *devices;	      /* owned, comma-joined ids, NULL or "" for none */
+	uint32_t percent;     /* 0..100 of the group, deterministic by admission bucket */
+	uint32_t success_pct; /* confirmed / admitted needed to advance, 0..100 */
+	uint32_t wait_s;      /* soak time after the success threshold was met */
+};
+
+struct orch_campaign {
+	char id[FOTA_MAX_NAME_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char salt[FOTA_MAX_NAME_LEN + 1];
+	enum orch_cstate state;
+	char reason[FOTA_MAX_REASON_LEN + 1]; /* why paused/aborted, "" otherwise */
+	uint32_t stage;			      /* index of the current stage */
+	uint32_t n_stages;
+	struct orch_cstage stages[ORCH_MAX_STAGES];
+	uint32_t fail_count;	/* pause at this many failures (0: no count threshold) */
+	uint32_t fail_pct;	/* pause at this % of admitted failing (0: none) */
+	uint32_t admit_per_min; /* new admissions per minute (0: unlimited) */
+	int64_t not_before;	/* window; 0 = open */
+	int64_t not_after;
+	uint32_t cur_percent;	/* percentage the published directive admits */
+	uint64_t directive_seq; /* of the last directive published */
+	uint64_t want_rev;	/* bumped whenever the directive must change */
+	uint64_t pub_rev;	/* want_rev of the last directive published */
+	int64_t created, started, stage_started, stage_met, resumed, finished;
+};
+
+/* Frees the stage device lists; the struct may be reused after. */
+void orch_campaign_clear(struct orch_campaign *c);
+
+/* A device's progress in one campaign. */
+struct orch_cdev {
+	char device[FOTA_MAX_SEGMENT_LEN + 1];
+	uint32_t stage;	  /* stage that admitted it */
+	int64_t admitted; /* Unix seconds */
+	bool reported;	  /* a status naming the campaign arrived */
+	enum fota_state state;
+	enum fota_result result;
+	char reason[FOTA_MAX_REASON_LEN + 1];
+	uint32_t chunks_present, chunk_count;
+	int64_t updated;
+};
+
+struct orch_device {
+	char id[FOTA_MAX_SEGMENT_LEN + 1];
+	char model[FOTA_MAX_NAME_LEN + 1];
+	char hw[FOTA_MAX_VERSION_LEN + 1];
+	char version[FOTA_MAX_VERSION_LEN + 1];
+	char groups[FOTA_MAX_LIST_ITEMS * (FOTA_MAX_SEGMENT_LEN + 1)]; /* comma-joined */
+	int64_t last_seen;					       /* 0: never */
+	bool online;
+};
+
+/* One audit line: campaign-level (device "") or about one device. */
+struct orch_event {
+	int64_t seq; /* assigned by the store, rising */
+	int64_t ts;
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char device[FOTA_MAX_SEGMENT_LEN + 1];
+	char kind[32]; /* created, started, stage, directive, admitted, paused, ... or a state */
+	char result[32];
+	char detail[ORCH_MAX_EVENT_DETAIL];
+};
+
+typedef int (*orch_device_fn)(void *ctx, const struct orch_device *d);
+typedef int (*orch_cdev_fn)(void *ctx, const struct orch_cdev *d);
+typedef int (*orch_event_fn)(void *ctx, const struct orch_event *e);
+typedef int (*orch_name_fn)(void *ctx, const char *name);
+
+struct orch_store;
+
+/* A backend: every function returns FOTA_OK or fills err. "not found" is FOTA_ERR_NOT_FOUND. */
+struct orch_store_ops {
+	const char *name;
+	void (*close)(struct orch_store *s);
+	fota_err (*begin)(struct orch_store *s, struct fota_error *err);
+	fota_err (*commit)(struct orch_store *s, struct fota_error *err);
+	void (*rollback)(struct orch_store *s);
+	int (*schema_version)(struct orch_store *s);
+
+	/* Devices: groups NULL keeps the stored groups. */
+	fota_err (*device_put)(struct orch_store *s, const struct orch_device *d, bool set_groups,
+			       struct fota_error *err);
+	fota_err (*device_get)(struct orch_store *s, const char *id, struct orch_device *out,
+			       struct fota_error *err);
+	/* group NULL: every device; sorted by id. */
+	fota_err (*device_each)(struct orch_store *s, const char *group, orch_device_fn fn,
+				void *ctx, struct fota_error *err);
+	fota_err (*group_each)(struct orch_store *s, orch_name_fn fn, void *ctx,
+			       struct fota_error *err);
+
+	fota_err (*image_put)(struct orch_store *s, const char *id, const char *name,
+			      const char *version, uint64_t size, struct fota_error *err);
+
+	/* Campaigns: insert (create) or update (put) the whole row with its stages. */
+	fota_err (*campaign_create)(struct orch_store *s, const struct orch_campaign *c,
+				    struct fota_error *err);
+	fota_err (*campaign_put)(struct orch_store *s, const struct orch_campaign *c,
+				 struct fota_error *err);
+	fota_err (*campaign_get)(struct orch_store *s, const char *id, struct orch_campaign *out,
+				 struct fota_error *err);
+	/* active_only: running and paused. Sorted by creation. */
+	fota_err (*campaign_each)(struct orch_store *s, bool active_only, orch_name_fn fn,
+				  void *ctx, struct fota_error *err);
+
+	/* Per-device campaign state. cdev_admit inserts only if absent; *inserted says which. */
+	fota_err (*cdev_admit)(struct orch_store *s, const char *campaign, const char *device,
+			       uint32_t stage, int64_t now, bool *inserted, struct fota_error *err);
+	fota_err (*cdev_put)(struct orch_store *s, const char *campaign, const struct orch_cdev *d,
+			     struct fota_error *err);
+	fota_err (*cdev_get)(struct orch_store *s, const char *campaign, const char *device,
+			     struct orch_cdev *out, struct fota_error *err);
+	fota_err (*cdev_each)(struct orch_store *s, const char *campaign, orch_cdev_fn fn,
+			      void *ctx, struct fota_error *err);
+
+	/* Append-only; e->seq and (if 0) e->ts are filled in. */
+	fota_err (*event_append)(struct orch_store *s, struct orch_event *e,
+				 struct fota_error *err);
+	/* campaign and/or device NULL: any. In append order. */
+	fota_err (*event_each)(struct orch_store *s, const char *campaign, const char *device,
+			       orch_event_fn fn, void *ctx, struct fota_error *err);
+};
+
+struct orch_store {
+	const struct orch_store_ops *ops;
+};
+
+/* "sqlite:PATH" or a plain path (SQLite). Creates and migrates the schema. */
+fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_error *err);
+void orch_store_close(struct orch_store *s); /* NULL is a no-op */
+
+/* The SQLite backend (store_sqlite.c). */
+fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err);
+/* Schema version the code migrates to. */
+int orch_store_sqlite_latest_version(void);
+
+#endif

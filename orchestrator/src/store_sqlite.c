@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SQLite backend of the store: one file in WAL mode, versioned migrations, cached statements. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "fota/timeutil.h"
+
+#include "store.h"
+
+/* Statements are prepared once per handle; the SQL text pointer is the cache key. */
+#define STMT_CACHE 40
+/* Another process (a CLI command beside the daemon) may hold the write lock this long. */
+#define BUSY_TIMEOUT_MS 10000
+
+struct sqlite_store {
+	struct orch_store base; /* first: the generic handle */
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+};
+
+/*
+ * Migrations, applied in order inside one transaction each; PRAGMA user_version records the
+ * last one applied. Never edit an applied step: append a new one.
+ */
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE devices ("
+    " id TEXT PRIMARY KEY, model TEXT NOT NULL DEFAULT '', hw TEXT NOT NULL DEFAULT '',"
+    " version TEXT NOT NULL DEFAULT '', last_seen INTEGER NOT NULL DEFAULT 0,"
+    " online INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE groups (name TEXT PRIMARY KEY);"
+    "CREATE TABLE device_groups ("
+    " device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " grp TEXT NOT NULL REFERENCES groups(name), PRIMARY KEY (device, grp));"
+    "CREATE INDEX device_groups_grp ON device_groups(grp, device);"
+    "CREATE TABLE images ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+    " size INTEGER NOT NULL, added INTEGER NOT NULL);"
+    "CREATE TABLE campaigns ("
+    " id TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id),"
+    " grp TEXT NOT NULL, salt TEXT NOT NULL, state TEXT NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '', stage INTEGER NOT NULL DEFAULT 0,"
+    " fail_count INTEGER NOT NULL, fail_pct INTEGER NOT NULL,"
+    " admit_per_min INTEGER NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+    " cur_percent INTEGER NOT NULL DEFAULT 0, directive_seq INTEGER NOT NULL DEFAULT 0,"
+    " want_rev INTEGER NOT NULL DEFAULT 0, pub_rev INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0,"
+    " stage_started INTEGER NOT NULL DEFAULT 0, stage_met INTEGER NOT NULL DEFAULT 0,"
+    " resumed INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE stages ("
+    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL, devices TEXT NOT NULL DEFAULT '', percent INTEGER NOT NULL,"
+    " success_pct INTEGER NOT NULL, wait_s INTEGER NOT NULL, PRIMARY KEY (campaign, idx));"
+    "CREATE TABLE campaign_devices ("
+    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+    " device TEXT NOT NULL, stage INTEGER NOT NULL, admitted INTEGER NOT NULL,"
+    " reported INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'idle',"
+    " result TEXT NOT NULL DEFAULT 'none', reason TEXT NOT NULL DEFAULT '',"
+    " chunks_present INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
+    " updated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device));"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    " campaign TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+    " kind TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_campaign ON events(campaign, device, seq);"
+    /* The audit trail is append-only, also against a careless UPDATE from a shell. */
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int orch_store_sqlite_latest_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+static struct sqlite_store *S(struct orch_store *s)
+{
+	return (struct sqlite_store *)s;
+}
+
+static fota_err db_error(struct sqlite_store *s, struct fota_error *err, const char *what)
+{
+	int code = sqlite3_errcode(s->db);
+
+	return fota_error_set(err, code == SQLITE_NOMEM ? FOTA_ERR_NOMEM : FOTA_ERR_IO,
+			      "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* A cached statement, reset and with bindings cleared; NULL on error (err filled). */
+static sqlite3_stmt *prep(struct sqlite_store *s, const char *sql, struct fota_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	}
+	if (i == STMT_CACHE) {
+		fota_error_set(err, FOTA_ERR_TOO_BIG, "store: statement cache full");
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &s->cache[i].st, NULL) != SQLITE_OK) {
+		db_error(s, err, "prepare");
+		return NULL;
+	}
+	s->cache[i].sql = sql;
+	return s->cache[i].st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* Runs a statement expected to return no rows. */
+static fota_err step_done(struct sqlite_store *s, sqlite3_stmt *st, struct fota_error *err,
+			  const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, what);
+	return FOTA_OK;
+}
+
+static fota_err exec(struct sqlite_store *s, const char *sql, struct fota_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fota_error_set(err, FOTA_ERR_IO, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return err ? err->code : FOTA_ERR_IO;
+	}
+	return FOTA_OK;
+}
+
+static int sq_schema_version(struct orch_store *base)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static fota_err migrate(struct sqlite_store *s, struct fota_error *err)
+{
+	char pragma[64];
+	int v;
+	fota_err rc = FOTA_OK;
+
+	/* IMMEDIATE: two processes opening a fresh store must not both apply step 1. */
+	if (exec(s, "BEGIN IMMEDIATE", err))
+		return err ? err->code : FOTA_ERR_IO;
+	v = sq_schema_version(&s->base);
+	if (v > N_MIGRATIONS) {
+		rc = fota_error_set(err, FOTA_ERR_STATE,
+				    "store: schema version %d is newer than this program knows "
+				    "(%d); upgrade fota-orchestrator",
+				    v, N_MIGRATIONS);
+		goto fail;
+	}
+	for (; v < N_MIGRATIONS; v++) {
+		rc = exec(s, migrations[v], err);
+		if (rc) {
+			fota_error_prefix(err, "migration");
+			goto fail;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		rc = exec(s, pragma, err);
+		if (rc)
+			goto fail;
+	}
+	return exec(s, "COMMIT", err);
+fail:
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+static void sq_close(struct orch_store *base)
+{
+	struct sqlite_store *s = S(base);
+	size_t i;
+
+	for (i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static fota_err sq_begin(struct orch_store *base, struct fota_error *err)
+{
+	return exec(S(base), "BEGIN IMMEDIATE", err);
+}
+
+static fota_err sq_commit(struct orch_store *base, struct fota_error *err)
+{
+	return exec(S(base), "COMMIT", err);
+}
+
+static void sq_rollback(struct orch_store *base)
+{
+	exec(S(base), "ROLLBACK", NULL);
+}
+
+/* --- devices and groups ------------------------------------------------------------------- */
+
+static const char sql_dev_put[] =
+    "INSERT INTO devices (id, model, hw, version, last_seen, online) VALUES (?1,?2,?3,?4,?5,?6)"
+    " ON CONFLICT(id) DO UPDATE SET"
+    " model = CASE WHEN ?2 = '' THEN model ELSE ?2 END,"
+    " hw = CASE WHEN ?3 = '' THEN hw ELSE ?3 END,"
+    " version = CASE WHEN ?4 = '' THEN version ELSE ?4 END,"
+    " last_seen = MAX(last_seen, ?5), online = ?6";
+static const char sql_grp_clear[] = "DELETE FROM device_groups WHERE device = ?1";
+static const char sql_grp_new[] = "INSERT OR IGNORE INTO groups (name) VALUES (?1)";
+static const char sql_grp_add[] = "INSERT OR IGNORE INTO device_groups (device, grp) VALUES (?1,?2)";
+
+static fota_err sq_device_put(struct orch_store *base, const struct orch_device *d,
+			      bool set_groups, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st;
+	fota_err rc;
+	const char *p;
+
+	st = prep(s, sql_dev_put, err);
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, d->id);
+	bind_text(st, 2, d->model);
+	bind_text(st, 3, d->hw);
+	bind_text(st, 4, d->version);
+	sqlite3_bind_int64(st, 5, d->last_seen);
+	sqlite3_bind_int(st, 6, d->online);
+	rc = step_done(s, st, err, "device");
+	if (rc || !set_groups)
+		return rc;
+	st = prep(s, sql_grp_clear, err);
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, d->id);
+	rc = step_done(s, st, err, "device groups");
+	for (p = d->groups; rc == FOTA_OK && *p;) {
+		char g[FOTA_MAX_SEGMENT_LEN + 1];
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && n <= FOTA_MAX_SEGMENT_LEN) {
+			memcpy(g, p, n);
+			g[n] = '\0';
+			st = prep(s, sql_grp_new, err);
+			if (!st)
+				return err ? err->code : FOTA_ERR_IO;
+			bind_text(st, 1, g);
+			rc = step_done(s, st, err, "group");
+			st = rc ? NULL : prep(s, sql_grp_add, err);
+			if (!rc && !st)
+				return err ? err->code : FOTA_ERR_IO;
+			if (st) {
+				bind_text(st, 1, d->id);
+				bind_text(st, 2, g);
+				rc = step_done(s, st, err, "device group");
+			}
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return rc;
+}
+
+static const char sql_dev_get[] =
+    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
+    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
+    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d WHERE d.id = ?1";
+static const char sql_dev_all[] =
+    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
+    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
+    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d ORDER BY d.id";
+static const char sql_dev_grp[] =
+    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
+    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
+    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d"
+    " JOIN device_groups m ON m.device = d.id WHERE m.grp = ?1 ORDER BY d.id";
+
+static void row_device(sqlite3_stmt *st, struct orch_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_copy(st, 0, d->id, sizeof(d->id));
+	col_copy(st, 1, d->model, sizeof(d->model));
+	col_copy(st, 2, d->hw, sizeof(d->hw));
+	col_copy(st, 3, d->version, sizeof(d->version));
+	d->last_seen = sqlite3_column_int64(st, 4);
+	d->online = sqlite3_column_int(st, 5) != 0;
+	col_copy(st, 6, d->groups, sizeof(d->groups));
+}
+
+static fota_err sq_device_get(struct orch_store *base, const char *id, struct orch_device *out,
+			      struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_dev_get, err);
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_device(st, out);
+		sqlite3_reset(st);
+		return FOTA_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
+				      id);
+	return db_error(s, err, "device");
+}
+
+static fota_err sq_device_each(struct orch_store *base, const char *group, orch_device_fn fn,
+			       void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, group ? sql_dev_grp : sql_dev_all, err);
+	struct orch_device d;
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	if (group)
+		bind_text(st, 1, group);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_device(st, &d);
+		if (fn(ctx, &d))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "devices");
+	return FOTA_OK;
+}
+
+static const char sql_groups[] = "SELECT name FROM groups ORDER BY name";
+
+static fota_err sq_group_each(struct orch_store *base, orch_name_fn fn, void *ctx,
+			      struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_groups, err);
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(ctx, (const char *)sqlite3_column_text(st, 0)))
+			break;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "groups");
+	return FOTA_OK;
+}
+
+static const char sql_img_put[] =
+    "INSERT INTO images (id, name, version, size, added) VALUES (?1,?2,?3,?4,?5)"
+    " ON CONFLICT(id) DO UPDATE SET name = ?2, version = ?3, size = ?4";
+
+static fota_err sq_image_put(struct orch_store *base, const char *id, const char *name,
+			     const char *version, uint64_t size, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_img_put, err);
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, name);
+	bind_text(st, 3, version);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
+	sqlite3_bind_int64(st, 5, fota_time_now());
+	return step_done(s, st, err, "image");
+}
+
+/* --- campaigns ----------------------------------------------------------------------------- */
+
+static const char sql_camp_ins[] =
+    "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
+    " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
+    " created, started, stage_started, stage_met, resumed, finished)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)";
+static const char sql_camp_upd[] =
+    "UPDATE campaigns SET image_id=?2, grp=?3, salt=?4, state=?5, reason=?6, stage=?7,"
+    " fail_count=?8, fail_pct=?9, admit_per_min=?10, not_before=?11, not_after=?12,"
+    " cur_percent=?13, directive_seq=?14, want_rev=?15, pub_rev=?16, created=?17, started=?18,"
+    " stage_started=?19, stage_met=?20, resumed=?21, finished=?22 WHERE id=?1";
+static const char sql_stage_del[] = "DELETE FROM stages WHERE campaign = ?1";
+static const char sql_stage_ins[] =
+    "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
+    " VALUES (?1,?2,?3,?4,?5,?6)";
+
+static fota_err write_campaign(struct sqlite_store *s, const char *sql,
+			       const struct orch_campaign *c, struct fota_error *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	uint32_t i;
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, c->id);
+	bind_text(st, 2, c->image_id);
+	bind_text(st, 3, c->group);
+	bind_text(st, 4, c->salt);
+	bind_text(st, 5, orch_cstate_name(c->state));
+	bind_text(st, 6, c->reason);
+	sqlite3_bind_int64(st, 7, c->stage);
+	sqlite3_bind_int64(st, 8, c->fail_count);
+	sqlite3_bind_int64(st, 9, c->fail_pct);
+	sqlite3_bind_int64(st, 10, c->admit_per_min);
+	sqlite3_bind_int64(st, 11, c->not_before);
+	sqlite3_bind_int64(st, 12, c->not_after);
+	sqlite3_bind_int64(st, 13, c->cur_percent);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)c->directive_seq);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)c->want_rev);
+	sqlite3_bind_int64(st, 16, (sqlite3_int64)c->pub_rev);
+	sqlite3_bind_int64(st, 17, c->created);
+	sqlite3_bind_int64(st, 18, c->started);
+	sqlite3_bind_int64(st, 19, c->stage_started);
+	sqlite3_bind_int64(st, 20, c->stage_met);
+	sqlite3_bind_int64(st, 21, c->resumed);
+	sqlite3_bind_int64(st, 22, c->finished);
+	rc = step_done(s, st, err, "campaign");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", c->id);
+	st = prep(s, sql_stage_del, err);
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, c->id);
+	rc = step_done(s, st, err, "stages");
+	for (i = 0; rc == FOTA_OK && i < c->n_stages; i++) {
+		st = prep(s, sql_stage_ins, err);
+		if (!st)
+			return err ? err->code : FOTA_ERR_IO;
+		bind_text(st, 1, c->id);
+		sqlite3_bind_int64(st, 2, i);
+		bind_text(st, 3, c->stages[i].devices);
+		sqlite3_bind_int64(st, 4, c->stages[i].percent);
+		sqlite3_bind_int64(st, 5, c->stages[i].success_pct);
+		sqlite3_bind_int64(st, 6, c->stages[i].wait_s);
+		rc = step_done(s, st, err, "stage");
+	}
+	return rc;
+}
+
+static fota_err sq_campaign_create(struct orch_store *base, const struct orch_campaign *c,
+				   struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	fota_err rc = write_campaign(s, sql_camp_ins, c, err);
+
+	if (rc && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return fota_error_set(err, FOTA_ERR_STATE, "campaign '%s' exists already", c->id);
+	return rc;
+}
+
+static fota_err sq_campaign_put(struct orch_store *base, const struct orch_campaign *c,
+				struct fota_error *err)
+{
+	return write_campaign(S(base), sql_camp_upd, c, err);
+}
+
+static const char sql_camp_get[] =
+    "SELECT id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct, admit_per_min,"
+    " not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev, created, started,"
+    " stage_started, stage_met, resumed, finished FROM campaigns WHERE id = ?1";
+static const char sql_stage_get[] =
+    "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = ?1 ORDER BY idx";
+
+static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct orch_campaign *c,
+				struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_camp_get, err);
+	char state[32];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", id);
+		return db_error(s, err, "campaign");
+	}
+	col_copy(st, 0, c->id, sizeof(c->id));
+	col_copy(st, 1, c->image_id, sizeof(c->image_id));
+	col_copy(st, 2, c->group, sizeof(c->group));
+	col_copy(st, 3, c->salt, sizeof(c->salt));
+	col_copy(st, 4, state, sizeof(state));
+	orch_cstate_parse(state, &c->state);
+	col_copy(st, 5, c->reason, sizeof(c->reason));
+	c->stage = (uint32_t)sqlite3_column_int64(st, 6);
+	c->fail_count = (uint32_t)sqlite3_column_int64(st, 7);
+	c->fail_pct = (uint32_t)sqlite3_column_int64(st, 8);
+	c->admit_per_min = (uint32_t)sqlite3_column_int64(st, 9);
+	c->not_before = sqlite3_column_int64(st, 10);
+	c->not_after = sqlite3_column_int64(st, 11);
+	c->cur_percent = (uint32_t)sqlite3_column_int64(st, 12);
+	c->directive_seq = (uint64_t)sqlite3_column_int64(st, 13);
+	c->want_rev = (uint64_t)sqlite3_column_int64(st, 14);
+	c->pub_rev = (uint64_t)sqlite3_column_int64(st, 15);
+	c->created = sqlite3_column_int64(st, 16);
+	c->started = sqlite3_column_int64(st, 17);
+	c->stage_started = sqlite3_column_int64(st, 18);
+	c->stage_met = sqlite3_column_int64(st, 19);
+	c->resumed = sqlite3_column_int64(st, 20);
+	c->finished = sqlite3_column_int64(st, 21);
+	sqlite3_reset(st);
+
+	st = prep(s, sql_stage_get, err);
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && c->n_stages < ORCH_MAX_STAGES) {
+		struct orch_cstage *g = &c->stages[c->n_stages];
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		g->devices = strdup(t ? (const char *)t : "");
+		if (!g->devices) {
+			sqlite3_reset(st);
+			orch_campaign_clear(c);
+			return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+		}
+		g->percent = (uint32_t)sqlite3_column_int64(st, 1);
+		g->success_pct = (uint32_t)sqlite3_column_int64(st, 2);
+		g->wait_s = (uint32_t)sqlite3_column_int64(st, 3);
+		c->n_stages++;
+	}
+	sqlite3_reset(st);
+	return FOTA_OK;
+}
+
+static const char sql_camp_all[] = "SELECT id FROM campaigns ORDER BY created, id";
+static const char sql_camp_active[] =
+    "SELECT id FROM campaigns WHERE state IN ('running','paused')"
+    " OR (state IN ('aborted','completed') AND pub_rev < want_rev) ORDER BY created, id";
+
+static fota_err sq_campaign_each(struct orch_store *base, bool active_only, orch_name_fn fn,
+				 void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, active_only ? sql_camp_active : sql_camp_all, err);
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc;
+	fota_err ret = FOTA_OK;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	/* Collected first: the callback may use the store (and this cached statement). */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **tmp = realloc(ids, (n + 1) * sizeof(*ids));
+
+		if (!tmp || !(tmp[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			ids = tmp ? tmp : ids;
+			ret = fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+			break;
+		}
+		ids = tmp;
+		n++;
+	}
+	sqlite3_reset(st);
+	if (ret == FOTA_OK && rc != SQLITE_DONE)
+		ret = db_error(s, err, "campaigns");
+	for (i = 0; ret == FOTA_OK && i < n; i++)
+		if (fn(ctx, ids[i]))
+			break;
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return ret;
+}
+
+/* --- per-device campaign state ------------------------------------------------------------ */
+
+static const char sql_cdev_admit[] =
+    "INSERT OR IGNORE INTO campaign_devices (campaign, device, stage, admitted)"
+    " VALUES (?1,?2,?3,?4)";
+static const char sql_cdev_put[] =
+    "INSERT INTO campaign_devices (campaign, device, stage, admitted, reported, state, result,"
+    " reason, chunks_present, chunk_count, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+    " ON CONFLICT(campaign, device) DO UPDATE SET reported=?5, state=?6, result=?7, reason=?8,"
+    " chunks_present=?9, chunk_count=?10, updated=?11";
+static const char sql_cdev_get[] =
+    "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
+    " chunk_count, updated FROM campaign_devices WHERE campaign = ?1 AND device = ?2";
+static const char sql_cdev_all[] =
+    "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
+    " chunk_count, updated FROM campaign_devices WHERE campaign = ?1 ORDER BY device";
+
+static fota_err sq_cdev_admit(struct orch_store *base, const char *campaign, const char *device,
+			      uint32_t stage, int64_t now, bool *inserted, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cdev_admit, err);
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, campaign);
+	bind_text(st, 2, device);
+	sqlite3_bind_int64(st, 3, stage);
+	sqlite3_bind_int64(st, 4, now);
+	rc = step_done(s, st, err, "admission");
+	if (rc == FOTA_OK && inserted)
+		*inserted = sqlite3_changes(s->db) > 0;
+	return rc;
+}
+
+static fota_err sq_cdev_put(struct orch_store *base, const char *campaign,
+			    const struct orch_cdev *d, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cdev_put, err);
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, campaign);
+	bind_text(st, 2, d->device);
+	sqlite3_bind_int64(st, 3, d->stage);
+	sqlite3_bind_int64(st, 4, d->admitted);
+	sqlite3_bind_int(st, 5, d->reported);
+	bind_text(st, 6, fota_state_name(d->state));
+	bind_text(st, 7, fota_result_name(d->result));
+	bind_text(st, 8, d->reason);
+	sqlite3_bind_int64(st, 9, d->chunks_present);
+	sqlite3_bind_int64(st, 10, d->chunk_count);
+	sqlite3_bind_int64(st, 11, d->updated);
+	return step_done(s, st, err, "campaign device");
+}
+
+static void row_cdev(sqlite3_stmt *st, struct orch_cdev *d)
+{
+	char name[32];
+
+	memset(d, 0, sizeof(*d));
+	col_copy(st, 0, d->device, sizeof(d->device));
+	d->stage = (uint32_t)sqlite3_column_int64(st, 1);
+	d->admitted = sqlite3_column_int64(st, 2);
+	d->reported = sqlite3_column_int(st, 3) != 0;
+	col_copy(st, 4, name, sizeof(name));
+	if (fota_state_parse(name, &d->state, NULL))
+		d->state = FOTA_STATE_IDLE;
+	col_copy(st, 5, name, sizeof(name));
+	if (fota_result_parse(name, &d->result, NULL))
+		d->result = FOTA_RESULT_NONE;
+	col_copy(st, 6, d->reason, sizeof(d->reason));
+	d->chunks_present = (uint32_t)sqlite3_column_int64(st, 7);
+	d->chunk_count = (uint32_t)sqlite3_column_int64(st, 8);
+	d->updated = sqlite3_column_int64(st, 9);
+}
+
+static fota_err sq_cdev_get(struct orch_store *base, const char *campaign, const char *device,
+			    struct orch_cdev *out, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cdev_get, err);
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, campaign);
+	bind_text(st, 2, device);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_cdev(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return FOTA_OK;
+	if (rc == SQLITE_DONE)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
+				      device, campaign);
+	return db_error(s, err, "campaign device");
+}
+
+static fota_err sq_cdev_each(struct orch_store *base, const char *campaign, orch_cdev_fn fn,
+			     void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cdev_all, err);
+	struct orch_cdev d;
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, campaign);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_cdev(st, &d);
+		if (fn(ctx, &d))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "campaign devices");
+	return FOTA_OK;
+}
+
+/* --- events -------------------------------------------------------------------------------- */
+
+static const char sql_ev_add[] =
+    "INSERT INTO events (ts, campaign, device, kind, result, detail) VALUES (?1,?2,?3,?4,?5,?6)";
+static const char sql_ev_all[] =
+    "SELECT seq, ts, campaign, device, kind, result, detail FROM events"
+    " WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR device = ?2) ORDER BY seq";
+
+static fota_err sq_event_append(struct orch_store *base, struct orch_event *e,
+				struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_ev_add, err);
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	if (e->ts == 0)
+		e->ts = fota_time_now();
+	sqlite3_bind_int64(st, 1, e->ts);
+	bind_text(st, 2, e->campaign);
+	bind_text(st, 3, e->device);
+	bind_text(st, 4, e->kind);
+	bind_text(st, 5, e->result);
+	bind_text(st, 6, e->detail);
+	rc = step_done(s, st, err, "event");
+	if (rc == FOTA_OK)
+		e->seq = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+static fota_err sq_event_each(struct orch_store *base, const char *campaign, const char *device,
+			      orch_event_fn fn, void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_ev_all, err);
+	struct orch_event e;
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	if (campaign)
+		bind_text(st, 1, campaign);
+	if (device)
+		bind_text(st, 2, device);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(st, 0);
+		e.ts = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, e.campaign, sizeof(e.campaign));
+		col_copy(st, 3, e.device, sizeof(e.device));
+		col_copy(st, 4, e.kind, sizeof(e.kind));
+		col_copy(st, 5, e.result, sizeof(e.result));
+		col_copy(st, 6, e.detail, sizeof(e.detail));
+		if (fn(ctx, &e))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "events");
+	return FOTA_OK;
+}
+
+static const struct orch_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .schema_version = sq_schema_version,
+    .device_put = sq_device_put,
+    .device_get = sq_device_get,
+    .device_each = sq_device_each,
+    .group_each = sq_group_each,
+    .image_put = sq_image_put,
+    .campaign_create = sq_campaign_create,
+    .campaign_put = sq_campaign_put,
+    .campaign_get = sq_campaign_get,
+    .campaign_each = sq_campaign_each,
+    .cdev_admit = sq_cdev_admit,
+    .cdev_put = sq_cdev_put,
+    .cdev_get = sq_cdev_get,
+    .cdev_each = sq_cdev_each,
+    .event_append = sq_event_append,
+    .event_each = sq_event_each,
+};
+
+fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err)
+{
+	struct sqlite_store *s = calloc(1, sizeof(*s));
+	fota_err rc;
+
+	*out = NULL;
+	if (!s)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+	s->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = fota_error_set(err, FOTA_ERR_IO, "store: cannot open %s: %s", path,
+				    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* WAL: readers (CLI status) never block the daemon's writer. synchronous=NORMAL is
+	 * durable against a process crash (the test kills with -9); a power cut may lose the
+	 * last transactions, which the retained device statuses replay. */
+	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+		  err);
+	if (rc == FOTA_OK)
+		rc = migrate(s, err);
+	if (rc)
+		goto fail;
+	*out = &s->base;
+	return FOTA_OK;
+fail:
+	sq_close(&s->base);
+	return rc;
+}

@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
+# Helpers for campaign tests: a bulk PKI, the fleet simulator and the orchestrator daemon.
+# Source after lib.sh and transfer_lib.sh.
+
+FOTA_SIM_BIN=${FOTA_SIM_BIN:-$FOTA_BUILD/orchestrator/fota-fleet-sim}
+ORCH_KEY_ARGS=()
+
+# campaign_pki DIR N: a PKI with devices sim-1..sim-N (bulk mode). Exports FOTA_PKI.
+campaign_pki() {
+	local dir=$1 n=$2
+	fota_require openssl jq
+	"$FOTA_SRC/certs/mkpki.sh" "$dir" --bulk --devices "$(seq -f 'sim-%g' 1 "$n" | xargs)" \
+		>"$dir.log" 2>&1 || { cat "$dir.log" >&2; fail "certs/mkpki.sh --bulk failed"; }
+	FOTA_PKI=$(cd "$dir" && pwd)
+	export FOTA_PKI
+	ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
+}
+
+# sim_start N GROUP LOG [options...]: fota-fleet-sim with sim-1..sim-N in GROUP; waits until
+# every device connected. Pid in SIM_PID.
+sim_start() {
+	local n=$1 group=$2 log=$3
+	shift 3
+	"$FOTA_SIM_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
+		--certs "$FOTA_PKI/devices" --trust "$FOTA_PKI/trust" --group "$group" \
+		--count "$n" "$@" >"$log.out" 2>"$log" &
+	SIM_PID=$!
+	fota_cleanup_pid "$SIM_PID"
+	fota_wait_line "$log.out" "ready" 120 || { tail "$log" >&2; fail "simulator did not start"; }
+}
+
+# serve_start LOG: the orchestrator daemon with the orchestrator key; pid in SERVE_PID.
+serve_start() {
+	fota_orch serve --shared "${ORCH_KEY_ARGS[@]}" >>"$1" 2>&1 &
+	SERVE_PID=$!
+	fota_cleanup_pid "$SERVE_PID"
+	fota_wait_line "$1" "serving" 20 || { cat "$1" >&2; fail "serve did not start"; }
+}
+
+# registered GROUP N: true once N devices of GROUP are in the registry.
+registered() {
+	[ "$(fota_orch device list --group "$1" --json 2>/dev/null | jq length)" -ge "$2" ]
+}
+
+# cstatus ID FILTER: a jq filter over `campaign status ID --json`.
+cstatus() {
+	fota_orch campaign status "$1" --json 2>/dev/null | jq -r "$2"
+}
+
+# events ID: the campaign's event log as JSON.
+events() {
+	fota_orch campaign events "$1" --json
+}
