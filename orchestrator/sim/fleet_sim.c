@@ -31,6 +31,8 @@
 #define SIM_RETRY_MS 2000
 #define SIM_PROGRESS_MS 1000
 #define SIM_MAX_WORKERS 16
+/* Threads connecting devices in parallel at start. */
+#define SIM_CONNECTORS 32
 
 static const char usage[] =
     "Usage: fota-fleet-sim --broker URI --ca FILE --certs DIR --trust DIR --group G\n"
@@ -49,6 +51,7 @@ static const char usage[] =
     "  --exit-when ST         exit once every connected device is in state ST\n"
     "  --timeout S            give up after S seconds (exit 3)\n"
     "  --workers N            threads running device state machines (default 4)\n"
+    "  --window N             chunks per repair request (default 32)\n"
     "\n";
 
 enum phase { PH_IDLE, PH_DOWNLOADING, PH_INSTALLING, PH_DONE };
@@ -91,12 +94,14 @@ struct device {
 };
 
 struct sim {
+	const char *broker, *ca, *certs;
 	const char *prefix, *group, *fail_file, *vendor, *model, *hw;
 	struct fota_trust *trust;
 	struct device *devs;
 	size_t n;
 	unsigned workers;
 	long chunk_delay_ms, step_ms;
+	uint32_t window;
 	volatile sig_atomic_t stop;
 };
 
@@ -319,7 +324,7 @@ static void request_missing(struct sim *sim, struct device *d, int64_t now)
 	memset(&r, 0, sizeof(r));
 	memcpy(r.image_id, d->image_id, FOTA_IMAGE_ID_LEN);
 	r.want_table = !d->have_table;
-	for (i = 0; d->have_table && i < d->m.chunk_count && asked < SIM_WINDOW; i++) {
+	for (i = 0; d->have_table && i < d->m.chunk_count && asked < sim->window; i++) {
 		if (d->present[i])
 			continue;
 		if (r.n_ranges && r.ranges[r.n_ranges - 1].first + r.ranges[r.n_ranges - 1].count == i)
@@ -451,6 +456,89 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	}
 }
 
+/* Connects, subscribes and sends the birth message of one device. */
+static bool connect_one(struct sim *sim, struct device *d)
+{
+	struct fota_error err = {0};
+	struct fota_mqtt_config mc;
+	struct fota_mqtt_callbacks cb = {.on_message = on_message, .ctx = d};
+	char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1], filter[FOTA_MAX_TOPIC_LEN + 1];
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
+	struct fota_status ws;
+	char *wj = NULL;
+
+	snprintf(crt, sizeof(crt), "%s/%s.crt", sim->certs, d->id);
+	snprintf(key, sizeof(key), "%s/%s.key", sim->certs, d->id);
+	snprintf(t.device, sizeof(t.device), "%s", d->id);
+	fota_topic_build(sim->prefix, &t, will_topic, sizeof(will_topic), NULL);
+	memset(&mc, 0, sizeof(mc));
+	mc.uri = sim->broker;
+	mc.client_id = d->id;
+	mc.ca_file = sim->ca;
+	mc.cert_file = crt;
+	mc.key_file = key;
+	mc.keepalive_s = 60;
+	mc.connect_timeout_s = 20;
+	mc.max_inflight = 8;
+	mc.reconnect_min_ms = 500;
+	mc.reconnect_max_ms = 5000;
+	memset(&ws, 0, sizeof(ws));
+	snprintf(ws.device, sizeof(ws.device), "%s", d->id);
+	ws.state = FOTA_STATE_OFFLINE;
+	snprintf(ws.version, sizeof(ws.version), "%s", d->version);
+	ws.timestamp = fota_time_now();
+	if (fota_status_to_json(&ws, &wj, &err) == FOTA_OK)
+		snprintf(d->will, sizeof(d->will), "%s", wj);
+	free(wj);
+	mc.will_topic = will_topic;
+	mc.will_payload = d->will;
+	mc.will_len = strlen(d->will);
+	mc.will_retained = true;
+	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||
+	    fota_mqtt_connect(d->mqtt, 30000, &err) ||
+	    fota_topic_group_filter(sim->prefix, sim->group, filter, sizeof(filter), &err) ||
+	    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
+		logf_("%s: %s", d->id, err.msg);
+		return false;
+	}
+	t.kind = FOTA_TOPIC_DEVICE_CHUNKS;
+	if (fota_topic_build(sim->prefix, &t, filter, sizeof(filter), &err) ||
+	    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
+		logf_("%s: %s", d->id, err.msg);
+		return false;
+	}
+	/* Birth message: who it is, what it runs, its groups. */
+	pthread_mutex_lock(&d->lock);
+	report(sim, d, FOTA_STATE_IDLE, FOTA_RESULT_NONE, "");
+	pthread_mutex_unlock(&d->lock);
+	return true;
+}
+
+struct connector {
+	struct sim *sim;
+	unsigned index, stride;
+	size_t connected;
+	bool failed;
+};
+
+/* Paho handles each client's handshake on its own schedule; connecting many devices at once
+ * overlaps those waits instead of paying them one after another. */
+static void *connector(void *p)
+{
+	struct connector *c = p;
+	size_t i;
+
+	for (i = c->index; i < c->sim->n && !c->sim->stop && !c->failed; i += c->stride) {
+		if (c->sim->devs[i].offline)
+			continue;
+		if (connect_one(c->sim, &c->sim->devs[i]))
+			c->connected++;
+		else
+			c->failed = true;
+	}
+	return NULL;
+}
+
 /* --- main -------------------------------------------------------------------------------------- */
 
 struct worker_arg {
@@ -554,7 +642,7 @@ int main(int argc, char **argv)
 	enum {
 		O_BROKER = 1, O_CA, O_CERTS, O_TRUST, O_GROUP, O_DEVICES, O_COUNT, O_ID_PREFIX,
 		O_FAIL, O_OFFLINE, O_DELAY, O_STEP, O_MODEL, O_HW, O_VENDOR, O_VERSION, O_SUMMARY,
-		O_EXIT_WHEN, O_TIMEOUT, O_WORKERS, O_PREFIX, O_HELP,
+		O_EXIT_WHEN, O_TIMEOUT, O_WORKERS, O_PREFIX, O_WINDOW, O_HELP,
 	};
 	static const struct option longopts[] = {
 	    {"broker", required_argument, NULL, O_BROKER},
@@ -578,11 +666,13 @@ int main(int argc, char **argv)
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"prefix", required_argument, NULL, O_PREFIX},
+	    {"window", required_argument, NULL, O_WINDOW},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sim sim = {.prefix = FOTA_DEFAULT_PREFIX, .vendor = "acme", .model = "gw-100",
-			  .hw = "B", .workers = 4, .step_ms = 100};
+			  .hw = "B", .workers = 4, .step_ms = 100,
+			  .window = SIM_WINDOW};
 	struct fota_error err = {0};
 	const char *broker = NULL, *ca = NULL, *certs = NULL, *trust = NULL, *devices = NULL;
 	const char *id_prefix = "sim-", *offline = "", *version = "1.0.0", *summary = NULL;
@@ -623,15 +713,20 @@ int main(int argc, char **argv)
 		case O_TIMEOUT: timeout_s = strtol(optarg, NULL, 10); break;
 		case O_WORKERS: sim.workers = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_PREFIX: sim.prefix = optarg; break;
+		case O_WINDOW: sim.window = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case O_HELP: fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (!broker || !certs || !trust || !sim.group || (!devices && count <= 0) ||
-	    sim.workers == 0 || sim.workers > SIM_MAX_WORKERS) {
+	    sim.workers == 0 || sim.workers > SIM_MAX_WORKERS || sim.window == 0 ||
+	    sim.window > FOTA_MAX_REQUEST_CHUNKS) {
 		fputs(usage, stderr);
 		return 2;
 	}
+	sim.broker = broker;
+	sim.ca = ca;
+	sim.certs = certs;
 	sim.trust = fota_trust_new();
 	if (!sim.trust || fota_trust_load(sim.trust, trust, &err)) {
 		logf_("trust store %s: %s", trust, err.msg);
@@ -684,62 +779,23 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	t0 = fota_time_mono_ms();
-	for (i = 0; i < sim.n && !sim.stop; i++) {
-		struct device *d = &sim.devs[i];
-		struct fota_mqtt_config mc;
-		struct fota_mqtt_callbacks cb = {.on_message = on_message, .ctx = d};
-		char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1], filter[FOTA_MAX_TOPIC_LEN + 1];
-		struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
-		struct fota_status ws;
-		char *wj = NULL;
+	{
+		struct connector cs[SIM_CONNECTORS];
+		pthread_t ct[SIM_CONNECTORS];
+		unsigned k;
+		bool failed = false;
 
-		if (d->offline)
-			continue;
-		snprintf(crt, sizeof(crt), "%s/%s.crt", certs, d->id);
-		snprintf(key, sizeof(key), "%s/%s.key", certs, d->id);
-		snprintf(t.device, sizeof(t.device), "%s", d->id);
-		fota_topic_build(sim.prefix, &t, will_topic, sizeof(will_topic), NULL);
-		memset(&mc, 0, sizeof(mc));
-		mc.uri = broker;
-		mc.client_id = d->id;
-		mc.ca_file = ca;
-		mc.cert_file = crt;
-		mc.key_file = key;
-		mc.keepalive_s = 60;
-		mc.connect_timeout_s = 20;
-		mc.max_inflight = 8;
-		mc.reconnect_min_ms = 500;
-		mc.reconnect_max_ms = 5000;
-		memset(&ws, 0, sizeof(ws));
-		snprintf(ws.device, sizeof(ws.device), "%s", d->id);
-		ws.state = FOTA_STATE_OFFLINE;
-		snprintf(ws.version, sizeof(ws.version), "%s", version);
-		ws.timestamp = fota_time_now();
-		if (fota_status_to_json(&ws, &wj, &err) == FOTA_OK)
-			snprintf(d->will, sizeof(d->will), "%s", wj);
-		free(wj);
-		mc.will_topic = will_topic;
-		mc.will_payload = d->will;
-		mc.will_len = strlen(d->will);
-		mc.will_retained = true;
-		if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||
-		    fota_mqtt_connect(d->mqtt, 30000, &err) ||
-		    fota_topic_group_filter(sim.prefix, sim.group, filter, sizeof(filter), &err) ||
-		    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
-			logf_("%s: %s", d->id, err.msg);
-			goto out;
+		for (k = 0; k < SIM_CONNECTORS; k++) {
+			cs[k] = (struct connector){.sim = &sim, .index = k, .stride = SIM_CONNECTORS};
+			pthread_create(&ct[k], NULL, connector, &cs[k]);
 		}
-		t.kind = FOTA_TOPIC_DEVICE_CHUNKS;
-		if (fota_topic_build(sim.prefix, &t, filter, sizeof(filter), &err) ||
-		    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
-			logf_("%s: %s", d->id, err.msg);
-			goto out;
+		for (k = 0; k < SIM_CONNECTORS; k++) {
+			pthread_join(ct[k], NULL);
+			connected += cs[k].connected;
+			failed = failed || cs[k].failed;
 		}
-		/* Birth message: who it is, what it runs, its groups. */
-		pthread_mutex_lock(&d->lock);
-		report(&sim, d, FOTA_STATE_IDLE, FOTA_RESULT_NONE, "");
-		pthread_mutex_unlock(&d->lock);
-		connected++;
+		if (failed)
+			goto out;
 	}
 	logf_("%zu devices connected in %.1f s (%zu offline)", connected,
 	      (double)(fota_time_mono_ms() - t0) / 1000.0, sim.n - connected);

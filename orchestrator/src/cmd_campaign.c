@@ -32,6 +32,7 @@ static const char campaign_usage[] =
     "  list\n"
     "  wait ID --state STATE [--timeout SECONDS]\n"
     "  events ID [--device D]\n"
+    "  preview ID             which registered devices each stage admits\n"
     "\n"
     "A stage SPEC is devices and/or a percentage of the group, then options:\n"
     "  dev-1,dev-2            these devices (a canary)\n"
@@ -482,6 +483,38 @@ out:
 	return ret;
 }
 
+struct preview {
+	const struct orch_campaign *c;
+	cJSON *arr;
+	bool json;
+};
+
+static int preview_one(void *ctx, const struct orch_device *d)
+{
+	struct preview *p = ctx;
+	uint32_t i;
+
+	for (i = 0; i < p->c->n_stages; i++)
+		if (orch_campaign_admits(p->c, i, orch_campaign_stage_percent(p->c, i), d->id))
+			break;
+	if (p->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "device", d->id);
+		if (i < p->c->n_stages)
+			cJSON_AddNumberToObject(o, "stage", i + 1);
+		else
+			cJSON_AddNullToObject(o, "stage");
+		cJSON_AddNumberToObject(o, "bucket", fota_admission_bucket(p->c->salt, d->id));
+		cJSON_AddItemToArray(p->arr, o);
+	} else if (i < p->c->n_stages) {
+		printf("%-24s stage %u\n", d->id, i + 1);
+	} else {
+		printf("%-24s never\n", d->id);
+	}
+	return 0;
+}
+
 /* --- list / events / wait -------------------------------------------------------------------- */
 
 struct list_ctx {
@@ -758,6 +791,24 @@ int orch_cmd_campaign(int argc, char **argv)
 			ret = ORCH_EXIT_OK;
 		}
 		cJSON_Delete(x.arr);
+	} else if (strcmp(sub, "preview") == 0) {
+		struct preview p = {.json = cfg.json};
+
+		if (st->ops->campaign_get(st, id, &c, &err)) {
+			orch_fail("campaign preview", &err);
+			ret = exit_for(&err);
+			goto out;
+		}
+		p.c = &c;
+		p.arr = cJSON_CreateArray();
+		if (st->ops->device_each(st, c.group, preview_one, &p, &err)) {
+			orch_fail("campaign preview", &err);
+		} else {
+			if (cfg.json)
+				print_json(p.arr);
+			ret = ORCH_EXIT_OK;
+		}
+		cJSON_Delete(p.arr);
 	} else if (strcmp(sub, "wait") == 0) {
 		if (want == ORCH_CAMPAIGN__COUNT) {
 			orch_log("campaign wait: need --state");

@@ -23,6 +23,13 @@
 /* How often the campaigns are advanced; statuses are written to the store in between. */
 #define CAMPAIGN_TICK_MS 250
 #define INGEST_POLL_MS 50
+/* Retained statuses arrive right after the subscription; this covers thousands of them. */
+#define RETAINED_SYNC_MS 2000
+
+static void on_raw_status(void *ctx, const char *device, const uint8_t *payload, size_t len)
+{
+	orch_engine_submit_status(ctx, device, payload, len);
+}
 
 static const char serve_usage[] =
     "Usage: fota-orchestrator serve [--shared] [OPTIONS]\n"
@@ -39,10 +46,32 @@ static const char serve_usage[] =
 
 enum { OPT_SHARED = 1 };
 
-static void on_raw_status(void *ctx, const char *device, const uint8_t *payload, size_t len)
+/* Mosquitto does not send retained messages to shared subscriptions, so after a restart the
+ * statuses devices sent while no orchestrator ran would never arrive: read them once through
+ * a short private session. Replays are harmless, the store drops unchanged states. */
+static void sync_retained(const struct orch_config *cfg, struct orch_engine *engine)
 {
-	orch_engine_submit_status(ctx, device, payload, len);
+	struct orch_config c = *cfg;
+	struct orch_routes r;
+	struct fota_error err = {0};
+	struct fota_mqtt *m = NULL;
+
+	snprintf(c.client_id, sizeof(c.client_id), "%.*s-sync", FOTA_MAX_SEGMENT_LEN - 5,
+		 cfg->client_id);
+	orch_routes_init(&r, cfg->prefix);
+	r.quiet = true;
+	orch_routes_set_status_hook(&r, on_raw_status, engine);
+	if (orch_broker_connect(&c, &r, &m, &err) ||
+	    orch_broker_subscribe(m, &c, "status", false, &err))
+		orch_fail("read retained statuses", &err);
+	else
+		orch_sleep_ms(RETAINED_SYNC_MS);
+	orch_routes_clear(&r);
+	fota_mqtt_free(m);
+	orch_routes_destroy(&r);
 }
+
+
 
 /* MQTT thread: log state changes (not every progress report). */
 static void on_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
@@ -164,6 +193,8 @@ int orch_cmd_serve(int argc, char **argv)
 		ret = ORCH_EXIT_BROKER;
 		goto out;
 	}
+	if (shared)
+		sync_retained(&cfg, engine);
 	orch_log("serving %s on %s as %s%s", cfg.prefix, cfg.uri, cfg.client_id,
 		 shared ? " (shared subscriptions)" : "");
 	started_ms = fota_time_mono_ms();

@@ -30,12 +30,21 @@ sim_start() {
 	fota_wait_line "$log.out" "ready" 120 || { tail "$log" >&2; fail "simulator did not start"; }
 }
 
-# serve_start LOG: the orchestrator daemon with the orchestrator key; pid in SERVE_PID.
+# serve_start LOG: the orchestrator daemon with the orchestrator key; SERVE_PID is the
+# daemon's own pid (not a subshell's), so signals reach it.
 serve_start() {
-	fota_orch serve --shared "${ORCH_KEY_ARGS[@]}" >>"$1" 2>&1 &
+	local crt key before
+	before=$(grep -c "serving" "$1" 2>/dev/null) || before=0
+	read -r crt key < <(fota_cert orchestrator)
+	"$FOTA_ORCH_BIN" serve --shared --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
+		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" \
+		>>"$1" 2>&1 &
 	SERVE_PID=$!
 	fota_cleanup_pid "$SERVE_PID"
-	fota_wait_line "$1" "serving" 20 || { cat "$1" >&2; fail "serve did not start"; }
+	fota_wait_for 20 serve__started "$1" "$before" || { cat "$1" >&2; fail "serve did not start"; }
+}
+serve__started() {
+	[ "$(grep -c "serving" "$1")" -gt "$2" ]
 }
 
 # registered GROUP N: true once N devices of GROUP are in the registry.

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the SQLite store: migrations, registry, campaigns, admissions, audit log. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "campaign.h"
+#include "store.h"
+
+static char dir[] = "/tmp/check_store.XXXXXX";
+static char path[sizeof(dir) + 32];
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/check_store.XXXXXX")));
+	snprintf(path, sizeof(path), "%s/o.db", dir);
+}
+
+static void teardown(void)
+{
+	char p[sizeof(path) + 8];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	rmdir(dir);
+}
+
+static struct orch_store *open_store(void)
+{
+	struct orch_store *s = NULL;
+	struct fota_error err = {0};
+
+	ck_assert_msg(orch_store_open(path, &s, &err) == FOTA_OK, "%s", err.msg);
+	return s;
+}
+
+START_TEST(test_migrations)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	orch_store_close(s);
+	/* Reopening applies nothing twice. */
+	s = open_store();
+	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	orch_store_close(s);
+	/* A store from a newer program is refused, with the reason. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(orch_store_open(path, &s, &err), FOTA_ERR_STATE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
+	ck_assert_int_eq(orch_store_open("postgresql://db/fota", &s, &err), FOTA_ERR_INVAL);
+}
+END_TEST
+
+static int count_dev(void *ctx, const struct orch_device *d)
+{
+	(void)d;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(test_devices)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_device d, got;
+	int n = 0;
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	strcpy(d.model, "gw-100");
+	strcpy(d.version, "1.0.0");
+	strcpy(d.groups, "lab,north");
+	d.last_seen = 50;
+	d.online = true;
+	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
+	/* A report without model or groups keeps what is known; last_seen never goes back. */
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	strcpy(d.version, "2.0.0");
+	d.last_seen = 40;
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &got, &err), FOTA_OK);
+	ck_assert_str_eq(got.model, "gw-100");
+	ck_assert_str_eq(got.version, "2.0.0");
+	ck_assert_str_eq(got.groups, "lab,north");
+	ck_assert_int_eq(got.last_seen, 50);
+	ck_assert(!got.online);
+	strcpy(d.id, "gw-2");
+	strcpy(d.groups, "north");
+	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_each(s, "lab", count_dev, &n, &err), FOTA_OK);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_assert_int_eq(s->ops->device_each(s, "north", count_dev, &n, &err), FOTA_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(s->ops->device_get(s, "nope", &got, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
+	orch_store_close(s);
+}
+END_TEST
+
+static int count_ev(void *ctx, const struct orch_event *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(test_campaign_round_trip)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_campaign c, got;
+	struct orch_cdev d;
+	bool ins = false;
+	int n = 0;
+	sqlite3 *db = NULL;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.id, "r1");
+	strcpy(c.image_id, "0011223344556677");
+	strcpy(c.group, "lab");
+	strcpy(c.salt, "r1");
+	ck_assert_int_eq(orch_stage_parse("a,b", &c.stages[0], &err), FOTA_OK);
+	ck_assert_int_eq(orch_stage_parse("50%:success=90:wait=5", &c.stages[1], &err), FOTA_OK);
+	c.n_stages = 2;
+	c.fail_count = 2;
+	c.created = 7;
+	ck_assert_int_eq(s->ops->image_put(s, c.image_id, "fw", "2.0.0", 1024, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->campaign_create(s, &c, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->campaign_create(s, &c, &err), FOTA_ERR_STATE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "exists"));
+	c.state = ORCH_CAMPAIGN_PAUSED;
+	strcpy(c.reason, "why");
+	c.want_rev = 3;
+	ck_assert_int_eq(s->ops->campaign_put(s, &c, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->campaign_get(s, "r1", &got, &err), FOTA_OK);
+	ck_assert_int_eq(got.state, ORCH_CAMPAIGN_PAUSED);
+	ck_assert_str_eq(got.reason, "why");
+	ck_assert_uint_eq(got.n_stages, 2);
+	ck_assert_str_eq(got.stages[0].devices, "a,b");
+	ck_assert_uint_eq(got.stages[1].percent, 50);
+	ck_assert_uint_eq(got.stages[1].success_pct, 90);
+	ck_assert_uint_eq(got.stages[1].wait_s, 5);
+	ck_assert_uint_eq(got.want_rev, 3);
+	orch_campaign_clear(&got);
+	ck_assert_int_eq(s->ops->campaign_get(s, "r2", &got, &err), FOTA_ERR_NOT_FOUND);
+
+	/* Admission is recorded once, whatever happens later. */
+	ck_assert_int_eq(s->ops->cdev_admit(s, "r1", "a", 0, 10, &ins, &err), FOTA_OK);
+	ck_assert(ins);
+	ck_assert_int_eq(s->ops->cdev_admit(s, "r1", "a", 1, 20, &ins, &err), FOTA_OK);
+	ck_assert(!ins);
+	ck_assert_int_eq(s->ops->cdev_get(s, "r1", "a", &d, &err), FOTA_OK);
+	ck_assert_uint_eq(d.stage, 0);
+	ck_assert_int_eq(d.admitted, 10);
+	d.state = FOTA_STATE_FAILED;
+	d.result = FOTA_RESULT_HEALTH_CHECK_FAILED;
+	d.reported = true;
+	ck_assert_int_eq(s->ops->cdev_put(s, "r1", &d, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->cdev_get(s, "r1", "a", &d, &err), FOTA_OK);
+	ck_assert_int_eq(d.result, FOTA_RESULT_HEALTH_CHECK_FAILED);
+	ck_assert_int_eq(d.admitted, 10);
+
+	/* The audit log only grows. */
+	ck_assert_int_eq(orch_campaign_event(s, "r1", "a", "failed", "health_check_failed", &err,
+					     "%s", "boom"),
+			 FOTA_OK);
+	ck_assert_int_eq(orch_campaign_event(s, "r1", "", "paused", "", &err, "x"), FOTA_OK);
+	ck_assert_int_eq(s->ops->event_each(s, "r1", "a", count_ev, &n, &err), FOTA_OK);
+	ck_assert_int_eq(n, 1);
+	orch_store_close(s);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_nonnull(strstr(sqlite3_errmsg(db), "append-only"));
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE events SET kind='x'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	orch_campaign_clear(&c);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_migrations);
+	tcase_add_test(tc, test_devices);
+	tcase_add_test(tc, test_campaign_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
