@@ -84,6 +84,7 @@ struct agent {
 	 * next start, when the device runs a confirmed image again. */
 	bool hold;
 	bool reboot_pending; /* run the reboot command once the status is out */
+	bool status_queued;  /* a state report was queued since start */
 	int64_t reboot_since_ms;
 	const char *crash_at; /* test hook: FOTA_CLIENT_CRASH_AT (docs/client.md) */
 };
@@ -156,6 +157,7 @@ static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
 	snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason : "");
 	snapshot(a, &s);
 	reporter_push(&a->reporter, &s);
+	a->status_queued = true;
 	if (reason && reason[0])
 		log_info("%s (%s): %s", fota_state_name(st), fota_result_name(res), reason);
 	else
@@ -927,6 +929,55 @@ static void finish(struct agent *a)
 		finish_direct(a, group);
 }
 
+/* Caller holds lock. Keeps an A/B outcome in the journal (saved by the caller) until the
+ * broker has it; see report_outcome_done. */
+static void keep_outcome(struct agent *a, enum fota_state st, enum fota_result res,
+			 const char *reason)
+{
+	struct journal_outcome *o = &a->journal.outcome;
+
+	o->pending = true;
+	snprintf(o->state, sizeof(o->state), "%s", fota_state_name(st));
+	snprintf(o->result, sizeof(o->result), "%s", fota_result_name(res));
+	snprintf(o->reason, sizeof(o->reason), "%s", reason);
+	snprintf(o->campaign, sizeof(o->campaign), "%s", a->job.campaign);
+	snprintf(o->image_id, sizeof(o->image_id), "%s", a->job.image_hex);
+}
+
+/* Caller holds lock. At start: an outcome the broker may not have is the state to report. */
+static void restore_outcome(struct agent *a)
+{
+	const struct journal_outcome *o = &a->journal.outcome;
+	enum fota_state st;
+	enum fota_result res;
+
+	if (!o->pending || fota_state_parse(o->state, &st, NULL) != FOTA_OK ||
+	    fota_result_parse(o->result, &res, NULL) != FOTA_OK)
+		return;
+	memset(&a->job, 0, sizeof(a->job));
+	snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", o->campaign);
+	snprintf(a->job.image_hex, sizeof(a->job.image_hex), "%s", o->image_id);
+	a->state = st;
+	a->result = res;
+	snprintf(a->reason, sizeof(a->reason), "%s", o->reason);
+}
+
+/* Caller holds lock. Once every queued report is published, the kept outcome is done. */
+static void report_outcome_done(struct agent *a)
+{
+	unsigned queued;
+
+	if (!a->journal.outcome.pending || !a->status_queued)
+		return;
+	pthread_mutex_lock(&a->reporter.lock);
+	queued = a->reporter.len;
+	pthread_mutex_unlock(&a->reporter.lock);
+	if (queued > 0)
+		return;
+	memset(&a->journal.outcome, 0, sizeof(a->journal.outcome));
+	save_journal(a);
+}
+
 /* Caller holds lock. The outcome of a rollback, whoever made it (us or the bootloader). */
 static void rolled_back(struct agent *a, const char *reason, bool reboot)
 {
@@ -938,6 +989,7 @@ static void rolled_back(struct agent *a, const char *reason, bool reboot)
 	snprintf(a->journal.slot, sizeof(a->journal.slot), "%s", p->from_slot);
 	drop_checkpoint(a, p->image_id);
 	memset(p, 0, sizeof(*p));
+	keep_outcome(a, FOTA_STATE_ROLLED_BACK, FOTA_RESULT_HEALTH_CHECK_FAILED, reason);
 	settle(a, group); /* saves: the same directive never retries a rejected image */
 	history(a, "rolled_back", reason);
 	set_state(a, FOTA_STATE_ROLLED_BACK, FOTA_RESULT_HEALTH_CHECK_FAILED, reason);
@@ -992,6 +1044,7 @@ static void commit(struct agent *a, enum bootctl_slot slot)
 	snprintf(a->journal.slot, sizeof(a->journal.slot), "%s", p->slot);
 	drop_checkpoint(a, p->image_id);
 	memset(p, 0, sizeof(*p));
+	keep_outcome(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, "");
 	settle(a, group);
 	history(a, "confirmed", "");
 	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
@@ -1007,7 +1060,7 @@ static void resolve_probation(struct agent *a)
 	struct journal_probation *p = &a->journal.probation;
 	struct bootctl_state st = {0};
 	struct fota_error err = {0};
-	enum bootctl_slot slot = BOOTCTL_SLOT_B, from = BOOTCTL_SLOT_A;
+	enum bootctl_slot slot = BOOTCTL_SLOT_B;
 	char msg[FOTA_MAX_REASON_LEN + 1];
 	bool env_ok;
 	int64_t now, left;
@@ -1015,11 +1068,10 @@ static void resolve_probation(struct agent *a)
 	if (p->phase == JOURNAL_PHASE_NONE || a->bc == NULL)
 		return;
 	bootctl_slot_parse(p->slot, &slot, NULL);
-	bootctl_slot_parse(p->from_slot, &from, NULL);
 	env_ok = bootctl_read(a->bc, &st, &err) == FOTA_OK;
 	if (!env_ok)
 		log_warn("boot environment unreadable: %s", err.msg);
-	log_info("journal: %s of %s in slot %s (from %s); running slot %s", 
+	log_info("journal: %s of %s in slot %s (from %s); running slot %s",
 		 journal_phase_name(p->phase), p->version, p->slot, p->from_slot,
 		 bootctl_slot_name(a->booted));
 	if (p->phase == JOURNAL_PHASE_ROLLING_BACK) {
@@ -1210,6 +1262,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	fota_err rc;
 
 	pthread_mutex_lock(&a->lock);
+	restore_outcome(a);
 	resolve_probation(a);
 	pthread_mutex_unlock(&a->lock);
 	/* The first connection is retried here: a gateway may boot before its network. */
@@ -1254,6 +1307,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			a->resend_status = false;
 			snapshot(a, &s);
 			reporter_push(&a->reporter, &s);
+			a->status_queued = true;
 		}
 		drive_job(a, now);
 		check_stall(a, now);
@@ -1270,6 +1324,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		}
 		reporter_flush(&a->reporter, a->mqtt);
 		pthread_mutex_lock(&a->lock);
+		report_outcome_done(a);
 		maybe_reboot(a, true);
 		pthread_mutex_unlock(&a->lock);
 	}

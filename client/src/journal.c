@@ -120,6 +120,18 @@ static int parse(struct journal *j, const uint8_t *buf, size_t len)
 	    get_opt_str(root, "slot", j->slot, sizeof(j->slot)) ||
 	    (j->slot[0] && !slot_ok(j->slot)))
 		goto out;
+	prob = cJSON_GetObjectItemCaseSensitive(root, "unreported");
+	if (prob && !cJSON_IsNull(prob)) {
+		struct journal_outcome *o = &j->outcome;
+
+		if (!cJSON_IsObject(prob) || get_str(prob, "state", o->state, sizeof(o->state)) ||
+		    get_str(prob, "result", o->result, sizeof(o->result)) ||
+		    get_str(prob, "reason", o->reason, sizeof(o->reason)) ||
+		    get_str(prob, "campaign", o->campaign, sizeof(o->campaign)) ||
+		    get_str(prob, "image_id", o->image_id, sizeof(o->image_id)))
+			goto out;
+		o->pending = true;
+	}
 	prob = cJSON_GetObjectItemCaseSensitive(root, "probation");
 	if (prob && !cJSON_IsNull(prob) && (!cJSON_IsObject(prob) ||
 					    parse_probation(&j->probation, prob) != 0))
@@ -188,6 +200,17 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 	cJSON_AddStringToObject(root, "installed_sha256", j->installed_sha256);
 	cJSON_AddStringToObject(root, "installed_campaign", j->installed_campaign);
 	cJSON_AddStringToObject(root, "slot", j->slot);
+	if (j->outcome.pending) {
+		cJSON *o = cJSON_AddObjectToObject(root, "unreported");
+
+		if (o == NULL)
+			goto out;
+		cJSON_AddStringToObject(o, "state", j->outcome.state);
+		cJSON_AddStringToObject(o, "result", j->outcome.result);
+		cJSON_AddStringToObject(o, "reason", j->outcome.reason);
+		cJSON_AddStringToObject(o, "campaign", j->outcome.campaign);
+		cJSON_AddStringToObject(o, "image_id", j->outcome.image_id);
+	}
 	if (j->probation.phase != JOURNAL_PHASE_NONE) {
 		const struct journal_probation *p = &j->probation;
 		cJSON *o = cJSON_AddObjectToObject(root, "probation");

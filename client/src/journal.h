@@ -43,6 +43,17 @@ struct journal_probation {
 	char reason[FOTA_MAX_REASON_LEN + 1]; /* why it is rolling back */
 };
 
+/* The final outcome of an A/B update until the broker has it: a cut right after the commit
+ * must not lose the report. */
+struct journal_outcome {
+	bool pending;
+	char state[24];	 /* fota_state_name */
+	char result[32]; /* fota_result_name */
+	char reason[FOTA_MAX_REASON_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+};
+
 struct journal {
 	char installed_version[FOTA_MAX_VERSION_LEN + 1];
 	uint64_t installed_sequence;
@@ -50,6 +61,7 @@ struct journal {
 	char installed_campaign[FOTA_MAX_NAME_LEN + 1];
 	char slot[2]; /* ab-slot: the confirmed slot ("" until the first switch) */
 	struct journal_probation probation;
+	struct journal_outcome outcome;
 	struct journal_group groups[CLIENT_MAX_GROUPS];
 	int n_groups;
 };
