@@ -111,11 +111,26 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(back.probation.boot_attempts, 2);
 	ck_assert_str_eq(back.probation.reason, "health check 'x' failed");
 
+	/* An unpublished outcome survives a restart. */
+	back.outcome.pending = true;
+	snprintf(back.outcome.state, sizeof(back.outcome.state), "rolled_back");
+	snprintf(back.outcome.result, sizeof(back.outcome.result), "health_check_failed");
+	snprintf(back.outcome.reason, sizeof(back.outcome.reason), "bootloader fell back");
+	snprintf(back.outcome.campaign, sizeof(back.outcome.campaign), "c-2");
+	ck_assert_int_eq(journal_save(&back, tmpdir, &err), FOTA_OK);
+	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
+	ck_assert(j.outcome.pending);
+	ck_assert_str_eq(j.outcome.state, "rolled_back");
+	ck_assert_str_eq(j.outcome.reason, "bootloader fell back");
+	ck_assert_str_eq(j.outcome.campaign, "c-2");
+	memset(&back.outcome, 0, sizeof(back.outcome));
+
 	/* Committing clears the probation record from the file. */
 	memset(&back.probation, 0, sizeof(back.probation));
 	ck_assert_int_eq(journal_save(&back, tmpdir, &err), FOTA_OK);
 	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
 	ck_assert_int_eq(j.probation.phase, JOURNAL_PHASE_NONE);
+	ck_assert(!j.outcome.pending);
 	ck_assert_str_eq(j.installed_version, "2.0.0");
 }
 END_TEST
@@ -159,6 +174,8 @@ static const char *const broken[] = {
     PROB("\"phase\":\"testing\",\"slot\":\"B\"," PROB_OK_TAIL), /* no from_slot */
     "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
     "\"groups\":[],\"probation\":7}", /* probation not an object */
+    "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
+    "\"groups\":[],\"unreported\":{\"state\":\"confirmed\"}}", /* outcome incomplete */
 };
 
 START_TEST(test_broken)
