@@ -571,7 +571,11 @@ bench_orch() {
 
 		st=$T/orch-serve-$r
 		mkdir -p "$st"
-		FOTA_ORCH_STATE=$st fota_orch serve --client-id "bench-serve-$r" >"$st/serve.log" 2>&1 &
+		# The binary itself in the background (not the fota_orch function, whose subshell
+		# would get the signal instead of the orchestrator).
+		"$FOTA_ORCH_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
+			--cert "$ORCH_CRT" --key "$ORCH_KEYFILE" --state-dir "$st" \
+			serve --client-id "bench-serve-$r" >"$st/serve.log" 2>&1 &
 		srv=$!
 		fota_cleanup_pid "$srv"
 		fota_wait_for 20 grep -qi "serving\|subscribed\|ready" "$st/serve.log" ||
