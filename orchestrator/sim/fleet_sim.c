@@ -133,7 +133,8 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* --- status ------------------------------------------------------------------------------------ */
+/* --- status ------------------------------------------------------------------------------------
+ */
 
 static char *status_json(struct sim *sim, struct device *d)
 {
@@ -191,7 +192,8 @@ static void report(struct sim *sim, struct device *d, enum fota_state st, enum f
 	d->last_progress_ms = fota_time_mono_ms();
 }
 
-/* --- job --------------------------------------------------------------------------------------- */
+/* --- job ---------------------------------------------------------------------------------------
+ */
 
 static void end_job(struct device *d)
 {
@@ -327,7 +329,8 @@ static void request_missing(struct sim *sim, struct device *d, int64_t now)
 	for (i = 0; d->have_table && i < d->m.chunk_count && asked < sim->window; i++) {
 		if (d->present[i])
 			continue;
-		if (r.n_ranges && r.ranges[r.n_ranges - 1].first + r.ranges[r.n_ranges - 1].count == i)
+		if (r.n_ranges &&
+		    r.ranges[r.n_ranges - 1].first + r.ranges[r.n_ranges - 1].count == i)
 			r.ranges[r.n_ranges - 1].count++;
 		else if (r.n_ranges < FOTA_MAX_REQUEST_RANGES)
 			r.ranges[r.n_ranges++] = (struct fota_range){i, 1};
@@ -399,7 +402,8 @@ static void step(struct sim *sim, struct device *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* --- MQTT thread -------------------------------------------------------------------------------- */
+/* --- MQTT thread --------------------------------------------------------------------------------
+ */
 
 static void on_frame(struct device *d, const uint8_t *p, size_t len)
 {
@@ -462,7 +466,8 @@ static bool connect_one(struct sim *sim, struct device *d)
 	struct fota_error err = {0};
 	struct fota_mqtt_config mc;
 	struct fota_mqtt_callbacks cb = {.on_message = on_message, .ctx = d};
-	char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1], filter[FOTA_MAX_TOPIC_LEN + 1];
+	char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1],
+	    filter[FOTA_MAX_TOPIC_LEN + 1];
 	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
 	struct fota_status ws;
 	char *wj = NULL;
@@ -494,8 +499,7 @@ static bool connect_one(struct sim *sim, struct device *d)
 	mc.will_payload = d->will;
 	mc.will_len = strlen(d->will);
 	mc.will_retained = true;
-	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||
-	    fota_mqtt_connect(d->mqtt, 30000, &err) ||
+	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) || fota_mqtt_connect(d->mqtt, 30000, &err) ||
 	    fota_topic_group_filter(sim->prefix, sim->group, filter, sizeof(filter), &err) ||
 	    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
 		logf_("%s: %s", d->id, err.msg);
@@ -539,7 +543,8 @@ static void *connector(void *p)
 	return NULL;
 }
 
-/* --- main -------------------------------------------------------------------------------------- */
+/* --- main --------------------------------------------------------------------------------------
+ */
 
 struct worker_arg {
 	struct sim *sim;
@@ -580,7 +585,8 @@ static bool all_in(struct sim *sim, enum fota_state st)
 
 static void write_summary(struct sim *sim, const char *path, double secs)
 {
-	cJSON *o = cJSON_CreateObject(), *devs = cJSON_CreateObject(), *counts = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *devs = cJSON_CreateObject(),
+	      *counts = cJSON_CreateObject();
 	unsigned long by[FOTA_STATE__COUNT] = {0};
 	char *text;
 	size_t i;
@@ -591,11 +597,13 @@ static void write_summary(struct sim *sim, const char *path, double secs)
 		cJSON *x = cJSON_CreateObject();
 
 		pthread_mutex_lock(&d->lock);
-		cJSON_AddStringToObject(x, "state", d->offline ? "offline" : fota_state_name(d->state));
+		cJSON_AddStringToObject(x, "state",
+					d->offline ? "offline" : fota_state_name(d->state));
 		cJSON_AddStringToObject(x, "result", fota_result_name(d->result));
 		cJSON_AddStringToObject(x, "campaign", d->campaign);
 		cJSON_AddStringToObject(x, "version", d->version);
-		cJSON_AddNumberToObject(x, "directives_not_admitted", (double)d->directives_ignored);
+		cJSON_AddNumberToObject(x, "directives_not_admitted",
+					(double)d->directives_ignored);
 		cJSON_AddNumberToObject(x, "bytes_received", (double)d->bytes);
 		if (!d->offline)
 			by[d->state]++;
@@ -640,9 +648,29 @@ static bool in_list(const char *list, const char *id)
 int main(int argc, char **argv)
 {
 	enum {
-		O_BROKER = 1, O_CA, O_CERTS, O_TRUST, O_GROUP, O_DEVICES, O_COUNT, O_ID_PREFIX,
-		O_FAIL, O_OFFLINE, O_DELAY, O_STEP, O_MODEL, O_HW, O_VENDOR, O_VERSION, O_SUMMARY,
-		O_EXIT_WHEN, O_TIMEOUT, O_WORKERS, O_PREFIX, O_WINDOW, O_HELP,
+		O_BROKER = 1,
+		O_CA,
+		O_CERTS,
+		O_TRUST,
+		O_GROUP,
+		O_DEVICES,
+		O_COUNT,
+		O_ID_PREFIX,
+		O_FAIL,
+		O_OFFLINE,
+		O_DELAY,
+		O_STEP,
+		O_MODEL,
+		O_HW,
+		O_VENDOR,
+		O_VERSION,
+		O_SUMMARY,
+		O_EXIT_WHEN,
+		O_TIMEOUT,
+		O_WORKERS,
+		O_PREFIX,
+		O_WINDOW,
+		O_HELP,
 	};
 	static const struct option longopts[] = {
 	    {"broker", required_argument, NULL, O_BROKER},
@@ -670,8 +698,12 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	struct sim sim = {.prefix = FOTA_DEFAULT_PREFIX, .vendor = "acme", .model = "gw-100",
-			  .hw = "B", .workers = 4, .step_ms = 100,
+	struct sim sim = {.prefix = FOTA_DEFAULT_PREFIX,
+			  .vendor = "acme",
+			  .model = "gw-100",
+			  .hw = "B",
+			  .workers = 4,
+			  .step_ms = 100,
 			  .window = SIM_WINDOW};
 	struct fota_error err = {0};
 	const char *broker = NULL, *ca = NULL, *certs = NULL, *trust = NULL, *devices = NULL;
@@ -687,35 +719,81 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case O_BROKER: broker = optarg; break;
-		case O_CA: ca = optarg; break;
-		case O_CERTS: certs = optarg; break;
-		case O_TRUST: trust = optarg; break;
-		case O_GROUP: sim.group = optarg; break;
-		case O_DEVICES: devices = optarg; break;
-		case O_COUNT: count = strtol(optarg, NULL, 10); break;
-		case O_ID_PREFIX: id_prefix = optarg; break;
-		case O_FAIL: sim.fail_file = optarg; break;
-		case O_OFFLINE: offline = optarg; break;
-		case O_DELAY: sim.chunk_delay_ms = strtol(optarg, NULL, 10); break;
-		case O_STEP: sim.step_ms = strtol(optarg, NULL, 10); break;
-		case O_MODEL: sim.model = optarg; break;
-		case O_HW: sim.hw = optarg; break;
-		case O_VENDOR: sim.vendor = optarg; break;
-		case O_VERSION: version = optarg; break;
-		case O_SUMMARY: summary = optarg; break;
+		case O_BROKER:
+			broker = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_CERTS:
+			certs = optarg;
+			break;
+		case O_TRUST:
+			trust = optarg;
+			break;
+		case O_GROUP:
+			sim.group = optarg;
+			break;
+		case O_DEVICES:
+			devices = optarg;
+			break;
+		case O_COUNT:
+			count = strtol(optarg, NULL, 10);
+			break;
+		case O_ID_PREFIX:
+			id_prefix = optarg;
+			break;
+		case O_FAIL:
+			sim.fail_file = optarg;
+			break;
+		case O_OFFLINE:
+			offline = optarg;
+			break;
+		case O_DELAY:
+			sim.chunk_delay_ms = strtol(optarg, NULL, 10);
+			break;
+		case O_STEP:
+			sim.step_ms = strtol(optarg, NULL, 10);
+			break;
+		case O_MODEL:
+			sim.model = optarg;
+			break;
+		case O_HW:
+			sim.hw = optarg;
+			break;
+		case O_VENDOR:
+			sim.vendor = optarg;
+			break;
+		case O_VERSION:
+			version = optarg;
+			break;
+		case O_SUMMARY:
+			summary = optarg;
+			break;
 		case O_EXIT_WHEN:
 			if (fota_state_parse(optarg, &exit_when, &err)) {
 				logf_("--exit-when: %s", err.msg);
 				return 2;
 			}
 			break;
-		case O_TIMEOUT: timeout_s = strtol(optarg, NULL, 10); break;
-		case O_WORKERS: sim.workers = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_PREFIX: sim.prefix = optarg; break;
-		case O_WINDOW: sim.window = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case O_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case O_TIMEOUT:
+			timeout_s = strtol(optarg, NULL, 10);
+			break;
+		case O_WORKERS:
+			sim.workers = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_PREFIX:
+			sim.prefix = optarg;
+			break;
+		case O_WINDOW:
+			sim.window = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case O_HELP:
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (!broker || !certs || !trust || !sim.group || (!devices && count <= 0) ||
@@ -786,7 +864,8 @@ int main(int argc, char **argv)
 		bool failed = false;
 
 		for (k = 0; k < SIM_CONNECTORS; k++) {
-			cs[k] = (struct connector){.sim = &sim, .index = k, .stride = SIM_CONNECTORS};
+			cs[k] =
+			    (struct connector){.sim = &sim, .index = k, .stride = SIM_CONNECTORS};
 			pthread_create(&ct[k], NULL, connector, &cs[k]);
 		}
 		for (k = 0; k < SIM_CONNECTORS; k++) {

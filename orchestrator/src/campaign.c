@@ -60,7 +60,8 @@ static fota_err check_list(const char *list, size_t *count, struct fota_error *e
 		id[len] = '\0';
 		if (!fota_topic_segment_valid(id))
 			return fota_error_set(err, FOTA_ERR_FIELD,
-					      "stage: '%s' is not a device id ([A-Za-z0-9._-])", id);
+					      "stage: '%s' is not a device id ([A-Za-z0-9._-])",
+					      id);
 		n++;
 		p += len;
 		if (*p == ',')
@@ -179,16 +180,16 @@ fota_err orch_campaign_validate(const struct orch_campaign *c, struct fota_error
 			return rc;
 		total += n;
 		if (i > 0 && c->stages[i].percent < orch_campaign_stage_percent(c, i - 1))
-			return fota_error_set(err, FOTA_ERR_FIELD,
-					      "stage %u admits %u%% after an earlier stage admitted "
-					      "%u%%: stages may only widen",
-					      i + 1, c->stages[i].percent,
-					      orch_campaign_stage_percent(c, i - 1));
+			return fota_error_set(
+			    err, FOTA_ERR_FIELD,
+			    "stage %u admits %u%% after an earlier stage admitted "
+			    "%u%%: stages may only widen",
+			    i + 1, c->stages[i].percent, orch_campaign_stage_percent(c, i - 1));
 	}
 	if (total > FOTA_MAX_ADMIT_DEVICES)
 		return fota_error_set(err, FOTA_ERR_TOO_BIG,
-				      "stages list %zu devices; a directive holds at most %d", total,
-				      FOTA_MAX_ADMIT_DEVICES);
+				      "stages list %zu devices; a directive holds at most %d",
+				      total, FOTA_MAX_ADMIT_DEVICES);
 	if (c->not_before && c->not_after && c->not_after <= c->not_before)
 		return fota_error_set(err, FOTA_ERR_FIELD, "the window ends before it starts");
 	if (!c->salt[0])
@@ -285,8 +286,8 @@ enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struc
 
 	if (c->fail_count && k->failed_now >= c->fail_count)
 		return ORCH_VERDICT_PAUSE;
-	if (c->fail_pct && k->admitted && (uint64_t)k->failed_now * 100 >=
-					      (uint64_t)c->fail_pct * k->admitted)
+	if (c->fail_pct && k->admitted &&
+	    (uint64_t)k->failed_now * 100 >= (uint64_t)c->fail_pct * k->admitted)
 		return ORCH_VERDICT_PAUSE;
 	if (!fully_admitted)
 		return ORCH_VERDICT_HOLD;

@@ -45,7 +45,7 @@ bool orch_campaign_admits(const struct orch_campaign *c, uint32_t stage, uint32_
 struct orch_counts {
 	uint32_t admitted;
 	uint32_t by_state[FOTA_STATE__COUNT];
-	uint32_t reported;  /* admitted devices that reported anything for this campaign */
+	uint32_t reported; /* admitted devices that reported anything for this campaign */
 	uint32_t confirmed;
 	uint32_t failed;     /* failed or rolled back, ever */
 	uint32_t failed_now; /* failed or rolled back since the last resume: what pauses */
@@ -57,11 +57,11 @@ void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 		     const struct orch_cdev *d);
 
 enum orch_verdict {
-	ORCH_VERDICT_HOLD = 0,	/* keep going */
-	ORCH_VERDICT_PAUSE,	/* the failure threshold is reached */
-	ORCH_VERDICT_MET,	/* success threshold met, soaking for the stage's wait */
-	ORCH_VERDICT_ADVANCE,	/* on to the next stage */
-	ORCH_VERDICT_COMPLETE,	/* last stage met and every admitted device is final */
+	ORCH_VERDICT_HOLD = 0, /* keep going */
+	ORCH_VERDICT_PAUSE,    /* the failure threshold is reached */
+	ORCH_VERDICT_MET,      /* success threshold met, soaking for the stage's wait */
+	ORCH_VERDICT_ADVANCE,  /* on to the next stage */
+	ORCH_VERDICT_COMPLETE, /* last stage met and every admitted device is final */
 };
 
 const char *orch_verdict_name(enum orch_verdict v);
@@ -80,11 +80,11 @@ fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orc
 struct orch_engine;
 
 struct orch_engine_stats {
-	uint64_t statuses;    /* status messages ingested into the store */
-	uint64_t dropped;     /* queue full or unparsable */
-	uint64_t directives;  /* directives published */
-	int64_t busy_ms;      /* time spent writing statuses to the store */
-	uint64_t peak_per_s;  /* most statuses ingested within one second */
+	uint64_t statuses;   /* status messages ingested into the store */
+	uint64_t dropped;    /* queue full or unparsable */
+	uint64_t directives; /* directives published */
+	int64_t busy_ms;     /* time spent writing statuses to the store */
+	uint64_t peak_per_s; /* most statuses ingested within one second */
 };
 
 /* store, pub (may be NULL: no publishing) and signer (may be NULL) must outlive the engine. */
@@ -102,8 +102,8 @@ void orch_engine_submit_status(struct orch_engine *e, const char *device, const 
 void orch_engine_run_once(struct orch_engine *e);
 
 /* One status into the store (the engine's thread or tests); groups is "" or comma-joined. */
-fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s,
-			    const char *groups, struct fota_error *err);
+fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, const char *groups,
+			    struct fota_error *err);
 
 /* Advances one campaign now (tests call this directly). */
 fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_t now,

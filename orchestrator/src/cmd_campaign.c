@@ -89,7 +89,8 @@ static fota_err parse_window(const char *s, struct orch_campaign *c, struct fota
 	const char *slash = strchr(s, '/');
 	fota_err rc = FOTA_OK;
 
-	if (!slash || (size_t)(slash - s) > FOTA_TIME_STR_LEN || strlen(slash + 1) > FOTA_TIME_STR_LEN)
+	if (!slash || (size_t)(slash - s) > FOTA_TIME_STR_LEN ||
+	    strlen(slash + 1) > FOTA_TIME_STR_LEN)
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "--window: expected FROM/TO (either may be empty)");
 	snprintf(from, sizeof(from), "%.*s", (int)(slash - s), s);
@@ -145,7 +146,8 @@ static int do_create(struct orch_config *cfg, struct orch_campaign *c, const cha
 	if (cfg->json)
 		printf("{\"campaign\":\"%s\",\"state\":\"draft\"}\n", c->id);
 	else
-		printf("campaign %s created (draft); `campaign start %s` begins it\n", c->id, c->id);
+		printf("campaign %s created (draft); `campaign start %s` begins it\n", c->id,
+		       c->id);
 	ret = ORCH_EXIT_OK;
 out:
 	orch_image_free(img);
@@ -212,9 +214,8 @@ static int do_transition(struct orch_config *cfg, const char *verb, const char *
 	if (from != ORCH_CAMPAIGN_DRAFT || to == ORCH_CAMPAIGN_RUNNING)
 		c.want_rev++;
 	if (st->ops->campaign_put(st, &c, err) ||
-	    orch_campaign_event(st, c.id, "", kind,
-				"command", err, "%s -> %s by command", orch_cstate_name(from),
-				orch_cstate_name(to)) ||
+	    orch_campaign_event(st, c.id, "", kind, "command", err, "%s -> %s by command",
+				orch_cstate_name(from), orch_cstate_name(to)) ||
 	    st->ops->commit(st, err)) {
 		st->ops->rollback(st);
 		orch_fail("campaign", err);
@@ -391,7 +392,8 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 			cJSON *s = counts_json(&v.stage[i]);
 
 			cJSON_AddNumberToObject(s, "index", i + 1);
-			cJSON_AddStringToObject(s, "devices", c.stages[i].devices ? c.stages[i].devices : "");
+			cJSON_AddStringToObject(s, "devices",
+						c.stages[i].devices ? c.stages[i].devices : "");
 			cJSON_AddNumberToObject(s, "percent", c.stages[i].percent);
 			cJSON_AddNumberToObject(s, "success_pct", c.stages[i].success_pct);
 			cJSON_AddNumberToObject(s, "wait_s", c.stages[i].wait_s);
@@ -431,8 +433,8 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		const struct orch_counts *k = &v.stage[i];
 		char what[48];
 		const char *mark = i < c.stage || c.state == ORCH_CAMPAIGN_COMPLETED ? "done"
-				   : i == c.stage ? "<- current"
-						  : "";
+				   : i == c.stage				     ? "<- current"
+										     : "";
 		uint32_t total = k->admitted;
 
 		if (g->devices && g->devices[0] && g->percent)
@@ -577,14 +579,13 @@ static int event_one(void *ctx, const struct orch_event *e)
 	} else {
 		printf("%6lld %s %-16s %-12s %-10s %s\n", (long long)e->seq, t,
 		       e->device[0] ? e->device : "-", e->kind,
-		       e->result[0] && strcmp(e->result, "none") != 0 ? e->result : "",
-		       e->detail);
+		       e->result[0] && strcmp(e->result, "none") != 0 ? e->result : "", e->detail);
 	}
 	return 0;
 }
 
-static int do_wait(struct orch_store *st, const char *id, enum orch_cstate want,
-		   uint64_t timeout_s, struct fota_error *err)
+static int do_wait(struct orch_store *st, const char *id, enum orch_cstate want, uint64_t timeout_s,
+		   struct fota_error *err)
 {
 	int64_t deadline = fota_time_mono_ms() + (int64_t)timeout_s * 1000;
 	struct orch_campaign c;
@@ -693,8 +694,9 @@ int orch_cmd_campaign(int argc, char **argv)
 			break;
 		case OPT_STATE:
 			if (!orch_cstate_parse(optarg, &want))
-				rc = fota_error_set(&err, FOTA_ERR_FIELD,
-						    "--state: '%s' is not a campaign state", optarg);
+				rc =
+				    fota_error_set(&err, FOTA_ERR_FIELD,
+						   "--state: '%s' is not a campaign state", optarg);
 			break;
 		case OPT_TIMEOUT:
 			rc = orch_parse_u64("--timeout", optarg, 1, 30u * 86400, &timeout_s, &err);
@@ -738,8 +740,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		ret = do_create(&cfg, &c, id, &err);
 		goto out;
 	}
-	if (strcmp(sub, "start") == 0 || strcmp(sub, "pause") == 0 ||
-	    strcmp(sub, "resume") == 0 || strcmp(sub, "abort") == 0) {
+	if (strcmp(sub, "start") == 0 || strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
+	    strcmp(sub, "abort") == 0) {
 		ret = do_transition(&cfg, sub, id, &err);
 		goto out;
 	}

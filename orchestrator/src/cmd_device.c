@@ -161,8 +161,8 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 			    (k == C_ID && strcmp(f[i], "device") == 0))
 				col[k] = (int)i;
 	if (col[C_ID] < 0) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE,
-				    "%s: the header line names no 'id' column", path);
+		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s: the header line names no 'id' column",
+				    path);
 		goto out;
 	}
 	rc = st->ops->begin(st, err);

@@ -71,8 +71,6 @@ static void sync_retained(const struct orch_config *cfg, struct orch_engine *eng
 	orch_routes_destroy(&r);
 }
 
-
-
 /* MQTT thread: log state changes (not every progress report). */
 static void on_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
 {

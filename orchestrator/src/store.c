@@ -46,7 +46,8 @@ fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_e
 	 * a SQLite file named like a connection string. */
 	if (strstr(uri, "://"))
 		return fota_error_set(err, FOTA_ERR_INVAL,
-				      "store '%s': unsupported backend (this build has sqlite)", uri);
+				      "store '%s': unsupported backend (this build has sqlite)",
+				      uri);
 	return orch_store_sqlite_open(uri, out, err);
 }
 

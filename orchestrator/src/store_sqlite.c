@@ -240,10 +240,11 @@ static const char sql_dev_put[] =
     " last_seen = MAX(last_seen, ?5), online = ?6";
 static const char sql_grp_clear[] = "DELETE FROM device_groups WHERE device = ?1";
 static const char sql_grp_new[] = "INSERT OR IGNORE INTO groups (name) VALUES (?1)";
-static const char sql_grp_add[] = "INSERT OR IGNORE INTO device_groups (device, grp) VALUES (?1,?2)";
+static const char sql_grp_add[] =
+    "INSERT OR IGNORE INTO device_groups (device, grp) VALUES (?1,?2)";
 
-static fota_err sq_device_put(struct orch_store *base, const struct orch_device *d,
-			      bool set_groups, struct fota_error *err)
+static fota_err sq_device_put(struct orch_store *base, const struct orch_device *d, bool set_groups,
+			      struct fota_error *err)
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st;

@@ -94,8 +94,8 @@ START_TEST(test_admission_stable_when_widening)
 			     p <= orch_campaign_stage_percent(&c, stage); p++) {
 				bool now = orch_campaign_admits(&c, stage, p, id);
 
-				ck_assert_msg(!was || now, "%s dropped at stage %u, %u%%", id, stage,
-					      p);
+				ck_assert_msg(!was || now, "%s dropped at stage %u, %u%%", id,
+					      stage, p);
 				was = now;
 			}
 		}

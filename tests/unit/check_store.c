@@ -55,7 +55,8 @@ START_TEST(test_migrations)
 	orch_store_close(s);
 	/* A store from a newer program is refused, with the reason. */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(orch_store_open(path, &s, &err), FOTA_ERR_STATE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
@@ -175,9 +176,9 @@ START_TEST(test_campaign_round_trip)
 	ck_assert_int_eq(d.admitted, 10);
 
 	/* The audit log only grows. */
-	ck_assert_int_eq(orch_campaign_event(s, "r1", "a", "failed", "health_check_failed", &err,
-					     "%s", "boom"),
-			 FOTA_OK);
+	ck_assert_int_eq(
+	    orch_campaign_event(s, "r1", "a", "failed", "health_check_failed", &err, "%s", "boom"),
+	    FOTA_OK);
 	ck_assert_int_eq(orch_campaign_event(s, "r1", "", "paused", "", &err, "x"), FOTA_OK);
 	ck_assert_int_eq(s->ops->event_each(s, "r1", "a", count_ev, &n, &err), FOTA_OK);
 	ck_assert_int_eq(n, 1);
