@@ -51,6 +51,8 @@ struct job {
 	int64_t started_ms;
 	int64_t last_new_chunk_ms; /* progress clock for the stall timeout */
 	int64_t last_frame_ms;     /* any frame for this image: the broadcast is still running */
+	int64_t last_bcast_ms;     /* last frame of this image on the group (broadcast) topic */
+	uint32_t bcast_next;       /* highest broadcast index seen + 1 */
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
@@ -488,6 +490,11 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	    a->state != FOTA_STATE_DOWNLOADING)
 		return;
 	a->job.last_frame_ms = fota_time_mono_ms();
+	if (topic_image) {
+		a->job.last_bcast_ms = a->job.last_frame_ms;
+		if (f.index >= a->job.bcast_next)
+			a->job.bcast_next = f.index + 1;
+	}
 	if (f.count != a->job.manifest.chunk_count) {
 		log_warn("frame dropped: chunk count %u, manifest says %u", f.count,
 			 a->job.manifest.chunk_count);
@@ -696,11 +703,17 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 {
 	struct fota_request req;
 	struct fota_error err = {0};
-	uint32_t backoff;
+	uint32_t backoff, limit;
 
 	*json = NULL;
 	if (!a->job.active || a->job.paused || a->state != FOTA_STATE_DOWNLOADING)
 		return false;
+	/* While a broadcast is still under way, chunks above the highest one seen are on their
+	 * way, queued in the broker or the link; asking for them would fetch them twice. A
+	 * broadcast that fell silent for ten gaps is over (or dead): then ask for everything. */
+	limit = UINT32_MAX;
+	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < 10 * (int64_t)a->cfg->gap_ms)
+		limit = a->job.bcast_next;
 	/* Ask only when the link has been quiet: while frames flow, the broadcast or an
 	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
 	backoff = a->cfg->gap_ms << (a->job.retries < 5 ? a->job.retries : 5);
@@ -716,7 +729,7 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 		if (transfer_complete(a->job.xfer))
 			return false;
 		req.n_ranges = transfer_next_missing(a->job.xfer, req.ranges,
-						     FOTA_MAX_REQUEST_RANGES, a->cfg->window);
+						     FOTA_MAX_REQUEST_RANGES, a->cfg->window, limit);
 		if (req.n_ranges == 0)
 			return false;
 	}

@@ -143,16 +143,29 @@ uint64_t transfer_rx_bytes(const struct transfer *t)
 }
 
 size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t max,
-			     uint32_t window)
+			     uint32_t window, uint32_t limit)
 {
-	size_t n = fota_checkpoint_missing(t->cp, t->cursor, out, max, window);
+	size_t n, kept = 0;
 
-	if (n > 0) {
-		uint64_t end = (uint64_t)out[n - 1].first + out[n - 1].count;
-
-		t->cursor = end >= fota_checkpoint_count(t->cp) ? 0 : (uint32_t)end;
+	if (limit > fota_checkpoint_count(t->cp))
+		limit = fota_checkpoint_count(t->cp);
+	if (t->cursor >= limit)
+		t->cursor = 0;
+	n = fota_checkpoint_missing(t->cp, t->cursor, out, max, window);
+	/* Keep what lies below the limit; the scan wraps, so later ranges may be low again. */
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].first >= limit)
+			continue;
+		if ((uint64_t)out[i].first + out[i].count > limit)
+			out[i].count = limit - out[i].first;
+		out[kept++] = out[i];
 	}
-	return n;
+	if (kept > 0) {
+		uint64_t end = (uint64_t)out[kept - 1].first + out[kept - 1].count;
+
+		t->cursor = end >= limit ? 0 : (uint32_t)end;
+	}
+	return kept;
 }
 
 fota_err transfer_verify(struct transfer *t, struct fota_error *err)

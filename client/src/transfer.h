@@ -38,9 +38,10 @@ uint32_t transfer_recovered(const struct transfer *t);
 /* Payload bytes received for this image over every run of the agent (process restarts
  * included; the counter lives beside the checkpoint). */
 uint64_t transfer_rx_bytes(const struct transfer *t);
-/* Next missing ranges from the repair cursor, up to window chunks; advances the cursor. */
+/* Next missing ranges below limit from the repair cursor, up to window chunks; advances the
+ * cursor. limit >= the chunk count means no limit. */
 size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t max,
-			     uint32_t window);
+			     uint32_t window, uint32_t limit);
 fota_err transfer_verify(struct transfer *t, struct fota_error *err);
 const char *transfer_data_path(const struct transfer *t);
 /* Drops the staged data and the checkpoint, then frees t. */
