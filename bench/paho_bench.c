@@ -347,13 +347,14 @@ static int run_flood(const struct opts *o)
 			int n;
 
 			snprintf(topic, sizeof(topic), "%s/devices/sim-%05u/status", o->prefix, d);
-			n = snprintf(payload, sizeof(payload),
-				     "{\"device\":\"sim-%05u\",\"state\":\"%s\",\"result\":\"none\","
-				     "\"reason\":\"\",\"campaign\":\"bench\","
-				     "\"image\":\"0011223344556677\",\"version\":\"1.0.0\","
-				     "\"sequence\":1,\"bytes\":%u,\"size\":1048576,\"present\":0,"
-				     "\"count\":16,\"ts\":\"2030-01-01T00:00:00Z\"}",
-				     d, states[r % 2], r);
+			n = snprintf(
+			    payload, sizeof(payload),
+			    "{\"device\":\"sim-%05u\",\"state\":\"%s\",\"result\":\"none\","
+			    "\"reason\":\"\",\"campaign\":\"bench\","
+			    "\"image\":\"0011223344556677\",\"version\":\"1.0.0\","
+			    "\"sequence\":1,\"bytes\":%u,\"size\":1048576,\"present\":0,"
+			    "\"count\":16,\"ts\":\"2030-01-01T00:00:00Z\"}",
+			    d, states[r % 2], r);
 			publish(c, o, topic, payload, (size_t)n);
 			sent++;
 		}
@@ -385,8 +386,12 @@ int main(int argc, char **argv)
 	    {"devices", required_argument, NULL, 'd'}, {"rounds", required_argument, NULL, 'r'},
 	    {"prefix", required_argument, NULL, 'p'},  {NULL, 0, NULL, 0},
 	};
-	struct opts o = {.id = "paho-bench", .chunk = 65536, .window = 10, .prefix = "fota/v1",
-			 .devices = 1000, .rounds = 1};
+	struct opts o = {.id = "paho-bench",
+			 .chunk = 65536,
+			 .window = 10,
+			 .prefix = "fota/v1",
+			 .devices = 1000,
+			 .rounds = 1};
 	const char *mode;
 	int ch;
 
@@ -398,22 +403,54 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'u': o.uri = optarg; break;
-		case 'a': o.ca = optarg; break;
-		case 'c': o.cert = optarg; break;
-		case 'k': o.key = optarg; break;
-		case 'i': o.id = optarg; break;
-		case 't': o.topic = optarg; break;
-		case 'f': o.file = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 's': o.chunk = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'w': o.window = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'b': o.bytes = strtoull(optarg, NULL, 0); break;
-		case 'm': o.messages = strtoull(optarg, NULL, 0); break;
-		case 'd': o.devices = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'r': o.rounds = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'p': o.prefix = optarg; break;
-		default: fputs(usage, stderr); return 2;
+		case 'u':
+			o.uri = optarg;
+			break;
+		case 'a':
+			o.ca = optarg;
+			break;
+		case 'c':
+			o.cert = optarg;
+			break;
+		case 'k':
+			o.key = optarg;
+			break;
+		case 'i':
+			o.id = optarg;
+			break;
+		case 't':
+			o.topic = optarg;
+			break;
+		case 'f':
+			o.file = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 's':
+			o.chunk = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'w':
+			o.window = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			o.bytes = strtoull(optarg, NULL, 0);
+			break;
+		case 'm':
+			o.messages = strtoull(optarg, NULL, 0);
+			break;
+		case 'd':
+			o.devices = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			o.rounds = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			o.prefix = optarg;
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (!o.uri || !o.ca || !o.cert || !o.key || !o.window || !o.chunk) {

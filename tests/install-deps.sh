@@ -4,7 +4,7 @@
 # or sudo). Prints the exact apt-get command when it cannot run it.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev openssl
+PKGS=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev openssl
 	libpaho-mqtt-dev libcjson-dev check libinih-dev libsqlite3-dev
 	mosquitto mosquitto-clients jose jq iproute2 iptables procps
 	libubootenv-tool grub-common)

@@ -14,6 +14,14 @@ bash tests/install-deps.sh
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "style (clang-format, .clang-format)"
+if command -v clang-format >/dev/null 2>&1 && [ -d .git ]; then
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+	echo "clang-format: clean"
+else
+	echo "clang-format or git metadata missing: style check not run"
+fi
+
 step "build (warnings are errors)"
 cmake -S "$src" -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOTA_WERROR=ON >/dev/null
 cmake --build build/release -j"$jobs"

@@ -50,9 +50,9 @@ struct job {
 	struct transfer *xfer;
 	int64_t started_ms;
 	int64_t last_new_chunk_ms; /* progress clock for the stall timeout */
-	int64_t last_frame_ms;     /* any frame for this image: the broadcast is still running */
-	int64_t last_bcast_ms;     /* last frame of this image on the group (broadcast) topic */
-	uint32_t bcast_next;       /* highest broadcast index seen + 1 */
+	int64_t last_frame_ms;	   /* any frame for this image: the broadcast is still running */
+	int64_t last_bcast_ms;	   /* last frame of this image on the group (broadcast) topic */
+	uint32_t bcast_next;	   /* highest broadcast index seen + 1 */
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
@@ -149,8 +149,7 @@ static void crash_point(const struct agent *a, const char *point)
 }
 
 /* Caller holds lock. */
-static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
-		      const char *reason)
+static void set_state(struct agent *a, enum fota_state st, enum fota_result res, const char *reason)
 {
 	struct fota_status s;
 
@@ -225,8 +224,8 @@ static void end_job(struct agent *a, bool discard)
 }
 
 /* Caller holds lock. A refusal or failure: report the precise reason and stay as we are. */
-static void fail_job(struct agent *a, const char *group, enum fota_result res,
-		     const char *reason, bool discard)
+static void fail_job(struct agent *a, const char *group, enum fota_result res, const char *reason,
+		     bool discard)
 {
 	set_state(a, FOTA_STATE_FAILED, res, reason);
 	if (a->job.active)
@@ -274,8 +273,7 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 }
 
 /* Caller holds lock. Everything about a directive happens here, verification first. */
-static void handle_directive(struct agent *a, const char *group, const uint8_t *payload,
-			     size_t len)
+static void handle_directive(struct agent *a, const char *group, const uint8_t *payload, size_t len)
 {
 	struct fota_directive d;
 	struct fota_manifest m;
@@ -422,10 +420,9 @@ static void handle_directive(struct agent *a, const char *group, const uint8_t *
 	a->job.last_new_chunk_ms = a->job.started_ms;
 	a->job.gate_download = a->cfg->policy_hook[0] != '\0';
 	log_info("directive %llu accepted: %s %s (%llu bytes, %u chunks), campaign %s",
-		 (unsigned long long)d.directive_seq, m.name, m.version,
-		 (unsigned long long)m.size, m.chunk_count, d.campaign_id);
-	if (a->early_table &&
-	    memcmp(a->early_table_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0)
+		 (unsigned long long)d.directive_seq, m.name, m.version, (unsigned long long)m.size,
+		 m.chunk_count, d.campaign_id);
+	if (a->early_table && memcmp(a->early_table_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0)
 		start_transfer(a, a->early_table, a->early_table_len);
 	free(a->early_table);
 	a->early_table = NULL;
@@ -537,8 +534,7 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		if (len > FOTA_MAX_DIRECTIVE_BYTES) {
 			char msg[128];
 
-			snprintf(msg, sizeof(msg),
-				 "directive rejected: %zu bytes, limit %d", len,
+			snprintf(msg, sizeof(msg), "directive rejected: %zu bytes, limit %d", len,
 				 FOTA_MAX_DIRECTIVE_BYTES);
 			log_warn("%s", msg);
 			if (!a->job.active)
@@ -618,7 +614,8 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 			fota_error_prefix(err, "ab-slot");
 			goto fail;
 		}
-		if (a->journal.slot[0] == '\0' && a->journal.probation.phase == JOURNAL_PHASE_NONE) {
+		if (a->journal.slot[0] == '\0' &&
+		    a->journal.probation.phase == JOURNAL_PHASE_NONE) {
 			snprintf(a->journal.slot, sizeof(a->journal.slot), "%s",
 				 bootctl_slot_name(a->booted));
 			save_journal(a);
@@ -728,8 +725,8 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	} else {
 		if (transfer_complete(a->job.xfer))
 			return false;
-		req.n_ranges = transfer_next_missing(a->job.xfer, req.ranges,
-						     FOTA_MAX_REQUEST_RANGES, a->cfg->window, limit);
+		req.n_ranges = transfer_next_missing(
+		    a->job.xfer, req.ranges, FOTA_MAX_REQUEST_RANGES, a->cfg->window, limit);
 		if (req.n_ranges == 0)
 			return false;
 	}
@@ -851,9 +848,8 @@ static void finish_direct(struct agent *a, const char *group)
 		 a->job.campaign);
 	settle(a, group); /* also saves the installed image */
 	history(a, "installed", "");
-	log_info("installed %s %s into %s (%llu bytes received for %llu)",
-		 a->job.manifest.name, a->job.manifest.version, where,
-		 (unsigned long long)transfer_rx_bytes(a->job.xfer),
+	log_info("installed %s %s into %s (%llu bytes received for %llu)", a->job.manifest.name,
+		 a->job.manifest.version, where, (unsigned long long)transfer_rx_bytes(a->job.xfer),
 		 (unsigned long long)a->job.manifest.size);
 	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
 	end_job(a, true);
@@ -1050,8 +1046,7 @@ static void commit(struct agent *a, enum bootctl_slot slot)
 	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
 		 p->version);
 	a->journal.installed_sequence = p->sequence;
-	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s",
-		 p->sha256);
+	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s", p->sha256);
 	snprintf(a->journal.installed_campaign, sizeof(a->journal.installed_campaign), "%s",
 		 p->campaign);
 	snprintf(a->journal.slot, sizeof(a->journal.slot), "%s", p->slot);
@@ -1097,9 +1092,10 @@ static void resolve_probation(struct agent *a)
 	}
 	if (a->booted != slot) {
 		if (env_ok && !st.upgrade_available && st.bootcount > 0) {
-			snprintf(msg, sizeof(msg),
-				 "bootloader fell back to slot %s after %u boot attempts of slot %s",
-				 bootctl_slot_name(a->booted), st.bootcount, p->slot);
+			snprintf(
+			    msg, sizeof(msg),
+			    "bootloader fell back to slot %s after %u boot attempts of slot %s",
+			    bootctl_slot_name(a->booted), st.bootcount, p->slot);
 			bootctl_rollback(a->bc, a->booted, NULL); /* clears bootcount */
 			rolled_back(a, msg, false);
 		} else if (env_ok && st.upgrade_available && st.primary == slot) {
@@ -1146,8 +1142,10 @@ static void resolve_probation(struct agent *a)
 	}
 	left = p->deadline - now;
 	if (left <= 0) {
-		snprintf(msg, sizeof(msg), "confirm timeout of %u s passed before slot %s passed "
-			 "its health check", p->confirm_timeout_s, p->slot);
+		snprintf(msg, sizeof(msg),
+			 "confirm timeout of %u s passed before slot %s passed "
+			 "its health check",
+			 p->confirm_timeout_s, p->slot);
 		roll_back(a, msg);
 		return;
 	}
@@ -1330,8 +1328,8 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		if (request) {
 			struct fota_error perr = {0};
 
-			if (fota_mqtt_publish(a->mqtt, a->request_topic, request, strlen(request), 1,
-					      false, 2000, &perr) != FOTA_OK)
+			if (fota_mqtt_publish(a->mqtt, a->request_topic, request, strlen(request),
+					      1, false, 2000, &perr) != FOTA_OK)
 				log_warn("repair request not sent: %s", perr.msg);
 			free(request);
 		}

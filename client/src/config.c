@@ -78,8 +78,7 @@ static int parse_groups(struct client_config *c, const char *value)
 }
 
 /* Returns 0 when set, -1 for a bad value, -2 for an unknown key. */
-static int apply(struct client_config *c, const char *section, const char *name,
-		 const char *value)
+static int apply(struct client_config *c, const char *section, const char *name, const char *value)
 {
 	uint32_t u;
 
@@ -221,8 +220,7 @@ fota_err client_config_load(struct client_config *c, const char *path, struct fo
 	return FOTA_OK;
 }
 
-fota_err client_config_set(struct client_config *c, const char *assignment,
-			   struct fota_error *err)
+fota_err client_config_set(struct client_config *c, const char *assignment, struct fota_error *err)
 {
 	char buf[CLIENT_PATH_MAX + 64];
 	char *dot, *eq;
@@ -262,9 +260,10 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
 				      "config: [install] target is required for method file");
 	if (strcmp(c->install_method, "ab-slot") == 0 &&
 	    (c->slot_a[0] == '\0' || c->slot_b[0] == '\0' || c->bootctl_env[0] == '\0'))
-		return fota_error_set(err, FOTA_ERR_FIELD,
-				      "config: [install] slot_a, slot_b and bootctl_env are required "
-				      "for method ab-slot");
+		return fota_error_set(
+		    err, FOTA_ERR_FIELD,
+		    "config: [install] slot_a, slot_b and bootctl_env are required "
+		    "for method ab-slot");
 	if (strcmp(c->install_method, "script") == 0 && c->script_hook[0] == '\0')
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "config: [install] script is required for method script");

@@ -31,17 +31,17 @@ struct client_config {
 	char trust[CLIENT_PATH_MAX];
 	char prefix[FOTA_MAX_PREFIX_LEN + 1];
 	/* [install] */
-	char install_method[16];  /* file, ab-slot or script: must match the manifest's */
+	char install_method[16]; /* file, ab-slot or script: must match the manifest's */
 	char install_target[CLIENT_PATH_MAX]; /* file: the file replaced */
-	char slot_a[CLIENT_PATH_MAX];         /* ab-slot: block device or file of slot A */
+	char slot_a[CLIENT_PATH_MAX];	      /* ab-slot: block device or file of slot A */
 	char slot_b[CLIENT_PATH_MAX];
-	char bootctl[16];                     /* uboot, grub or file */
-	char bootctl_env[CLIENT_PATH_MAX];    /* grubenv / key=value file; uboot: fw_env.config */
+	char bootctl[16];			/* uboot, grub or file */
+	char bootctl_env[CLIENT_PATH_MAX];	/* grubenv / key=value file; uboot: fw_env.config */
 	char bootctl_tool_dir[CLIENT_PATH_MAX]; /* "" : tools from PATH */
-	char booted_slot[CLIENT_PATH_MAX];    /* /proc/cmdline (fota.slot=) or a file with A|B */
-	char reboot_command[CLIENT_PATH_MAX]; /* split on blanks, no shell */
-	char health_command[CLIENT_PATH_MAX]; /* "" : probation passes once the agent runs */
-	char script_hook[CLIENT_PATH_MAX];    /* script: the vendor hook */
+	char booted_slot[CLIENT_PATH_MAX];	/* /proc/cmdline (fota.slot=) or a file with A|B */
+	char reboot_command[CLIENT_PATH_MAX];	/* split on blanks, no shell */
+	char health_command[CLIENT_PATH_MAX];	/* "" : probation passes once the agent runs */
+	char script_hook[CLIENT_PATH_MAX];	/* script: the vendor hook */
 	uint32_t script_timeout_s;
 	uint32_t max_boot_attempts; /* agent starts on probation before it gives up */
 	/* [policy] */
@@ -49,11 +49,11 @@ struct client_config {
 	uint32_t policy_timeout_s;
 	uint32_t policy_retry_s;
 	/* [transfer] */
-	uint32_t window;          /* chunks per repair request */
-	uint32_t gap_ms;          /* quiet time before asking for missing chunks */
+	uint32_t window;	  /* chunks per repair request */
+	uint32_t gap_ms;	  /* quiet time before asking for missing chunks */
 	uint32_t stall_timeout_s; /* no new chunk for this long: failed (stalled) */
-	uint32_t max_retries;     /* repair requests without progress before giving up */
-	uint32_t sync_chunks;     /* make received chunks durable every N chunks */
+	uint32_t max_retries;	  /* repair requests without progress before giving up */
+	uint32_t sync_chunks;	  /* make received chunks durable every N chunks */
 	uint32_t progress_percent;
 	uint32_t progress_interval_s;
 };
@@ -64,7 +64,6 @@ fota_err client_config_load(struct client_config *c, const char *path, struct fo
 /* Checks required keys and ranges after overrides. */
 fota_err client_config_validate(const struct client_config *c, struct fota_error *err);
 /* Applies "section.key=value" (command-line --set); same rules as the file. */
-fota_err client_config_set(struct client_config *c, const char *assignment,
-			   struct fota_error *err);
+fota_err client_config_set(struct client_config *c, const char *assignment, struct fota_error *err);
 
 #endif

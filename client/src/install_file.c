@@ -38,8 +38,9 @@ static fota_err copy_file(const char *from, const char *to, struct fota_error *e
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				rc = fota_error_set(err, errno == ENOSPC ? FOTA_ERR_IO : FOTA_ERR_IO,
-						    "install: write %s: %s", to, strerror(errno));
+				rc =
+				    fota_error_set(err, errno == ENOSPC ? FOTA_ERR_IO : FOTA_ERR_IO,
+						   "install: write %s: %s", to, strerror(errno));
 				goto out;
 			}
 			off += w;
@@ -64,8 +65,8 @@ fota_err install_file(const char *staged, const char *target, struct fota_error 
 	/* Keep the running version for rollback: a hard link costs no copy. */
 	unlink(prev);
 	if (link(target, prev) != 0 && errno != ENOENT)
-		return fota_error_set(err, FOTA_ERR_IO, "install: cannot keep %s as %s: %s",
-				      target, prev, strerror(errno));
+		return fota_error_set(err, FOTA_ERR_IO, "install: cannot keep %s as %s: %s", target,
+				      prev, strerror(errno));
 	if (rename(staged, tmp) != 0) {
 		if (errno != EXDEV)
 			return fota_error_set(err, FOTA_ERR_IO, "install: cannot move %s: %s",

@@ -72,8 +72,8 @@ fota_err install_script(const char *hook, const char *image_path, const struct f
 					    m->install_params[j].key, p->key, PARAM_PREFIX,
 					    keys[i]);
 			/* Precisions state the bounds the manifest parser already enforced. */
-			snprintf(vars[n++], HOOK_ENV_LEN, PARAM_PREFIX "%.*s=%.*s", FOTA_MAX_NAME_LEN,
-				 keys[i], FOTA_MAX_PARAM_LEN, p->value);
+			snprintf(vars[n++], HOOK_ENV_LEN, PARAM_PREFIX "%.*s=%.*s",
+				 FOTA_MAX_NAME_LEN, keys[i], FOTA_MAX_PARAM_LEN, p->value);
 		}
 		for (size_t i = 0; i < n; i++)
 			env[i] = vars[i];

@@ -46,8 +46,7 @@ static int get_u64(const cJSON *o, const char *name, uint64_t *out)
 	return 0;
 }
 
-static const char *const phase_names[] = {"none", "arming", "switched", "testing",
-					   "rolling_back"};
+static const char *const phase_names[] = {"none", "arming", "switched", "testing", "rolling_back"};
 
 const char *journal_phase_name(enum journal_phase p)
 {
@@ -133,8 +132,8 @@ static int parse(struct journal *j, const uint8_t *buf, size_t len)
 		o->pending = true;
 	}
 	prob = cJSON_GetObjectItemCaseSensitive(root, "probation");
-	if (prob && !cJSON_IsNull(prob) && (!cJSON_IsObject(prob) ||
-					    parse_probation(&j->probation, prob) != 0))
+	if (prob && !cJSON_IsNull(prob) &&
+	    (!cJSON_IsObject(prob) || parse_probation(&j->probation, prob) != 0))
 		goto out;
 	groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
 	if (!cJSON_IsArray(groups))

@@ -14,7 +14,7 @@
 struct journal_group {
 	char name[FOTA_MAX_SEGMENT_LEN + 1];
 	uint64_t directive_seq; /* highest directive seen for the group (anti-replay) */
-	bool settled;           /* that directive reached a final outcome */
+	bool settled;		/* that directive reached a final outcome */
 };
 
 /* Where an A/B switch stands; each phase is saved before the step that leaves it. */

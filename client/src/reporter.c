@@ -8,8 +8,7 @@
 #include "fota/topics.h"
 #include "reporter.h"
 
-fota_err reporter_init(struct reporter *r, const struct client_config *cfg,
-		       struct fota_error *err)
+fota_err reporter_init(struct reporter *r, const struct client_config *cfg, struct fota_error *err)
 {
 	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
 
@@ -45,9 +44,8 @@ void reporter_push(struct reporter *r, const struct fota_status *s)
 
 void reporter_progress(struct reporter *r, const struct fota_status *s, int64_t now_ms)
 {
-	uint32_t pct = s->chunk_count ? (uint32_t)((uint64_t)s->chunks_present * 100 /
-						   s->chunk_count)
-				      : 0;
+	uint32_t pct =
+	    s->chunk_count ? (uint32_t)((uint64_t)s->chunks_present * 100 / s->chunk_count) : 0;
 
 	if (pct < r->last_progress_pct)
 		r->last_progress_pct = 0; /* a new transfer */
@@ -76,7 +74,7 @@ void reporter_flush(struct reporter *r, struct fota_mqtt *mqtt)
 
 		if (fota_status_to_json(&s, &json, &err) == FOTA_OK &&
 		    fota_mqtt_publish(mqtt, r->topic, json, strlen(json), 1, true, 2000, &err) !=
-			    FOTA_OK) {
+			FOTA_OK) {
 			/* Not connected: keep it for the next round, in order. */
 			free(json);
 			return;

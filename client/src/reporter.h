@@ -27,8 +27,7 @@ struct reporter {
 	uint32_t every_pct, every_ms;
 };
 
-fota_err reporter_init(struct reporter *r, const struct client_config *cfg,
-		       struct fota_error *err);
+fota_err reporter_init(struct reporter *r, const struct client_config *cfg, struct fota_error *err);
 void reporter_destroy(struct reporter *r);
 /* Queues a state change (always sent; the oldest entry is dropped when full, never blocks). */
 void reporter_push(struct reporter *r, const struct fota_status *s);

@@ -67,8 +67,8 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	/* The counter file only accounts; losing it loses a statistic, never data. */
 	snprintf(t->rx_path, sizeof(t->rx_path), "%s/%s.rx", dir, name);
 	t->rx_fd = open(t->rx_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (t->rx_fd >= 0 && pread(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) !=
-				     (ssize_t)sizeof(t->rx_bytes))
+	if (t->rx_fd >= 0 &&
+	    pread(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) != (ssize_t)sizeof(t->rx_bytes))
 		t->rx_bytes = 0;
 	*out = t;
 	return FOTA_OK;

@@ -19,9 +19,9 @@
 /* Directive model. */
 
 static const char *const state_names[] = {
-	[FOTA_CAMPAIGN_ACTIVE] = "active",
-	[FOTA_CAMPAIGN_PAUSED] = "paused",
-	[FOTA_CAMPAIGN_ABORTED] = "aborted",
+    [FOTA_CAMPAIGN_ACTIVE] = "active",
+    [FOTA_CAMPAIGN_PAUSED] = "paused",
+    [FOTA_CAMPAIGN_ABORTED] = "aborted",
 };
 
 const char *fota_campaign_state_name(enum fota_campaign_state s)

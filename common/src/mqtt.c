@@ -48,9 +48,9 @@ struct fota_mqtt {
 	int connected;
 	int ever_connected;
 	int connecting;
-	int lost;        /* reconnect thread should act */
+	int lost; /* reconnect thread should act */
 	int shutting_down;
-	int last_rc;     /* last connect failure code */
+	int last_rc; /* last connect failure code */
 	char last_error[200];
 	unsigned backoff_ms;
 
@@ -332,8 +332,9 @@ static void *reconnect_main(void *arg)
 			break;
 		m->lost = 0;
 		if (m->backoff_ms < m->reconnect_max_ms)
-			m->backoff_ms = m->backoff_ms * 2 > m->reconnect_max_ms ? m->reconnect_max_ms
-										: m->backoff_ms * 2;
+			m->backoff_ms = m->backoff_ms * 2 > m->reconnect_max_ms
+					    ? m->reconnect_max_ms
+					    : m->backoff_ms * 2;
 		if (start_connect(m) != MQTTASYNC_SUCCESS)
 			m->lost = 1;
 	}
@@ -476,10 +477,9 @@ fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_erro
 	}
 	while (m->connecting && !m->connected) {
 		if (wait_until(m, &deadline) == ETIMEDOUT) {
-			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
-					    "mqtt: no connection to %s within %d ms%s%s", m->uri,
-					    timeout_ms, m->last_error[0] ? ": " : "",
-					    m->last_error);
+			rc = fota_error_set(
+			    err, FOTA_ERR_TIMEOUT, "mqtt: no connection to %s within %d ms%s%s",
+			    m->uri, timeout_ms, m->last_error[0] ? ": " : "", m->last_error);
 			goto out;
 		}
 	}
@@ -511,10 +511,9 @@ fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fo
 	pthread_mutex_lock(&m->lock);
 	while (!m->connected && !m->shutting_down) {
 		if (wait_until(m, &deadline) == ETIMEDOUT) {
-			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
-					    "mqtt: not connected to %s after %d ms%s%s", m->uri,
-					    timeout_ms, m->last_error[0] ? ": " : "",
-					    m->last_error);
+			rc = fota_error_set(
+			    err, FOTA_ERR_TIMEOUT, "mqtt: not connected to %s after %d ms%s%s",
+			    m->uri, timeout_ms, m->last_error[0] ? ": " : "", m->last_error);
 			break;
 		}
 	}
@@ -589,9 +588,8 @@ static int take_early(struct fota_mqtt *m, MQTTAsync_token token)
 	return 0;
 }
 
-fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload,
-			   size_t len, int qos, bool retained, int timeout_ms,
-			   struct fota_error *err)
+fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload, size_t len,
+			   int qos, bool retained, int timeout_ms, struct fota_error *err)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;

@@ -109,7 +109,8 @@ void fota_time_format(int64_t t, char out[FOTA_TIME_STR_LEN])
 
 	char wide[48]; /* the compiler cannot see the ranges below; format wide, copy exact */
 
-	/* Clamp instead of failing: callers format their own clock, and the fixed width must hold. */
+	/* Clamp instead of failing: callers format their own clock, and the fixed width must hold.
+	 */
 	if (t < 0)
 		t = 0;
 	if (t > MAX_TIME)

@@ -7,12 +7,9 @@
 #include "fota/topics.h"
 
 static const char *const leaves[] = {
-	[FOTA_TOPIC_GROUP_DIRECTIVE] = "directive",
-	[FOTA_TOPIC_GROUP_CHUNKS] = "chunks",
-	[FOTA_TOPIC_GROUP_TABLE] = "table",
-	[FOTA_TOPIC_DEVICE_STATUS] = "status",
-	[FOTA_TOPIC_DEVICE_REQUEST] = "request",
-	[FOTA_TOPIC_DEVICE_CHUNKS] = "chunks",
+    [FOTA_TOPIC_GROUP_DIRECTIVE] = "directive", [FOTA_TOPIC_GROUP_CHUNKS] = "chunks",
+    [FOTA_TOPIC_GROUP_TABLE] = "table",		[FOTA_TOPIC_DEVICE_STATUS] = "status",
+    [FOTA_TOPIC_DEVICE_REQUEST] = "request",	[FOTA_TOPIC_DEVICE_CHUNKS] = "chunks",
 };
 
 static bool segment_char(char c)
@@ -85,7 +82,7 @@ static fota_err check_prefix(const char **prefix, struct fota_error *err)
 }
 
 static fota_err emit(char *buf, size_t size, struct fota_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static fota_err emit(char *buf, size_t size, struct fota_error *err, const char *fmt, ...)
 {

@@ -24,9 +24,9 @@ typedef void (*orch_status_hook_fn)(void *ctx, const char *device, const uint8_t
 struct orch_routes {
 	pthread_mutex_t lock;
 	const char *prefix;
-	struct orch_repair *repair; /* NULL: requests are ignored */
-	struct orch_fleet *fleet;   /* NULL: statuses are ignored */
-	bool quiet;		    /* no connection-loss log lines */
+	struct orch_repair *repair;	 /* NULL: requests are ignored */
+	struct orch_fleet *fleet;	 /* NULL: statuses are ignored */
+	bool quiet;			 /* no connection-loss log lines */
 	orch_status_hook_fn status_hook; /* NULL: none */
 	void *status_ctx;
 };

@@ -11,12 +11,12 @@
 /* Exit codes are part of the CLI contract (docs/orchestrator.md). */
 enum orch_exit {
 	ORCH_EXIT_OK = 0,
-	ORCH_EXIT_FAIL = 1,    /* an operation or a device failed */
-	ORCH_EXIT_USAGE = 2,   /* bad command line or configuration */
-	ORCH_EXIT_TIMEOUT = 3, /* a wait ran out of time */
-	ORCH_EXIT_BROKER = 4,  /* could not connect to (or lost) the broker */
+	ORCH_EXIT_FAIL = 1,	 /* an operation or a device failed */
+	ORCH_EXIT_USAGE = 2,	 /* bad command line or configuration */
+	ORCH_EXIT_TIMEOUT = 3,	 /* a wait ran out of time */
+	ORCH_EXIT_BROKER = 4,	 /* could not connect to (or lost) the broker */
 	ORCH_EXIT_NOT_FOUND = 5, /* a named campaign, device or image does not exist */
-	ORCH_EXIT_STATE = 6,     /* not allowed in the campaign's state (resume a completed one) */
+	ORCH_EXIT_STATE = 6,	 /* not allowed in the campaign's state (resume a completed one) */
 };
 
 int orch_cmd_image(int argc, char **argv);

@@ -151,12 +151,12 @@ START_TEST(test_old_format)
 }
 END_TEST
 
-#define PROB(body)                                                                          \
-	"{\"installed_version\":\"1.2.0\",\"installed_sequence\":5,\"installed_sha256\":\"\","  \
+#define PROB(body)                                                                                 \
+	"{\"installed_version\":\"1.2.0\",\"installed_sequence\":5,\"installed_sha256\":\"\","     \
 	"\"groups\":[],\"probation\":{" body "}}"
-#define PROB_OK_TAIL                                                                        \
-	"\"group\":\"lab\",\"campaign\":\"c\",\"image_id\":\"00\",\"sha256\":\"00\","         \
-	"\"version\":\"2\",\"sequence\":6,\"confirm_timeout_s\":30,\"deadline\":0,"             \
+#define PROB_OK_TAIL                                                                               \
+	"\"group\":\"lab\",\"campaign\":\"c\",\"image_id\":\"00\",\"sha256\":\"00\","              \
+	"\"version\":\"2\",\"sequence\":6,\"confirm_timeout_s\":30,\"deadline\":0,"                \
 	"\"boot_attempts\":0,\"reason\":\"\""
 
 /* Each is refused as a whole: the agent then starts from the factory state. */
@@ -167,8 +167,8 @@ static const char *const broken[] = {
     "{\"installed_version\":\"1\",\"installed_sequence\":-1,\"installed_sha256\":\"\","
     "\"groups\":[]}", /* negative sequence */
     "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
-    "\"slot\":\"C\",\"groups\":[]}",		     /* no such slot */
-    PROB("\"phase\":\"flying\",\"slot\":\"B\",\"from_slot\":\"A\"," PROB_OK_TAIL), /* phase */
+    "\"slot\":\"C\",\"groups\":[]}", /* no such slot */
+    PROB("\"phase\":\"flying\",\"slot\":\"B\",\"from_slot\":\"A\"," PROB_OK_TAIL),  /* phase */
     PROB("\"phase\":\"testing\",\"slot\":\"B\",\"from_slot\":\"B\"," PROB_OK_TAIL), /* same */
     PROB("\"phase\":\"testing\",\"slot\":\"b\",\"from_slot\":\"A\"," PROB_OK_TAIL), /* case */
     PROB("\"phase\":\"testing\",\"slot\":\"B\"," PROB_OK_TAIL), /* no from_slot */
@@ -200,8 +200,8 @@ START_TEST(test_good_probation_parses)
 	struct journal j;
 	struct fota_error err = {0};
 
-	write_journal(PROB("\"phase\":\"switched\",\"slot\":\"B\",\"from_slot\":\"A\","
-			   PROB_OK_TAIL));
+	write_journal(
+	    PROB("\"phase\":\"switched\",\"slot\":\"B\",\"from_slot\":\"A\"," PROB_OK_TAIL));
 	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
 	ck_assert_str_eq(err.msg, "");
 	ck_assert_int_eq(j.probation.phase, JOURNAL_PHASE_SWITCHED);

@@ -15,8 +15,7 @@ fota_err fota_atomic_write(const char *path, const void *data, size_t len, mode_
 			   struct fota_error *err);
 
 /* fsync(tmp_path), rename(tmp_path, final_path), fsync(final's directory). */
-fota_err fota_atomic_commit(const char *tmp_path, const char *final_path,
-			    struct fota_error *err);
+fota_err fota_atomic_commit(const char *tmp_path, const char *final_path, struct fota_error *err);
 
 /* fsync the directory that contains path. */
 fota_err fota_fsync_parent(const char *path, struct fota_error *err);

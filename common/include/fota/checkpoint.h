@@ -20,9 +20,9 @@
 struct fota_checkpoint;
 
 struct fota_checkpoint_params {
-	const char *dir;        /* state directory for the bitmap (and data, see below) */
-	const char *name;       /* base name, e.g. the image id hex */
-	const char *data_path;  /* NULL: "<dir>/<name>.part"; else write there (an A/B slot) */
+	const char *dir;       /* state directory for the bitmap (and data, see below) */
+	const char *name;      /* base name, e.g. the image id hex */
+	const char *data_path; /* NULL: "<dir>/<name>.part"; else write there (an A/B slot) */
 	uint64_t image_size;
 	uint32_t chunk_size;
 	const uint8_t *image_id; /* FOTA_IMAGE_ID_LEN bytes, recorded in the bitmap file */
@@ -35,8 +35,8 @@ struct fota_checkpoint_params {
  * re-verifying every chunk in the data file against the table. Chunks marked present are
  * re-verified too (hashing is cheap next to re-downloading), so a bitmap never lies.
  */
-fota_err fota_checkpoint_open(const struct fota_checkpoint_params *p,
-			      struct fota_checkpoint **out, struct fota_error *err);
+fota_err fota_checkpoint_open(const struct fota_checkpoint_params *p, struct fota_checkpoint **out,
+			      struct fota_error *err);
 void fota_checkpoint_free(struct fota_checkpoint *cp); /* NULL is a no-op; no implicit sync */
 
 /* Verifies data against the table (FOTA_ERR_DIGEST: nothing written) and writes it. Already

@@ -34,8 +34,8 @@ fota_err fota_chunk_table_from_bytes(const uint8_t *buf, size_t len, uint32_t ex
 void fota_chunk_table_digest(const struct fota_chunk_table *t, uint8_t out[32]);
 
 /* True iff index < count and SHA-256(data) equals the table entry (constant-time compare). */
-bool fota_chunk_table_check(const struct fota_chunk_table *t, uint32_t index,
-			    const uint8_t *data, size_t len);
+bool fota_chunk_table_check(const struct fota_chunk_table *t, uint32_t index, const uint8_t *data,
+			    size_t len);
 
 void fota_chunk_table_clear(struct fota_chunk_table *t);
 

@@ -48,8 +48,7 @@ fota_err fota_directive_parse(const uint8_t *json, size_t len, struct fota_direc
 void fota_directive_clear(struct fota_directive *d);
 
 /* *out malloc'd, NUL-terminated (caller frees). */
-fota_err fota_directive_to_json(const struct fota_directive *d, char **out,
-				struct fota_error *err);
+fota_err fota_directive_to_json(const struct fota_directive *d, char **out, struct fota_error *err);
 
 /* 0..9999 from SHA-256(salt || 0x00 || device_id): stable per campaign and device. */
 uint32_t fota_admission_bucket(const char *salt, const char *device_id);

@@ -22,8 +22,8 @@
  * jws need not be NUL-terminated; len > max_len is FOTA_ERR_TOO_BIG.
  * On success *payload is malloc'd (caller frees) with a NUL after *payload_len bytes.
  */
-fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role role,
-			      const char *jws, size_t len, size_t max_len, uint8_t **payload,
-			      size_t *payload_len, struct fota_error *err);
+fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role role, const char *jws,
+			      size_t len, size_t max_len, uint8_t **payload, size_t *payload_len,
+			      struct fota_error *err);
 
 #endif

@@ -16,9 +16,9 @@ struct fota_mqtt_config {
 	const char *ca_file;
 	const char *cert_file;
 	const char *key_file;
-	int keepalive_s;          /* default 30 */
-	int connect_timeout_s;    /* default 10 */
-	unsigned max_inflight;    /* QoS 1 publishes awaiting PUBACK; default 8 */
+	int keepalive_s;	   /* default 30 */
+	int connect_timeout_s;	   /* default 10 */
+	unsigned max_inflight;	   /* QoS 1 publishes awaiting PUBACK; default 8 */
 	unsigned reconnect_min_ms; /* first retry delay, doubled up to max, +/- 25 % jitter */
 	unsigned reconnect_max_ms;
 	/* Last will, published by the broker when the connection dies uncleanly. */
@@ -66,9 +66,8 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 /* Queues a publish; for QoS >= 1 first waits (up to timeout_ms) for a free in-flight slot.
  * Payload is copied. A publish refused while disconnected waits for the reconnect within
  * the same timeout. */
-fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload,
-			   size_t len, int qos, bool retained, int timeout_ms,
-			   struct fota_error *err);
+fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload, size_t len,
+			   int qos, bool retained, int timeout_ms, struct fota_error *err);
 
 /* Waits until no QoS >= 1 publish is in flight. */
 fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);

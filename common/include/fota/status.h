@@ -33,16 +33,16 @@ enum fota_result {
 	FOTA_RESULT_NO_SPACE,
 	FOTA_RESULT_NO_MEMORY,
 	FOTA_RESULT_CONNECTION_LOST,
-	FOTA_RESULT_INTEGRITY,      /* chunk or image hash mismatch */
-	FOTA_RESULT_SIGNATURE,      /* bad/unknown/wrong-role signature, threshold not met */
-	FOTA_RESULT_UNSUPPORTED,    /* incompatible device, unsupported compression/method */
-	FOTA_RESULT_EXPIRED,        /* manifest or directive past expires */
-	FOTA_RESULT_ROLLBACK,       /* sequence not newer than installed */
-	FOTA_RESULT_INVALID,        /* malformed or oversize document */
-	FOTA_RESULT_STALLED,        /* no progress within the stall timeout */
+	FOTA_RESULT_INTEGRITY,	 /* chunk or image hash mismatch */
+	FOTA_RESULT_SIGNATURE,	 /* bad/unknown/wrong-role signature, threshold not met */
+	FOTA_RESULT_UNSUPPORTED, /* incompatible device, unsupported compression/method */
+	FOTA_RESULT_EXPIRED,	 /* manifest or directive past expires */
+	FOTA_RESULT_ROLLBACK,	 /* sequence not newer than installed */
+	FOTA_RESULT_INVALID,	 /* malformed or oversize document */
+	FOTA_RESULT_STALLED,	 /* no progress within the stall timeout */
 	FOTA_RESULT_INSTALL_FAILED,
 	FOTA_RESULT_HEALTH_CHECK_FAILED,
-	FOTA_RESULT_ABORTED,        /* campaign aborted, staged data dropped */
+	FOTA_RESULT_ABORTED, /* campaign aborted, staged data dropped */
 	FOTA_RESULT__COUNT
 };
 
@@ -65,10 +65,10 @@ struct fota_status {
 	char reason[FOTA_MAX_REASON_LEN + 1];
 	char campaign[FOTA_MAX_NAME_LEN + 1];
 	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1]; /* "" when none */
-	char version[FOTA_MAX_VERSION_LEN + 1];   /* installed (running) version */
+	char version[FOTA_MAX_VERSION_LEN + 1];	  /* installed (running) version */
 	char model[FOTA_MAX_NAME_LEN + 1];
 	char hw_revision[FOTA_MAX_VERSION_LEN + 1];
-	uint64_t sequence;       /* installed manifest sequence */
+	uint64_t sequence;	 /* installed manifest sequence */
 	uint64_t bytes_received; /* this transfer, including repairs and duplicates */
 	uint64_t image_size;
 	uint32_t chunks_present;

@@ -14,18 +14,18 @@
 
 enum fota_topic_kind {
 	FOTA_TOPIC_GROUP_DIRECTIVE = 0, /* {prefix}/groups/{group}/directive */
-	FOTA_TOPIC_GROUP_CHUNKS,        /* {prefix}/groups/{group}/images/{image_id}/chunks */
-	FOTA_TOPIC_GROUP_TABLE,         /* {prefix}/groups/{group}/images/{image_id}/table */
-	FOTA_TOPIC_DEVICE_STATUS,       /* {prefix}/devices/{device}/status */
-	FOTA_TOPIC_DEVICE_REQUEST,      /* {prefix}/devices/{device}/request */
-	FOTA_TOPIC_DEVICE_CHUNKS,       /* {prefix}/devices/{device}/chunks */
+	FOTA_TOPIC_GROUP_CHUNKS,	/* {prefix}/groups/{group}/images/{image_id}/chunks */
+	FOTA_TOPIC_GROUP_TABLE,		/* {prefix}/groups/{group}/images/{image_id}/table */
+	FOTA_TOPIC_DEVICE_STATUS,	/* {prefix}/devices/{device}/status */
+	FOTA_TOPIC_DEVICE_REQUEST,	/* {prefix}/devices/{device}/request */
+	FOTA_TOPIC_DEVICE_CHUNKS,	/* {prefix}/devices/{device}/chunks */
 };
 
 struct fota_topic {
 	enum fota_topic_kind kind;
-	char group[FOTA_MAX_SEGMENT_LEN + 1];        /* group kinds */
-	char device[FOTA_MAX_SEGMENT_LEN + 1];       /* device kinds */
-	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];    /* chunks/table kinds */
+	char group[FOTA_MAX_SEGMENT_LEN + 1];	  /* group kinds */
+	char device[FOTA_MAX_SEGMENT_LEN + 1];	  /* device kinds */
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1]; /* chunks/table kinds */
 };
 
 /* A group or device name: 1..64 of [A-Za-z0-9._-], not "." or "..". */
@@ -33,8 +33,8 @@ bool fota_topic_segment_valid(const char *s);
 /* A prefix: 1..64 chars, segments as above joined by '/'. */
 bool fota_topic_prefix_valid(const char *prefix);
 
-fota_err fota_topic_build(const char *prefix, const struct fota_topic *t, char *buf,
-			  size_t size, struct fota_error *err);
+fota_err fota_topic_build(const char *prefix, const struct fota_topic *t, char *buf, size_t size,
+			  struct fota_error *err);
 /* Fills out from a concrete topic; FOTA_ERR_PARSE for anything not in the scheme. */
 fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_topic *out,
 			  struct fota_error *err);

@@ -8,7 +8,7 @@
 #include "fota/error.h"
 
 enum fota_role {
-	FOTA_ROLE_RELEASE = 0,      /* offline key: signs image manifests */
+	FOTA_ROLE_RELEASE = 0,	    /* offline key: signs image manifests */
 	FOTA_ROLE_ORCHESTRATOR = 1, /* online key: signs campaign directives */
 	FOTA_ROLE__COUNT
 };
