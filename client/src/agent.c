@@ -120,6 +120,8 @@ static void snapshot(struct agent *a, struct fota_status *s)
 	snprintf(s->version, sizeof(s->version), "%s", a->journal.installed_version);
 	snprintf(s->model, sizeof(s->model), "%s", a->cfg->model);
 	snprintf(s->hw_revision, sizeof(s->hw_revision), "%s", a->cfg->hw_revision);
+	for (int i = 0; i < a->cfg->n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
+		snprintf(s->groups[s->n_groups++], sizeof(s->groups[0]), "%s", a->cfg->groups[i]);
 	s->sequence = a->journal.installed_sequence;
 	/* After a restart on probation there is no job, but the outcome belongs to it. */
 	snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);

@@ -254,6 +254,38 @@ static fota_err validate(const struct fota_status *s, struct fota_error *err)
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "ts %" PRId64 " is outside years 1970..9999",
 				      s->timestamp);
+	if (s->n_groups > FOTA_MAX_STATUS_GROUPS)
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "more than %d groups",
+				      FOTA_MAX_STATUS_GROUPS);
+	for (size_t i = 0; i < s->n_groups; i++)
+		if (!fota_topic_segment_valid(s->groups[i]))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "groups[%zu] is not 1..%d of [A-Za-z0-9._-]", i,
+					      FOTA_MAX_SEGMENT_LEN);
+	return FOTA_OK;
+}
+
+/* Optional "groups": an array of at most FOTA_MAX_STATUS_GROUPS valid names. */
+static fota_err parse_groups(const cJSON *root, struct fota_status *out, struct fota_error *err)
+{
+	const cJSON *arr = NULL, *it;
+	fota_err rc;
+
+	rc = fota__json_get_array(root, "groups", false, FOTA_MAX_STATUS_GROUPS, &arr, PFX, err);
+	if (rc != FOTA_OK || arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *g;
+
+		rc = fota__json_string_value(it, "groups[]", 1, FOTA_MAX_SEGMENT_LEN, &g, PFX, err);
+		if (rc != FOTA_OK)
+			return rc;
+		if (!fota_topic_segment_valid(g))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "group '%s' is not a valid name", g);
+		memcpy(out->groups[out->n_groups++], g, strlen(g) + 1);
+	}
 	return FOTA_OK;
 }
 
@@ -323,6 +355,8 @@ fota_err fota_status_parse(const uint8_t *json, size_t len, struct fota_status *
 		rc = opt_uint(root, "count", FOTA_MAX_CHUNK_COUNT, &count, err);
 	if (rc == FOTA_OK)
 		rc = fota__json_get_time(root, "ts", &out->timestamp, PFX, err);
+	if (rc == FOTA_OK)
+		rc = parse_groups(root, out, err);
 	if (rc != FOTA_OK)
 		goto out;
 	out->chunks_present = (uint32_t)present;
@@ -363,9 +397,24 @@ fota_err fota_status_to_json(const struct fota_status *s, char **out, struct fot
 	    !fota__json_add_uint(root, "size", s->image_size) ||
 	    !cJSON_AddNumberToObject(root, "present", s->chunks_present) ||
 	    !cJSON_AddNumberToObject(root, "count", s->chunk_count) ||
-	    !cJSON_AddStringToObject(root, "ts", ts) ||
-	    (*out = cJSON_PrintUnformatted(root)) == NULL)
-		rc = fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory serializing");
+	    !cJSON_AddStringToObject(root, "ts", ts))
+		goto nomem;
+	if (s->n_groups > 0) {
+		cJSON *arr = cJSON_AddArrayToObject(root, "groups");
+
+		for (size_t i = 0; arr != NULL && i < s->n_groups; i++)
+			if (!cJSON_AddItemToArray(arr, cJSON_CreateString(s->groups[i])))
+				goto nomem;
+		if (arr == NULL)
+			goto nomem;
+	}
+	*out = cJSON_PrintUnformatted(root);
+	if (*out == NULL)
+		goto nomem;
+	cJSON_Delete(root);
+	return FOTA_OK;
+nomem:
+	rc = fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory serializing");
 	cJSON_Delete(root);
 	return rc;
 }

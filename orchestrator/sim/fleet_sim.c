@@ -139,8 +139,7 @@ static void sleep_ms(long ms)
 static char *status_json(struct sim *sim, struct device *d)
 {
 	struct fota_status s;
-	char *json = NULL, *out = NULL;
-	size_t len;
+	char *json = NULL;
 
 	memset(&s, 0, sizeof(s));
 	snprintf(s.device, sizeof(s.device), "%s", d->id);
@@ -159,18 +158,13 @@ static char *status_json(struct sim *sim, struct device *d)
 	s.chunks_present = d->n_present;
 	s.chunk_count = d->m.chunk_count;
 	s.timestamp = fota_time_now();
+	/* The status also names the device's groups, so the orchestrator's registry learns
+	 * them from the device itself. */
+	snprintf(s.groups[0], sizeof(s.groups[0]), "%s", sim->group);
+	s.n_groups = 1;
 	if (fota_status_to_json(&s, &json, NULL))
 		return NULL;
-	/* The birth/status message also names the device's groups, so the orchestrator's
-	 * registry learns them (status parsers ignore unknown members). */
-	len = strlen(json);
-	out = malloc(len + strlen(sim->group) + 32);
-	if (out && len > 0 && json[len - 1] == '}')
-		sprintf(out, "%.*s,\"groups\":[\"%s\"]}", (int)(len - 1), json, sim->group);
-	else if (out)
-		strcpy(out, json);
-	free(json);
-	return out;
+	return json;
 }
 
 static void report(struct sim *sim, struct device *d, enum fota_state st, enum fota_result r,

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
@@ -457,24 +455,17 @@ void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
 	pthread_mutex_unlock(&e->lock);
 }
 
-/* Optional "groups" member of a birth/status message: comma-joined valid names. */
-static void status_groups(const uint8_t *payload, size_t len, char *out, size_t size)
+/* The status's groups, comma-joined as the registry stores them. */
+static void status_groups(const struct fota_status *s, char *out, size_t size)
 {
-	cJSON *o = cJSON_ParseWithLength((const char *)payload, len);
-	const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "groups"), *it;
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (!cJSON_IsArray(g))
-		g = NULL;
-	cJSON_ArrayForEach(it, g)
-	{
-		if (!cJSON_IsString(it) || !fota_topic_segment_valid(it->valuestring) ||
-		    n + strlen(it->valuestring) + 2 > size)
-			continue;
-		n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", it->valuestring);
+	for (size_t i = 0; i < s->n_groups; i++) {
+		if (n + strlen(s->groups[i]) + 2 > size)
+			break;
+		n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", s->groups[i]);
 	}
-	cJSON_Delete(o);
 }
 
 fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, const char *groups,
@@ -575,8 +566,8 @@ static size_t drain(struct orch_engine *e)
 			orch_log("status from %s ignored: %s", batch[i].device, err.msg);
 			continue;
 		}
-		snprintf(s.device, sizeof(s.device), "%s", batch[i].device);
-		status_groups(batch[i].payload, batch[i].len, groups, sizeof(groups));
+		snprintf(s.device, sizeof(s.device), "%.*s", FOTA_MAX_SEGMENT_LEN, batch[i].device);
+		status_groups(&s, groups, sizeof(groups));
 		if (orch_engine_ingest(e, &s, groups, &err))
 			orch_fail("store status", &err);
 	}

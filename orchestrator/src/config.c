@@ -21,7 +21,7 @@ const char orch_config_help[] =
     "  --ca FILE            [broker] ca: CA bundle that signed the broker certificate\n"
     "  --cert FILE          [broker] cert: client certificate (its CN is the broker user)\n"
     "  --key FILE           [broker] key: client private key\n"
-    "  --client-id ID       [broker] client_id (default " ORCH_DEFAULT_CLIENT_ID ")\n"
+    "  --client-id ID       [broker] client_id (default " ORCH_DEFAULT_CLIENT_ID "-<pid>)\n"
     "  --keepalive S        [broker] keepalive seconds (default 30)\n"
     "  --state-dir DIR      [orchestrator] state_dir (default " ORCH_DEFAULT_STATE_DIR ")\n"
     "  --prefix P           [orchestrator] prefix: topic prefix (default " FOTA_DEFAULT_PREFIX ")\n"
@@ -58,7 +58,10 @@ void orch_config_init(struct orch_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->uri, sizeof(cfg->uri), "%s", ORCH_DEFAULT_URI);
-	snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", ORCH_DEFAULT_CLIENT_ID);
+	/* One id per process: a second connection with the same id pushes the first off the
+	 * broker, and a daemon plus ad-hoc commands run side by side. */
+	snprintf(cfg->client_id, sizeof(cfg->client_id), "%s-%ld", ORCH_DEFAULT_CLIENT_ID,
+		 (long)getpid());
 	cfg->keepalive_s = 30;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", ORCH_DEFAULT_STATE_DIR);
 	snprintf(cfg->prefix, sizeof(cfg->prefix), "%s", FOTA_DEFAULT_PREFIX);

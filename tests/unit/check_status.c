@@ -148,6 +148,8 @@ static struct fota_status sample(void)
 	    .chunks_present = 12,
 	    .chunk_count = 16,
 	    .timestamp = 1795694400,
+	    .groups = {"site-a", "gw-100-stable"},
+	    .n_groups = 2,
 	};
 	return s;
 }
@@ -163,6 +165,7 @@ START_TEST(test_round_trip)
 	ck_assert_ptr_nonnull(strstr(json, "\"sequence\":9007199254740991"));
 	ck_assert_ptr_nonnull(strstr(json, "\"ts\":\"2026-11-26T12:00:00Z\""));
 	ck_assert_ptr_nonnull(strstr(json, "\"hw\":\"rev-c\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"groups\":[\"site-a\",\"gw-100-stable\"]"));
 	ck_assert_int_eq(fota_status_parse((const uint8_t *)json, strlen(json), &b, &err), FOTA_OK);
 	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
 	free(json);
@@ -219,6 +222,14 @@ static const struct {
      "duplicate member 'state'"},
     {"{\"device\":\"gw-1\",\"state\":\"idle\"" TS "x", FOTA_ERR_PARSE, "malformed JSON"},
     {"[]", FOTA_ERR_PARSE, "not a JSON object"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"groups\":\"a\"" TS, FOTA_ERR_FIELD,
+     "groups is not an array"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"groups\":[\"a/b\"]" TS, FOTA_ERR_FIELD,
+     "group 'a/b' is not a valid name"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"groups\":[\"\"]" TS, FOTA_ERR_FIELD, "groups[]"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"groups\":[\"1\",\"2\",\"3\",\"4\",\"5\","
+     "\"6\",\"7\",\"8\",\"9\"]" TS,
+     FOTA_ERR_TOO_BIG, "groups"},
 };
 
 START_TEST(test_bad)

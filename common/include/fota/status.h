@@ -57,6 +57,8 @@ enum fota_result fota_result_from_err(fota_err code);
 /* True for states after which the agent waits for a new directive. */
 bool fota_state_is_final(enum fota_state s);
 
+#define FOTA_MAX_STATUS_GROUPS 8
+
 /* One status message on fota/v1/devices/{id}/status (JSON, see docs/protocol.md). */
 struct fota_status {
 	char device[FOTA_MAX_SEGMENT_LEN + 1];
@@ -74,6 +76,10 @@ struct fota_status {
 	uint32_t chunks_present;
 	uint32_t chunk_count;
 	int64_t timestamp;
+	/* The device's groups, so the orchestrator's registry learns them from the device
+	 * itself ("groups":[...], optional; at most FOTA_MAX_STATUS_GROUPS valid names). */
+	char groups[FOTA_MAX_STATUS_GROUPS][FOTA_MAX_SEGMENT_LEN + 1];
+	size_t n_groups;
 };
 
 /* *out malloc'd, NUL-terminated (caller frees). */
