@@ -4,7 +4,8 @@
 #
 # Usage: bench/run.sh [--quick] [--runs N] [--only "transfer fanout footprint resume sweep orch"]
 #                     [--fanout "10 50 200"] [--out FILE]
-# FOTA_BENCH_SWEEP_CHUNKS / FOTA_BENCH_SWEEP_WINDOWS narrow section 5.
+# FOTA_BENCH_SWEEP_CHUNKS / _WINDOWS / _PAIRS narrow section 5, FOTA_BENCH_FOOT_MIB section 3,
+# FOTA_BENCH_KILLS section 4.
 # Needs a built tree (FOTA_BUILD, default ./build; a Release build gives the real numbers),
 # mosquitto, mosquitto-clients, openssl, curl and nginx (installed with apt-get if missing).
 # --quick: tiny images, one run each, a few devices: only proves that the harness still works.
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--fanout) FANOUT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '4,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '4,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -51,6 +52,12 @@ fi
 # Sweep subsets, e.g. FOTA_BENCH_SWEEP_CHUNKS="64 256" (4 KiB chunks take minutes).
 SWEEP_CHUNKS=${FOTA_BENCH_SWEEP_CHUNKS:-$SWEEP_CHUNKS}
 SWEEP_WINDOWS=${FOTA_BENCH_SWEEP_WINDOWS:-$SWEEP_WINDOWS}
+# Single cells instead: FOTA_BENCH_SWEEP_PAIRS="64x8 64x16 256x8" (chunk KiB x window).
+SWEEP_PAIRS=${FOTA_BENCH_SWEEP_PAIRS:-}
+# Other subsets: FOTA_BENCH_FOOT_MIB="64 512", FOTA_BENCH_KILLS="1 3 5", FOTA_BENCH_SWEEP_MIB=16.
+MIB_FOOT=${FOTA_BENCH_FOOT_MIB:-$MIB_FOOT}
+MIB_SWEEP=${FOTA_BENCH_SWEEP_MIB:-$MIB_SWEEP}
+KILLS=${FOTA_BENCH_KILLS:-$KILLS}
 MAXDEV=1
 for n in $FANOUT; do [ "$n" -gt "$MAXDEV" ] && MAXDEV=$n; done
 
@@ -133,6 +140,9 @@ proc_cpu() {
 		sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' "/proc/$1/stat"
 }
 proc_hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# hwm_reset PID: restart the peak RSS count (VmHWM) from the current RSS, so that the next
+# proc_hwm gives the peak of one interval, not of the whole process life.
+hwm_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 
 # --- Our side: devices and the orchestrator ----------------------------------------------------
 
@@ -208,7 +218,8 @@ paho() {
 }
 
 # paho_fanout FILE CHUNK WINDOW N: seconds from publish start until the last of N plain Paho
-# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_SUB_RSS, PAHO_SUB_CPU.
+# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_BROKER_RSS (peak KiB
+# during the transfer), PAHO_SUB_RSS, PAHO_SUB_CPU.
 paho_fanout() {
 	local file=$1 chunk=$2 window=$3 n=$4 size topic t0 last i pids=() c0
 	size=$(stat -c %s "$file")
@@ -223,12 +234,14 @@ paho_fanout() {
 		fota_wait_line "$T/paho-$i.out" ready 60 || fail "paho subscriber $i not ready"
 	done
 	c0=$(proc_cpu "$FOTA_BROKER_PID")
+	hwm_reset "$FOTA_BROKER_PID"
 	t0=$(now_ms)
 	paho orchestrator pub --id pb-pub --topic "$topic" --file "$file" --chunk "$chunk" \
 		--window "$window" >"$T/paho-pub.out" 2>&1 || fail "paho publisher failed"
 	for i in "${pids[@]}"; do wait "$i" || fail "paho subscriber failed"; done
 	PAHO_BROKER_CPU=$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
 		'BEGIN {printf "%.2f", b - a}')
+	PAHO_BROKER_RSS=$(proc_hwm "$FOTA_BROKER_PID")
 	last=$(cat "$T"/paho-*.out | awk '/^done/ {print $2}' | sort -n | tail -n 1)
 	PAHO_SUB_RSS=$(awk '/^done/ {sub("rss_kb=", "", $5); print $5}' "$T/paho-1.out")
 	PAHO_SUB_CPU=$(awk '/^done/ {sub("cpu_s=", "", $6); print $6}' "$T/paho-1.out")
@@ -359,7 +372,7 @@ bench_transfer() {
 # 2. Fan-out to one group.
 bench_fanout() {
 	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0
-	local -a ours paho ocpu pcpu
+	local -a ours paho ocpu pcpu orss prss
 	note "2. fan-out, $mib MiB to: $FANOUT"
 	fota_random_image "$img" "$mib"
 	image_for "$img"
@@ -368,12 +381,13 @@ bench_fanout() {
 	out "### 2. Fan-out: one group, $mib MiB image (runs: $RUNS)"
 	out ""
 	out "Seconds until the last device has the image (ours: verified, installed, confirmed;"
-	out "Paho: every chunk written); broker CPU seconds over the same interval."
+	out "Paho: every chunk written); broker CPU seconds and broker peak RSS (VmHWM, MiB) over"
+	out "the same interval."
 	out ""
-	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho |"
-	out "|---|---|---|---|---|---|"
+	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker peak RSS MiB ours | Paho |"
+	out "|---|---|---|---|---|---|---|---|"
 	for n in $FANOUT; do
-		ours=() paho=() ocpu=() pcpu=()
+		ours=() paho=() ocpu=() pcpu=() orss=() prss=()
 		for ((r = 0; r < RUNS; r++)); do
 			new_group
 			g=$G
@@ -385,8 +399,10 @@ bench_fanout() {
 			# shellcheck disable=SC2046
 			wait_idle $(seq -f 'dev-%g' 1 "$n")
 			c0=$(proc_cpu "$FOTA_BROKER_PID")
+			hwm_reset "$FOTA_BROKER_PID"
 			ours_publish "$id" "$g" "$list"
 			ours+=("$R")
+			orss+=("$(awk -v k="$(proc_hwm "$FOTA_BROKER_PID")" 'BEGIN {printf "%.1f", k / 1024}')")
 			ocpu+=("$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
 				'BEGIN {printf "%.2f", b - a}')")
 			cmp -s "$T/dev-$n/target/firmware.bin" "$img" || fail "dev-$n: wrong image"
@@ -394,8 +410,9 @@ bench_fanout() {
 			paho_fanout "$img" 65536 8 "$n"
 			paho+=("$R")
 			pcpu+=("$PAHO_BROKER_CPU")
+			prss+=("$(awk -v k="$PAHO_BROKER_RSS" 'BEGIN {printf "%.1f", k / 1024}')")
 		done
-		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") |"
+		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") |"
 	done
 }
 
@@ -516,7 +533,7 @@ bench_resume() {
 bench_sweep() {
 	local mib=$MIB_SWEEP img=$T/sweep.bin c w id r best="" bestv=0 m
 	local -a s
-	note "5. sweep: $mib MiB, chunks $SWEEP_CHUNKS KiB, windows $SWEEP_WINDOWS"
+	note "5. sweep: $mib MiB, chunks $SWEEP_CHUNKS KiB, windows $SWEEP_WINDOWS ${SWEEP_PAIRS:+(cells $SWEEP_PAIRS)}"
 	fota_random_image "$img" "$mib"
 	out ""
 	out "### 5. Chunk size x orchestrator window, one device, $mib MiB, --rate 0 (runs: $RUNS)"
@@ -525,22 +542,31 @@ bench_sweep() {
 	out ""
 	out "| chunk KiB | window | seconds | MiB/s |"
 	out "|---|---|---|---|"
-	for c in $SWEEP_CHUNKS; do
-		image_for "$img" $((c * 1024))
-		id=$ID
-		for w in $SWEEP_WINDOWS; do
-			s=()
-			for ((r = 0; r < RUNS; r++)); do
-				ours_single "$img" "$id" --rate 0 --window "$w"
-				s+=("$R")
-			done
-			m=$(mibs "$mib" "$(median "${s[@]}")")
-			out "| $c | $w | $(fmt "${s[@]}") | $m |"
-			if awk -v a="$m" -v b="$bestv" 'BEGIN {exit !(a > b)}'; then
-				bestv=$m
-				best="$c KiB x window $w"
-			fi
+	local pairs=$SWEEP_PAIRS lastc=""
+	if [ -z "$pairs" ]; then
+		for c in $SWEEP_CHUNKS; do
+			for w in $SWEEP_WINDOWS; do pairs="$pairs ${c}x$w"; done
 		done
+	fi
+	for c in $pairs; do
+		w=${c#*x}
+		c=${c%x*}
+		if [ "$c" != "$lastc" ]; then
+			image_for "$img" $((c * 1024))
+			id=$ID
+			lastc=$c
+		fi
+		s=()
+		for ((r = 0; r < RUNS; r++)); do
+			ours_single "$img" "$id" --rate 0 --window "$w"
+			s+=("$R")
+		done
+		m=$(mibs "$mib" "$(median "${s[@]}")")
+		out "| $c | $w | $(fmt "${s[@]}") | $m |"
+		if awk -v a="$m" -v b="$bestv" 'BEGIN {exit !(a > b)}'; then
+			bestv=$m
+			best="$c KiB x window $w"
+		fi
 	done
 	out ""
 	out "Best measured: $best ($bestv MiB/s)."
