@@ -29,6 +29,9 @@
 #define SIM_WINDOW 32u
 /* A request with no new chunk for this long is sent again. */
 #define SIM_RETRY_MS 2000
+/* While broadcast frames of the job's image arrived this recently, the broadcast is still
+ * under way and asking would fetch its chunks twice (the agent's rule, simplified). */
+#define SIM_BCAST_QUIET_MS 500
 #define SIM_PROGRESS_MS 1000
 #define SIM_MAX_WORKERS 16
 /* Threads connecting devices in parallel at start. */
@@ -81,6 +84,7 @@ struct device {
 	uint32_t n_present;
 	uint64_t bytes;
 	int64_t last_req_ms, last_progress_ms, step_ms;
+	int64_t last_bcast_ms; /* last frame of the job's image on the group chunks topic */
 	uint32_t req_present, req_asked;
 	int install_step;
 	char will[FOTA_MAX_STATUS_BYTES];
@@ -91,6 +95,16 @@ struct device {
 	enum fota_result result;
 	char reason[FOTA_MAX_REASON_LEN + 1];
 	unsigned long directives_ignored;
+	/* Messages queued under the lock and published after it is released: Paho delivers
+	 * every client's acknowledgements and frames on one shared thread, which takes this
+	 * lock in on_frame(), so publishing (and waiting for a PUBACK) while holding it stalled
+	 * every simulated device at once until keepalives expired. */
+	struct outmsg {
+		char topic[FOTA_MAX_TOPIC_LEN + 1];
+		char *json;
+		bool retained;
+	} out[8];
+	size_t n_out;
 };
 
 struct sim {
@@ -167,6 +181,39 @@ static char *status_json(struct sim *sim, struct device *d)
 	return json;
 }
 
+/* Caller holds d->lock; takes ownership of json. False (json freed) when the outbox is full. */
+static bool queue_out(struct device *d, const char *topic, char *json, bool retained)
+{
+	if (d->n_out == sizeof(d->out) / sizeof(d->out[0])) {
+		free(json);
+		return false;
+	}
+	snprintf(d->out[d->n_out].topic, sizeof(d->out[0].topic), "%s", topic);
+	d->out[d->n_out].json = json;
+	d->out[d->n_out].retained = retained;
+	d->n_out++;
+	return true;
+}
+
+/* Publishes what was queued; called with d->lock released. */
+static void flush_out(struct device *d)
+{
+	struct outmsg batch[sizeof(d->out) / sizeof(d->out[0])];
+	size_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->n_out;
+	memcpy(batch, d->out, n * sizeof(batch[0]));
+	d->n_out = 0;
+	pthread_mutex_unlock(&d->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (fota_mqtt_publish(d->mqtt, batch[i].topic, batch[i].json, strlen(batch[i].json),
+				      1, batch[i].retained, 10000, NULL))
+			logf_("%s: message on %s not sent", d->id, batch[i].topic);
+		free(batch[i].json);
+	}
+}
+
 static void report(struct sim *sim, struct device *d, enum fota_state st, enum fota_result r,
 		   const char *reason)
 {
@@ -180,9 +227,8 @@ static void report(struct sim *sim, struct device *d, enum fota_state st, enum f
 	snprintf(t.device, sizeof(t.device), "%s", d->id);
 	json = status_json(sim, d);
 	if (!json || fota_topic_build(sim->prefix, &t, topic, sizeof(topic), NULL) ||
-	    fota_mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true, 10000, NULL))
+	    !queue_out(d, topic, json, true))
 		logf_("%s: status %s not sent", d->id, fota_state_name(st));
-	free(json);
 	d->last_progress_ms = fota_time_mono_ms();
 }
 
@@ -335,8 +381,9 @@ static void request_missing(struct sim *sim, struct device *d, int64_t now)
 	snprintf(t.device, sizeof(t.device), "%s", d->id);
 	if (fota_request_to_json(&r, &json, NULL) == FOTA_OK &&
 	    fota_topic_build(sim->prefix, &t, topic, sizeof(topic), NULL) == FOTA_OK)
-		fota_mqtt_publish(d->mqtt, topic, json, strlen(json), 1, false, 10000, NULL);
-	free(json);
+		queue_out(d, topic, json, false);
+	else
+		free(json);
 	d->last_req_ms = now;
 	d->req_present = d->n_present;
 	d->req_asked = asked;
@@ -363,6 +410,8 @@ static void step(struct sim *sim, struct device *d)
 			d->phase = PH_INSTALLING;
 			d->install_step = 0;
 			d->step_ms = now;
+		} else if (d->have_table && now - d->last_bcast_ms < SIM_BCAST_QUIET_MS) {
+			d->last_req_ms = now; /* retry timer starts when the broadcast ends */
 		} else if (d->last_req_ms == 0 || now - d->last_req_ms >= SIM_RETRY_MS ||
 			   (d->have_table && d->n_present - d->req_present >= d->req_asked &&
 			    now - d->last_req_ms >= sim->chunk_delay_ms)) {
@@ -394,12 +443,13 @@ static void step(struct sim *sim, struct device *d)
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	flush_out(d);
 }
 
 /* --- MQTT thread --------------------------------------------------------------------------------
  */
 
-static void on_frame(struct device *d, const uint8_t *p, size_t len)
+static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadcast)
 {
 	struct fota_frame f;
 
@@ -420,6 +470,8 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len)
 		   memcmp(f.image_id, d->image_id, FOTA_IMAGE_ID_LEN) == 0 &&
 		   f.index < d->m.chunk_count) {
 		d->bytes += f.payload_len;
+		if (broadcast)
+			d->last_bcast_ms = fota_time_mono_ms();
 		/* Checked against the signed table before it counts, as the agent does. */
 		if (!d->present[f.index] &&
 		    fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len)) {
@@ -450,7 +502,7 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		pthread_mutex_unlock(&d->lock);
 	} else if (t.kind == FOTA_TOPIC_GROUP_TABLE || t.kind == FOTA_TOPIC_GROUP_CHUNKS ||
 		   t.kind == FOTA_TOPIC_DEVICE_CHUNKS) {
-		on_frame(d, payload, len);
+		on_frame(d, payload, len, t.kind == FOTA_TOPIC_GROUP_CHUNKS);
 	}
 }
 
@@ -509,6 +561,7 @@ static bool connect_one(struct sim *sim, struct device *d)
 	pthread_mutex_lock(&d->lock);
 	report(sim, d, FOTA_STATE_IDLE, FOTA_RESULT_NONE, "");
 	pthread_mutex_unlock(&d->lock);
+	flush_out(d);
 	return true;
 }
 
