@@ -303,7 +303,7 @@ static fota_err load_jwks(struct fota_trust *trust, const char *path, struct fot
 	cJSON_ArrayForEach(jwk, keys)
 	{
 		const char *role_name = fota__json_find_string(jwk, "fota_role");
-		enum fota_role role;
+		enum fota_role role = FOTA_ROLE_RELEASE; /* set by fota_role_parse before use */
 		char where[64];
 
 		snprintf(where, sizeof(where), "keys[%d]", i++);
