@@ -88,9 +88,10 @@ static void print_progress(bool tty, uint32_t done, uint32_t count, uint64_t byt
 	fflush(stderr);
 }
 
-fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
-			const struct orch_image *img, bool progress,
-			struct orch_broadcast_stats *stats, struct fota_error *err)
+static fota_err broadcast(const struct orch_publisher *pub, const char *group,
+			  const struct orch_image *img, bool progress, orch_broadcast_stop_fn stop,
+			  void *stop_ctx, struct orch_broadcast_stats *stats,
+			  struct fota_error *err)
 {
 	struct fota_topic t = {.kind = FOTA_TOPIC_GROUP_CHUNKS};
 	char topic[FOTA_MAX_TOPIC_LEN + 1];
@@ -120,6 +121,11 @@ fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
 					    count);
 			goto out;
 		}
+		if (stop && stop(stop_ctx)) {
+			rc = fota_error_set(err, FOTA_ERR_STATE, "stopped at chunk %u of %u", i,
+					    count);
+			goto out;
+		}
 		rc = orch_publish_chunk(pub, topic, img, i, buf, &len, err);
 		if (rc) {
 			fota_error_prefix(err, "broadcast stopped");
@@ -139,6 +145,21 @@ out:
 		print_progress(tty, stats->chunks, count, stats->bytes, stats->elapsed_ms, true);
 	free(buf);
 	return rc;
+}
+
+fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
+			const struct orch_image *img, bool progress,
+			struct orch_broadcast_stats *stats, struct fota_error *err)
+{
+	return broadcast(pub, group, img, progress, NULL, NULL, stats, err);
+}
+
+fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *group,
+			      const struct orch_image *img, orch_broadcast_stop_fn stop,
+			      void *stop_ctx, struct orch_broadcast_stats *stats,
+			      struct fota_error *err)
+{
+	return broadcast(pub, group, img, false, stop, stop_ctx, stats, err);
 }
 
 static fota_err group_dir(const struct orch_config *cfg, const char *group, char *buf, size_t size,

@@ -49,6 +49,16 @@ fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
 			const struct orch_image *img, bool progress,
 			struct orch_broadcast_stats *stats, struct fota_error *err);
 
+/* Asked before every chunk of orch_broadcast_until; true ends the broadcast there. */
+typedef bool (*orch_broadcast_stop_fn)(void *ctx);
+
+/* orch_broadcast without progress output that also ends (FOTA_ERR_STATE, "stopped at chunk
+ * i of n") as soon as stop(stop_ctx) says so: a paused campaign stops its broadcast. */
+fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *group,
+			      const struct orch_image *img, orch_broadcast_stop_fn stop,
+			      void *stop_ctx, struct orch_broadcast_stats *stats,
+			      struct fota_error *err);
+
 /* Reads <state>/groups/<group>/directive_seq, adds one and persists it before it is used,
  * so a crash can never make two directives share a sequence. */
 fota_err orch_directive_next_seq(const struct orch_config *cfg, const char *group, uint64_t *seq,
