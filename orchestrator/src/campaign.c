@@ -267,6 +267,29 @@ void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 	} else {
 		k->in_flight++;
 	}
+	if (orch_cdev_needs_image(c, d))
+		k->need_image++;
+}
+
+bool orch_cdev_needs_image(const struct orch_campaign *c, const struct orch_cdev *d)
+{
+	if (!d->reported)
+		return true;
+	switch (d->state) {
+	case FOTA_STATE_IDLE:
+		return d->result != FOTA_RESULT_ABORTED;
+	case FOTA_STATE_DEFERRED:
+	case FOTA_STATE_OFFLINE:
+		return true;
+	case FOTA_STATE_DOWNLOADING:
+		return d->chunk_count == 0 || d->chunks_present < d->chunk_count;
+	case FOTA_STATE_FAILED:
+	case FOTA_STATE_ROLLED_BACK:
+		/* Acknowledged by a resume: it starts over. */
+		return d->updated <= c->resumed;
+	default:
+		return false;
+	}
 }
 
 const char *orch_verdict_name(enum orch_verdict v)
@@ -378,6 +401,7 @@ struct orch_engine {
 	struct orch_store *store;
 	const struct orch_publisher *pub;
 	struct fota_signer *signer;
+	struct orch_broadcaster *bcast;
 
 	pthread_mutex_t lock; /* queue and stats */
 	struct queued *q;
@@ -446,6 +470,11 @@ void orch_engine_submit_status(struct orch_engine *e, const char *device, const 
 	slot->len = len;
 	e->q_len++;
 	pthread_mutex_unlock(&e->lock);
+}
+
+void orch_engine_set_broadcaster(struct orch_engine *e, struct orch_broadcaster *b)
+{
+	e->bcast = b;
 }
 
 void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
@@ -703,8 +732,8 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	struct members m = {0};
 	struct tally t;
 	enum orch_verdict v = ORCH_VERDICT_HOLD;
-	uint32_t target, eff;
-	bool in_window, in_txn = false;
+	uint32_t target, eff, admitted_now = 0;
+	bool in_window = false, in_txn = false, published = false;
 	size_t i;
 	fota_err rc;
 
@@ -716,8 +745,12 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	rc = st->ops->campaign_get(st, campaign_id, &c, err);
 	if (rc)
 		goto out;
-	if (c.state != ORCH_CAMPAIGN_RUNNING)
+	if (c.state != ORCH_CAMPAIGN_RUNNING) {
+		/* Paused or aborted: the devices stop downloading, so should the broadcast. */
+		if (e->bcast)
+			orch_broadcaster_stop(e->bcast, c.id);
 		goto publish;
+	}
 	in_window = (!c.not_before || now >= c.not_before) && (!c.not_after || now < c.not_after);
 	rc = st->ops->device_each(st, c.group, add_member, &m, err);
 	if (rc == FOTA_OK && m.oom)
@@ -759,6 +792,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 		if (!orch_campaign_admits(&c, c.stage, c.cur_percent, m.ids[i]))
 			continue;
 		rc = st->ops->cdev_admit(st, c.id, m.ids[i], c.stage, now, &ins, err);
+		admitted_now += ins;
 		if (rc == FOTA_OK && ins)
 			rc = orch_campaign_event(st, c.id, m.ids[i], "admitted", "", err,
 						 "stage %u", c.stage + 1);
@@ -775,6 +809,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 
 			snprintf(id, sizeof(id), "%.*s", (int)len, p);
 			rc = st->ops->cdev_admit(st, c.id, id, c.stage, now, &ins, err);
+			admitted_now += ins;
 			if (rc == FOTA_OK && ins)
 				rc = orch_campaign_event(st, c.id, id, "admitted", "", err,
 							 "stage %u (listed)", c.stage + 1);
@@ -851,6 +886,7 @@ publish:
 		rc = publish(e, &c, now, err);
 		if (rc)
 			goto out;
+		published = true;
 		/* Only the publishing bookkeeping; a CLI change that raced us bumped want_rev
 		 * and will be published on the next step. */
 		rc = st->ops->begin(st, err);
@@ -880,6 +916,23 @@ publish:
 		if (rc == FOTA_OK)
 			in_txn = false;
 	}
+	/* The directive is out: devices it admits start now, and the broadcast reaches them.
+	 * A directive that admits nobody new (a resume, a republish after a restart) counts the
+	 * devices still waiting for the image instead. */
+	if (published && e->bcast && c.state == ORCH_CAMPAIGN_RUNNING && in_window) {
+		uint32_t devices = admitted_now ? admitted_now : t.k.need_image;
+		enum orch_bcast_action a = orch_broadcaster_request(
+		    e->bcast, c.id, c.group, c.image_id, devices, admitted_now);
+
+		if (a == ORCH_BCAST_SKIPPED && devices)
+			orch_log("campaign %s: no broadcast for %u device%s; repair serves %s",
+				 c.id, devices, devices == 1 ? "" : "s",
+				 devices == 1 ? "it" : "them");
+		else if (a == ORCH_BCAST_AGAIN)
+			orch_log("campaign %s: %u devices admitted during the broadcast; one more "
+				 "follows",
+				 c.id, devices);
+	}
 out:
 	if (in_txn)
 		st->ops->rollback(st);
@@ -902,12 +955,73 @@ static int step_cb(void *ctx, const char *id)
 	return 0;
 }
 
+void orch_engine_record_broadcasts(struct orch_engine *e)
+{
+	struct orch_store *st = e->store;
+	struct orch_broadcast_result r;
+	struct fota_error err = {0};
+
+	while (e->bcast && orch_broadcaster_take_result(e->bcast, &r)) {
+		double mib = (double)r.stats.bytes / 1048576.0;
+		double secs = (double)r.stats.elapsed_ms / 1000.0;
+		fota_err rc;
+
+		/* A campaign deleted meanwhile, or a store error: the log line above stays. */
+		rc = st->ops->begin(st, &err);
+		if (rc == FOTA_OK) {
+			if (r.end == ORCH_BCAST_DONE)
+				rc = orch_campaign_event(
+				    st, r.campaign, "", "broadcast", orch_bcast_end_name(r.end),
+				    &err,
+				    "group %.*s: %u/%u chunks, %.1f MiB in %.1f s, for %u devices",
+				    FOTA_MAX_SEGMENT_LEN, r.group, r.stats.chunks, r.chunk_count,
+				    mib, secs, r.devices);
+			else
+				rc = orch_campaign_event(
+				    st, r.campaign, "", "broadcast", orch_bcast_end_name(r.end),
+				    &err, "group %.*s: %u/%u chunks, for %u devices: %.*s",
+				    FOTA_MAX_SEGMENT_LEN, r.group, r.stats.chunks, r.chunk_count,
+				    r.devices, 120, r.msg);
+			if (rc == FOTA_OK)
+				rc = st->ops->commit(st, &err);
+			else
+				st->ops->rollback(st);
+		}
+		if (rc)
+			orch_fail("record broadcast", &err);
+	}
+}
+
+static int count_broadcast(void *ctx, const struct orch_event *ev)
+{
+	uint32_t *n = ctx;
+
+	if (strcmp(ev->kind, "broadcast") == 0) {
+		n[0]++;
+		if (strcmp(ev->result, orch_bcast_end_name(ORCH_BCAST_DONE)) != 0)
+			n[1]++;
+	}
+	return 0;
+}
+
+fota_err orch_campaign_broadcasts(struct orch_store *s, const char *campaign, uint32_t *total,
+				  uint32_t *incomplete, struct fota_error *err)
+{
+	uint32_t n[2] = {0, 0};
+	fota_err rc = s->ops->event_each(s, campaign, "", count_broadcast, n, err);
+
+	*total = n[0];
+	*incomplete = n[1];
+	return rc;
+}
+
 void orch_engine_run_once(struct orch_engine *e)
 {
 	struct fota_error err = {0};
 
 	while (drain(e) == ENGINE_BATCH)
 		;
+	orch_engine_record_broadcasts(e);
 	if (e->store->ops->campaign_each(e->store, true, step_cb, e, &err))
 		orch_fail("campaigns", &err);
 }

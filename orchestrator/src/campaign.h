@@ -13,6 +13,7 @@
 #include "fota/signer.h"
 #include "fota/status.h"
 
+#include "broadcaster.h"
 #include "config.h"
 #include "image_store.h"
 #include "publisher.h"
@@ -51,7 +52,12 @@ struct orch_counts {
 	uint32_t failed_now; /* failed or rolled back since the last resume: what pauses */
 	uint32_t in_flight;  /* admitted, not final */
 	uint32_t aborted;    /* reported the abort (dropped their staged data) */
+	uint32_t need_image; /* admitted, not yet holding the image: what a broadcast is for */
 };
+
+/* True if d, by its last report, still has to receive the image: never reported, idle,
+ * downloading with chunks missing, or failed before the last resume (it retries). */
+bool orch_cdev_needs_image(const struct orch_campaign *c, const struct orch_cdev *d);
 
 void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 		     const struct orch_cdev *d);
@@ -110,6 +116,18 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 			  struct fota_error *err);
 
 void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out);
+
+/* From then on a published directive that admits devices still needing the image asks b
+ * for a broadcast (docs/campaigns.md, "Delivery"), and a campaign that stops running stops
+ * its broadcast. b (NULL: repair only) must outlive the engine's use of it. */
+void orch_engine_set_broadcaster(struct orch_engine *e, struct orch_broadcaster *b);
+
+/* Records finished broadcasts as campaign events ("broadcast"); run_once calls it. */
+void orch_engine_record_broadcasts(struct orch_engine *e);
+
+/* Broadcasts recorded for a campaign: all of them, and those that did not finish. */
+fota_err orch_campaign_broadcasts(struct orch_store *s, const char *campaign, uint32_t *total,
+				  uint32_t *incomplete, struct fota_error *err);
 
 /* Appends a campaign-level event; used by the CLI as well. */
 fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,

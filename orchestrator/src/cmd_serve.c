@@ -10,6 +10,7 @@
 #include "fota/signer.h"
 #include "fota/timeutil.h"
 
+#include "broadcaster.h"
 #include "broker.h"
 #include "campaign.h"
 #include "cmd.h"
@@ -38,7 +39,9 @@ static const char serve_usage[] =
     "any image in the store (paced by --rate), appends status changes to\n"
     "<state_dir>/events.jsonl, keeps the device registry and runs every active campaign of\n"
     "<state_dir>/orchestrator.db (docs/campaigns.md), publishing their directives signed\n"
-    "with the orchestrator key. Runs until SIGINT or SIGTERM.\n"
+    "with the orchestrator key. A directive that admits several devices still needing the\n"
+    "image also broadcasts it once on the group's chunks topic (same pacing as repairs).\n"
+    "Runs until SIGINT or SIGTERM.\n"
     "\n"
     "  --shared               use shared subscriptions ($share/fota/...) so several\n"
     "                         orchestrators split requests and status between them\n"
@@ -103,6 +106,7 @@ int orch_cmd_serve(int argc, char **argv)
 	struct fota_mqtt *mqtt = NULL;
 	struct orch_pacer *pacer = NULL;
 	struct orch_repair *repair = NULL;
+	struct orch_broadcaster *bcast = NULL;
 	struct orch_fleet *fleet = NULL;
 	struct orch_store *store = NULL;
 	struct orch_engine *engine = NULL;
@@ -179,10 +183,14 @@ int orch_cmd_serve(int argc, char **argv)
 		orch_fail("serve", &err);
 		goto out;
 	}
-	if (orch_engine_new(&cfg, store, &pub, signer, &engine, &err)) {
+	/* Campaign broadcasts share the pacer with repairs, like `publish`, and run in their
+	 * own thread so that status ingestion and the campaign steps never wait for them. */
+	if (orch_broadcaster_new(&cfg, &pub, &bcast, &err) ||
+	    orch_engine_new(&cfg, store, &pub, signer, &engine, &err)) {
 		orch_fail("serve", &err);
 		goto out;
 	}
+	orch_engine_set_broadcaster(engine, bcast);
 	orch_routes_set(&routes, repair, fleet);
 	orch_routes_set_status_hook(&routes, on_raw_status, engine);
 	if (orch_broker_subscribe(mqtt, &cfg, "status", shared, &err) ||
@@ -225,6 +233,7 @@ int orch_cmd_serve(int argc, char **argv)
 	ret = ORCH_EXIT_OK;
 out:
 	orch_routes_clear(&routes);
+	orch_broadcaster_free(bcast);
 	orch_repair_free(repair);
 	fota_mqtt_free(mqtt);
 	orch_fleet_free(fleet);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the rollout model: stage specs, admission stability, thresholds, directives. */
+/* Unit tests for the rollout model: stage specs, admission, thresholds, broadcast coalescing. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +235,80 @@ START_TEST(test_judge)
 }
 END_TEST
 
+/* The coalescing rule of campaign broadcasts (docs/campaigns.md, "Delivery"). */
+static const struct {
+	enum orch_bcast_phase phase;
+	bool stopping;
+	uint32_t fresh_before, devices, fresh;
+	enum orch_bcast_action want;
+	uint32_t fresh_after;
+} decide_cases[] = {
+    /* Nothing running: a crowd gets a broadcast, a single device repairs. */
+    {ORCH_BCAST_IDLE, false, 0, 3, 3, ORCH_BCAST_STARTED, 0},
+    {ORCH_BCAST_IDLE, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 0},
+    {ORCH_BCAST_IDLE, false, 0, 0, 0, ORCH_BCAST_SKIPPED, 0},
+    /* A resume or restart admits nobody new but finds devices waiting. */
+    {ORCH_BCAST_IDLE, false, 0, 5, 0, ORCH_BCAST_STARTED, 0},
+    /* Queued and not started: it serves the newcomers too. */
+    {ORCH_BCAST_QUEUED, false, 0, 4, 4, ORCH_BCAST_COVERED, 0},
+    /* Running: a republish adds nobody; newcomers add up to one more broadcast. */
+    {ORCH_BCAST_RUNNING, false, 0, 3, 0, ORCH_BCAST_COVERED, 0},
+    {ORCH_BCAST_RUNNING, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 1},
+    {ORCH_BCAST_RUNNING, false, 1, 1, 1, ORCH_BCAST_AGAIN, 2},
+    {ORCH_BCAST_RUNNING, false, 0, 7, 7, ORCH_BCAST_AGAIN, 7},
+    /* Stopping (paused) and resumed before it noticed: run again for the waiting ones. */
+    {ORCH_BCAST_RUNNING, true, 0, 3, 0, ORCH_BCAST_AGAIN, 0},
+    {ORCH_BCAST_RUNNING, true, 0, 1, 0, ORCH_BCAST_SKIPPED, 0},
+};
+
+START_TEST(test_broadcast_decide)
+{
+	uint32_t fresh = decide_cases[_i].fresh_before;
+
+	ck_assert_str_eq(orch_bcast_action_name(orch_broadcast_decide(
+			     decide_cases[_i].phase, decide_cases[_i].stopping, &fresh,
+			     decide_cases[_i].devices, decide_cases[_i].fresh)),
+			 orch_bcast_action_name(decide_cases[_i].want));
+	ck_assert_uint_eq(fresh, decide_cases[_i].fresh_after);
+}
+END_TEST
+
+START_TEST(test_needs_image)
+{
+	struct orch_campaign c = {.resumed = 100};
+	struct orch_cdev d = {.reported = false};
+	struct orch_counts k = {0};
+
+	ck_assert(orch_cdev_needs_image(&c, &d)); /* admitted, silent so far */
+	d.reported = true;
+	d.state = FOTA_STATE_DOWNLOADING;
+	d.chunk_count = 64;
+	d.chunks_present = 10;
+	ck_assert(orch_cdev_needs_image(&c, &d));
+	d.chunks_present = 64;
+	ck_assert(!orch_cdev_needs_image(&c, &d));
+	d.state = FOTA_STATE_CONFIRMED;
+	ck_assert(!orch_cdev_needs_image(&c, &d));
+	d.state = FOTA_STATE_TESTING;
+	ck_assert(!orch_cdev_needs_image(&c, &d));
+	d.state = FOTA_STATE_IDLE;
+	d.result = FOTA_RESULT_ABORTED;
+	ck_assert(!orch_cdev_needs_image(&c, &d));
+	/* Failed before the resume: it retries; after it: it waits for the operator. */
+	d.state = FOTA_STATE_FAILED;
+	d.result = FOTA_RESULT_STALLED;
+	d.updated = 90;
+	ck_assert(orch_cdev_needs_image(&c, &d));
+	d.updated = 150;
+	ck_assert(!orch_cdev_needs_image(&c, &d));
+	orch_counts_add(&k, &c, &d);
+	d.reported = false;
+	orch_counts_add(&k, &c, &d);
+	ck_assert_uint_eq(k.admitted, 2);
+	ck_assert_uint_eq(k.need_image, 1);
+}
+END_TEST
+
 static Suite *campaign_suite(void)
 {
 	Suite *s = suite_create("campaign");
@@ -244,6 +318,8 @@ static Suite *campaign_suite(void)
 	tcase_add_test(tc, test_admission_stable_when_widening);
 	tcase_add_test(tc, test_validate);
 	tcase_add_test(tc, test_judge);
+	tcase_add_loop_test(tc, test_broadcast_decide, 0, N(decide_cases));
+	tcase_add_test(tc, test_needs_image);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Campaign broadcasts: one paced worker sends an image once per group, coalescing requests. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcaster.h"
+#include "cmd.h"
+#include "image_store.h"
+
+struct job {
+	enum orch_bcast_phase phase;
+	uint64_t order; /* FIFO among queued jobs */
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t devices;
+	bool stopping;	      /* running, told to stop before its next chunk */
+	bool again;	      /* run once more when this one ends */
+	uint32_t fresh_since; /* devices admitted since the running one started */
+};
+
+struct orch_broadcaster {
+	const struct orch_config *cfg;
+	const struct orch_publisher *pub;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool quit;
+	uint64_t order;
+	struct job jobs[ORCH_BROADCAST_JOBS];
+	struct orch_broadcast_result results[ORCH_BROADCAST_RESULTS];
+	size_t res_head, res_len;
+};
+
+const char *orch_bcast_action_name(enum orch_bcast_action a)
+{
+	static const char *const names[] = {"skipped", "started", "covered", "again"};
+
+	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
+}
+
+const char *orch_bcast_end_name(enum orch_bcast_end e)
+{
+	static const char *const names[] = {"success", "stopped", "failed"};
+
+	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
+}
+
+enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool stopping,
+					     uint32_t *fresh_since, uint32_t devices,
+					     uint32_t fresh)
+{
+	switch (phase) {
+	case ORCH_BCAST_IDLE:
+		return devices >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_STARTED
+							     : ORCH_BCAST_SKIPPED;
+	case ORCH_BCAST_QUEUED:
+		/* Not started yet: it will carry every chunk to the new devices too. */
+		return ORCH_BCAST_COVERED;
+	case ORCH_BCAST_RUNNING:
+		break;
+	}
+	if (stopping) {
+		/* Paused and resumed before the worker noticed: the devices still need it. */
+		return devices >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_AGAIN
+							     : ORCH_BCAST_SKIPPED;
+	}
+	if (fresh == 0)
+		return ORCH_BCAST_COVERED;
+	/* Devices admitted mid-broadcast missed its first chunks; a few of them repair, a
+	 * crowd gets one more broadcast. */
+	*fresh_since += fresh;
+	return *fresh_since >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_AGAIN : ORCH_BCAST_SKIPPED;
+}
+
+static struct job *find(struct orch_broadcaster *b, const char *group, const char *image_id)
+{
+	size_t i;
+
+	for (i = 0; i < ORCH_BROADCAST_JOBS; i++) {
+		struct job *j = &b->jobs[i];
+
+		if (j->phase != ORCH_BCAST_IDLE && strcmp(j->group, group) == 0 &&
+		    strcmp(j->image_id, image_id) == 0)
+			return j;
+	}
+	return NULL;
+}
+
+static struct job *next_queued(struct orch_broadcaster *b)
+{
+	struct job *best = NULL;
+	size_t i;
+
+	for (i = 0; i < ORCH_BROADCAST_JOBS; i++) {
+		struct job *j = &b->jobs[i];
+
+		if (j->phase == ORCH_BCAST_QUEUED && (!best || j->order < best->order))
+			best = j;
+	}
+	return best;
+}
+
+/* Asked by the publisher before every chunk; the flag is atomic so a chunk never waits for
+ * the lock a request holds. */
+static bool should_stop(void *ctx)
+{
+	struct job *j = ctx;
+
+	return __atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE);
+}
+
+static void push_result(struct orch_broadcaster *b, const struct orch_broadcast_result *r)
+{
+	if (b->res_len == ORCH_BROADCAST_RESULTS) {
+		orch_log("broadcast of %s to %s not recorded: %d results waiting",
+			 b->results[b->res_head].image_id, b->results[b->res_head].group,
+			 ORCH_BROADCAST_RESULTS);
+		b->res_head = (b->res_head + 1) % ORCH_BROADCAST_RESULTS;
+		b->res_len--;
+	}
+	b->results[(b->res_head + b->res_len) % ORCH_BROADCAST_RESULTS] = *r;
+	b->res_len++;
+}
+
+/* Worker, without the lock: one broadcast from open to the last chunk. */
+static void run(struct orch_broadcaster *b, struct job *j, const struct job *snap,
+		struct orch_broadcast_result *r)
+{
+	struct fota_error err = {0};
+	struct orch_image *img = NULL;
+	fota_err rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->campaign, sizeof(r->campaign), "%s", snap->campaign);
+	snprintf(r->group, sizeof(r->group), "%s", snap->group);
+	snprintf(r->image_id, sizeof(r->image_id), "%s", snap->image_id);
+	r->devices = snap->devices;
+	rc = orch_image_open(b->cfg, snap->image_id, &img, &err);
+	if (rc == FOTA_OK) {
+		r->chunk_count = img->manifest.chunk_count;
+		orch_log("broadcast of image %s to group %s (campaign %s, %u devices): %u chunks",
+			 snap->image_id, snap->group, snap->campaign, snap->devices,
+			 r->chunk_count);
+		rc =
+		    orch_broadcast_until(b->pub, snap->group, img, should_stop, j, &r->stats, &err);
+	}
+	if (rc == FOTA_OK) {
+		r->end = ORCH_BCAST_DONE;
+		orch_log("broadcast of image %s to group %s: sent %u chunks, %llu bytes in %.1f s",
+			 snap->image_id, snap->group, r->stats.chunks,
+			 (unsigned long long)r->stats.bytes, (double)r->stats.elapsed_ms / 1000.0);
+	} else {
+		r->end = rc == FOTA_ERR_STATE ? ORCH_BCAST_STOPPED : ORCH_BCAST_FAILED;
+		snprintf(r->msg, sizeof(r->msg), "%s", err.msg);
+		orch_log("broadcast of image %s to group %s %s after %u chunks: %s; devices "
+			 "repair the rest",
+			 snap->image_id, snap->group, orch_bcast_end_name(r->end), r->stats.chunks,
+			 err.msg);
+	}
+	orch_image_free(img);
+}
+
+static void *worker(void *arg)
+{
+	struct orch_broadcaster *b = arg;
+	struct orch_broadcast_result *r = malloc(sizeof(*r));
+	struct job snap;
+
+	if (!r) {
+		orch_log("broadcast worker: out of memory; devices fetch images by repair");
+		return NULL;
+	}
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		struct job *j;
+
+		while (!b->quit && !(j = next_queued(b)))
+			pthread_cond_wait(&b->cond, &b->lock);
+		if (b->quit)
+			break;
+		j->phase = ORCH_BCAST_RUNNING;
+		__atomic_store_n(&j->stopping, false, __ATOMIC_RELEASE);
+		j->again = false;
+		j->fresh_since = 0;
+		snap = *j;
+		pthread_mutex_unlock(&b->lock);
+		run(b, j, &snap, r);
+		pthread_mutex_lock(&b->lock);
+		push_result(b, r);
+		if (j->again && !b->quit) {
+			j->phase = ORCH_BCAST_QUEUED;
+			j->order = ++b->order;
+			if (j->fresh_since)
+				j->devices = j->fresh_since;
+		} else {
+			j->phase = ORCH_BCAST_IDLE;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	free(r);
+	return NULL;
+}
+
+fota_err orch_broadcaster_new(const struct orch_config *cfg, const struct orch_publisher *pub,
+			      struct orch_broadcaster **out, struct fota_error *err)
+{
+	struct orch_broadcaster *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (!b)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the broadcaster");
+	b->cfg = cfg;
+	b->pub = pub;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	if (pthread_create(&b->thread, NULL, worker, b) != 0) {
+		orch_broadcaster_free(b);
+		return fota_error_set(err, FOTA_ERR_NOMEM, "cannot start the broadcast worker");
+	}
+	b->started = true;
+	*out = b;
+	return FOTA_OK;
+}
+
+void orch_broadcaster_free(struct orch_broadcaster *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	if (b->started) {
+		pthread_mutex_lock(&b->lock);
+		b->quit = true;
+		for (i = 0; i < ORCH_BROADCAST_JOBS; i++)
+			__atomic_store_n(&b->jobs[i].stopping, true, __ATOMIC_RELEASE);
+		pthread_cond_signal(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+		pthread_join(b->thread, NULL);
+	}
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, const char *campaign,
+						const char *group, const char *image_id,
+						uint32_t devices, uint32_t fresh)
+{
+	enum orch_bcast_action a;
+	struct job *j;
+	uint32_t fresh_since = 0;
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	j = find(b, group, image_id);
+	if (j) {
+		fresh_since = j->fresh_since;
+		a = orch_broadcast_decide(j->phase, __atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE),
+					  &fresh_since, devices, fresh);
+		j->fresh_since = fresh_since;
+		if (a == ORCH_BCAST_AGAIN) {
+			j->again = true;
+			if (!j->fresh_since)
+				j->fresh_since = devices;
+			snprintf(j->campaign, sizeof(j->campaign), "%s", campaign);
+		}
+		goto out;
+	}
+	a = orch_broadcast_decide(ORCH_BCAST_IDLE, false, &fresh_since, devices, fresh);
+	if (a != ORCH_BCAST_STARTED)
+		goto out;
+	for (i = 0; i < ORCH_BROADCAST_JOBS && b->jobs[i].phase != ORCH_BCAST_IDLE; i++)
+		;
+	if (i == ORCH_BROADCAST_JOBS) {
+		orch_log("broadcast of image %s to group %s skipped: %d broadcasts pending; "
+			 "devices fetch it by repair",
+			 image_id, group, ORCH_BROADCAST_JOBS);
+		a = ORCH_BCAST_SKIPPED;
+		goto out;
+	}
+	j = &b->jobs[i];
+	memset(j, 0, sizeof(*j));
+	snprintf(j->campaign, sizeof(j->campaign), "%s", campaign);
+	snprintf(j->group, sizeof(j->group), "%s", group);
+	snprintf(j->image_id, sizeof(j->image_id), "%s", image_id);
+	j->devices = devices;
+	j->order = ++b->order;
+	j->phase = ORCH_BCAST_QUEUED;
+	pthread_cond_signal(&b->cond);
+out:
+	pthread_mutex_unlock(&b->lock);
+	return a;
+}
+
+void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign)
+{
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < ORCH_BROADCAST_JOBS; i++) {
+		struct job *j = &b->jobs[i];
+
+		if (j->phase == ORCH_BCAST_IDLE || strcmp(j->campaign, campaign) != 0)
+			continue;
+		if (j->phase == ORCH_BCAST_QUEUED) {
+			j->phase = ORCH_BCAST_IDLE;
+			continue;
+		}
+		if (!__atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE))
+			orch_log("broadcast of image %s to group %s: stopping (campaign %s is no "
+				 "longer running)",
+				 j->image_id, j->group, campaign);
+		__atomic_store_n(&j->stopping, true, __ATOMIC_RELEASE);
+		j->again = false;
+		j->fresh_since = 0;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+bool orch_broadcaster_take_result(struct orch_broadcaster *b, struct orch_broadcast_result *out)
+{
+	bool any;
+
+	pthread_mutex_lock(&b->lock);
+	any = b->res_len > 0;
+	if (any) {
+		*out = b->results[b->res_head];
+		b->res_head = (b->res_head + 1) % ORCH_BROADCAST_RESULTS;
+		b->res_len--;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return any;
+}
+
+bool orch_broadcaster_busy(struct orch_broadcaster *b)
+{
+	bool busy = false;
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < ORCH_BROADCAST_JOBS; i++)
+		busy |= b->jobs[i].phase != ORCH_BCAST_IDLE;
+	pthread_mutex_unlock(&b->lock);
+	return busy;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: the worker that broadcasts campaign images to groups. */
+#ifndef ORCH_BROADCASTER_H
+#define ORCH_BROADCASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fota/error.h"
+#include "fota/limits.h"
+
+#include "config.h"
+#include "publisher.h"
+
+/* A broadcast is worth it from this many devices waiting for the image on; a single device
+ * fetches the image by repair requests just as cheaply, without loading every group member's
+ * link. */
+#define ORCH_BROADCAST_MIN_DEVICES 2
+/* Broadcasts (one per group and image) queued or running at once; more requests are left to
+ * repair. */
+#define ORCH_BROADCAST_JOBS 16
+/* Finished broadcasts waiting for the engine to record them; older ones are dropped. */
+#define ORCH_BROADCAST_RESULTS 64
+
+/* Where the broadcast of one image to one group stands. */
+enum orch_bcast_phase {
+	ORCH_BCAST_IDLE = 0,
+	ORCH_BCAST_QUEUED,
+	ORCH_BCAST_RUNNING,
+};
+
+/* What a request did. */
+enum orch_bcast_action {
+	ORCH_BCAST_SKIPPED = 0, /* too few devices: repair serves them */
+	ORCH_BCAST_STARTED,	/* queued for the worker */
+	ORCH_BCAST_COVERED,	/* a queued or running broadcast already serves them */
+	ORCH_BCAST_AGAIN,	/* one more broadcast runs after the current one */
+};
+
+const char *orch_bcast_action_name(enum orch_bcast_action a);
+
+/*
+ * The coalescing rule, pure for tests. A directive wants the image for `devices` devices,
+ * `fresh` of them admitted by that very directive. stopping: the running broadcast was told
+ * to stop (paused); *fresh_since counts devices admitted since the running one started.
+ */
+enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool stopping,
+					     uint32_t *fresh_since, uint32_t devices,
+					     uint32_t fresh);
+
+enum orch_bcast_end {
+	ORCH_BCAST_DONE = 0, /* every chunk went out */
+	ORCH_BCAST_STOPPED,  /* the campaign was paused or aborted, or the daemon stopped */
+	ORCH_BCAST_FAILED,   /* devices repair what they miss */
+};
+
+const char *orch_bcast_end_name(enum orch_bcast_end e);
+
+struct orch_broadcast_result {
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t devices; /* how many it was run for */
+	uint32_t chunk_count;
+	enum orch_bcast_end end;
+	struct orch_broadcast_stats stats;
+	char msg[FOTA_ERROR_MSG_MAX]; /* why it stopped or failed */
+};
+
+struct orch_broadcaster;
+
+/* Starts the worker thread. cfg and pub must outlive the broadcaster. */
+fota_err orch_broadcaster_new(const struct orch_config *cfg, const struct orch_publisher *pub,
+			      struct orch_broadcaster **out, struct fota_error *err);
+/* Stops the running broadcast between two chunks, joins the worker and frees; NULL is a
+ * no-op. */
+void orch_broadcaster_free(struct orch_broadcaster *b);
+
+/* Never blocks on the network: queues, coalesces or skips (orch_broadcast_decide). */
+enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, const char *campaign,
+						const char *group, const char *image_id,
+						uint32_t devices, uint32_t fresh);
+
+/* Drops queued broadcasts of the campaign and stops its running one before the next chunk. */
+void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign);
+
+/* Takes the oldest finished broadcast (false: none) so the caller can record it. */
+bool orch_broadcaster_take_result(struct orch_broadcaster *b, struct orch_broadcast_result *out);
+
+/* True while a broadcast is queued or running. */
+bool orch_broadcaster_busy(struct orch_broadcaster *b);
+
+#endif
