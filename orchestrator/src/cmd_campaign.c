@@ -345,7 +345,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	struct view v;
 	struct expect x;
 	int64_t now = fota_time_now(), eta = -1;
-	uint32_t i, expected;
+	uint32_t i, expected, nbcast = 0, nbcast_bad = 0;
 	char t[FOTA_TIME_STR_LEN], d1[32], b[BAR_WIDTH + 1];
 	cJSON *o = NULL, *stages;
 	int ret = ORCH_EXIT_FAIL;
@@ -361,6 +361,10 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	v.failures = cJSON_CreateArray();
 	if (st->ops->cdev_each(st, c.id, view_one, &v, err) ||
 	    st->ops->device_each(st, c.group, expect_one, &x, err)) {
+		orch_fail("campaign status", err);
+		goto out;
+	}
+	if (orch_campaign_broadcasts(st, c.id, &nbcast, &nbcast_bad, err)) {
 		orch_fail("campaign status", err);
 		goto out;
 	}
@@ -386,6 +390,8 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		cJSON_AddNumberToObject(o, "directive_seq", (double)c.directive_seq);
 		cJSON_AddBoolToObject(o, "published", c.pub_rev >= c.want_rev);
 		cJSON_AddNumberToObject(o, "expected_devices", expected);
+		cJSON_AddNumberToObject(o, "broadcasts", nbcast);
+		cJSON_AddNumberToObject(o, "broadcasts_incomplete", nbcast_bad);
 		cJSON_AddItemToObject(o, "counts", counts_json(&v.all));
 		stages = cJSON_AddArrayToObject(o, "stages");
 		for (i = 0; i < c.n_stages; i++) {
@@ -455,6 +461,10 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	for (i = 0; i < FOTA_STATE__COUNT; i++)
 		if (v.all.by_state[i])
 			printf(" %s %u", fota_state_name((enum fota_state)i), v.all.by_state[i]);
+	printf("\n");
+	printf("broadcasts: %u", nbcast);
+	if (nbcast_bad)
+		printf(" (%u stopped or failed)", nbcast_bad);
 	printf("\n");
 	if (cJSON_GetArraySize(v.failures) > 0) {
 		const cJSON *f;
