@@ -46,7 +46,8 @@ static const char usage[] =
     "  --fail-health-file F   devices listed in F (one id a line, re-read at every health\n"
     "                         check) fail it and report failed/health_check_failed\n"
     "  --offline \"ID...\"      devices that never connect\n"
-    "  --chunk-delay-ms N     pause between a device's repair requests (slow links)\n"
+    "  --chunk-delay-ms N     pause between a device's repair requests; a broadcast then\n"
+    "                         delivers only --window chunks per N ms (slow links)\n"
     "  --step-ms N            time spent in each install state (default 100)\n"
     "  --model M --hw H --vendor V --version V   what the devices report (default\n"
     "                         acme/gw-100/B/1.0.0)\n"
@@ -85,6 +86,8 @@ struct device {
 	uint64_t bytes;
 	int64_t last_req_ms, last_progress_ms, step_ms;
 	int64_t last_bcast_ms; /* last frame of the job's image on the group chunks topic */
+	int64_t link_start_ms; /* --chunk-delay-ms: the slow link's current period */
+	uint32_t link_taken;   /* broadcast chunks it carried in that period */
 	uint32_t req_present, req_asked;
 	int install_step;
 	char will[FOTA_MAX_STATUS_BYTES];
@@ -469,9 +472,23 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 	} else if (d->phase == PH_DOWNLOADING && d->have_table &&
 		   memcmp(f.image_id, d->image_id, FOTA_IMAGE_ID_LEN) == 0 &&
 		   f.index < d->m.chunk_count) {
+		int64_t now = fota_time_mono_ms();
+
+		if (broadcast) {
+			d->last_bcast_ms = now;
+			/* A slow link (--window chunks per --chunk-delay-ms) loses what a
+			 * broadcast sends beyond its capacity; the device repairs it. */
+			if (g_sim->chunk_delay_ms > 0) {
+				if (now - d->link_start_ms >= g_sim->chunk_delay_ms) {
+					d->link_start_ms = now;
+					d->link_taken = 0;
+				}
+				if (d->link_taken >= g_sim->window)
+					goto out;
+				d->link_taken++;
+			}
+		}
 		d->bytes += f.payload_len;
-		if (broadcast)
-			d->last_bcast_ms = fota_time_mono_ms();
 		/* Checked against the signed table before it counts, as the agent does. */
 		if (!d->present[f.index] &&
 		    fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len)) {
@@ -479,6 +496,7 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 			d->n_present++;
 		}
 	}
+out:
 	pthread_mutex_unlock(&d->lock);
 }
 
