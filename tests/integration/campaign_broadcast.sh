@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A campaign run by `serve` broadcasts the image when a stage admits several devices: four real
+# agents, a canary of one (fetched by repair) then 100 %; the three stage-2 devices receive the
+# 4 MiB image once, from the broadcast, and repair little or nothing.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/transfer_lib.sh"
+. "$(dirname "$0")/campaign_lib.sh"
+
+CHUNK=65536
+fota_transfer_env
+ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
+
+fota_random_image "$T/image.bin" 4
+size=$(stat -c %s "$T/image.bin")
+chunks=$(((size + CHUNK - 1) / CHUNK))
+id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size "$CHUNK") || fail "image add failed"
+serve_start "$T/serve.log"
+for d in dev-1 dev-2 dev-3 dev-4; do
+	fota_client_conf "$d" "$T" lab
+	fota_client_start "$d" "$T"
+done
+fota_wait_for 30 registered lab 4 || fail "the agents did not register in group lab"
+pass "4 agents registered in group lab"
+
+fota_orch campaign create bc --image "$id" --group lab --stage dev-1:success=100 \
+	--stage 100%:success=100 --fail-threshold 1 >/dev/null || fail "campaign create"
+fota_orch campaign start bc >/dev/null || fail "campaign start"
+if fota_orch campaign wait bc --state completed --timeout 150 >/dev/null; then
+	pass "campaign completed"
+else
+	fota_orch campaign status bc || true
+	tail -n 40 "$T/serve.log" >&2
+	fail "campaign did not complete"
+fi
+fota_orch campaign status bc | tee "$T/status.txt"
+
+check "all 4 devices confirmed" [ "$(cstatus bc .counts.confirmed)" = 4 ]
+for d in dev-1 dev-2 dev-3 dev-4; do
+	fota_same "$T/$d/target/firmware.bin" "$T/image.bin" "$d's installed image"
+done
+
+# The canary stage admitted one device: repair only, no broadcast. Stage 2 admitted three.
+check "serve skipped the broadcast for the single canary" \
+	grep -q "campaign bc: no broadcast for 1 device" "$T/serve.log"
+check "serve broadcast the image to lab for the 3 stage-2 devices" \
+	grep -q "broadcast of image $id to group lab (campaign bc, 3 devices)" "$T/serve.log"
+check "the broadcast sent all $chunks chunks" \
+	grep -q "broadcast of image $id to group lab: sent $chunks chunks" "$T/serve.log"
+check "campaign status shows 'broadcasts: 1'" grep -qx "broadcasts: 1" "$T/status.txt"
+check "the event log records one successful broadcast" \
+	[ "$(events bc | jq '[.[] | select(.kind == "broadcast" and .result == "success")] | length')" = 1 ]
+
+# What the stage-2 devices received and what serve repaired for them.
+rx=0
+repaired=0
+for d in dev-2 dev-3 dev-4; do
+	b=$(fota_rx_bytes "$T/$d/client.log")
+	[ -n "$b" ] || b=0
+	n=$(sed -n "s/.*repair for $d: sent \([0-9]*\) chunk.*/\1/p" "$T/serve.log" |
+		awk '{ s += $1 } END { print s + 0 }')
+	echo "$d received $b bytes for $size; $n chunks repaired"
+	rx=$((rx + b))
+	repaired=$((repaired + n))
+done
+canary=$(sed -n 's/.*repair for dev-1: sent \([0-9]*\) chunk.*/\1/p' "$T/serve.log" |
+	awk '{ s += $1 } END { print s + 0 }')
+echo "dev-1 (canary): $canary chunks repaired of $chunks"
+check "the canary fetched its image by repair ($canary of $chunks chunks)" [ "$canary" -ge "$chunks" ]
+check "stage-2 devices received $rx bytes, under 1.5 x 3 x $size" \
+	[ "$rx" -lt $((3 * size * 3 / 2)) ]
+check "stage-2 devices had $repaired chunks repaired, far fewer than 3 x $chunks" \
+	[ "$repaired" -lt $((3 * chunks / 4)) ]
+fota_orch campaign events bc | grep -v " dev-" || true
+fota_summary
