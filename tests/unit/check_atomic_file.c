@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Durable file helpers: atomic replace leaves no temp behind, bounded reads, move aside, mkdirs. */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,41 +9,18 @@
 #include <unistd.h>
 
 #include "fota/atomic_file.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_atomic_file.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_atomic_file");
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void in_tmp(char *out, size_t n, const char *name)
-{
-	snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	tu_tmpdir_remove(tmpdir);
 }
 
 START_TEST(test_write_replace)
@@ -55,7 +31,7 @@ START_TEST(test_write_replace)
 	size_t len = 0;
 	struct stat st;
 
-	in_tmp(path, sizeof(path), "state.json");
+	tu_path(path, sizeof(path), tmpdir, "state.json");
 	ck_assert_int_eq(fota_atomic_write(path, "first version", 13, 0600, &err), FOTA_OK);
 	ck_assert_int_eq(fota_read_file(path, 100, &buf, &len, &err), FOTA_OK);
 	ck_assert_uint_eq(len, 13);
@@ -70,7 +46,7 @@ START_TEST(test_write_replace)
 	/* The new file carries the mode of its temp, and no temp is left next to it. */
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0077 & ~(mode_t)0640, 0);
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 
 	ck_assert_int_eq(fota_atomic_write(path, NULL, 0, 0600, &err), FOTA_OK);
 	ck_assert_int_eq(fota_read_file(path, 100, &buf, &len, &err), FOTA_OK);
@@ -84,20 +60,20 @@ START_TEST(test_write_errors)
 	struct fota_error err = {0};
 	char path[512];
 
-	in_tmp(path, sizeof(path), "no/such/dir/state");
+	tu_path(path, sizeof(path), tmpdir, "no/such/dir/state");
 	ck_assert_int_eq(fota_atomic_write(path, "x", 1, 0600, &err), FOTA_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "No such file"));
 
 	/* The target is a non-empty directory: rename fails and the temp is cleaned up. */
-	in_tmp(path, sizeof(path), "d");
+	tu_path(path, sizeof(path), tmpdir, "d");
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_OK);
-	in_tmp(path, sizeof(path), "d/inner");
+	tu_path(path, sizeof(path), tmpdir, "d/inner");
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_OK);
-	in_tmp(path, sizeof(path), "d");
+	tu_path(path, sizeof(path), tmpdir, "d");
 	ck_assert_int_eq(fota_atomic_write(path, "x", 1, 0600, &err), FOTA_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "cannot rename"));
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 	ck_assert_int_eq(fota_atomic_write(NULL, "x", 1, 0600, &err), FOTA_ERR_INVAL);
 }
 END_TEST
@@ -110,8 +86,8 @@ START_TEST(test_commit)
 	size_t len = 0;
 	FILE *f;
 
-	in_tmp(tmp, sizeof(tmp), "x.tmp");
-	in_tmp(final, sizeof(final), "x");
+	tu_path(tmp, sizeof(tmp), tmpdir, "x.tmp");
+	tu_path(final, sizeof(final), tmpdir, "x");
 	f = fopen(tmp, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("committed", f);
@@ -126,7 +102,7 @@ START_TEST(test_commit)
 	ck_assert_int_eq(fota_fsync_parent(final, &err), FOTA_OK);
 	ck_assert_int_eq(fota_fsync_parent("relative-name", &err), FOTA_OK);
 	ck_assert_int_eq(fota_fsync_parent("/top", &err), FOTA_OK);
-	in_tmp(final, sizeof(final), "gone/x");
+	tu_path(final, sizeof(final), tmpdir, "gone/x");
 	ck_assert_int_eq(fota_fsync_parent(final, &err), FOTA_ERR_NOT_FOUND);
 }
 END_TEST
@@ -155,7 +131,7 @@ START_TEST(test_read_bounded)
 
 	for (size_t i = 0; i < c->file_len; i++)
 		data[i] = (uint8_t)(i % 251);
-	in_tmp(path, sizeof(path), "r.bin");
+	tu_path(path, sizeof(path), tmpdir, "r.bin");
 	ck_assert_int_eq(fota_atomic_write(path, data, c->file_len, 0600, &err), FOTA_OK);
 	ck_assert_int_eq(fota_read_file(path, c->max, &buf, &len, &err), c->code);
 	if (c->code == FOTA_OK) {
@@ -177,7 +153,7 @@ START_TEST(test_read_errors)
 	size_t len = 0;
 	char path[512];
 
-	in_tmp(path, sizeof(path), "absent");
+	tu_path(path, sizeof(path), tmpdir, "absent");
 	ck_assert_int_eq(fota_read_file(path, 10, &buf, &len, &err), FOTA_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "absent"));
 	ck_assert_int_eq(fota_read_file(tmpdir, 10, &buf, &len, &err), FOTA_ERR_IO);
@@ -197,7 +173,7 @@ START_TEST(test_move_aside)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
-	in_tmp(path, sizeof(path), "journal");
+	tu_path(path, sizeof(path), tmpdir, "journal");
 	snprintf(broken, sizeof(broken), "%s.broken", path);
 	ck_assert_int_eq(fota_atomic_write(path, "garbage", 7, 0600, &err), FOTA_OK);
 	ck_assert_int_eq(fota_move_aside(path, &err), FOTA_OK);
@@ -222,18 +198,18 @@ START_TEST(test_mkdirs)
 	char path[512];
 	struct stat st;
 
-	in_tmp(path, sizeof(path), "a/b/c/d");
+	tu_path(path, sizeof(path), tmpdir, "a/b/c/d");
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_OK);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	/* Existing directories, and a trailing slash, are fine. */
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_OK);
-	in_tmp(path, sizeof(path), "a/b/");
+	tu_path(path, sizeof(path), tmpdir, "a/b/");
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_OK);
 	/* A file in the way is an error naming it. */
-	in_tmp(path, sizeof(path), "a/file");
+	tu_path(path, sizeof(path), tmpdir, "a/file");
 	ck_assert_int_eq(fota_atomic_write(path, "x", 1, 0600, &err), FOTA_OK);
-	in_tmp(path, sizeof(path), "a/file/sub");
+	tu_path(path, sizeof(path), tmpdir, "a/file/sub");
 	ck_assert_int_eq(fota_mkdirs(path, 0700, &err), FOTA_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "a/file"));
 	ck_assert_int_eq(fota_mkdirs("", 0700, &err), FOTA_ERR_INVAL);
@@ -260,11 +236,5 @@ static Suite *atomic_file_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(atomic_file_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(atomic_file_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fota/b64url.h"
+#include "testutil.h"
 
 static const struct {
 	const char *plain;
@@ -122,11 +123,5 @@ static Suite *b64url_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(b64url_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(b64url_suite());
 }

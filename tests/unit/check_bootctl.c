@@ -12,6 +12,7 @@
 #include "bootctl.h"
 #include "fota/atomic_file.h"
 #include "health.h"
+#include "testutil.h"
 
 static const char *const adapter_names[] = {"file", "uboot", "grub"};
 #define N_ADAPTERS 3
@@ -20,37 +21,12 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_bootctl.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_bootctl");
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void in_tmp(char *out, size_t n, const char *name)
-{
-	snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	write_bytes(path, text, strlen(text));
+	tu_tmpdir_remove(tmpdir);
 }
 
 /* A blank flash area as U-Boot sees it, and the libubootenv config that points at it. */
@@ -60,17 +36,17 @@ static void make_uboot(char *config, size_t n, bool redundant)
 	char bin1[512], bin2[512], text[1200];
 
 	memset(blank, 0xff, sizeof(blank));
-	in_tmp(bin1, sizeof(bin1), "uboot1.env");
-	in_tmp(bin2, sizeof(bin2), "uboot2.env");
-	write_bytes(bin1, blank, sizeof(blank));
+	tu_path(bin1, sizeof(bin1), tmpdir, "uboot1.env");
+	tu_path(bin2, sizeof(bin2), tmpdir, "uboot2.env");
+	tu_write_file(bin1, blank, sizeof(blank), 0666);
 	if (redundant) {
-		write_bytes(bin2, blank, sizeof(blank));
+		tu_write_file(bin2, blank, sizeof(blank), 0666);
 		snprintf(text, sizeof(text), "%s 0x0 0x2000\n%s 0x0 0x2000\n", bin1, bin2);
 	} else {
 		snprintf(text, sizeof(text), "# device offset size\n%s 0x0 0x2000\n", bin1);
 	}
-	in_tmp(config, n, "fw_env.config");
-	write_text(config, text);
+	tu_path(config, n, tmpdir, "fw_env.config");
+	tu_write_text(config, text);
 }
 
 /* Paths of the env for adapter; nothing is created but the U-Boot flash image. */
@@ -79,9 +55,9 @@ static void env_path(const char *adapter, char *env, size_t n)
 	if (strcmp(adapter, "uboot") == 0)
 		make_uboot(env, n, false);
 	else if (strcmp(adapter, "grub") == 0)
-		in_tmp(env, n, "grubenv");
+		tu_path(env, n, tmpdir, "grubenv");
 	else
-		in_tmp(env, n, "bootenv.txt");
+		tu_path(env, n, tmpdir, "bootenv.txt");
 }
 
 static struct bootctl *open_bc(const char *adapter, const char *env, const char *tool_dir)
@@ -131,7 +107,7 @@ static char sim_boot(const char *adapter, const char *env)
 	enum bootctl_slot slot;
 	char got;
 
-	in_tmp(booted, sizeof(booted), "booted");
+	tu_path(booted, sizeof(booted), tmpdir, "booted");
 	ck_assert_msg(health_run(&spec, &res, &err) == FOTA_OK, "%s", err.msg);
 	ck_assert_msg(res.end == RUN_EXITED && res.status == 0, "bootsim: %s", res.err_all);
 	ck_assert_uint_eq(res.out_len, 2);
@@ -234,7 +210,7 @@ START_TEST(test_missing_env)
 	char env[512];
 	struct stat sb;
 
-	in_tmp(env, sizeof(env), "no-such-env");
+	tu_path(env, sizeof(env), tmpdir, "no-such-env");
 	bc = open_bc(adapter, env, NULL);
 	ck_assert_int_eq(bootctl_read(bc, &st, &err), FOTA_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "no-such-env"));
@@ -256,8 +232,8 @@ START_TEST(test_missing_tool)
 
 	env_path(cases[_i].adapter, env, sizeof(env));
 	if (strcmp(cases[_i].adapter, "grub") == 0)
-		write_text(env, "");
-	in_tmp(empty, sizeof(empty), "no-tools");
+		tu_write_text(env, "");
+	tu_path(empty, sizeof(empty), tmpdir, "no-tools");
 	ck_assert_int_eq(mkdir(empty, 0755), 0);
 
 	/* An explicit tool directory without the tool. */
@@ -305,17 +281,17 @@ START_TEST(test_corrupt_env)
 		int fd;
 
 		/* One flipped bit in the data: the CRC no longer matches. */
-		in_tmp(bin, sizeof(bin), "uboot1.env");
+		tu_path(bin, sizeof(bin), tmpdir, "uboot1.env");
 		fd = open(bin, O_RDWR);
 		ck_assert_int_ge(fd, 0);
 		ck_assert_int_eq(pwrite(fd, "c", 1, 6), 1);
 		close(fd);
 	} else if (strcmp(cases[_i].adapter, "grub") == 0) {
 		snprintf(bin, sizeof(bin), "%s", env);
-		write_text(env, "boot_slot=B\n");
+		tu_write_text(env, "boot_slot=B\n");
 	} else {
 		snprintf(bin, sizeof(bin), "%s", env);
-		write_text(env, "boot_slot=B\nthis is not an assignment\n");
+		tu_write_text(env, "boot_slot=B\nthis is not an assignment\n");
 	}
 	ck_assert_int_eq(fota_read_file(bin, 1 << 20, &before, &blen, &err), FOTA_OK);
 	ck_assert_int_eq(bootctl_read(bc, &st, &err), cases[_i].code);
@@ -353,8 +329,8 @@ START_TEST(test_bad_values)
 	struct bootctl *bc;
 	char env[512];
 
-	in_tmp(env, sizeof(env), "bootenv.txt");
-	write_text(env, bad_values[_i].text);
+	tu_path(env, sizeof(env), tmpdir, "bootenv.txt");
+	tu_write_text(env, bad_values[_i].text);
 	bc = open_bc("file", env, NULL);
 	ck_assert_int_eq(bootctl_read(bc, &st, &err), bad_values[_i].code);
 	if (bad_values[_i].why)
@@ -408,8 +384,8 @@ START_TEST(test_uboot_redundant_torn_write)
 	int newer, fd;
 
 	make_uboot(config, sizeof(config), true);
-	in_tmp(bin[0], sizeof(bin[0]), "uboot1.env");
-	in_tmp(bin[1], sizeof(bin[1]), "uboot2.env");
+	tu_path(bin[0], sizeof(bin[0]), tmpdir, "uboot1.env");
+	tu_path(bin[1], sizeof(bin[1]), tmpdir, "uboot2.env");
 	bc = open_bc("uboot", config, NULL);
 	ck_assert_msg(bootctl_init(bc, BOOTCTL_SLOT_A, 3, &err) == FOTA_OK, "%s", err.msg);
 	ck_assert_msg(bootctl_try_slot(bc, BOOTCTL_SLOT_B, &err) == FOTA_OK, "%s", err.msg);
@@ -447,7 +423,7 @@ START_TEST(test_grub_replace)
 	ck_assert_uint_eq(before.st_size, 1024);
 	/* Debris of a write cut short must not matter. */
 	snprintf(tmp, sizeof(tmp), "%s.fota-new", env);
-	write_text(tmp, "half a block");
+	tu_write_text(tmp, "half a block");
 	expect_state(bc, "A", false, 0, 3);
 	ck_assert_msg(bootctl_try_slot(bc, BOOTCTL_SLOT_B, &err) == FOTA_OK, "%s", err.msg);
 	ck_assert_int_eq(stat(env, &after), 0);
@@ -482,9 +458,9 @@ START_TEST(test_booted_slot)
 	enum bootctl_slot slot;
 	char path[512];
 
-	in_tmp(path, sizeof(path), "cmdline");
+	tu_path(path, sizeof(path), tmpdir, "cmdline");
 	if (booted_cases[_i].text)
-		write_text(path, booted_cases[_i].text);
+		tu_write_text(path, booted_cases[_i].text);
 	ck_assert_int_eq(bootctl_booted_slot(path, &slot, &err), booted_cases[_i].code);
 	if (booted_cases[_i].code == FOTA_OK)
 		ck_assert_int_eq(bootctl_slot_name(slot)[0], booted_cases[_i].slot);
@@ -540,11 +516,5 @@ static Suite *bootctl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bootctl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(bootctl_suite());
 }

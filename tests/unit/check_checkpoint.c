@@ -17,6 +17,7 @@
 #include "fota/chunk_table.h"
 
 #include "../../common/src/checkpoint_format.h"
+#include "testutil.h"
 
 #define CS 1024u
 
@@ -69,20 +70,14 @@ static void make_image(uint32_t count, uint32_t seed)
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_checkpoint.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_checkpoint");
 	snprintf(state_dir, sizeof(state_dir), "%s/state", tmpdir);
 	make_image(10, 0x12345678u);
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_tmpdir_remove(tmpdir);
 	free(img);
 	img = NULL;
 	fota_chunk_table_clear(&table);
@@ -761,11 +756,5 @@ static Suite *checkpoint_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(checkpoint_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(checkpoint_suite());
 }

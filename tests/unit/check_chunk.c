@@ -7,6 +7,7 @@
 
 #include "fota/atomic_file.h"
 #include "fota/chunk.h"
+#include "testutil.h"
 
 static const uint8_t test_id[FOTA_IMAGE_ID_LEN] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
 
@@ -192,11 +193,5 @@ static Suite *chunk_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(chunk_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(chunk_suite());
 }

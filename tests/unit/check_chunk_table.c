@@ -9,23 +9,18 @@
 
 #include "fota/chunk_table.h"
 #include "fota/limits.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_chunk_table.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_chunk_table");
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_tmpdir_remove(tmpdir);
 }
 
 /* Deterministic bytes, so a failure reproduces. */
@@ -35,15 +30,6 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 		seed = seed * 1103515245u + 12345u;
 		p[i] = (uint8_t)(seed >> 16);
 	}
-}
-
-static void write_image(const char *path, const uint8_t *data, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
-	close(fd);
 }
 
 struct len_case {
@@ -84,7 +70,7 @@ START_TEST(test_build_file)
 
 	fill(img, n, (uint32_t)n);
 	snprintf(path, sizeof(path), "%s/image.bin", tmpdir);
-	write_image(path, img, n);
+	tu_write_file(path, img, n, 0600);
 	ck_assert_int_eq(fota_chunk_table_build_file(path, 1024, &t, whole, &size, &err), FOTA_OK);
 	count = fota_chunk_count_for(n, 1024);
 	ck_assert_uint_eq(size, n);
@@ -119,7 +105,7 @@ START_TEST(test_build_file_errors)
 	ck_assert_ptr_nonnull(strstr(err.msg, "missing.bin"));
 
 	snprintf(path, sizeof(path), "%s/empty.bin", tmpdir);
-	write_image(path, (const uint8_t *)"", 0);
+	tu_write_file(path, (const uint8_t *)"", 0, 0600);
 	ck_assert_int_eq(fota_chunk_table_build_file(path, 1024, &t, whole, &size, &err),
 			 FOTA_ERR_INVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "is empty"));
@@ -241,11 +227,5 @@ static Suite *chunk_table_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(chunk_table_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(chunk_table_suite());
 }

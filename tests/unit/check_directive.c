@@ -1,36 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Campaign directives from tests/data/directive, limits, and the admission bucket properties. */
 #include <check.h>
-#include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fota/directive.h"
+#include "testutil.h"
 
 #define DATA FOTA_TEST_DATA "/directive/"
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf;
 
 	snprintf(path, sizeof(path), DATA "%s", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return tu_read_file(path, len);
 }
 
 static void load(const char *name, struct fota_directive *d)
@@ -149,32 +135,14 @@ START_TEST(test_bad_file)
 
 	free(buf);
 	fota_directive_clear(&d);
-	ck_assert_msg(rc == c->code, "%s: got %s (%s)", c->file, fota_strerror(rc), err.msg);
-	ck_assert_msg(strncmp(err.msg, "directive rejected: ", 20) == 0, "'%s'", err.msg);
-	ck_assert_msg(strstr(err.msg, c->msg) != NULL, "%s: '%s' lacks '%s'", c->file, err.msg,
-		      c->msg);
+	tu_assert_rejected(rc, c->code, &err, "directive rejected: ", c->msg, c->file);
 }
 END_TEST
 
 START_TEST(test_every_bad_file_in_table)
 {
-	DIR *dir = opendir(DATA);
-	struct dirent *e;
-	int seen = 0;
-
-	ck_assert_ptr_nonnull(dir);
-	while ((e = readdir(dir)) != NULL) {
-		bool found = false;
-
-		if (strncmp(e->d_name, "bad-", 4) != 0)
-			continue;
-		for (int i = 0; i < N(bad_cases) && !found; i++)
-			found = strcmp(bad_cases[i].file, e->d_name) == 0;
-		ck_assert_msg(found, "%s has no row in bad_cases", e->d_name);
-		seen++;
-	}
-	closedir(dir);
-	ck_assert_int_eq(seen, N(bad_cases));
+	tu_assert_table_covers_dir(DATA, bad_cases, TU_N(bad_cases), sizeof(bad_cases[0]),
+				   offsetof(struct bad_case, file));
 }
 END_TEST
 
@@ -357,7 +325,7 @@ START_TEST(test_admission_property)
 {
 	static const uint32_t percents[] = {0, 1, 5, 10, 25, 50, 75, 90, 99, 100};
 	static char ids[N_IDS][24];
-	static bool in[N(percents)][N_IDS];
+	static bool in[TU_N(percents)][N_IDS];
 	struct fota_directive d = {.admit_all = false};
 
 	strcpy(d.salt, "campaign-salt-42");
@@ -368,7 +336,7 @@ START_TEST(test_admission_property)
 			ids[i][k] = "abcdefghijklmnopqrstuvwxyz0123456789-_."[rng() % 39];
 		ids[i][len] = '\0';
 	}
-	for (int p = 0; p < N(percents); p++) {
+	for (int p = 0; p < TU_N(percents); p++) {
 		int count = 0;
 		double frac;
 
@@ -390,7 +358,7 @@ START_TEST(test_admission_property)
 		}
 	}
 	ck_assert_int_eq(in[0][0], false);
-	ck_assert_int_eq(in[N(percents) - 1][0], true);
+	ck_assert_int_eq(in[TU_N(percents) - 1][0], true);
 }
 END_TEST
 
@@ -400,8 +368,8 @@ static Suite *directive_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_good_fields);
-	tcase_add_loop_test(tc, test_round_trip, 0, N(good_files));
-	tcase_add_loop_test(tc, test_bad_file, 0, N(bad_cases));
+	tcase_add_loop_test(tc, test_round_trip, 0, TU_N(good_files));
+	tcase_add_loop_test(tc, test_bad_file, 0, TU_N(bad_cases));
 	tcase_add_test(tc, test_every_bad_file_in_table);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_to_json_validates);
@@ -414,11 +382,5 @@ static Suite *directive_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(directive_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(directive_suite());
 }

@@ -16,30 +16,10 @@
 /* The raw-signature primitive under the envelope, to run the RFC vectors (which carry no
  * "kid" and so cannot pass the envelope policy) through the same crypto path. */
 #include "../../common/src/keys.h"
+#include "testutil.h"
 
 #define ENV_DIR FOTA_TEST_DATA "/envelope/"
 #define TRUST_DIR FOTA_TEST_DATA "/trust/"
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)n;
-	return buf;
-}
 
 static struct fota_trust *store(void)
 {
@@ -137,7 +117,7 @@ static struct parts parts_of(const char *text)
 
 static struct parts rfc_parts(const char *json_file)
 {
-	char *text = slurp(json_file, NULL);
+	char *text = tu_read_text(json_file, NULL);
 	struct parts p = parts_of(text);
 
 	free(text);
@@ -153,7 +133,7 @@ static void parts_free(struct parts *p)
 
 static EVP_PKEY *rfc_key(const char *file)
 {
-	char *text = slurp(file, NULL);
+	char *text = tu_read_text(file, NULL);
 	cJSON *jwk = cJSON_Parse(text);
 	struct fota_error err = {0};
 	EVP_PKEY *key = NULL;
@@ -197,7 +177,7 @@ START_TEST(test_rfc_vector_verifies)
 	snprintf(path, sizeof(path), ENV_DIR "%s", rfc[_i].json);
 	p = rfc_parts(path);
 	snprintf(path, sizeof(path), ENV_DIR "%s", rfc[_i].compact);
-	compact = slurp(path, NULL);
+	compact = tu_read_text(path, NULL);
 	compact[strcspn(compact, "\n")] = '\0';
 	/* The JSON file really is the RFC's compact form, re-serialized. */
 	snprintf(rebuilt, sizeof(rebuilt), "%s.%s.%s", p.prot, p.payload, p.sig);
@@ -285,11 +265,11 @@ START_TEST(test_rfc_vector_without_kid_refused)
 	size_t len, payload_len;
 
 	snprintf(path, sizeof(path), ENV_DIR "%s", rfc[_i].key);
-	jwk = slurp(path, &len);
+	jwk = tu_read_text(path, &len);
 	ck_assert_int_eq(fota_trust_add_jwk(trust, "rfc", FOTA_ROLE_RELEASE, jwk, len, &err),
 			 FOTA_OK);
 	snprintf(path, sizeof(path), ENV_DIR "%s", rfc[_i].json);
-	json = slurp(path, &len);
+	json = tu_read_text(path, &len);
 	/* Our policy wants a protected "kid"; the RFC examples have none. */
 	ck_assert_int_eq(fota_envelope_verify(trust, FOTA_ROLE_RELEASE, json, len, len, &payload,
 					      &payload_len, &err),
@@ -419,7 +399,7 @@ START_TEST(test_bad_envelopes)
 	char path[512], *json;
 
 	snprintf(path, sizeof(path), ENV_DIR "%s", bad[_i].file);
-	json = slurp(path, NULL);
+	json = tu_read_text(path, NULL);
 	ck_assert_int_eq(verify(trust, bad[_i].role, json, &err), bad[_i].code);
 	ck_assert_int_eq(err.code, bad[_i].code);
 	if (bad[_i].msg[0] == '~')
@@ -719,11 +699,5 @@ static Suite *envelope_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(envelope_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(envelope_suite());
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Install backends (ab-slot verify-in-place, vendor script) and the health check runner. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +16,7 @@
 #include "fota/timeutil.h"
 #include "health.h"
 #include "installer.h"
+#include "testutil.h"
 
 #define IMAGE_SIZE (200 * 1024 + 17)
 
@@ -24,41 +24,21 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_install.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_install");
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void in_tmp(char *out, size_t n, const char *name)
-{
-	snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-static void write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
+	tu_tmpdir_remove(tmpdir);
 }
 
 static void script(char *path, size_t n, const char *name, const char *body)
 {
 	char text[2048];
 
-	in_tmp(path, n, name);
+	tu_path(path, n, tmpdir, name);
 	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
-	write_file(path, text, strlen(text), 0755);
+	tu_write_file(path, text, strlen(text), 0755);
 }
 
 /* A manifest for IMAGE_SIZE deterministic bytes, written into a slot that is larger than the
@@ -77,8 +57,8 @@ static void make_slot(struct fota_manifest *m, char *slot, size_t n, size_t slot
 	m->size = IMAGE_SIZE;
 	m->install_method = FOTA_INSTALL_AB_SLOT;
 	fota_sha256(buf, IMAGE_SIZE, m->sha256);
-	in_tmp(slot, n, "slot-b.img");
-	write_file(slot, buf, slot_size, 0600);
+	tu_path(slot, n, tmpdir, "slot-b.img");
+	tu_write_file(slot, buf, slot_size, 0600);
 	free(buf);
 }
 
@@ -88,7 +68,7 @@ static struct bootctl *file_bootctl(char *env, size_t n)
 	struct fota_error err = {0};
 	struct bootctl *bc = NULL;
 
-	in_tmp(env, n, "bootenv.txt");
+	tu_path(env, n, tmpdir, "bootenv.txt");
 	p.env = env;
 	ck_assert_int_eq(bootctl_open(&p, &bc, &err), FOTA_OK);
 	ck_assert_msg(bootctl_init(bc, BOOTCTL_SLOT_A, 3, &err) == FOTA_OK, "%s", err.msg);
@@ -205,7 +185,7 @@ START_TEST(test_script_success)
 	uint8_t *got = NULL;
 	size_t len = 0;
 
-	in_tmp(out, sizeof(out), "hook.out");
+	tu_path(out, sizeof(out), tmpdir, "hook.out");
 	snprintf(body, sizeof(body),
 		 "printf '%%s|%%s|%%s|%%s|%%s|%%s|%%s|%%s\\n' \"$1\" \"$FOTA_IMAGE_NAME\" "
 		 "\"$FOTA_IMAGE_VERSION\" \"$FOTA_IMAGE_SHA256\" \"$FOTA_IMAGE_SIZE\" "
@@ -298,7 +278,7 @@ START_TEST(test_script_timeout_kills_group)
 	int64_t t0;
 	bool gone = false;
 
-	in_tmp(pidfile, sizeof(pidfile), "sleep.pid");
+	tu_path(pidfile, sizeof(pidfile), tmpdir, "sleep.pid");
 	snprintf(body, sizeof(body), "sleep 60 &\necho $! > '%s'\nwait\n", pidfile);
 	script(hook, sizeof(hook), "install.sh", body);
 	t0 = fota_time_mono_ms();
@@ -324,12 +304,12 @@ START_TEST(test_script_cannot_start)
 	struct fota_error err = {0};
 	char hook[512];
 
-	in_tmp(hook, sizeof(hook), "missing.sh");
+	tu_path(hook, sizeof(hook), tmpdir, "missing.sh");
 	ck_assert_int_eq(install_script(hook, "/img", &m, 1000, &err), FOTA_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "install hook could not start"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "missing.sh"));
-	in_tmp(hook, sizeof(hook), "not-exec.sh");
-	write_file(hook, "#!/bin/sh\n", 10, 0644);
+	tu_path(hook, sizeof(hook), tmpdir, "not-exec.sh");
+	tu_write_file(hook, "#!/bin/sh\n", 10, 0644);
 	ck_assert_int_eq(install_script(hook, "/img", &m, 1000, &err), FOTA_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "Permission denied"));
 	ck_assert_int_eq(install_script("", "/img", &m, 1000, &err), FOTA_ERR_INVAL);
@@ -420,19 +400,6 @@ START_TEST(test_run_pipes)
 }
 END_TEST
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* The command sees stdin, stdout, stderr and nothing of ours (ls's own directory handle is
  * the fourth); nothing leaks on our side either, whatever the outcome. */
 START_TEST(test_run_descriptors)
@@ -445,7 +412,7 @@ START_TEST(test_run_descriptors)
 	int before, leak = open("/dev/null", O_RDONLY);
 
 	ck_assert_int_ge(leak, 3);
-	before = count_fds();
+	before = tu_count_entries("/proc/self/fd");
 	ck_assert_int_eq(health_run(&spec, &res, &err), FOTA_OK);
 	ck_assert_str_eq(res.out, "0\n1\n2\n3\n");
 	run_result_clear(&res);
@@ -457,7 +424,7 @@ START_TEST(test_run_descriptors)
 	ck_assert_int_eq(health_run(&spec, &res, &err), FOTA_ERR_TIMEOUT);
 	ck_assert_int_eq(res.end, RUN_TIMED_OUT);
 	run_result_clear(&res);
-	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(tu_count_entries("/proc/self/fd"), before);
 	close(leak);
 }
 END_TEST
@@ -486,11 +453,5 @@ static Suite *install_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(install_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(install_suite());
 }

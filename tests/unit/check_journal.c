@@ -9,23 +9,18 @@
 
 #include "fota/atomic_file.h"
 #include "journal.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_journal.XXXXXX", base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_journal");
 }
 
 static void teardown(void)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_tmpdir_remove(tmpdir);
 }
 
 static void write_journal(const char *text)
@@ -41,7 +36,7 @@ static bool exists(const char *name)
 	char path[300];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	tu_path(path, sizeof(path), tmpdir, name);
 	return stat(path, &st) == 0;
 }
 
@@ -246,11 +241,5 @@ static Suite *journal_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(journal_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(journal_suite());
 }

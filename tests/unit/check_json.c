@@ -8,20 +8,16 @@
 #include <string.h>
 
 #include "../../common/src/json.h"
+#include "testutil.h"
 
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 #define PFX "doc rejected: "
 
 /* Every failure message starts with the caller's prefix and names the reason. */
 static void assert_err(fota_err rc, fota_err want, const struct fota_error *err, const char *why)
 {
-	ck_assert_msg(rc == want, "got %s (%s), want %s", fota_strerror(rc), err->msg,
-		      fota_strerror(want));
-	if (want == FOTA_OK)
-		return;
-	ck_assert_int_eq(err->code, want);
-	ck_assert_msg(strncmp(err->msg, PFX, strlen(PFX)) == 0, "'%s' lacks prefix", err->msg);
-	ck_assert_msg(strstr(err->msg, why) != NULL, "'%s' lacks '%s'", err->msg, why);
+	tu_assert_rejected(rc, want, err, PFX, why, "json");
+	if (want != FOTA_OK)
+		ck_assert_int_eq(err->code, want);
 }
 
 static fota_err load(const char *json, size_t max, cJSON **root, struct fota_error *err)
@@ -145,7 +141,7 @@ START_TEST(test_add_uint_exact)
 	    {UINT64_MAX, "{\"n\":18446744073709551615}"},
 	};
 
-	for (int i = 0; i < N(cases); i++) {
+	for (int i = 0; i < TU_N(cases); i++) {
 		struct fota_error err = {0};
 		cJSON *obj = cJSON_CreateObject();
 		cJSON *back = NULL;
@@ -330,11 +326,11 @@ static Suite *json_suite(void)
 	Suite *s = suite_create("json");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, test_load_cases, 0, N(load_cases));
+	tcase_add_loop_test(tc, test_load_cases, 0, TU_N(load_cases));
 	tcase_add_test(tc, test_load_bytes);
-	tcase_add_loop_test(tc, test_int_cases, 0, N(int_cases));
+	tcase_add_loop_test(tc, test_int_cases, 0, TU_N(int_cases));
 	tcase_add_test(tc, test_add_uint_exact);
-	tcase_add_loop_test(tc, test_string_cases, 0, N(str_cases));
+	tcase_add_loop_test(tc, test_string_cases, 0, TU_N(str_cases));
 	tcase_add_test(tc, test_check_text);
 	tcase_add_test(tc, test_getters);
 	tcase_add_test(tc, test_small_helpers);
@@ -344,11 +340,5 @@ static Suite *json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(json_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(json_suite());
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Manifest parsing, validation, serialization and device checks against tests/data/manifest. */
 #include <check.h>
-#include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fota/manifest.h"
 #include "fota/timeutil.h"
+#include "testutil.h"
 
 #define DATA FOTA_TEST_DATA "/manifest/"
 
@@ -15,23 +16,9 @@
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf;
 
 	snprintf(path, sizeof(path), DATA "%s", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return tu_read_file(path, len);
 }
 
 static void load_good(struct fota_manifest *m)
@@ -113,8 +100,6 @@ static const struct bad_case bad_cases[] = {
     {"bad-allow-downgrade-type.json", FOTA_ERR_FIELD, "allow_downgrade is not true or false"},
 };
 
-#define N_BAD (int)(sizeof(bad_cases) / sizeof(bad_cases[0]))
-
 START_TEST(test_bad_file)
 {
 	const struct bad_case *c = &bad_cases[_i];
@@ -125,36 +110,16 @@ START_TEST(test_bad_file)
 	fota_err rc = fota_manifest_parse(buf, len, &m, &err);
 
 	free(buf);
-	ck_assert_msg(rc == c->code, "%s: got %s (%s), want %s", c->file, fota_strerror(rc),
-		      err.msg, fota_strerror(c->code));
+	tu_assert_rejected(rc, c->code, &err, "manifest rejected: ", c->msg, c->file);
 	ck_assert_int_eq(err.code, c->code);
-	ck_assert_msg(strncmp(err.msg, "manifest rejected: ", 19) == 0, "%s: '%s'", c->file,
-		      err.msg);
-	ck_assert_msg(strstr(err.msg, c->msg) != NULL, "%s: '%s' lacks '%s'", c->file, err.msg,
-		      c->msg);
 }
 END_TEST
 
 /* A new bad-*.json without a table row (or a row without its file) fails here. */
 START_TEST(test_every_bad_file_in_table)
 {
-	DIR *d = opendir(DATA);
-	struct dirent *e;
-	int seen = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL) {
-		bool found = false;
-
-		if (strncmp(e->d_name, "bad-", 4) != 0)
-			continue;
-		for (int i = 0; i < N_BAD && !found; i++)
-			found = strcmp(bad_cases[i].file, e->d_name) == 0;
-		ck_assert_msg(found, "%s has no row in bad_cases", e->d_name);
-		seen++;
-	}
-	closedir(d);
-	ck_assert_int_eq(seen, N_BAD);
+	tu_assert_table_covers_dir(DATA, bad_cases, TU_N(bad_cases), sizeof(bad_cases[0]),
+				   offsetof(struct bad_case, file));
 }
 END_TEST
 
@@ -473,7 +438,7 @@ static Suite *manifest_suite(void)
 	Suite *s = suite_create("manifest");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, test_bad_file, 0, N_BAD);
+	tcase_add_loop_test(tc, test_bad_file, 0, TU_N(bad_cases));
 	tcase_add_test(tc, test_every_bad_file_in_table);
 	tcase_add_loop_test(tc, test_good_file_round_trip, 0,
 			    (int)(sizeof(good_files) / sizeof(good_files[0])));
@@ -490,11 +455,5 @@ static Suite *manifest_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(manifest_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(manifest_suite());
 }

@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "fota/request.h"
-
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 START_TEST(test_round_trip)
 {
@@ -83,13 +82,10 @@ START_TEST(test_cases)
 	fota_err rc =
 	    fota_request_parse((const uint8_t *)cases[_i].json, strlen(cases[_i].json), &r, &err);
 
-	ck_assert_msg(rc == cases[_i].code, "%s: got %s (%s)", cases[_i].json, fota_strerror(rc),
-		      err.msg);
+	tu_assert_rejected(rc, cases[_i].code, &err, "request rejected: ", cases[_i].msg,
+			   cases[_i].json);
 	if (rc == FOTA_OK)
 		return;
-	ck_assert_msg(strncmp(err.msg, "request rejected: ", 18) == 0, "'%s'", err.msg);
-	ck_assert_msg(strstr(err.msg, cases[_i].msg) != NULL, "'%s' lacks '%s'", err.msg,
-		      cases[_i].msg);
 	ck_assert_uint_eq(r.n_ranges, 0);
 }
 END_TEST
@@ -156,7 +152,7 @@ static Suite *request_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_round_trip);
-	tcase_add_loop_test(tc, test_cases, 0, N(cases));
+	tcase_add_loop_test(tc, test_cases, 0, TU_N(cases));
 	tcase_add_test(tc, test_range_count_limit);
 	tcase_add_test(tc, test_byte_limit_and_struct);
 	suite_add_tcase(s, tc);
@@ -165,11 +161,5 @@ static Suite *request_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(request_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(request_suite());
 }

@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "fota/status.h"
-
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 /* The wire names are a protocol: spelled out here, not derived from the code under test. */
 static const char *const state_wire[FOTA_STATE__COUNT] = {
@@ -115,7 +114,7 @@ END_TEST
 START_TEST(test_every_err_mapped)
 {
 	/* A new error code must get a row above. */
-	ck_assert_int_eq(N(err_map), FOTA_ERR__COUNT + 1);
+	ck_assert_int_eq(TU_N(err_map), FOTA_ERR__COUNT + 1);
 }
 END_TEST
 
@@ -294,12 +293,12 @@ static Suite *status_suite(void)
 	tcase_add_loop_test(tc, test_state_names, 0, FOTA_STATE__COUNT);
 	tcase_add_loop_test(tc, test_result_names, 0, FOTA_RESULT__COUNT);
 	tcase_add_test(tc, test_unknown_names);
-	tcase_add_loop_test(tc, test_result_from_err, 0, N(err_map));
+	tcase_add_loop_test(tc, test_result_from_err, 0, TU_N(err_map));
 	tcase_add_test(tc, test_every_err_mapped);
 	tcase_add_test(tc, test_final);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_minimal_and_unknown);
-	tcase_add_loop_test(tc, test_bad, 0, N(bad));
+	tcase_add_loop_test(tc, test_bad, 0, TU_N(bad));
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	return s;
@@ -307,11 +306,5 @@ static Suite *status_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(status_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(status_suite());
 }

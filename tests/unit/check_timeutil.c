@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fota/timeutil.h"
+#include "testutil.h"
 
 static const struct {
 	const char *s;
@@ -164,11 +165,5 @@ static Suite *timeutil_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(timeutil_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(timeutil_suite());
 }

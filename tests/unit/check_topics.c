@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fota/topics.h"
+#include "testutil.h"
 
 static const struct {
 	const char *s;
@@ -210,17 +211,15 @@ START_TEST(test_filters)
 }
 END_TEST
 
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
-
 static Suite *topics_suite(void)
 {
 	Suite *s = suite_create("topics");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, test_segment, 0, N(segments));
-	tcase_add_loop_test(tc, test_prefix, 0, N(prefixes));
-	tcase_add_loop_test(tc, test_build_parse, 0, N(built));
-	tcase_add_loop_test(tc, test_parse_refuses, 0, N(unparsable));
+	tcase_add_loop_test(tc, test_segment, 0, TU_N(segments));
+	tcase_add_loop_test(tc, test_prefix, 0, TU_N(prefixes));
+	tcase_add_loop_test(tc, test_build_parse, 0, TU_N(built));
+	tcase_add_loop_test(tc, test_parse_refuses, 0, TU_N(unparsable));
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_build_refuses);
 	tcase_add_test(tc, test_filters);
@@ -230,11 +229,5 @@ static Suite *topics_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(topics_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(topics_suite());
 }

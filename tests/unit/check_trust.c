@@ -11,26 +11,9 @@
 
 #include "fota/limits.h"
 #include "fota/trust.h"
+#include "testutil.h"
 
 #define TRUST_DIR FOTA_TEST_DATA "/trust/"
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 START_TEST(test_roles)
 {
@@ -134,7 +117,7 @@ START_TEST(test_add_keys)
 	fota_err rc;
 
 	snprintf(path, sizeof(path), TRUST_DIR "%s", adds[_i].file);
-	text = slurp(path, &len);
+	text = tu_read_text(path, &len);
 	if (adds[_i].pem)
 		rc = fota_trust_add_pem(trust, adds[_i].kid, FOTA_ROLE_RELEASE, text, len, &err);
 	else
@@ -175,7 +158,7 @@ START_TEST(test_same_key_twice)
 	char *text;
 	size_t len;
 
-	text = slurp(TRUST_DIR "store/release/rel-2.pem", &len);
+	text = tu_read_text(TRUST_DIR "store/release/rel-2.pem", &len);
 	ck_assert_int_eq(fota_trust_add_pem(trust, "k0", FOTA_ROLE_RELEASE, text, len, &err),
 			 FOTA_OK);
 	/* Under another id, or in the other role, it is still one key. */
@@ -236,11 +219,5 @@ static Suite *trust_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(trust_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(trust_suite());
 }
