@@ -138,3 +138,13 @@ fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cf
 		fota_error_prefix(err, full);
 	return rc;
 }
+
+fota_err orch_broker_subscribe_serving(struct fota_mqtt *m, const struct orch_config *cfg,
+				       bool shared, struct fota_error *err)
+{
+	fota_err rc = orch_broker_subscribe(m, cfg, "status", shared, err);
+
+	if (rc == FOTA_OK)
+		rc = orch_broker_subscribe(m, cfg, "request", shared, err);
+	return rc;
+}

@@ -48,4 +48,8 @@ fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *
 fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cfg, const char *leaf,
 			       bool shared, struct fota_error *err);
 
+/* What serving repairs and status needs: the "status" subscription, then "request". */
+fota_err orch_broker_subscribe_serving(struct fota_mqtt *m, const struct orch_config *cfg,
+				       bool shared, struct fota_error *err);
+
 #endif

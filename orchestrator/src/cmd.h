@@ -46,4 +46,15 @@ int orch_exit_for(fota_err code);
 /* Sleeps up to ms, returning early (false) once orch_stop is set. */
 bool orch_sleep_ms(long ms);
 
+/* After option parsing: with --help prints usage and the shared options' help on stdout and
+ * returns true (the command then exits ORCH_EXIT_OK). */
+bool orch_cli_help(const struct orch_config *cfg, const char *usage);
+/* orch_config_load, logging "configuration: <why>" when it fails (ORCH_EXIT_USAGE). */
+fota_err orch_cli_load_config(struct orch_config *cfg, struct fota_error *err);
+
+struct cJSON;
+/* o as indented JSON and a newline on stdout; fallback instead when printing fails (out of
+ * memory), nothing if fallback is NULL. */
+void orch_print_json(const struct cJSON *o, const char *fallback);
+
 #endif

@@ -416,13 +416,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 			cJSON_AddNumberToObject(o, "eta_s", (double)eta);
 		else
 			cJSON_AddNullToObject(o, "eta_s");
-		{
-			char *text = cJSON_Print(o);
-
-			if (text)
-				printf("%s\n", text);
-			free(text);
-		}
+		orch_print_json(o, NULL);
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -625,13 +619,22 @@ static int do_wait(struct orch_store *st, const char *id, enum orch_cstate want,
 	}
 }
 
-static void print_json(cJSON *o)
+/* Ends a listing whose rows were printed as they came, or collected in arr for --json: prints
+ * arr (json) or the failure, frees arr and returns the exit code. */
+static int end_list(fota_err rc, const char *what, const struct fota_error *err, cJSON *arr,
+		    bool json)
 {
-	char *text = cJSON_Print(o);
+	int ret = ORCH_EXIT_FAIL;
 
-	if (text)
-		printf("%s\n", text);
-	free(text);
+	if (rc) {
+		orch_fail(what, err);
+	} else {
+		if (json)
+			orch_print_json(arr, NULL);
+		ret = ORCH_EXIT_OK;
+	}
+	cJSON_Delete(arr);
+	return ret;
 }
 
 int orch_cmd_campaign(int argc, char **argv)
@@ -723,9 +726,7 @@ int orch_cmd_campaign(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg.help) {
-		fputs(campaign_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, campaign_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -738,10 +739,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		orch_log("campaign: need a command and a campaign id (try --help)");
 		goto out;
 	}
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	if (strcmp(sub, "create") == 0) {
 		if (!c.image_id[0] || !c.group[0]) {
 			orch_log("campaign create: need --image, --group and at least one --stage");
@@ -776,14 +775,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		if (!cfg.json)
 			printf("%-24s %-10s %-16s %-16s %-5s %s\n", "CAMPAIGN", "STATE", "IMAGE",
 			       "GROUP", "STAGE", "CREATED");
-		if (st->ops->campaign_each(st, false, list_one, &l, &err)) {
-			orch_fail("campaign list", &err);
-		} else {
-			if (cfg.json)
-				print_json(l.arr);
-			ret = ORCH_EXIT_OK;
-		}
-		cJSON_Delete(l.arr);
+		rc = st->ops->campaign_each(st, false, list_one, &l, &err);
+		ret = end_list(rc, "campaign list", &err, l.arr, cfg.json);
 	} else if (strcmp(sub, "events") == 0) {
 		struct events_ctx x = {.json = cfg.json};
 		struct orch_campaign probe;
@@ -795,14 +788,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		}
 		orch_campaign_clear(&probe);
 		x.arr = cJSON_CreateArray();
-		if (st->ops->event_each(st, id, device, event_one, &x, &err)) {
-			orch_fail("campaign events", &err);
-		} else {
-			if (cfg.json)
-				print_json(x.arr);
-			ret = ORCH_EXIT_OK;
-		}
-		cJSON_Delete(x.arr);
+		rc = st->ops->event_each(st, id, device, event_one, &x, &err);
+		ret = end_list(rc, "campaign events", &err, x.arr, cfg.json);
 	} else if (strcmp(sub, "preview") == 0) {
 		struct preview p = {.json = cfg.json};
 
@@ -813,14 +800,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		}
 		p.c = &c;
 		p.arr = cJSON_CreateArray();
-		if (st->ops->device_each(st, c.group, preview_one, &p, &err)) {
-			orch_fail("campaign preview", &err);
-		} else {
-			if (cfg.json)
-				print_json(p.arr);
-			ret = ORCH_EXIT_OK;
-		}
-		cJSON_Delete(p.arr);
+		rc = st->ops->device_each(st, c.group, preview_one, &p, &err);
+		ret = end_list(rc, "campaign preview", &err, p.arr, cfg.json);
 	} else if (strcmp(sub, "wait") == 0) {
 		if (want == ORCH_CAMPAIGN__COUNT) {
 			orch_log("campaign wait: need --state");

@@ -266,9 +266,7 @@ int orch_cmd_device(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg.help) {
-		fputs(device_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, device_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -280,10 +278,8 @@ int orch_cmd_device(int argc, char **argv)
 		orch_log("device: need a command and its argument (try --help)");
 		goto out;
 	}
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	ret = ORCH_EXIT_FAIL;
 	if (orch_open_store(&cfg, &st, &err)) {
 		orch_fail("device", &err);
@@ -300,12 +296,8 @@ int orch_cmd_device(int argc, char **argv)
 		if (st->ops->device_each(st, group, list_one, &l, &err)) {
 			orch_fail("device list", &err);
 		} else {
-			if (l.arr) {
-				char *text = cJSON_Print(l.arr);
-
-				printf("%s\n", text ? text : "[]");
-				free(text);
-			}
+			if (l.arr)
+				orch_print_json(l.arr, "[]");
 			ret = ORCH_EXIT_OK;
 		}
 		cJSON_Delete(l.arr);
@@ -317,10 +309,8 @@ int orch_cmd_device(int argc, char **argv)
 		}
 		if (cfg.json) {
 			cJSON *o = device_json(&d);
-			char *text = cJSON_Print(o);
 
-			printf("%s\n", text ? text : "{}");
-			free(text);
+			orch_print_json(o, "{}");
 			cJSON_Delete(o);
 		} else {
 			struct list_ctx l = {0};

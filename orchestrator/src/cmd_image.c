@@ -302,9 +302,7 @@ static int image_add(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg.help) {
-		fputs(add_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, add_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -313,10 +311,8 @@ static int image_add(int argc, char **argv)
 		goto out;
 	}
 	file = argv[optind];
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	if (!m->name[0] || !m->version[0] || !m->vendor[0] || !m->model[0] || !have_seq) {
 		ret = usage_error(add_usage,
 				  "image add: --name, --version, --vendor, --model and --sequence "
@@ -419,18 +415,13 @@ static int image_import(int argc, char **argv)
 			return ORCH_EXIT_USAGE;
 		}
 	}
-	if (cfg.help) {
-		fputs(import_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, import_usage))
 		return ORCH_EXIT_OK;
-	}
 	if (optind + 1 != argc || !manifest_path || !trust_path)
 		return usage_error(import_usage, "image import: need FILE, --manifest and --trust");
 	file = argv[optind];
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		return ORCH_EXIT_USAGE;
-	}
 
 	ret = ORCH_EXIT_FAIL;
 	m = calloc(1, sizeof(*m));
@@ -549,17 +540,12 @@ static int image_list(int argc, char **argv)
 			return ORCH_EXIT_USAGE;
 		}
 	}
-	if (cfg.help) {
-		fputs(list_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, list_usage))
 		return ORCH_EXIT_OK;
-	}
 	if (optind != argc)
 		return usage_error(list_usage, "image list: unexpected arguments");
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		return ORCH_EXIT_USAGE;
-	}
 	ctx.cfg = &cfg;
 	if (cfg.json) {
 		ctx.array = cJSON_CreateArray();

@@ -360,9 +360,7 @@ int orch_cmd_publish(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg.help) {
-		fputs(publish_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, publish_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -372,10 +370,8 @@ int orch_cmd_publish(int argc, char **argv)
 		goto out;
 	}
 	image_id = argv[optind];
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	routes.prefix = cfg.prefix;
 	if (!fota_topic_segment_valid(group)) {
 		orch_log("publish: group '%s' must be 1..64 of [A-Za-z0-9._-]", group);
@@ -478,8 +474,7 @@ int orch_cmd_publish(int argc, char **argv)
 			goto out;
 		}
 		orch_routes_set(&routes, repair, fleet);
-		if (orch_broker_subscribe(mqtt, &cfg, "status", false, &err) ||
-		    orch_broker_subscribe(mqtt, &cfg, "request", false, &err)) {
+		if (orch_broker_subscribe_serving(mqtt, &cfg, false, &err)) {
 			orch_fail("subscribe", &err);
 			ret = ORCH_EXIT_BROKER;
 			goto out;
@@ -568,7 +563,6 @@ int orch_cmd_publish(int argc, char **argv)
 
 	if (cfg.json) {
 		cJSON *o = cJSON_CreateObject(), *b = cJSON_CreateObject();
-		char *text;
 
 		cJSON_AddStringToObject(o, "image_id", img->id);
 		cJSON_AddStringToObject(o, "group", group);
@@ -595,10 +589,7 @@ int orch_cmd_publish(int argc, char **argv)
 			cJSON_AddItemToObject(o, "devices", devices_json(fleet, &w, &waitl));
 		}
 		cJSON_AddStringToObject(o, "outcome", outcome);
-		text = cJSON_Print(o);
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		orch_print_json(o, NULL);
 		cJSON_Delete(o);
 	} else if (!serve) {
 		printf("%s\n", w.campaign);

@@ -129,9 +129,7 @@ int orch_cmd_serve(int argc, char **argv)
 		fputs(serve_usage, stderr);
 		goto out;
 	}
-	if (cfg.help) {
-		fputs(serve_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, serve_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -139,10 +137,8 @@ int orch_cmd_serve(int argc, char **argv)
 		orch_log("serve: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	routes.prefix = cfg.prefix;
 
 	ret = ORCH_EXIT_FAIL;
@@ -193,8 +189,7 @@ int orch_cmd_serve(int argc, char **argv)
 	orch_engine_set_broadcaster(engine, bcast);
 	orch_routes_set(&routes, repair, fleet);
 	orch_routes_set_status_hook(&routes, on_raw_status, engine);
-	if (orch_broker_subscribe(mqtt, &cfg, "status", shared, &err) ||
-	    orch_broker_subscribe(mqtt, &cfg, "request", shared, &err)) {
+	if (orch_broker_subscribe_serving(mqtt, &cfg, shared, &err)) {
 		orch_fail("subscribe", &err);
 		ret = ORCH_EXIT_BROKER;
 		goto out;

@@ -108,9 +108,7 @@ int orch_cmd_status(int argc, char **argv)
 		fputs(status_usage, stderr);
 		goto out;
 	}
-	if (cfg.help) {
-		fputs(status_usage, stdout);
-		fputs(orch_config_help, stdout);
+	if (orch_cli_help(&cfg, status_usage)) {
 		ret = ORCH_EXIT_OK;
 		goto out;
 	}
@@ -118,10 +116,8 @@ int orch_cmd_status(int argc, char **argv)
 		orch_log("status: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (orch_config_load(&cfg, &err)) {
-		orch_fail("configuration", &err);
+	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	}
 	routes.prefix = cfg.prefix;
 	if (group && orch_group_campaign(&cfg, group, campaign, image, &err)) {
 		orch_fail("status", &err);
@@ -177,13 +173,9 @@ int orch_cmd_status(int argc, char **argv)
 		else
 			print_row(s);
 	}
-	if (arr) {
-		char *text = cJSON_Print(arr);
-
-		if (text)
-			printf("%s\n", text);
-		free(text);
-	} else if (shown == 0) {
+	if (arr)
+		orch_print_json(arr, NULL);
+	else if (shown == 0) {
 		orch_log("no device status received within %llu s", (unsigned long long)wait_s);
 	}
 	ret = ORCH_EXIT_OK;

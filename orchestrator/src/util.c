@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Helpers every subcommand shares: logging, error-to-exit-code mapping, interruptible sleep. */
+/* Helpers every subcommand shares: logging, error-to-exit-code mapping, interruptible sleep,
+ * the --help and configuration steps of option handling, JSON output. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "cmd.h"
+#include "config.h"
 
 volatile sig_atomic_t orch_stop;
 
@@ -62,4 +67,31 @@ bool orch_sleep_ms(long ms)
 		ms -= step;
 	}
 	return !orch_stop;
+}
+
+bool orch_cli_help(const struct orch_config *cfg, const char *usage)
+{
+	if (!cfg->help)
+		return false;
+	fputs(usage, stdout);
+	fputs(orch_config_help, stdout);
+	return true;
+}
+
+fota_err orch_cli_load_config(struct orch_config *cfg, struct fota_error *err)
+{
+	fota_err rc = orch_config_load(cfg, err);
+
+	if (rc)
+		orch_fail("configuration", err);
+	return rc;
+}
+
+void orch_print_json(const struct cJSON *o, const char *fallback)
+{
+	char *text = cJSON_Print(o);
+
+	if (text || fallback)
+		printf("%s\n", text ? text : fallback);
+	free(text);
 }
