@@ -8,11 +8,19 @@
 # has it. Every step is idempotent. Environment:
 #   FOTA_E2E_ENGINE   docker|podman to force one
 #   FOTA_E2E_CACHE    where the rootfs and containers.conf live (default /var/tmp/fota-e2e)
-#   FOTA_DEBIAN_MIRROR  mirror for debootstrap (default http://deb.debian.org/debian)
+#   FOTA_DEBIAN_MIRROR  mirror for debootstrap (default: the first Debian mirror apt uses here)
 
 E2E_CACHE=${FOTA_E2E_CACHE:-/var/tmp/fota-e2e}
 E2E_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 E2E_ROOTFS=$E2E_CACHE/rootfs-bookworm
+
+# The mirror this machine's apt already uses (deb822 "URIs:" or one-line "deb URL suite"), so
+# the image comes from where the host's packages come from.
+e2e_apt_mirror() {
+	cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+		awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}
+		     /^deb / && $2 !~ /security/ {u = ($2 ~ /^\[/) ? $3 : $2; print u; exit}'
+}
 
 e2e_log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*"; }
 e2e_die() { echo "FAIL: $*" >&2; exit 1; }
@@ -55,7 +63,7 @@ e2e_rootfs() {
 		rm -rf "$E2E_ROOTFS"
 		e2e_log "debootstrap bookworm minbase into $E2E_ROOTFS"
 		debootstrap --variant=minbase bookworm "$E2E_ROOTFS" \
-			"${FOTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$E2E_CACHE/debootstrap.log" 2>&1 ||
+			"${FOTA_DEBIAN_MIRROR:-$(e2e_apt_mirror)}" >"$E2E_CACHE/debootstrap.log" 2>&1 ||
 			{ tail -n 20 "$E2E_CACHE/debootstrap.log" >&2; e2e_die "debootstrap failed"; }
 		rm -rf "$E2E_ROOTFS"/var/cache/apt/archives/*.deb
 		touch "$E2E_ROOTFS/.fota-complete"
