@@ -38,6 +38,9 @@
 #include "reporter.h"
 #include "transfer.h"
 
+/* How long after connecting the agent republishes its status a second time. */
+#define STATUS_RESEND_AFTER_MS 2000
+
 struct job {
 	bool active;
 	bool paused;
@@ -78,6 +81,9 @@ struct agent {
 	size_t early_table_len;
 	uint8_t early_table_id[FOTA_IMAGE_ID_LEN];
 	bool resend_status; /* after a reconnect the last will replaced our retained status */
+	/* Once more a little later: the broker may publish the last will of our previous
+	 * connection (a crash, a power cut) after the first status of this one. */
+	int64_t resend_again_ms;
 	char request_topic[FOTA_MAX_TOPIC_LEN];
 	/* ab-slot */
 	struct bootctl *bc;
@@ -566,6 +572,7 @@ static void on_connected(void *ctx, bool reconnected)
 
 	pthread_mutex_lock(&a->lock);
 	a->resend_status = true;
+	a->resend_again_ms = fota_time_mono_ms() + STATUS_RESEND_AFTER_MS;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	if (reconnected)
@@ -1314,6 +1321,10 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		}
 		pthread_cond_timedwait(&a->wake, &a->lock, &deadline);
 		now = fota_time_mono_ms();
+		if (a->resend_again_ms && now >= a->resend_again_ms) {
+			a->resend_again_ms = 0;
+			a->resend_status = true;
+		}
 		if (a->resend_status) {
 			struct fota_status s;
 
