@@ -224,11 +224,19 @@ static void settle(struct agent *a, const char *group)
 /* Caller holds lock. Ends the job: keeps the staged data unless discard. */
 static void end_job(struct agent *a, bool discard)
 {
+	char campaign[sizeof(a->job.campaign)], image[sizeof(a->job.image_hex)];
+
 	if (discard)
 		transfer_discard(a->job.xfer);
 	else
 		transfer_free(a->job.xfer);
+	/* Later reports of the outcome (a reconnect, a republish) still name the job's campaign
+	 * and image, so the orchestrator counts them for that campaign. */
+	memcpy(campaign, a->job.campaign, sizeof(campaign));
+	memcpy(image, a->job.image_hex, sizeof(image));
 	memset(&a->job, 0, sizeof(a->job));
+	memcpy(a->job.campaign, campaign, sizeof(campaign));
+	memcpy(a->job.image_hex, image, sizeof(image));
 }
 
 /* Caller holds lock. A refusal or failure: report the precise reason and stay as we are. */
