@@ -6,10 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/transfer_lib.sh"
 . "$(dirname "$0")/campaign_lib.sh"
 
-fota_tmpdir T
-campaign_pki "$T/pki" 5
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+campaign_env 5
 
 fota_random_image "$T/image.bin" 256k
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 4096) || fail "image add failed"

@@ -61,3 +61,12 @@ cstatus() {
 events() {
 	fota_orch campaign events "$1" --json
 }
+
+# campaign_env N: the campaign scene, a temporary folder $T with a bulk PKI for N simulated
+# devices, a broker, and the orchestrator's state folder ($FOTA_ORCH_STATE).
+campaign_env() {
+	fota_tmpdir T
+	campaign_pki "$T/pki" "$1"
+	fota_broker_start "$T/broker"
+	export FOTA_ORCH_STATE=$T/orch
+}

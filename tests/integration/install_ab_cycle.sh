@@ -9,10 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/install_lib.sh"
 
 ADAPTER=${AB_ADAPTER:-file}
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 fota_random_image "$T/v1.bin" 1
 fota_random_image "$T/v2.bin" 2

@@ -8,10 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/transfer_lib.sh"
 . "$(dirname "$0")/install_lib.sh"
 
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 fota_random_image "$T/v1.bin" 1
 fota_random_image "$T/v5.bin" 1

@@ -7,10 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
 
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 cat >"$T/policy.sh" <<HOOK
 #!/bin/sh

@@ -12,10 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/install_lib.sh"
 
 if [ "${FOTA_POWERCUT_FULL:-0}" = 1 ]; then KILLS=200; else KILLS=${FOTA_KILLS:-20}; fi
-fota_tmpdir T
-fota_pki "$T/pki"
-fota_broker_start "$T/broker"
-export FOTA_ORCH_STATE=$T/orch
+fota_transfer_env
 
 fota_random_image "$T/v1.bin" 1
 fota_client_conf dev-1 "$T" lab sync_chunks=4
@@ -184,6 +181,9 @@ for point in $POINTS; do
 	cut_check "after recovery from $point"
 	if [ "$point" = confirmed ]; then
 		# Cut after the commit, before the report went out: the journal kept the outcome.
+		# The retained status may briefly be the killed run's last will ("offline"): the
+		# agent republishes 2 s after connecting, so allow a few seconds.
+		fota_wait_for 10 fota__state_is dev-1 confirmed || true
 		ab_eq "$(fota_status_field dev-1 state)" confirmed "outcome reported after the cut"
 	fi
 done
