@@ -97,11 +97,10 @@ ab_slot_sha() {
 
 # ab_publish ID WAIT_STATE TIMEOUT LOG [group]: publishes in the background; pid in AB_ORCH.
 ab_publish() {
-	fota_orch publish "$1" --group "${5:-lab}" \
+	fota_orch_bg "$4" publish "$1" --group "${5:-lab}" \
 		--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate 8388608 \
-		--wait-devices dev-1 --wait-state "$2" --timeout "$3" >"$4" 2>&1 &
-	AB_ORCH=$!
-	fota_cleanup_pid "$AB_ORCH"
+		--wait-devices dev-1 --wait-state "$2" --timeout "$3"
+	AB_ORCH=$FOTA_ORCH_PID
 }
 
 # ab_history_has DEV DIR OUTCOME: the local history records OUTCOME.

@@ -91,16 +91,9 @@ new_update() {
 	SIZE_OF[$VERSION]=$(stat -c %s "$img")
 	id=$(fota_image_add "$img" "$VERSION" "$SEQ" --method ab-slot --reboot \
 		--confirm-timeout 60) || fail "image add $VERSION"
-	# exec: $! must be the orchestrator itself, so stop_publisher really stops it.
-	(
-		read -r crt key < <(fota_cert orchestrator)
-		exec "$FOTA_ORCH_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
-			--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" publish "$id" \
-			--group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-			--rate "$2" --serve --timeout 300
-	) >"$T/publish-$VERSION.log" 2>&1 &
-	PUB=$!
-	fota_cleanup_pid "$PUB"
+	fota_orch_bg "$T/publish-$VERSION.log" publish "$id" --group lab \
+		--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate "$2" --serve --timeout 300
+	PUB=$FOTA_ORCH_PID
 }
 
 # slot_progress: how many 64 KiB chunks of the image being installed its target slot holds.

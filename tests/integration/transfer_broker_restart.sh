@@ -15,11 +15,10 @@ for d in dev-1 dev-2 dev-3; do
 done
 fota_wait_for 10 fota__state_is dev-3 idle || fail "dev-3 did not come online"
 
-fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--rate 4194304 --wait-devices dev-1,dev-2,dev-3 --wait-state confirmed --timeout 180 \
-	>"$T/publish.log" 2>&1 &
-orch=$!
-fota_cleanup_pid "$orch"
+fota_orch_bg "$T/publish.log" publish "$id" --group lab \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate 4194304 \
+	--wait-devices dev-1,dev-2,dev-3 --wait-state confirmed --timeout 180
+orch=$FOTA_ORCH_PID
 fota_wait_line "$T/dev-1/client.log" "downloading" 20 || fail "transfer did not start"
 sleep 1.5
 fota_broker_restart

@@ -35,8 +35,7 @@ dropped=$(grep -c "dropped: " "$T/dev-1/client.log" || true)
 [ -e "$T/dev-1/target/firmware.bin" ] && fail_soft "something was installed before repair" ||
 	pass "nothing installed from forged data"
 
-fota_orch serve >"$T/serve.log" 2>&1 &
-fota_cleanup_pid "$!"
+fota_orch_bg "$T/serve.log" serve
 fota_wait_state dev-1 confirmed 60 && pass "dev-1 confirmed after repair" ||
 	{ tail -n 30 "$T/dev-1/client.log" >&2; fail "dev-1 did not finish"; }
 fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "dev-1's installed image"

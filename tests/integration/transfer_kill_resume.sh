@@ -18,11 +18,10 @@ fota_client_start dev-1 "$T"
 fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"
 
 # 2 MiB/s: the broadcast takes ~8 s, long enough to kill the agent five times inside it.
-fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--rate 2097152 --wait-devices dev-1 --wait-state confirmed --timeout 180 \
-	>"$T/publish.log" 2>&1 &
-orch=$!
-fota_cleanup_pid "$orch"
+fota_orch_bg "$T/publish.log" publish "$id" --group lab \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate 2097152 \
+	--wait-devices dev-1 --wait-state confirmed --timeout 180
+orch=$FOTA_ORCH_PID
 
 fota_wait_line "$T/dev-1/client.log" "downloading" 20 || fail "dev-1 never started downloading"
 for ((k = 1; k <= KILLS; k++)); do

@@ -13,8 +13,7 @@ fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/o
 	>"$T/publish.log" 2>&1 || { cat "$T/publish.log" >&2; fail "broadcast failed"; }
 pass "broadcast to an empty group finished"
 
-fota_orch serve >"$T/serve.log" 2>&1 &
-fota_cleanup_pid "$!"
+fota_orch_bg "$T/serve.log" serve
 fota_client_conf dev-4 "$T" lab
 fota_client_start dev-4 "$T"
 if fota_wait_state dev-4 confirmed 60; then

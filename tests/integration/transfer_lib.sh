@@ -67,6 +67,22 @@ fota_orch() {
 		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
 }
 
+# fota_orch_bg LOG ARGS...: the orchestrator in the background, output to LOG; its pid (the
+# real process, not a wrapping shell) in FOTA_ORCH_PID, stopped when the test exits.
+fota_orch_bg() {
+	local log=$1
+	shift
+	(exec > "$log" 2>&1; fota_orch__exec "$@") &
+	FOTA_ORCH_PID=$!
+	fota_cleanup_pid "$FOTA_ORCH_PID"
+}
+fota_orch__exec() {
+	local crt key
+	read -r crt key < <(fota_cert orchestrator)
+	exec "$FOTA_ORCH_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
+		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
+}
+
 # fota_image_add FILE VERSION SEQUENCE [extra image-add options...]: prints the image id.
 fota_image_add() {
 	local file=$1 version=$2 seq=$3
