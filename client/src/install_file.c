@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fota/atomic_file.h"
@@ -54,6 +55,35 @@ out:
 	return rc;
 }
 
+/* The new file takes the target's owner and mode: the download is private (0600) while the
+ * file it replaces may be an executable or read by another user. chown before chmod, since
+ * chown clears set-id bits. */
+static fota_err take_attributes(const char *tmp, const char *target, struct fota_error *err)
+{
+	struct stat want, have;
+
+	if (stat(target, &want) != 0) {
+		if (errno == ENOENT)
+			return FOTA_OK; /* first install: the download's own mode */
+		return fota_error_set(err, FOTA_ERR_IO, "install: cannot stat %s: %s", target,
+				      strerror(errno));
+	}
+	if (stat(tmp, &have) != 0)
+		return fota_error_set(err, FOTA_ERR_IO, "install: cannot stat %s: %s", tmp,
+				      strerror(errno));
+	if ((have.st_uid != want.st_uid || have.st_gid != want.st_gid) &&
+	    chown(tmp, want.st_uid, want.st_gid) != 0)
+		return fota_error_set(err, FOTA_ERR_IO,
+				      "install: cannot give %s the owner %lu:%lu of %s: %s", tmp,
+				      (unsigned long)want.st_uid, (unsigned long)want.st_gid,
+				      target, strerror(errno));
+	if (chmod(tmp, want.st_mode & 07777) != 0)
+		return fota_error_set(err, FOTA_ERR_IO,
+				      "install: cannot give %s the mode %04o of %s: %s", tmp,
+				      (unsigned)(want.st_mode & 07777), target, strerror(errno));
+	return FOTA_OK;
+}
+
 fota_err install_file(const char *staged, const char *target, struct fota_error *err)
 {
 	char prev[4096], tmp[4096];
@@ -78,8 +108,10 @@ fota_err install_file(const char *staged, const char *target, struct fota_error 
 		}
 		unlink(staged);
 	}
+	rc = take_attributes(tmp, target, err);
 	/* fsync(tmp), rename over target, fsync the directory: old or new, never a mix. */
-	rc = fota_atomic_commit(tmp, target, err);
+	if (rc == FOTA_OK)
+		rc = fota_atomic_commit(tmp, target, err);
 	if (rc != FOTA_OK)
 		unlink(tmp);
 	return rc;

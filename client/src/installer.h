@@ -11,8 +11,9 @@
 #define INSTALL_SCRIPT_DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
 
 /* Atomically replaces target with the verified staged image; the previous target is kept as
- * "<target>.prev" for rollback. The staged file is consumed (renamed, or copied when it lives
- * on another file system). */
+ * "<target>.prev" for rollback. The new target keeps the old one's owner, group and mode
+ * (a first install keeps the staged file's). The staged file is consumed (renamed, or copied when
+ * it lives on another file system). */
 fota_err install_file(const char *staged, const char *target, struct fota_error *err);
 
 /*

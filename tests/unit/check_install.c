@@ -429,6 +429,39 @@ START_TEST(test_run_descriptors)
 }
 END_TEST
 
+/* The file backend replaces the target's bytes, not its permissions: an executable stays
+ * executable and keeps its owner, whatever mode the staged download had. */
+START_TEST(test_file_keeps_mode_and_owner)
+{
+	char staged[512], target[512], prev[512];
+	struct fota_error err = {0};
+	struct stat st;
+	char *text;
+
+	tu_path(staged, sizeof(staged), tmpdir, "staged.bin");
+	tu_path(target, sizeof(target), tmpdir, "firmware.bin");
+	tu_path(prev, sizeof(prev), tmpdir, "firmware.bin.prev");
+	tu_write_file(target, "old", 3, 0755);
+	ck_assert_int_eq(chmod(target, 0755), 0);
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(target, 65534, 65534), 0);
+	tu_write_file(staged, "new", 3, 0600);
+	ck_assert_msg(install_file(staged, target, &err) == FOTA_OK, "%s", err.msg);
+	text = tu_read_text(target, NULL);
+	ck_assert_str_eq(text, "new");
+	free(text);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	if (geteuid() == 0) {
+		ck_assert_uint_eq(st.st_uid, 65534);
+		ck_assert_uint_eq(st.st_gid, 65534);
+	}
+	text = tu_read_text(prev, NULL);
+	ck_assert_str_eq(text, "old");
+	free(text);
+}
+END_TEST
+
 static Suite *install_suite(void)
 {
 	Suite *s = suite_create("install");
@@ -436,6 +469,7 @@ static Suite *install_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_file_keeps_mode_and_owner);
 	tcase_add_test(tc, test_slot_good);
 	tcase_add_loop_test(tc, test_slot_bad, 0, (int)(sizeof(slot_bad) / sizeof(slot_bad[0])));
 	tcase_add_test(tc, test_script_success);
