@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/atomic_file.h"
+#include "fota/state_lock.h"
+
 #include "agent.h"
 #include "config.h"
 
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
 	struct agent *agent = NULL;
 	struct sigaction sa;
 	char **sets = calloc((size_t)argc, sizeof(char *));
-	int n_sets = 0, check_only = 0, c, status = 1;
+	int n_sets = 0, check_only = 0, c, lock_fd = -1, status = 1;
 
 	if (sets == NULL)
 		return 1;
@@ -104,8 +107,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* One agent per state directory: two would share the journal and the device id, and push
+	 * each other off the broker. --check only reads, so it runs beside the daemon. */
+	if (!check_only && (fota_mkdirs(cfg.state_dir, 0700, &err) != FOTA_OK ||
+			    fota_state_lock(cfg.state_dir, &lock_fd, &err) != FOTA_OK)) {
+		fprintf(stderr, "fota-client: %s\n", err.msg);
+		return 2;
+	}
 	if (agent_new(&cfg, &agent, &err) != FOTA_OK) {
 		fprintf(stderr, "fota-client: %s\n", err.msg);
+		fota_state_unlock(lock_fd);
 		return 2;
 	}
 	if (check_only) {
@@ -118,6 +129,7 @@ int main(int argc, char **argv)
 	else
 		fprintf(stderr, "fota-client: %s\n", err.msg);
 	agent_free(agent);
+	fota_state_unlock(lock_fd);
 	return status;
 
 config_error:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fota/atomic_file.h"
+#include "fota/state_lock.h"
 #include "fota/status.h"
 
 #include "fota/signer.h"
@@ -115,7 +116,7 @@ int orch_cmd_serve(int argc, char **argv)
 	int64_t started_ms, last_tick = 0;
 	char path[PATH_MAX];
 	bool shared = false;
-	int opt, ret = ORCH_EXIT_USAGE;
+	int opt, lock_fd = -1, ret = ORCH_EXIT_USAGE;
 
 	orch_config_init(&cfg);
 	orch_routes_init(&routes, cfg.prefix);
@@ -142,8 +143,18 @@ int orch_cmd_serve(int argc, char **argv)
 	routes.prefix = cfg.prefix;
 
 	ret = ORCH_EXIT_FAIL;
-	if (fota_mkdirs(cfg.state_dir, 0755, &err) ||
-	    orch_state_path(&cfg, path, sizeof(path), &err, "events.jsonl") ||
+	if (fota_mkdirs(cfg.state_dir, 0755, &err)) {
+		orch_fail("serve", &err);
+		goto out;
+	}
+	/* Two daemons on one store would both run every campaign and fight over the broker. */
+	if (fota_state_lock(cfg.state_dir, &lock_fd, &err)) {
+		orch_fail("serve", &err);
+		if (err.code == FOTA_ERR_STATE)
+			ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
+	if (orch_state_path(&cfg, path, sizeof(path), &err, "events.jsonl") ||
 	    orch_fleet_new(path, on_status, NULL, &fleet, &err)) {
 		orch_fail("serve", &err);
 		goto out;
@@ -237,5 +248,6 @@ out:
 	fota_signer_free(signer);
 	orch_routes_destroy(&routes);
 	orch_pacer_free(pacer);
+	fota_state_unlock(lock_fd);
 	return ret;
 }
