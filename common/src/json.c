@@ -25,6 +25,266 @@ static bool has_nul_escape(const uint8_t *buf, size_t len)
 	return false;
 }
 
+/* RFC 8259 syntax, checked by our own scanner because cJSON is lenient: it takes "060", "61."
+ * and any byte below 0x21 as whitespace, skips a byte order mark and passes invalid UTF-8. A
+ * second verifier built on a strict parser would read such a document differently or not at
+ * all, so the device refuses it. The scanner also walks the tree cJSON built from the same
+ * bytes to keep each number's own text (see fota__json_int_value). */
+struct scan {
+	const uint8_t *buf;
+	size_t len, pos;
+	bool too_deep, nomem;
+};
+
+static bool at(const struct scan *s, uint8_t c)
+{
+	return s->pos < s->len && s->buf[s->pos] == c;
+}
+
+static bool is_digit(const struct scan *s)
+{
+	return s->pos < s->len && s->buf[s->pos] >= '0' && s->buf[s->pos] <= '9';
+}
+
+static void skip_ws(struct scan *s)
+{
+	while (s->pos < s->len && (s->buf[s->pos] == ' ' || s->buf[s->pos] == '\t' ||
+				   s->buf[s->pos] == '\n' || s->buf[s->pos] == '\r'))
+		s->pos++;
+}
+
+static bool literal(struct scan *s, const char *word)
+{
+	for (; *word != '\0'; word++, s->pos++)
+		if (!at(s, (uint8_t)*word))
+			return false;
+	return true;
+}
+
+/* Four hex digits of a \u escape, either case. */
+static bool hex4(struct scan *s, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++, s->pos++) {
+		uint8_t c = s->pos < s->len ? s->buf[s->pos] : 0;
+
+		if (c >= '0' && c <= '9')
+			*out = *out * 16 + (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*out = *out * 16 + (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return false;
+	}
+	return true;
+}
+
+/* One UTF-8 sequence of RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_char(struct scan *s)
+{
+	uint8_t c = s->buf[s->pos];
+	uint8_t lo = 0x80, hi = 0xbf;
+	int more;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		more = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		more = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		more = 3;
+	else
+		return false;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	s->pos++;
+	for (int i = 0; i < more; i++, s->pos++, lo = 0x80, hi = 0xbf)
+		if (s->pos >= s->len || s->buf[s->pos] < lo || s->buf[s->pos] > hi)
+			return false;
+	return true;
+}
+
+static bool scan_string(struct scan *s)
+{
+	s->pos++; /* the opening quote */
+	for (;;) {
+		uint8_t c;
+		unsigned cp, low;
+
+		if (s->pos >= s->len)
+			return false;
+		c = s->buf[s->pos];
+		if (c == '"') {
+			s->pos++;
+			return true;
+		}
+		if (c < 0x20)
+			return false; /* control characters must be escaped */
+		if (c >= 0x80) {
+			if (!utf8_char(s))
+				return false;
+			continue;
+		}
+		s->pos++;
+		if (c != '\\')
+			continue;
+		if (s->pos < s->len && strchr("\"\\/bfnrt", s->buf[s->pos]) != NULL &&
+		    s->buf[s->pos] != '\0') {
+			s->pos++;
+			continue;
+		}
+		if (!at(s, 'u'))
+			return false;
+		s->pos++;
+		if (!hex4(s, &cp))
+			return false;
+		/* Half a surrogate pair names no character; readers would each guess one. */
+		if (cp >= 0xdc00 && cp <= 0xdfff) {
+			s->pos -= 6;
+			return false;
+		}
+		if (cp < 0xd800 || cp > 0xdbff)
+			continue;
+		if (!at(s, '\\') || s->pos + 1 >= s->len || s->buf[s->pos + 1] != 'u')
+			return false;
+		s->pos += 2;
+		if (!hex4(s, &low))
+			return false;
+		if (low < 0xdc00 || low > 0xdfff) {
+			s->pos -= 6;
+			return false;
+		}
+	}
+}
+
+/* number = [ minus ] int [ frac ] [ exp ]; int = zero / ( digit1-9 *DIGIT ) */
+static bool scan_number(struct scan *s)
+{
+	if (at(s, '-'))
+		s->pos++;
+	if (at(s, '0')) {
+		s->pos++;
+		if (is_digit(s))
+			return false; /* leading zero: 060 */
+	} else if (is_digit(s)) {
+		while (is_digit(s))
+			s->pos++;
+	} else {
+		return false;
+	}
+	if (at(s, '.')) {
+		s->pos++;
+		if (!is_digit(s))
+			return false; /* 61. */
+		while (is_digit(s))
+			s->pos++;
+	}
+	if (at(s, 'e') || at(s, 'E')) {
+		s->pos++;
+		if (at(s, '+') || at(s, '-'))
+			s->pos++;
+		if (!is_digit(s))
+			return false;
+		while (is_digit(s))
+			s->pos++;
+	}
+	return true;
+}
+
+/* Keeps a number's text in its cJSON item (freed by cJSON_Delete with the item). */
+static bool keep_text(struct scan *s, cJSON *node, size_t start)
+{
+	size_t n = s->pos - start;
+	char *text;
+
+	if (node == NULL || !cJSON_IsNumber(node) || node->valuestring != NULL)
+		return true;
+	text = cJSON_malloc(n + 1);
+	if (text == NULL) {
+		s->nomem = true;
+		return false;
+	}
+	memcpy(text, s->buf + start, n);
+	text[n] = '\0';
+	node->valuestring = text;
+	return true;
+}
+
+/* node is cJSON's item for this value (NULL while only checking syntax). */
+static bool scan_value(struct scan *s, cJSON *node, int depth)
+{
+	size_t start;
+	uint8_t close;
+	cJSON *child;
+
+	skip_ws(s);
+	if (s->pos >= s->len)
+		return false;
+	start = s->pos;
+	switch (s->buf[s->pos]) {
+	case '"':
+		return scan_string(s);
+	case 't':
+		return literal(s, "true");
+	case 'f':
+		return literal(s, "false");
+	case 'n':
+		return literal(s, "null");
+	case '{':
+	case '[':
+		break;
+	default:
+		return scan_number(s) && keep_text(s, node, start);
+	}
+	close = s->buf[s->pos] == '{' ? '}' : ']';
+	if (depth == FOTA_MAX_JSON_DEPTH) {
+		s->too_deep = true;
+		return false;
+	}
+	s->pos++;
+	skip_ws(s);
+	if (at(s, close)) {
+		s->pos++;
+		return true;
+	}
+	child = node != NULL ? node->child : NULL;
+	for (;;) {
+		if (close == '}') {
+			skip_ws(s);
+			if (!at(s, '"') || !scan_string(s))
+				return false;
+			skip_ws(s);
+			if (!at(s, ':'))
+				return false;
+			s->pos++;
+		}
+		if (!scan_value(s, child, depth + 1))
+			return false;
+		child = child != NULL ? child->next : NULL;
+		skip_ws(s);
+		if (at(s, close)) {
+			s->pos++;
+			return true;
+		}
+		if (!at(s, ','))
+			return false;
+		s->pos++;
+	}
+}
+
+/* Exactly one value with optional whitespace around it. */
+static bool scan_text(struct scan *s, cJSON *root)
+{
+	if (!scan_value(s, root, 0))
+		return false;
+	skip_ws(s);
+	return s->pos == s->len;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -70,8 +330,7 @@ static fota_err check_dups(const cJSON *node, const char *pfx, struct fota_error
 fota_err fota__json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out, const char *pfx,
 			 struct fota_error *err)
 {
-	char *copy = NULL;
-	const char *end = NULL;
+	struct scan s = {buf, len, 0, false, false};
 	cJSON *root = NULL;
 	fota_err rc = FOTA_OK;
 
@@ -87,16 +346,19 @@ fota_err fota__json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out
 		return fota_error_set(err, FOTA_ERR_PARSE, "%sNUL byte in document", pfx);
 	if (has_nul_escape(buf, len))
 		return fota_error_set(err, FOTA_ERR_PARSE, "%s\\u0000 escape in a string", pfx);
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return fota_error_set(err, FOTA_ERR_NOMEM, "%sout of memory", pfx);
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	/* The length includes our terminator, so trailing bytes after the value are refused. */
-	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (root == NULL) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "%smalformed JSON near byte %zu", pfx,
-				    end != NULL ? (size_t)(end - copy) : (size_t)0);
+	if (!scan_text(&s, NULL)) {
+		if (s.too_deep)
+			return fota_error_set(err, FOTA_ERR_TOO_BIG,
+					      "%snested deeper than %d levels near byte %zu", pfx,
+					      FOTA_MAX_JSON_DEPTH, s.pos);
+		return fota_error_set(err, FOTA_ERR_PARSE, "%smalformed JSON near byte %zu", pfx,
+				      s.pos);
+	}
+	/* The text is valid JSON without NUL, so cJSON can fail only for want of memory. */
+	root = cJSON_ParseWithLength((const char *)buf, len);
+	s.pos = 0;
+	if (root == NULL || !scan_text(&s, root)) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "%sout of memory", pfx);
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -105,7 +367,6 @@ fota_err fota__json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out
 	}
 	rc = check_dups(root, pfx, err);
 out:
-	free(copy);
 	if (rc != FOTA_OK)
 		cJSON_Delete(root);
 	else
@@ -133,10 +394,19 @@ fota_err fota__json_int_value(const cJSON *it, const char *path, uint64_t min, u
 	if (!cJSON_IsNumber(it))
 		return fota_error_set(err, FOTA_ERR_FIELD, "%s%s is not a number", pfx, path);
 	v = it->valuedouble;
-	if (!(v >= 0 && v <= (double)FOTA__JSON_MAX_INT) || (double)(uint64_t)v != v)
+	if (!(v >= 0 && v <= (double)FOTA__JSON_MAX_INT) || (double)(uint64_t)v != v) {
+		char shown[48];
+
+		/* The document's own text: a double would show 9007199254740993 as ...992. */
+		if (it->valuestring != NULL)
+			snprintf(shown, sizeof(shown), "%.40s%s", it->valuestring,
+				 strlen(it->valuestring) > 40 ? "..." : "");
+		else
+			snprintf(shown, sizeof(shown), "%.17g", v);
 		return fota_error_set(err, FOTA_ERR_FIELD,
-				      "%s%s %.17g is not an integer in 0..%" PRIu64, pfx, path, v,
+				      "%s%s %s is not an integer in 0..%" PRIu64, pfx, path, shown,
 				      (uint64_t)FOTA__JSON_MAX_INT);
+	}
 	*out = (uint64_t)v;
 	if (*out < min || *out > max)
 		return fota_error_set(err, FOTA_ERR_FIELD,

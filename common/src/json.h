@@ -20,9 +20,11 @@
  * exact, so larger ones are refused rather than silently rounded. */
 #define FOTA__JSON_MAX_INT 9007199254740991ull
 
-/* Refuses more than max bytes before parsing, then parses exactly len bytes into an object:
- * no NUL bytes or \u0000 escapes, no trailing bytes, no duplicate member at any depth.
- * *out: caller frees with cJSON_Delete; NULL on error. */
+/* Refuses more than max bytes before parsing, then reads exactly len bytes as one RFC 8259
+ * JSON text whose value is an object: no NUL bytes or \u0000 escapes, nothing cJSON accepts
+ * beyond the grammar, at most FOTA_MAX_JSON_DEPTH levels, no duplicate member at any depth.
+ * Number items keep their source text in valuestring. *out: caller frees with cJSON_Delete;
+ * NULL on error. */
 fota_err fota__json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out, const char *pfx,
 			 struct fota_error *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../common/src/json.h"
+#include "fota/limits.h"
 #include "testutil.h"
 
 #define PFX "doc rejected: "
@@ -63,6 +64,122 @@ START_TEST(test_load_cases)
 }
 END_TEST
 
+/* Exactly RFC 8259: every input a lenient reader (cJSON) takes but the grammar refuses is
+ * refused with the offset of the first byte that cannot continue a JSON text, and what the
+ * grammar allows is read. */
+static const struct {
+	const char *json;
+	const char *msg; /* "" when the input is valid */
+} strict_cases[] = {
+    /* numbers */
+    {"{\"n\":060}", "malformed JSON near byte 6"},
+    {"{\"n\":0960}", "malformed JSON near byte 6"},
+    {"{\"n\":-01}", "malformed JSON near byte 7"},
+    {"{\"n\":61.}", "malformed JSON near byte 8"},
+    {"{\"n\":1.e5}", "malformed JSON near byte 7"},
+    {"{\"n\":.5}", "malformed JSON near byte 5"},
+    {"{\"n\":-.5}", "malformed JSON near byte 6"},
+    {"{\"n\":+1}", "malformed JSON near byte 5"},
+    {"{\"n\":1e}", "malformed JSON near byte 7"},
+    {"{\"n\":1e+}", "malformed JSON near byte 8"},
+    {"{\"n\":0x10}", "malformed JSON near byte 6"},
+    {"{\"n\":-}", "malformed JSON near byte 6"},
+    {"{\"n\":NaN}", "malformed JSON near byte 5"},
+    {"{\"n\":Infinity}", "malformed JSON near byte 5"},
+    {"{\"n\":0}", ""},
+    {"{\"n\":-0}", ""},
+    {"{\"n\":42.0}", ""},
+    {"{\"n\":4.2e1}", ""},
+    {"{\"n\":1E+5}", ""},
+    {"{\"n\":1.5e-3}", ""},
+    /* whitespace is space, tab, line feed and carriage return only */
+    {"{\f\"n\":1}", "malformed JSON near byte 1"},
+    {"{\"n\":1}\f", "malformed JSON near byte 7"},
+    {"\v{\"n\":1}", "malformed JSON near byte 0"},
+    {"{\"n\":1\x01}", "malformed JSON near byte 6"},
+    {"\xc2\xa0{}", "malformed JSON near byte 0"},
+    {"\xef\xbb\xbf{}", "malformed JSON near byte 0"}, /* no byte order mark */
+    {" \t\r\n{ \"n\" : 1 }\r\n\t ", ""},
+    /* structure: one value, nothing after it, no extensions */
+    {"{}{\"alg\":\"none\"}", "malformed JSON near byte 2"},
+    {"{\"a\":1,}", "malformed JSON near byte 7"},
+    {"{'a':1}", "malformed JSON near byte 1"},
+    {"{a:1}", "malformed JSON near byte 1"},
+    {"{\"a\":1/*c*/}", "malformed JSON near byte 6"},
+    {"{\"a\" 1}", "malformed JSON near byte 5"},
+    {"{\"a\":tru}", "malformed JSON near byte 8"},
+    {"{\"a\":True}", "malformed JSON near byte 5"},
+    {"{\"a\":[1,]}", "malformed JSON near byte 8"},
+    {"{\"a\":[1 2]}", "malformed JSON near byte 8"},
+    {"{\"a\":1", "malformed JSON near byte 6"},
+    /* strings: escaped control characters, valid escapes and UTF-8 only */
+    {"{\"s\":\"a\tb\"}", "malformed JSON near byte 7"},
+    {"{\"s\":\"a\nb\"}", "malformed JSON near byte 7"},
+    {"{\"s\":\"\\x41\"}", "malformed JSON near byte 7"},
+    {"{\"s\":\"\\u12G4\"}", "malformed JSON near byte 10"},
+    {"{\"s\":\"\\udc00\"}", "malformed JSON near byte 6"},
+    {"{\"s\":\"\\ud800\"}", "malformed JSON near byte 12"},
+    {"{\"s\":\"\\ud800\\u0041\"}", "malformed JSON near byte 12"},
+    {"{\"s\":\"\xc0\xaf\"}", "malformed JSON near byte 6"},	    /* overlong '/' */
+    {"{\"s\":\"\xed\xa0\x80\"}", "malformed JSON near byte 7"},	    /* UTF-8 surrogate */
+    {"{\"s\":\"\xf4\x90\x80\x80\"}", "malformed JSON near byte 7"}, /* above U+10FFFF */
+    {"{\"s\":\"\xe2\x82\"}", "malformed JSON near byte 8"},	    /* cut short */
+    {"{\"s\":\"\x80\"}", "malformed JSON near byte 6"},
+    {"{\"s\":\"\xff\"}", "malformed JSON near byte 6"},
+    {"{\"s\":\"\\ud83d\\ude00 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f\"}", ""},
+    {"{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00E9\"}", ""},
+    /* NUL in any spelling, checked before the grammar */
+    {"{\"kid\":\"orch-1\\u0000evil\"}", "\\u0000 escape in a string"},
+};
+
+START_TEST(test_strict_cases)
+{
+	struct fota_error err = {0};
+	cJSON *root = (cJSON *)1;
+	fota_err rc = load(strict_cases[_i].json, 4096, &root, &err);
+
+	if (strict_cases[_i].msg[0] == '\0') {
+		ck_assert_msg(rc == FOTA_OK, "'%s': %s", strict_cases[_i].json, err.msg);
+		ck_assert_ptr_nonnull(root);
+	} else {
+		ck_assert_msg(rc == FOTA_ERR_PARSE, "'%s' accepted", strict_cases[_i].json);
+		ck_assert_str_eq(err.msg + strlen(PFX), strict_cases[_i].msg);
+		ck_assert_ptr_null(root);
+	}
+	cJSON_Delete(root);
+}
+END_TEST
+
+/* {"a":[[...]]} with levels containers in all. */
+static void nested(char *json, int levels)
+{
+	size_t n = (size_t)sprintf(json, "{\"a\":");
+
+	for (int i = 1; i < levels; i++)
+		json[n++] = '[';
+	for (int i = 1; i < levels; i++)
+		json[n++] = ']';
+	json[n++] = '}';
+	json[n] = '\0';
+}
+
+/* Nesting is bounded so that no input can exhaust the stack of the reader. */
+START_TEST(test_depth_limit)
+{
+	struct fota_error err = {0};
+	char json[2 * FOTA_MAX_JSON_DEPTH + 16];
+	cJSON *root = NULL;
+
+	nested(json, FOTA_MAX_JSON_DEPTH);
+	ck_assert_msg(load(json, sizeof(json), &root, &err) == FOTA_OK, "%s", err.msg);
+	cJSON_Delete(root);
+	nested(json, FOTA_MAX_JSON_DEPTH + 1);
+	assert_err(load(json, sizeof(json), &root, &err), FOTA_ERR_TOO_BIG, &err,
+		   "nested deeper than 32 levels near byte 36");
+	ck_assert_ptr_null(root);
+}
+END_TEST
+
 START_TEST(test_load_bytes)
 {
 	struct fota_error err = {0};
@@ -97,9 +214,13 @@ static const struct {
     {"9007199254740991", 0, FOTA__JSON_MAX_INT, FOTA_OK, 9007199254740991ull, ""},
     {"9007199254740992", 0, UINT64_MAX, FOTA_ERR_FIELD, 0,
      "n 9007199254740992 is not an integer in 0..9007199254740991"},
-    {"9007199254740993", 0, UINT64_MAX, FOTA_ERR_FIELD, 0, "is not an integer in 0.."},
+    /* The document's own digits, not the double they round to (...992). */
+    {"9007199254740993", 0, UINT64_MAX, FOTA_ERR_FIELD, 0,
+     "n 9007199254740993 is not an integer in 0..9007199254740991"},
+    {"12345678901234567890123456789012345678901234567890", 0, UINT64_MAX, FOTA_ERR_FIELD, 0,
+     "n 1234567890123456789012345678901234567890... is not an integer"},
+    {"1e300", 0, UINT64_MAX, FOTA_ERR_FIELD, 0, "n 1e300 is not an integer"},
     {"18446744073709551615", 0, UINT64_MAX, FOTA_ERR_FIELD, 0, "is not an integer"},
-    {"1e300", 0, UINT64_MAX, FOTA_ERR_FIELD, 0, "is not an integer"},
     {"-1", 0, 10, FOTA_ERR_FIELD, 0, "n -1 is not an integer"},
     {"1.5", 0, 10, FOTA_ERR_FIELD, 0, "n 1.5 is not an integer"},
     {"2.0", 0, 10, FOTA_OK, 2, ""},
@@ -328,6 +449,8 @@ static Suite *json_suite(void)
 
 	tcase_add_loop_test(tc, test_load_cases, 0, TU_N(load_cases));
 	tcase_add_test(tc, test_load_bytes);
+	tcase_add_loop_test(tc, test_strict_cases, 0, TU_N(strict_cases));
+	tcase_add_test(tc, test_depth_limit);
 	tcase_add_loop_test(tc, test_int_cases, 0, TU_N(int_cases));
 	tcase_add_test(tc, test_add_uint_exact);
 	tcase_add_loop_test(tc, test_string_cases, 0, TU_N(str_cases));

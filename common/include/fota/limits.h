@@ -9,6 +9,8 @@
 #define FOTA_MAX_DIRECTIVE_BYTES (256 * 1024)
 /* Decoded JWS protected header. */
 #define FOTA_MAX_PROTECTED_BYTES 1024
+/* Objects and arrays nested in any JSON document or protected header (ours use 4 at most). */
+#define FOTA_MAX_JSON_DEPTH 32
 /* Signatures per envelope (threshold signing fits, floods do not). */
 #define FOTA_MAX_SIGNATURES 8
 /* Keys in one trust store. */
