@@ -203,6 +203,16 @@ fota_sub_bg() {
 	fota_cleanup_pid "$FOTA_BG_PID" KILL
 }
 
+# fota_pub_bg NAME args...: mosquitto_pub in the background (say, --repeat N --repeat-delay S
+# for a steady stream) until it ends or the test exits; its pid in FOTA_BG_PID.
+fota_pub_bg() {
+	fota__tls_args "$1"
+	shift
+	mosquitto_pub "${FOTA__ARGS[@]}" "$@" >/dev/null 2>&1 &
+	FOTA_BG_PID=$!
+	fota_cleanup_pid "$FOTA_BG_PID" KILL
+}
+
 # --- Broker ----------------------------------------------------------------------------------
 
 fota__port_busy() {
