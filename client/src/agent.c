@@ -52,10 +52,13 @@ struct job {
 	char image_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
 	struct transfer *xfer;
 	int64_t started_ms;
-	int64_t last_new_chunk_ms; /* progress clock for the stall timeout */
-	int64_t last_frame_ms;	   /* any frame for this image: the broadcast is still running */
-	int64_t last_bcast_ms;	   /* last frame of this image on the group (broadcast) topic */
-	uint32_t bcast_next;	   /* highest broadcast index seen + 1 */
+	/* Progress clock for the repair gap and the stall timeout: only a chunk that verified
+	 * against the table and was new moves it, so forged or repeated frames cannot hold
+	 * off repairs. */
+	int64_t last_new_chunk_ms;
+	int64_t
+	    last_bcast_ms;   /* last verified frame of this image on the group (broadcast) topic */
+	uint32_t bcast_next; /* highest verified broadcast index seen + 1 */
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
@@ -470,6 +473,7 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	struct fota_error err = {0};
 	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
 	bool is_new = false;
+	int64_t now;
 	fota_err rc;
 
 	if (fota_frame_decode(payload, len, &f, &err) != FOTA_OK) {
@@ -502,12 +506,6 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) != 0 ||
 	    a->state != FOTA_STATE_DOWNLOADING)
 		return;
-	a->job.last_frame_ms = fota_time_mono_ms();
-	if (topic_image) {
-		a->job.last_bcast_ms = a->job.last_frame_ms;
-		if (f.index >= a->job.bcast_next)
-			a->job.bcast_next = f.index + 1;
-	}
 	if (f.count != a->job.manifest.chunk_count) {
 		log_warn("frame dropped: chunk count %u, manifest says %u", f.count,
 			 a->job.manifest.chunk_count);
@@ -524,8 +522,15 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		fail_job(a, a->job.group, FOTA_RESULT_NO_SPACE, err.msg, false);
 		return;
 	}
+	/* Only now, verified against the table, does the frame say anything about the link. */
+	now = fota_time_mono_ms();
+	if (topic_image) {
+		a->job.last_bcast_ms = now;
+		if (f.index >= a->job.bcast_next)
+			a->job.bcast_next = f.index + 1;
+	}
 	if (is_new) {
-		a->job.last_new_chunk_ms = a->job.last_frame_ms;
+		a->job.last_new_chunk_ms = now;
 		a->job.retries = 0;
 	}
 	if (transfer_complete(a->job.xfer))
@@ -728,10 +733,10 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	limit = UINT32_MAX;
 	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < 10 * (int64_t)a->cfg->gap_ms)
 		limit = a->job.bcast_next;
-	/* Ask only when the link has been quiet: while frames flow, the broadcast or an
+	/* Ask only when no new chunk came for a gap: while they flow, the broadcast or an
 	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
 	backoff = a->cfg->gap_ms << (a->job.retries < 5 ? a->job.retries : 5);
-	if (now - a->job.last_frame_ms < (int64_t)a->cfg->gap_ms ||
+	if (now - a->job.last_new_chunk_ms < (int64_t)a->cfg->gap_ms ||
 	    now - a->job.last_request_ms < (int64_t)backoff ||
 	    now - a->job.started_ms < (int64_t)a->cfg->gap_ms)
 		return false;
