@@ -141,6 +141,10 @@ int orch_cmd_serve(int argc, char **argv)
 	if (orch_cli_load_config(&cfg, &err))
 		goto out;
 	routes.prefix = cfg.prefix;
+	/* The daemon may have a fixed id of its own (monitoring, broker logs); it is alone on its
+	 * state directory, and ad-hoc commands never take that id. */
+	if (cfg.serve_client_id[0])
+		memcpy(cfg.client_id, cfg.serve_client_id, sizeof(cfg.client_id));
 
 	ret = ORCH_EXIT_FAIL;
 	if (fota_mkdirs(cfg.state_dir, 0755, &err)) {

@@ -21,7 +21,10 @@ const char orch_config_help[] =
     "  --ca FILE            [broker] ca: CA bundle that signed the broker certificate\n"
     "  --cert FILE          [broker] cert: client certificate (its CN is the broker user)\n"
     "  --key FILE           [broker] key: client private key\n"
-    "  --client-id ID       [broker] client_id (default " ORCH_DEFAULT_CLIENT_ID "-<pid>)\n"
+    "  --client-id ID       [broker] client_id: commands connect as ID-<pid> (default\n"
+    "                       " ORCH_DEFAULT_CLIENT_ID ")\n"
+    "  --serve-client-id ID [broker] serve_client_id: the id `serve` connects as, exactly\n"
+    "                       (default: the client_id-<pid> of every command)\n"
     "  --keepalive S        [broker] keepalive seconds (default 30)\n"
     "  --state-dir DIR      [orchestrator] state_dir (default " ORCH_DEFAULT_STATE_DIR ")\n"
     "  --prefix P           [orchestrator] prefix: topic prefix (default " FOTA_DEFAULT_PREFIX ")\n"
@@ -45,6 +48,7 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_CERT, "broker", "cert"},
     {ORCH_OPT_KEY, "broker", "key"},
     {ORCH_OPT_CLIENT_ID, "broker", "client_id"},
+    {ORCH_OPT_SERVE_CLIENT_ID, "broker", "serve_client_id"},
     {ORCH_OPT_KEEPALIVE, "broker", "keepalive"},
     {ORCH_OPT_STATE_DIR, "orchestrator", "state_dir"},
     {ORCH_OPT_PREFIX, "orchestrator", "prefix"},
@@ -58,10 +62,7 @@ void orch_config_init(struct orch_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->uri, sizeof(cfg->uri), "%s", ORCH_DEFAULT_URI);
-	/* One id per process: a second connection with the same id pushes the first off the
-	 * broker, and a daemon plus ad-hoc commands run side by side. */
-	snprintf(cfg->client_id, sizeof(cfg->client_id), "%s-%ld", ORCH_DEFAULT_CLIENT_ID,
-		 (long)getpid());
+	snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", ORCH_DEFAULT_CLIENT_ID);
 	cfg->keepalive_s = 30;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", ORCH_DEFAULT_STATE_DIR);
 	snprintf(cfg->prefix, sizeof(cfg->prefix), "%s", FOTA_DEFAULT_PREFIX);
@@ -175,13 +176,17 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 			return set_str(cfg->cert, sizeof(cfg->cert), key, value, err);
 		if (strcmp(key, "key") == 0)
 			return set_str(cfg->key, sizeof(cfg->key), key, value, err);
-		if (strcmp(key, "client_id") == 0) {
+		if (strcmp(key, "client_id") == 0 || strcmp(key, "serve_client_id") == 0) {
+			bool serve = key[0] == 's';
+
 			if (!fota_topic_segment_valid(value))
 				return fota_error_set(err, FOTA_ERR_FIELD,
-						      "client_id '%s' must be 1..64 of "
-						      "[A-Za-z0-9._-]",
-						      value);
-			return set_str(cfg->client_id, sizeof(cfg->client_id), key, value, err);
+						      "%s '%s' must be 1..64 of [A-Za-z0-9._-]",
+						      key, value);
+			return serve ? set_str(cfg->serve_client_id, sizeof(cfg->serve_client_id),
+					       key, value, err)
+				     : set_str(cfg->client_id, sizeof(cfg->client_id), key, value,
+					       err);
 		}
 		if (strcmp(key, "keepalive") == 0) {
 			rc = orch_parse_u64("keepalive", value, 1, 3600, &v, err);
@@ -269,6 +274,20 @@ static fota_err load_file(struct orch_config *cfg, const char *path, struct fota
 	return FOTA_OK;
 }
 
+/* One id per process, whatever the configuration says: a second connection with the same id
+ * pushes the first off the broker, and the shipped configuration names one fixed id. The
+ * configured id is cut so that "-<pid>" always fits. */
+static void unique_client_id(struct orch_config *cfg)
+{
+	char suffix[24];
+	int n = snprintf(suffix, sizeof(suffix), "-%ld", (long)getpid());
+	char base[sizeof(cfg->client_id)];
+
+	memcpy(base, cfg->client_id, sizeof(base));
+	snprintf(cfg->client_id, sizeof(cfg->client_id), "%.*s%s",
+		 (int)(sizeof(cfg->client_id) - 1) - n, base, suffix);
+}
+
 fota_err orch_config_load(struct orch_config *cfg, struct fota_error *err)
 {
 	const char *path = cfg->config_path;
@@ -300,6 +319,7 @@ fota_err orch_config_load(struct orch_config *cfg, struct fota_error *err)
 	}
 	if (!cfg->state_dir[0])
 		return fota_error_set(err, FOTA_ERR_FIELD, "state_dir is empty");
+	unique_client_id(cfg);
 	return FOTA_OK;
 }
 

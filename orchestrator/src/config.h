@@ -14,7 +14,8 @@
 #define ORCH_DEFAULT_CONFIG "/etc/fota/orchestrator.conf"
 #define ORCH_DEFAULT_STATE_DIR "/var/lib/fota-orchestrator"
 #define ORCH_DEFAULT_URI "ssl://localhost:8883"
-/* Must equal the CN of the orchestrator's certificate for the broker ACL. */
+/* The base of every MQTT client id: commands connect as "<base>-<pid>". The broker ACL looks
+ * at the certificate's CN, never at the client id. */
 #define ORCH_DEFAULT_CLIENT_ID "orchestrator"
 /* Broadcast pacing: far below what one broker link carries (MEASURED.md), so broker queues and
  * slow subscribers keep up; 0 disables pacing. */
@@ -39,6 +40,7 @@ enum orch_opt {
 	ORCH_OPT_ORCH_KEY,
 	ORCH_OPT_RATE,
 	ORCH_OPT_WINDOW,
+	ORCH_OPT_SERVE_CLIENT_ID,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -59,6 +61,7 @@ enum orch_opt {
 	{"orch-key", required_argument, NULL, ORCH_OPT_ORCH_KEY}, \
 	{"rate", required_argument, NULL, ORCH_OPT_RATE}, \
 	{"window", required_argument, NULL, ORCH_OPT_WINDOW}, \
+	{"serve-client-id", required_argument, NULL, ORCH_OPT_SERVE_CLIENT_ID}, \
 	{"json", no_argument, NULL, ORCH_OPT_JSON}, \
 	{"help", no_argument, NULL, ORCH_OPT_HELP}, \
 	{NULL, 0, NULL, 0}
@@ -78,7 +81,9 @@ struct orch_config {
 	char ca[PATH_MAX];
 	char cert[PATH_MAX];
 	char key[PATH_MAX];
+	/* After orch_config_load: "<[broker] client_id>-<pid>", unique per process. */
 	char client_id[FOTA_MAX_SEGMENT_LEN + 1];
+	char serve_client_id[FOTA_MAX_SEGMENT_LEN + 1]; /* "" : serve uses client_id too */
 	int keepalive_s;
 	/* [orchestrator] */
 	char state_dir[PATH_MAX];
@@ -101,7 +106,9 @@ void orch_config_init(struct orch_config *cfg);
  * applied by orch_config_load, after the file, so flags win. */
 bool orch_config_flag(struct orch_config *cfg, int opt, const char *arg);
 
-/* Reads the config file (if any), then applies the recorded flags and checks the result. */
+/* Reads the config file (if any), then applies the recorded flags and checks the result.
+ * Makes client_id unique to this process by appending "-<pid>" to the configured one, so that
+ * ad-hoc commands never push a daemon (or each other) off the broker. */
 fota_err orch_config_load(struct orch_config *cfg, struct fota_error *err);
 
 /* Sets one [section] key as the file would; used for files and flags alike. */
