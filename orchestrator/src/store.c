@@ -27,6 +27,26 @@ bool orch_cstate_parse(const char *name, enum orch_cstate *out)
 	return false;
 }
 
+static const char *const cmark_names[ORCH_CMARK__COUNT] = {"", "timed_out", "incompatible"};
+
+const char *orch_cmark_name(enum orch_cmark m)
+{
+	return (unsigned)m < ORCH_CMARK__COUNT ? cmark_names[m] : "unknown";
+}
+
+bool orch_cmark_parse(const char *name, enum orch_cmark *out)
+{
+	int i;
+
+	for (i = 0; i < ORCH_CMARK__COUNT; i++) {
+		if (strcmp(name, cmark_names[i]) == 0) {
+			*out = (enum orch_cmark)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 void orch_campaign_clear(struct orch_campaign *c)
 {
 	uint32_t i;

@@ -59,15 +59,37 @@ struct orch_campaign {
 	uint32_t admit_per_min; /* new admissions per minute (0: unlimited) */
 	int64_t not_before;	/* window; 0 = open */
 	int64_t not_after;
+	/* An admitted device silent this long is timed out (0: never); it then counts as a
+	 * failure, or with timeout_skips as skipped (out of the stage's success ratio). */
+	uint32_t device_timeout_s;
+	bool timeout_skips;
+	/* What the image's manifest requires, so a registry entry can rule a device out:
+	 * model ("" any) and comma-joined hardware revisions ("" any). */
+	char model[FOTA_MAX_NAME_LEN + 1];
+	char hw_revisions[FOTA_MAX_LIST_ITEMS * (FOTA_MAX_VERSION_LEN + 1)];
 	uint32_t cur_percent;	/* percentage the published directive admits */
 	uint64_t directive_seq; /* of the last directive published */
 	uint64_t want_rev;	/* bumped whenever the directive must change */
 	uint64_t pub_rev;	/* want_rev of the last directive published */
 	int64_t created, started, stage_started, stage_met, resumed, finished;
+	/* Store sequence (orch_event.seq) of the start or last resume: a device report with a
+	 * higher sequence came after it, whatever the clock says. */
+	int64_t resumed_seq;
 };
 
 /* Frees the stage device lists; the struct may be reused after. */
 void orch_campaign_clear(struct orch_campaign *c);
+
+/* What the engine concluded about a device, beyond what it reported. */
+enum orch_cmark {
+	ORCH_CMARK_NONE = 0,
+	ORCH_CMARK_TIMED_OUT,	 /* silent past the campaign's device timeout */
+	ORCH_CMARK_INCOMPATIBLE, /* its registry entry rules the image out: never admitted */
+	ORCH_CMARK__COUNT
+};
+
+const char *orch_cmark_name(enum orch_cmark m);
+bool orch_cmark_parse(const char *name, enum orch_cmark *out);
 
 /* A device's progress in one campaign. */
 struct orch_cdev {
@@ -79,7 +101,10 @@ struct orch_cdev {
 	enum fota_result result;
 	char reason[FOTA_MAX_REASON_LEN + 1];
 	uint32_t chunks_present, chunk_count;
-	int64_t updated;
+	int64_t updated;   /* Unix seconds of the last change (the engine's clock) */
+	int64_t seq;	   /* store sequence of the last report or mark: ordered against resumes */
+	int64_t device_ts; /* the device's own timestamp of its last report */
+	enum orch_cmark mark;
 };
 
 struct orch_device {

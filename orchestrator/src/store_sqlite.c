@@ -74,6 +74,15 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 2: reports ordered by store sequence, device timeouts, image compatibility. */
+    "ALTER TABLE campaigns ADD COLUMN resumed_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN device_timeout_s INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN timeout_skips INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaigns ADD COLUMN hw_revisions TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaign_devices ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaign_devices ADD COLUMN device_ts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaign_devices ADD COLUMN mark TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -413,13 +422,16 @@ static fota_err sq_image_put(struct orch_store *base, const char *id, const char
 static const char sql_camp_ins[] =
     "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
     " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
-    " created, started, stage_started, stage_met, resumed, finished)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)";
+    " created, started, stage_started, stage_met, resumed, finished, resumed_seq,"
+    " device_timeout_s, timeout_skips, model, hw_revisions)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+    " ?23,?24,?25,?26,?27)";
 static const char sql_camp_upd[] =
     "UPDATE campaigns SET image_id=?2, grp=?3, salt=?4, state=?5, reason=?6, stage=?7,"
     " fail_count=?8, fail_pct=?9, admit_per_min=?10, not_before=?11, not_after=?12,"
     " cur_percent=?13, directive_seq=?14, want_rev=?15, pub_rev=?16, created=?17, started=?18,"
-    " stage_started=?19, stage_met=?20, resumed=?21, finished=?22 WHERE id=?1";
+    " stage_started=?19, stage_met=?20, resumed=?21, finished=?22, resumed_seq=?23,"
+    " device_timeout_s=?24, timeout_skips=?25, model=?26, hw_revisions=?27 WHERE id=?1";
 static const char sql_stage_del[] = "DELETE FROM stages WHERE campaign = ?1";
 static const char sql_stage_ins[] =
     "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
@@ -456,6 +468,11 @@ static fota_err write_campaign(struct sqlite_store *s, const char *sql,
 	sqlite3_bind_int64(st, 20, c->stage_met);
 	sqlite3_bind_int64(st, 21, c->resumed);
 	sqlite3_bind_int64(st, 22, c->finished);
+	sqlite3_bind_int64(st, 23, c->resumed_seq);
+	sqlite3_bind_int64(st, 24, c->device_timeout_s);
+	sqlite3_bind_int(st, 25, c->timeout_skips);
+	bind_text(st, 26, c->model);
+	bind_text(st, 27, c->hw_revisions);
 	rc = step_done(s, st, err, "campaign");
 	if (rc)
 		return rc;
@@ -501,7 +518,8 @@ static fota_err sq_campaign_put(struct orch_store *base, const struct orch_campa
 static const char sql_camp_get[] =
     "SELECT id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct, admit_per_min,"
     " not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev, created, started,"
-    " stage_started, stage_met, resumed, finished FROM campaigns WHERE id = ?1";
+    " stage_started, stage_met, resumed, finished, resumed_seq, device_timeout_s, timeout_skips,"
+    " model, hw_revisions FROM campaigns WHERE id = ?1";
 static const char sql_stage_get[] =
     "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = ?1 ORDER BY idx";
 
@@ -547,6 +565,11 @@ static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct 
 	c->stage_met = sqlite3_column_int64(st, 19);
 	c->resumed = sqlite3_column_int64(st, 20);
 	c->finished = sqlite3_column_int64(st, 21);
+	c->resumed_seq = sqlite3_column_int64(st, 22);
+	c->device_timeout_s = (uint32_t)sqlite3_column_int64(st, 23);
+	c->timeout_skips = sqlite3_column_int(st, 24) != 0;
+	col_copy(st, 25, c->model, sizeof(c->model));
+	col_copy(st, 26, c->hw_revisions, sizeof(c->hw_revisions));
 	sqlite3_reset(st);
 
 	st = prep(s, sql_stage_get, err);
@@ -620,15 +643,19 @@ static const char sql_cdev_admit[] =
     " VALUES (?1,?2,?3,?4)";
 static const char sql_cdev_put[] =
     "INSERT INTO campaign_devices (campaign, device, stage, admitted, reported, state, result,"
-    " reason, chunks_present, chunk_count, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-    " ON CONFLICT(campaign, device) DO UPDATE SET reported=?5, state=?6, result=?7, reason=?8,"
-    " chunks_present=?9, chunk_count=?10, updated=?11";
+    " reason, chunks_present, chunk_count, updated, seq, device_ts, mark)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+    " ON CONFLICT(campaign, device) DO UPDATE SET stage=?3, admitted=?4, reported=?5, state=?6,"
+    " result=?7, reason=?8, chunks_present=?9, chunk_count=?10, updated=?11, seq=?12,"
+    " device_ts=?13, mark=?14";
 static const char sql_cdev_get[] =
     "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
-    " chunk_count, updated FROM campaign_devices WHERE campaign = ?1 AND device = ?2";
+    " chunk_count, updated, seq, device_ts, mark FROM campaign_devices"
+    " WHERE campaign = ?1 AND device = ?2";
 static const char sql_cdev_all[] =
     "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
-    " chunk_count, updated FROM campaign_devices WHERE campaign = ?1 ORDER BY device";
+    " chunk_count, updated, seq, device_ts, mark FROM campaign_devices WHERE campaign = ?1"
+    " ORDER BY device";
 
 static fota_err sq_cdev_admit(struct orch_store *base, const char *campaign, const char *device,
 			      uint32_t stage, int64_t now, bool *inserted, struct fota_error *err)
@@ -668,6 +695,9 @@ static fota_err sq_cdev_put(struct orch_store *base, const char *campaign,
 	sqlite3_bind_int64(st, 9, d->chunks_present);
 	sqlite3_bind_int64(st, 10, d->chunk_count);
 	sqlite3_bind_int64(st, 11, d->updated);
+	sqlite3_bind_int64(st, 12, d->seq);
+	sqlite3_bind_int64(st, 13, d->device_ts);
+	bind_text(st, 14, orch_cmark_name(d->mark));
 	return step_done(s, st, err, "campaign device");
 }
 
@@ -690,6 +720,11 @@ static void row_cdev(sqlite3_stmt *st, struct orch_cdev *d)
 	d->chunks_present = (uint32_t)sqlite3_column_int64(st, 7);
 	d->chunk_count = (uint32_t)sqlite3_column_int64(st, 8);
 	d->updated = sqlite3_column_int64(st, 9);
+	d->seq = sqlite3_column_int64(st, 10);
+	d->device_ts = sqlite3_column_int64(st, 11);
+	col_copy(st, 12, name, sizeof(name));
+	if (!orch_cmark_parse(name, &d->mark))
+		d->mark = ORCH_CMARK_NONE;
 }
 
 static fota_err sq_cdev_get(struct orch_store *base, const char *campaign, const char *device,
