@@ -41,6 +41,50 @@ static fota_err parse_u32(const char *what, const char *s, size_t len, uint32_t 
 	return FOTA_OK;
 }
 
+/* "90", "90s", "10m", "12h" or "7d" of at most max seconds; len bytes of s. */
+static fota_err parse_duration(const char *what, const char *s, size_t len, uint32_t max,
+			       uint32_t *out, struct fota_error *err)
+{
+	uint32_t mul = 1, v = 0;
+	fota_err rc;
+
+	if (len > 0) {
+		switch (s[len - 1]) {
+		case 'd':
+			mul = 86400;
+			break;
+		case 'h':
+			mul = 3600;
+			break;
+		case 'm':
+			mul = 60;
+			break;
+		case 's':
+			break;
+		default:
+			mul = 0;
+		}
+		if (mul)
+			len--;
+		else
+			mul = 1;
+	}
+	rc = parse_u32(what, s, len, max, &v, err);
+	if (rc)
+		return rc;
+	if ((uint64_t)v * mul > max)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s: '%s' is over %u seconds", what, s,
+				      max);
+	*out = v * mul;
+	return FOTA_OK;
+}
+
+fota_err orch_duration_parse(const char *what, const char *s, uint32_t max, uint32_t *out,
+			     struct fota_error *err)
+{
+	return parse_duration(what, s, strlen(s), max, out, err);
+}
+
 /* Checks a comma-joined device list: valid ids, at most FOTA_MAX_ADMIT_DEVICES. */
 static fota_err check_list(const char *list, size_t *count, struct fota_error *err)
 {
@@ -124,15 +168,8 @@ fota_err orch_stage_parse(const char *spec, struct orch_cstage *out, struct fota
 				vlen--;
 			rc = parse_u32("stage success", eq + 1, vlen, 100, &out->success_pct, err);
 		} else if ((size_t)(eq - opt) == 4 && strncmp(opt, "wait", 4) == 0) {
-			size_t vlen = olen - 5;
-			uint32_t mul = 1;
-
-			if (vlen > 0 && (eq[vlen] == 's' || eq[vlen] == 'm' || eq[vlen] == 'h')) {
-				mul = eq[vlen] == 'h' ? 3600 : eq[vlen] == 'm' ? 60 : 1;
-				vlen--;
-			}
-			rc = parse_u32("stage wait", eq + 1, vlen, 30u * 86400, &out->wait_s, err);
-			out->wait_s *= mul;
+			rc = parse_duration("stage wait", eq + 1, olen - 5, 30u * 86400,
+					    &out->wait_s, err);
 		} else {
 			rc = fota_error_set(err, FOTA_ERR_FIELD,
 					    "stage '%s': unknown option '%.*s' (success=, wait=)",
@@ -247,20 +284,47 @@ static bool is_failure(enum fota_state s)
 	return s == FOTA_STATE_FAILED || s == FOTA_STATE_ROLLED_BACK;
 }
 
+/* A failure the operator has not yet acknowledged with a resume (or a retry). */
+static bool unacknowledged(const struct orch_campaign *c, const struct orch_cdev *d)
+{
+	return d->seq > c->resumed_seq;
+}
+
+/* A failure for the threshold: reported as one, or timed out when timeouts count as failures. */
+static bool counts_as_failure(const struct orch_campaign *c, const struct orch_cdev *d)
+{
+	if (d->mark == ORCH_CMARK_TIMED_OUT)
+		return !c->timeout_skips;
+	return d->mark == ORCH_CMARK_NONE && is_failure(d->state);
+}
+
 void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 		     const struct orch_cdev *d)
 {
+	if (d->mark == ORCH_CMARK_INCOMPATIBLE) {
+		k->incompatible++;
+		return;
+	}
 	k->admitted++;
 	if (d->reported)
 		k->reported++;
 	if ((unsigned)d->state < FOTA_STATE__COUNT)
 		k->by_state[d->state]++;
-	if (d->state == FOTA_STATE_CONFIRMED) {
+	if (d->mark == ORCH_CMARK_TIMED_OUT) {
+		k->timed_out++;
+		if (c->timeout_skips) {
+			k->skipped++;
+		} else {
+			k->failed++;
+			if (unacknowledged(c, d))
+				k->failed_now++;
+		}
+	} else if (d->state == FOTA_STATE_CONFIRMED) {
 		k->confirmed++;
 	} else if (is_failure(d->state)) {
 		k->failed++;
 		/* Failures acknowledged by a resume no longer count towards the threshold. */
-		if (d->updated > c->resumed)
+		if (unacknowledged(c, d))
 			k->failed_now++;
 	} else if (d->result == FOTA_RESULT_ABORTED) {
 		k->aborted++;
@@ -273,6 +337,8 @@ void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 
 bool orch_cdev_needs_image(const struct orch_campaign *c, const struct orch_cdev *d)
 {
+	if (d->mark == ORCH_CMARK_INCOMPATIBLE)
+		return false;
 	if (!d->reported)
 		return true;
 	switch (d->state) {
@@ -286,10 +352,51 @@ bool orch_cdev_needs_image(const struct orch_campaign *c, const struct orch_cdev
 	case FOTA_STATE_FAILED:
 	case FOTA_STATE_ROLLED_BACK:
 		/* Acknowledged by a resume: it starts over. */
-		return d->updated <= c->resumed;
+		return !unacknowledged(c, d);
 	default:
 		return false;
 	}
+}
+
+bool orch_cdev_settled(const struct orch_cdev *d)
+{
+	return d->mark != ORCH_CMARK_NONE || d->state == FOTA_STATE_CONFIRMED ||
+	       is_failure(d->state) ||
+	       (d->state == FOTA_STATE_IDLE && d->result == FOTA_RESULT_ABORTED);
+}
+
+int64_t orch_cdev_last_heard(const struct orch_campaign *c, const struct orch_cdev *d)
+{
+	int64_t t = d->admitted;
+
+	if (d->reported && d->updated > t)
+		t = d->updated;
+	/* Time spent paused is not the device's silence. */
+	if (c->resumed > t)
+		t = c->resumed;
+	return t;
+}
+
+bool orch_cdev_timed_out(const struct orch_campaign *c, const struct orch_cdev *d, int64_t now)
+{
+	return c->device_timeout_s && !orch_cdev_settled(d) &&
+	       now - orch_cdev_last_heard(c, d) >= (int64_t)c->device_timeout_s;
+}
+
+bool orch_campaign_compatible(const struct orch_campaign *c, const char *model, const char *hw,
+			      char *why, size_t size)
+{
+	if (c->model[0] && model && model[0] && strcmp(c->model, model) != 0) {
+		snprintf(why, size, "registered model '%s', the image is for '%s'", model,
+			 c->model);
+		return false;
+	}
+	if (c->hw_revisions[0] && hw && hw[0] && !list_has(c->hw_revisions, hw)) {
+		snprintf(why, size, "registered hardware revision '%s', the image takes %s", hw,
+			 c->hw_revisions);
+		return false;
+	}
+	return true;
 }
 
 const char *orch_verdict_name(enum orch_verdict v)
@@ -305,6 +412,9 @@ enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struc
 	const struct orch_cstage *st = &c->stages[c->stage];
 	bool last = c->stage + 1 >= c->n_stages;
 
+	/* Skipped (timed-out) devices are out of the success ratio, not out of the failure one. */
+	uint32_t judged = k->admitted - k->skipped;
+
 	if (c->fail_count && k->failed_now >= c->fail_count)
 		return ORCH_VERDICT_PAUSE;
 	if (c->fail_pct && k->admitted &&
@@ -313,7 +423,7 @@ enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struc
 	if (!fully_admitted)
 		return ORCH_VERDICT_HOLD;
 	/* An empty stage (say 10 % of a tiny group) has nothing to prove. */
-	if (k->admitted && (uint64_t)k->confirmed * 100 < (uint64_t)st->success_pct * k->admitted)
+	if (judged && (uint64_t)k->confirmed * 100 < (uint64_t)st->success_pct * judged)
 		return ORCH_VERDICT_HOLD;
 	if (c->stage_met == 0 || now - c->stage_met < (int64_t)st->wait_s)
 		return ORCH_VERDICT_MET;
@@ -370,22 +480,322 @@ fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orc
 	return FOTA_OK;
 }
 
-fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,
-			     const char *kind, const char *result, struct fota_error *err,
-			     const char *fmt, ...)
+static fota_err vevent(struct orch_store *s, const char *campaign, const char *device,
+		       const char *kind, const char *result, int64_t *seq, struct fota_error *err,
+		       const char *fmt, va_list ap) __attribute__((format(printf, 8, 0)));
+
+static fota_err vevent(struct orch_store *s, const char *campaign, const char *device,
+		       const char *kind, const char *result, int64_t *seq, struct fota_error *err,
+		       const char *fmt, va_list ap)
 {
 	struct orch_event e;
-	va_list ap;
+	fota_err rc;
 
 	memset(&e, 0, sizeof(e));
 	snprintf(e.campaign, sizeof(e.campaign), "%s", campaign ? campaign : "");
 	snprintf(e.device, sizeof(e.device), "%s", device ? device : "");
 	snprintf(e.kind, sizeof(e.kind), "%s", kind);
 	snprintf(e.result, sizeof(e.result), "%s", result ? result : "");
-	va_start(ap, fmt);
 	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	rc = s->ops->event_append(s, &e, err);
+	if (rc == FOTA_OK && seq)
+		*seq = e.seq;
+	return rc;
+}
+
+fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,
+			     const char *kind, const char *result, struct fota_error *err,
+			     const char *fmt, ...)
+{
+	va_list ap;
+	fota_err rc;
+
+	va_start(ap, fmt);
+	rc = vevent(s, campaign, device, kind, result, NULL, err, fmt, ap);
 	va_end(ap);
-	return s->ops->event_append(s, &e, err);
+	return rc;
+}
+
+fota_err orch_campaign_event_seq(struct orch_store *s, const char *campaign, const char *device,
+				 const char *kind, const char *result, int64_t *seq,
+				 struct fota_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	fota_err rc;
+
+	va_start(ap, fmt);
+	rc = vevent(s, campaign, device, kind, result, seq, err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* --- operator commands ------------------------------------------------------------------------ */
+
+fota_err orch_campaign_command(struct orch_store *st, const char *id, const char *verb, int64_t now,
+			       enum orch_cstate *from_out, enum orch_cstate *to_out,
+			       struct fota_error *err)
+{
+	struct orch_campaign c;
+	enum orch_cstate from, to;
+	const char *kind;
+	int64_t seq = 0;
+	fota_err rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = st->ops->begin(st, err);
+	if (rc)
+		return rc;
+	rc = st->ops->campaign_get(st, id, &c, err);
+	if (rc)
+		goto out;
+	from = c.state;
+	if (strcmp(verb, "start") == 0) {
+		to = ORCH_CAMPAIGN_RUNNING;
+		if (from != ORCH_CAMPAIGN_DRAFT)
+			goto bad_state;
+		c.started = now;
+		c.stage_started = now;
+		c.resumed = now;
+	} else if (strcmp(verb, "pause") == 0) {
+		to = ORCH_CAMPAIGN_PAUSED;
+		if (from != ORCH_CAMPAIGN_RUNNING)
+			goto bad_state;
+		snprintf(c.reason, sizeof(c.reason), "paused by command");
+	} else if (strcmp(verb, "resume") == 0) {
+		to = ORCH_CAMPAIGN_RUNNING;
+		if (from != ORCH_CAMPAIGN_PAUSED)
+			goto bad_state;
+		/* Failures so far are acknowledged; failed devices retry on the new directive. */
+		c.resumed = now;
+		c.reason[0] = '\0';
+	} else if (strcmp(verb, "abort") == 0) {
+		to = ORCH_CAMPAIGN_ABORTED;
+		if (from == ORCH_CAMPAIGN_ABORTED || from == ORCH_CAMPAIGN_COMPLETED)
+			goto bad_state;
+		snprintf(c.reason, sizeof(c.reason), "aborted by command");
+		c.finished = now;
+	} else {
+		rc = fota_error_set(err, FOTA_ERR_INVAL, "unknown campaign command '%s'", verb);
+		goto out;
+	}
+	kind = from == ORCH_CAMPAIGN_DRAFT && to == ORCH_CAMPAIGN_RUNNING ? "started"
+	       : to == ORCH_CAMPAIGN_RUNNING				  ? "resumed"
+	       : to == ORCH_CAMPAIGN_PAUSED				  ? "paused"
+									  : "aborted";
+	c.state = to;
+	/* A draft never published anything; aborting it publishes nothing either. */
+	if (from != ORCH_CAMPAIGN_DRAFT || to == ORCH_CAMPAIGN_RUNNING)
+		c.want_rev++;
+	rc =
+	    orch_campaign_event_seq(st, c.id, "", kind, "command", &seq, err, "%s -> %s by command",
+				    orch_cstate_name(from), orch_cstate_name(to));
+	/* Reports stored after this event count against the threshold; earlier ones are
+	 * acknowledged, even within the same second. */
+	if (to == ORCH_CAMPAIGN_RUNNING)
+		c.resumed_seq = seq;
+	if (rc == FOTA_OK)
+		rc = st->ops->campaign_put(st, &c, err);
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc == FOTA_OK) {
+		*from_out = from;
+		*to_out = to;
+		orch_campaign_clear(&c);
+		return FOTA_OK;
+	}
+	goto out;
+bad_state:
+	rc = fota_error_set(err, FOTA_ERR_STATE, "cannot %s campaign %s: it is %s", verb, c.id,
+			    orch_cstate_name(from));
+out:
+	st->ops->rollback(st);
+	orch_campaign_clear(&c);
+	return rc;
+}
+
+struct preflight {
+	const struct orch_campaign *c;
+	uint32_t members, incompatible;
+};
+
+static int preflight_member(void *ctx, const struct orch_device *d)
+{
+	struct preflight *p = ctx;
+	char why[FOTA_MAX_REASON_LEN + 1];
+
+	p->members++;
+	if (!orch_campaign_compatible(p->c, d->model, d->hw, why, sizeof(why)))
+		p->incompatible++;
+	return 0;
+}
+
+fota_err orch_campaign_preflight(struct orch_store *st, const struct orch_campaign *c,
+				 uint32_t *members, uint32_t *incompatible, struct fota_error *err)
+{
+	struct preflight p = {.c = c};
+	char why[FOTA_MAX_REASON_LEN + 1];
+	uint32_t i;
+	fota_err rc;
+
+	*members = *incompatible = 0;
+	rc = st->ops->device_each(st, c->group, preflight_member, &p, err);
+	if (rc)
+		return rc;
+	*members = p.members;
+	*incompatible = p.incompatible;
+	for (i = 0; i < c->n_stages; i++) {
+		const char *q = c->stages[i].devices;
+
+		while (q && *q) {
+			struct orch_device d;
+			char id[FOTA_MAX_SEGMENT_LEN + 1];
+			size_t len = strcspn(q, ",");
+
+			snprintf(id, sizeof(id), "%.*s", (int)len, q);
+			rc = st->ops->device_get(st, id, &d, NULL);
+			if (rc == FOTA_ERR_NOT_FOUND)
+				return fota_error_set(err, FOTA_ERR_NOT_FOUND,
+						      "stage %u lists device '%s', which is not in "
+						      "the registry",
+						      i + 1, id);
+			if (rc)
+				return fota_error_set(err, rc, "registry: cannot read device '%s'",
+						      id);
+			if (!list_has(d.groups, c->group))
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "stage %u lists device '%s', which is not in "
+						      "group %s (its groups: %s)",
+						      i + 1, id, c->group,
+						      d.groups[0] ? d.groups : "none");
+			if (!orch_campaign_compatible(c, d.model, d.hw, why, sizeof(why)))
+				return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
+						      "stage %u lists device '%s': %s", i + 1, id,
+						      why);
+			q += len;
+			if (*q == ',')
+				q++;
+		}
+	}
+	if (p.members == 0)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
+				      "group %s has no registered device (devices register by "
+				      "reporting, `device add` or `device import`)",
+				      c->group);
+	if (p.incompatible == p.members)
+		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
+				      "no registered device of group %s can take the image (%u "
+				      "ruled out by model or hardware revision)",
+				      c->group, p.incompatible);
+	return FOTA_OK;
+}
+
+/* A device retry re-admits: failed, rolled back or timed out. */
+static bool retryable(const struct orch_cdev *d)
+{
+	return d->mark == ORCH_CMARK_TIMED_OUT ||
+	       (d->mark == ORCH_CMARK_NONE && is_failure(d->state));
+}
+
+struct retry_list {
+	const char *only;
+	struct orch_cdev *d;
+	size_t n;
+	bool oom, found;
+};
+
+static int collect_retry(void *ctx, const struct orch_cdev *d)
+{
+	struct retry_list *r = ctx;
+	struct orch_cdev *tmp;
+
+	if (r->only && strcmp(r->only, d->device) != 0)
+		return 0;
+	r->found = true;
+	if (!retryable(d))
+		return 0;
+	tmp = realloc(r->d, (r->n + 1) * sizeof(*tmp));
+	if (!tmp) {
+		r->oom = true;
+		return 1;
+	}
+	r->d = tmp;
+	r->d[r->n++] = *d;
+	return 0;
+}
+
+fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *device, int64_t now,
+			     uint32_t *count, struct fota_error *err)
+{
+	struct orch_campaign c;
+	struct retry_list r = {.only = device};
+	size_t i;
+	fota_err rc;
+
+	memset(&c, 0, sizeof(c));
+	*count = 0;
+	rc = st->ops->begin(st, err);
+	if (rc)
+		return rc;
+	rc = st->ops->campaign_get(st, id, &c, err);
+	if (rc)
+		goto out;
+	if (c.state != ORCH_CAMPAIGN_RUNNING && c.state != ORCH_CAMPAIGN_PAUSED) {
+		rc = fota_error_set(err, FOTA_ERR_STATE,
+				    "cannot retry devices of campaign %s: it is %s", c.id,
+				    orch_cstate_name(c.state));
+		goto out;
+	}
+	rc = st->ops->cdev_each(st, c.id, collect_retry, &r, err);
+	if (rc == FOTA_OK && r.oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	if (rc == FOTA_OK && device && !r.found)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
+				    device, c.id);
+	else if (rc == FOTA_OK && device && r.n == 0)
+		rc = fota_error_set(err, FOTA_ERR_STATE,
+				    "device %s of campaign %s neither failed nor timed out", device,
+				    c.id);
+	for (i = 0; rc == FOTA_OK && i < r.n; i++) {
+		struct orch_cdev *d = &r.d[i];
+		char was[64];
+
+		snprintf(was, sizeof(was), "%s",
+			 d->mark == ORCH_CMARK_TIMED_OUT ? "timed_out" : fota_state_name(d->state));
+		/* As if newly admitted: nothing reported yet, silent since now. */
+		d->reported = false;
+		d->state = FOTA_STATE_IDLE;
+		d->result = FOTA_RESULT_NONE;
+		d->reason[0] = '\0';
+		d->chunks_present = d->chunk_count = 0;
+		d->mark = ORCH_CMARK_NONE;
+		d->admitted = now;
+		d->updated = now;
+		rc = orch_campaign_event_seq(st, c.id, d->device, "retry", "command", &d->seq, err,
+					     "re-admitted after %s", was);
+		if (rc == FOTA_OK)
+			rc = st->ops->cdev_put(st, c.id, d, err);
+	}
+	if (rc == FOTA_OK && r.n) {
+		/* A new directive sequence: devices that settled on the last one act again. */
+		c.want_rev++;
+		rc = orch_campaign_event(st, c.id, "", "retry", "command", err,
+					 "%zu device%s re-admitted", r.n, r.n == 1 ? "" : "s");
+		if (rc == FOTA_OK)
+			rc = st->ops->campaign_put(st, &c, err);
+	}
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc == FOTA_OK) {
+		*count = (uint32_t)r.n;
+		free(r.d);
+		orch_campaign_clear(&c);
+		return FOTA_OK;
+	}
+out:
+	st->ops->rollback(st);
+	free(r.d);
+	orch_campaign_clear(&c);
+	return rc;
 }
 
 /* --- engine ---------------------------------------------------------------------------------- */
@@ -498,14 +908,13 @@ static void status_groups(const struct fota_status *s, char *out, size_t size)
 }
 
 fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, const char *groups,
-			    struct fota_error *err)
+			    int64_t now, struct fota_error *err)
 {
 	struct orch_store *st = e->store;
 	struct orch_device dev;
 	struct orch_campaign c;
 	struct orch_cdev d;
-	int64_t now = fota_time_now();
-	bool changed;
+	bool changed, refailed, unmarked;
 	fota_err rc;
 
 	memset(&dev, 0, sizeof(dev));
@@ -545,7 +954,13 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	if (rc)
 		goto out;
 	changed = !d.reported || d.state != s->state || d.result != s->result;
-	if (!changed && d.chunks_present == s->chunks_present)
+	/* The same failure again, stamped later by the device: it tried once more (after a
+	 * resume or a retry) and failed the same way. A retained replay carries the old stamp. */
+	refailed = !changed && is_failure(s->state) && s->timestamp > d.device_ts;
+	/* Any report ends a timeout; one that is not a failure proves the registry wrong. */
+	unmarked = d.mark == ORCH_CMARK_TIMED_OUT ||
+		   (d.mark == ORCH_CMARK_INCOMPATIBLE && !is_failure(s->state));
+	if (!changed && !refailed && !unmarked && d.chunks_present == s->chunks_present)
 		goto out; /* a replayed retained status: nothing new */
 	d.reported = true;
 	d.state = s->state;
@@ -554,10 +969,16 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	d.chunks_present = s->chunks_present;
 	d.chunk_count = s->chunk_count;
 	d.updated = now;
-	rc = st->ops->cdev_put(st, c.id, &d, err);
-	if (rc == FOTA_OK && changed)
-		rc = orch_campaign_event(st, c.id, s->device, fota_state_name(s->state),
-					 fota_result_name(s->result), err, "%s", s->reason);
+	d.device_ts = s->timestamp;
+	if (unmarked)
+		d.mark = ORCH_CMARK_NONE;
+	/* The event's store sequence orders this report against starts and resumes. */
+	if (changed || refailed || unmarked)
+		rc = orch_campaign_event_seq(st, c.id, s->device, fota_state_name(s->state),
+					     fota_result_name(s->result), &d.seq, err, "%s",
+					     s->reason);
+	if (rc == FOTA_OK)
+		rc = st->ops->cdev_put(st, c.id, &d, err);
 out:
 	orch_campaign_clear(&c);
 	return rc;
@@ -597,7 +1018,7 @@ static size_t drain(struct orch_engine *e)
 		}
 		snprintf(s.device, sizeof(s.device), "%.*s", FOTA_MAX_SEGMENT_LEN, batch[i].device);
 		status_groups(&s, groups, sizeof(groups));
-		if (orch_engine_ingest(e, &s, groups, &err))
+		if (orch_engine_ingest(e, &s, groups, fota_time_now(), &err))
 			orch_fail("store status", &err);
 	}
 	if (st->ops->commit(st, &err)) {
@@ -622,8 +1043,15 @@ out:
 	return n;
 }
 
+/* A group member as admission needs it: its id and what the registry says it is. */
+struct member {
+	char id[FOTA_MAX_SEGMENT_LEN + 1];
+	char model[FOTA_MAX_NAME_LEN + 1];
+	char hw[FOTA_MAX_VERSION_LEN + 1];
+};
+
 struct members {
-	char (*ids)[FOTA_MAX_SEGMENT_LEN + 1];
+	struct member *m;
 	size_t n, cap;
 	bool oom;
 };
@@ -634,16 +1062,19 @@ static int add_member(void *ctx, const struct orch_device *d)
 
 	if (m->n == m->cap) {
 		size_t ncap = m->cap ? m->cap * 2 : 64;
-		void *tmp = realloc(m->ids, ncap * sizeof(*m->ids));
+		void *tmp = realloc(m->m, ncap * sizeof(*m->m));
 
 		if (!tmp) {
 			m->oom = true;
 			return 1;
 		}
-		m->ids = tmp;
+		m->m = tmp;
 		m->cap = ncap;
 	}
-	memcpy(m->ids[m->n++], d->id, sizeof(*m->ids));
+	memcpy(m->m[m->n].id, d->id, sizeof(m->m[m->n].id));
+	memcpy(m->m[m->n].model, d->model, sizeof(m->m[m->n].model));
+	memcpy(m->m[m->n].hw, d->hw, sizeof(m->m[m->n].hw));
+	m->n++;
 	return 0;
 }
 
@@ -662,9 +1093,11 @@ static int tally_one(void *ctx, const struct orch_cdev *d)
 	orch_counts_add(&t->k, t->c, d);
 	if (d->admitted >= t->since)
 		t->recent++;
-	if (!t->first_fail[0] && is_failure(d->state) && d->updated > t->c->resumed)
+	if (!t->first_fail[0] && counts_as_failure(t->c, d) && unacknowledged(t->c, d))
 		snprintf(t->first_fail, sizeof(t->first_fail), "%s %s", d->device,
-			 d->reason[0] ? d->reason : fota_result_name(d->result));
+			 d->mark == ORCH_CMARK_TIMED_OUT ? "timed out"
+			 : d->reason[0]			 ? d->reason
+							 : fota_result_name(d->result));
 	return 0;
 }
 
@@ -675,10 +1108,94 @@ static uint32_t newly_admitted(const struct orch_campaign *c, const struct membe
 	size_t i;
 
 	for (i = 0; i < m->n; i++)
-		if (orch_campaign_admits(c, c->stage, p, m->ids[i]) &&
-		    !orch_campaign_admits(c, c->stage, c->cur_percent, m->ids[i]))
+		if (orch_campaign_admits(c, c->stage, p, m->m[i].id) &&
+		    !orch_campaign_admits(c, c->stage, c->cur_percent, m->m[i].id))
 			n++;
 	return n;
+}
+
+/* Records the admission of id (once). A device whose registry entry (reg, NULL: unknown) rules
+ * the image out is recorded as incompatible instead, and never counted as admitted. */
+static fota_err admit(struct orch_store *st, const struct orch_campaign *c, const char *id,
+		      const struct member *reg, int64_t now, const char *how, uint32_t *admitted,
+		      struct fota_error *err)
+{
+	struct orch_cdev d;
+	char why[FOTA_MAX_REASON_LEN + 1];
+	bool ins = false;
+	fota_err rc = st->ops->cdev_admit(st, c->id, id, c->stage, now, &ins, err);
+
+	if (rc || !ins)
+		return rc;
+	if (!reg || orch_campaign_compatible(c, reg->model, reg->hw, why, sizeof(why))) {
+		(*admitted)++;
+		return orch_campaign_event(st, c->id, id, "admitted", "", err, "stage %u%s",
+					   c->stage + 1, how);
+	}
+	rc = st->ops->cdev_get(st, c->id, id, &d, err);
+	if (rc == FOTA_OK) {
+		d.mark = ORCH_CMARK_INCOMPATIBLE;
+		snprintf(d.reason, sizeof(d.reason), "%s", why);
+		rc = orch_campaign_event_seq(st, c->id, id, "incompatible", "", &d.seq, err,
+					     "not admitted: %s", why);
+	}
+	if (rc == FOTA_OK)
+		rc = st->ops->cdev_put(st, c->id, &d, err);
+	return rc;
+}
+
+struct silent {
+	const struct orch_campaign *c;
+	int64_t now;
+	struct orch_cdev *d;
+	size_t n;
+	bool oom;
+};
+
+static int find_silent(void *ctx, const struct orch_cdev *d)
+{
+	struct silent *s = ctx;
+	struct orch_cdev *tmp;
+
+	if (!orch_cdev_timed_out(s->c, d, s->now))
+		return 0;
+	tmp = realloc(s->d, (s->n + 1) * sizeof(*tmp));
+	if (!tmp) {
+		s->oom = true;
+		return 1;
+	}
+	s->d = tmp;
+	s->d[s->n++] = *d;
+	return 0;
+}
+
+/* Marks every admitted device silent past the campaign's device timeout as timed out. */
+static fota_err mark_timeouts(struct orch_store *st, const struct orch_campaign *c, int64_t now,
+			      struct fota_error *err)
+{
+	struct silent s = {.c = c, .now = now};
+	size_t i;
+	fota_err rc;
+
+	/* Collected first: the rows change while the store walks them otherwise. */
+	rc = st->ops->cdev_each(st, c->id, find_silent, &s, err);
+	if (rc == FOTA_OK && s.oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	for (i = 0; rc == FOTA_OK && i < s.n; i++) {
+		struct orch_cdev *d = &s.d[i];
+
+		d->mark = ORCH_CMARK_TIMED_OUT;
+		rc = orch_campaign_event_seq(
+		    st, c->id, d->device, "timed_out", c->timeout_skips ? "skipped" : "failed",
+		    &d->seq, err, "silent for %llds (device timeout %us)",
+		    (long long)(now - orch_cdev_last_heard(c, d)), c->device_timeout_s);
+		if (rc == FOTA_OK)
+			rc = st->ops->cdev_put(st, c->id, d, err);
+		if (rc == FOTA_OK)
+			orch_log("campaign %s: %s timed out", c->id, d->device);
+	}
+	free(s.d);
+	return rc;
 }
 
 static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t now,
@@ -787,15 +1304,9 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	 * the same transaction as the percentage, before the directive goes out: after a
 	 * crash the admissions and the directive can only agree. */
 	for (i = 0; in_window && i < m.n; i++) {
-		bool ins = false;
-
-		if (!orch_campaign_admits(&c, c.stage, c.cur_percent, m.ids[i]))
+		if (!orch_campaign_admits(&c, c.stage, c.cur_percent, m.m[i].id))
 			continue;
-		rc = st->ops->cdev_admit(st, c.id, m.ids[i], c.stage, now, &ins, err);
-		admitted_now += ins;
-		if (rc == FOTA_OK && ins)
-			rc = orch_campaign_event(st, c.id, m.ids[i], "admitted", "", err,
-						 "stage %u", c.stage + 1);
+		rc = admit(st, &c, m.m[i].id, &m.m[i], now, "", &admitted_now, err);
 		if (rc)
 			goto out;
 	}
@@ -803,22 +1314,32 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 		const char *p = c.stages[i].devices;
 
 		while (p && *p) {
-			char id[FOTA_MAX_SEGMENT_LEN + 1];
+			struct orch_device reg;
+			struct member lm;
 			size_t len = strcspn(p, ",");
-			bool ins = false;
+			bool known;
 
-			snprintf(id, sizeof(id), "%.*s", (int)len, p);
-			rc = st->ops->cdev_admit(st, c.id, id, c.stage, now, &ins, err);
-			admitted_now += ins;
-			if (rc == FOTA_OK && ins)
-				rc = orch_campaign_event(st, c.id, id, "admitted", "", err,
-							 "stage %u (listed)", c.stage + 1);
+			memset(&lm, 0, sizeof(lm));
+			snprintf(lm.id, sizeof(lm.id), "%.*s", (int)len, p);
+			/* A listed device the registry does not know is admitted on trust. */
+			known = st->ops->device_get(st, lm.id, &reg, NULL) == FOTA_OK;
+			if (known) {
+				snprintf(lm.model, sizeof(lm.model), "%s", reg.model);
+				snprintf(lm.hw, sizeof(lm.hw), "%s", reg.hw);
+			}
+			rc = admit(st, &c, lm.id, known ? &lm : NULL, now, " (listed)",
+				   &admitted_now, err);
 			if (rc)
 				goto out;
 			p += len;
 			if (*p == ',')
 				p++;
 		}
+	}
+	if (c.device_timeout_s) {
+		rc = mark_timeouts(st, &c, now, err);
+		if (rc)
+			goto out;
 	}
 
 	t.c = &c;
@@ -936,7 +1457,7 @@ publish:
 out:
 	if (in_txn)
 		st->ops->rollback(st);
-	free(m.ids);
+	free(m.m);
 	orch_campaign_clear(&c);
 	return rc;
 }

@@ -28,6 +28,10 @@
  * Defaults: success 100, wait 0. out->devices is malloc'd (orch_campaign_clear frees it). */
 fota_err orch_stage_parse(const char *spec, struct orch_cstage *out, struct fota_error *err);
 
+/* "90" or "90s", "10m", "12h", "7d": seconds, at most max. */
+fota_err orch_duration_parse(const char *what, const char *s, uint32_t max, uint32_t *out,
+			     struct fota_error *err);
+
 /* "2" (devices) or "10%" (of admitted devices) into c->fail_count / c->fail_pct. */
 fota_err orch_fail_threshold_parse(const char *s, struct orch_campaign *c, struct fota_error *err);
 
@@ -48,11 +52,14 @@ struct orch_counts {
 	uint32_t by_state[FOTA_STATE__COUNT];
 	uint32_t reported; /* admitted devices that reported anything for this campaign */
 	uint32_t confirmed;
-	uint32_t failed;     /* failed or rolled back, ever */
-	uint32_t failed_now; /* failed or rolled back since the last resume: what pauses */
-	uint32_t in_flight;  /* admitted, not final */
-	uint32_t aborted;    /* reported the abort (dropped their staged data) */
-	uint32_t need_image; /* admitted, not yet holding the image: what a broadcast is for */
+	uint32_t failed;       /* failed or rolled back, ever */
+	uint32_t failed_now;   /* failed or rolled back since the last resume: what pauses */
+	uint32_t in_flight;    /* admitted, not final */
+	uint32_t aborted;      /* reported the abort (dropped their staged data) */
+	uint32_t need_image;   /* admitted, not yet holding the image: what a broadcast is for */
+	uint32_t timed_out;    /* silent past the device timeout (in failed or skipped too) */
+	uint32_t skipped;      /* timed out with timeout_skips: out of the success ratio */
+	uint32_t incompatible; /* ruled out by the registry: not in admitted */
 };
 
 /* True if d, by its last report, still has to receive the image: never reported, idle,
@@ -61,6 +68,18 @@ bool orch_cdev_needs_image(const struct orch_campaign *c, const struct orch_cdev
 
 void orch_counts_add(struct orch_counts *k, const struct orch_campaign *c,
 		     const struct orch_cdev *d);
+
+/* True once d needs nothing more from the engine: confirmed, failed, aborted or marked. */
+bool orch_cdev_settled(const struct orch_cdev *d);
+/* When d was last heard of: its last report, its admission or the last resume if later. */
+int64_t orch_cdev_last_heard(const struct orch_campaign *c, const struct orch_cdev *d);
+/* True if d, not settled, has been silent for the campaign's device timeout at now. */
+bool orch_cdev_timed_out(const struct orch_campaign *c, const struct orch_cdev *d, int64_t now);
+
+/* False (with why) if a device registered with model and hw cannot take c's image; an
+ * empty registry field rules nothing out. */
+bool orch_campaign_compatible(const struct orch_campaign *c, const char *model, const char *hw,
+			      char *why, size_t size);
 
 enum orch_verdict {
 	ORCH_VERDICT_HOLD = 0, /* keep going */
@@ -80,6 +99,29 @@ enum orch_verdict orch_campaign_judge(const struct orch_campaign *c, const struc
 /* The directive that expresses c now (caller clears it). */
 fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orch_image *img,
 				 int64_t now, struct fota_directive *d, struct fota_error *err);
+
+/* --- operator commands: the CLI and tests call these ---------------------------------------- */
+
+/* verb "start", "pause", "resume" or "abort" on campaign id at now, in one transaction with
+ * its audit event. FOTA_ERR_STATE (with why) if the campaign's state does not allow it. */
+fota_err orch_campaign_command(struct orch_store *st, const char *id, const char *verb, int64_t now,
+			       enum orch_cstate *from, enum orch_cstate *to,
+			       struct fota_error *err);
+
+/* Whether c can do anything, before it is created: its group has registered members and
+ * not all of them are ruled out by the image's model and hardware revisions; every listed
+ * device is registered, in the group and not ruled out. FOTA_ERR_NOT_FOUND (unknown group or
+ * device), FOTA_ERR_FIELD (listed device outside the group) or FOTA_ERR_INCOMPATIBLE, with
+ * the reason. *members and *incompatible count the group's registered devices. */
+fota_err orch_campaign_preflight(struct orch_store *st, const struct orch_campaign *c,
+				 uint32_t *members, uint32_t *incompatible, struct fota_error *err);
+
+/* Re-admits the failed, rolled-back and timed-out devices of a running or paused campaign
+ * (device NULL: all of them) and asks for a new directive sequence; each gets a "retry"
+ * event. *count says how many. FOTA_ERR_NOT_FOUND if device is not in the campaign,
+ * FOTA_ERR_STATE if it neither failed nor timed out or the campaign is not under way. */
+fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *device, int64_t now,
+			     uint32_t *count, struct fota_error *err);
 
 /* --- the engine ----------------------------------------------------------------------------- */
 
@@ -107,9 +149,10 @@ void orch_engine_submit_status(struct orch_engine *e, const char *device, const 
  * active campaign and publishes what changed. */
 void orch_engine_run_once(struct orch_engine *e);
 
-/* One status into the store (the engine's thread or tests); groups is "" or comma-joined. */
+/* One status into the store at time now (the engine's thread or tests); groups is "" or
+ * comma-joined. */
 fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, const char *groups,
-			    struct fota_error *err);
+			    int64_t now, struct fota_error *err);
 
 /* Advances one campaign now (tests call this directly). */
 fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_t now,
@@ -133,5 +176,11 @@ fota_err orch_campaign_broadcasts(struct orch_store *s, const char *campaign, ui
 fota_err orch_campaign_event(struct orch_store *s, const char *campaign, const char *device,
 			     const char *kind, const char *result, struct fota_error *err,
 			     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* orch_campaign_event that also gives the event's store sequence. */
+fota_err orch_campaign_event_seq(struct orch_store *s, const char *campaign, const char *device,
+				 const char *kind, const char *result, int64_t *seq,
+				 struct fota_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
 #endif

@@ -27,8 +27,10 @@ static const char campaign_usage[] =
     "\n"
     "  create ID --image IMAGE_ID --group G --stage SPEC [--stage SPEC...]\n"
     "         [--fail-threshold N|P%] [--admit-rate N] [--window FROM/TO] [--salt S]\n"
+    "         [--device-timeout DURATION [--on-timeout failed|skipped]] [--force]\n"
     "  start ID | pause ID | resume ID | abort ID\n"
-    "  status ID [--watch SECONDS]\n"
+    "  retry ID [--device D]  re-admit failed and timed-out devices (a new directive)\n"
+    "  status ID [--watch SECONDS] [--pending]\n"
     "  list\n"
     "  wait ID --state STATE [--timeout SECONDS]\n"
     "  events ID [--device D]\n"
@@ -42,7 +44,13 @@ static const char campaign_usage[] =
     "                         10 minute soak (defaults: success=100, wait=0)\n"
     "--fail-threshold pauses the campaign by itself at N failed devices, or P % of admitted\n"
     "ones. --admit-rate limits new admissions per minute. --window bounds when devices may\n"
-    "start (RFC 3339 UTC times). Every change is published by a running `serve`.\n"
+    "start (RFC 3339 UTC times). --device-timeout (90s, 30m, 12h, 7d) times out an admitted\n"
+    "device silent that long; it then counts as failed (default) or, with --on-timeout\n"
+    "skipped, leaves the stage's success ratio. `create` refuses an unknown or empty group,\n"
+    "a listed device that is not registered in the group, and devices whose registered\n"
+    "model or hardware revision the image rules out, unless --force. `status --pending`\n"
+    "lists admitted devices not yet settled and how long since each last reported.\n"
+    "Every change is published by a running `serve`.\n"
     "\n"
     "Exit: 0 ok, 1 failure, 2 usage, 3 timeout (wait), 5 no such campaign or image,\n"
     "6 not allowed in the campaign's state; `wait` exits 1 if the campaign ended otherwise.\n"
@@ -60,6 +68,10 @@ enum {
 	OPT_STATE,
 	OPT_TIMEOUT,
 	OPT_DEVICE,
+	OPT_DEVICE_TIMEOUT,
+	OPT_ON_TIMEOUT,
+	OPT_FORCE,
+	OPT_PENDING,
 };
 
 fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
@@ -104,7 +116,45 @@ static fota_err parse_window(const char *s, struct orch_campaign *c, struct fota
 	return rc;
 }
 
-static int do_create(struct orch_config *cfg, struct orch_campaign *c, const char *id,
+/* Copies what the image's manifest requires of a device into the campaign. */
+static void image_requirements(struct orch_campaign *c, const struct fota_manifest *m)
+{
+	size_t i, n = 0;
+
+	snprintf(c->model, sizeof(c->model), "%s", m->model);
+	c->hw_revisions[0] = '\0';
+	for (i = 0; i < m->n_hw_revisions; i++)
+		n += (size_t)snprintf(c->hw_revisions + n, sizeof(c->hw_revisions) - n, "%s%s",
+				      i ? "," : "", m->hw_revisions[i]);
+}
+
+/* Refuses (unless force) a campaign that cannot reach anyone; see orch_campaign_preflight. */
+static int preflight(struct orch_store *st, const struct orch_campaign *c, bool force,
+		     struct fota_error *err)
+{
+	uint32_t members = 0, incompatible = 0;
+	fota_err rc = orch_campaign_preflight(st, c, &members, &incompatible, err);
+
+	if (rc == FOTA_ERR_NOT_FOUND || rc == FOTA_ERR_FIELD || rc == FOTA_ERR_INCOMPATIBLE) {
+		if (!force) {
+			orch_log("campaign create: refused: %s (--force creates it anyway)",
+				 err->msg);
+			return rc == FOTA_ERR_NOT_FOUND ? ORCH_EXIT_NOT_FOUND : ORCH_EXIT_USAGE;
+		}
+		orch_log("campaign create: --force: %s", err->msg);
+		fota_error_clear(err);
+	} else if (rc) {
+		orch_fail("campaign create", err);
+		return ORCH_EXIT_FAIL;
+	}
+	if (incompatible && incompatible < members)
+		orch_log("campaign create: %u of %u registered devices of group %s cannot take the "
+			 "image; they are reported as incompatible, never admitted",
+			 incompatible, members, c->group);
+	return ORCH_EXIT_OK;
+}
+
+static int do_create(struct orch_config *cfg, struct orch_campaign *c, const char *id, bool force,
 		     struct fota_error *err)
 {
 	struct orch_store *st = NULL;
@@ -125,12 +175,19 @@ static int do_create(struct orch_config *cfg, struct orch_campaign *c, const cha
 		return exit_for(err);
 	}
 	snprintf(c->image_id, sizeof(c->image_id), "%s", img->id);
+	image_requirements(c, &img->manifest);
 	c->state = ORCH_CAMPAIGN_DRAFT;
 	c->created = fota_time_now();
 	if (orch_open_store(cfg, &st, err) || st->ops->begin(st, err)) {
 		orch_fail("campaign create", err);
 		goto out;
 	}
+	ret = preflight(st, c, force, err);
+	if (ret != ORCH_EXIT_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	ret = ORCH_EXIT_FAIL;
 	if (st->ops->image_put(st, img->id, img->manifest.name, img->manifest.version,
 			       img->manifest.size, err) ||
 	    st->ops->campaign_create(st, c, err) ||
@@ -161,81 +218,54 @@ static int do_transition(struct orch_config *cfg, const char *verb, const char *
 			 struct fota_error *err)
 {
 	struct orch_store *st = NULL;
-	struct orch_campaign c;
 	enum orch_cstate from, to;
-	const char *kind;
-	int64_t now = fota_time_now();
 	int ret = ORCH_EXIT_FAIL;
 
-	memset(&c, 0, sizeof(c));
-	if (orch_open_store(cfg, &st, err) || st->ops->begin(st, err)) {
+	if (orch_open_store(cfg, &st, err)) {
 		orch_fail("campaign", err);
 		goto out;
 	}
-	if (st->ops->campaign_get(st, id, &c, err)) {
-		st->ops->rollback(st);
+	if (orch_campaign_command(st, id, verb, fota_time_now(), &from, &to, err)) {
 		orch_fail("campaign", err);
 		ret = exit_for(err);
 		goto out;
 	}
-	from = c.state;
-	if (strcmp(verb, "start") == 0) {
-		to = ORCH_CAMPAIGN_RUNNING;
-		if (from != ORCH_CAMPAIGN_DRAFT)
-			goto bad_state;
-		c.started = now;
-		c.stage_started = now;
-		c.resumed = now;
-	} else if (strcmp(verb, "pause") == 0) {
-		to = ORCH_CAMPAIGN_PAUSED;
-		if (from != ORCH_CAMPAIGN_RUNNING)
-			goto bad_state;
-		snprintf(c.reason, sizeof(c.reason), "paused by command");
-	} else if (strcmp(verb, "resume") == 0) {
-		to = ORCH_CAMPAIGN_RUNNING;
-		if (from != ORCH_CAMPAIGN_PAUSED)
-			goto bad_state;
-		/* Failures so far are acknowledged; failed devices retry on the new directive. */
-		c.resumed = now;
-		c.reason[0] = '\0';
-	} else {
-		to = ORCH_CAMPAIGN_ABORTED;
-		if (from == ORCH_CAMPAIGN_ABORTED || from == ORCH_CAMPAIGN_COMPLETED)
-			goto bad_state;
-		snprintf(c.reason, sizeof(c.reason), "aborted by command");
-		c.finished = now;
+	if (cfg->json)
+		printf("{\"campaign\":\"%s\",\"state\":\"%s\"}\n", id, orch_cstate_name(to));
+	else
+		printf("campaign %s: %s -> %s\n", id, orch_cstate_name(from), orch_cstate_name(to));
+	ret = ORCH_EXIT_OK;
+out:
+	orch_store_close(st);
+	return ret;
+}
+
+static int do_retry(struct orch_config *cfg, const char *id, const char *device,
+		    struct fota_error *err)
+{
+	struct orch_store *st = NULL;
+	uint32_t n = 0;
+	int ret = ORCH_EXIT_FAIL;
+
+	if (orch_open_store(cfg, &st, err)) {
+		orch_fail("campaign retry", err);
+		goto out;
 	}
-	kind = from == ORCH_CAMPAIGN_DRAFT && to == ORCH_CAMPAIGN_RUNNING ? "started"
-	       : to == ORCH_CAMPAIGN_RUNNING				  ? "resumed"
-	       : to == ORCH_CAMPAIGN_PAUSED				  ? "paused"
-									  : "aborted";
-	c.state = to;
-	/* A draft never published anything; aborting it publishes nothing either. */
-	if (from != ORCH_CAMPAIGN_DRAFT || to == ORCH_CAMPAIGN_RUNNING)
-		c.want_rev++;
-	if (st->ops->campaign_put(st, &c, err) ||
-	    orch_campaign_event(st, c.id, "", kind, "command", err, "%s -> %s by command",
-				orch_cstate_name(from), orch_cstate_name(to)) ||
-	    st->ops->commit(st, err)) {
-		st->ops->rollback(st);
-		orch_fail("campaign", err);
+	if (orch_campaign_retry(st, id, device, fota_time_now(), &n, err)) {
+		orch_fail("campaign retry", err);
+		ret = exit_for(err);
 		goto out;
 	}
 	if (cfg->json)
-		printf("{\"campaign\":\"%s\",\"state\":\"%s\"}\n", c.id, orch_cstate_name(to));
+		printf("{\"campaign\":\"%s\",\"retried\":%u}\n", id, n);
+	else if (n)
+		printf("campaign %s: %u device%s re-admitted; a running `serve` publishes the new "
+		       "directive\n",
+		       id, n, n == 1 ? "" : "s");
 	else
-		printf("campaign %s: %s -> %s\n", c.id, orch_cstate_name(from),
-		       orch_cstate_name(to));
+		printf("campaign %s: no failed or timed-out device to retry\n", id);
 	ret = ORCH_EXIT_OK;
-	goto out;
-bad_state:
-	st->ops->rollback(st);
-	fota_error_set(err, FOTA_ERR_STATE, "cannot %s campaign %s: it is %s", verb, c.id,
-		       orch_cstate_name(from));
-	orch_fail("campaign", err);
-	ret = ORCH_EXIT_STATE;
 out:
-	orch_campaign_clear(&c);
 	orch_store_close(st);
 	return ret;
 }
@@ -247,6 +277,7 @@ struct view {
 	struct orch_counts all;
 	struct orch_counts stage[ORCH_MAX_STAGES];
 	cJSON *failures;
+	cJSON *incompatible;
 	int64_t last_confirm;
 };
 
@@ -257,13 +288,25 @@ static int view_one(void *ctx, const struct orch_cdev *d)
 
 	orch_counts_add(&v->all, v->c, d);
 	orch_counts_add(&v->stage[s], v->c, d);
-	if (d->state == FOTA_STATE_FAILED || d->state == FOTA_STATE_ROLLED_BACK) {
+	if (d->mark == ORCH_CMARK_INCOMPATIBLE) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "device", d->device);
-		cJSON_AddStringToObject(o, "state", fota_state_name(d->state));
-		cJSON_AddStringToObject(o, "result", fota_result_name(d->result));
 		cJSON_AddStringToObject(o, "reason", d->reason);
+		cJSON_AddItemToArray(v->incompatible, o);
+	} else if (d->mark == ORCH_CMARK_TIMED_OUT || d->state == FOTA_STATE_FAILED ||
+		   d->state == FOTA_STATE_ROLLED_BACK) {
+		cJSON *o = cJSON_CreateObject();
+		bool timed_out = d->mark == ORCH_CMARK_TIMED_OUT;
+
+		cJSON_AddStringToObject(o, "device", d->device);
+		cJSON_AddStringToObject(o, "state",
+					timed_out ? "timed_out" : fota_state_name(d->state));
+		cJSON_AddStringToObject(o, "result",
+					timed_out ? (v->c->timeout_skips ? "skipped" : "failed")
+						  : fota_result_name(d->result));
+		cJSON_AddStringToObject(
+		    o, "reason", timed_out ? "no report within the device timeout" : d->reason);
 		cJSON_AddItemToArray(v->failures, o);
 	}
 	if (d->state == FOTA_STATE_CONFIRMED && d->updated > v->last_confirm)
@@ -331,6 +374,9 @@ static cJSON *counts_json(const struct orch_counts *k)
 	cJSON_AddNumberToObject(o, "failed_since_resume", k->failed_now);
 	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
 	cJSON_AddNumberToObject(o, "aborted", k->aborted);
+	cJSON_AddNumberToObject(o, "timed_out", k->timed_out);
+	cJSON_AddNumberToObject(o, "skipped", k->skipped);
+	cJSON_AddNumberToObject(o, "incompatible", k->incompatible);
 	for (i = 0; i < FOTA_STATE__COUNT; i++)
 		if (k->by_state[i])
 			cJSON_AddNumberToObject(st, fota_state_name((enum fota_state)i),
@@ -359,6 +405,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	v.c = &c;
 	x.c = &c;
 	v.failures = cJSON_CreateArray();
+	v.incompatible = cJSON_CreateArray();
 	if (st->ops->cdev_each(st, c.id, view_one, &v, err) ||
 	    st->ops->device_each(st, c.group, expect_one, &x, err)) {
 		orch_fail("campaign status", err);
@@ -412,6 +459,10 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		}
 		cJSON_AddItemToObject(o, "failures", v.failures);
 		v.failures = NULL;
+		cJSON_AddItemToObject(o, "incompatible", v.incompatible);
+		v.incompatible = NULL;
+		cJSON_AddNumberToObject(o, "device_timeout_s", c.device_timeout_s);
+		cJSON_AddStringToObject(o, "on_timeout", c.timeout_skips ? "skipped" : "failed");
 		if (eta >= 0)
 			cJSON_AddNumberToObject(o, "eta_s", (double)eta);
 		else
@@ -446,10 +497,11 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		if (i > c.stage && c.state != ORCH_CAMPAIGN_COMPLETED)
 			total = x.per_stage[i] - (i ? x.per_stage[i - 1] : 0);
 		bar(b, k->confirmed, k->failed, total);
-		printf("stage %u  %-14s [%s] %3u/%-3u confirmed  %u failed  %u in flight  "
-		       "(needs %u%%, wait %us) %s\n",
-		       i + 1, what, b, k->confirmed, total, k->failed, k->in_flight, g->success_pct,
-		       g->wait_s, mark);
+		printf("stage %u  %-14s [%s] %3u/%-3u confirmed  %u failed  %u in flight  ", i + 1,
+		       what, b, k->confirmed, total, k->failed, k->in_flight);
+		if (k->timed_out)
+			printf("%u timed out  ", k->timed_out);
+		printf("(needs %u%%, wait %us) %s\n", g->success_pct, g->wait_s, mark);
 	}
 	printf("\ndevices  %u admitted of %u expected:", v.all.admitted, expected);
 	for (i = 0; i < FOTA_STATE__COUNT; i++)
@@ -473,6 +525,21 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 			       cJSON_GetObjectItem(f, "reason")->valuestring);
 		}
 	}
+	if (cJSON_GetArraySize(v.incompatible) > 0) {
+		const cJSON *f;
+
+		printf("incompatible, not admitted (%d):\n", cJSON_GetArraySize(v.incompatible));
+		cJSON_ArrayForEach(f, v.incompatible)
+		{
+			printf("  %-20s %s\n", cJSON_GetObjectItem(f, "device")->valuestring,
+			       cJSON_GetObjectItem(f, "reason")->valuestring);
+		}
+	}
+	if (c.device_timeout_s) {
+		fmt_duration(c.device_timeout_s, d1, sizeof(d1));
+		printf("device timeout %s, timed-out devices count as %s\n", d1,
+		       c.timeout_skips ? "skipped" : "failed");
+	}
 	fmt_duration(eta, d1, sizeof(d1));
 	if (c.state == ORCH_CAMPAIGN_RUNNING)
 		printf("ETA      %s\n", eta >= 0 ? d1 : "unknown (no device confirmed yet)");
@@ -484,7 +551,77 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	ret = ORCH_EXIT_OK;
 out:
 	cJSON_Delete(v.failures);
+	cJSON_Delete(v.incompatible);
 	cJSON_Delete(o);
+	orch_campaign_clear(&c);
+	return ret;
+}
+
+struct pending {
+	const struct orch_campaign *c;
+	int64_t now;
+	cJSON *arr;
+	uint32_t n;
+};
+
+static int pending_one(void *ctx, const struct orch_cdev *d)
+{
+	struct pending *p = ctx;
+	int64_t silent = p->now - orch_cdev_last_heard(p->c, d);
+	bool timed_out = d->mark == ORCH_CMARK_TIMED_OUT;
+	char t[FOTA_TIME_STR_LEN], ago[32];
+	cJSON *o;
+
+	if (!timed_out && orch_cdev_settled(d))
+		return 0;
+	p->n++;
+	fmt_duration(silent, ago, sizeof(ago));
+	if (!p->arr) {
+		printf("%-24s %-12s %s %s ago\n", d->device,
+		       timed_out ? "timed_out" : fota_state_name(d->state),
+		       d->reported ? "last reported" : "admitted, never reported,", ago);
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "device", d->device);
+	cJSON_AddStringToObject(o, "state", timed_out ? "timed_out" : fota_state_name(d->state));
+	cJSON_AddBoolToObject(o, "reported", d->reported);
+	if (d->reported) {
+		fota_time_format(d->updated, t);
+		cJSON_AddStringToObject(o, "last_report", t);
+	} else {
+		cJSON_AddNullToObject(o, "last_report");
+	}
+	fota_time_format(d->admitted, t);
+	cJSON_AddStringToObject(o, "admitted", t);
+	cJSON_AddNumberToObject(o, "silent_s", (double)silent);
+	cJSON_AddItemToArray(p->arr, o);
+	return 0;
+}
+
+/* Admitted devices not settled yet (and timed-out ones): who holds the campaign up. */
+static int show_pending(struct orch_store *st, const char *id, bool json, struct fota_error *err)
+{
+	struct orch_campaign c;
+	struct pending p = {.c = &c, .now = fota_time_now()};
+	int ret = ORCH_EXIT_FAIL;
+
+	if (st->ops->campaign_get(st, id, &c, err)) {
+		orch_fail("campaign status", err);
+		return exit_for(err);
+	}
+	if (json)
+		p.arr = cJSON_CreateArray();
+	if (st->ops->cdev_each(st, c.id, pending_one, &p, err)) {
+		orch_fail("campaign status", err);
+	} else {
+		if (json)
+			orch_print_json(p.arr, "[]");
+		else if (p.n == 0)
+			printf("campaign %s: no admitted device is pending\n", c.id);
+		ret = ORCH_EXIT_OK;
+	}
+	cJSON_Delete(p.arr);
 	orch_campaign_clear(&c);
 	return ret;
 }
@@ -651,6 +788,10 @@ int orch_cmd_campaign(int argc, char **argv)
 	    {"state", required_argument, NULL, OPT_STATE},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"device", required_argument, NULL, OPT_DEVICE},
+	    {"device-timeout", required_argument, NULL, OPT_DEVICE_TIMEOUT},
+	    {"on-timeout", required_argument, NULL, OPT_ON_TIMEOUT},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"pending", no_argument, NULL, OPT_PENDING},
 	    ORCH_COMMON_LONGOPTS,
 	};
 	struct orch_config cfg;
@@ -660,6 +801,7 @@ int orch_cmd_campaign(int argc, char **argv)
 	const char *sub = NULL, *id = NULL, *device = NULL;
 	enum orch_cstate want = ORCH_CAMPAIGN__COUNT;
 	uint64_t watch = 0, timeout_s = DEFAULT_WAIT_TIMEOUT_S, v = 0;
+	bool force = false, pending = false, on_timeout_set = false;
 	int opt, ret = ORCH_EXIT_USAGE;
 	fota_err rc;
 
@@ -717,6 +859,28 @@ int orch_cmd_campaign(int argc, char **argv)
 		case OPT_DEVICE:
 			device = optarg;
 			break;
+		case OPT_DEVICE_TIMEOUT:
+			rc = orch_duration_parse("--device-timeout", optarg, 365u * 86400,
+						 &c.device_timeout_s, &err);
+			if (rc == FOTA_OK && c.device_timeout_s == 0)
+				rc = fota_error_set(&err, FOTA_ERR_FIELD,
+						    "--device-timeout must be above 0");
+			break;
+		case OPT_ON_TIMEOUT:
+			on_timeout_set = true;
+			if (strcmp(optarg, "failed") == 0 || strcmp(optarg, "skipped") == 0)
+				c.timeout_skips = optarg[0] == 's';
+			else
+				rc = fota_error_set(
+				    &err, FOTA_ERR_FIELD,
+				    "--on-timeout: '%s' is neither failed nor skipped", optarg);
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case OPT_PENDING:
+			pending = true;
+			break;
 		default:
 			fputs(campaign_usage, stderr);
 			goto out;
@@ -746,7 +910,15 @@ int orch_cmd_campaign(int argc, char **argv)
 			orch_log("campaign create: need --image, --group and at least one --stage");
 			goto out;
 		}
-		ret = do_create(&cfg, &c, id, &err);
+		if (on_timeout_set && !c.device_timeout_s) {
+			orch_log("campaign create: --on-timeout needs --device-timeout");
+			goto out;
+		}
+		ret = do_create(&cfg, &c, id, force, &err);
+		goto out;
+	}
+	if (strcmp(sub, "retry") == 0) {
+		ret = do_retry(&cfg, id, device, &err);
 		goto out;
 	}
 	if (strcmp(sub, "start") == 0 || strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
@@ -763,7 +935,8 @@ int orch_cmd_campaign(int argc, char **argv)
 		for (;;) {
 			if (watch && !cfg.json)
 				printf("\033[H\033[2J");
-			ret = show_status(st, id, cfg.json, &err);
+			ret = pending ? show_pending(st, id, cfg.json, &err)
+				      : show_status(st, id, cfg.json, &err);
 			fflush(stdout);
 			if (!watch || ret != ORCH_EXIT_OK || !orch_sleep_ms((long)watch * 1000))
 				break;
