@@ -155,14 +155,15 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* A device in state st whose last report has store sequence seq. */
 static void cdev(struct orch_counts *k, const struct orch_campaign *c, enum fota_state st,
-		 int64_t updated)
+		 int64_t seq)
 {
 	struct orch_cdev d;
 
 	memset(&d, 0, sizeof(d));
 	d.state = st;
-	d.updated = updated;
+	d.seq = seq;
 	orch_counts_add(k, c, &d);
 }
 
@@ -175,7 +176,7 @@ START_TEST(test_judge)
 
 	make(&c, specs, N(specs));
 	c.fail_count = 2;
-	c.resumed = 100;
+	c.resumed_seq = 100;
 
 	/* Canary: 1 of 2 confirmed holds; 2 of 2 meets, then advances (wait 0). */
 	memset(&k, 0, sizeof(k));
@@ -275,7 +276,7 @@ END_TEST
 
 START_TEST(test_needs_image)
 {
-	struct orch_campaign c = {.resumed = 100};
+	struct orch_campaign c = {.resumed_seq = 100};
 	struct orch_cdev d = {.reported = false};
 	struct orch_counts k = {0};
 
@@ -297,9 +298,9 @@ START_TEST(test_needs_image)
 	/* Failed before the resume: it retries; after it: it waits for the operator. */
 	d.state = FOTA_STATE_FAILED;
 	d.result = FOTA_RESULT_STALLED;
-	d.updated = 90;
+	d.seq = 90;
 	ck_assert(orch_cdev_needs_image(&c, &d));
-	d.updated = 150;
+	d.seq = 150;
 	ck_assert(!orch_cdev_needs_image(&c, &d));
 	orch_counts_add(&k, &c, &d);
 	d.reported = false;
