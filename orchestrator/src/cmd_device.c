@@ -74,6 +74,18 @@ static int list_one(void *ctx, const struct orch_device *d)
 	return 0;
 }
 
+/* A device entered by hand or imported was not seen: it keeps the presence (last seen, online)
+ * its own reports gave it, so registering a connected device does not mark it offline. */
+static void keep_presence(struct orch_store *st, struct orch_device *d)
+{
+	struct orch_device old;
+
+	if (st->ops->device_get(st, d->id, &old, NULL) == FOTA_OK) {
+		d->last_seen = old.last_seen;
+		d->online = old.online;
+	}
+}
+
 /* Splits a CSV line in place on commas (no quoting: ids and names never contain commas). */
 static size_t split(char *line, char **fields, size_t max)
 {
@@ -200,15 +212,7 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 			fota_error_prefix(err, where);
 			break;
 		}
-		/* An imported device was not seen: keep last_seen/online from its reports. */
-		{
-			struct orch_device old;
-
-			if (st->ops->device_get(st, d.id, &old, NULL) == FOTA_OK) {
-				d.last_seen = old.last_seen;
-				d.online = old.online;
-			}
-		}
+		keep_presence(st, &d);
 		rc = st->ops->device_put(st, &d, d.groups[0] != '\0', err);
 		if (rc)
 			break;
@@ -326,7 +330,14 @@ int orch_cmd_device(int argc, char **argv)
 		}
 		snprintf(d.id, sizeof(d.id), "%s", arg);
 		if (groups_from(groups ? groups : "", d.groups, sizeof(d.groups), &err) ||
-		    st->ops->device_put(st, &d, groups != NULL, &err)) {
+		    st->ops->begin(st, &err)) {
+			orch_fail("device add", &err);
+			goto out;
+		}
+		keep_presence(st, &d);
+		if (st->ops->device_put(st, &d, groups != NULL, &err) ||
+		    st->ops->commit(st, &err)) {
+			st->ops->rollback(st);
 			orch_fail("device add", &err);
 			goto out;
 		}

@@ -10,11 +10,14 @@
 #include "fota/status.h"
 #include "fota/timeutil.h"
 
+#include "fota/topics.h"
+
 #include "broker.h"
 #include "cmd.h"
 #include "config.h"
 #include "fleet.h"
 #include "publisher.h"
+#include "store.h"
 
 static const char status_usage[] =
     "Usage: fota-orchestrator status [--group G] [--wait SECONDS] [--json] [OPTIONS]\n"
@@ -22,12 +25,84 @@ static const char status_usage[] =
     "Collects the devices' latest (retained) status reports for --wait seconds (default 2)\n"
     "and prints them as a table, or as a JSON array with --json.\n"
     "\n"
-    "  --group G              only devices whose status names the campaign or image last\n"
-    "                         published to G from this state directory\n"
+    "  --group G              only the group's members: devices whose status names G, the\n"
+    "                         registry's members of G, and devices whose status names the\n"
+    "                         campaign or image last published to G from this state\n"
+    "                         directory; members that sent no status are named on stderr\n"
     "  --wait SECONDS         how long to collect (default 2)\n"
     "\n";
 
 enum { OPT_GROUP = 1, OPT_WAIT };
+
+/* The registry's members of a group, sorted by id (the store's order), each marked when a
+ * status of it was seen. */
+struct members {
+	char (*ids)[FOTA_MAX_SEGMENT_LEN + 1];
+	bool *seen;
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_member(void *ctx, const struct orch_device *d)
+{
+	struct members *m = ctx;
+
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		void *ids = realloc(m->ids, ncap * sizeof(*m->ids));
+		void *seen;
+
+		if (ids)
+			m->ids = ids;
+		seen = ids ? realloc(m->seen, ncap * sizeof(*m->seen)) : NULL;
+		if (!seen) {
+			m->oom = true;
+			return 1;
+		}
+		m->seen = seen;
+		m->cap = ncap;
+	}
+	memcpy(m->ids[m->n], d->id, sizeof(m->ids[m->n]));
+	m->seen[m->n++] = false;
+	return 0;
+}
+
+static int cmp_id(const void *key, const void *elem)
+{
+	return strcmp(key, elem);
+}
+
+/* Index of device among the members, or -1. */
+static long member_index(const struct members *m, const char *device)
+{
+	const char(*hit)[FOTA_MAX_SEGMENT_LEN + 1] =
+	    m->n ? bsearch(device, m->ids, m->n, sizeof(*m->ids), cmp_id) : NULL;
+
+	return hit ? (long)(hit - m->ids) : -1;
+}
+
+static bool names_group(const struct fota_status *s, const char *group)
+{
+	for (size_t i = 0; i < s->n_groups; i++)
+		if (strcmp(s->groups[i], group) == 0)
+			return true;
+	return false;
+}
+
+/* Registry members of group from the store of cfg's state directory. */
+static fota_err load_members(const struct orch_config *cfg, const char *group, struct members *m,
+			     struct fota_error *err)
+{
+	struct orch_store *st = NULL;
+	fota_err rc = orch_open_store(cfg, &st, err);
+
+	if (rc == FOTA_OK)
+		rc = st->ops->device_each(st, group, add_member, m, err);
+	if (rc == FOTA_OK && m->oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	orch_store_close(st);
+	return rc;
+}
 
 static cJSON *status_json(const struct fota_status *s)
 {
@@ -84,6 +159,7 @@ int orch_cmd_status(int argc, char **argv)
 	struct fota_status *all = NULL;
 	char campaign[FOTA_MAX_NAME_LEN + 1] = "", image[FOTA_IMAGE_ID_HEX_LEN + 1] = "";
 	const char *group = NULL;
+	struct members members = {0};
 	uint64_t wait_s = 2;
 	size_t n = 0, i, shown = 0;
 	cJSON *arr = NULL;
@@ -119,9 +195,21 @@ int orch_cmd_status(int argc, char **argv)
 	if (orch_cli_load_config(&cfg, &err))
 		goto out;
 	routes.prefix = cfg.prefix;
+	if (group && !fota_topic_segment_valid(group)) {
+		orch_log("status: --group '%s' is not a group name ([A-Za-z0-9._-])", group);
+		goto out;
+	}
 	if (group && orch_group_campaign(&cfg, group, campaign, image, &err)) {
-		orch_fail("status", &err);
-		ret = err.code == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_FAIL;
+		if (err.code != FOTA_ERR_NOT_FOUND) {
+			orch_fail("status", &err);
+			ret = err.code == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_FAIL;
+			goto out;
+		}
+		fota_error_clear(&err); /* nothing published to it: membership alone decides */
+	}
+	if (group && load_members(&cfg, group, &members, &err)) {
+		orch_fail("status: registry", &err);
+		ret = ORCH_EXIT_FAIL;
 		goto out;
 	}
 
@@ -164,9 +252,16 @@ int orch_cmd_status(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		const struct fota_status *s = &all[i];
 
-		if (group && strcmp(s->campaign, campaign) != 0 &&
-		    !(s->image_id[0] && strcmp(s->image_id, image) == 0))
-			continue;
+		if (group) {
+			long m = member_index(&members, s->device);
+
+			if (m >= 0)
+				members.seen[m] = true;
+			else if (!names_group(s, group) &&
+				 !(campaign[0] && strcmp(s->campaign, campaign) == 0) &&
+				 !(image[0] && s->image_id[0] && strcmp(s->image_id, image) == 0))
+				continue;
+		}
 		shown++;
 		if (arr)
 			cJSON_AddItemToArray(arr, status_json(s));
@@ -178,6 +273,10 @@ int orch_cmd_status(int argc, char **argv)
 	else if (shown == 0) {
 		orch_log("no device status received within %llu s", (unsigned long long)wait_s);
 	}
+	for (i = 0; i < members.n; i++)
+		if (!members.seen[i])
+			orch_log("%s: member of %s, no status received within %llu s",
+				 members.ids[i], group, (unsigned long long)wait_s);
 	ret = ORCH_EXIT_OK;
 out:
 	orch_routes_clear(&routes);
@@ -186,5 +285,7 @@ out:
 	orch_routes_destroy(&routes);
 	cJSON_Delete(arr);
 	free(all);
+	free(members.ids);
+	free(members.seen);
 	return ret;
 }
