@@ -16,41 +16,6 @@
 /* Longest base64url text that can decode to n bytes. */
 #define B64_LEN(n) (((n) / 3) * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
 
-/* Names whose repetition would let two JSON parsers disagree on what was signed. */
-static const char *const envelope_names[] = {"payload", "signatures", "protected", "signature",
-					     "header"};
-
-static const char *repeated_member(const cJSON *obj, const char *const *names, size_t n_names)
-{
-	for (size_t i = 0; i < n_names; i++) {
-		int seen = 0;
-		const cJSON *item;
-
-		cJSON_ArrayForEach(item, obj)
-		{
-			if (item->string != NULL && strcmp(item->string, names[i]) == 0 &&
-			    ++seen > 1)
-				return names[i];
-		}
-	}
-	return NULL;
-}
-
-/* RFC 7515 4: a header with duplicate names must be rejected (or last-wins, which other
- * implementations may not do). Protected headers are small, quadratic is fine. */
-static const char *repeated_any(const cJSON *obj)
-{
-	const cJSON *a, *b;
-
-	cJSON_ArrayForEach(a, obj)
-	{
-		for (b = a->next; b != NULL; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return a->string;
-	}
-	return NULL;
-}
-
 struct sig_result {
 	EVP_PKEY *key; /* the trusted key that verified, NULL if skipped */
 	fota_err skip; /* why it was skipped (unknown key, wrong role) */
@@ -63,7 +28,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 			   const cJSON *sig_obj, const char *payload_b64, struct sig_result *res,
 			   struct fota_error *err)
 {
-	const char *prot_b64, *sig_b64, *alg_name, *kid, *dup;
+	const char *prot_b64, *sig_b64, *alg_name, *kid;
 	uint8_t *prot = NULL, *sig = NULL, *input = NULL;
 	size_t prot_len = 0, sig_len = 0, prot_b64_len, payload_b64_len;
 	const cJSON *b64;
@@ -71,7 +36,7 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 	enum fota_alg alg, key_alg;
 	enum fota_role key_role;
 	EVP_PKEY *key = NULL;
-	char shown[48], where[32];
+	char shown[48], where[32], header_pfx[64];
 	fota_err rc;
 
 	res->key = NULL;
@@ -79,11 +44,6 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 	snprintf(where, sizeof(where), "signature %zu", idx);
 	if (!cJSON_IsObject(sig_obj)) {
 		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s is not a JSON object", where);
-		goto out;
-	}
-	dup = repeated_member(sig_obj, envelope_names + 2, 3);
-	if (dup != NULL) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s repeats \"%s\"", where, dup);
 		goto out;
 	}
 	prot_b64 = fota__json_find_string(sig_obj, "protected");
@@ -103,18 +63,14 @@ static fota_err verify_one(const struct fota_trust *trust, enum fota_role role, 
 		fota_error_prefix(err, where);
 		goto out;
 	}
-	header = cJSON_ParseWithLength((const char *)prot, prot_len);
-	if (!cJSON_IsObject(header)) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE,
-				    "%s: protected header is not a JSON object", where);
+	/* The payload documents' rules: one RFC 8259 object, no NUL or \u0000 (a kid
+	 * "orch-1\u0000evil" would read as "orch-1"), nothing after it (a second object could
+	 * carry another "alg" for a reader that takes the last), no duplicate names (RFC 7515 4).
+	 */
+	snprintf(header_pfx, sizeof(header_pfx), "%s: protected header: ", where);
+	rc = fota__json_load(prot, prot_len, FOTA_MAX_PROTECTED_BYTES, &header, header_pfx, err);
+	if (rc != FOTA_OK)
 		goto out;
-	}
-	dup = repeated_any(header);
-	if (dup != NULL) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s: protected header repeats \"%s\"",
-				    where, fota__printable(dup, shown, sizeof(shown)));
-		goto out;
-	}
 	/* We understand no extension, so any "crit" list names something we cannot honour. */
 	if (cJSON_GetObjectItemCaseSensitive(header, "crit") != NULL) {
 		rc = fota_error_set(err, FOTA_ERR_CRITICAL, "%s: \"crit\" header not supported",
@@ -218,7 +174,7 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 	EVP_PKEY *verified[FOTA_MAX_SIGNATURES];
 	struct fota_error skipped = {FOTA_OK, ""};
 	const cJSON *sigs, *sig_obj;
-	const char *payload_b64, *dup;
+	const char *payload_b64;
 	cJSON *root = NULL;
 	size_t n_verified = 0, idx = 0;
 	unsigned threshold;
@@ -234,17 +190,11 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 	if (len > max_len)
 		return fota_error_set(err, FOTA_ERR_TOO_BIG, "envelope is %zu bytes, limit %zu",
 				      len, max_len);
-	root = cJSON_ParseWithLength(jws, len);
-	if (!cJSON_IsObject(root)) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "envelope is not a JSON object");
+	/* As strict as the documents it carries: two readers of one envelope must agree on
+	 * which payload and which signatures it holds. */
+	rc = fota__json_load((const uint8_t *)jws, len, max_len, &root, "envelope: ", err);
+	if (rc != FOTA_OK)
 		goto out;
-	}
-	dup = repeated_member(root, envelope_names,
-			      sizeof(envelope_names) / sizeof(envelope_names[0]));
-	if (dup != NULL) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "envelope repeats \"%s\"", dup);
-		goto out;
-	}
 	payload_b64 = fota__json_find_string(root, "payload");
 	if (payload_b64 == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_FIELD, "envelope has no \"payload\" string");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "fota/b64url.h"
 #include "fota/envelope.h"
@@ -368,9 +369,9 @@ static const struct {
      "signature 0: key 'orch-1' has role orchestrator, release needed"},
     {"bad_alg_none.json", FOTA_ROLE_ORCHESTRATOR, FOTA_ERR_ALG, "~alg 'none' not allowed"},
     {"bad_dup_alg.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE,
-     "signature 0: protected header repeats \"alg\""},
+     "signature 0: protected header: duplicate member 'alg'"},
     {"bad_header_not_object.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE,
-     "signature 0: protected header is not a JSON object"},
+     "signature 0: protected header: not a JSON object"},
     {"bad_sig_too_long.json", FOTA_ROLE_RELEASE, FOTA_ERR_SIGNATURE,
      "signature 0: signature longer than 64 bytes"},
     {"bad_sig_short.json", FOTA_ROLE_RELEASE, FOTA_ERR_SIGNATURE,
@@ -386,9 +387,11 @@ static const struct {
     {"bad_no_signature.json", FOTA_ROLE_RELEASE, FOTA_ERR_FIELD,
      "envelope has neither \"signatures\" nor \"signature\""},
     {"bad_padded.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE, "~must not be padded"},
-    {"bad_not_json.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE, "envelope is not a JSON object"},
-    {"bad_top_array.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE, "envelope is not a JSON object"},
-    {"bad_dup_payload.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE, "envelope repeats \"payload\""},
+    {"bad_not_json.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE,
+     "envelope: malformed JSON near byte 18"},
+    {"bad_top_array.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE, "envelope: not a JSON object"},
+    {"bad_dup_payload.json", FOTA_ROLE_RELEASE, FOTA_ERR_PARSE,
+     "envelope: duplicate member 'payload'"},
     {"rfc7515_a3_general.json", FOTA_ROLE_RELEASE, FOTA_ERR_FIELD, "~has no \"kid\""},
 };
 
@@ -407,6 +410,121 @@ START_TEST(test_bad_envelopes)
 			      bad[_i].file, err.msg, bad[_i].msg + 1);
 	else
 		ck_assert_str_eq(err.msg, bad[_i].msg);
+	free(json);
+	fota_trust_free(trust);
+}
+END_TEST
+
+/* ---- the envelope and protected header are read as strictly as the documents ---- */
+
+/* A flattened envelope whose protected header is exactly header (len bytes), correctly signed
+ * by the trusted Ed25519 release key, followed by suffix: what passes here passes on the
+ * signature, so only the parsing rules can refuse it. */
+static char *signed_raw_header(const char *header, size_t len, const char *body_extra,
+			       const char *suffix)
+{
+	char *pem = tu_read_text(TRUST_DIR "private/rel-ed25519.pem", NULL);
+	char *prot = fota_b64url_encode((const uint8_t *)header, len);
+	char *payload = fota_b64url_encode((const uint8_t *)test_payload, strlen(test_payload));
+	EVP_PKEY *key = NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t sig[64];
+	size_t sig_len = sizeof(sig), n;
+	char *input, *sig_b64, *json;
+
+	ck_assert_int_eq(fota__key_from_pem(pem, strlen(pem), FOTA__KEY_PRIVATE, &key, NULL),
+			 FOTA_OK);
+	n = strlen(prot) + 1 + strlen(payload);
+	input = malloc(n + 1);
+	snprintf(input, n + 1, "%s.%s", prot, payload);
+	ck_assert(ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+		  EVP_DigestSign(ctx, sig, &sig_len, (const uint8_t *)input, n) == 1);
+	sig_b64 = fota_b64url_encode(sig, sig_len);
+	n = strlen(prot) + strlen(payload) + strlen(sig_b64) + strlen(body_extra) + strlen(suffix) +
+	    64;
+	json = malloc(n);
+	snprintf(json, n, "{%s\"payload\":\"%s\",\"protected\":\"%s\",\"signature\":\"%s\"}%s",
+		 body_extra, payload, prot, sig_b64, suffix);
+	free(sig_b64);
+	free(input);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	free(payload);
+	free(prot);
+	free(pem);
+	return json;
+}
+
+static const char good_header[] = "{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\"}";
+
+static const struct {
+	const char *header; /* NULL: good_header */
+	size_t header_len;  /* 0: strlen(header) */
+	const char *body_extra, *suffix;
+	fota_err code;
+	const char *msg;
+} strict_cases[] = {
+    /* The control row: everything below differs from it in one place only. */
+    {NULL, 0, "", "", FOTA_OK, ""},
+    {"{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\\u0000evil\"}", 0, "", "", FOTA_ERR_PARSE,
+     "signature 0: protected header: \\u0000 escape in a string"},
+    {"{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\"}\0", 36, "", "", FOTA_ERR_PARSE,
+     "signature 0: protected header: NUL byte in document"},
+    {"{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\"}{\"alg\":\"none\"}", 0, "", "", FOTA_ERR_PARSE,
+     "signature 0: protected header: malformed JSON near byte 35"},
+    {"{\"alg\":\"EdDSA\",\f\"kid\":\"rel-ed25519\"}", 0, "", "", FOTA_ERR_PARSE,
+     "signature 0: protected header: malformed JSON near byte 15"},
+    {"{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\",\"v\":01}", 0, "", "", FOTA_ERR_PARSE,
+     "signature 0: protected header: malformed JSON near byte 40"},
+    {"{\"alg\":\"EdDSA\",\"kid\":\"rel-ed25519\",\"x\":{\"a\":1,\"a\":2}}", 0, "", "",
+     FOTA_ERR_PARSE, "signature 0: protected header: duplicate member 'a'"},
+    {NULL, 0, "", "x", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 235"},
+    {NULL, 0, "", "{\"payload\":\"e30\"}", FOTA_ERR_PARSE,
+     "envelope: malformed JSON near byte 235"},
+    {NULL, 0, "", "\f", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 235"},
+    {NULL, 0, "", "\r\n", FOTA_OK, ""},
+    {NULL, 0, "\"note\":\"a\\u0000b\",", "", FOTA_ERR_PARSE,
+     "envelope: \\u0000 escape in a string"},
+    {NULL, 0, "\"n\":060,", "", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 6"},
+    {NULL, 0, "\"s\":\"\xc0\xaf\",", "", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 6"},
+    {NULL, 0, "\"header\":{\"kid\":\"a\",\"kid\":\"b\"},", "", FOTA_ERR_PARSE,
+     "envelope: duplicate member 'kid'"},
+};
+
+START_TEST(test_strict_envelope)
+{
+	struct fota_trust *trust = store();
+	struct fota_error err = {0};
+	const char *header = strict_cases[_i].header ? strict_cases[_i].header : good_header;
+	size_t header_len =
+	    strict_cases[_i].header_len ? strict_cases[_i].header_len : strlen(header);
+	char *json = signed_raw_header(header, header_len, strict_cases[_i].body_extra,
+				       strict_cases[_i].suffix);
+
+	ck_assert_int_eq(verify(trust, FOTA_ROLE_RELEASE, json, &err), strict_cases[_i].code);
+	ck_assert_str_eq(err.msg, strict_cases[_i].msg);
+	free(json);
+	fota_trust_free(trust);
+}
+END_TEST
+
+/* A NUL byte inside the received envelope bytes, after a complete, validly signed object. */
+START_TEST(test_envelope_nul_byte)
+{
+	struct fota_trust *trust = store();
+	struct fota_error err = {0};
+	char *json = signed_raw_header(good_header, strlen(good_header), "", " ");
+	size_t len = strlen(json);
+	uint8_t *payload = NULL;
+	size_t payload_len = 0;
+
+	json[len - 1] = '\0'; /* the trailing space becomes a NUL the length still covers */
+	ck_assert_int_eq(fota_envelope_verify(trust, FOTA_ROLE_RELEASE, json, len,
+					      FOTA_MAX_ENVELOPE_BYTES, &payload, &payload_len,
+					      &err),
+			 FOTA_ERR_PARSE);
+	ck_assert_str_eq(err.msg, "envelope: NUL byte in document");
+	ck_assert_ptr_null(payload);
 	free(json);
 	fota_trust_free(trust);
 }
@@ -682,6 +800,9 @@ static Suite *envelope_suite(void)
 	tcase_add_loop_test(tc, test_sign_verify_tamper_table, 0,
 			    (int)(sizeof(signed_cases) / sizeof(signed_cases[0])));
 	tcase_add_loop_test(tc, test_bad_envelopes, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_loop_test(tc, test_strict_envelope, 0,
+			    (int)(sizeof(strict_cases) / sizeof(strict_cases[0])));
+	tcase_add_test(tc, test_envelope_nul_byte);
 	tcase_add_test(tc, test_oversize);
 	tcase_add_test(tc, test_role_separation);
 	tcase_add_test(tc, test_threshold);
