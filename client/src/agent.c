@@ -1106,10 +1106,14 @@ static void resolve_probation(struct agent *a)
 		 bootctl_slot_name(a->booted));
 	if (p->phase == JOURNAL_PHASE_ROLLING_BACK) {
 		snprintf(msg, sizeof(msg), "%s", p->reason);
-		if (a->booted == slot)
+		if (a->booted == slot) {
 			roll_back(a, msg); /* the switch back did not happen yet */
-		else
-			rolled_back(a, msg, false);
+			return;
+		}
+		/* A cut may have come before the environment was written back. */
+		if (env_ok && (st.primary != a->booted || st.upgrade_available || st.bootcount))
+			bootctl_rollback(a->bc, a->booted, NULL);
+		rolled_back(a, msg, false);
 		return;
 	}
 	if (a->booted != slot) {
@@ -1118,6 +1122,11 @@ static void resolve_probation(struct agent *a)
 			    msg, sizeof(msg),
 			    "bootloader fell back to slot %s after %u boot attempts of slot %s",
 			    bootctl_slot_name(a->booted), st.bootcount, p->slot);
+			/* Recorded before bootcount is cleared: once it is, only the journal
+			 * still knows that the trial failed. */
+			p->phase = JOURNAL_PHASE_ROLLING_BACK;
+			snprintf(p->reason, sizeof(p->reason), "%s", msg);
+			save_journal(a);
 			bootctl_rollback(a->bc, a->booted, NULL); /* clears bootcount */
 			rolled_back(a, msg, false);
 		} else if (env_ok && st.upgrade_available && st.primary == slot) {
@@ -1129,6 +1138,22 @@ static void resolve_probation(struct agent *a)
 			set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
 			a->reboot_pending = true;
 			a->reboot_since_ms = fota_time_mono_ms();
+		} else if (p->phase != JOURNAL_PHASE_ARMING && !env_ok) {
+			/* Armed, and nothing tells what the bootloader will do: keep the record
+			 * and decide on the next start. */
+			job_from_probation(a);
+			a->hold = true;
+		} else if (p->phase != JOURNAL_PHASE_ARMING) {
+			/* The trial was armed (the journal says so) but the environment no
+			 * longer boots it, and nothing recorded why: it ended unconfirmed. */
+			snprintf(msg, sizeof(msg),
+				 "trial of slot %s ended unconfirmed: the boot environment boots "
+				 "slot %s again",
+				 p->slot, bootctl_slot_name(a->booted));
+			p->phase = JOURNAL_PHASE_ROLLING_BACK;
+			snprintf(p->reason, sizeof(p->reason), "%s", msg);
+			save_journal(a);
+			rolled_back(a, msg, false);
 		} else {
 			/* Cut before the trial boot was armed: slot B is only data. The directive
 			 * is not settled, so it comes again and the checkpoint re-verifies the
