@@ -49,8 +49,13 @@ bool orch_sleep_ms(long ms);
 /* After option parsing: with --help prints usage and the shared options' help on stdout and
  * returns true (the command then exits ORCH_EXIT_OK). */
 bool orch_cli_help(const struct orch_config *cfg, const char *usage);
-/* orch_config_load, logging "configuration: <why>" when it fails (ORCH_EXIT_USAGE). */
+/* orch_config_load, logging "configuration: <why>" when it fails (ORCH_EXIT_USAGE). Then
+ * refuses (FOTA_ERR_STATE, logged with the command line to use instead) to run as a user other
+ * than the owner of an existing state directory: files another user (root) leaves there lock
+ * the daemon out. */
 fota_err orch_cli_load_config(struct orch_config *cfg, struct fota_error *err);
+/* The command line as typed, for the advice orch_cli_load_config gives. */
+void orch_cli_remember(int argc, char **argv);
 
 struct cJSON;
 /* o as indented JSON and a newline on stdout; fallback instead when printing fails (out of

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		return ORCH_EXIT_OK;
 	}
 	install_signals();
+	orch_cli_remember(argc, argv);
 	/* Subcommands see argv[0] = their own name, so getopt starts at their first option. */
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args) {
