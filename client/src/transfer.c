@@ -45,10 +45,8 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	memcpy(t->image_sha256, m->sha256, sizeof(t->image_sha256));
 	rc = fota_chunk_table_from_bytes(table, table_len, m->chunk_count, m->table_sha256,
 					 &t->table, err);
-	if (rc != FOTA_OK) {
-		fota_error_prefix(err, "chunk table rejected");
-		goto fail;
-	}
+	if (rc != FOTA_OK)
+		goto fail; /* the message already says "chunk table rejected: " */
 	snprintf(dir, sizeof(dir), "%s/transfer", cfg->state_dir);
 	rc = fota_mkdirs(dir, 0700, err);
 	if (rc != FOTA_OK)

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for one image transfer: the table refusals say why exactly once, verified chunks
+ * land in the checkpoint, forged ones do not, and a reopened transfer resumes. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fota/chunk_table.h"
+#include "fota/digest.h"
+#include "testutil.h"
+#include "transfer.h"
+
+#define CHUNK 1024u
+#define SIZE 2500u /* three chunks, the last one short */
+#define COUNT 3u
+
+static char tmpdir[256];
+static struct client_config cfg;
+static struct fota_manifest manifest;
+static uint8_t image[SIZE];
+static uint8_t table[COUNT * FOTA_SHA256_LEN];
+static const uint8_t image_id[FOTA_IMAGE_ID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+static void setup(void)
+{
+	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_transfer");
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", tmpdir);
+	cfg.sync_chunks = 1;
+	for (size_t i = 0; i < SIZE; i++)
+		image[i] = (uint8_t)(i * 7 + 3);
+	for (uint32_t i = 0; i < COUNT; i++)
+		fota_sha256(image + i * CHUNK, fota_chunk_len(SIZE, CHUNK, i),
+			    table + i * FOTA_SHA256_LEN);
+	memset(&manifest, 0, sizeof(manifest));
+	manifest.size = SIZE;
+	manifest.chunk_size = CHUNK;
+	manifest.chunk_count = COUNT;
+	fota_sha256(image, SIZE, manifest.sha256);
+	fota_sha256(table, sizeof(table), manifest.table_sha256);
+}
+
+static void teardown(void)
+{
+	tu_tmpdir_remove(tmpdir);
+}
+
+static struct fota_frame frame(uint32_t index)
+{
+	struct fota_frame f = {0};
+
+	f.type = FOTA_FRAME_DATA;
+	memcpy(f.image_id, image_id, FOTA_IMAGE_ID_LEN);
+	f.index = index;
+	f.count = COUNT;
+	f.payload = image + index * CHUNK;
+	f.payload_len = fota_chunk_len(SIZE, CHUNK, index);
+	return f;
+}
+
+static const struct {
+	size_t cut;  /* bytes dropped from the end of the table */
+	size_t flip; /* 1 + index of a byte flipped, 0 for none */
+	fota_err code;
+	const char *msg;
+} table_cases[] = {
+    {0, 1, FOTA_ERR_DIGEST,
+     "chunk table rejected: its SHA-256 does not match the signed table digest"},
+    {0, sizeof(table), FOTA_ERR_DIGEST,
+     "chunk table rejected: its SHA-256 does not match the signed table digest"},
+    {1, 0, FOTA_ERR_FIELD, "chunk table rejected: 95 bytes, expected 3 * 32 = 96"},
+    {sizeof(table), 0, FOTA_ERR_FIELD, "chunk table rejected: 0 bytes, expected 3 * 32 = 96"},
+};
+
+/* The refusal names the table once: the agent logs it as it stands. */
+START_TEST(test_table_refusals)
+{
+	uint8_t bad[sizeof(table)];
+	struct fota_error err = {0};
+	struct transfer *t = (struct transfer *)1;
+
+	memcpy(bad, table, sizeof(bad));
+	if (table_cases[_i].flip)
+		bad[table_cases[_i].flip - 1] ^= 0x01;
+	ck_assert_int_eq(transfer_open(&cfg, &manifest, image_id, bad,
+				       sizeof(bad) - table_cases[_i].cut, NULL, &t, &err),
+			 table_cases[_i].code);
+	ck_assert_str_eq(err.msg, table_cases[_i].msg);
+	ck_assert_ptr_null(t);
+}
+END_TEST
+
+START_TEST(test_put_forged_resume)
+{
+	struct fota_error err = {0};
+	struct transfer *t = NULL;
+	struct fota_frame f;
+	uint8_t forged[CHUNK];
+	bool is_new = true;
+
+	ck_assert_msg(transfer_open(&cfg, &manifest, image_id, table, sizeof(table), NULL, &t,
+				    &err) == FOTA_OK,
+		      "%s", err.msg);
+	f = frame(1);
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_OK);
+	ck_assert(is_new);
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_OK);
+	ck_assert(!is_new); /* a repeat is no progress */
+	/* A chunk that does not hash to its table entry is refused and leaves no trace. */
+	f = frame(0);
+	memcpy(forged, f.payload, CHUNK);
+	forged[10] ^= 0xff;
+	f.payload = forged;
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_ERR_DIGEST);
+	ck_assert(!is_new);
+	ck_assert_uint_eq(transfer_present(t), 1);
+	transfer_free(t);
+
+	/* Reopened from disk: chunk 1 is there, verified again, and the rest completes it. */
+	t = NULL;
+	ck_assert_int_eq(
+	    transfer_open(&cfg, &manifest, image_id, table, sizeof(table), NULL, &t, &err),
+	    FOTA_OK);
+	ck_assert_uint_eq(transfer_recovered(t), 1);
+	for (uint32_t i = 0; i < COUNT; i++) {
+		f = frame(i);
+		ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_OK);
+		ck_assert(is_new == (i != 1));
+	}
+	ck_assert(transfer_complete(t));
+	ck_assert_msg(transfer_verify(t, &err) == FOTA_OK, "%s", err.msg);
+	transfer_discard(t);
+}
+END_TEST
+
+static Suite *transfer_suite(void)
+{
+	Suite *s = suite_create("transfer");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_table_refusals, 0, TU_N(table_cases));
+	tcase_add_test(tc, test_put_forged_resume);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(transfer_suite());
+}
