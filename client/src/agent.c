@@ -614,7 +614,7 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
 	a->cfg = cfg;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->wake, NULL);
+	fota_time_cond_init(&a->wake); /* timed waits on CLOCK_MONOTONIC */
 	rc = fota_mkdirs(cfg->state_dir, 0700, err);
 	if (rc != FOTA_OK)
 		goto fail;
@@ -1351,12 +1351,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		int64_t now;
 
 		pthread_mutex_lock(&a->lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += 100 * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		fota_time_mono_deadline(&deadline, 100);
 		pthread_cond_timedwait(&a->wake, &a->lock, &deadline);
 		now = fota_time_mono_ms();
 		if (a->resend_again_ms && now >= a->resend_again_ms) {

@@ -71,15 +71,10 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* m->cond runs on CLOCK_MONOTONIC: a clock set back by days must not stall a publish. */
 static void deadline_after(struct timespec *ts, int timeout_ms)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	fota_time_mono_deadline(ts, timeout_ms);
 }
 
 /* Waits on the condition; returns ETIMEDOUT once the deadline passed. Caller holds lock. */
@@ -358,7 +353,7 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 	if (m == NULL)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->cond, NULL);
+	fota_time_cond_init(&m->cond);
 	if (cb)
 		m->cb = *cb;
 	/* Paho 1.3.11 knows "ssl://" but not every build knows "mqtts://". */

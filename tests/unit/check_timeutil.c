@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 3339 parsing and formatting, calendar arithmetic against gmtime_r, and the stubbed clock. */
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,6 +148,50 @@ START_TEST(test_mono)
 }
 END_TEST
 
+/* The boot clock advances with real time (it is the probation clock of the agent). */
+START_TEST(test_boot_clock)
+{
+	int64_t a = fota_time_boot_ms();
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	int64_t b;
+
+	ck_assert_int_gt(a, 0);
+	nanosleep(&ts, NULL);
+	b = fota_time_boot_ms();
+	ck_assert_int_ge(b - a, 19);
+	ck_assert_int_lt(b - a, 5000);
+}
+END_TEST
+
+/* A condition variable from fota_time_cond_init times out against a monotonic deadline:
+ * the same deadline read as wall-clock time would lie decades in the past (or days away). */
+START_TEST(test_cond_on_monotonic_clock)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c;
+	struct timespec deadline, now;
+	int64_t t0, waited;
+	int rc;
+
+	ck_assert_int_eq(fota_time_cond_init(&c), 0);
+	fota_time_mono_deadline(&deadline, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	waited = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+	ck_assert_int_le(waited, 1500);
+	ck_assert_int_ge(waited, 1400);
+	fota_time_mono_deadline(&deadline, 30);
+	t0 = fota_time_mono_ms();
+	pthread_mutex_lock(&m);
+	do
+		rc = pthread_cond_timedwait(&c, &m, &deadline);
+	while (rc == 0);
+	pthread_mutex_unlock(&m);
+	ck_assert_int_eq(rc, ETIMEDOUT);
+	ck_assert_int_ge(fota_time_mono_ms() - t0, 29);
+	pthread_cond_destroy(&c);
+}
+END_TEST
+
 static Suite *timeutil_suite(void)
 {
 	Suite *s = suite_create("timeutil");
@@ -159,6 +205,8 @@ static Suite *timeutil_suite(void)
 	tcase_add_test(tc, test_format_clamps);
 	tcase_add_test(tc, test_fake_now);
 	tcase_add_test(tc, test_mono);
+	tcase_add_test(tc, test_boot_clock);
+	tcase_add_test(tc, test_cond_on_monotonic_clock);
 	suite_add_tcase(s, tc);
 	return s;
 }
