@@ -45,7 +45,9 @@ static const char usage[] =
     "\n"
     "  --fail-health-file F   devices listed in F (one id a line, re-read at every health\n"
     "                         check) fail it and report failed/health_check_failed\n"
-    "  --offline \"ID...\"      devices that never connect\n"
+    "  --offline \"ID...\"|N    these devices, or the last N, never connect (register them\n"
+    "                         with `device add` or `device import` to make them silent\n"
+    "                         members of the group)\n"
     "  --chunk-delay-ms N     pause between a device's repair requests; a broadcast then\n"
     "                         delivers only --window chunks per N ms (slow links)\n"
     "  --step-ms N            time spent in each install state (default 100)\n"
@@ -775,6 +777,7 @@ int main(int argc, char **argv)
 	const char *id_prefix = "sim-", *offline = "", *version = "1.0.0", *summary = NULL;
 	enum fota_state exit_when = FOTA_STATE__COUNT;
 	long count = 0, timeout_s = 0;
+	size_t n_offline = 0;
 	pthread_t th[SIM_MAX_WORKERS];
 	struct worker_arg wa[SIM_MAX_WORKERS];
 	struct sigaction sa;
@@ -889,6 +892,14 @@ int main(int argc, char **argv)
 		}
 	}
 	sim.n = (size_t)count;
+	/* "--offline N": a count rather than a list of ids. */
+	if (offline[0] && offline[strspn(offline, "0123456789")] == '\0') {
+		n_offline = strtoul(offline, NULL, 10);
+		if (n_offline > sim.n) {
+			logf_("--offline %s: more than the %zu devices", offline, sim.n);
+			return 2;
+		}
+	}
 	sim.devs = calloc(sim.n, sizeof(*sim.devs));
 	if (!sim.devs)
 		return 1;
@@ -910,7 +921,7 @@ int main(int argc, char **argv)
 			}
 			pthread_mutex_init(&d->lock, NULL);
 			snprintf(d->version, sizeof(d->version), "%s", version);
-			d->offline = in_list(offline, d->id);
+			d->offline = n_offline ? i >= sim.n - n_offline : in_list(offline, d->id);
 		}
 	}
 	g_sim = &sim;
