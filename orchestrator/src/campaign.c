@@ -954,9 +954,13 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	if (rc)
 		goto out;
 	changed = !d.reported || d.state != s->state || d.result != s->result;
-	/* The same failure again, stamped later by the device: it tried once more (after a
-	 * resume or a retry) and failed the same way. A retained replay carries the old stamp. */
-	refailed = !changed && is_failure(s->state) && s->timestamp > d.device_ts;
+	/* The same failure again, stamped later by the device, or (once a resume acknowledged
+	 * the stored one) stamped no earlier than the resume's second: the device tried once
+	 * more on a newer directive and failed the same way. A retained replay of the
+	 * acknowledged failure carries its old, earlier stamp. */
+	refailed = !changed && is_failure(s->state) &&
+		   (s->timestamp > d.device_ts ||
+		    (!unacknowledged(&c, &d) && c.resumed && s->timestamp >= c.resumed));
 	/* Any report ends a timeout; one that is not a failure proves the registry wrong. */
 	unmarked = d.mark == ORCH_CMARK_TIMED_OUT ||
 		   (d.mark == ORCH_CMARK_INCOMPATIBLE && !is_failure(s->state));
