@@ -70,3 +70,11 @@ campaign_env() {
 	fota_broker_start "$T/broker"
 	export FOTA_ORCH_STATE=$T/orch
 }
+
+# exits_with CODE CMD...: true if CMD exits with CODE (its stderr kept in $T/exits.err).
+exits_with() {
+	local want=$1 rc=0
+	shift
+	"$@" >/dev/null 2>"$T/exits.err" || rc=$?
+	[ "$rc" = "$want" ] || { echo "exit $rc, wanted $want: $(cat "$T/exits.err")"; return 1; }
+}
