@@ -8,6 +8,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "fota/mqtt_check.h"
 #include "fota/topics.h"
 
 void client_config_defaults(struct client_config *c)
@@ -275,5 +276,29 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
 				      "config: [transfer] sync_chunks %u > window %u would let a "
 				      "crash lose more than one window",
 				      c->sync_chunks, c->window);
+	return FOTA_OK;
+}
+
+fota_err client_config_check_broker(const struct client_config *c, struct fota_error *err)
+{
+	struct fota_mqtt_config mc = {0};
+	char cn[FOTA_MAX_SEGMENT_LEN + 2];
+	fota_err rc;
+
+	mc.uri = c->uri;
+	mc.client_id = c->id;
+	mc.ca_file = c->ca[0] ? c->ca : NULL;
+	mc.cert_file = c->cert[0] ? c->cert : NULL;
+	mc.key_file = c->key[0] ? c->key : NULL;
+	rc = fota_mqtt_check(&mc, cn, sizeof(cn), err);
+	if (rc != FOTA_OK)
+		return fota_error_prefix(err, "config: [broker]");
+	if (mc.cert_file && cn[0] && strcmp(cn, c->id) != 0)
+		return fota_error_set(
+		    err, FOTA_ERR_FIELD,
+		    "config: [device] id '%s' differs from the CN '%s' of "
+		    "certificate %s: the broker would drop everything this device "
+		    "publishes",
+		    c->id, cn, c->cert);
 	return FOTA_OK;
 }

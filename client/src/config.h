@@ -63,6 +63,10 @@ void client_config_defaults(struct client_config *c);
 fota_err client_config_load(struct client_config *c, const char *path, struct fota_error *err);
 /* Checks required keys and ranges after overrides. */
 fota_err client_config_validate(const struct client_config *c, struct fota_error *err);
+/* The [broker] settings as far as they can be known without the network: URI scheme, CA,
+ * certificate and key readable and matching (fota_mqtt_check), and the certificate's CN equal
+ * to [device] id, without which the broker ACL silently drops what the device publishes. */
+fota_err client_config_check_broker(const struct client_config *c, struct fota_error *err);
 /* Applies "section.key=value" (command-line --set); same rules as the file. */
 fota_err client_config_set(struct client_config *c, const char *assignment, struct fota_error *err);
 

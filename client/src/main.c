@@ -96,7 +96,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n_sets; i++)
 		if (client_config_set(&cfg, sets[i], &err) != FOTA_OK)
 			goto config_error;
-	if (client_config_validate(&cfg, &err) != FOTA_OK)
+	if (client_config_validate(&cfg, &err) != FOTA_OK ||
+	    client_config_check_broker(&cfg, &err) != FOTA_OK)
 		goto config_error;
 	free(sets);
 	sets = NULL;
