@@ -9,6 +9,7 @@
 #include "fota/digest.h"
 #include "fota/limits.h"
 #include "fota/timeutil.h"
+#include "fota/utf8.h"
 #include "json.h"
 
 /* A \u0000 escape would cut a cJSON string short and hide what follows from the checks. Outside
@@ -78,34 +79,13 @@ static bool hex4(struct scan *s, unsigned *out)
 	return true;
 }
 
-/* One UTF-8 sequence of RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
+/* One UTF-8 character; on failure pos is at the first byte that cannot belong to it. */
 static bool utf8_char(struct scan *s)
 {
-	uint8_t c = s->buf[s->pos];
-	uint8_t lo = 0x80, hi = 0xbf;
-	int more;
+	size_t bad = 0, n = fota_utf8_char_len(s->buf + s->pos, s->len - s->pos, &bad);
 
-	if (c >= 0xc2 && c <= 0xdf)
-		more = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		more = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		more = 3;
-	else
-		return false;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	s->pos++;
-	for (int i = 0; i < more; i++, s->pos++, lo = 0x80, hi = 0xbf)
-		if (s->pos >= s->len || s->buf[s->pos] < lo || s->buf[s->pos] > hi)
-			return false;
-	return true;
+	s->pos += n != 0 ? n : bad;
+	return n != 0;
 }
 
 static bool scan_string(struct scan *s)
