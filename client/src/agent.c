@@ -180,22 +180,19 @@ static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
 
 static void history(struct agent *a, const char *outcome, const char *reason)
 {
-	char line[1024], ts[FOTA_TIME_STR_LEN];
+	struct journal_event e = {
+	    .ts = fota_time_now(),
+	    .campaign = a->job.campaign,
+	    .image_id = a->job.image_hex,
+	    .version = a->job.manifest.version,
+	    .sequence = a->job.manifest.sequence,
+	    .outcome = outcome,
+	    .reason = reason ? reason : "",
+	};
+	struct fota_error err = {0};
 
-	fota_time_format(fota_time_now(), ts);
-	/* Reasons come from our own error messages; strip quotes so the line stays JSON. */
-	char clean[FOTA_MAX_REASON_LEN + 1];
-	size_t i;
-
-	for (i = 0; reason && reason[i] && i < sizeof(clean) - 1; i++)
-		clean[i] = (reason[i] == '"' || reason[i] == '\\') ? '\'' : reason[i];
-	clean[i] = '\0';
-	snprintf(line, sizeof(line),
-		 "{\"ts\":\"%s\",\"campaign\":\"%s\",\"image\":\"%s\",\"version\":\"%s\","
-		 "\"sequence\":%llu,\"outcome\":\"%s\",\"reason\":\"%s\"}",
-		 ts, a->job.campaign, a->job.image_hex, a->job.manifest.version,
-		 (unsigned long long)a->job.manifest.sequence, outcome, clean);
-	journal_history(a->cfg->state_dir, line);
+	if (journal_history(a->cfg->state_dir, &e, &err) != FOTA_OK)
+		log_warn("%s", err.msg);
 }
 
 static const char *slot_path(const struct agent *a, enum bootctl_slot slot)

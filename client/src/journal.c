@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Durable agent state (installed image, directive sequence per group) and update history. */
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include <cjson/cJSON.h>
 
 #include "fota/atomic_file.h"
+#include "fota/timeutil.h"
+#include "fota/utf8.h"
 #include "journal.h"
 
 #define JOURNAL_MAX_BYTES (16 * 1024)
@@ -184,65 +188,95 @@ fota_err journal_load(struct journal *j, const char *state_dir, const char *fact
 	return FOTA_OK;
 }
 
+/* A copy of s with every byte that belongs to no well-formed UTF-8 character replaced by '?':
+ * cJSON writes bytes above 0x7f as they are, and a JSON line must be UTF-8 (RFC 8259 8.1).
+ * Hook output reaches reasons, so any byte can. NULL on allocation failure. */
+static char *utf8_clean(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = fota_utf8_char_len((const uint8_t *)s + i, n - i, NULL);
+
+		if (k == 0) {
+			out[i++] = '?';
+			continue;
+		}
+		memcpy(out + i, s + i, k);
+		i += k;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static bool add_text(cJSON *o, const char *name, const char *value)
+{
+	char *clean = utf8_clean(value != NULL ? value : "");
+	bool ok = clean != NULL && cJSON_AddStringToObject(o, name, clean) != NULL;
+
+	free(clean);
+	return ok;
+}
+
 fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err)
 {
 	char path[CLIENT_PATH_MAX + 32];
 	cJSON *root = cJSON_CreateObject();
 	cJSON *groups;
 	char *text = NULL;
+	bool ok = root != NULL;
 	fota_err rc = FOTA_ERR_NOMEM;
 
-	if (root == NULL)
-		goto out;
-	cJSON_AddStringToObject(root, "installed_version", j->installed_version);
-	cJSON_AddNumberToObject(root, "installed_sequence", (double)j->installed_sequence);
-	cJSON_AddStringToObject(root, "installed_sha256", j->installed_sha256);
-	cJSON_AddStringToObject(root, "installed_campaign", j->installed_campaign);
-	cJSON_AddStringToObject(root, "slot", j->slot);
-	if (j->outcome.pending) {
+	ok = ok && add_text(root, "installed_version", j->installed_version) &&
+	     cJSON_AddNumberToObject(root, "installed_sequence", (double)j->installed_sequence) &&
+	     add_text(root, "installed_sha256", j->installed_sha256) &&
+	     add_text(root, "installed_campaign", j->installed_campaign) &&
+	     add_text(root, "slot", j->slot);
+	if (ok && j->outcome.pending) {
 		cJSON *o = cJSON_AddObjectToObject(root, "unreported");
 
-		if (o == NULL)
-			goto out;
-		cJSON_AddStringToObject(o, "state", j->outcome.state);
-		cJSON_AddStringToObject(o, "result", j->outcome.result);
-		cJSON_AddStringToObject(o, "reason", j->outcome.reason);
-		cJSON_AddStringToObject(o, "campaign", j->outcome.campaign);
-		cJSON_AddStringToObject(o, "image_id", j->outcome.image_id);
+		ok = o != NULL && add_text(o, "state", j->outcome.state) &&
+		     add_text(o, "result", j->outcome.result) &&
+		     add_text(o, "reason", j->outcome.reason) &&
+		     add_text(o, "campaign", j->outcome.campaign) &&
+		     add_text(o, "image_id", j->outcome.image_id);
 	}
-	if (j->probation.phase != JOURNAL_PHASE_NONE) {
+	if (ok && j->probation.phase != JOURNAL_PHASE_NONE) {
 		const struct journal_probation *p = &j->probation;
 		cJSON *o = cJSON_AddObjectToObject(root, "probation");
 
-		if (o == NULL)
-			goto out;
-		cJSON_AddStringToObject(o, "phase", journal_phase_name(p->phase));
-		cJSON_AddStringToObject(o, "group", p->group);
-		cJSON_AddStringToObject(o, "campaign", p->campaign);
-		cJSON_AddStringToObject(o, "image_id", p->image_id);
-		cJSON_AddStringToObject(o, "sha256", p->sha256);
-		cJSON_AddStringToObject(o, "version", p->version);
-		cJSON_AddNumberToObject(o, "sequence", (double)p->sequence);
-		cJSON_AddStringToObject(o, "slot", p->slot);
-		cJSON_AddStringToObject(o, "from_slot", p->from_slot);
-		cJSON_AddNumberToObject(o, "confirm_timeout_s", (double)p->confirm_timeout_s);
-		cJSON_AddNumberToObject(o, "deadline", (double)(p->deadline > 0 ? p->deadline : 0));
-		cJSON_AddNumberToObject(o, "boot_attempts", (double)p->boot_attempts);
-		cJSON_AddStringToObject(o, "reason", p->reason);
+		ok =
+		    o != NULL && add_text(o, "phase", journal_phase_name(p->phase)) &&
+		    add_text(o, "group", p->group) && add_text(o, "campaign", p->campaign) &&
+		    add_text(o, "image_id", p->image_id) && add_text(o, "sha256", p->sha256) &&
+		    add_text(o, "version", p->version) &&
+		    cJSON_AddNumberToObject(o, "sequence", (double)p->sequence) &&
+		    add_text(o, "slot", p->slot) && add_text(o, "from_slot", p->from_slot) &&
+		    cJSON_AddNumberToObject(o, "confirm_timeout_s", (double)p->confirm_timeout_s) &&
+		    cJSON_AddNumberToObject(o, "deadline",
+					    (double)(p->deadline > 0 ? p->deadline : 0)) &&
+		    cJSON_AddNumberToObject(o, "boot_attempts", (double)p->boot_attempts) &&
+		    add_text(o, "reason", p->reason);
 	}
-	groups = cJSON_AddArrayToObject(root, "groups");
-	for (int i = 0; groups && i < j->n_groups; i++) {
+	groups = ok ? cJSON_AddArrayToObject(root, "groups") : NULL;
+	ok = ok && groups != NULL;
+	for (int i = 0; ok && i < j->n_groups; i++) {
 		cJSON *g = cJSON_CreateObject();
 
-		if (g == NULL)
-			goto out;
-		cJSON_AddStringToObject(g, "name", j->groups[i].name);
-		cJSON_AddNumberToObject(g, "directive_seq", (double)j->groups[i].directive_seq);
-		cJSON_AddBoolToObject(g, "settled", j->groups[i].settled);
-		cJSON_AddItemToArray(groups, g);
+		if (g == NULL || !cJSON_AddItemToArray(groups, g)) {
+			cJSON_Delete(g);
+			ok = false;
+			break;
+		}
+		ok = add_text(g, "name", j->groups[i].name) &&
+		     cJSON_AddNumberToObject(g, "directive_seq",
+					     (double)j->groups[i].directive_seq) &&
+		     cJSON_AddBoolToObject(g, "settled", j->groups[i].settled);
 	}
-	text = cJSON_PrintUnformatted(root);
-	if (text == NULL)
+	if (!ok || (text = cJSON_PrintUnformatted(root)) == NULL)
 		goto out;
 	path_in(path, sizeof(path), state_dir, "journal.json");
 	rc = fota_atomic_write(path, text, strlen(text), 0600, err);
@@ -266,27 +300,46 @@ struct journal_group *journal_group(struct journal *j, const char *name)
 	return &j->groups[j->n_groups++];
 }
 
-void journal_history(const char *state_dir, const char *json_line)
+fota_err journal_history(const char *state_dir, const struct journal_event *e,
+			 struct fota_error *err)
 {
-	char path[CLIENT_PATH_MAX + 32];
-	int fd;
+	char path[CLIENT_PATH_MAX + 32], ts[FOTA_TIME_STR_LEN], seq[24];
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL, *line = NULL;
+	size_t n;
+	int fd = -1;
+	fota_err rc = FOTA_OK;
 
+	fota_time_format(e->ts, ts);
+	/* Digits, never the exponent form cJSON gives some large doubles. */
+	snprintf(seq, sizeof(seq), "%" PRIu64, e->sequence);
+	if (o == NULL || !add_text(o, "ts", ts) || !add_text(o, "campaign", e->campaign) ||
+	    !add_text(o, "image", e->image_id) || !add_text(o, "version", e->version) ||
+	    cJSON_AddRawToObject(o, "sequence", seq) == NULL ||
+	    !add_text(o, "outcome", e->outcome) || !add_text(o, "reason", e->reason) ||
+	    (text = cJSON_PrintUnformatted(o)) == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "history: out of memory");
+		goto out;
+	}
+	/* One write per line keeps lines whole under O_APPEND. */
+	n = strlen(text);
+	line = malloc(n + 1);
+	if (line == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "history: out of memory");
+		goto out;
+	}
+	memcpy(line, text, n);
+	line[n] = '\n';
 	path_in(path, sizeof(path), state_dir, "history.jsonl");
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	/* One write per line keeps lines whole under O_APPEND. */
-	{
-		size_t n = strlen(json_line);
-		char *line = malloc(n + 2);
-
-		if (line) {
-			memcpy(line, json_line, n);
-			line[n] = '\n';
-			if (write(fd, line, n + 1) == (ssize_t)(n + 1))
-				fdatasync(fd);
-			free(line);
-		}
-	}
-	close(fd);
+	if (fd < 0 || write(fd, line, n + 1) != (ssize_t)(n + 1) || fdatasync(fd) != 0)
+		rc = fota_error_set(err, FOTA_ERR_IO, "history: cannot append to %s: %s", path,
+				    strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(text);
+	cJSON_Delete(o);
+	return rc;
 }

@@ -75,7 +75,21 @@ const char *journal_phase_name(enum journal_phase p);
 /* The entry for a group, created if absent. NULL when the table is full. */
 struct journal_group *journal_group(struct journal *j, const char *name);
 
-/* Appends one JSON line to <state_dir>/history.jsonl (best effort, fsync'd). */
-void journal_history(const char *state_dir, const char *json_line);
+/* One line of history.jsonl: what happened to which update, and why. */
+struct journal_event {
+	int64_t ts; /* Unix seconds */
+	const char *campaign;
+	const char *image_id; /* hex */
+	const char *version;
+	uint64_t sequence;
+	const char *outcome; /* installed, switched, confirmed, rolled_back, failed, ... */
+	const char *reason;  /* "" when there is none */
+};
+
+/* Appends e to <state_dir>/history.jsonl as one JSON object on one line, written by the JSON
+ * library so that no string can end its member or the line early; bytes that are not UTF-8
+ * become '?'. One write, then fdatasync. */
+fota_err journal_history(const char *state_dir, const struct journal_event *e,
+			 struct fota_error *err);
 
 #endif

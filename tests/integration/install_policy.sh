@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The vendor policy hook defers the download, then the install ("battery at 12 %"): the agent
 # reports deferred (not failed) with the hook's reason, asks again, and completes once the hook
-# allows; chunks broadcast while it waited are fetched by repair.
+# allows; chunks broadcast while it waited are fetched by repair. The second version and the
+# hook's reason hold quotes and a backslash: history.jsonl stays one JSON object per line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -13,7 +14,7 @@ cat >"$T/policy.sh" <<HOOK
 #!/bin/sh
 echo "\$1 \$FOTA_IMAGE_VERSION" >>"$T/policy.log"
 if grep -qx "no-\$1" "$T/policy-mode"; then
-	echo "battery at 12 %" >&2
+	printf '%s\\n' 'battery "at" 12 % \\ low' >&2
 	exit 75
 fi
 exit 0
@@ -36,13 +37,13 @@ deferred_then_done() {
 	fota_cleanup_pid "$orch"
 	fota_wait_state dev-1 deferred 30 || fail "$action of $version not deferred"
 	reason=$(fota_status_field dev-1 reason)
-	[[ "$reason" == "$action deferred by policy hook: battery at 12 %" ]] &&
+	[[ "$reason" == "$action deferred by policy hook: battery \"at\" 12 % \\ low" ]] &&
 		pass "$action deferred: $reason" || fail_soft "reason: $reason"
 	sleep 2.5 # the hook is asked again every second; still deferred
 	ab_state=$(fota_status_field dev-1 state)
 	[ "$ab_state" = deferred ] && pass "$action still deferred while the hook says no" ||
 		fail_soft "state $ab_state while deferred"
-	[ "$(grep -c "^$action $version" "$T/policy.log")" -ge 2 ] &&
+	[ "$(grep -cF "$action $version" "$T/policy.log")" -ge 2 ] &&
 		pass "hook asked again after retry_s" || fail_soft "hook not asked again"
 	echo ok >"$T/policy-mode"
 	wait "$orch" && pass "$version confirmed once the hook allowed the $action" ||
@@ -51,9 +52,16 @@ deferred_then_done() {
 }
 
 deferred_then_done download 2.0.0 2
-deferred_then_done install 3.0.0 3
-grep -q '"outcome":"deferred"' "$T/dev-1/state/history.jsonl" &&
-	pass "history records the deferrals" || fail_soft "history lacks deferrals"
-grep -q '"outcome":"failed"' "$T/dev-1/state/history.jsonl" &&
+deferred_then_done install '3.0.0 "LTS"' 3
+hist=$T/dev-1/state/history.jsonl
+jq -e 'type == "object"' "$hist" >/dev/null &&
+	pass "every history line is a JSON object" || fail_soft "history: $(cat "$hist")"
+[ "$(jq -r 'select(.outcome == "deferred") | .version' "$hist" | sort -u | tr '\n' '|')" = \
+	'2.0.0|3.0.0 "LTS"|' ] &&
+	pass "history records the deferrals with their versions" || fail_soft "history lacks deferrals"
+jq -r 'select(.outcome == "deferred") | .reason' "$hist" |
+	grep -qxF 'install deferred by policy hook: battery "at" 12 % \ low' &&
+	pass "history keeps the hook's reason as written" || fail_soft "reason changed in history"
+grep -q '"outcome":"failed"' "$hist" &&
 	fail_soft "a deferral was recorded as failure" || pass "no deferral counted as failure"
 fota_summary

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fota/atomic_file.h"
+#include "../../common/src/json.h"
 #include "journal.h"
 #include "testutil.h"
 
@@ -204,22 +205,159 @@ START_TEST(test_good_probation_parses)
 }
 END_TEST
 
-START_TEST(test_history_lines)
+/* Reads history.jsonl back: one strictly parsed JSON object per line. */
+static int read_history(cJSON **lines, int max)
 {
 	char path[300];
-	char buf[256] = "";
-	FILE *f;
-	size_t n;
+	size_t len = 0;
+	uint8_t *buf;
+	int n = 0;
+	size_t start = 0;
 
-	journal_history(tmpdir, "{\"outcome\":\"confirmed\"}");
-	journal_history(tmpdir, "{\"outcome\":\"rolled_back\"}");
-	snprintf(path, sizeof(path), "%s/history.jsonl", tmpdir);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	ck_assert_str_eq(buf, "{\"outcome\":\"confirmed\"}\n{\"outcome\":\"rolled_back\"}\n");
+	tu_path(path, sizeof(path), tmpdir, "history.jsonl");
+	buf = tu_read_file(path, &len);
+	for (size_t i = 0; i < len; i++) {
+		struct fota_error err = {0};
+
+		if (buf[i] != '\n')
+			continue;
+		ck_assert_int_lt(n, max);
+		ck_assert_msg(fota__json_load(buf + start, i - start, 4096, &lines[n],
+					      "line: ", &err) == FOTA_OK,
+			      "line %d: %s", n + 1, err.msg);
+		n++;
+		start = i + 1;
+	}
+	ck_assert_uint_eq(start, len); /* every line ends with a newline */
+	free(buf);
+	return n;
+}
+
+static void assert_member(const cJSON *o, const char *name, const char *want)
+{
+	const char *got = fota__json_find_string(o, name);
+
+	ck_assert_msg(got != NULL && strcmp(got, want) == 0, "%s: '%s', want '%s'", name,
+		      got ? got : "(none)", want);
+}
+
+/* Every field carries what a hostile or merely odd writer could put there; each line is still
+ * one JSON object and reads back as written. */
+static const struct {
+	const char *text; /* what the agent hands over */
+	const char *back; /* what a reader gets back */
+} hostile[] = {
+    {"2.0 \"LTS\"", "2.0 \"LTS\""},
+    {"a\\b\\\\c\\", "a\\b\\\\c\\"},
+    {"line 1\nline 2\r\n\t}", "line 1\nline 2\r\n\t}"},
+    {"\",\"outcome\":\"confirmed", "\",\"outcome\":\"confirmed"},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+    {"bad \xc0\xaf utf-8 \xed\xa0\x80 \xff", "bad ?? utf-8 ??? ?"},
+    {"\x01\x1f\x7f", "\x01\x1f\x7f"},
+    {"", ""},
+};
+
+START_TEST(test_history_hostile_strings)
+{
+	const char *s = hostile[_i].text, *b = hostile[_i].back;
+	struct journal_event e = {1704164645, s, s, s, 9007199254740991ull, s, s};
+	struct fota_error err = {0};
+	cJSON *lines[3] = {NULL};
+	uint64_t seq = 0;
+
+	ck_assert_int_eq(journal_history(tmpdir, &e, &err), FOTA_OK);
+	e.outcome = "confirmed";
+	e.sequence = 1000000000000000ull;
+	ck_assert_int_eq(journal_history(tmpdir, &e, &err), FOTA_OK);
+	ck_assert_int_eq(read_history(lines, 3), 2);
+	assert_member(lines[0], "ts", "2024-01-02T03:04:05Z");
+	assert_member(lines[0], "campaign", b);
+	assert_member(lines[0], "image", b);
+	assert_member(lines[0], "version", b);
+	assert_member(lines[0], "outcome", b);
+	assert_member(lines[0], "reason", b);
+	ck_assert_int_eq(
+	    fota__json_get_uint(lines[0], "sequence", 0, UINT64_MAX, &seq, "line: ", &err),
+	    FOTA_OK);
+	ck_assert_uint_eq(seq, 9007199254740991ull);
+	assert_member(lines[1], "outcome", "confirmed");
+	/* Plain digits, as docs/manifest.md asks of writers. */
+	ck_assert_str_eq(cJSON_GetObjectItem(lines[1], "sequence")->valuestring,
+			 "1000000000000000");
+	cJSON_Delete(lines[0]);
+	cJSON_Delete(lines[1]);
+}
+END_TEST
+
+/* got holds want, cut to a field of size bytes as the agent's snprintf would. */
+static void assert_fits(const char *got, size_t size, const char *want)
+{
+	ck_assert_msg(strlen(got) == (strlen(want) < size ? strlen(want) : size - 1) &&
+			  strncmp(got, want, size - 1) == 0,
+		      "'%s', want '%.*s'", got, (int)(size - 1), want);
+}
+
+/* Every string of the journal holds hostile[i].text; it is saved as strict JSON and comes
+ * back as hostile[i].back. */
+START_TEST(test_journal_hostile_strings)
+{
+	const char *s = hostile[_i].text, *b = hostile[_i].back;
+	struct journal j, back;
+	struct fota_error err = {0};
+	struct journal_group *g;
+	char path[300];
+	uint8_t *buf;
+	size_t len = 0;
+	cJSON *root = NULL;
+
+	memset(&j, 0, sizeof(j));
+	snprintf(j.installed_version, sizeof(j.installed_version), "%s", s);
+	snprintf(j.installed_sha256, sizeof(j.installed_sha256), "%s", s);
+	snprintf(j.installed_campaign, sizeof(j.installed_campaign), "%s", s);
+	g = journal_group(&j, s);
+	ck_assert_ptr_nonnull(g);
+	j.outcome.pending = true;
+	snprintf(j.outcome.state, sizeof(j.outcome.state), "%s", s);
+	snprintf(j.outcome.result, sizeof(j.outcome.result), "%s", s);
+	snprintf(j.outcome.reason, sizeof(j.outcome.reason), "%s", s);
+	snprintf(j.outcome.campaign, sizeof(j.outcome.campaign), "%s", s);
+	snprintf(j.outcome.image_id, sizeof(j.outcome.image_id), "%s", s);
+	j.probation.phase = JOURNAL_PHASE_TESTING;
+	snprintf(j.probation.group, sizeof(j.probation.group), "%s", s);
+	snprintf(j.probation.campaign, sizeof(j.probation.campaign), "%s", s);
+	snprintf(j.probation.image_id, sizeof(j.probation.image_id), "%s", s);
+	snprintf(j.probation.sha256, sizeof(j.probation.sha256), "%s", s);
+	snprintf(j.probation.version, sizeof(j.probation.version), "%s", s);
+	snprintf(j.probation.slot, sizeof(j.probation.slot), "A");
+	snprintf(j.probation.from_slot, sizeof(j.probation.from_slot), "B");
+	snprintf(j.probation.reason, sizeof(j.probation.reason), "%s", s);
+	ck_assert_int_eq(journal_save(&j, tmpdir, &err), FOTA_OK);
+
+	tu_path(path, sizeof(path), tmpdir, "journal.json");
+	buf = tu_read_file(path, &len);
+	ck_assert_msg(fota__json_load(buf, len, 16384, &root, "journal: ", &err) == FOTA_OK, "%s",
+		      err.msg);
+	cJSON_Delete(root);
+	free(buf);
+
+	ck_assert_int_eq(journal_load(&back, tmpdir, "1.0.0", &err), FOTA_OK);
+	ck_assert_str_eq(err.msg, "");
+	assert_fits(back.installed_version, sizeof(back.installed_version), b);
+	assert_fits(back.installed_sha256, sizeof(back.installed_sha256), b);
+	assert_fits(back.installed_campaign, sizeof(back.installed_campaign), b);
+	ck_assert_int_eq(back.n_groups, 1);
+	assert_fits(back.groups[0].name, sizeof(back.groups[0].name), b);
+	assert_fits(back.outcome.state, sizeof(back.outcome.state), b);
+	assert_fits(back.outcome.result, sizeof(back.outcome.result), b);
+	assert_fits(back.outcome.reason, sizeof(back.outcome.reason), b);
+	assert_fits(back.outcome.campaign, sizeof(back.outcome.campaign), b);
+	assert_fits(back.outcome.image_id, sizeof(back.outcome.image_id), b);
+	assert_fits(back.probation.group, sizeof(back.probation.group), b);
+	assert_fits(back.probation.campaign, sizeof(back.probation.campaign), b);
+	assert_fits(back.probation.image_id, sizeof(back.probation.image_id), b);
+	assert_fits(back.probation.sha256, sizeof(back.probation.sha256), b);
+	assert_fits(back.probation.version, sizeof(back.probation.version), b);
+	assert_fits(back.probation.reason, sizeof(back.probation.reason), b);
 }
 END_TEST
 
@@ -234,7 +372,10 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_old_format);
 	tcase_add_loop_test(tc, test_broken, 0, (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_good_probation_parses);
-	tcase_add_test(tc, test_history_lines);
+	tcase_add_loop_test(tc, test_journal_hostile_strings, 0,
+			    (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_loop_test(tc, test_history_hostile_strings, 0,
+			    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
