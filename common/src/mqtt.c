@@ -25,6 +25,12 @@ struct subscription {
 struct slot {
 	int in_use;
 	MQTTAsync_token token;
+	struct fota_mqtt_tally *tally; /* NULL: not counted */
+};
+
+struct early {
+	MQTTAsync_token token;
+	int failed;
 };
 
 struct fota_mqtt {
@@ -60,7 +66,7 @@ struct fota_mqtt {
 
 	struct slot slots[MAX_INFLIGHT];
 	unsigned inflight;
-	MQTTAsync_token early[EARLY_RING];
+	struct early early[EARLY_RING];
 	size_t n_early;
 	uint64_t failed_publishes;
 	unsigned generation; /* bumped when a connection is lost and every slot freed */
@@ -168,6 +174,8 @@ static void connection_lost(void *ctx, char *cause)
 		if (m->slots[i].in_use) {
 			m->slots[i].in_use = 0;
 			m->failed_publishes++;
+			if (m->slots[i].tally)
+				m->slots[i].tally->lost++;
 		}
 	}
 	m->inflight = 0;
@@ -194,6 +202,16 @@ static int message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_mess
 	return 1;
 }
 
+static void count(struct fota_mqtt_tally *tally, int failed)
+{
+	if (!tally)
+		return;
+	if (failed)
+		tally->lost++;
+	else
+		tally->acked++;
+}
+
 /* Caller holds lock. Frees the slot of token or remembers it as completed early. */
 static void complete_token(struct fota_mqtt *m, MQTTAsync_token token, int failed)
 {
@@ -203,14 +221,16 @@ static void complete_token(struct fota_mqtt *m, MQTTAsync_token token, int faile
 			m->inflight--;
 			if (failed)
 				m->failed_publishes++;
+			count(m->slots[i].tally, failed);
 			pthread_cond_broadcast(&m->cond);
 			return;
 		}
 	}
 	if (m->n_early < EARLY_RING)
-		m->early[m->n_early++] = token;
+		m->early[m->n_early++] = (struct early){token, failed};
 	if (failed)
 		m->failed_publishes++;
+	pthread_cond_broadcast(&m->cond);
 }
 
 static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
@@ -571,11 +591,12 @@ out:
 	return rc;
 }
 
-/* Caller holds lock. */
-static int take_early(struct fota_mqtt *m, MQTTAsync_token token)
+/* Caller holds lock. 1 if token completed before its publish returned; *failed says how. */
+static int take_early(struct fota_mqtt *m, MQTTAsync_token token, int *failed)
 {
 	for (size_t i = 0; i < m->n_early; i++) {
-		if (m->early[i] == token) {
+		if (m->early[i].token == token) {
+			*failed = m->early[i].failed;
 			m->early[i] = m->early[--m->n_early];
 			return 1;
 		}
@@ -586,12 +607,20 @@ static int take_early(struct fota_mqtt *m, MQTTAsync_token token)
 fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload, size_t len,
 			   int qos, bool retained, int timeout_ms, struct fota_error *err)
 {
+	return fota_mqtt_publish_tallied(m, topic, payload, len, qos, retained, timeout_ms, NULL,
+					 err);
+}
+
+fota_err fota_mqtt_publish_tallied(struct fota_mqtt *m, const char *topic, const void *payload,
+				   size_t len, int qos, bool retained, int timeout_ms,
+				   struct fota_mqtt_tally *tally, struct fota_error *err)
+{
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	struct timespec deadline;
 	fota_err rc = FOTA_OK;
 	unsigned slot = 0, gen;
-	int prc;
+	int prc, failed = 0;
 
 	if (len > (size_t)0x7fffffff)
 		return fota_error_set(err, FOTA_ERR_TOO_BIG, "mqtt: payload of %zu bytes", len);
@@ -627,6 +656,7 @@ fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *p
 			;
 		m->slots[slot].in_use = 1;
 		m->slots[slot].token = 0;
+		m->slots[slot].tally = tally;
 		m->inflight++;
 	}
 	gen = m->generation;
@@ -645,9 +675,10 @@ fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *p
 		goto out;
 	}
 	if (qos > 0) {
-		if (take_early(m, ro.token)) {
+		if (take_early(m, ro.token, &failed)) {
 			m->slots[slot].in_use = 0;
 			m->inflight--;
+			count(tally, failed);
 		} else {
 			m->slots[slot].token = ro.token;
 		}
@@ -674,6 +705,45 @@ fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error 
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+void fota_mqtt_tally_get(struct fota_mqtt *m, const struct fota_mqtt_tally *tally,
+			 struct fota_mqtt_tally *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = *tally;
+	pthread_mutex_unlock(&m->lock);
+}
+
+fota_err fota_mqtt_tally_wait(struct fota_mqtt *m, const struct fota_mqtt_tally *tally,
+			      uint64_t sent, int timeout_ms, struct fota_error *err)
+{
+	struct timespec deadline;
+	fota_err rc = FOTA_OK;
+
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	while (tally->acked + tally->lost < sent) {
+		if (wait_until(m, &deadline) == ETIMEDOUT) {
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT,
+					    "mqtt: %llu publishes unacknowledged after %d ms",
+					    (unsigned long long)(sent - tally->acked - tally->lost),
+					    timeout_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+unsigned fota_mqtt_connections_lost(struct fota_mqtt *m)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->generation;
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }
 
 uint64_t fota_mqtt_failed_publishes(struct fota_mqtt *m)

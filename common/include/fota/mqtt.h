@@ -69,6 +69,33 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 fota_err fota_mqtt_publish(struct fota_mqtt *m, const char *topic, const void *payload, size_t len,
 			   int qos, bool retained, int timeout_ms, struct fota_error *err);
 
+/* What became of a caller's QoS 1 publishes: acknowledged by the broker (PUBACK) or lost
+ * (the connection died before the acknowledgement). Updated by the MQTT thread; read it with
+ * fota_mqtt_tally_get. The broker acknowledges in the order it received the publishes (MQTT
+ * 3.1.1, 4.6), so on one connection `acked` publishes are the first ones sent. */
+struct fota_mqtt_tally {
+	uint64_t acked;
+	uint64_t lost;
+};
+
+/* fota_mqtt_publish that also counts the publish's fate in *tally (QoS >= 1 only). The tally
+ * must stay valid until every publish counted in it was acknowledged or lost. */
+fota_err fota_mqtt_publish_tallied(struct fota_mqtt *m, const char *topic, const void *payload,
+				   size_t len, int qos, bool retained, int timeout_ms,
+				   struct fota_mqtt_tally *tally, struct fota_error *err);
+
+/* A consistent copy of *tally. */
+void fota_mqtt_tally_get(struct fota_mqtt *m, const struct fota_mqtt_tally *tally,
+			 struct fota_mqtt_tally *out);
+
+/* Waits until acked + lost reaches sent (every counted publish settled), or the timeout. */
+fota_err fota_mqtt_tally_wait(struct fota_mqtt *m, const struct fota_mqtt_tally *tally,
+			      uint64_t sent, int timeout_ms, struct fota_error *err);
+
+/* Connections lost since creation: a caller that saw it change knows subscribers may have
+ * missed what it published in between. */
+unsigned fota_mqtt_connections_lost(struct fota_mqtt *m);
+
 /* Waits until no QoS >= 1 publish is in flight. */
 fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
 
