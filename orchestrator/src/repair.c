@@ -1,20 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Repairs: device requests queued by the MQTT thread, answered unicast by one paced worker. */
+/* Repairs: device requests merged by the MQTT thread into the fair scheduler, answered unicast
+ * by one paced worker, one device's turn at a time. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fota/request.h"
+#include "fota/timeutil.h"
 #include "fota/topics.h"
 
 #include "cmd.h"
 #include "repair.h"
+#include "repair_sched.h"
 
-struct queued {
-	char device[FOTA_MAX_SEGMENT_LEN + 1];
-	struct fota_request req;
+/* Lines of one kind (rejected, dropped) logged per ORCH_REPAIR_FLOOD_LOG_MS at most. */
+#define LOG_LINES_PER_INTERVAL 10
+
+struct log_limit {
+	int64_t since_ms; /* start of the current interval */
+	unsigned lines;	  /* logged in it */
+	uint64_t unlogged;
 };
 
 struct open_image {
@@ -30,9 +39,10 @@ struct orch_repair {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping;
-	struct queued *queue; /* ring of ORCH_REPAIR_QUEUE_LEN */
-	size_t head, len;
+	struct orch_rsched *sched;
 	struct orch_repair_stats stats;
+	/* Invalid and dropped requests are logged once per ORCH_REPAIR_FLOOD_LOG_MS each. */
+	struct log_limit rejected_log, dropped_log;
 	/* Worker-only state. */
 	struct open_image open[ORCH_REPAIR_OPEN_IMAGES];
 	uint64_t use_clock;
@@ -89,100 +99,171 @@ static struct orch_image *get_image(struct orch_repair *r, const uint8_t id[FOTA
 	return slot->img;
 }
 
-static void serve(struct orch_repair *r, const struct queued *q)
+/* Logs "repair for DEVICE WHAT: WHY" unless LOG_LINES_PER_INTERVAL lines of the kind were
+ * logged in this interval; the next line that is logged says how many were not. Caller holds
+ * no lock. */
+static void log_limited(struct orch_repair *r, struct log_limit *l, const char *device,
+			const char *what, const char *why)
 {
-	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_CHUNKS};
+	int64_t now = fota_time_mono_ms();
+	uint64_t unlogged;
+
+	pthread_mutex_lock(&r->lock);
+	if (!l->since_ms || now - l->since_ms >= ORCH_REPAIR_FLOOD_LOG_MS) {
+		l->since_ms = now;
+		l->lines = 0;
+	}
+	if (l->lines == LOG_LINES_PER_INTERVAL) {
+		l->unlogged++;
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	l->lines++;
+	unlogged = l->unlogged;
+	l->unlogged = 0;
+	pthread_mutex_unlock(&r->lock);
+	if (unlogged)
+		orch_log("repair for %s %s: %s (and %llu more requests %s before, not logged)",
+			 device, what, why, (unsigned long long)unlogged, what);
+	else
+		orch_log("repair for %s %s: %s", device, what, why);
+}
+
+static void log_rejected(struct orch_repair *r, const char *device, const char *why)
+{
+	bump(r, &r->stats.rejected, 1);
+	log_limited(r, &r->rejected_log, device, "rejected", why);
+}
+
+static void drop_device(struct orch_repair *r, const char *device)
+{
+	pthread_mutex_lock(&r->lock);
+	orch_rsched_drop(r->sched, device);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* One turn: the table if asked, then the turn's chunks. Returns the bytes sent. */
+static uint64_t serve(struct orch_repair *r, const struct orch_rsched_turn *t)
+{
+	struct fota_topic topic_spec = {.kind = FOTA_TOPIC_DEVICE_CHUNKS};
 	char topic[FOTA_MAX_TOPIC_LEN + 1];
 	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char why[FOTA_ERROR_MSG_MAX + 64];
 	struct fota_error err = {0};
 	const struct orch_image *img;
-	uint32_t total, sent = 0;
+	uint64_t bytes = 0;
+	uint32_t sent = 0;
 	size_t i;
 
-	fota_hex_encode(q->req.image_id, FOTA_IMAGE_ID_LEN, hex);
-	img = get_image(r, q->req.image_id, &err);
+	fota_hex_encode(t->image_id, FOTA_IMAGE_ID_LEN, hex);
+	img = get_image(r, t->image_id, &err);
 	if (!img) {
-		orch_log("repair for %s rejected: %s", q->device, err.msg);
-		bump(r, &r->stats.rejected, 1);
-		return;
+		drop_device(r, t->device);
+		log_rejected(r, t->device, err.msg);
+		return 0;
 	}
-	for (i = 0; i < q->req.n_ranges; i++) {
-		const struct fota_range *rg = &q->req.ranges[i];
+	for (i = 0; i < t->n_ranges; i++) {
+		const struct fota_range *rg = &t->ranges[i];
 
 		if ((uint64_t)rg->first + rg->count > img->manifest.chunk_count) {
-			orch_log("repair for %s rejected: range %u+%u is beyond chunk count %u of "
-				 "image %s",
-				 q->device, rg->first, rg->count, img->manifest.chunk_count, hex);
-			bump(r, &r->stats.rejected, 1);
-			return;
+			/* Ranges are merged, so whatever else the device asked is suspect too. */
+			drop_device(r, t->device);
+			snprintf(why, sizeof(why),
+				 "range %u+%u is beyond chunk count %u of image %s", rg->first,
+				 rg->count, img->manifest.chunk_count, hex);
+			log_rejected(r, t->device, why);
+			return 0;
 		}
 	}
-	total = fota_request_total_chunks(&q->req);
-	if (total > FOTA_MAX_REQUEST_CHUNKS) {
-		orch_log("repair for %s rejected: %u chunks asked, at most %d per request",
-			 q->device, total, FOTA_MAX_REQUEST_CHUNKS);
-		bump(r, &r->stats.rejected, 1);
-		return;
-	}
-	snprintf(t.device, sizeof(t.device), "%s", q->device);
-	if (fota_topic_build(r->pub->prefix, &t, topic, sizeof(topic), &err)) {
+	snprintf(topic_spec.device, sizeof(topic_spec.device), "%s", t->device);
+	if (fota_topic_build(r->pub->prefix, &topic_spec, topic, sizeof(topic), &err)) {
+		drop_device(r, t->device);
 		orch_fail("repair", &err);
-		bump(r, &r->stats.rejected, 1);
-		return;
+		return 0;
 	}
-	if (q->req.want_table) {
+	if (t->table) {
 		if (orch_publish_table(r->pub, topic, img, false, &err)) {
-			orch_log("repair for %s: table of %s: %s", q->device, hex, err.msg);
-			return;
+			orch_log("repair for %s: table of %s: %s", t->device, hex, err.msg);
+			drop_device(r, t->device);
+			return 0;
 		}
+		bytes += FOTA_FRAME_HEADER_LEN + img->table_len;
 		bump(r, &r->stats.frames, 1);
 	}
-	for (i = 0; i < q->req.n_ranges; i++) {
-		const struct fota_range *rg = &q->req.ranges[i];
-		uint32_t k;
+	for (i = 0; i < t->n_ranges; i++) {
+		const struct fota_range *rg = &t->ranges[i];
 
-		for (k = 0; k < rg->count; k++) {
+		for (uint32_t k = 0; k < rg->count; k++) {
+			size_t len = 0;
+
 			if (orch_publish_chunk(r->pub, topic, img, rg->first + k, r->frame_buf,
-					       NULL, &err)) {
+					       &len, &err)) {
 				/* The device re-asks for what it still misses. */
-				orch_log("repair for %s: chunk %u of %s: %s", q->device,
+				orch_log("repair for %s: chunk %u of %s: %s", t->device,
 					 rg->first + k, hex, err.msg);
-				goto done;
+				drop_device(r, t->device);
+				bump(r, &r->stats.frames, sent);
+				return bytes;
 			}
+			bytes += len;
 			sent++;
 		}
 	}
-done:
 	bump(r, &r->stats.frames, sent);
-	bump(r, &r->stats.served, 1);
-	orch_log("repair for %s: sent %u chunk%s%s of image %s", q->device, sent,
-		 sent == 1 ? "" : "s", q->req.want_table ? " and the table" : "", hex);
+	if (t->finished)
+		orch_log("repair for %s: sent %u chunk%s%s of image %s", t->device, t->burst_chunks,
+			 t->burst_chunks == 1 ? "" : "s", t->burst_table ? " and the table" : "",
+			 hex);
+	return bytes;
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 static void *worker(void *arg)
 {
 	struct orch_repair *r = arg;
-	struct queued *q = malloc(sizeof(*q));
+	struct orch_rsched_turn *t = malloc(sizeof(*t));
 
-	if (!q) {
+	if (!t) {
 		orch_log("repair worker: out of memory");
 		return NULL;
 	}
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		while (!r->stopping && r->len == 0)
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping) {
+		struct timespec until;
+		int64_t wait_ms = 0;
+		uint64_t bytes;
+
+		switch (orch_rsched_next(r->sched, fota_time_mono_ms(), t, &wait_ms)) {
+		case ORCH_RSCHED_IDLE:
 			pthread_cond_wait(&r->cond, &r->lock);
-		if (r->stopping) {
-			pthread_mutex_unlock(&r->lock);
+			continue;
+		case ORCH_RSCHED_WAIT:
+			/* Every device with work drew its share; a new one may come meanwhile. */
+			deadline_in(&until, wait_ms);
+			while (!r->stopping &&
+			       pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
+				;
+			continue;
+		case ORCH_RSCHED_TURN:
 			break;
 		}
-		*q = r->queue[r->head];
-		r->head = (r->head + 1) % ORCH_REPAIR_QUEUE_LEN;
-		r->len--;
 		pthread_mutex_unlock(&r->lock);
-		serve(r, q);
+		bytes = serve(r, t);
+		pthread_mutex_lock(&r->lock);
+		orch_rsched_charge(r->sched, t->device, bytes, fota_time_mono_ms());
 	}
-	free(q);
+	pthread_mutex_unlock(&r->lock);
+	free(t);
 	return NULL;
 }
 
@@ -190,19 +271,24 @@ fota_err orch_repair_new(const struct orch_config *cfg, const struct orch_publis
 			 struct orch_repair **out, struct fota_error *err)
 {
 	struct orch_repair *r = calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (!r)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the repair queue");
-	r->queue = calloc(ORCH_REPAIR_QUEUE_LEN, sizeof(*r->queue));
-	if (!r->queue) {
+	r->sched = orch_rsched_new(ORCH_REPAIR_DEVICE_RATE, ORCH_REPAIR_DEVICE_BURST);
+	if (!r->sched) {
 		free(r);
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the repair queue");
 	}
 	r->cfg = cfg;
 	r->pub = pub;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->cond, NULL);
+	/* Waits for a device's bucket are measured on the clock the scheduler is fed. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&r->thread, NULL, worker, r) != 0) {
 		orch_repair_free(r);
 		return fota_error_set(err, FOTA_ERR_NOMEM, "cannot start the repair worker");
@@ -230,7 +316,7 @@ void orch_repair_free(struct orch_repair *r)
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r->frame_buf);
-	free(r->queue);
+	orch_rsched_free(r->sched);
 	free(r);
 }
 
@@ -238,35 +324,45 @@ void orch_repair_submit(struct orch_repair *r, const char *device, const uint8_t
 			size_t len)
 {
 	struct fota_error err = {0};
-	struct queued *slot;
+	struct orch_rsched_added a;
 	struct fota_request req;
+	char why[FOTA_ERROR_MSG_MAX + 64];
 
 	if (len > FOTA_MAX_REQUEST_BYTES) {
-		orch_log("repair for %s rejected: request of %zu bytes exceeds %d", device, len,
+		snprintf(why, sizeof(why), "request of %zu bytes exceeds %d", len,
 			 FOTA_MAX_REQUEST_BYTES);
-		bump(r, &r->stats.rejected, 1);
+		log_rejected(r, device, why);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
 	if (fota_request_parse(payload, len, &req, &err)) {
-		orch_log("repair for %s rejected: %s", device, err.msg);
-		bump(r, &r->stats.rejected, 1);
+		log_rejected(r, device, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&r->lock);
-	if (r->len == ORCH_REPAIR_QUEUE_LEN) {
+	orch_rsched_add(r->sched, device, &req, fota_time_mono_ms(), &a);
+	if (a.queued || a.table) {
+		r->stats.served++;
+		pthread_cond_signal(&r->cond);
+	} else if (a.dropped) {
 		r->stats.dropped++;
-		pthread_mutex_unlock(&r->lock);
-		orch_log("repair for %s dropped: %d requests already queued", device,
-			 ORCH_REPAIR_QUEUE_LEN);
-		return;
+	} else {
+		r->stats.merged++;
 	}
-	slot = &r->queue[(r->head + r->len) % ORCH_REPAIR_QUEUE_LEN];
-	snprintf(slot->device, sizeof(slot->device), "%s", device);
-	slot->req = req;
-	r->len++;
-	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->lock);
+	if (a.no_room) {
+		snprintf(why, sizeof(why), "%d devices are waiting already",
+			 ORCH_REPAIR_MAX_DEVICES);
+		log_limited(r, &r->dropped_log, device, "dropped", why);
+	}
+	if (a.report)
+		orch_log("repair requests from %s: %llu in %.1f s, %llu chunks asked again while "
+			 "queued, %llu chunks over its %d-chunk queue dropped, %llu chunks served "
+			 "(at most %llu MiB/s per device)",
+			 device, (unsigned long long)a.flood_requests, (double)a.flood_ms / 1000.0,
+			 (unsigned long long)a.flood_duplicate, (unsigned long long)a.flood_dropped,
+			 ORCH_REPAIR_DEVICE_CHUNKS, (unsigned long long)a.flood_served,
+			 (unsigned long long)(ORCH_REPAIR_DEVICE_RATE >> 20));
 }
 
 void orch_repair_get_stats(struct orch_repair *r, struct orch_repair_stats *out)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private header of fota-orchestrator: repair request queue and the worker that serves it. */
+/* Private header of fota-orchestrator: repair requests and the worker that serves them fairly
+ * (repair_sched.h). */
 #ifndef ORCH_REPAIR_H
 #define ORCH_REPAIR_H
 
@@ -11,17 +12,16 @@
 #include "config.h"
 #include "publisher.h"
 
-/* Requests waiting for the worker; beyond this they are dropped (the device asks again). */
-#define ORCH_REPAIR_QUEUE_LEN 1024
 /* Stored images the worker keeps open at once. */
 #define ORCH_REPAIR_OPEN_IMAGES 4
 
 struct orch_repair;
 
 struct orch_repair_stats {
-	uint64_t served;   /* requests answered */
+	uint64_t served;   /* requests that queued something new */
+	uint64_t merged;   /* requests for nothing that was not queued already */
 	uint64_t rejected; /* invalid requests */
-	uint64_t dropped;  /* queue full */
+	uint64_t dropped;  /* requests whose new chunks were all over the device's caps */
 	uint64_t frames;   /* frames sent, tables included */
 };
 
@@ -31,8 +31,8 @@ fota_err orch_repair_new(const struct orch_config *cfg, const struct orch_publis
 /* Stops the worker (finishing the request it is serving) and frees; NULL is a no-op. */
 void orch_repair_free(struct orch_repair *r);
 
-/* From the MQTT message callback: parses and enqueues without blocking on the network.
- * device comes from the topic, which the broker ACL ties to the sender. */
+/* From the MQTT message callback: parses and merges into the device's queue without blocking
+ * on the network. device comes from the topic, which the broker ACL ties to the sender. */
 void orch_repair_submit(struct orch_repair *r, const char *device, const uint8_t *payload,
 			size_t len);
 
