@@ -79,8 +79,10 @@ need_tools() {
 			*) pkgs+=("$t") ;;
 			esac
 		done
-		DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >&2 ||
-			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		# Another installer may hold dpkg's lock: wait for it rather than fail.
+		local apt=(apt-get -o DPkg::Lock::Timeout=300)
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y "${pkgs[@]}" >&2 ||
+			{ "${apt[@]}" update >&2 && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y \
 				"${pkgs[@]}" >&2; } || fail "cannot install ${pkgs[*]}"
 	else
 		fota_require "${missing[@]}"

@@ -16,16 +16,19 @@ for p in "${PKGS[@]}"; do
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
-cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
+# DPkg::Lock::Timeout: another installer running at the same moment holds dpkg's lock; wait
+# for it (up to 5 minutes) instead of failing.
+apt=(apt-get -o DPkg::Lock::Timeout=300)
+cmd=("${apt[@]}" install -y --no-install-recommends "${missing[@]}")
 if [ "$(id -u)" -eq 0 ]; then
 	sudo=()
 elif command -v sudo >/dev/null 2>&1; then
 	sudo=(sudo)
 else
-	echo "missing packages; run as root: apt-get update && ${cmd[*]}" >&2
+	echo "missing packages; run as root: ${apt[*]} update && ${cmd[*]}" >&2
 	exit 1
 fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" "${apt[@]}" update -qq
 "${sudo[@]}" "${cmd[@]}"
