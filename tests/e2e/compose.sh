@@ -50,6 +50,7 @@ e2e_have jq || e2e_apt jq || e2e_die "jq is missing"
 e2e_engine
 e2e_log "engine: $ENGINE, compose: ${COMPOSE[*]}, project $project, work folder $work"
 e2e_base_image
+e2e_check_names
 
 compose() { "${COMPOSE[@]}" -p "$project" "${files[@]}" "$@"; }
 
@@ -85,6 +86,7 @@ teardown() {
 	else
 		compose down -v >"$work/down.log" 2>&1 ||
 			{ echo "compose down failed:" >&2; tail -n 5 "$work/down.log" >&2; }
+		e2e_remove_project "$project"
 		rm -rf "$work"
 	fi
 	e2e_log "done in $((SECONDS - t0)) s"

@@ -13,6 +13,8 @@
 E2E_CACHE=${FOTA_E2E_CACHE:-/var/tmp/fota-e2e}
 E2E_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 E2E_ROOTFS=$E2E_CACHE/rootfs-bookworm
+# The CNI plugin that gives podman's CNI networks name resolution between containers.
+E2E_DNSNAME_PKG=golang-github-containernetworking-plugin-dnsname
 
 # The mirror this machine's apt already uses (deb822 "URIs:" or one-line "deb URL suite"), so
 # the image comes from where the host's packages come from.
@@ -43,13 +45,14 @@ e2e_apt() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] && e2e_have apt-get || return 1
 	e2e_log "installing ${missing[*]}"
-	# The lock: the compose and deb tests may set up at the same time.
+	# The compose and deb tests may set up at the same time (our lock); any other installer
+	# on the machine holds dpkg's lock, which apt-get waits for instead of failing.
 	mkdir -p "$E2E_CACHE"
 	(
 		flock 9
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				"${missing[@]}" >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+				--no-install-recommends "${missing[@]}" >/dev/null
 	) 9>"$E2E_CACHE/apt.lock"
 }
 
@@ -106,6 +109,9 @@ e2e_engine() {
 			e2e_skip "no docker daemon, and podman is missing and cannot be installed here"
 	fi
 	e2e_have runc || e2e_apt runc || e2e_die "runc is missing"
+	# Debian's podman 4 uses CNI networking: without this plugin, containers on one network
+	# cannot resolve each other's names (e2e_check_names proves it either way).
+	e2e_apt "$E2E_DNSNAME_PKG" || true
 	e2e_podman_conf
 	ENGINE=podman
 	COMPOSE=(podman-compose)
@@ -125,4 +131,47 @@ e2e_base_image() {
 	"$ENGINE" run --rm --network none "$E2E_BASE_IMAGE" true >/dev/null 2>&1 ||
 		e2e_skip "$ENGINE cannot run a container: $("$ENGINE" run --rm --network none \
 			"$E2E_BASE_IMAGE" true 2>&1 | tail -n 1)"
+}
+
+# e2e_check_names: two containers on one fresh network, the second resolves the first by its
+# network alias, exactly as compose services find each other. Fails naming the missing piece
+# instead of letting every client's broker connect fail later without a reason. The network
+# and containers are removed before returning, also when the check fails.
+e2e_check_names() {
+	local net=fotanames$$ peer=fota-names-peer-$$ out rc=0 backend=""
+	"$ENGINE" network create "$net" >/dev/null || e2e_die "$ENGINE network create failed"
+	if "$ENGINE" run -d --rm --name "$peer" --network "$net" --network-alias fota-peer \
+		"$E2E_BASE_IMAGE" sleep 60 >/dev/null; then
+		out=$("$ENGINE" run --rm --network "$net" "$E2E_BASE_IMAGE" getent hosts fota-peer 2>&1) ||
+			rc=1
+		# SIGKILL: sleep as the container's first process ignores SIGTERM.
+		"$ENGINE" kill "$peer" >/dev/null 2>&1 || true
+		"$ENGINE" rm -f "$peer" >/dev/null 2>&1 || true
+	else
+		out="cannot start a container on network $net"
+		rc=1
+	fi
+	"$ENGINE" network rm "$net" >/dev/null 2>&1 || true
+	[ "$rc" -eq 0 ] && { e2e_log "name resolution between containers: ok ($out)"; return 0; }
+	[ "$ENGINE" = podman ] && backend=$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)
+	if [ "$backend" = cni ] && [ ! -x /usr/lib/cni/dnsname ]; then
+		e2e_die "containers on one podman network cannot resolve each other's names: podman" \
+			"uses CNI networking here and the CNI dnsname plugin (/usr/lib/cni/dnsname) is" \
+			"missing; install the Debian package $E2E_DNSNAME_PKG"
+	fi
+	e2e_die "containers on one $ENGINE network cannot resolve each other's names" \
+		"(getent hosts fota-peer: ${out:-no answer}; network backend ${backend:-unknown})"
+}
+
+# e2e_remove_project NAME: removes what is left of a compose project: its containers, and its
+# networks, which podman-compose 1.0.3's `down` leaves behind. Prints what it could not remove.
+e2e_remove_project() {
+	local label=com.docker.compose.project=$1 ids
+	ids=$("$ENGINE" ps -a -q --filter "label=$label" 2>/dev/null)
+	[ -z "$ids" ] || "$ENGINE" rm -f $ids >/dev/null 2>&1 ||
+		echo "could not remove the containers of project $1: $ids" >&2
+	ids=$("$ENGINE" network ls -q --filter "label=$label" 2>/dev/null)
+	[ -z "$ids" ] || "$ENGINE" network rm $ids >/dev/null 2>&1 ||
+		echo "could not remove the networks of project $1: $ids" >&2
+	return 0
 }
