@@ -85,17 +85,15 @@ static void stage_remove(struct orch_stage *st)
 	rmdir(st->dir);
 }
 
-fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t chunk_size,
-			struct orch_stage **out, struct fota_error *err)
+fota_err orch_image_source_open(const char *src, uint32_t chunk_size, int *fd_out,
+				struct fota_error *err)
 {
-	struct orch_stage *st = NULL;
-	char copy[PATH_MAX + 32];
 	struct stat sb;
 	uint64_t chunks;
-	int in = -1, outfd = -1;
 	fota_err rc;
+	int in;
 
-	*out = NULL;
+	*fd_out = -1;
 	if (chunk_size < FOTA_MIN_CHUNK_SIZE || chunk_size > FOTA_MAX_CHUNK_SIZE)
 		return fota_error_set(err, FOTA_ERR_FIELD, "chunk size %u is outside %u..%u",
 				      chunk_size, FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE);
@@ -105,13 +103,13 @@ fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t
 				      "cannot open %s: %s", src, strerror(errno));
 	if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		rc = fota_error_set(err, FOTA_ERR_INVAL, "%s is not a regular file", src);
-		goto out;
+		goto fail;
 	}
 	if (sb.st_size == 0 || (uint64_t)sb.st_size > FOTA_MAX_IMAGE_SIZE) {
 		rc = fota_error_set(err, FOTA_ERR_TOO_BIG,
 				    "%s has %lld bytes; an image has 1..%llu bytes", src,
 				    (long long)sb.st_size, (unsigned long long)FOTA_MAX_IMAGE_SIZE);
-		goto out;
+		goto fail;
 	}
 	chunks = ((uint64_t)sb.st_size + chunk_size - 1) / chunk_size;
 	if (chunks > FOTA_MAX_CHUNK_COUNT) {
@@ -120,8 +118,27 @@ fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t
 				    "larger --chunk-size",
 				    src, (unsigned long long)chunks, chunk_size,
 				    FOTA_MAX_CHUNK_COUNT);
-		goto out;
+		goto fail;
 	}
+	*fd_out = in;
+	return FOTA_OK;
+fail:
+	close(in);
+	return rc;
+}
+
+fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t chunk_size,
+			struct orch_stage **out, struct fota_error *err)
+{
+	struct orch_stage *st = NULL;
+	char copy[PATH_MAX + 32];
+	int in = -1, outfd = -1;
+	fota_err rc;
+
+	*out = NULL;
+	rc = orch_image_source_open(src, chunk_size, &in, err);
+	if (rc)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the image stage");

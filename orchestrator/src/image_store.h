@@ -55,6 +55,11 @@ struct orch_stage {
 	int replaced; /* the image was stored already; its manifest and table were replaced */
 };
 
+/* Opens src as the bytes of an image, checking what every image must be: a regular file of
+ * 1..FOTA_MAX_IMAGE_SIZE bytes in at most FOTA_MAX_CHUNK_COUNT chunks of chunk_size (itself
+ * within the protocol's limits). *fd_out is the open file; the error says which rule failed. */
+fota_err orch_image_source_open(const char *src, uint32_t chunk_size, int *fd_out,
+				struct fota_error *err);
 /* Copies src into a new staging directory and builds its chunk table and SHA-256 in one pass
  * over the copy. On failure the staging directory is removed. */
 fota_err orch_stage_new(const struct orch_config *cfg, const char *src, uint32_t chunk_size,
