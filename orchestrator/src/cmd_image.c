@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `image add|import|list`: put signed images into the store and show what it holds. */
+/* `image add|sign|import|list`: sign images' manifests, put signed images into the store and
+ * show what it holds. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,28 +24,42 @@
 #define MAX_EXPIRES_DAYS 3650u
 #define DEFAULT_CONFIRM_TIMEOUT_S 300u
 
+/* The manifest options `image add` and `image sign` share. */
+#define MANIFEST_OPTIONS_HELP                                                                      \
+	"  --name N               image name\n"                                                    \
+	"  --version V            image version\n"                                                 \
+	"  --vendor X             target vendor\n"                                                 \
+	"  --model M              target model\n"                                                  \
+	"  --hw R                 accepted hardware revision (repeatable; none = any)\n"           \
+	"  --accepts V            accepted current version (repeatable; none = any)\n"             \
+	"  --sequence N           anti-rollback sequence, must rise with every release\n"          \
+	"  --expires-in-days D    manifest lifetime (default 30)\n"                                \
+	"  --chunk-size BYTES     chunk payload size, 1024..1048576 (default 65536)\n"             \
+	"  --method M             install method: file, ab-slot or script (default file)\n"        \
+	"  --param K=V            install parameter (repeatable)\n"                                \
+	"  --reboot               the install needs a reboot\n"                                    \
+	"  --confirm-timeout S    seconds the new image has to confirm itself (default 300)\n"     \
+	"  --allow-downgrade      let devices install this over a higher sequence\n"
+
 static const char add_usage[] =
     "Usage: fota-orchestrator image add FILE --name N --version V --vendor X --model M\n"
     "         --sequence N --release-key PEM [OPTIONS]\n"
     "\n"
     "Copies FILE into the store, builds its chunk hash table and SHA-256, writes a manifest\n"
     "signed with the release key and prints the image id (16 hex digits).\n"
+    "\n" MANIFEST_OPTIONS_HELP "\n";
+
+static const char sign_usage[] =
+    "Usage: fota-orchestrator image sign FILE --name N --version V --vendor X --model M\n"
+    "         --sequence N --release-key PEM --out SIGNED.jws [OPTIONS]\n"
     "\n"
-    "  --name N               image name\n"
-    "  --version V            image version\n"
-    "  --vendor X             target vendor\n"
-    "  --model M              target model\n"
-    "  --hw R                 accepted hardware revision (repeatable; none = any)\n"
-    "  --accepts V            accepted current version (repeatable; none = any)\n"
-    "  --sequence N           anti-rollback sequence, must rise with every release\n"
-    "  --expires-in-days D    manifest lifetime (default 30)\n"
-    "  --chunk-size BYTES     chunk payload size, 1024..1048576 (default 65536)\n"
-    "  --method M             install method: file, ab-slot or script (default file)\n"
-    "  --param K=V            install parameter (repeatable)\n"
-    "  --reboot               the install needs a reboot\n"
-    "  --confirm-timeout S    seconds the new image has to confirm itself (default 300)\n"
-    "  --allow-downgrade      let devices install this over a higher sequence\n"
-    "\n";
+    "Signs a manifest for FILE without a state directory, for a release key kept on an\n"
+    "offline machine: builds FILE's chunk hash table and SHA-256, writes the manifest signed\n"
+    "with the release key to --out and prints the image id. Take FILE and the manifest to\n"
+    "the orchestrator host and store them there with 'image import'.\n"
+    "\n"
+    "  --out FILE             where the signed manifest (JWS JSON) is "
+    "written\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char import_usage[] =
     "Usage: fota-orchestrator image import FILE --manifest SIGNED.jws --trust DIR [OPTIONS]\n"
@@ -62,7 +78,7 @@ static const char list_usage[] = "Usage: fota-orchestrator image list [--json] [
 				 "Lists the stored images.\n"
 				 "\n";
 
-static const char image_usage[] = "Usage: fota-orchestrator image add|import|list [--help]\n";
+static const char image_usage[] = "Usage: fota-orchestrator image add|sign|import|list [--help]\n";
 
 enum {
 	OPT_NAME = 1,
@@ -81,6 +97,33 @@ enum {
 	OPT_DOWNGRADE,
 	OPT_MANIFEST,
 	OPT_TRUST,
+	OPT_OUT,
+};
+
+/* clang-format off */
+#define MANIFEST_LONGOPTS \
+	{"name", required_argument, NULL, OPT_NAME}, \
+	{"version", required_argument, NULL, OPT_VERSION}, \
+	{"vendor", required_argument, NULL, OPT_VENDOR}, \
+	{"model", required_argument, NULL, OPT_MODEL}, \
+	{"hw", required_argument, NULL, OPT_HW}, \
+	{"accepts", required_argument, NULL, OPT_ACCEPTS}, \
+	{"sequence", required_argument, NULL, OPT_SEQUENCE}, \
+	{"expires-in-days", required_argument, NULL, OPT_EXPIRES}, \
+	{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE}, \
+	{"method", required_argument, NULL, OPT_METHOD}, \
+	{"param", required_argument, NULL, OPT_PARAM}, \
+	{"reboot", no_argument, NULL, OPT_REBOOT}, \
+	{"confirm-timeout", required_argument, NULL, OPT_CONFIRM}, \
+	{"allow-downgrade", no_argument, NULL, OPT_DOWNGRADE}
+/* clang-format on */
+
+/* A manifest being built from the command line of `image add` or `image sign`. */
+struct manifest_opts {
+	struct fota_manifest *m;
+	uint64_t days;
+	uint64_t chunk_size;
+	bool have_seq;
 };
 
 static int usage_error(const char *usage, const char *what)
@@ -194,106 +237,172 @@ static fota_err add_list_item(char (*list)[FOTA_MAX_VERSION_LEN + 1], size_t *n,
 	return FOTA_OK;
 }
 
+static fota_err manifest_opts_init(struct manifest_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->m = calloc(1, sizeof(*o->m));
+	if (!o->m)
+		return FOTA_ERR_NOMEM;
+	o->days = DEFAULT_EXPIRES_DAYS;
+	o->chunk_size = ORCH_DEFAULT_CHUNK_SIZE;
+	o->m->confirm_timeout_s = DEFAULT_CONFIRM_TIMEOUT_S;
+	o->m->install_method = FOTA_INSTALL_FILE;
+	o->m->compression = FOTA_COMPRESSION_NONE;
+	return FOTA_OK;
+}
+
+/* Applies one of MANIFEST_LONGOPTS; false when opt is not one of them. *rc: whether the
+ * value was good (err says why not). */
+static bool manifest_option(struct manifest_opts *o, int opt, const char *arg, fota_err *rc,
+			    struct fota_error *err)
+{
+	struct fota_manifest *m = o->m;
+	uint64_t v;
+
+	*rc = FOTA_OK;
+	switch (opt) {
+	case OPT_NAME:
+		*rc = copy_field(m->name, sizeof(m->name), "--name", arg, err);
+		break;
+	case OPT_VERSION:
+		*rc = copy_field(m->version, sizeof(m->version), "--version", arg, err);
+		break;
+	case OPT_VENDOR:
+		*rc = copy_field(m->vendor, sizeof(m->vendor), "--vendor", arg, err);
+		break;
+	case OPT_MODEL:
+		*rc = copy_field(m->model, sizeof(m->model), "--model", arg, err);
+		break;
+	case OPT_HW:
+		*rc = add_list_item(m->hw_revisions, &m->n_hw_revisions, "--hw", arg, err);
+		break;
+	case OPT_ACCEPTS:
+		*rc = add_list_item(m->accepts_versions, &m->n_accepts_versions, "--accepts", arg,
+				    err);
+		break;
+	case OPT_SEQUENCE:
+		*rc = orch_parse_u64("--sequence", arg, 0, INT64_MAX, &m->sequence, err);
+		o->have_seq = true;
+		break;
+	case OPT_EXPIRES:
+		*rc = orch_parse_u64("--expires-in-days", arg, 1, MAX_EXPIRES_DAYS, &o->days, err);
+		break;
+	case OPT_CHUNK_SIZE:
+		*rc = orch_parse_size(arg, &o->chunk_size, err);
+		if (*rc == FOTA_OK &&
+		    (o->chunk_size < FOTA_MIN_CHUNK_SIZE || o->chunk_size > FOTA_MAX_CHUNK_SIZE))
+			*rc =
+			    fota_error_set(err, FOTA_ERR_FIELD, "--chunk-size %s is outside %u..%u",
+					   arg, FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE);
+		break;
+	case OPT_METHOD:
+		*rc = parse_method(arg, &m->install_method, err);
+		break;
+	case OPT_PARAM:
+		*rc = add_param(m, arg, err);
+		break;
+	case OPT_REBOOT:
+		m->reboot = true;
+		break;
+	case OPT_CONFIRM:
+		*rc = orch_parse_u64("--confirm-timeout", arg, 0, UINT32_MAX, &v, err);
+		m->confirm_timeout_s = (uint32_t)v;
+		break;
+	case OPT_DOWNGRADE:
+		m->allow_downgrade = true;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* NULL when every required manifest option and the release key are there, else what is
+ * missing. */
+static const char *manifest_missing(const struct manifest_opts *o, const struct orch_config *cfg)
+{
+	const struct fota_manifest *m = o->m;
+
+	if (!m->name[0] || !m->version[0] || !m->vendor[0] || !m->model[0] || !o->have_seq)
+		return "--name, --version, --vendor, --model and --sequence are required";
+	if (!cfg->release_key[0])
+		return "no release key (--release-key or [orchestrator] release_key)";
+	return NULL;
+}
+
+/* Completes the manifest for an image of size bytes, sha256 and table, and signs it with the
+ * release key: *jws (malloc'd) and the SHA-256 of the signed payload. */
+static fota_err manifest_sign(struct manifest_opts *o, struct fota_signer *signer, uint64_t size,
+			      const uint8_t sha256[FOTA_SHA256_LEN],
+			      const struct fota_chunk_table *table, char **jws,
+			      uint8_t manifest_sha[FOTA_SHA256_LEN], struct fota_error *err)
+{
+	struct fota_manifest *m = o->m;
+	char *payload = NULL;
+	fota_err rc;
+
+	*jws = NULL;
+	m->created = fota_time_now();
+	m->expires = m->created + (int64_t)o->days * 86400;
+	m->size = size;
+	memcpy(m->sha256, sha256, FOTA_SHA256_LEN);
+	m->chunk_size = (uint32_t)o->chunk_size;
+	m->chunk_count = table->count;
+	fota_chunk_table_digest(table, m->table_sha256);
+	rc = fota_manifest_to_json(m, &payload, err);
+	if (rc)
+		return fota_error_prefix(err, "build manifest");
+	fota_sha256(payload, strlen(payload), manifest_sha);
+	rc = fota_envelope_sign(&signer, 1, (const uint8_t *)payload, strlen(payload), 0, jws, err);
+	free(payload);
+	if (rc)
+		return fota_error_prefix(err, "sign manifest");
+	if (strlen(*jws) > FOTA_MAX_ENVELOPE_BYTES) {
+		rc =
+		    fota_error_set(err, FOTA_ERR_TOO_BIG,
+				   "sign manifest: envelope of %zu bytes exceeds the %d-byte limit",
+				   strlen(*jws), FOTA_MAX_ENVELOPE_BYTES);
+		free(*jws);
+		*jws = NULL;
+	}
+	return rc;
+}
+
+/* Prints the image id, or with --json the image's summary. */
+static int print_image(const struct orch_config *cfg, const char *id, const struct fota_manifest *m,
+		       const uint8_t manifest_sha[FOTA_SHA256_LEN])
+{
+	if (cfg->json)
+		return print_json(image_json(id, m, manifest_sha));
+	printf("%s\n", id);
+	return ORCH_EXIT_OK;
+}
+
 static int image_add(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"name", required_argument, NULL, OPT_NAME},
-	    {"version", required_argument, NULL, OPT_VERSION},
-	    {"vendor", required_argument, NULL, OPT_VENDOR},
-	    {"model", required_argument, NULL, OPT_MODEL},
-	    {"hw", required_argument, NULL, OPT_HW},
-	    {"accepts", required_argument, NULL, OPT_ACCEPTS},
-	    {"sequence", required_argument, NULL, OPT_SEQUENCE},
-	    {"expires-in-days", required_argument, NULL, OPT_EXPIRES},
-	    {"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
-	    {"method", required_argument, NULL, OPT_METHOD},
-	    {"param", required_argument, NULL, OPT_PARAM},
-	    {"reboot", no_argument, NULL, OPT_REBOOT},
-	    {"confirm-timeout", required_argument, NULL, OPT_CONFIRM},
-	    {"allow-downgrade", no_argument, NULL, OPT_DOWNGRADE},
-	    ORCH_COMMON_LONGOPTS,
-	};
+	static const struct option longopts[] = {MANIFEST_LONGOPTS, ORCH_COMMON_LONGOPTS};
 	struct orch_config cfg;
-	struct fota_manifest *m = NULL;
+	struct manifest_opts mo;
 	struct fota_error err = {0};
 	struct fota_signer *signer = NULL;
 	struct orch_stage *st = NULL;
-	char *payload = NULL, *jws = NULL;
+	char *jws = NULL;
 	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	uint8_t manifest_sha[FOTA_SHA256_LEN];
-	uint64_t v, days = DEFAULT_EXPIRES_DAYS, chunk_size = ORCH_DEFAULT_CHUNK_SIZE;
-	bool have_seq = false;
-	const char *file;
+	const char *file, *missing;
 	int opt, ret = ORCH_EXIT_USAGE;
 
 	orch_config_init(&cfg);
-	m = calloc(1, sizeof(*m));
-	if (!m) {
+	if (manifest_opts_init(&mo)) {
 		orch_log("image add: out of memory");
 		return ORCH_EXIT_FAIL;
 	}
-	m->confirm_timeout_s = DEFAULT_CONFIRM_TIMEOUT_S;
-	m->install_method = FOTA_INSTALL_FILE;
-	m->compression = FOTA_COMPRESSION_NONE;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		fota_err rc = FOTA_OK;
 
 		if (orch_config_flag(&cfg, opt, optarg))
 			continue;
-		switch (opt) {
-		case OPT_NAME:
-			rc = copy_field(m->name, sizeof(m->name), "--name", optarg, &err);
-			break;
-		case OPT_VERSION:
-			rc = copy_field(m->version, sizeof(m->version), "--version", optarg, &err);
-			break;
-		case OPT_VENDOR:
-			rc = copy_field(m->vendor, sizeof(m->vendor), "--vendor", optarg, &err);
-			break;
-		case OPT_MODEL:
-			rc = copy_field(m->model, sizeof(m->model), "--model", optarg, &err);
-			break;
-		case OPT_HW:
-			rc = add_list_item(m->hw_revisions, &m->n_hw_revisions, "--hw", optarg,
-					   &err);
-			break;
-		case OPT_ACCEPTS:
-			rc = add_list_item(m->accepts_versions, &m->n_accepts_versions, "--accepts",
-					   optarg, &err);
-			break;
-		case OPT_SEQUENCE:
-			rc = orch_parse_u64("--sequence", optarg, 0, INT64_MAX, &m->sequence, &err);
-			have_seq = true;
-			break;
-		case OPT_EXPIRES:
-			rc = orch_parse_u64("--expires-in-days", optarg, 1, MAX_EXPIRES_DAYS, &days,
-					    &err);
-			break;
-		case OPT_CHUNK_SIZE:
-			rc = orch_parse_size(optarg, &chunk_size, &err);
-			if (rc == FOTA_OK &&
-			    (chunk_size < FOTA_MIN_CHUNK_SIZE || chunk_size > FOTA_MAX_CHUNK_SIZE))
-				rc = fota_error_set(&err, FOTA_ERR_FIELD,
-						    "--chunk-size %s is outside %u..%u", optarg,
-						    FOTA_MIN_CHUNK_SIZE, FOTA_MAX_CHUNK_SIZE);
-			break;
-		case OPT_METHOD:
-			rc = parse_method(optarg, &m->install_method, &err);
-			break;
-		case OPT_PARAM:
-			rc = add_param(m, optarg, &err);
-			break;
-		case OPT_REBOOT:
-			m->reboot = true;
-			break;
-		case OPT_CONFIRM:
-			rc = orch_parse_u64("--confirm-timeout", optarg, 0, UINT32_MAX, &v, &err);
-			m->confirm_timeout_s = (uint32_t)v;
-			break;
-		case OPT_DOWNGRADE:
-			m->allow_downgrade = true;
-			break;
-		default:
+		if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
 			fputs(add_usage, stderr);
 			goto out;
 		}
@@ -313,15 +422,9 @@ static int image_add(int argc, char **argv)
 	file = argv[optind];
 	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	if (!m->name[0] || !m->version[0] || !m->vendor[0] || !m->model[0] || !have_seq) {
-		ret = usage_error(add_usage,
-				  "image add: --name, --version, --vendor, --model and --sequence "
-				  "are required");
-		goto out;
-	}
-	if (!cfg.release_key[0]) {
-		ret = usage_error(add_usage, "image add: no release key (--release-key or "
-					     "[orchestrator] release_key)");
+	if ((missing = manifest_missing(&mo, &cfg))) {
+		orch_log("image add: %s", missing);
+		fputs(add_usage, stderr);
 		goto out;
 	}
 
@@ -332,30 +435,13 @@ static int image_add(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
-	if (orch_stage_new(&cfg, file, (uint32_t)chunk_size, &st, &err)) {
+	if (orch_stage_new(&cfg, file, (uint32_t)mo.chunk_size, &st, &err)) {
 		orch_fail("image add", &err);
 		goto out;
 	}
-	m->created = fota_time_now();
-	m->expires = m->created + (int64_t)days * 86400;
-	m->size = st->size;
-	memcpy(m->sha256, st->sha256, FOTA_SHA256_LEN);
-	m->chunk_size = (uint32_t)chunk_size;
-	m->chunk_count = st->table.count;
-	fota_chunk_table_digest(&st->table, m->table_sha256);
-	if (fota_manifest_to_json(m, &payload, &err)) {
-		orch_fail("build manifest", &err);
-		goto out;
-	}
-	fota_sha256(payload, strlen(payload), manifest_sha);
-	if (fota_envelope_sign(&signer, 1, (const uint8_t *)payload, strlen(payload), 0, &jws,
-			       &err)) {
-		orch_fail("sign manifest", &err);
-		goto out;
-	}
-	if (strlen(jws) > FOTA_MAX_ENVELOPE_BYTES) {
-		orch_log("sign manifest: envelope of %zu bytes exceeds the %d-byte limit",
-			 strlen(jws), FOTA_MAX_ENVELOPE_BYTES);
+	if (manifest_sign(&mo, signer, st->size, st->sha256, &st->table, &jws, manifest_sha,
+			  &err)) {
+		orch_fail("image add", &err);
 		goto out;
 	}
 	if (orch_stage_commit(st, jws, strlen(jws), id, &err)) {
@@ -364,18 +450,106 @@ static int image_add(int argc, char **argv)
 	}
 	if (st->replaced)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
-	if (cfg.json)
-		ret = print_json(image_json(id, m, manifest_sha));
-	else {
-		printf("%s\n", id);
-		ret = ORCH_EXIT_OK;
-	}
+	ret = print_image(&cfg, id, mo.m, manifest_sha);
 out:
-	free(payload);
 	free(jws);
 	fota_signer_free(signer);
 	orch_stage_free(st);
-	free(m);
+	free(mo.m);
+	return ret;
+}
+
+/* `image sign`: the manifest of `image add`, for FILE as it is, into a file; no store. */
+static int image_sign(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    MANIFEST_LONGOPTS, {"out", required_argument, NULL, OPT_OUT}, ORCH_COMMON_LONGOPTS};
+	struct orch_config cfg;
+	struct manifest_opts mo;
+	struct fota_error err = {0};
+	struct fota_signer *signer = NULL;
+	struct fota_chunk_table table = {0};
+	uint8_t sha256[FOTA_SHA256_LEN], manifest_sha[FOTA_SHA256_LEN];
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char *jws = NULL;
+	const char *file, *out_path = NULL, *missing;
+	uint64_t size = 0;
+	int opt, fd = -1, ret = ORCH_EXIT_USAGE;
+
+	orch_config_init(&cfg);
+	if (manifest_opts_init(&mo)) {
+		orch_log("image sign: out of memory");
+		return ORCH_EXIT_FAIL;
+	}
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		fota_err rc = FOTA_OK;
+
+		if (orch_config_flag(&cfg, opt, optarg))
+			continue;
+		if (opt == OPT_OUT) {
+			out_path = optarg;
+			continue;
+		}
+		if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
+			fputs(sign_usage, stderr);
+			goto out;
+		}
+		if (rc) {
+			orch_fail("image sign", &err);
+			goto out;
+		}
+	}
+	if (orch_cli_help(&cfg, sign_usage)) {
+		ret = ORCH_EXIT_OK;
+		goto out;
+	}
+	if (optind + 1 != argc || !out_path) {
+		ret = usage_error(sign_usage, "image sign: need FILE and --out");
+		goto out;
+	}
+	file = argv[optind];
+	if (orch_cli_load_config(&cfg, &err))
+		goto out;
+	if ((missing = manifest_missing(&mo, &cfg))) {
+		orch_log("image sign: %s", missing);
+		fputs(sign_usage, stderr);
+		goto out;
+	}
+	if (fota_signer_load(cfg.release_key, NULL, &signer, &err)) {
+		orch_fail("load release key", &err);
+		goto out;
+	}
+
+	ret = ORCH_EXIT_FAIL;
+	if (orch_image_source_open(file, (uint32_t)mo.chunk_size, &fd, &err) ||
+	    fota_chunk_table_build_file(file, (uint32_t)mo.chunk_size, &table, sha256, &size,
+					&err)) {
+		orch_fail("image sign", &err);
+		goto out;
+	}
+	if (size == 0 || size > FOTA_MAX_IMAGE_SIZE ||
+	    table.count != fota_chunk_count_for(size, (uint32_t)mo.chunk_size)) {
+		orch_log("image sign: %s changed while it was read", file);
+		goto out;
+	}
+	if (manifest_sign(&mo, signer, size, sha256, &table, &jws, manifest_sha, &err)) {
+		orch_fail("image sign", &err);
+		goto out;
+	}
+	if (fota_atomic_write(out_path, jws, strlen(jws), 0644, &err)) {
+		orch_fail("image sign: write manifest", &err);
+		goto out;
+	}
+	/* The id `image import` will give it: the first bytes of the image SHA-256. */
+	fota_hex_encode(sha256, FOTA_IMAGE_ID_LEN, id);
+	ret = print_image(&cfg, id, mo.m, manifest_sha);
+out:
+	if (fd >= 0)
+		close(fd);
+	fota_chunk_table_clear(&table);
+	free(jws);
+	fota_signer_free(signer);
+	free(mo.m);
 	return ret;
 }
 
@@ -580,10 +754,12 @@ int orch_cmd_image(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "add") == 0)
 		return image_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sign") == 0)
+		return image_sign(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return image_import(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return image_list(argc - 1, argv + 1);
-	orch_log("image: unknown subcommand '%s' (add, import or list)", argv[1]);
+	orch_log("image: unknown subcommand '%s' (add, sign, import or list)", argv[1]);
 	return ORCH_EXIT_USAGE;
 }

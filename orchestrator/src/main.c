@@ -16,6 +16,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  image add FILE ...      hash, chunk, sign and store an image\n"
+    "  image sign FILE ...     sign a manifest for FILE without a state directory\n"
     "  image import FILE ...   store an image whose manifest was signed elsewhere\n"
     "  image list              list stored images\n"
     "  publish IMAGE_ID ...    sign a directive for a group, broadcast the image, optionally\n"

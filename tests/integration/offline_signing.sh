@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The offline-signing flow of docs/deploy.md end to end: `image sign` makes the signed
+# manifest on a machine with the release key and no state directory, `image import` stores
+# the image on the orchestrator host against its trust store, and a real device installs it.
+# Also: what import refuses (other bytes, an untrusted key), and that sign writes nothing
+# when it fails.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/transfer_lib.sh"
+
+fota_transfer_env
+release=$FOTA_PKI/signing/release/release-1.pem
+offline=$T/offline
+mkdir -p "$offline"
+fota_random_image "$offline/fw.bin" 1
+sign() {
+	"$FOTA_ORCH_BIN" --state-dir "$offline/no-state" image sign "$offline/fw.bin" \
+		--name firmware --version 2.0.0 --vendor acme --model gw-100 --hw B --sequence 10 "$@"
+}
+
+# Offline machine: the release key, the image, no state directory, no broker.
+id=$(sign --release-key "$release" --out "$offline/fw.jws") || fail "image sign failed"
+[[ "$id" =~ ^[0-9a-f]{16}$ ]] || fail "image sign printed '$id', not an image id"
+check "image sign wrote the signed manifest" test -s "$offline/fw.jws"
+check "image sign made no state directory" test ! -e "$offline/no-state"
+[ "$id" = "$(sha256sum "$offline/fw.bin" | cut -c1-16)" ] &&
+	pass "the image id is the first 8 bytes of the image SHA-256" ||
+	fail_soft "image id $id is not the start of the image SHA-256"
+
+# Failures leave no manifest behind and say why.
+rc=0
+sign --out "$offline/nokey.jws" 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "no release key" "$T/err" && [ ! -e "$offline/nokey.jws" ] &&
+	pass "no release key: exit 2, nothing written" || fail_soft "no release key: exit $rc: $(cat "$T/err")"
+rc=0
+sign --release-key "$release" 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--out" "$T/err" && pass "no --out: exit 2" ||
+	fail_soft "no --out: exit $rc: $(cat "$T/err")"
+
+# Orchestrator host: a trust store holding only the release public key, as docs/deploy.md
+# tells the operator to install it (trust/release/<kid>.pem).
+host_trust=$T/host/trust
+install -d "$host_trust/release"
+install -m 0644 "$FOTA_PKI/trust/release/release-1.pem" "$host_trust/release/release-1.pem"
+got=$(fota_orch image import "$offline/fw.bin" --manifest "$offline/fw.jws" \
+	--trust "$host_trust") || fail "image import of the offline-signed image failed"
+[ "$got" = "$id" ] && pass "image import stored image $id" || fail_soft "import printed '$got'"
+
+cp "$offline/fw.bin" "$T/other.bin"
+printf 'x' | dd of="$T/other.bin" bs=1 seek=1000 conv=notrunc status=none
+rc=0
+fota_orch image import "$T/other.bin" --manifest "$offline/fw.jws" --trust "$host_trust" \
+	2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "SHA-256" "$T/err" && pass "import of other bytes refused: $(cat "$T/err")" ||
+	fail_soft "import of other bytes: exit $rc: $(cat "$T/err")"
+# Signed with the orchestrator key: valid signature, wrong role for a manifest.
+sign --release-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --out "$offline/wrong.jws" \
+	>/dev/null || fail "image sign with another key failed"
+rc=0
+fota_orch image import "$offline/fw.bin" --manifest "$offline/wrong.jws" \
+	--trust "$host_trust" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && pass "import of a manifest no release key signed refused: $(cat "$T/err")" ||
+	fail_soft "import of a manifest signed by the orchestrator key: exit $rc"
+
+# A device takes the imported image like any other.
+fota_client_conf dev-1 "$T" lab
+fota_client_start dev-1 "$T"
+fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"
+if fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish.log" 2>&1; then
+	pass "dev-1 confirmed the offline-signed image"
+else
+	cat "$T/publish.log" >&2
+	fail_soft "publish of the imported image did not end with dev-1 confirmed"
+fi
+fota_same "$T/dev-1/target/firmware.bin" "$offline/fw.bin" "dev-1's installed image"
+fota_summary
