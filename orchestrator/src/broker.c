@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Broker session for the orchestrator: mTLS settings from the config, routing by topic. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fota/topics.h"
 
@@ -78,6 +80,24 @@ static void on_lost(void *ctx, const char *cause)
 	if (!r->quiet)
 		orch_log("broker connection lost: %s; reconnecting",
 			 cause && *cause ? cause : "no reason given");
+}
+
+fota_err orch_broker_check_files(const struct orch_config *cfg, struct fota_error *err)
+{
+	const struct {
+		const char *what;
+		const char *path;
+	} files[] = {{"CA certificate (--ca)", cfg->ca},
+		     {"client certificate (--cert)", cfg->cert},
+		     {"private key (--key)", cfg->key}};
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i].path[0] && access(files[i].path, R_OK) != 0)
+			return fota_error_set(err, FOTA_ERR_FIELD, "TLS %s %s cannot be read: %s",
+					      files[i].what, files[i].path, strerror(errno));
+	}
+	return FOTA_OK;
 }
 
 fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,

@@ -38,6 +38,11 @@ void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, 
 void orch_routes_clear(struct orch_routes *r);
 void orch_routes_destroy(struct orch_routes *r);
 
+/* Checks that the TLS files of the [broker] settings (ca, cert, key) that are set can be
+ * read, so that a wrong path is a configuration error (exit 2) naming the file, not a failed
+ * TLS handshake. Callers check before orch_broker_connect. */
+fota_err orch_broker_check_files(const struct orch_config *cfg, struct fota_error *err);
+
 /* Connects with the [broker] settings; FOTA_ERR_MQTT (exit 4) when the broker cannot be
  * reached. routes must outlive the session. */
 fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,

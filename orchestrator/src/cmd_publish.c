@@ -405,6 +405,8 @@ int orch_cmd_publish(int argc, char **argv)
 	ret = ORCH_EXIT_FAIL;
 	if (orch_image_open(&cfg, image_id, &img, &err)) {
 		orch_fail("publish", &err);
+		/* An image that is not in the store exits 5, as for `campaign create`. */
+		ret = orch_exit_for(err.code);
 		goto out;
 	}
 	snprintf(w.image_id, sizeof(w.image_id), "%s", img->id);
@@ -452,6 +454,11 @@ int orch_cmd_publish(int argc, char **argv)
 			goto out;
 		}
 		w.print = !cfg.json;
+	}
+	if (orch_broker_check_files(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
 	}
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);

@@ -175,6 +175,11 @@ int orch_cmd_serve(int argc, char **argv)
 	}
 	if (!signer)
 		orch_log("no orchestrator key: campaigns are not published (--orch-key)");
+	if (orch_broker_check_files(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);
 		ret = ORCH_EXIT_BROKER;

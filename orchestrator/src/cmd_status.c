@@ -219,6 +219,11 @@ int orch_cmd_status(int argc, char **argv)
 		goto out;
 	}
 	routes.quiet = true;
+	if (orch_broker_check_files(&cfg, &err)) {
+		orch_fail("configuration", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);
 		ret = ORCH_EXIT_BROKER;
