@@ -69,6 +69,21 @@ static fota_err parse_window(const cJSON *root, struct fota_directive *d, struct
 		rc = fota__json_get_time(w, "window.not_before", &d->not_before, PFX, err);
 	if (rc == FOTA_OK && fota__json_member(w, "window.not_after") != NULL)
 		rc = fota__json_get_time(w, "window.not_after", &d->not_after, PFX, err);
+	if (rc == FOTA_OK &&
+	    (fota__json_member(w, "window.daily") || fota__json_member(w, "window.tz"))) {
+		const char *daily = NULL, *tz = NULL;
+
+		rc = fota__json_get_string(w, "window.daily", true, 1, FOTA_DAILY_WINDOW_STR_LEN,
+					   &daily, PFX, err);
+		if (rc == FOTA_OK)
+			rc = fota__json_get_string(w, "window.tz", true, 1, FOTA_MAX_TZ_NAME_LEN,
+						   &tz, PFX, err);
+		if (rc == FOTA_OK) {
+			rc = fota_daily_window_parse(daily, tz, &d->daily, err);
+			if (rc)
+				fota_error_prefix(err, "directive rejected");
+		}
+	}
 	return rc;
 }
 
@@ -300,6 +315,12 @@ static fota_err validate(const struct fota_directive *d, struct fota_error *err)
 				      PFX "window.not_after %s is not after window.not_before %s",
 				      b, a);
 	}
+	if (d->daily.set &&
+	    (d->daily.start_min >= 1440 || d->daily.end_min >= 1440 ||
+	     d->daily.start_min == d->daily.end_min || !fota_tz_name_valid(d->daily.tz)))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "window.daily is empty or out of range, or window.tz is "
+					  "not a zone name");
 	if ((unsigned)d->state >= N_ELEMS(state_names))
 		return fota_error_set(err, FOTA_ERR_FIELD, PFX "state %d unknown", (int)d->state);
 	if (d->manifest_jws == NULL || d->manifest_jws_len == 0 ||
@@ -326,11 +347,16 @@ static bool build(const struct fota_directive *d, cJSON *root)
 	    !fota__json_add_time(root, "created", d->created) ||
 	    !fota__json_add_time(root, "expires", d->expires))
 		return false;
-	if (d->not_before != 0 || d->not_after != 0) {
+	if (d->not_before != 0 || d->not_after != 0 || d->daily.set) {
+		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1];
+
+		fota_daily_window_format(&d->daily, daily);
 		w = cJSON_AddObjectToObject(root, "window");
 		if (w == NULL ||
 		    (d->not_before != 0 && !fota__json_add_time(w, "not_before", d->not_before)) ||
-		    (d->not_after != 0 && !fota__json_add_time(w, "not_after", d->not_after)))
+		    (d->not_after != 0 && !fota__json_add_time(w, "not_after", d->not_after)) ||
+		    (d->daily.set && (!cJSON_AddStringToObject(w, "daily", daily) ||
+				      !cJSON_AddStringToObject(w, "tz", d->daily.tz))))
 			return false;
 	}
 	if (!cJSON_AddStringToObject(root, "state", fota_campaign_state_name(d->state)) ||

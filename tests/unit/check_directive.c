@@ -61,7 +61,8 @@ START_TEST(test_good_fields)
 }
 END_TEST
 
-static const char *const good_files[] = {"good.json", "good-all.json", "good-devices-only.json"};
+static const char *const good_files[] = {"good.json", "good-all.json", "good-devices-only.json",
+					 "good-daily.json"};
 
 START_TEST(test_round_trip)
 {
@@ -78,6 +79,10 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(a.directive_seq, b.directive_seq);
 	ck_assert_int_eq(a.not_before, b.not_before);
 	ck_assert_int_eq(a.not_after, b.not_after);
+	ck_assert_int_eq(a.daily.set, b.daily.set);
+	ck_assert_uint_eq(a.daily.start_min, b.daily.start_min);
+	ck_assert_uint_eq(a.daily.end_min, b.daily.end_min);
+	ck_assert_str_eq(a.daily.tz, b.daily.tz);
 	ck_assert_int_eq(a.admit_all, b.admit_all);
 	ck_assert_uint_eq(a.n_admit_devices, b.n_admit_devices);
 	ck_assert_str_eq(a.manifest_jws, b.manifest_jws);
@@ -106,6 +111,10 @@ static const struct bad_case bad_cases[] = {
     {"bad-window-order.json", FOTA_ERR_FIELD,
      "window.not_after 2026-11-26T00:00:00Z is not after window.not_before"},
     {"bad-window-time.json", FOTA_ERR_FIELD, "window.not_before '2026-11-31T00:00:00Z' has day"},
+    {"bad-daily-format.json", FOTA_ERR_FIELD, "daily window: '1:00-5:00' is not HH:MM-HH:MM"},
+    {"bad-daily-empty.json", FOTA_ERR_FIELD, "'03:00-03:00' is empty"},
+    {"bad-daily-tz.json", FOTA_ERR_FIELD, "'../../etc/passwd' is not a time zone name"},
+    {"bad-daily-no-tz.json", FOTA_ERR_FIELD, "window.tz missing"},
     {"bad-state.json", FOTA_ERR_FIELD, "state 'running' is not active, paused or aborted"},
     {"bad-manifest-sha256-short.json", FOTA_ERR_FIELD, "manifest_sha256 is not 64"},
     {"bad-manifest-missing.json", FOTA_ERR_FIELD, "manifest missing"},

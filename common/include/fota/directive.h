@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fota/daily_window.h"
 #include "fota/digest.h"
 #include "fota/error.h"
 #include "fota/limits.h"
@@ -27,6 +28,9 @@ struct fota_directive {
 	int64_t expires;
 	int64_t not_before; /* 0 = no window start */
 	int64_t not_after;  /* 0 = no window end */
+	/* A daily maintenance window in a named zone (window.daily, window.tz); .set false:
+	 * none. A device starts work only inside it. */
+	struct fota_daily_window daily;
 	enum fota_campaign_state state;
 	/* SHA-256 of the manifest envelope's decoded payload bytes. */
 	uint8_t manifest_sha256[FOTA_SHA256_LEN];
