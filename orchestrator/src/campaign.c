@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/daily_window.h"
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
@@ -445,6 +446,7 @@ fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orc
 	d->expires = now + (int64_t)ORCH_CAMPAIGN_DIRECTIVE_DAYS * 86400;
 	d->not_before = c->not_before;
 	d->not_after = c->not_after;
+	d->daily = c->daily;
 	d->state = c->state == ORCH_CAMPAIGN_ABORTED  ? FOTA_CAMPAIGN_ABORTED
 		   : c->state == ORCH_CAMPAIGN_PAUSED ? FOTA_CAMPAIGN_PAUSED
 						      : FOTA_CAMPAIGN_ACTIVE;
@@ -812,6 +814,11 @@ struct orch_engine {
 	const struct orch_publisher *pub;
 	struct fota_signer *signer;
 	struct orch_broadcaster *bcast;
+	/* The zone of the last daily window looked at (engine thread only): campaigns mostly
+	 * share one, and reading it each step would read its file four times a second. */
+	struct fota_tz *tz;
+	char tz_name[FOTA_MAX_TZ_NAME_LEN + 1];
+	bool tz_failed;
 
 	pthread_mutex_t lock; /* queue and stats */
 	struct queued *q;
@@ -850,6 +857,7 @@ void orch_engine_free(struct orch_engine *e)
 	for (i = 0; i < e->q_len; i++)
 		free(e->q[(e->q_head + i) % ENGINE_QUEUE_LEN].payload);
 	pthread_mutex_destroy(&e->lock);
+	fota_tz_free(e->tz);
 	free(e->q);
 	free(e);
 }
@@ -1118,6 +1126,25 @@ static uint32_t newly_admitted(const struct orch_campaign *c, const struct membe
 	return n;
 }
 
+/* True unless c has a daily window that is closed at now. A zone this host does not know
+ * keeps the window closed (create refuses such zones; this is a store edited since). */
+static bool daily_open(struct orch_engine *e, const struct orch_campaign *c, int64_t now)
+{
+	struct fota_error err = {0};
+
+	if (!c->daily.set)
+		return true;
+	if (strcmp(e->tz_name, c->daily.tz) != 0) {
+		fota_tz_free(e->tz);
+		e->tz = NULL;
+		snprintf(e->tz_name, sizeof(e->tz_name), "%s", c->daily.tz);
+		e->tz_failed = fota_tz_load(c->daily.tz, &e->tz, &err) != FOTA_OK;
+		if (e->tz_failed)
+			orch_log("campaign %s: daily window stays closed: %s", c->id, err.msg);
+	}
+	return !e->tz_failed && fota_daily_window_open(&c->daily, e->tz, now, NULL);
+}
+
 /* Records the admission of id (once). A device whose registry entry (reg, NULL: unknown) rules
  * the image out is recorded as incompatible instead, and never counted as admitted. */
 static fota_err admit(struct orch_store *st, const struct orch_campaign *c, const char *id,
@@ -1272,7 +1299,8 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 			orch_broadcaster_stop(e->bcast, c.id);
 		goto publish;
 	}
-	in_window = (!c.not_before || now >= c.not_before) && (!c.not_after || now < c.not_after);
+	in_window = (!c.not_before || now >= c.not_before) && (!c.not_after || now < c.not_after) &&
+		    daily_open(e, &c, now);
 	rc = st->ops->device_each(st, c.group, add_member, &m, err);
 	if (rc == FOTA_OK && m.oom)
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");

@@ -27,7 +27,8 @@ static const char campaign_usage[] =
     "\n"
     "  create ID --image IMAGE_ID --group G --stage SPEC [--stage SPEC...]\n"
     "         [--fail-threshold N|P%] [--admit-rate N] [--window FROM/TO] [--salt S]\n"
-    "         [--device-timeout DURATION [--on-timeout failed|skipped]] [--force]\n"
+    "         [--device-timeout DURATION [--on-timeout failed|skipped]]\n"
+    "         [--window-daily HH:MM-HH:MM [--tz ZONE]] [--force]\n"
     "  start ID | pause ID | resume ID | abort ID\n"
     "  retry ID [--device D]  re-admit failed and timed-out devices (a new directive)\n"
     "  status ID [--watch SECONDS] [--pending]\n"
@@ -44,7 +45,9 @@ static const char campaign_usage[] =
     "                         10 minute soak (defaults: success=100, wait=0)\n"
     "--fail-threshold pauses the campaign by itself at N failed devices, or P % of admitted\n"
     "ones. --admit-rate limits new admissions per minute. --window bounds when devices may\n"
-    "start (RFC 3339 UTC times). --device-timeout (90s, 30m, 12h, 7d) times out an admitted\n"
+    "start (RFC 3339 UTC times); --window-daily does so every day in local time of --tz\n"
+    "(an IANA zone such as Europe/Berlin, default UTC); the directive carries it.\n"
+    "--device-timeout (90s, 30m, 12h, 7d) times out an admitted\n"
     "device silent that long; it then counts as failed (default) or, with --on-timeout\n"
     "skipped, leaves the stage's success ratio. `create` refuses an unknown or empty group,\n"
     "a listed device that is not registered in the group, and devices whose registered\n"
@@ -72,6 +75,8 @@ enum {
 	OPT_ON_TIMEOUT,
 	OPT_FORCE,
 	OPT_PENDING,
+	OPT_WINDOW_DAILY,
+	OPT_TZ,
 };
 
 fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
@@ -113,6 +118,21 @@ static fota_err parse_window(const char *s, struct orch_campaign *c, struct fota
 		rc = fota_time_parse(to, &c->not_after, err);
 	if (rc)
 		fota_error_prefix(err, "--window");
+	return rc;
+}
+
+/* --window-daily in zone tz, which this host must know: the engine admits by it. */
+static fota_err daily_window(const char *spec, const char *tz, struct orch_campaign *c,
+			     struct fota_error *err)
+{
+	struct fota_tz *zone = NULL;
+	fota_err rc = fota_daily_window_parse(spec, tz, &c->daily, err);
+
+	if (rc == FOTA_OK)
+		rc = fota_tz_load(tz, &zone, err);
+	if (rc)
+		fota_error_prefix(err, "--window-daily/--tz");
+	fota_tz_free(zone);
 	return rc;
 }
 
@@ -462,6 +482,16 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		cJSON_AddItemToObject(o, "incompatible", v.incompatible);
 		v.incompatible = NULL;
 		cJSON_AddNumberToObject(o, "device_timeout_s", c.device_timeout_s);
+		if (c.daily.set) {
+			char w[FOTA_DAILY_WINDOW_STR_LEN + 1];
+
+			fota_daily_window_format(&c.daily, w);
+			cJSON_AddStringToObject(o, "window_daily", w);
+			cJSON_AddStringToObject(o, "tz", c.daily.tz);
+		} else {
+			cJSON_AddNullToObject(o, "window_daily");
+			cJSON_AddNullToObject(o, "tz");
+		}
 		cJSON_AddStringToObject(o, "on_timeout", c.timeout_skips ? "skipped" : "failed");
 		if (eta >= 0)
 			cJSON_AddNumberToObject(o, "eta_s", (double)eta);
@@ -534,6 +564,13 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 			printf("  %-20s %s\n", cJSON_GetObjectItem(f, "device")->valuestring,
 			       cJSON_GetObjectItem(f, "reason")->valuestring);
 		}
+	}
+	if (c.daily.set) {
+		char w[FOTA_DAILY_WINDOW_STR_LEN + 1];
+
+		fota_daily_window_format(&c.daily, w);
+		printf("daily window %s %s (devices are admitted and start work only inside it)\n",
+		       w, c.daily.tz);
 	}
 	if (c.device_timeout_s) {
 		fmt_duration(c.device_timeout_s, d1, sizeof(d1));
@@ -792,6 +829,8 @@ int orch_cmd_campaign(int argc, char **argv)
 	    {"on-timeout", required_argument, NULL, OPT_ON_TIMEOUT},
 	    {"force", no_argument, NULL, OPT_FORCE},
 	    {"pending", no_argument, NULL, OPT_PENDING},
+	    {"window-daily", required_argument, NULL, OPT_WINDOW_DAILY},
+	    {"tz", required_argument, NULL, OPT_TZ},
 	    ORCH_COMMON_LONGOPTS,
 	};
 	struct orch_config cfg;
@@ -802,6 +841,7 @@ int orch_cmd_campaign(int argc, char **argv)
 	enum orch_cstate want = ORCH_CAMPAIGN__COUNT;
 	uint64_t watch = 0, timeout_s = DEFAULT_WAIT_TIMEOUT_S, v = 0;
 	bool force = false, pending = false, on_timeout_set = false;
+	const char *daily = NULL, *tz = NULL;
 	int opt, ret = ORCH_EXIT_USAGE;
 	fota_err rc;
 
@@ -881,6 +921,12 @@ int orch_cmd_campaign(int argc, char **argv)
 		case OPT_PENDING:
 			pending = true;
 			break;
+		case OPT_WINDOW_DAILY:
+			daily = optarg;
+			break;
+		case OPT_TZ:
+			tz = optarg;
+			break;
 		default:
 			fputs(campaign_usage, stderr);
 			goto out;
@@ -912,6 +958,14 @@ int orch_cmd_campaign(int argc, char **argv)
 		}
 		if (on_timeout_set && !c.device_timeout_s) {
 			orch_log("campaign create: --on-timeout needs --device-timeout");
+			goto out;
+		}
+		if (tz && !daily) {
+			orch_log("campaign create: --tz needs --window-daily");
+			goto out;
+		}
+		if (daily && daily_window(daily, tz ? tz : "UTC", &c, &err)) {
+			orch_fail("campaign create", &err);
 			goto out;
 		}
 		ret = do_create(&cfg, &c, id, force, &err);

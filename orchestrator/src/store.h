@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fota/daily_window.h"
 #include "fota/digest.h"
 #include "fota/error.h"
 #include "fota/limits.h"
@@ -59,6 +60,7 @@ struct orch_campaign {
 	uint32_t admit_per_min; /* new admissions per minute (0: unlimited) */
 	int64_t not_before;	/* window; 0 = open */
 	int64_t not_after;
+	struct fota_daily_window daily; /* .set false: none */
 	/* An admitted device silent this long is timed out (0: never); it then counts as a
 	 * failure, or with timeout_skips as skipped (out of the stage's success ratio). */
 	uint32_t device_timeout_s;

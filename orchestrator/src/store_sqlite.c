@@ -83,6 +83,9 @@ static const char *const migrations[] = {
     "ALTER TABLE campaign_devices ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE campaign_devices ADD COLUMN device_ts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE campaign_devices ADD COLUMN mark TEXT NOT NULL DEFAULT '';",
+    /* 3: a daily maintenance window ("01:00-05:00", '' for none) in a named zone. */
+    "ALTER TABLE campaigns ADD COLUMN daily TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaigns ADD COLUMN tz TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -423,15 +426,16 @@ static const char sql_camp_ins[] =
     "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
     " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
     " created, started, stage_started, stage_met, resumed, finished, resumed_seq,"
-    " device_timeout_s, timeout_skips, model, hw_revisions)"
+    " device_timeout_s, timeout_skips, model, hw_revisions, daily, tz)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-    " ?23,?24,?25,?26,?27)";
+    " ?23,?24,?25,?26,?27,?28,?29)";
 static const char sql_camp_upd[] =
     "UPDATE campaigns SET image_id=?2, grp=?3, salt=?4, state=?5, reason=?6, stage=?7,"
     " fail_count=?8, fail_pct=?9, admit_per_min=?10, not_before=?11, not_after=?12,"
     " cur_percent=?13, directive_seq=?14, want_rev=?15, pub_rev=?16, created=?17, started=?18,"
     " stage_started=?19, stage_met=?20, resumed=?21, finished=?22, resumed_seq=?23,"
-    " device_timeout_s=?24, timeout_skips=?25, model=?26, hw_revisions=?27 WHERE id=?1";
+    " device_timeout_s=?24, timeout_skips=?25, model=?26, hw_revisions=?27, daily=?28, tz=?29"
+    " WHERE id=?1";
 static const char sql_stage_del[] = "DELETE FROM stages WHERE campaign = ?1";
 static const char sql_stage_ins[] =
     "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
@@ -473,6 +477,16 @@ static fota_err write_campaign(struct sqlite_store *s, const char *sql,
 	sqlite3_bind_int(st, 25, c->timeout_skips);
 	bind_text(st, 26, c->model);
 	bind_text(st, 27, c->hw_revisions);
+	if (c->daily.set) {
+		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1];
+
+		fota_daily_window_format(&c->daily, daily);
+		bind_text(st, 28, daily);
+		bind_text(st, 29, c->daily.tz);
+	} else {
+		bind_text(st, 28, "");
+		bind_text(st, 29, "");
+	}
 	rc = step_done(s, st, err, "campaign");
 	if (rc)
 		return rc;
@@ -519,7 +533,7 @@ static const char sql_camp_get[] =
     "SELECT id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct, admit_per_min,"
     " not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev, created, started,"
     " stage_started, stage_met, resumed, finished, resumed_seq, device_timeout_s, timeout_skips,"
-    " model, hw_revisions FROM campaigns WHERE id = ?1";
+    " model, hw_revisions, daily, tz FROM campaigns WHERE id = ?1";
 static const char sql_stage_get[] =
     "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = ?1 ORDER BY idx";
 
@@ -570,6 +584,16 @@ static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct 
 	c->timeout_skips = sqlite3_column_int(st, 24) != 0;
 	col_copy(st, 25, c->model, sizeof(c->model));
 	col_copy(st, 26, c->hw_revisions, sizeof(c->hw_revisions));
+	{
+		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1], tz[FOTA_MAX_TZ_NAME_LEN + 1];
+
+		col_copy(st, 27, daily, sizeof(daily));
+		col_copy(st, 28, tz, sizeof(tz));
+		/* Written by this code from a parsed window; a row edited by hand into something
+		 * unparsable has no daily window rather than a wrong one. */
+		if (daily[0] && fota_daily_window_parse(daily, tz, &c->daily, NULL) != FOTA_OK)
+			memset(&c->daily, 0, sizeof(c->daily));
+	}
 	sqlite3_reset(st);
 
 	st = prep(s, sql_stage_get, err);

@@ -174,7 +174,7 @@ static void teardown(void)
 	orch_store_close(st);
 }
 
-static void create(int k)
+static void create_with(int k, const char *daily)
 {
 	struct orch_campaign c;
 	struct fota_error err = {0};
@@ -193,9 +193,16 @@ static void create(int k)
 	c.device_timeout_s = cases[k].timeout_s;
 	c.timeout_skips = cases[k].skips;
 	c.created = 1;
+	if (daily)
+		ck_assert_int_eq(fota_daily_window_parse(daily, "UTC", &c.daily, &err), FOTA_OK);
 	ck_assert_int_eq(orch_campaign_validate(&c, &err), FOTA_OK);
 	ck_assert_int_eq(st->ops->campaign_create(st, &c, &err), FOTA_OK);
 	orch_campaign_clear(&c);
+}
+
+static void create(int k)
+{
+	create_with(k, NULL);
 }
 
 struct tally {
@@ -385,6 +392,47 @@ START_TEST(test_preflight)
 }
 END_TEST
 
+/* A daily window of 01:00-02:00 UTC: nobody is admitted before it opens, and the directive
+ * carries it to the devices. */
+START_TEST(test_daily_window)
+{
+	struct fota_error err = {0};
+	enum orch_cstate from, to;
+	struct orch_campaign c;
+	struct orch_image img;
+	struct fota_directive d;
+	struct tally t;
+
+	create_with(6, "01:00-02:00"); /* one stage, 100 % */
+	ck_assert_int_eq(orch_campaign_command(st, "r1", "start", 100, &from, &to, &err), FOTA_OK);
+	ck_assert_int_eq(orch_engine_step(eng, "r1", 100, &err), FOTA_OK);
+	ck_assert_int_eq(orch_engine_step(eng, "r1", 3599, &err), FOTA_OK);
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_eq(st->ops->campaign_get(st, "r1", &c, &err), FOTA_OK);
+	t.c = &c;
+	ck_assert_int_eq(st->ops->cdev_each(st, "r1", count, &t, &err), FOTA_OK);
+	ck_assert_uint_eq(t.k.admitted + t.k.incompatible, 0);
+	orch_campaign_clear(&c);
+	ck_assert_int_eq(orch_engine_step(eng, "r1", 3600, &err), FOTA_OK);
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_eq(st->ops->campaign_get(st, "r1", &c, &err), FOTA_OK);
+	t.c = &c;
+	ck_assert_int_eq(st->ops->cdev_each(st, "r1", count, &t, &err), FOTA_OK);
+	ck_assert_uint_eq(t.k.admitted, 2);
+	ck_assert_uint_eq(t.k.incompatible, 1);
+	memset(&img, 0, sizeof(img));
+	img.manifest_jws = (char *)"{}";
+	img.manifest_jws_len = 2;
+	ck_assert_int_eq(orch_campaign_directive(&c, &img, 3600, &d, &err), FOTA_OK);
+	ck_assert(d.daily.set);
+	ck_assert_uint_eq(d.daily.start_min, 60);
+	ck_assert_uint_eq(d.daily.end_min, 120);
+	ck_assert_str_eq(d.daily.tz, "UTC");
+	fota_directive_clear(&d);
+	orch_campaign_clear(&c);
+}
+END_TEST
+
 static const struct {
 	const char *in;
 	fota_err rc;
@@ -419,6 +467,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_audit_trail);
 	tcase_add_test(tc, test_incompatible_never_admitted);
 	tcase_add_test(tc, test_preflight);
+	tcase_add_test(tc, test_daily_window);
 	tcase_add_loop_test(tc, test_duration, 0, TU_N(durations));
 	suite_add_tcase(s, tc);
 	return s;

@@ -146,6 +146,13 @@ START_TEST(test_campaign_round_trip)
 	c.state = ORCH_CAMPAIGN_PAUSED;
 	strcpy(c.reason, "why");
 	c.want_rev = 3;
+	c.resumed_seq = 41;
+	c.device_timeout_s = 604800;
+	c.timeout_skips = true;
+	strcpy(c.model, "gw-100");
+	strcpy(c.hw_revisions, "B,C");
+	ck_assert_int_eq(fota_daily_window_parse("22:30-04:00", "Europe/Berlin", &c.daily, &err),
+			 FOTA_OK);
 	ck_assert_int_eq(s->ops->campaign_put(s, &c, &err), FOTA_OK);
 	ck_assert_int_eq(s->ops->campaign_get(s, "r1", &got, &err), FOTA_OK);
 	ck_assert_int_eq(got.state, ORCH_CAMPAIGN_PAUSED);
@@ -156,6 +163,15 @@ START_TEST(test_campaign_round_trip)
 	ck_assert_uint_eq(got.stages[1].success_pct, 90);
 	ck_assert_uint_eq(got.stages[1].wait_s, 5);
 	ck_assert_uint_eq(got.want_rev, 3);
+	ck_assert_int_eq(got.resumed_seq, 41);
+	ck_assert_uint_eq(got.device_timeout_s, 604800);
+	ck_assert(got.timeout_skips);
+	ck_assert_str_eq(got.model, "gw-100");
+	ck_assert_str_eq(got.hw_revisions, "B,C");
+	ck_assert(got.daily.set);
+	ck_assert_uint_eq(got.daily.start_min, 22 * 60 + 30);
+	ck_assert_uint_eq(got.daily.end_min, 240);
+	ck_assert_str_eq(got.daily.tz, "Europe/Berlin");
 	orch_campaign_clear(&got);
 	ck_assert_int_eq(s->ops->campaign_get(s, "r2", &got, &err), FOTA_ERR_NOT_FOUND);
 
@@ -170,10 +186,16 @@ START_TEST(test_campaign_round_trip)
 	d.state = FOTA_STATE_FAILED;
 	d.result = FOTA_RESULT_HEALTH_CHECK_FAILED;
 	d.reported = true;
+	d.seq = 77;
+	d.device_ts = 1800000000;
+	d.mark = ORCH_CMARK_TIMED_OUT;
 	ck_assert_int_eq(s->ops->cdev_put(s, "r1", &d, &err), FOTA_OK);
 	ck_assert_int_eq(s->ops->cdev_get(s, "r1", "a", &d, &err), FOTA_OK);
 	ck_assert_int_eq(d.result, FOTA_RESULT_HEALTH_CHECK_FAILED);
 	ck_assert_int_eq(d.admitted, 10);
+	ck_assert_int_eq(d.seq, 77);
+	ck_assert_int_eq(d.device_ts, 1800000000);
+	ck_assert_str_eq(orch_cmark_name(d.mark), "timed_out");
 
 	/* The audit log only grows. */
 	ck_assert_int_eq(
