@@ -5,8 +5,10 @@
  *
  * Threads: Paho's receive thread runs on_message (directive checks, chunk intake) and never
  * publishes, because publishing waits for acknowledgements that this same thread delivers.
- * The main loop publishes status and repair requests, watches timers, and runs the
- * verify/install steps. One mutex guards the agent.
+ * The main loop publishes status and repair requests and watches timers. The install thread
+ * runs the verify and install steps of a complete image. One mutex guards the agent; nothing
+ * that may take long (hashing an image, an install script, the reboot command) runs while
+ * holding it, so messages, keepalive and status keep flowing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -56,9 +58,10 @@ struct job {
 	 * against the table and was new moves it, so forged or repeated frames cannot hold
 	 * off repairs. */
 	int64_t last_new_chunk_ms;
-	int64_t
-	    last_bcast_ms;   /* last verified frame of this image on the group (broadcast) topic */
-	uint32_t bcast_next; /* highest verified broadcast index seen + 1 */
+	/* The broadcast as verified frames on the group topic show it: when the last one came,
+	 * and the highest index seen + 1. */
+	int64_t last_bcast_ms;
+	uint32_t bcast_next;
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
@@ -98,6 +101,14 @@ struct agent {
 	bool status_queued;  /* a state report was queued since start */
 	int64_t reboot_since_ms;
 	const char *crash_at; /* test hook: FOTA_CLIENT_CRASH_AT (docs/client.md) */
+	/* The install thread. While it runs, the job's transfer and manifest are its own:
+	 * frames for the job are ignored (its state is no longer downloading) and directives
+	 * wait in waiting[] (one per group, the latest) until it ends. */
+	pthread_t installer;
+	bool installing;	 /* the install thread runs */
+	bool installer_joinable; /* started and not joined yet */
+	uint8_t *waiting[CLIENT_MAX_GROUPS];
+	size_t waiting_len[CLIENT_MAX_GROUPS];
 };
 
 static void logf_(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -486,7 +497,10 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		if (a->job.active && a->job.xfer == NULL &&
 		    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0) {
 			start_transfer(a, f.payload, f.payload_len);
-		} else if (!a->job.active) {
+		} else if (!a->job.active ||
+			   memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) != 0) {
+			/* Kept for a directive still to come, which may also supersede the job
+			 * (or come while it installs). */
 			uint8_t *copy = malloc(f.payload_len ? f.payload_len : 1);
 
 			if (copy == NULL)
@@ -534,6 +548,46 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		pthread_cond_signal(&a->wake);
 }
 
+/* Caller holds lock. A directive that came while the install thread ran: the latest one per
+ * group waits for its end (an earlier one of the group is superseded anyway). */
+static void keep_waiting(struct agent *a, const char *group, const uint8_t *payload, size_t len)
+{
+	for (int i = 0; i < a->cfg->n_groups; i++) {
+		if (strcmp(a->cfg->groups[i], group) != 0)
+			continue;
+		free(a->waiting[i]);
+		a->waiting[i] = NULL;
+		if (len == 0)
+			return; /* cleared: nothing to do */
+		a->waiting[i] = malloc(len);
+		if (a->waiting[i] == NULL) {
+			log_warn("directive for %s dropped while installing: out of memory; the "
+				 "broker delivers it again on the next connection",
+				 group);
+			return;
+		}
+		memcpy(a->waiting[i], payload, len);
+		a->waiting_len[i] = len;
+		log_info("directive for %s waits until the install under way has ended", group);
+		return;
+	}
+}
+
+/* Without the lock: waits for the install thread once it has ended (or, with wait, until
+ * it ends). */
+static void join_installer(struct agent *a, bool wait)
+{
+	bool join;
+
+	pthread_mutex_lock(&a->lock);
+	join = a->installer_joinable && (wait || !a->installing);
+	if (join)
+		a->installer_joinable = false;
+	pthread_mutex_unlock(&a->lock);
+	if (join)
+		pthread_join(a->installer, NULL);
+}
+
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct agent *a = ctx;
@@ -559,7 +613,10 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 				set_state(a, FOTA_STATE_FAILED, FOTA_RESULT_INVALID, msg);
 			break;
 		}
-		handle_directive(a, t.group, payload, len);
+		if (a->installing)
+			keep_waiting(a, t.group, payload, len);
+		else
+			handle_directive(a, t.group, payload, len);
 		break;
 	case FOTA_TOPIC_GROUP_CHUNKS:
 	case FOTA_TOPIC_GROUP_TABLE:
@@ -701,6 +758,9 @@ void agent_free(struct agent *a)
 		return;
 	/* Stop Paho first: its thread may be inside on_message. */
 	fota_mqtt_free(a->mqtt);
+	join_installer(a, true);
+	for (int i = 0; i < CLIENT_MAX_GROUPS; i++)
+		free(a->waiting[i]);
 	if (a->job.xfer) {
 		transfer_sync(a->job.xfer, NULL);
 		transfer_free(a->job.xfer);
@@ -839,23 +899,25 @@ static void drop_checkpoint(struct agent *a, const char *image_hex)
 	unlink(path);
 }
 
-/* Caller holds lock. The file and script backends: installed means confirmed. */
-static void finish_direct(struct agent *a, const char *group)
+/* Install thread, without the lock: the file and script backends' install step. */
+static fota_err install_direct(const struct agent *a, struct fota_error *err)
 {
-	struct fota_error err = {0};
-	char hex[FOTA_SHA256_HEX_LEN + 1];
-	const char *where = a->cfg->install_target;
-	fota_err rc;
+	if (strcmp(a->cfg->install_method, "script") == 0)
+		return install_script(a->cfg->script_hook, transfer_data_path(a->job.xfer),
+				      &a->job.manifest, a->cfg->script_timeout_s * 1000u, err);
+	return install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, err);
+}
 
-	if (strcmp(a->cfg->install_method, "script") == 0) {
-		where = a->cfg->script_hook;
-		rc = install_script(a->cfg->script_hook, transfer_data_path(a->job.xfer),
-				    &a->job.manifest, a->cfg->script_timeout_s * 1000u, &err);
-	} else {
-		rc = install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, &err);
-	}
+/* Caller holds lock. The file and script backends: installed means confirmed. */
+static void direct_installed(struct agent *a, const char *group, fota_err rc,
+			     const struct fota_error *err)
+{
+	char hex[FOTA_SHA256_HEX_LEN + 1];
+	const char *where = strcmp(a->cfg->install_method, "script") == 0 ? a->cfg->script_hook
+									  : a->cfg->install_target;
+
 	if (rc != FOTA_OK) {
-		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err.msg, true);
+		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err->msg, true);
 		return;
 	}
 	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
@@ -878,14 +940,14 @@ static void finish_direct(struct agent *a, const char *group)
  * Caller holds lock. The ab-slot backend: the image is already in the inactive slot. The
  * journal records each step before it is taken (arming, then switched), so a power cut
  * anywhere leaves either the old slot as the only bootable one, or a trial boot the journal
- * knows about (docs/install.md, "Power-cut guarantees").
+ * knows about (docs/install.md, "Power-cut guarantees"). First step: journal the arming;
+ * false if the job ended.
  */
-static void finish_slot(struct agent *a, const char *group)
+static bool slot_arming(struct agent *a, const char *group)
 {
 	struct journal_probation *p = &a->journal.probation;
 	enum bootctl_slot target = bootctl_other(a->booted);
 	struct fota_error err = {0};
-	fota_err rc;
 
 	memset(p, 0, sizeof(*p));
 	p->phase = JOURNAL_PHASE_ARMING;
@@ -901,16 +963,33 @@ static void finish_slot(struct agent *a, const char *group)
 	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK) {
 		memset(p, 0, sizeof(*p));
 		fail_job(a, group, FOTA_RESULT_NO_SPACE, err.msg, false);
-		return;
+		return false;
 	}
 	crash_point(a, "arming");
-	rc = install_slot(&a->job.manifest, slot_path(a, target), a->bc, target, &err);
+	return true;
+}
+
+/* Install thread, without the lock: hash the slot from the medium and arm the trial boot. */
+static fota_err install_slot_step(const struct agent *a, struct fota_error *err)
+{
+	enum bootctl_slot target = bootctl_other(a->booted);
+
+	return install_slot(&a->job.manifest, slot_path(a, target), a->bc, target, err);
+}
+
+/* Caller holds lock. The slot is verified and armed (rc FOTA_OK): journal it and reboot. */
+static void slot_installed(struct agent *a, const char *group, fota_err rc,
+			   const struct fota_error *err)
+{
+	struct journal_probation *p = &a->journal.probation;
+	enum bootctl_slot target = bootctl_other(a->booted);
+
 	if (rc != FOTA_OK) {
 		memset(p, 0, sizeof(*p));
 		save_journal(a);
 		fail_job(a, group,
 			 rc == FOTA_ERR_DIGEST ? FOTA_RESULT_INTEGRITY : FOTA_RESULT_INSTALL_FAILED,
-			 err.msg, rc == FOTA_ERR_DIGEST);
+			 err->msg, rc == FOTA_ERR_DIGEST);
 		return;
 	}
 	crash_point(a, "armed");
@@ -929,11 +1008,72 @@ static void finish_slot(struct agent *a, const char *group)
 	a->reboot_since_ms = fota_time_mono_ms();
 }
 
-/* Caller holds lock. downloaded -> verifying -> installing -> (confirmed | rebooting). */
+/* Caller holds lock. Acts on the directives that came while the install thread ran. */
+static void take_up_waiting(struct agent *a)
+{
+	for (int i = 0; i < a->cfg->n_groups; i++) {
+		uint8_t *payload = a->waiting[i];
+
+		if (payload == NULL)
+			continue;
+		a->waiting[i] = NULL;
+		handle_directive(a, a->cfg->groups[i], payload, a->waiting_len[i]);
+		free(payload);
+	}
+}
+
+/*
+ * The install thread: verifying -> installing -> (confirmed | rebooting). The long steps
+ * (hashing the image, the install backend) run without the lock; each state change and the
+ * bookkeeping take it.
+ */
+static void *install_main(void *arg)
+{
+	struct agent *a = arg;
+	struct fota_error err = {0};
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	fota_err rc = FOTA_OK;
+	bool slot;
+
+	pthread_mutex_lock(&a->lock);
+	snprintf(group, sizeof(group), "%s", a->job.group);
+	slot = a->bc != NULL;
+	pthread_mutex_unlock(&a->lock);
+	/* ab-slot: install_slot hashes the slot from the medium itself, which is the check that
+	 * counts; hashing it here too would read the whole slot twice. */
+	if (!slot)
+		rc = transfer_verify(a->job.xfer, &err);
+	pthread_mutex_lock(&a->lock);
+	if (rc != FOTA_OK) {
+		/* Every chunk matched the signed table, so this is a disk fault: start over. */
+		fota_error_prefix(&err, "image rejected");
+		fail_job(a, group, FOTA_RESULT_INTEGRITY, err.msg, true);
+		goto out;
+	}
+	set_state(a, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, NULL);
+	if (slot && !slot_arming(a, group))
+		goto out;
+	pthread_mutex_unlock(&a->lock);
+	rc = slot ? install_slot_step(a, &err) : install_direct(a, &err);
+	pthread_mutex_lock(&a->lock);
+	if (slot)
+		slot_installed(a, group, rc, &err);
+	else
+		direct_installed(a, group, rc, &err);
+out:
+	a->installing = false;
+	take_up_waiting(a);
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* Caller holds lock. downloaded -> verifying, then the install thread takes the job. */
 static void finish(struct agent *a)
 {
 	struct fota_error err = {0};
 	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	int rc;
 
 	snprintf(group, sizeof(group), "%s", a->job.group);
 	if (transfer_sync(a->job.xfer, &err) != FOTA_OK) {
@@ -942,19 +1082,17 @@ static void finish(struct agent *a)
 	}
 	set_state(a, FOTA_STATE_DOWNLOADED, FOTA_RESULT_NONE, NULL);
 	set_state(a, FOTA_STATE_VERIFYING, FOTA_RESULT_NONE, NULL);
-	/* ab-slot: install_slot hashes the slot from the medium itself, which is the check that
-	 * counts; hashing it here too would read the whole slot twice. */
-	if (a->bc == NULL && transfer_verify(a->job.xfer, &err) != FOTA_OK) {
-		/* Every chunk matched the signed table, so this is a disk fault: start over. */
-		fota_error_prefix(&err, "image rejected");
-		fail_job(a, group, FOTA_RESULT_INTEGRITY, err.msg, true);
+	a->installing = true;
+	rc = pthread_create(&a->installer, NULL, install_main, a);
+	if (rc != 0) {
+		char msg[FOTA_MAX_REASON_LEN];
+
+		a->installing = false;
+		snprintf(msg, sizeof(msg), "cannot start the install thread: %s", strerror(rc));
+		fail_job(a, group, FOTA_RESULT_NO_MEMORY, msg, false);
 		return;
 	}
-	set_state(a, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, NULL);
-	if (a->bc)
-		finish_slot(a, group);
-	else
-		finish_direct(a, group);
+	a->installer_joinable = true;
 }
 
 /* Caller holds lock. Keeps an A/B outcome in the journal (saved by the caller) until the
@@ -1230,7 +1368,7 @@ static bool policy_gate(struct agent *a, const char *action, int64_t now)
 /* Caller holds lock. One step of the job from the main loop. */
 static void drive_job(struct agent *a, int64_t now)
 {
-	if (!a->job.active || a->hold)
+	if (!a->job.active || a->hold || a->installing)
 		return;
 	if (a->job.gate_download) {
 		if (!policy_gate(a, "download", now))
@@ -1261,20 +1399,28 @@ static void drive_job(struct agent *a, int64_t now)
 	}
 }
 
-/* Runs the reboot command once the last status is out, or after 30 s without a broker. */
-static void maybe_reboot(struct agent *a, bool connected)
+/* Caller holds lock. True once the reboot is due: the last status is out, or 30 s passed
+ * without a broker. The caller runs run_reboot() after unlocking. */
+static bool reboot_due(struct agent *a, bool connected)
 {
-	struct fota_error err = {0};
 	unsigned queued;
 
 	if (!a->reboot_pending)
-		return;
+		return false;
 	pthread_mutex_lock(&a->reporter.lock);
 	queued = a->reporter.len;
 	pthread_mutex_unlock(&a->reporter.lock);
 	if ((queued > 0 || !connected) && fota_time_mono_ms() - a->reboot_since_ms < 30000)
-		return;
+		return false;
 	a->reboot_pending = false;
+	return true;
+}
+
+/* Without the lock: the reboot command may take its time while messages keep flowing. */
+static void run_reboot(struct agent *a)
+{
+	struct fota_error err = {0};
+
 	log_info("rebooting: %s", a->cfg->reboot_command);
 	crash_point(a, "reboot");
 	if (a->cfg->reboot_command[0] == '\0')
@@ -1327,10 +1473,14 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			break;
 		log_warn("%s; retrying in %u ms", err->msg, backoff);
 		for (unsigned waited = 0; waited < backoff && !*stop; waited += 100) {
+			bool due;
+
 			sleep_ms(100);
 			pthread_mutex_lock(&a->lock);
-			maybe_reboot(a, false); /* a rollback must not wait for the network */
+			due = reboot_due(a, false); /* a rollback must not wait for the network */
 			pthread_mutex_unlock(&a->lock);
+			if (due)
+				run_reboot(a);
 		}
 		backoff = backoff < 30000 ? backoff * 2 : 30000;
 	}
@@ -1346,6 +1496,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		struct timespec deadline;
 		char *request = NULL;
 		int64_t now;
+		bool due;
 
 		pthread_mutex_lock(&a->lock);
 		fota_time_mono_deadline(&deadline, 100);
@@ -1379,9 +1530,14 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		reporter_flush(&a->reporter, a->mqtt);
 		pthread_mutex_lock(&a->lock);
 		report_outcome_done(a);
-		maybe_reboot(a, true);
+		due = reboot_due(a, true);
 		pthread_mutex_unlock(&a->lock);
+		if (due)
+			run_reboot(a);
+		join_installer(a, false);
 	}
+	/* An install under way ends first (a script is not cut short by a stop request). */
+	join_installer(a, true);
 	/* Leave the checkpoint durable so the next start resumes exactly here. */
 	pthread_mutex_lock(&a->lock);
 	if (a->job.xfer)
