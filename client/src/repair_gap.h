@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private header: how long the link may stay quiet before the agent asks for repairs. The
+ * configured gap_ms is the floor; on a link slower than one chunk per gap_ms the gap follows
+ * the pace at which verified frames actually arrive, so the agent does not ask for chunks that
+ * are merely still on their way.
+ */
+#ifndef FOTA_CLIENT_REPAIR_GAP_H
+#define FOTA_CLIENT_REPAIR_GAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The gap never exceeds this (or the floor, if higher): the stall timeout and max_retries
+ * end a transfer that has really stopped. */
+#define REPAIR_GAP_MAX_MS 60000u
+
+struct repair_gap {
+	uint32_t floor_ms;
+	bool have_last;	 /* a frame arrived since the start or the last break */
+	int64_t last_ms; /* monotonic time of that frame */
+	int64_t mean_ms; /* smoothed inter-arrival time; 0: no sample yet */
+	int64_t dev_ms;	 /* smoothed mean deviation of the inter-arrival time */
+};
+
+void repair_gap_init(struct repair_gap *g, uint32_t floor_ms);
+/* A verified frame (new or not) arrived at now_ms. The interval since the previous one is a
+ * sample of the link's pace unless a break came between, or it is longer than
+ * REPAIR_GAP_MAX_MS (then the stream had stopped, a broadcast paused: it was not slow). */
+void repair_gap_frame(struct repair_gap *g, int64_t now_ms);
+/* A repair request went out: the next interval includes its round trip, not the link's pace. */
+void repair_gap_break(struct repair_gap *g);
+/* max(floor, mean + 4 x deviation), at most max(floor, REPAIR_GAP_MAX_MS). */
+uint32_t repair_gap_ms(const struct repair_gap *g);
+
+#endif
