@@ -37,11 +37,18 @@
 #include "installer.h"
 #include "journal.h"
 #include "policy.h"
+#include "repair_gap.h"
 #include "reporter.h"
 #include "transfer.h"
 
 /* How long after connecting the agent republishes its status a second time. */
 #define STATUS_RESEND_AFTER_MS 2000
+/* A broadcast normally starts right behind the table; after this many gap_ms without its
+ * first frame, its start is overdue (a late joiner, a restart after it ended, a campaign that
+ * sends none) and the device repairs. */
+#define BROADCAST_START_GAPS 5
+/* A broadcast that fell silent for this many repair gaps is over (or dead). */
+#define BROADCAST_OVER_GAPS 10
 
 struct job {
 	bool active;
@@ -62,6 +69,8 @@ struct job {
 	 * and the highest index seen + 1. */
 	int64_t last_bcast_ms;
 	uint32_t bcast_next;
+	int64_t table_ms;      /* when the table arrived and the transfer opened */
+	struct repair_gap gap; /* quiet time before a repair request, from the frames' pace */
 	int64_t last_request_ms;
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
@@ -290,6 +299,8 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 		return;
 	}
 	a->job.last_new_chunk_ms = fota_time_mono_ms();
+	a->job.table_ms = a->job.last_new_chunk_ms;
+	repair_gap_init(&a->job.gap, a->cfg->gap_ms);
 	a->job.retries = 0;
 	if (transfer_recovered(a->job.xfer) > 0)
 		log_info("image %s: resuming with %u of %u chunks already verified on disk",
@@ -535,6 +546,7 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	}
 	/* Only now, verified against the table, does the frame say anything about the link. */
 	now = fota_time_mono_ms();
+	repair_gap_frame(&a->job.gap, now);
 	if (topic_image) {
 		a->job.last_bcast_ms = now;
 		if (f.index >= a->job.bcast_next)
@@ -779,22 +791,29 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 {
 	struct fota_request req;
 	struct fota_error err = {0};
-	uint32_t backoff, limit;
+	int64_t gap, backoff;
+	uint32_t limit;
 
 	*json = NULL;
 	if (!a->job.active || a->job.paused || a->state != FOTA_STATE_DOWNLOADING)
 		return false;
+	/* gap_ms, or longer on a link slower than one chunk per gap_ms (repair_gap.h). */
+	gap = a->job.xfer ? repair_gap_ms(&a->job.gap) : a->cfg->gap_ms;
+	/* Before the broadcast's first frame every chunk it brings would be fetched twice: wait
+	 * for it, until its start is overdue. */
+	if (a->job.xfer && a->job.bcast_next == 0 &&
+	    now - a->job.table_ms < BROADCAST_START_GAPS * (int64_t)a->cfg->gap_ms)
+		return false;
 	/* While a broadcast is still under way, chunks above the highest one seen are on their
 	 * way, queued in the broker or the link; asking for them would fetch them twice. A
-	 * broadcast that fell silent for ten gaps is over (or dead): then ask for everything. */
+	 * broadcast that fell silent is over (or dead): then ask for everything. */
 	limit = UINT32_MAX;
-	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < 10 * (int64_t)a->cfg->gap_ms)
+	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < BROADCAST_OVER_GAPS * gap)
 		limit = a->job.bcast_next;
 	/* Ask only when no new chunk came for a gap: while they flow, the broadcast or an
 	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
-	backoff = a->cfg->gap_ms << (a->job.retries < 5 ? a->job.retries : 5);
-	if (now - a->job.last_new_chunk_ms < (int64_t)a->cfg->gap_ms ||
-	    now - a->job.last_request_ms < (int64_t)backoff ||
+	backoff = gap << (a->job.retries < 5 ? a->job.retries : 5);
+	if (now - a->job.last_new_chunk_ms < gap || now - a->job.last_request_ms < backoff ||
 	    now - a->job.started_ms < (int64_t)a->cfg->gap_ms)
 		return false;
 	memset(&req, 0, sizeof(req));
@@ -821,6 +840,7 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	}
 	a->job.retries++;
 	a->job.last_request_ms = now;
+	repair_gap_break(&a->job.gap); /* the answer's first interval is the round trip */
 	if (fota_request_to_json(&req, json, &err) != FOTA_OK) {
 		log_warn("cannot encode repair request: %s", err.msg);
 		return false;
