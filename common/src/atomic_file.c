@@ -284,7 +284,13 @@ fota_err fota_mkdirs(const char *path, mode_t mode, struct fota_error *err)
 		if (saved != '/' && saved != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(copy, mode) != 0) {
+		if (mkdir(copy, mode) == 0) {
+			/* A new directory's entry lives in its parent: sync the parent, or a power
+			 * cut can lose the directory with every file synced into it later. */
+			rc = fota_fsync_parent(copy, err);
+			if (rc != FOTA_OK)
+				goto out;
+		} else {
 			int e = errno;
 
 			if (e != EEXIST) {

@@ -26,7 +26,9 @@ D=$T/dev-1
 fota_random_image "$T/v1.bin" 1
 fota_random_image "$T/v2.bin" 1
 fota_client_conf dev-1 "$T" lab sync_chunks=4
-ab_setup dev-1 "$T" uboot "$T/v1.bin"
+# A redundant U-Boot environment, as docs/install.md requires: with a single copy a torn env
+# write is a CRC mismatch and U-Boot's built-in defaults decide.
+AB_UBOOT_REDUNDANT=1 ab_setup dev-1 "$T" uboot "$T/v1.bin"
 declare -A VERSION_OF=(["$(sha256sum <"$T/v1.bin" | cut -d' ' -f1)"]=1.0.0
 	["$(sha256sum <"$T/v2.bin" | cut -d' ' -f1)"]=2.0.0)
 IMAGE_BYTES=$(stat -c %s "$T/v1.bin")

@@ -35,6 +35,11 @@ ab_setup() {
 		head -c 8192 /dev/zero >"$d/boot/uboot.env"
 		printf '# device offset size\n%s 0x0 0x2000\n' "$d/boot/uboot.env" \
 			>"$d/boot/fw_env.config"
+		# AB_UBOOT_REDUNDANT=1: two copies, as docs/install.md asks of a real device.
+		if [ "${AB_UBOOT_REDUNDANT:-0}" = 1 ]; then
+			head -c 8192 /dev/zero >"$d/boot/uboot-redund.env"
+			printf '%s 0x0 0x2000\n' "$d/boot/uboot-redund.env" >>"$d/boot/fw_env.config"
+		fi
 		envpath=$d/boot/fw_env.config
 		;;
 	grub)

@@ -28,7 +28,8 @@ fota_err fota_read_file(const char *path, size_t max, uint8_t **out, size_t *len
 /* Renames an unreadable state file to "<path>.broken" so it can be inspected later. */
 fota_err fota_move_aside(const char *path, struct fota_error *err);
 
-/* mkdir -p with mode for missing components. */
+/* mkdir -p with mode for missing components; each directory it creates is made durable
+ * (its parent is synced) before it returns. */
 fota_err fota_mkdirs(const char *path, mode_t mode, struct fota_error *err);
 
 #endif
