@@ -130,7 +130,24 @@ struct orch_event {
 	char detail[ORCH_MAX_EVENT_DETAIL];
 };
 
+/* The broadcast of one image to one group (at most one runs or waits at a time), as far as
+ * the broker acknowledged it: what a restarted daemon resumes. */
+struct orch_bcast_rec {
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char state[16];	      /* "active" (queued or running), or how it ended: success,
+			       * stopped, failed */
+	uint32_t devices;     /* how many it runs for */
+	uint32_t chunk_count; /* of the image; 0 until it started */
+	uint32_t next_chunk;  /* every chunk below it was acknowledged by the broker */
+	int64_t updated;      /* Unix seconds, filled in by the store when 0 */
+};
+
+#define ORCH_BCAST_ACTIVE "active"
+
 typedef int (*orch_device_fn)(void *ctx, const struct orch_device *d);
+typedef int (*orch_bcast_fn)(void *ctx, const struct orch_bcast_rec *b);
 typedef int (*orch_cdev_fn)(void *ctx, const struct orch_cdev *d);
 typedef int (*orch_event_fn)(void *ctx, const struct orch_event *e);
 typedef int (*orch_name_fn)(void *ctx, const char *name);
@@ -187,6 +204,14 @@ struct orch_store_ops {
 	/* campaign and/or device NULL: any. In append order. */
 	fota_err (*event_each)(struct orch_store *s, const char *campaign, const char *device,
 			       orch_event_fn fn, void *ctx, struct fota_error *err);
+
+	/* Broadcast progress: inserts or replaces the row of b's group and image. */
+	fota_err (*bcast_put)(struct orch_store *s, const struct orch_bcast_rec *b,
+			      struct fota_error *err);
+	/* active_only: state ORCH_BCAST_ACTIVE. Sorted by group, then image. fn must not write
+	 * to the store. */
+	fota_err (*bcast_each)(struct orch_store *s, bool active_only, orch_bcast_fn fn, void *ctx,
+			       struct fota_error *err);
 };
 
 struct orch_store {

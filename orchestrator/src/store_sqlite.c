@@ -86,6 +86,12 @@ static const char *const migrations[] = {
     /* 3: a daily maintenance window ("01:00-05:00", '' for none) in a named zone. */
     "ALTER TABLE campaigns ADD COLUMN daily TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE campaigns ADD COLUMN tz TEXT NOT NULL DEFAULT '';",
+    /* 4: broadcast progress, so that a restarted daemon resumes a broadcast. */
+    "CREATE TABLE broadcasts ("
+    " grp TEXT NOT NULL, image_id TEXT NOT NULL, campaign TEXT NOT NULL, state TEXT NOT NULL,"
+    " devices INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
+    " next_chunk INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL,"
+    " PRIMARY KEY (grp, image_id));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -859,6 +865,63 @@ static fota_err sq_event_each(struct orch_store *base, const char *campaign, con
 	return FOTA_OK;
 }
 
+static const char sql_bc_put[] =
+    "INSERT OR REPLACE INTO broadcasts (grp, image_id, campaign, state, devices, chunk_count,"
+    " next_chunk, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+static const char sql_bc_all[] =
+    "SELECT grp, image_id, campaign, state, devices, chunk_count, next_chunk, updated"
+    " FROM broadcasts WHERE (?1 IS NULL OR state = ?1) ORDER BY grp, image_id";
+
+static fota_err sq_bcast_put(struct orch_store *base, const struct orch_bcast_rec *b,
+			     struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_bc_put, err);
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, b->group);
+	bind_text(st, 2, b->image_id);
+	bind_text(st, 3, b->campaign);
+	bind_text(st, 4, b->state);
+	sqlite3_bind_int64(st, 5, b->devices);
+	sqlite3_bind_int64(st, 6, b->chunk_count);
+	sqlite3_bind_int64(st, 7, b->next_chunk);
+	sqlite3_bind_int64(st, 8, b->updated ? b->updated : fota_time_now());
+	return step_done(s, st, err, "broadcast");
+}
+
+static fota_err sq_bcast_each(struct orch_store *base, bool active_only, orch_bcast_fn fn,
+			      void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_bc_all, err);
+	struct orch_bcast_rec b;
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	if (active_only)
+		bind_text(st, 1, ORCH_BCAST_ACTIVE);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&b, 0, sizeof(b));
+		col_copy(st, 0, b.group, sizeof(b.group));
+		col_copy(st, 1, b.image_id, sizeof(b.image_id));
+		col_copy(st, 2, b.campaign, sizeof(b.campaign));
+		col_copy(st, 3, b.state, sizeof(b.state));
+		b.devices = (uint32_t)sqlite3_column_int64(st, 4);
+		b.chunk_count = (uint32_t)sqlite3_column_int64(st, 5);
+		b.next_chunk = (uint32_t)sqlite3_column_int64(st, 6);
+		b.updated = sqlite3_column_int64(st, 7);
+		if (fn(ctx, &b))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "broadcasts");
+	return FOTA_OK;
+}
+
 static const struct orch_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -881,6 +944,8 @@ static const struct orch_store_ops sqlite_ops = {
     .cdev_each = sq_cdev_each,
     .event_append = sq_event_append,
     .event_each = sq_event_each,
+    .bcast_put = sq_bcast_put,
+    .bcast_each = sq_bcast_each,
 };
 
 fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err)

@@ -215,6 +215,80 @@ START_TEST(test_campaign_round_trip)
 }
 END_TEST
 
+static int collect_bcast(void *ctx, const struct orch_bcast_rec *b)
+{
+	struct orch_bcast_rec *out = ctx;
+	size_t i = 0;
+
+	while (out[i].group[0])
+		i++;
+	out[i] = *b;
+	return 0;
+}
+
+START_TEST(test_broadcast_progress)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_bcast_rec b, got[4];
+	struct orch_device d;
+	sqlite3 *db = NULL;
+
+	memset(&b, 0, sizeof(b));
+	strcpy(b.group, "lab");
+	strcpy(b.image_id, "00112233aabbccdd");
+	strcpy(b.campaign, "r1");
+	strcpy(b.state, ORCH_BCAST_ACTIVE);
+	b.devices = 3;
+	b.chunk_count = 64;
+	b.next_chunk = 17;
+	ck_assert_int_eq(s->ops->bcast_put(s, &b, &err), FOTA_OK);
+	/* The same group and image again: the row is replaced, not doubled. */
+	b.next_chunk = 40;
+	ck_assert_int_eq(s->ops->bcast_put(s, &b, &err), FOTA_OK);
+	strcpy(b.group, "north");
+	strcpy(b.state, "success");
+	b.next_chunk = 64;
+	ck_assert_int_eq(s->ops->bcast_put(s, &b, &err), FOTA_OK);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(s->ops->bcast_each(s, true, collect_bcast, got, &err), FOTA_OK);
+	ck_assert_str_eq(got[0].group, "lab");
+	ck_assert_str_eq(got[0].campaign, "r1");
+	ck_assert_uint_eq(got[0].next_chunk, 40);
+	ck_assert_uint_eq(got[0].chunk_count, 64);
+	ck_assert_uint_eq(got[0].devices, 3);
+	ck_assert_int_gt(got[0].updated, 0);
+	ck_assert_str_eq(got[1].group, "");
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(s->ops->bcast_each(s, false, collect_bcast, got, &err), FOTA_OK);
+	ck_assert_str_eq(got[1].group, "north");
+	ck_assert_str_eq(got[1].state, "success");
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	strcpy(d.groups, "lab");
+	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
+	orch_store_close(s);
+
+	/* A state directory from before broadcasts were stored: the migration adds the table
+	 * and keeps everything else. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "DROP TABLE broadcasts; PRAGMA user_version = 3", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	s = open_store();
+	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &d, &err), FOTA_OK);
+	ck_assert_str_eq(d.groups, "lab");
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(s->ops->bcast_each(s, false, collect_bcast, got, &err), FOTA_OK);
+	ck_assert_str_eq(got[0].group, "");
+	strcpy(b.state, ORCH_BCAST_ACTIVE);
+	ck_assert_int_eq(s->ops->bcast_put(s, &b, &err), FOTA_OK);
+	orch_store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -224,6 +298,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_migrations);
 	tcase_add_test(tc, test_devices);
 	tcase_add_test(tc, test_campaign_round_trip);
+	tcase_add_test(tc, test_broadcast_progress);
 	suite_add_tcase(s, tc);
 	return s;
 }
