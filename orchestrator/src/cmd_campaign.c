@@ -342,7 +342,12 @@ struct expect {
 static int expect_one(void *ctx, const struct orch_device *d)
 {
 	struct expect *x = ctx;
+	char why[FOTA_MAX_REASON_LEN + 1];
 	uint32_t i;
+
+	/* Devices the image rules out are never admitted, so never expected. */
+	if (!orch_campaign_compatible(x->c, d->model, d->hw, why, sizeof(why)))
+		return 0;
 
 	for (i = 0; i < x->c->n_stages; i++)
 		if (orch_campaign_admits(x->c, i, orch_campaign_stage_percent(x->c, i), d->id))

@@ -70,9 +70,9 @@ check "4 confirmed, 2 timed out and skipped" \
 check "the timed-out devices are sim-5 and sim-6" \
 	[ "$(jq -r '[.failures[] | select(.state == "timed_out") | .device] | join(",")' \
 		<<<"$s")" = "sim-5,sim-6" ]
-check "odd-1 is reported incompatible and not admitted" \
-	[ "$(jq -c '[.counts.admitted, .counts.incompatible, .incompatible[0].device]' \
-		<<<"$s")" = '[6,1,"odd-1"]' ]
+check "odd-1 is reported incompatible, neither admitted nor expected" \
+	[ "$(jq -c '[.counts.admitted, .counts.incompatible, .incompatible[0].device,
+		.expected_devices]' <<<"$s")" = '[6,1,"odd-1",6]' ]
 p=$(fota_orch campaign status t1 --pending --json)
 check "status --pending names the silent devices and how long they were silent" \
 	[ "$(jq -r '[.[] | select(.state == "timed_out" and .reported == false
