@@ -6,9 +6,10 @@
  * Threads: Paho's receive thread runs on_message (directive checks, chunk intake) and never
  * publishes, because publishing waits for acknowledgements that this same thread delivers.
  * The main loop publishes status and repair requests and watches timers. The install thread
- * runs the verify and install steps of a complete image. One mutex guards the agent; nothing
- * that may take long (hashing an image, an install script, the reboot command) runs while
- * holding it, so messages, keepalive and status keep flowing.
+ * runs the verify and install steps of a complete image; the policy thread asks the vendor
+ * policy hook. One mutex guards the agent; nothing that may take long (hashing an image, an
+ * install script, the policy hook, the reboot command) runs while holding it, so messages,
+ * keepalive and status keep flowing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -77,6 +78,9 @@ struct job {
 	bool gate_download; /* the policy hook has not allowed the download yet */
 	bool install_allowed;
 	int64_t policy_next_ms;
+	/* The policy thread's answer for this job, taken by policy_gate. */
+	enum { POLICY_UNANSWERED, POLICY_ALLOWED, POLICY_DEFERRED } policy_answer;
+	char policy_reason[FOTA_MAX_REASON_LEN];
 };
 
 struct agent {
@@ -116,6 +120,11 @@ struct agent {
 	pthread_t installer;
 	bool installing;	 /* the install thread runs */
 	bool installer_joinable; /* started and not joined yet */
+	/* The policy thread: asks the vendor hook (up to its timeout_s) about a copy of the
+	 * job's manifest. */
+	pthread_t asker;
+	bool asking;	     /* the policy thread runs */
+	bool asker_joinable; /* started and not joined yet */
 	uint8_t *waiting[CLIENT_MAX_GROUPS];
 	size_t waiting_len[CLIENT_MAX_GROUPS];
 };
@@ -585,19 +594,26 @@ static void keep_waiting(struct agent *a, const char *group, const uint8_t *payl
 	}
 }
 
-/* Without the lock: waits for the install thread once it has ended (or, with wait, until
- * it ends). */
-static void join_installer(struct agent *a, bool wait)
+/* Without the lock: waits for a worker thread (install, policy) once it has ended (or, with
+ * wait, until it ends). */
+static void join_worker(struct agent *a, pthread_t *thread, bool *joinable, const bool *running,
+			bool wait)
 {
 	bool join;
 
 	pthread_mutex_lock(&a->lock);
-	join = a->installer_joinable && (wait || !a->installing);
+	join = *joinable && (wait || !*running);
 	if (join)
-		a->installer_joinable = false;
+		*joinable = false;
 	pthread_mutex_unlock(&a->lock);
 	if (join)
-		pthread_join(a->installer, NULL);
+		pthread_join(*thread, NULL);
+}
+
+static void join_workers(struct agent *a, bool wait)
+{
+	join_worker(a, &a->installer, &a->installer_joinable, &a->installing, wait);
+	join_worker(a, &a->asker, &a->asker_joinable, &a->asking, wait);
 }
 
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
@@ -770,7 +786,7 @@ void agent_free(struct agent *a)
 		return;
 	/* Stop Paho first: its thread may be inside on_message. */
 	fota_mqtt_free(a->mqtt);
-	join_installer(a, true);
+	join_workers(a, true);
 	for (int i = 0; i < CLIENT_MAX_GROUPS; i++)
 		free(a->waiting[i]);
 	if (a->job.xfer) {
@@ -1368,20 +1384,75 @@ static void resolve_probation(struct agent *a)
 	a->hold = false;
 }
 
-/* Caller holds lock. Asks the policy hook, at most every retry_s; false: deferred. */
+struct policy_question {
+	struct agent *a;
+	char action[16];
+	struct fota_manifest manifest;
+	uint8_t image_id[FOTA_IMAGE_ID_LEN];
+};
+
+/* The policy thread: runs the hook without the lock, then leaves the answer to the job it
+ * was asked for, if that job still runs. */
+static void *policy_main(void *arg)
+{
+	struct policy_question *q = arg;
+	struct agent *a = q->a;
+	char reason[FOTA_MAX_REASON_LEN];
+	bool allowed = policy_allows(a->cfg, q->action, &q->manifest, reason, sizeof(reason));
+
+	pthread_mutex_lock(&a->lock);
+	if (a->job.active && memcmp(a->job.image_id, q->image_id, FOTA_IMAGE_ID_LEN) == 0) {
+		a->job.policy_answer = allowed ? POLICY_ALLOWED : POLICY_DEFERRED;
+		snprintf(a->job.policy_reason, sizeof(a->job.policy_reason), "%s", reason);
+	}
+	a->asking = false;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	free(q);
+	return NULL;
+}
+
+/* Caller holds lock. Asks the policy hook on the policy thread, at most every retry_s; true
+ * once it allowed action, false while it is asked or deferred. */
 static bool policy_gate(struct agent *a, const char *action, int64_t now)
 {
-	char reason[FOTA_MAX_REASON_LEN];
+	struct policy_question *q;
+	int rc;
 
-	if (now < a->job.policy_next_ms)
-		return false;
-	if (policy_allows(a->cfg, action, &a->job.manifest, reason, sizeof(reason)))
+	if (a->job.policy_answer == POLICY_ALLOWED) {
+		a->job.policy_answer = POLICY_UNANSWERED;
 		return true;
-	a->job.policy_next_ms = now + (int64_t)a->cfg->policy_retry_s * 1000;
-	if (a->state != FOTA_STATE_DEFERRED || strcmp(a->reason, reason) != 0) {
-		history(a, "deferred", reason);
-		set_state(a, FOTA_STATE_DEFERRED, FOTA_RESULT_NONE, reason);
 	}
+	if (a->job.policy_answer == POLICY_DEFERRED) {
+		const char *reason = a->job.policy_reason;
+
+		a->job.policy_answer = POLICY_UNANSWERED;
+		a->job.policy_next_ms = now + (int64_t)a->cfg->policy_retry_s * 1000;
+		if (a->state != FOTA_STATE_DEFERRED || strcmp(a->reason, reason) != 0) {
+			history(a, "deferred", reason);
+			set_state(a, FOTA_STATE_DEFERRED, FOTA_RESULT_NONE, reason);
+		}
+		return false;
+	}
+	if (a->asking || a->asker_joinable || now < a->job.policy_next_ms)
+		return false;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return false; /* asked again on the next turn */
+	q->a = a;
+	snprintf(q->action, sizeof(q->action), "%s", action);
+	q->manifest = a->job.manifest;
+	memcpy(q->image_id, a->job.image_id, FOTA_IMAGE_ID_LEN);
+	a->asking = true;
+	rc = pthread_create(&a->asker, NULL, policy_main, q);
+	if (rc != 0) {
+		log_warn("cannot start the policy thread: %s; asking again later", strerror(rc));
+		a->asking = false;
+		a->job.policy_next_ms = now + (int64_t)a->cfg->policy_retry_s * 1000;
+		free(q);
+		return false;
+	}
+	a->asker_joinable = true;
 	return false;
 }
 
@@ -1554,10 +1625,10 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		pthread_mutex_unlock(&a->lock);
 		if (due)
 			run_reboot(a);
-		join_installer(a, false);
+		join_workers(a, false);
 	}
 	/* An install under way ends first (a script is not cut short by a stop request). */
-	join_installer(a, true);
+	join_workers(a, true);
 	/* Leave the checkpoint durable so the next start resumes exactly here. */
 	pthread_mutex_lock(&a->lock);
 	if (a->job.xfer)
