@@ -1,7 +1,5 @@
-#!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
-# fota-orchestrator package: the system user the daemon runs as, owning its state directory.
-set -e
+# fota-orchestrator: the system user the daemon runs as, owning its state directory. Purge
+# keeps the user (its uid may own files elsewhere), as Debian packages do.
 if [ "$1" = configure ]; then
 	if ! getent passwd fota-orchestrator >/dev/null; then
 		useradd --system --user-group --home-dir /var/lib/fota-orchestrator \
@@ -10,4 +8,3 @@ if [ "$1" = configure ]; then
 	chown fota-orchestrator:fota-orchestrator /var/lib/fota-orchestrator
 	chmod 0750 /var/lib/fota-orchestrator
 fi
-exit 0
