@@ -8,6 +8,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "fota/ini_hint.h"
 #include "fota/mqtt_check.h"
 #include "fota/topics.h"
 
@@ -210,6 +211,13 @@ fota_err client_config_load(struct client_config *c, const char *path, struct fo
 				      strerror(errno));
 	rc = ini_parse_file(f, on_ini, &lc);
 	fclose(f);
+	if (rc > 0) {
+		char why[FOTA_ERROR_MSG_MAX];
+
+		/* The first bad line, whatever the handler thought of later keys. */
+		if (fota_ini_syntax_hint(path, rc, why, sizeof(why)))
+			return fota_error_set(err, FOTA_ERR_PARSE, "%s:%d: %s", path, rc, why);
+	}
 	if (lc.failed) {
 		char where[CLIENT_PATH_MAX + 32];
 

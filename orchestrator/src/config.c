@@ -9,6 +9,7 @@
 
 #include <ini.h>
 
+#include "fota/ini_hint.h"
 #include "fota/topics.h"
 
 #include "config.h"
@@ -262,7 +263,12 @@ static fota_err load_file(struct orch_config *cfg, const char *path, struct fota
 	if (rc == -2)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "config %s: out of memory", path);
 	if (rc > 0) {
+		char why[FOTA_ERROR_MSG_MAX];
+
 		snprintf(prefix, sizeof(prefix), "config %s line %d", path, rc);
+		/* The first bad line, whatever the handler thought of later keys. */
+		if (fota_ini_syntax_hint(path, rc, why, sizeof(why)))
+			return fota_error_set(err, FOTA_ERR_PARSE, "%s: %s", prefix, why);
 		if (!ctx.failed)
 			return fota_error_set(err, FOTA_ERR_PARSE,
 					      "%s: not 'key = value' or "
