@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Paho MQTTAsync wrapper: mTLS, reconnect with jittered backoff, bounded QoS 1 in-flight window. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <MQTTAsync.h>
 
 #include "fota/mqtt.h"
+#include "fota/mqtt_check.h"
 #include "fota/timeutil.h"
 
 #define MAX_SUBSCRIPTIONS 16
@@ -476,6 +482,63 @@ void fota_mqtt_free(struct fota_mqtt *m)
 	free(m);
 }
 
+/* Paho says "no reason given (code -1)" or "TCP/TLS connect failure" whether the name did not
+ * resolve or the port was closed. Find out which, with the resolver and a plain TCP connect;
+ * false when the broker's port answers (then Paho's reason stands). */
+static bool explain_unreachable(const char *uri, char *why, size_t size)
+{
+	struct addrinfo hints = {0}, *res = NULL, *ai;
+	struct fota_mqtt_uri u;
+	char port[8];
+	int rc, last_errno = 0;
+
+	if (fota_mqtt_uri_parse(uri, &u, NULL) != FOTA_OK)
+		return false;
+	snprintf(port, sizeof(port), "%u", u.port);
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(u.host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, size, "cannot resolve broker host '%s': %s", u.host,
+			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return true;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		socklen_t len = sizeof(last_errno);
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				ai->ai_protocol);
+
+		if (fd < 0) {
+			last_errno = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			close(fd);
+			freeaddrinfo(res);
+			return false;
+		}
+		last_errno = errno;
+		if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 3000) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &last_errno, &len) == 0 &&
+			    last_errno == 0) {
+				close(fd);
+				freeaddrinfo(res);
+				return false;
+			}
+			if (last_errno == EINPROGRESS)
+				last_errno = ETIMEDOUT;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	snprintf(why, size, "%s port %u: %s", u.host, u.port,
+		 strerror(last_errno ? last_errno : EHOSTUNREACH));
+	return true;
+}
+
 fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_error *err)
 {
 	struct timespec deadline;
@@ -498,10 +561,21 @@ fota_err fota_mqtt_connect(struct fota_mqtt *m, int timeout_ms, struct fota_erro
 			goto out;
 		}
 	}
-	if (!m->connected)
-		rc = fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot connect to %s: %s (code %d)",
-				    m->uri, m->last_error[0] ? m->last_error : "no reason given",
-				    m->last_rc);
+	if (!m->connected) {
+		char paho[sizeof(m->last_error)], why[320];
+		int code = m->last_rc;
+
+		/* An OpenSSL line names a TLS cause already; otherwise ask the network. */
+		snprintf(paho, sizeof(paho), "%s", m->last_error);
+		pthread_mutex_unlock(&m->lock);
+		if ((paho[0] == '\0' || strcmp(paho, "TCP/TLS connect failure") == 0) &&
+		    explain_unreachable(m->uri, why, sizeof(why)))
+			return fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot connect to %s: %s",
+					      m->uri, why);
+		return fota_error_set(err, FOTA_ERR_MQTT,
+				      "mqtt: cannot connect to %s: %s (code %d)", m->uri,
+				      paho[0] ? paho : "no reason given", code);
+	}
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;

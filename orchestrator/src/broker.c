@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fota/mqtt_check.h"
 #include "fota/topics.h"
 
 #include "broker.h"
@@ -82,6 +83,32 @@ static void on_lost(void *ctx, const char *cause)
 			 cause && *cause ? cause : "no reason given");
 }
 
+/* The Paho-facing settings of cfg (callbacks and will are the caller's). */
+static void session_config(const struct orch_config *cfg, struct fota_mqtt_config *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->uri = cfg->uri;
+	mc->client_id = cfg->client_id;
+	mc->ca_file = cfg->ca[0] ? cfg->ca : NULL;
+	mc->cert_file = cfg->cert[0] ? cfg->cert : NULL;
+	mc->key_file = cfg->key[0] ? cfg->key : NULL;
+	mc->keepalive_s = cfg->keepalive_s;
+	mc->connect_timeout_s = ORCH_CONNECT_TIMEOUT_MS / 1000;
+	mc->max_inflight = cfg->window;
+	mc->reconnect_min_ms = ORCH_RECONNECT_MIN_MS;
+	mc->reconnect_max_ms = ORCH_RECONNECT_MAX_MS;
+}
+
+/* A wrong scheme, a file that is not PEM or a key of another certificate is named here, not
+ * reported by Paho as "socket error" after a connect attempt. */
+static fota_err check_settings(const struct orch_config *cfg, struct fota_error *err)
+{
+	struct fota_mqtt_config mc;
+
+	session_config(cfg, &mc);
+	return fota_mqtt_check(&mc, NULL, 0, err);
+}
+
 fota_err orch_broker_check_files(const struct orch_config *cfg, struct fota_error *err)
 {
 	const struct {
@@ -97,10 +124,11 @@ fota_err orch_broker_check_files(const struct orch_config *cfg, struct fota_erro
 			return fota_error_set(err, FOTA_ERR_FIELD, "TLS %s %s cannot be read: %s",
 					      files[i].what, files[i].path, strerror(errno));
 	}
-	return FOTA_OK;
+	return check_settings(cfg, err);
 }
 
-fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,
+/* The session, checked but not connected; FOTA_ERR_FIELD for settings that cannot work. */
+static fota_err open_session(const struct orch_config *cfg, struct orch_routes *routes,
 			     struct fota_mqtt **out, struct fota_error *err)
 {
 	struct fota_mqtt_config mc;
@@ -114,22 +142,29 @@ fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *
 	fota_err rc;
 
 	*out = NULL;
-	memset(&mc, 0, sizeof(mc));
-	mc.uri = cfg->uri;
-	mc.client_id = cfg->client_id;
-	mc.ca_file = cfg->ca[0] ? cfg->ca : NULL;
-	mc.cert_file = cfg->cert[0] ? cfg->cert : NULL;
-	mc.key_file = cfg->key[0] ? cfg->key : NULL;
-	mc.keepalive_s = cfg->keepalive_s;
-	mc.connect_timeout_s = ORCH_CONNECT_TIMEOUT_MS / 1000;
-	mc.max_inflight = cfg->window;
-	mc.reconnect_min_ms = 500;
-	mc.reconnect_max_ms = 30000;
+	session_config(cfg, &mc);
+	rc = fota_mqtt_check(&mc, NULL, 0, err);
+	if (rc)
+		return rc;
 	rc = fota_mqtt_new(&mc, &cb, &m, err);
 	if (rc) {
 		fota_error_prefix(err, cfg->uri);
 		return rc == FOTA_ERR_NOMEM ? rc : FOTA_ERR_MQTT;
 	}
+	*out = m;
+	return FOTA_OK;
+}
+
+fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,
+			     struct fota_mqtt **out, struct fota_error *err)
+{
+	struct fota_mqtt *m = NULL;
+	fota_err rc;
+
+	*out = NULL;
+	rc = open_session(cfg, routes, &m, err);
+	if (rc)
+		return rc;
 	rc = fota_mqtt_connect(m, ORCH_CONNECT_TIMEOUT_MS, err);
 	if (rc) {
 		fota_error_prefix(err, cfg->uri);
@@ -140,6 +175,37 @@ fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *
 	}
 	*out = m;
 	return FOTA_OK;
+}
+
+fota_err orch_broker_connect_patiently(const struct orch_config *cfg, struct orch_routes *routes,
+				       struct fota_mqtt **out, struct fota_error *err)
+{
+	struct fota_mqtt *m = NULL;
+	unsigned backoff = ORCH_RECONNECT_MIN_MS;
+	fota_err rc;
+
+	*out = NULL;
+	rc = open_session(cfg, routes, &m, err);
+	if (rc)
+		return rc;
+	while (!orch_stop) {
+		rc = fota_mqtt_connect(m, ORCH_CONNECT_TIMEOUT_MS, err);
+		if (rc == FOTA_OK) {
+			*out = m;
+			return FOTA_OK;
+		}
+		orch_log("connect to broker: %s: %s; retrying in %u ms", cfg->uri, err->msg,
+			 backoff);
+		orch_sleep_ms(backoff);
+		backoff = backoff < ORCH_RECONNECT_MAX_MS / 2 ? backoff * 2 : ORCH_RECONNECT_MAX_MS;
+	}
+	fota_mqtt_free(m);
+	return fota_error_set(err, FOTA_ERR_STATE, "stopped before the broker answered");
+}
+
+int orch_broker_exit(fota_err rc)
+{
+	return rc == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_BROKER;
 }
 
 fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cfg, const char *leaf,

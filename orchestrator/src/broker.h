@@ -14,6 +14,9 @@
 #include "repair.h"
 
 #define ORCH_CONNECT_TIMEOUT_MS 15000
+/* Retry delays after a lost or failed connection: doubled from min up to max. */
+#define ORCH_RECONNECT_MIN_MS 500u
+#define ORCH_RECONNECT_MAX_MS 30000u
 
 /* Also sees every raw status message (the campaign engine queues it for the store). */
 typedef void (*orch_status_hook_fn)(void *ctx, const char *device, const uint8_t *payload,
@@ -38,15 +41,26 @@ void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, 
 void orch_routes_clear(struct orch_routes *r);
 void orch_routes_destroy(struct orch_routes *r);
 
-/* Checks that the TLS files of the [broker] settings (ca, cert, key) that are set can be
- * read, so that a wrong path is a configuration error (exit 2) naming the file, not a failed
- * TLS handshake. Callers check before orch_broker_connect. */
+/* Checks the [broker] settings before any connection, so that a mistake is a configuration
+ * error (FOTA_ERR_FIELD, exit 2) naming its cause, not a failed TLS handshake: the TLS files
+ * that are set (ca, cert, key) can be read, then fota_mqtt_check (URI scheme and host, PEM
+ * contents, key matches certificate). Callers check before orch_broker_connect. */
 fota_err orch_broker_check_files(const struct orch_config *cfg, struct fota_error *err);
 
-/* Connects with the [broker] settings; FOTA_ERR_MQTT (exit 4) when the broker cannot be
- * reached. routes must outlive the session. */
+/* Connects with the [broker] settings, one attempt. FOTA_ERR_FIELD when the settings cannot
+ * work (fota_mqtt_check: URI scheme, files, key and certificate), FOTA_ERR_MQTT when the
+ * broker cannot be reached. routes must outlive the session. */
 fota_err orch_broker_connect(const struct orch_config *cfg, struct orch_routes *routes,
 			     struct fota_mqtt **out, struct fota_error *err);
+
+/* Like orch_broker_connect, but a daemon's: the first connection is retried with a doubling
+ * delay (ORCH_RECONNECT_MIN_MS..MAX_MS), logging each failure, until it succeeds or orch_stop
+ * is set (then FOTA_ERR_STATE). Only settings that cannot work end it (FOTA_ERR_FIELD). */
+fota_err orch_broker_connect_patiently(const struct orch_config *cfg, struct orch_routes *routes,
+				       struct fota_mqtt **out, struct fota_error *err);
+
+/* The exit code for a failed connect: ORCH_EXIT_USAGE for bad settings, else BROKER. */
+int orch_broker_exit(fota_err rc);
 
 /* Subscribes {prefix}/devices/+/{leaf} ("request" or "status"), as the shared subscription
  * $share/fota/... when shared is true so several orchestrators split the load. */

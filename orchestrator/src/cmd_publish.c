@@ -462,7 +462,7 @@ int orch_cmd_publish(int argc, char **argv)
 	}
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);
-		ret = ORCH_EXIT_BROKER;
+		ret = orch_broker_exit(err.code);
 		goto out;
 	}
 	/* Burst of a few frames keeps the pipe full without flooding broker queues. */

@@ -226,7 +226,7 @@ int orch_cmd_status(int argc, char **argv)
 	}
 	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
 		orch_fail("connect to broker", &err);
-		ret = ORCH_EXIT_BROKER;
+		ret = orch_broker_exit(err.code);
 		goto out;
 	}
 	orch_routes_set(&routes, NULL, fleet);
