@@ -180,9 +180,15 @@ int orch_cmd_serve(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
-	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
+	/* A broker that is not up yet (a boot, a compose stack) is waited for, as the agent
+	 * does; only settings that can never work end the daemon. */
+	if (orch_broker_connect_patiently(&cfg, &routes, &mqtt, &err)) {
+		if (err.code == FOTA_ERR_STATE) {
+			ret = ORCH_EXIT_OK; /* stopped on request while waiting */
+			goto out;
+		}
 		orch_fail("connect to broker", &err);
-		ret = ORCH_EXIT_BROKER;
+		ret = orch_broker_exit(err.code);
 		goto out;
 	}
 	/* Repairs are bursts of at most FOTA_MAX_REQUEST_CHUNKS frames; the bucket holds a
