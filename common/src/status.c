@@ -235,8 +235,10 @@ static fota_err validate(const struct fota_status *s, struct fota_error *err)
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "image is not empty or %d lower-case hex digits",
 				      FOTA_IMAGE_ID_HEX_LEN);
-	if (s->sequence > FOTA__JSON_MAX_INT || s->bytes_received > FOTA__JSON_MAX_INT)
-		return fota_error_set(err, FOTA_ERR_FIELD, PFX "sequence or bytes above %llu",
+	if (s->sequence > FOTA__JSON_MAX_INT || s->bytes_received > FOTA__JSON_MAX_INT ||
+	    s->unverified > FOTA__JSON_MAX_INT)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "sequence, bytes or unverified above %llu",
 				      FOTA__JSON_MAX_INT);
 	if (s->image_size > FOTA_MAX_IMAGE_SIZE)
 		return fota_error_set(err, FOTA_ERR_FIELD,
@@ -357,6 +359,8 @@ fota_err fota_status_parse(const uint8_t *json, size_t len, struct fota_status *
 		rc = fota__json_get_time(root, "ts", &out->timestamp, PFX, err);
 	if (rc == FOTA_OK)
 		rc = parse_groups(root, out, err);
+	if (rc == FOTA_OK)
+		rc = opt_uint(root, "unverified", FOTA__JSON_MAX_INT, &out->unverified, err);
 	if (rc != FOTA_OK)
 		goto out;
 	out->chunks_present = (uint32_t)present;
@@ -408,6 +412,8 @@ fota_err fota_status_to_json(const struct fota_status *s, char **out, struct fot
 		if (arr == NULL)
 			goto nomem;
 	}
+	if (s->unverified > 0 && !fota__json_add_uint(root, "unverified", s->unverified))
+		goto nomem;
 	*out = cJSON_PrintUnformatted(root);
 	if (*out == NULL)
 		goto nomem;

@@ -149,6 +149,7 @@ static struct fota_status sample(void)
 	    .timestamp = 1795694400,
 	    .groups = {"site-a", "gw-100-stable"},
 	    .n_groups = 2,
+	    .unverified = 3,
 	};
 	return s;
 }
@@ -165,6 +166,7 @@ START_TEST(test_round_trip)
 	ck_assert_ptr_nonnull(strstr(json, "\"ts\":\"2026-11-26T12:00:00Z\""));
 	ck_assert_ptr_nonnull(strstr(json, "\"hw\":\"rev-c\""));
 	ck_assert_ptr_nonnull(strstr(json, "\"groups\":[\"site-a\",\"gw-100-stable\"]"));
+	ck_assert_ptr_nonnull(strstr(json, "\"unverified\":3"));
 	ck_assert_int_eq(fota_status_parse((const uint8_t *)json, strlen(json), &b, &err), FOTA_OK);
 	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
 	free(json);
@@ -184,6 +186,7 @@ START_TEST(test_minimal_and_unknown)
 	ck_assert_int_eq(s.result, FOTA_RESULT_NONE);
 	ck_assert_str_eq(s.image_id, "");
 	ck_assert_uint_eq(s.chunk_count, 0);
+	ck_assert_uint_eq(s.unverified, 0);
 }
 END_TEST
 
@@ -229,6 +232,10 @@ static const struct {
     {"{\"device\":\"gw-1\",\"state\":\"idle\",\"groups\":[\"1\",\"2\",\"3\",\"4\",\"5\","
      "\"6\",\"7\",\"8\",\"9\"]" TS,
      FOTA_ERR_TOO_BIG, "groups"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"unverified\":-1" TS, FOTA_ERR_FIELD,
+     "unverified -1 is not an integer"},
+    {"{\"device\":\"gw-1\",\"state\":\"idle\",\"unverified\":\"2\"" TS, FOTA_ERR_FIELD,
+     "unverified is not a number"},
 };
 
 START_TEST(test_bad)

@@ -80,6 +80,9 @@ struct fota_status {
 	 * itself ("groups":[...], optional; at most FOTA_MAX_STATUS_GROUPS valid names). */
 	char groups[FOTA_MAX_STATUS_GROUPS][FOTA_MAX_SEGMENT_LEN + 1];
 	size_t n_groups;
+	/* Directives that did not verify since the agent started ("unverified", optional, 0 =
+	 * absent): they belong to no campaign, so this counter is the only trace they leave. */
+	uint64_t unverified;
 };
 
 /* *out malloc'd, NUL-terminated (caller frees). */
