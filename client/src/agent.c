@@ -23,10 +23,10 @@
 
 #include "agent.h"
 #include "bootctl.h"
+#include "fota/acceptance.h"
 #include "fota/atomic_file.h"
 #include "fota/chunk.h"
 #include "fota/directive.h"
-#include "fota/envelope.h"
 #include "fota/manifest.h"
 #include "fota/mqtt.h"
 #include "fota/request.h"
@@ -76,11 +76,19 @@ struct job {
 	uint32_t retries; /* repair requests since the last new chunk */
 	uint64_t forged;
 	bool gate_download; /* the policy hook has not allowed the download yet */
+	bool window_hold;   /* held (and reported deferred) until its directive's window opens */
 	bool install_allowed;
 	int64_t policy_next_ms;
 	/* The policy thread's answer for this job, taken by policy_gate. */
 	enum { POLICY_UNANSWERED, POLICY_ALLOWED, POLICY_DEFERRED } policy_answer;
 	char policy_reason[FOTA_MAX_REASON_LEN];
+};
+
+/* A directive whose window is not open yet, judged again at `at` (wall clock). */
+struct deferred {
+	uint8_t *doc;
+	size_t len;
+	int64_t at;
 };
 
 struct agent {
@@ -99,7 +107,9 @@ struct agent {
 	uint8_t *early_table;
 	size_t early_table_len;
 	uint8_t early_table_id[FOTA_IMAGE_ID_LEN];
-	bool resend_status; /* after a reconnect the last will replaced our retained status */
+	struct deferred deferred[CLIENT_MAX_GROUPS]; /* by the group's index in cfg->groups */
+	uint64_t unverified; /* directives that did not verify, since start */
+	bool resend_status;  /* after a reconnect the last will replaced our retained status */
 	/* Once more a little later: the broker may publish the last will of our previous
 	 * connection (a crash, a power cut) after the first status of this one. */
 	int64_t resend_again_ms;
@@ -161,6 +171,7 @@ static void snapshot(struct agent *a, struct fota_status *s)
 	for (int i = 0; i < a->cfg->n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
 		snprintf(s->groups[s->n_groups++], sizeof(s->groups[0]), "%s", a->cfg->groups[i]);
 	s->sequence = a->journal.installed_sequence;
+	s->unverified = a->unverified;
 	/* After a restart on probation there is no job, but the outcome belongs to it. */
 	snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);
 	snprintf(s->image_id, sizeof(s->image_id), "%s", a->job.image_hex);
@@ -279,12 +290,13 @@ static void fail_job(struct agent *a, const char *group, enum fota_result res, c
 	end_job(a, discard);
 }
 
-static bool in_groups(const struct client_config *cfg, const char *group)
+/* The slot of a configured group, -1 if it is not one. */
+static int group_index(const struct client_config *cfg, const char *group)
 {
 	for (int i = 0; i < cfg->n_groups; i++)
 		if (strcmp(cfg->groups[i], group) == 0)
-			return true;
-	return false;
+			return i;
+	return -1;
 }
 
 /* Caller holds lock. Opens the transfer once both the manifest and the table are known. */
@@ -319,178 +331,229 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, NULL);
 }
 
-/* Caller holds lock. Everything about a directive happens here, verification first. */
-static void handle_directive(struct agent *a, const char *group, const uint8_t *payload, size_t len)
+/* Caller holds lock. What the agent knows about itself, for fota_acceptance_judge. */
+static void describe_device(struct agent *a, const char *group, const struct journal_group *jg,
+			    uint8_t *installed, struct fota_acceptance_device *dev)
 {
-	struct fota_directive d;
-	struct fota_manifest m;
-	struct fota_error err = {0};
-	struct fota_device_info dev;
-	struct journal_group *jg;
-	uint8_t *body = NULL, *mbody = NULL, digest[FOTA_SHA256_LEN];
-	size_t body_len = 0, mbody_len = 0;
-	fota_err rc;
+	memset(dev, 0, sizeof(*dev));
+	dev->id = a->cfg->id;
+	dev->group = group;
+	dev->vendor = a->cfg->vendor;
+	dev->model = a->cfg->model;
+	dev->hw_revision = a->cfg->hw_revision;
+	dev->install_method = a->cfg->install_method;
+	dev->zstd = false; /* this agent installs plain images only */
+	dev->delta = false;
+	dev->current_version = a->journal.installed_version;
+	dev->installed_sequence = a->journal.installed_sequence;
+	if (a->journal.installed_sha256[0] &&
+	    fota_hex_decode(a->journal.installed_sha256, installed, FOTA_SHA256_LEN, NULL) ==
+		FOTA_OK)
+		dev->installed_sha256 = installed;
+	dev->seen_seq = jg->directive_seq;
+	dev->settled = jg->settled;
+	dev->job_active = a->job.active;
+	dev->job_seq = a->job.directive_seq;
+	dev->job_group = a->job.group;
+	dev->job_sha256 = a->job.manifest.sha256;
+	dev->busy = a->hold;
+	dev->now = fota_time_now();
+}
 
-	memset(&d, 0, sizeof(d));
-	if (len == 0)
-		return; /* a cleared retained directive: nothing to do */
-	if (a->hold)
-		return; /* redelivered on the next start, when no switch is under way */
-	rc = fota_envelope_verify(a->trust, FOTA_ROLE_ORCHESTRATOR, (const char *)payload, len,
-				  FOTA_MAX_DIRECTIVE_BYTES, &body, &body_len, &err);
-	if (rc != FOTA_OK) {
-		fota_error_prefix(&err, "directive rejected");
-		goto refuse;
-	}
-	rc = fota_directive_parse(body, body_len, &d, &err);
-	if (rc != FOTA_OK)
-		goto refuse;
-	if (strcmp(d.group, group) != 0) {
-		rc = fota_error_set(&err, FOTA_ERR_FIELD,
-				    "directive rejected: names group '%s' but came on '%s'",
-				    d.group, group);
-		goto refuse;
-	}
-	jg = journal_group(&a->journal, group);
-	if (jg == NULL)
-		goto out;
-	if (d.directive_seq < jg->directive_seq) {
-		log_warn("directive for %s: sequence %llu < %llu already seen, ignored (replay)",
-			 group, (unsigned long long)d.directive_seq,
-			 (unsigned long long)jg->directive_seq);
-		goto out;
-	}
-	if (d.directive_seq == jg->directive_seq && (jg->settled || a->job.active))
-		goto out; /* redelivered after a reconnect: already handled or in progress */
-	if (d.directive_seq > jg->directive_seq) {
-		jg->directive_seq = d.directive_seq;
-		jg->settled = false;
-		if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
-			log_warn("cannot save journal: %s", err.msg);
-	}
-	if (d.state == FOTA_CAMPAIGN_ABORTED) {
-		if (a->job.active && strcmp(a->job.campaign, d.campaign_id) == 0) {
-			history(a, "aborted", "campaign aborted");
-			end_job(a, true);
-			set_state(a, FOTA_STATE_IDLE, FOTA_RESULT_ABORTED,
-				  "campaign aborted: staged data dropped");
-		}
-		settle(a, group);
-		goto out;
-	}
-	if (!fota_directive_admits(&d, a->cfg->id)) {
-		log_info("directive %llu for %s does not admit this device",
-			 (unsigned long long)d.directive_seq, group);
-		goto out;
-	}
-	if (d.expires <= fota_time_now()) {
-		char when[FOTA_TIME_STR_LEN];
+/* Caller holds lock. Keeps a directive whose window is not open yet, to judge it again when
+ * it opens (drive_deferred); a newer one replaces it. */
+static void keep_deferred(struct agent *a, int gi, const uint8_t *doc, size_t len, int64_t at)
+{
+	struct deferred *k = &a->deferred[gi];
+	uint8_t *copy = malloc(len);
 
-		fota_time_format(d.expires, when);
-		rc = fota_error_set(&err, FOTA_ERR_EXPIRED, "directive rejected: expired at %s",
-				    when);
-		goto refuse;
+	if (copy == NULL) {
+		log_warn("out of memory keeping a deferred directive; it is judged again on the "
+			 "next start");
+		return;
 	}
-	/* The manifest must be signed by the release role, and be the one the directive names. */
-	rc = fota_envelope_verify(a->trust, FOTA_ROLE_RELEASE, d.manifest_jws, d.manifest_jws_len,
-				  FOTA_MAX_ENVELOPE_BYTES, &mbody, &mbody_len, &err);
-	if (rc != FOTA_OK) {
-		fota_error_prefix(&err, "manifest rejected");
-		goto refuse;
-	}
-	fota_sha256(mbody, mbody_len, digest);
-	if (!fota_digest_equal(digest, d.manifest_sha256, sizeof(digest))) {
-		rc = fota_error_set(&err, FOTA_ERR_DIGEST,
-				    "directive rejected: manifest digest does not match");
-		goto refuse;
-	}
-	rc = fota_manifest_parse(mbody, mbody_len, &m, &err);
-	if (rc != FOTA_OK)
-		goto refuse;
-	if (a->journal.installed_sha256[0]) {
-		char hex[FOTA_SHA256_HEX_LEN + 1];
+	memcpy(copy, doc, len);
+	free(k->doc);
+	k->doc = copy;
+	k->len = len;
+	k->at = at;
+}
 
-		fota_hex_encode(m.sha256, FOTA_SHA256_LEN, hex);
-		if (strcmp(hex, a->journal.installed_sha256) == 0) {
-			log_info("image %s is already installed", m.version);
-			settle(a, group);
-			goto out;
-		}
-	}
-	dev.vendor = a->cfg->vendor;
-	dev.model = a->cfg->model;
-	dev.hw_revision = a->cfg->hw_revision;
-	dev.current_version = a->journal.installed_version;
-	dev.installed_sequence = a->journal.installed_sequence;
-	dev.now = fota_time_now();
-	rc = fota_manifest_check_device(&m, &dev, &err);
-	if (rc != FOTA_OK)
-		goto refuse;
-	if (m.compression != FOTA_COMPRESSION_NONE || m.has_delta_base) {
-		rc = fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
-				    "manifest rejected: compression '%s'%s not supported by this "
-				    "agent",
-				    fota_compression_name(m.compression),
-				    m.has_delta_base ? " with delta base" : "");
-		goto refuse;
-	}
-	if (strcmp(fota_install_method_name(m.install_method), a->cfg->install_method) != 0) {
-		rc = fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
-				    "manifest rejected: install method '%s' but this device uses "
-				    "'%s'",
-				    fota_install_method_name(m.install_method),
-				    a->cfg->install_method);
-		goto refuse;
-	}
+/* Caller holds lock. A refused directive: report the precise reason, for its campaign. */
+static void refuse_directive(struct agent *a, const char *group, const struct fota_acceptance *acc)
+{
+	const struct fota_directive *d = &acc->directive;
 
-	/* Accepted. Same image as the running job: carry on (resume, unpause). */
-	if (a->job.active && fota_digest_equal(a->job.manifest.sha256, m.sha256, FOTA_SHA256_LEN)) {
-		a->job.paused = d.state == FOTA_CAMPAIGN_PAUSED;
-		a->job.directive_seq = d.directive_seq;
-		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
-		goto out;
+	log_warn("%s", acc->reason);
+	if (a->job.active && (!acc->has_directive || strcmp(a->job.campaign, d->campaign_id) != 0))
+		return; /* a bad directive for another campaign must not kill a good job */
+	if (a->job.active) {
+		fail_job(a, group, acc->result, acc->reason, false);
+		return;
 	}
+	/* No job: the refusal still belongs to the directive's campaign, so say which one. */
+	memset(&a->job, 0, sizeof(a->job));
+	if (acc->has_directive)
+		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d->campaign_id);
+	set_state(a, FOTA_STATE_FAILED, acc->result, acc->reason);
+}
+
+/* Caller holds lock. Starts the job the directive names, ending any other one. */
+static void start_job(struct agent *a, const char *group, const struct fota_acceptance *acc)
+{
+	const struct fota_directive *d = &acc->directive;
+	const struct fota_manifest *m = &acc->manifest;
+
 	if (a->job.active) {
 		history(a, "superseded", "a newer directive named another image");
 		end_job(a, true);
 	}
 	memset(&a->job, 0, sizeof(a->job));
 	a->job.active = true;
-	a->job.paused = d.state == FOTA_CAMPAIGN_PAUSED;
 	snprintf(a->job.group, sizeof(a->job.group), "%s", group);
-	snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
-	a->job.directive_seq = d.directive_seq;
-	a->job.manifest = m;
-	memcpy(a->job.image_id, m.sha256, FOTA_IMAGE_ID_LEN);
+	snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d->campaign_id);
+	a->job.directive_seq = d->directive_seq;
+	a->job.manifest = *m;
+	memcpy(a->job.image_id, m->sha256, FOTA_IMAGE_ID_LEN);
 	fota_hex_encode(a->job.image_id, FOTA_IMAGE_ID_LEN, a->job.image_hex);
 	a->job.started_ms = fota_time_mono_ms();
 	a->job.last_new_chunk_ms = a->job.started_ms;
 	a->job.gate_download = a->cfg->policy_hook[0] != '\0';
 	log_info("directive %llu accepted: %s %s (%llu bytes, %u chunks), campaign %s",
-		 (unsigned long long)d.directive_seq, m.name, m.version, (unsigned long long)m.size,
-		 m.chunk_count, d.campaign_id);
+		 (unsigned long long)d->directive_seq, m->name, m->version,
+		 (unsigned long long)m->size, m->chunk_count, d->campaign_id);
 	if (a->early_table && memcmp(a->early_table_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0)
 		start_transfer(a, a->early_table, a->early_table_len);
 	free(a->early_table);
 	a->early_table = NULL;
 	if (a->job.active && a->job.xfer == NULL && !a->job.gate_download)
 		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "waiting for chunk table");
-	goto out;
+}
 
-refuse:
-	log_warn("%s", err.msg);
-	if (a->job.active && d.campaign_id[0] && strcmp(a->job.campaign, d.campaign_id) != 0)
-		goto out; /* a bad directive for another campaign must not kill a good job */
-	if (!a->job.active && d.campaign_id[0]) {
-		/* No job yet: the refusal still belongs to this campaign, so say which one. */
-		memset(&a->job, 0, sizeof(a->job));
-		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", d.campaign_id);
+/* Caller holds lock. A directive that does not verify belongs to nobody: it is logged and
+ * counted, and no job, state, history or journal entry changes. */
+static void count_unverified(struct agent *a, const struct fota_acceptance *acc)
+{
+	a->unverified++;
+	log_warn("%s (%llu unverifiable directives so far)", acc->reason,
+		 (unsigned long long)a->unverified);
+	a->resend_status = true; /* the same status, with the new count */
+	pthread_cond_signal(&a->wake);
+}
+
+/* Caller holds lock. Every directive is judged by fota_acceptance_judge (the rules live
+ * there, shared with the fleet simulator); this applies the verdict. */
+static void handle_directive(struct agent *a, const char *group, const uint8_t *payload, size_t len)
+{
+	struct fota_acceptance acc;
+	struct fota_acceptance_device dev;
+	struct journal_group *jg = journal_group(&a->journal, group);
+	uint8_t installed[FOTA_SHA256_LEN];
+	int gi = group_index(a->cfg, group);
+	bool job_here;
+
+	if (jg == NULL || gi < 0)
+		return;
+	describe_device(a, group, jg, installed, &dev);
+	fota_acceptance_judge(a->trust, payload, len, &dev, &acc);
+	if (acc.record) {
+		/* Accepted as the group's current directive: recorded once, after judging. */
+		struct fota_error err = {0};
+
+		jg->directive_seq = acc.directive.directive_seq;
+		jg->settled = acc.settle;
+		if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+			log_warn("cannot save journal: %s", err.msg);
+		if (acc.verdict != FOTA_VERDICT_DEFER) {
+			free(a->deferred[gi].doc);
+			memset(&a->deferred[gi], 0, sizeof(a->deferred[gi]));
+		}
 	}
-	fail_job(a, group, fota_result_from_err(rc), err.msg, false);
-out:
-	free(body);
-	free(mbody);
-	fota_directive_clear(&d);
+	job_here = a->job.active && strcmp(a->job.group, group) == 0;
+	switch (acc.verdict) {
+	case FOTA_VERDICT_IGNORE:
+	case FOTA_VERDICT_NOT_ADMITTED:
+	case FOTA_VERDICT__COUNT:
+		if (len > 0)
+			log_info("%s", acc.reason);
+		break;
+	case FOTA_VERDICT_UNVERIFIED:
+		count_unverified(a, &acc);
+		break;
+	case FOTA_VERDICT_REFUSE:
+		refuse_directive(a, group, &acc);
+		break;
+	case FOTA_VERDICT_ABORT:
+		if (a->job.active && strcmp(a->job.campaign, acc.directive.campaign_id) == 0) {
+			history(a, "aborted", "campaign aborted");
+			end_job(a, true);
+			set_state(a, FOTA_STATE_IDLE, FOTA_RESULT_ABORTED,
+				  "campaign aborted: staged data dropped");
+		}
+		break;
+	case FOTA_VERDICT_HOLD:
+		log_info("%s", acc.reason);
+		if (job_here) {
+			a->job.paused = true;
+			a->job.directive_seq = acc.directive.directive_seq;
+		}
+		break;
+	case FOTA_VERDICT_DEFER:
+		keep_deferred(a, gi, payload, len, acc.retry_at);
+		if (a->job.active && !job_here) {
+			log_info("%s", acc.reason);
+			break;
+		}
+		if (job_here) {
+			a->job.paused = true;
+			a->job.window_hold = true;
+		} else {
+			memset(&a->job, 0, sizeof(a->job));
+			snprintf(a->job.campaign, sizeof(a->job.campaign), "%s",
+				 acc.directive.campaign_id);
+		}
+		if (a->state != FOTA_STATE_DEFERRED || strcmp(a->reason, acc.reason) != 0)
+			set_state(a, FOTA_STATE_DEFERRED, FOTA_RESULT_NONE, acc.reason);
+		break;
+	case FOTA_VERDICT_INSTALLED:
+		log_info("%s", acc.reason);
+		break;
+	case FOTA_VERDICT_CONTINUE:
+		a->job.paused = false;
+		a->job.directive_seq = acc.directive.directive_seq;
+		snprintf(a->job.campaign, sizeof(a->job.campaign), "%s", acc.directive.campaign_id);
+		if (a->job.window_hold) {
+			a->job.window_hold = false;
+			a->job.last_new_chunk_ms = fota_time_mono_ms();
+			a->job.retries = 0;
+			set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE,
+				  a->job.xfer ? NULL : "waiting for chunk table");
+		}
+		break;
+	case FOTA_VERDICT_START:
+		start_job(a, group, &acc);
+		break;
+	}
+	fota_acceptance_clear(&acc);
+}
+
+/* Caller holds lock. A kept directive whose window opened is judged again. */
+static void drive_deferred(struct agent *a)
+{
+	int64_t now = fota_time_now();
+
+	for (int i = 0; i < a->cfg->n_groups; i++) {
+		struct deferred *k = &a->deferred[i];
+		uint8_t *doc = k->doc;
+		size_t len = k->len;
+
+		if (doc == NULL || now < k->at)
+			continue;
+		/* Taken out first: judging it may keep it again (or a newer one). */
+		memset(k, 0, sizeof(*k));
+		handle_directive(a, a->cfg->groups[i], doc, len);
+		free(doc);
+	}
 }
 
 /* Caller holds lock. */
@@ -594,6 +657,28 @@ static void keep_waiting(struct agent *a, const char *group, const uint8_t *payl
 	}
 }
 
+/* Caller holds lock. While the install thread runs, directives wait (keep_waiting); one that
+ * does not verify is only counted, so it cannot displace the one that waits. */
+static void directive_while_installing(struct agent *a, const char *group, const uint8_t *payload,
+				       size_t len)
+{
+	struct fota_acceptance acc;
+	struct fota_acceptance_device dev;
+	struct journal_group *jg = journal_group(&a->journal, group);
+	uint8_t installed[FOTA_SHA256_LEN];
+
+	if (jg == NULL)
+		return;
+	describe_device(a, group, jg, installed, &dev);
+	dev.busy = true; /* judged for its signature only; acted on once the install ended */
+	fota_acceptance_judge(a->trust, payload, len, &dev, &acc);
+	if (acc.verdict == FOTA_VERDICT_UNVERIFIED)
+		count_unverified(a, &acc);
+	else
+		keep_waiting(a, group, payload, len);
+	fota_acceptance_clear(&acc);
+}
+
 /* Without the lock: waits for a worker thread (install, policy) once it has ended (or, with
  * wait, until it ends). */
 static void join_worker(struct agent *a, pthread_t *thread, bool *joinable, const bool *running,
@@ -629,26 +714,17 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	pthread_mutex_lock(&a->lock);
 	switch (t.kind) {
 	case FOTA_TOPIC_GROUP_DIRECTIVE:
-		if (!in_groups(a->cfg, t.group))
+		/* Oversize ones too: the judge refuses them unread, as unverifiable. */
+		if (group_index(a->cfg, t.group) < 0)
 			break;
-		if (len > FOTA_MAX_DIRECTIVE_BYTES) {
-			char msg[128];
-
-			snprintf(msg, sizeof(msg), "directive rejected: %zu bytes, limit %d", len,
-				 FOTA_MAX_DIRECTIVE_BYTES);
-			log_warn("%s", msg);
-			if (!a->job.active)
-				set_state(a, FOTA_STATE_FAILED, FOTA_RESULT_INVALID, msg);
-			break;
-		}
 		if (a->installing)
-			keep_waiting(a, t.group, payload, len);
+			directive_while_installing(a, t.group, payload, len);
 		else
 			handle_directive(a, t.group, payload, len);
 		break;
 	case FOTA_TOPIC_GROUP_CHUNKS:
 	case FOTA_TOPIC_GROUP_TABLE:
-		if (in_groups(a->cfg, t.group))
+		if (group_index(a->cfg, t.group) >= 0)
 			handle_frame(a, t.image_id, payload, len);
 		break;
 	case FOTA_TOPIC_DEVICE_CHUNKS:
@@ -794,6 +870,8 @@ void agent_free(struct agent *a)
 		transfer_free(a->job.xfer);
 	}
 	free(a->early_table);
+	for (int i = 0; i < CLIENT_MAX_GROUPS; i++)
+		free(a->deferred[i].doc);
 	bootctl_free(a->bc);
 	fota_trust_free(a->trust);
 	reporter_destroy(&a->reporter);
@@ -1459,7 +1537,9 @@ static bool policy_gate(struct agent *a, const char *action, int64_t now)
 /* Caller holds lock. One step of the job from the main loop. */
 static void drive_job(struct agent *a, int64_t now)
 {
-	if (!a->job.active || a->hold || a->installing)
+	/* A paused campaign or a window not open yet holds the job: it neither asks nor installs.
+	 */
+	if (!a->job.active || a->hold || a->installing || a->job.paused)
 		return;
 	if (a->job.gate_download) {
 		if (!policy_gate(a, "download", now))
@@ -1605,6 +1685,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			reporter_push(&a->reporter, &s);
 			a->status_queued = true;
 		}
+		drive_deferred(a);
 		drive_job(a, now);
 		check_stall(a, now);
 		next_request(a, now, &request);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Every kind of bad update is refused with a precise reason and nothing is installed: bad
-# manifest signature, unknown key, wrong role, expired, not newer, wrong model/hardware,
-# oversize and unsigned directives, malformed frames.
+# manifest signature, unknown key, expired, not newer, wrong model/hardware, malformed frames.
+# Directives that do not verify (wrong role, oversize, unsigned) are only logged and counted
+# in the status member "unverified" (docs/manifest.md, "Acting on a directive").
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -44,6 +45,22 @@ fota__failed_with() {
 	[ "$(jq -r .state <<<"$s")" = failed ] && [ "$(jq -r .result <<<"$s")" = "$2" ] &&
 		jq -r .reason <<<"$s" | grep -qiF -- "$3"
 }
+# expect_unverified DEV COUNT LOG_TEXT: the agent counted COUNT unverified directives and
+# logged why; its state did not change to failed for it.
+expect_unverified() {
+	local dev=$1 n=$2 text=$3
+	if fota_wait_for 20 fota__unverified_is "$dev" "$n"; then
+		pass "$dev counts $n unverified directive(s)"
+	else
+		fail_soft "$dev: expected unverified $n, got $(fota_status_json "$dev")"
+	fi
+	grep -q "directive rejected: .*$text" "$T/$dev/client.log" &&
+		pass "$dev logged why: $(grep -m1 "directive rejected: .*$text" "$T/$dev/client.log" | cut -c1-150)" ||
+		fail_soft "$dev did not log '$text'"
+}
+fota__unverified_is() {
+	[ "$(fota_status_field "$1" unverified)" = "$2" ]
+}
 publish_bad() {
 	fota_orch publish "$1" --group lab --orch-key "${2:-$ORCH_KEY}" >>"$T/bad.log" 2>&1 ||
 		fail "publish of a bad case failed on the orchestrator side (see $T/bad.log)"
@@ -81,7 +98,9 @@ expect_refusal "manifest with a bad signature" signature "signature"
 
 id=$(fota_image_add "$T/v3.bin" 3.0.5 15)
 publish_bad "$id" "$REL_KEY"
-expect_refusal "directive signed by the release key (wrong role)" signature "role"
+expect_unverified dev-1 1 "role"
+cmp -s "$T/dev-1/target/firmware.bin" "$T/installed.bin" ||
+	fail_soft "wrong-role directive: the installed image changed"
 
 # Expired: the device's clock is a year ahead of the documents' 30-day validity.
 fota_client_conf dev-2 "$T" late
@@ -98,17 +117,14 @@ fi
 # Hostile bytes from a rogue identity on the test group: oversize, unsigned, malformed.
 head -c $((300 * 1024)) /dev/zero | tr '\0' 'x' >"$T/huge"
 fota_pub forger -t fota/v1/groups/forgetest/directive -q 1 -f "$T/huge"
-fota_wait_for 10 fota__failed_with dev-3 invalid "limit" &&
-	pass "oversize directive refused: $(fota_status_field dev-3 reason)" ||
-	fail_soft "oversize directive: got $(fota_status_json dev-3)"
+expect_unverified dev-3 1 "limit"
 
 payload=$(printf '{"schema":"fota-directive/1"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
 prot=$(printf '{"alg":"none","kid":"orch-1"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
 printf '{"payload":"%s","protected":"%s","signature":""}' "$payload" "$prot" >"$T/none.jws"
 fota_pub forger -t fota/v1/groups/forgetest/directive -q 1 -f "$T/none.jws"
-fota_wait_for 10 fota__failed_with dev-3 signature "none" &&
-	pass "unsigned (alg none) directive refused: $(fota_status_field dev-3 reason)" ||
-	fail_soft "alg none: got $(fota_status_json dev-3)"
+expect_unverified dev-3 2 "none"
+check "dev-3 reports no failure for them" [ "$(fota_status_field dev-3 state)" = idle ]
 
 for junk in "" "FOTA" "garbage that is no frame at all"; do
 	printf '%s' "$junk" >"$T/junk"
