@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fota/acceptance.h"
 #include "fota/chunk.h"
 #include "fota/chunk_table.h"
 #include "fota/directive.h"
@@ -53,6 +54,7 @@ static const char usage[] =
     "  --step-ms N            time spent in each install state (default 100)\n"
     "  --model M --hw H --vendor V --version V   what the devices report (default\n"
     "                         acme/gw-100/B/1.0.0)\n"
+    "  --method M             install method the devices use (default file)\n"
     "  --summary FILE         JSON summary written at exit\n"
     "  --exit-when ST         exit once every connected device is in state ST\n"
     "  --timeout S            give up after S seconds (exit 3)\n"
@@ -73,8 +75,15 @@ struct device {
 	uint8_t *table_raw; /* latest retained table frame payload of the group */
 	size_t table_len;
 	uint8_t table_id[FOTA_IMAGE_ID_LEN];
-	/* The job. */
+	/* The group's directive (the agent's journal entry) and one kept until its window opens. */
 	uint64_t seen_seq;
+	bool settled;
+	uint8_t *deferred;
+	size_t deferred_len;
+	int64_t deferred_at;
+	/* The job. */
+	uint64_t job_seq;
+	bool window_hold;
 	enum phase phase;
 	bool paused;
 	char campaign[FOTA_MAX_NAME_LEN + 1];
@@ -96,6 +105,9 @@ struct device {
 	/* What it runs and reports. */
 	char version[FOTA_MAX_VERSION_LEN + 1];
 	uint64_t sequence;
+	uint8_t installed_sha256[FOTA_SHA256_LEN];
+	bool has_installed;
+	unsigned long unverified; /* directives that did not verify */
 	enum fota_state state;
 	enum fota_result result;
 	char reason[FOTA_MAX_REASON_LEN + 1];
@@ -114,7 +126,7 @@ struct device {
 
 struct sim {
 	const char *broker, *ca, *certs;
-	const char *prefix, *group, *fail_file, *vendor, *model, *hw;
+	const char *prefix, *group, *fail_file, *vendor, *model, *hw, *method;
 	struct fota_trust *trust;
 	struct device *devs;
 	size_t n;
@@ -177,6 +189,7 @@ static char *status_json(struct sim *sim, struct device *d)
 	s.chunks_present = d->n_present;
 	s.chunk_count = d->m.chunk_count;
 	s.timestamp = fota_time_now();
+	s.unverified = d->unverified;
 	/* The status also names the device's groups, so the orchestrator's registry learns
 	 * them from the device itself. */
 	snprintf(s.groups[0], sizeof(s.groups[0]), "%s", sim->group);
@@ -250,6 +263,7 @@ static void end_job(struct device *d)
 	d->bytes = 0;
 	d->phase = PH_IDLE;
 	d->paused = false;
+	d->window_hold = false;
 }
 
 static void try_table(struct device *d)
@@ -264,84 +278,122 @@ static void try_table(struct device *d)
 	}
 }
 
-/* Worker, device lock held. The same checks as the agent, in the same order. */
+/* Worker, device lock held. A refused directive, reported for its campaign. */
+static void sim_refuse(struct sim *sim, struct device *d, const struct fota_acceptance *acc)
+{
+	logf_("%s: %s", d->id, acc->reason);
+	if (d->phase != PH_IDLE &&
+	    (!acc->has_directive || strcmp(d->campaign, acc->directive.campaign_id) != 0))
+		return; /* a bad directive for another campaign must not kill a good job */
+	end_job(d);
+	if (acc->has_directive)
+		snprintf(d->campaign, sizeof(d->campaign), "%s", acc->directive.campaign_id);
+	report(sim, d, FOTA_STATE_FAILED, acc->result, acc->reason);
+}
+
+/* Worker, device lock held. The agent's decision (fota_acceptance_judge), applied to a
+ * simulated device the way the agent applies it. */
 static void handle_directive(struct sim *sim, struct device *d, const uint8_t *jws, size_t len)
 {
-	struct fota_directive dir;
-	struct fota_manifest m;
-	struct fota_device_info info;
-	struct fota_error err = {0};
-	uint8_t *body = NULL, *mbody = NULL, digest[FOTA_SHA256_LEN];
-	size_t body_len = 0, mbody_len = 0;
+	struct fota_acceptance acc;
+	struct fota_acceptance_device dev;
+	const struct fota_directive *dir = &acc.directive;
 
-	memset(&dir, 0, sizeof(dir));
-	if (len == 0)
-		return;
-	if (fota_envelope_verify(sim->trust, FOTA_ROLE_ORCHESTRATOR, (const char *)jws, len,
-				 FOTA_MAX_DIRECTIVE_BYTES, &body, &body_len, &err) ||
-	    fota_directive_parse(body, body_len, &dir, &err)) {
-		logf_("%s: directive rejected: %s", d->id, err.msg);
-		goto out;
+	memset(&dev, 0, sizeof(dev));
+	dev.id = d->id;
+	dev.group = sim->group;
+	dev.vendor = sim->vendor;
+	dev.model = sim->model;
+	dev.hw_revision = sim->hw;
+	dev.install_method = sim->method;
+	dev.current_version = d->version;
+	dev.installed_sequence = d->sequence;
+	dev.installed_sha256 = d->has_installed ? d->installed_sha256 : NULL;
+	dev.seen_seq = d->seen_seq;
+	dev.settled = d->settled;
+	dev.job_active = d->phase != PH_IDLE;
+	dev.job_seq = d->job_seq;
+	dev.job_group = sim->group;
+	dev.job_sha256 = d->m.sha256;
+	dev.now = fota_time_now();
+	fota_acceptance_judge(sim->trust, jws, len, &dev, &acc);
+	if (acc.record) {
+		d->seen_seq = dir->directive_seq;
+		d->settled = acc.settle;
+		if (acc.verdict != FOTA_VERDICT_DEFER) {
+			free(d->deferred);
+			d->deferred = NULL;
+		}
 	}
-	if (dir.directive_seq <= d->seen_seq)
-		goto out;
-	d->seen_seq = dir.directive_seq;
-	if (dir.state == FOTA_CAMPAIGN_ABORTED) {
-		if (d->phase != PH_IDLE && strcmp(d->campaign, dir.campaign_id) == 0) {
+	switch (acc.verdict) {
+	case FOTA_VERDICT_IGNORE:
+	case FOTA_VERDICT_INSTALLED:
+	case FOTA_VERDICT__COUNT:
+		break;
+	case FOTA_VERDICT_NOT_ADMITTED:
+		d->directives_ignored++;
+		break;
+	case FOTA_VERDICT_UNVERIFIED:
+		logf_("%s: %s", d->id, acc.reason);
+		d->unverified++;
+		break;
+	case FOTA_VERDICT_REFUSE:
+		sim_refuse(sim, d, &acc);
+		break;
+	case FOTA_VERDICT_ABORT:
+		if (d->phase != PH_IDLE && strcmp(d->campaign, dir->campaign_id) == 0) {
 			end_job(d);
 			report(sim, d, FOTA_STATE_IDLE, FOTA_RESULT_ABORTED,
 			       "campaign aborted: staged data dropped");
 		}
-		goto out;
-	}
-	if (!fota_directive_admits(&dir, d->id)) {
-		d->directives_ignored++;
-		goto out;
-	}
-	if (fota_envelope_verify(sim->trust, FOTA_ROLE_RELEASE, dir.manifest_jws,
-				 dir.manifest_jws_len, FOTA_MAX_ENVELOPE_BYTES, &mbody, &mbody_len,
-				 &err)) {
-		logf_("%s: manifest rejected: %s", d->id, err.msg);
-		goto out;
-	}
-	fota_sha256(mbody, mbody_len, digest);
-	if (!fota_digest_equal(digest, dir.manifest_sha256, FOTA_SHA256_LEN) ||
-	    fota_manifest_parse(mbody, mbody_len, &m, &err))
-		goto out;
-	if (d->phase != PH_IDLE && memcmp(m.sha256, d->m.sha256, FOTA_SHA256_LEN) == 0) {
-		d->paused = dir.state == FOTA_CAMPAIGN_PAUSED;
-		goto out;
-	}
-	if (d->phase == PH_IDLE && d->state == FOTA_STATE_CONFIRMED &&
-	    memcmp(m.sha256, d->m.sha256, FOTA_SHA256_LEN) == 0)
-		goto out; /* installed already */
-	info.vendor = sim->vendor;
-	info.model = sim->model;
-	info.hw_revision = sim->hw;
-	info.current_version = d->version;
-	info.installed_sequence = d->sequence;
-	info.now = fota_time_now();
-	if (fota_manifest_check_device(&m, &info, &err)) {
+		break;
+	case FOTA_VERDICT_HOLD:
+		if (d->phase != PH_IDLE) {
+			d->paused = true;
+			d->job_seq = dir->directive_seq;
+		}
+		break;
+	case FOTA_VERDICT_DEFER:
+		if (d->deferred != jws) {
+			free(d->deferred);
+			d->deferred = malloc(len);
+			if (d->deferred)
+				memcpy(d->deferred, jws, len);
+			d->deferred_len = len;
+		}
+		d->deferred_at = acc.retry_at;
+		if (d->phase != PH_IDLE) {
+			d->paused = true;
+			d->window_hold = true;
+		} else {
+			snprintf(d->campaign, sizeof(d->campaign), "%s", dir->campaign_id);
+		}
+		if (d->state != FOTA_STATE_DEFERRED || strcmp(d->reason, acc.reason) != 0)
+			report(sim, d, FOTA_STATE_DEFERRED, FOTA_RESULT_NONE, acc.reason);
+		break;
+	case FOTA_VERDICT_CONTINUE:
+		d->paused = false;
+		d->job_seq = dir->directive_seq;
+		snprintf(d->campaign, sizeof(d->campaign), "%s", dir->campaign_id);
+		if (d->window_hold) {
+			d->window_hold = false;
+			report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
+		}
+		break;
+	case FOTA_VERDICT_START:
 		end_job(d);
-		snprintf(d->campaign, sizeof(d->campaign), "%s", dir.campaign_id);
-		report(sim, d, FOTA_STATE_FAILED, fota_result_from_err(err.code), err.msg);
-		goto out;
-	}
-	end_job(d);
-	d->m = m;
-	memcpy(d->image_id, m.sha256, FOTA_IMAGE_ID_LEN);
-	fota_hex_encode(d->image_id, FOTA_IMAGE_ID_LEN, d->image_hex);
-	snprintf(d->campaign, sizeof(d->campaign), "%s", dir.campaign_id);
-	d->phase = PH_DOWNLOADING;
-	d->paused = dir.state == FOTA_CAMPAIGN_PAUSED;
-	d->last_req_ms = 0;
-	try_table(d);
-	if (!d->paused)
+		d->m = acc.manifest;
+		memcpy(d->image_id, d->m.sha256, FOTA_IMAGE_ID_LEN);
+		fota_hex_encode(d->image_id, FOTA_IMAGE_ID_LEN, d->image_hex);
+		snprintf(d->campaign, sizeof(d->campaign), "%s", dir->campaign_id);
+		d->job_seq = dir->directive_seq;
+		d->phase = PH_DOWNLOADING;
+		d->last_req_ms = 0;
+		try_table(d);
 		report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
-out:
-	free(body);
-	free(mbody);
-	fota_directive_clear(&dir);
+		break;
+	}
+	fota_acceptance_clear(&acc);
 }
 
 static bool listed_in_file(const char *path, const char *id)
@@ -408,6 +460,14 @@ static void step(struct sim *sim, struct device *d)
 	if (pending)
 		handle_directive(sim, d, pending, plen);
 	free(pending);
+	if (d->deferred && fota_time_now() >= d->deferred_at) {
+		/* The window opened: judge the kept directive again. */
+		pending = d->deferred;
+		plen = d->deferred_len;
+		d->deferred = NULL;
+		handle_directive(sim, d, pending, plen);
+		free(pending);
+	}
 	try_table(d);
 	if (d->phase == PH_DOWNLOADING && !d->paused) {
 		if (d->have_table && d->n_present == d->m.chunk_count) {
@@ -436,11 +496,15 @@ static void step(struct sim *sim, struct device *d)
 		default:
 			if (listed_in_file(sim->fail_file, d->id)) {
 				end_job(d);
+				d->settled = true;
 				report(sim, d, FOTA_STATE_FAILED, FOTA_RESULT_HEALTH_CHECK_FAILED,
 				       "health check failed: simulated failure");
 			} else {
 				snprintf(d->version, sizeof(d->version), "%s", d->m.version);
 				d->sequence = d->m.sequence;
+				memcpy(d->installed_sha256, d->m.sha256, FOTA_SHA256_LEN);
+				d->has_installed = true;
+				d->settled = true;
 				end_job(d);
 				report(sim, d, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, "");
 			}
@@ -512,7 +576,8 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	if (t.kind == FOTA_TOPIC_GROUP_DIRECTIVE) {
 		uint8_t *copy;
 
-		if (len > FOTA_MAX_DIRECTIVE_BYTES || !(copy = malloc(len ? len : 1)))
+		/* Oversize ones too (the broker bounds them): the judge refuses them unread. */
+		if (!(copy = malloc(len ? len : 1)))
 			return;
 		memcpy(copy, payload, len);
 		pthread_mutex_lock(&d->lock);
@@ -671,6 +736,7 @@ static void write_summary(struct sim *sim, const char *path, double secs)
 		cJSON_AddStringToObject(x, "version", d->version);
 		cJSON_AddNumberToObject(x, "directives_not_admitted",
 					(double)d->directives_ignored);
+		cJSON_AddNumberToObject(x, "directives_unverified", (double)d->unverified);
 		cJSON_AddNumberToObject(x, "bytes_received", (double)d->bytes);
 		if (!d->offline)
 			by[d->state]++;
@@ -737,6 +803,7 @@ int main(int argc, char **argv)
 		O_WORKERS,
 		O_PREFIX,
 		O_WINDOW,
+		O_METHOD,
 		O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -762,6 +829,7 @@ int main(int argc, char **argv)
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"prefix", required_argument, NULL, O_PREFIX},
 	    {"window", required_argument, NULL, O_WINDOW},
+	    {"method", required_argument, NULL, O_METHOD},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -769,6 +837,7 @@ int main(int argc, char **argv)
 			  .vendor = "acme",
 			  .model = "gw-100",
 			  .hw = "B",
+			  .method = "file",
 			  .workers = 4,
 			  .step_ms = 100,
 			  .window = SIM_WINDOW};
@@ -855,6 +924,9 @@ int main(int argc, char **argv)
 			break;
 		case O_WINDOW:
 			sim.window = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case O_METHOD:
+			sim.method = optarg;
 			break;
 		case O_HELP:
 			fputs(usage, stdout);
@@ -981,6 +1053,7 @@ out:
 		fota_mqtt_free(sim.devs[i].mqtt);
 		pthread_mutex_destroy(&sim.devs[i].lock);
 		free(sim.devs[i].pending);
+		free(sim.devs[i].deferred);
 		free(sim.devs[i].table_raw);
 		end_job(&sim.devs[i]);
 	}
