@@ -376,3 +376,23 @@ fota_err fota_tz_load(const char *name, struct fota_tz **out, struct fota_error 
 	free(data);
 	return rc;
 }
+
+const struct fota_tz *fota_tz_cache_get(void *cache, const char *name)
+{
+	struct fota_tz_cache *c = cache;
+
+	if (c->name[0] && strcmp(c->name, name) == 0)
+		return c->tz;
+	fota_tz_free(c->tz);
+	c->tz = NULL;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	memset(&c->err, 0, sizeof(c->err));
+	fota_tz_load(name, &c->tz, &c->err);
+	return c->tz;
+}
+
+void fota_tz_cache_clear(struct fota_tz_cache *c)
+{
+	fota_tz_free(c->tz);
+	memset(c, 0, sizeof(*c));
+}

@@ -816,9 +816,7 @@ struct orch_engine {
 	struct orch_broadcaster *bcast;
 	/* The zone of the last daily window looked at (engine thread only): campaigns mostly
 	 * share one, and reading it each step would read its file four times a second. */
-	struct fota_tz *tz;
-	char tz_name[FOTA_MAX_TZ_NAME_LEN + 1];
-	bool tz_failed;
+	struct fota_tz_cache zones;
 
 	pthread_mutex_t lock; /* queue and stats */
 	struct queued *q;
@@ -857,7 +855,7 @@ void orch_engine_free(struct orch_engine *e)
 	for (i = 0; i < e->q_len; i++)
 		free(e->q[(e->q_head + i) % ENGINE_QUEUE_LEN].payload);
 	pthread_mutex_destroy(&e->lock);
-	fota_tz_free(e->tz);
+	fota_tz_cache_clear(&e->zones);
 	free(e->q);
 	free(e);
 }
@@ -1130,19 +1128,16 @@ static uint32_t newly_admitted(const struct orch_campaign *c, const struct membe
  * keeps the window closed (create refuses such zones; this is a store edited since). */
 static bool daily_open(struct orch_engine *e, const struct orch_campaign *c, int64_t now)
 {
-	struct fota_error err = {0};
+	const struct fota_tz *tz;
+	bool was_known;
 
 	if (!c->daily.set)
 		return true;
-	if (strcmp(e->tz_name, c->daily.tz) != 0) {
-		fota_tz_free(e->tz);
-		e->tz = NULL;
-		snprintf(e->tz_name, sizeof(e->tz_name), "%s", c->daily.tz);
-		e->tz_failed = fota_tz_load(c->daily.tz, &e->tz, &err) != FOTA_OK;
-		if (e->tz_failed)
-			orch_log("campaign %s: daily window stays closed: %s", c->id, err.msg);
-	}
-	return !e->tz_failed && fota_daily_window_open(&c->daily, e->tz, now, NULL);
+	was_known = strcmp(e->zones.name, c->daily.tz) == 0;
+	tz = fota_tz_cache_get(&e->zones, c->daily.tz);
+	if (!tz && !was_known)
+		orch_log("campaign %s: daily window stays closed: %s", c->id, e->zones.err.msg);
+	return tz && fota_daily_window_open(&c->daily, tz, now, NULL);
 }
 
 /* Records the admission of id (once). A device whose registry entry (reg, NULL: unknown) rules

@@ -153,6 +153,26 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* The cache loads on a change of name only, and remembers an unknown zone. */
+START_TEST(test_cache)
+{
+	struct fota_tz_cache c = {0};
+	const struct fota_tz *a, *b;
+
+	setenv("FOTA_ZONEINFO", zoneinfo(), 1);
+	a = fota_tz_cache_get(&c, "Europe/Berlin");
+	ck_assert_ptr_nonnull(a);
+	b = fota_tz_cache_get(&c, "Europe/Berlin");
+	ck_assert_ptr_eq(a, b);
+	ck_assert_int_eq(fota_tz_offset(b, at("2026-07-01T00:00:00Z")), 7200);
+	ck_assert_ptr_null(fota_tz_cache_get(&c, "Mars/Olympus"));
+	ck_assert_ptr_nonnull(strstr(c.err.msg, "not known here"));
+	ck_assert_ptr_nonnull(fota_tz_cache_get(&c, "UTC"));
+	fota_tz_cache_clear(&c);
+	fota_tz_cache_clear(&c);
+}
+END_TEST
+
 static const struct {
 	const char *spec, *tz;
 	fota_err rc;
@@ -233,6 +253,7 @@ static Suite *tzone_suite(void)
 	tcase_add_loop_test(tc, test_berlin, 0, TU_N(berlin_offsets));
 	tcase_add_test(tc, test_footer_rule);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_cache);
 	tcase_add_loop_test(tc, test_window_parse, 0, TU_N(specs));
 	tcase_add_loop_test(tc, test_window_open, 0, TU_N(windows));
 	suite_add_tcase(s, tc);

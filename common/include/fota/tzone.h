@@ -5,6 +5,7 @@
 #define FOTA_TZONE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fota/error.h"
@@ -34,5 +35,19 @@ void fota_tz_free(struct fota_tz *tz); /* NULL is a no-op */
 
 /* Seconds east of UTC in force at utc (Unix seconds). */
 int32_t fota_tz_offset(const struct fota_tz *tz, int64_t utc);
+
+/* The last zone asked for, kept loaded: a daily window is looked at every step or on every
+ * directive, always in the same zone. One cache per thread; zero-initialise it. */
+struct fota_tz_cache {
+	struct fota_tz *tz; /* NULL: name is not known here */
+	char name[FOTA_MAX_TZ_NAME_LEN + 1];
+	struct fota_error err; /* why name could not be loaded */
+};
+
+/* The zone called name, loaded on a change of name; NULL (why in c->err) when it is not
+ * known here. Owned by the cache. A function of this shape is what callers of
+ * fota_acceptance_judge pass as their zone lookup. */
+const struct fota_tz *fota_tz_cache_get(void *cache, const char *name);
+void fota_tz_cache_clear(struct fota_tz_cache *c);
 
 #endif
