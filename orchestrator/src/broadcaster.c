@@ -16,6 +16,10 @@ struct job {
 	char group[FOTA_MAX_SEGMENT_LEN + 1];
 	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	uint32_t devices;
+	uint32_t first;	      /* chunk it starts at: 0, or where a restarted daemon resumes */
+	uint32_t chunk_count; /* of the image, once running */
+	/* The running broadcast's acknowledgements, counted by the MQTT thread. */
+	struct fota_mqtt_tally tally;
 	bool stopping;	      /* running, told to stop before its next chunk */
 	bool again;	      /* run once more when this one ends */
 	uint32_t fresh_since; /* devices admitted since the running one started */
@@ -90,6 +94,21 @@ static struct job *find(struct orch_broadcaster *b, const char *group, const cha
 	return NULL;
 }
 
+/* Caller holds the lock; j is idle. */
+static void queue_job(struct orch_broadcaster *b, struct job *j, const char *campaign,
+		      const char *group, const char *image_id, uint32_t devices, uint32_t first)
+{
+	memset(j, 0, sizeof(*j));
+	snprintf(j->campaign, sizeof(j->campaign), "%s", campaign);
+	snprintf(j->group, sizeof(j->group), "%s", group);
+	snprintf(j->image_id, sizeof(j->image_id), "%s", image_id);
+	j->devices = devices;
+	j->first = first;
+	j->order = ++b->order;
+	j->phase = ORCH_BCAST_QUEUED;
+	pthread_cond_signal(&b->cond);
+}
+
 static struct job *next_queued(struct orch_broadcaster *b)
 {
 	struct job *best = NULL;
@@ -139,14 +158,25 @@ static void run(struct orch_broadcaster *b, struct job *j, const struct job *sna
 	snprintf(r->group, sizeof(r->group), "%s", snap->group);
 	snprintf(r->image_id, sizeof(r->image_id), "%s", snap->image_id);
 	r->devices = snap->devices;
+	r->stats.first = snap->first;
 	rc = orch_image_open(b->cfg, snap->image_id, &img, &err);
 	if (rc == FOTA_OK) {
 		r->chunk_count = img->manifest.chunk_count;
-		orch_log("broadcast of image %s to group %s (campaign %s, %u devices): %u chunks",
-			 snap->image_id, snap->group, snap->campaign, snap->devices,
-			 r->chunk_count);
-		rc =
-		    orch_broadcast_until(b->pub, snap->group, img, should_stop, j, &r->stats, &err);
+		pthread_mutex_lock(&b->lock);
+		j->chunk_count = r->chunk_count;
+		pthread_mutex_unlock(&b->lock);
+		if (snap->first)
+			orch_log("broadcast of image %s to group %s (campaign %s, %u devices): "
+				 "resuming at chunk %u of %u",
+				 snap->image_id, snap->group, snap->campaign, snap->devices,
+				 snap->first, r->chunk_count);
+		else
+			orch_log("broadcast of image %s to group %s (campaign %s, %u devices): "
+				 "%u chunks",
+				 snap->image_id, snap->group, snap->campaign, snap->devices,
+				 r->chunk_count);
+		rc = orch_broadcast_until(b->pub, snap->group, img, snap->first, should_stop, j,
+					  &j->tally, &r->stats, &err);
 	}
 	if (rc == FOTA_OK) {
 		r->end = ORCH_BCAST_DONE;
@@ -156,10 +186,10 @@ static void run(struct orch_broadcaster *b, struct job *j, const struct job *sna
 	} else {
 		r->end = rc == FOTA_ERR_STATE ? ORCH_BCAST_STOPPED : ORCH_BCAST_FAILED;
 		snprintf(r->msg, sizeof(r->msg), "%s", err.msg);
-		orch_log("broadcast of image %s to group %s %s after %u chunks: %s; devices "
-			 "repair the rest",
+		orch_log("broadcast of image %s to group %s %s after %u chunks (%u acknowledged): "
+			 "%s; devices repair the rest",
 			 snap->image_id, snap->group, orch_bcast_end_name(r->end), r->stats.chunks,
-			 err.msg);
+			 r->stats.acked, err.msg);
 	}
 	orch_image_free(img);
 }
@@ -183,6 +213,8 @@ static void *worker(void *arg)
 		if (b->quit)
 			break;
 		j->phase = ORCH_BCAST_RUNNING;
+		/* The previous run's publishes all settled before it returned. */
+		memset(&j->tally, 0, sizeof(j->tally));
 		__atomic_store_n(&j->stopping, false, __ATOMIC_RELEASE);
 		j->again = false;
 		j->fresh_since = 0;
@@ -194,6 +226,8 @@ static void *worker(void *arg)
 		if (j->again && !b->quit) {
 			j->phase = ORCH_BCAST_QUEUED;
 			j->order = ++b->order;
+			j->first = 0;
+			j->chunk_count = 0;
 			if (j->fresh_since)
 				j->devices = j->fresh_since;
 		} else {
@@ -282,18 +316,61 @@ enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, cons
 		a = ORCH_BCAST_SKIPPED;
 		goto out;
 	}
-	j = &b->jobs[i];
-	memset(j, 0, sizeof(*j));
-	snprintf(j->campaign, sizeof(j->campaign), "%s", campaign);
-	snprintf(j->group, sizeof(j->group), "%s", group);
-	snprintf(j->image_id, sizeof(j->image_id), "%s", image_id);
-	j->devices = devices;
-	j->order = ++b->order;
-	j->phase = ORCH_BCAST_QUEUED;
-	pthread_cond_signal(&b->cond);
+	queue_job(b, &b->jobs[i], campaign, group, image_id, devices, 0);
 out:
 	pthread_mutex_unlock(&b->lock);
 	return a;
+}
+
+enum orch_bcast_action orch_broadcaster_resume(struct orch_broadcaster *b, const char *campaign,
+					       const char *group, const char *image_id,
+					       uint32_t devices, uint32_t first)
+{
+	enum orch_bcast_action a = ORCH_BCAST_COVERED;
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	if (find(b, group, image_id))
+		goto out;
+	for (i = 0; i < ORCH_BROADCAST_JOBS && b->jobs[i].phase != ORCH_BCAST_IDLE; i++)
+		;
+	if (i == ORCH_BROADCAST_JOBS) {
+		a = ORCH_BCAST_SKIPPED;
+		goto out;
+	}
+	queue_job(b, &b->jobs[i], campaign, group, image_id, devices, first);
+	a = ORCH_BCAST_STARTED;
+out:
+	pthread_mutex_unlock(&b->lock);
+	return a;
+}
+
+size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadcast_progress *out,
+				 size_t max)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < ORCH_BROADCAST_JOBS && n < max; i++) {
+		const struct job *j = &b->jobs[i];
+		struct orch_broadcast_progress *p = &out[n];
+		struct fota_mqtt_tally t = {0};
+
+		if (j->phase == ORCH_BCAST_IDLE)
+			continue;
+		snprintf(p->campaign, sizeof(p->campaign), "%s", j->campaign);
+		snprintf(p->group, sizeof(p->group), "%s", j->group);
+		snprintf(p->image_id, sizeof(p->image_id), "%s", j->image_id);
+		p->devices = j->devices;
+		p->chunk_count = j->chunk_count;
+		if (j->phase == ORCH_BCAST_RUNNING)
+			fota_mqtt_tally_get(b->pub->mqtt, &j->tally, &t);
+		/* Acknowledged in order (MQTT 3.1.1, 4.6): the first `acked` were sent first. */
+		p->next_chunk = j->first + (uint32_t)t.acked;
+		n++;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return n;
 }
 
 void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign)

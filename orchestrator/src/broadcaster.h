@@ -63,8 +63,19 @@ struct orch_broadcast_result {
 	uint32_t devices; /* how many it was run for */
 	uint32_t chunk_count;
 	enum orch_bcast_end end;
-	struct orch_broadcast_stats stats;
-	char msg[FOTA_ERROR_MSG_MAX]; /* why it stopped or failed */
+	struct orch_broadcast_stats stats; /* stats.acked: what the broker acknowledged */
+	char msg[FOTA_ERROR_MSG_MAX];	   /* why it stopped or failed */
+};
+
+/* A queued or running broadcast, for the engine to persist so that a restart resumes it. */
+struct orch_broadcast_progress {
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t devices;
+	uint32_t chunk_count; /* 0 until it started */
+	/* Every chunk below this was acknowledged by the broker (queued: where it will start). */
+	uint32_t next_chunk;
 };
 
 struct orch_broadcaster;
@@ -80,6 +91,17 @@ void orch_broadcaster_free(struct orch_broadcaster *b);
 enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, const char *campaign,
 						const char *group, const char *image_id,
 						uint32_t devices, uint32_t fresh);
+
+/* Queues the broadcast of image_id to group from chunk `first` on, as a restarted daemon
+ * continues one it had not finished; ORCH_BCAST_COVERED if one is queued or running already,
+ * ORCH_BCAST_SKIPPED if every slot is taken. */
+enum orch_bcast_action orch_broadcaster_resume(struct orch_broadcaster *b, const char *campaign,
+					       const char *group, const char *image_id,
+					       uint32_t devices, uint32_t first);
+
+/* Copies up to max queued or running broadcasts into out; returns how many. */
+size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadcast_progress *out,
+				 size_t max);
 
 /* Drops queued broadcasts of the campaign and stops its running one before the next chunk. */
 void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign);

@@ -52,7 +52,8 @@ out:
 
 fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, uint32_t index, uint8_t *buf,
-			    size_t *frame_len, struct fota_error *err)
+			    size_t *frame_len, struct fota_mqtt_tally *tally,
+			    struct fota_error *err)
 {
 	struct fota_frame f = {0};
 	size_t len = 0;
@@ -70,7 +71,8 @@ fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 	len += FOTA_FRAME_HEADER_LEN;
 	if (!orch_pacer_take(pub->pacer, len))
 		return fota_error_set(err, FOTA_ERR_STATE, "interrupted");
-	rc = fota_mqtt_publish(pub->mqtt, topic, buf, len, 1, false, ORCH_PUBLISH_TIMEOUT_MS, err);
+	rc = fota_mqtt_publish_tallied(pub->mqtt, topic, buf, len, 1, false,
+				       ORCH_PUBLISH_TIMEOUT_MS, tally, err);
 	if (rc == FOTA_OK && frame_len)
 		*frame_len = len;
 	return rc;
@@ -88,20 +90,32 @@ static void print_progress(bool tty, uint32_t done, uint32_t count, uint64_t byt
 	fflush(stderr);
 }
 
+/* How one broadcast runs: from where, what stops it, where acknowledgements are counted. */
+struct run {
+	uint32_t first;
+	bool progress;
+	orch_broadcast_stop_fn stop; /* NULL: only orch_stop */
+	void *stop_ctx;
+	bool end_on_loss; /* a lost broker connection ends it */
+	struct fota_mqtt_tally *tally;
+};
+
 static fota_err broadcast(const struct orch_publisher *pub, const char *group,
-			  const struct orch_image *img, bool progress, orch_broadcast_stop_fn stop,
-			  void *stop_ctx, struct orch_broadcast_stats *stats,
-			  struct fota_error *err)
+			  const struct orch_image *img, const struct run *run,
+			  struct orch_broadcast_stats *stats, struct fota_error *err)
 {
 	struct fota_topic t = {.kind = FOTA_TOPIC_GROUP_CHUNKS};
 	char topic[FOTA_MAX_TOPIC_LEN + 1];
 	uint32_t i, count = img->manifest.chunk_count;
 	bool tty = isatty(STDERR_FILENO);
 	int64_t start, last_print;
+	struct fota_mqtt_tally done = {0};
+	unsigned lost_before = fota_mqtt_connections_lost(pub->mqtt);
 	uint8_t *buf = NULL;
 	fota_err rc;
 
 	memset(stats, 0, sizeof(*stats));
+	stats->first = run->first;
 	snprintf(t.group, sizeof(t.group), "%s", group);
 	memcpy(t.image_id, img->id, sizeof(t.image_id));
 	rc = fota_topic_build(pub->prefix, &t, topic, sizeof(topic), err);
@@ -112,7 +126,7 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for a chunk frame");
 	start = fota_time_mono_ms();
 	last_print = start;
-	for (i = 0; i < count; i++) {
+	for (i = run->first; i < count; i++) {
 		size_t len = 0;
 		int64_t now;
 
@@ -121,12 +135,18 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 					    count);
 			goto out;
 		}
-		if (stop && stop(stop_ctx)) {
+		if (run->stop && run->stop(run->stop_ctx)) {
 			rc = fota_error_set(err, FOTA_ERR_STATE, "stopped at chunk %u of %u", i,
 					    count);
 			goto out;
 		}
-		rc = orch_publish_chunk(pub, topic, img, i, buf, &len, err);
+		if (run->end_on_loss && fota_mqtt_connections_lost(pub->mqtt) != lost_before) {
+			rc = fota_error_set(err, FOTA_ERR_MQTT,
+					    "broker connection lost before chunk %u of %u", i,
+					    count);
+			goto out;
+		}
+		rc = orch_publish_chunk(pub, topic, img, i, buf, &len, run->tally, err);
 		if (rc) {
 			fota_error_prefix(err, "broadcast stopped");
 			goto out;
@@ -134,15 +154,32 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 		stats->chunks++;
 		stats->bytes += len;
 		now = fota_time_mono_ms();
-		if (progress && now - last_print >= 1000) {
+		if (run->progress && now - last_print >= 1000) {
 			print_progress(tty, i + 1, count, stats->bytes, now - start, false);
 			last_print = now;
 		}
 	}
 out:
+	if (run->tally) {
+		/* What the broker answered, so stats->acked is exact. A lost connection answers
+		 * for everything in flight at once. */
+		struct fota_error werr = {0};
+
+		fota_mqtt_tally_wait(pub->mqtt, run->tally, stats->chunks, ORCH_PUBLISH_TIMEOUT_MS,
+				     &werr);
+		fota_mqtt_tally_get(pub->mqtt, run->tally, &done);
+		stats->acked = (uint32_t)done.acked;
+		if (rc == FOTA_OK && run->end_on_loss &&
+		    (done.lost || fota_mqtt_connections_lost(pub->mqtt) != lost_before))
+			rc = fota_error_set(err, FOTA_ERR_MQTT,
+					    "broker connection lost during the broadcast");
+		if (rc == FOTA_OK && done.acked < stats->chunks)
+			rc = fota_error_set(err, FOTA_ERR_TIMEOUT, "%s", werr.msg);
+	}
 	stats->elapsed_ms = fota_time_mono_ms() - start;
-	if (progress && stats->chunks)
-		print_progress(tty, stats->chunks, count, stats->bytes, stats->elapsed_ms, true);
+	if (run->progress && stats->chunks)
+		print_progress(tty, run->first + stats->chunks, count, stats->bytes,
+			       stats->elapsed_ms, true);
 	free(buf);
 	return rc;
 }
@@ -151,15 +188,27 @@ fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
 			const struct orch_image *img, bool progress,
 			struct orch_broadcast_stats *stats, struct fota_error *err)
 {
-	return broadcast(pub, group, img, progress, NULL, NULL, stats, err);
+	const struct run run = {.progress = progress};
+
+	return broadcast(pub, group, img, &run, stats, err);
 }
 
 fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *group,
-			      const struct orch_image *img, orch_broadcast_stop_fn stop,
-			      void *stop_ctx, struct orch_broadcast_stats *stats,
+			      const struct orch_image *img, uint32_t first,
+			      orch_broadcast_stop_fn stop, void *stop_ctx,
+			      struct fota_mqtt_tally *tally, struct orch_broadcast_stats *stats,
 			      struct fota_error *err)
 {
-	return broadcast(pub, group, img, false, stop, stop_ctx, stats, err);
+	const struct run run = {.first = first,
+				.stop = stop,
+				.stop_ctx = stop_ctx,
+				.end_on_loss = true,
+				.tally = tally};
+
+	if (first >= img->manifest.chunk_count)
+		return fota_error_set(err, FOTA_ERR_FIELD, "resume at chunk %u of %u", first,
+				      img->manifest.chunk_count);
+	return broadcast(pub, group, img, &run, stats, err);
 }
 
 static fota_err group_dir(const struct orch_config *cfg, const char *group, char *buf, size_t size,

@@ -32,14 +32,18 @@ size_t orch_frame_buf_size(const struct orch_image *img);
 fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, bool retained, struct fota_error *err);
 
-/* One data frame, read from disk into buf and paced; QoS 1, not retained. */
+/* One data frame, read from disk into buf and paced; QoS 1, not retained. tally (may be NULL)
+ * counts whether the broker acknowledged it. */
 fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, uint32_t index, uint8_t *buf,
-			    size_t *frame_len, struct fota_error *err);
+			    size_t *frame_len, struct fota_mqtt_tally *tally,
+			    struct fota_error *err);
 
 struct orch_broadcast_stats {
-	uint32_t chunks;
-	uint64_t bytes; /* frame bytes, headers included */
+	uint32_t first;	 /* index it started at (0 unless resumed) */
+	uint32_t chunks; /* published */
+	uint32_t acked;	 /* acknowledged by the broker: chunks first .. first + acked - 1 */
+	uint64_t bytes;	 /* frame bytes, headers included */
 	int64_t elapsed_ms;
 };
 
@@ -52,11 +56,18 @@ fota_err orch_broadcast(const struct orch_publisher *pub, const char *group,
 /* Asked before every chunk of orch_broadcast_until; true ends the broadcast there. */
 typedef bool (*orch_broadcast_stop_fn)(void *ctx);
 
-/* orch_broadcast without progress output that also ends (FOTA_ERR_STATE, "stopped at chunk
- * i of n") as soon as stop(stop_ctx) says so: a paused campaign stops its broadcast. */
+/* orch_broadcast from chunk `first` on, without progress output, that ends
+ *  - (FOTA_ERR_STATE, "stopped at chunk i of n") as soon as stop(stop_ctx) says so: a paused
+ *    campaign stops its broadcast;
+ *  - (FOTA_ERR_MQTT, "broker connection lost ...") when the broker connection was lost while
+ *    it ran: subscribers that reconnect missed an unknown part, so they repair instead.
+ * Before it returns it waits (up to ORCH_PUBLISH_TIMEOUT_MS) for the broker's answers, so
+ * stats->acked is what the broker acknowledged; *tally shows it to other threads meanwhile
+ * (fota_mqtt_tally_get). */
 fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *group,
-			      const struct orch_image *img, orch_broadcast_stop_fn stop,
-			      void *stop_ctx, struct orch_broadcast_stats *stats,
+			      const struct orch_image *img, uint32_t first,
+			      orch_broadcast_stop_fn stop, void *stop_ctx,
+			      struct fota_mqtt_tally *tally, struct orch_broadcast_stats *stats,
 			      struct fota_error *err);
 
 /* Reads <state>/groups/<group>/directive_seq, adds one and persists it before it is used,
