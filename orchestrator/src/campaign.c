@@ -10,6 +10,7 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
+#include "broadcast_store.h"
 #include "campaign.h"
 #include "cmd.h"
 
@@ -1505,39 +1506,7 @@ static int step_cb(void *ctx, const char *id)
 
 void orch_engine_record_broadcasts(struct orch_engine *e)
 {
-	struct orch_store *st = e->store;
-	struct orch_broadcast_result r;
-	struct fota_error err = {0};
-
-	while (e->bcast && orch_broadcaster_take_result(e->bcast, &r)) {
-		double mib = (double)r.stats.bytes / 1048576.0;
-		double secs = (double)r.stats.elapsed_ms / 1000.0;
-		fota_err rc;
-
-		/* A campaign deleted meanwhile, or a store error: the log line above stays. */
-		rc = st->ops->begin(st, &err);
-		if (rc == FOTA_OK) {
-			if (r.end == ORCH_BCAST_DONE)
-				rc = orch_campaign_event(
-				    st, r.campaign, "", "broadcast", orch_bcast_end_name(r.end),
-				    &err,
-				    "group %.*s: %u/%u chunks, %.1f MiB in %.1f s, for %u devices",
-				    FOTA_MAX_SEGMENT_LEN, r.group, r.stats.chunks, r.chunk_count,
-				    mib, secs, r.devices);
-			else
-				rc = orch_campaign_event(
-				    st, r.campaign, "", "broadcast", orch_bcast_end_name(r.end),
-				    &err, "group %.*s: %u/%u chunks, for %u devices: %.*s",
-				    FOTA_MAX_SEGMENT_LEN, r.group, r.stats.chunks, r.chunk_count,
-				    r.devices, 120, r.msg);
-			if (rc == FOTA_OK)
-				rc = st->ops->commit(st, &err);
-			else
-				st->ops->rollback(st);
-		}
-		if (rc)
-			orch_fail("record broadcast", &err);
-	}
+	orch_broadcasts_sync(e->store, e->bcast);
 }
 
 static int count_broadcast(void *ctx, const struct orch_event *ev)

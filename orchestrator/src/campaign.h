@@ -165,7 +165,8 @@ void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
  * its broadcast. b (NULL: repair only) must outlive the engine's use of it. */
 void orch_engine_set_broadcaster(struct orch_engine *e, struct orch_broadcaster *b);
 
-/* Records finished broadcasts as campaign events ("broadcast"); run_once calls it. */
+/* Records finished broadcasts as campaign events ("broadcast") and the progress of running
+ * ones (broadcast_store.h); run_once calls it. */
 void orch_engine_record_broadcasts(struct orch_engine *e);
 
 /* Broadcasts recorded for a campaign: all of them, and those that did not finish. */

@@ -11,6 +11,7 @@
 #include "fota/signer.h"
 #include "fota/timeutil.h"
 
+#include "broadcast_store.h"
 #include "broadcaster.h"
 #include "broker.h"
 #include "campaign.h"
@@ -213,6 +214,9 @@ int orch_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	orch_engine_set_broadcaster(engine, bcast);
+	/* Broadcasts a killed daemon left unfinished go on where the broker's acknowledgements
+	 * ended; their directives are out already, so nothing else would send them. */
+	orch_broadcasts_resume(store, bcast);
 	orch_routes_set(&routes, repair, fleet);
 	orch_routes_set_status_hook(&routes, on_raw_status, engine);
 	if (orch_broker_subscribe_serving(mqtt, &cfg, shared, &err)) {

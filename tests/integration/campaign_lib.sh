@@ -30,18 +30,19 @@ sim_start() {
 	fota_wait_line "$log.out" "ready" 120 || { tail "$log" >&2; fail "simulator did not start"; }
 }
 
-# serve_start LOG: the orchestrator daemon with the orchestrator key; SERVE_PID is the
-# daemon's own pid (not a subshell's), so signals reach it.
+# serve_start LOG [options...]: the orchestrator daemon with the orchestrator key; SERVE_PID
+# is the daemon's own pid (not a subshell's), so signals reach it.
 serve_start() {
-	local crt key before
-	before=$(grep -c "serving" "$1" 2>/dev/null) || before=0
+	local crt key before log=$1
+	shift
+	before=$(grep -c "serving" "$log" 2>/dev/null) || before=0
 	read -r crt key < <(fota_cert orchestrator)
 	"$FOTA_ORCH_BIN" serve --shared --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
-		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" \
-		>>"$1" 2>&1 &
+		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" "$@" \
+		>>"$log" 2>&1 &
 	SERVE_PID=$!
 	fota_cleanup_pid "$SERVE_PID"
-	fota_wait_for 20 serve__started "$1" "$before" || { cat "$1" >&2; fail "serve did not start"; }
+	fota_wait_for 20 serve__started "$log" "$before" || { cat "$log" >&2; fail "serve did not start"; }
 }
 serve__started() {
 	[ "$(grep -c "serving" "$1")" -gt "$2" ]
@@ -77,4 +78,14 @@ exits_with() {
 	shift
 	"$@" >/dev/null 2>"$T/exits.err" || rc=$?
 	[ "$rc" = "$want" ] || { echo "exit $rc, wanted $want: $(cat "$T/exits.err")"; return 1; }
+}
+
+# bcast_frames FILE: broadcast data frames in FILE, which a `-F '%t %l'` subscriber to
+# fota/v1/groups/GROUP/# writes (the table and directive have other topics).
+bcast_frames() {
+	grep -c '/chunks ' "$1" || true
+}
+# bcast_frames_at_least FILE N: true once FILE holds N broadcast frames.
+bcast_frames_at_least() {
+	[ "$(bcast_frames "$1")" -ge "$2" ]
 }
