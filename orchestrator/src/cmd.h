@@ -17,6 +17,7 @@ enum orch_exit {
 	ORCH_EXIT_BROKER = 4,	 /* could not connect to (or lost) the broker */
 	ORCH_EXIT_NOT_FOUND = 5, /* a named campaign, device or image does not exist */
 	ORCH_EXIT_STATE = 6,	 /* not allowed in the campaign's state (resume a completed one) */
+	ORCH_EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM ended a wait or a copy (128 + SIGINT) */
 };
 
 int orch_cmd_image(int argc, char **argv);

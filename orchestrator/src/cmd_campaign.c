@@ -793,8 +793,11 @@ static int do_wait(struct orch_store *st, const char *id, enum orch_cstate want,
 				 orch_cstate_name(want));
 			return ORCH_EXIT_TIMEOUT;
 		}
-		if (!orch_sleep_ms(200))
-			return ORCH_EXIT_FAIL;
+		if (!orch_sleep_ms(200)) {
+			orch_log("campaign wait: interrupted; campaign %s is still %s", id,
+				 orch_cstate_name(c.state));
+			return ORCH_EXIT_INTERRUPTED;
+		}
 	}
 }
 
@@ -992,7 +995,9 @@ int orch_cmd_campaign(int argc, char **argv)
 	}
 	if (strcmp(sub, "status") == 0) {
 		for (;;) {
-			if (watch && !cfg.json)
+			/* Clear-screen codes only for a terminal: in a pipe or a log they are
+			 * noise, and successive snapshots simply follow each other. */
+			if (watch && !cfg.json && isatty(STDOUT_FILENO))
 				printf("\033[H\033[2J");
 			ret = pending ? show_pending(st, id, cfg.json, &err)
 				      : show_status(st, id, cfg.json, &err);

@@ -435,8 +435,13 @@ static int image_add(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
-	if (orch_stage_new(&cfg, file, (uint32_t)mo.chunk_size, &st, &err)) {
-		orch_fail("image add", &err);
+	if (orch_stage_new(&cfg, file, (uint32_t)mo.chunk_size, &st, &err) || orch_stop) {
+		if (orch_stop) {
+			orch_log("image add: interrupted; nothing was stored");
+			ret = ORCH_EXIT_INTERRUPTED;
+		} else {
+			orch_fail("image add", &err);
+		}
 		goto out;
 	}
 	if (manifest_sign(&mo, signer, st->size, st->sha256, &st->table, &jws, manifest_sha,

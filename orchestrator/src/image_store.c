@@ -17,6 +17,7 @@
 #include "fota/digest.h"
 #include "fota/limits.h"
 
+#include "cmd.h"
 #include "image_store.h"
 
 #define COPY_BUF_BYTES (1024 * 1024)
@@ -41,9 +42,15 @@ static fota_err copy_fd(int in, int out, const char *src, const char *dst, struc
 	if (!buf)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the copy buffer");
 	for (;;) {
-		ssize_t n = read(in, buf, COPY_BUF_BYTES);
+		ssize_t n;
 		ssize_t off = 0;
 
+		/* Ctrl-C during a copy of gigabytes: stop here, the caller drops the stage. */
+		if (orch_stop) {
+			rc = fota_error_set(err, FOTA_ERR_STATE, "interrupted");
+			goto out;
+		}
+		n = read(in, buf, COPY_BUF_BYTES);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
