@@ -373,6 +373,32 @@ fota_err bootctl_rollback(struct bootctl *bc, enum bootctl_slot to_slot, struct 
 	return set_state(bc, to_slot, false, 0, false, false, err);
 }
 
+fota_err bootctl_boot_id(const char *path, char *out, size_t size, struct fota_error *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, n;
+	fota_err rc;
+
+	out[0] = '\0';
+	rc = fota_read_file(path, 4096, &buf, &len, err);
+	if (rc != FOTA_OK) {
+		fota_error_prefix(err, "cannot read the boot id");
+		return rc;
+	}
+	n = strcspn((char *)buf, "\n\r\t ");
+	if (n == 0 || n >= size)
+		rc = fota_error_set(
+		    err, FOTA_ERR_FIELD,
+		    "cannot read the boot id: %.128s holds %s (limit %zu characters)", path,
+		    n ? "a longer first word" : "no word", size - 1);
+	else {
+		memcpy(out, buf, n);
+		out[n] = '\0';
+	}
+	free(buf);
+	return rc;
+}
+
 fota_err bootctl_booted_slot(const char *path, enum bootctl_slot *out, struct fota_error *err)
 {
 	uint8_t *buf = NULL;

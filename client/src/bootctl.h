@@ -98,6 +98,10 @@ fota_err bootctl_slot_parse(const char *s, enum bootctl_slot *out, struct fota_e
  * command line with fota.slot=A|B (/proc/cmdline). */
 fota_err bootctl_booted_slot(const char *path, enum bootctl_slot *out, struct fota_error *err);
 
+/* This boot's id: the first line of path (the kernel's /proc/sys/kernel/random/boot_id, a
+ * UUID that changes at every boot), blanks trimmed; at most size - 1 characters. */
+fota_err bootctl_boot_id(const char *path, char *out, size_t size, struct fota_error *err);
+
 /* For the adapters only (bootctl_*.c). */
 struct bootctl_ops {
 	const char *name;

@@ -24,6 +24,7 @@ void client_config_defaults(struct client_config *c)
 	snprintf(c->bootctl, sizeof(c->bootctl), "uboot");
 	snprintf(c->bootctl_env, sizeof(c->bootctl_env), "/etc/fw_env.config");
 	snprintf(c->booted_slot, sizeof(c->booted_slot), "/proc/cmdline");
+	snprintf(c->boot_id, sizeof(c->boot_id), "/proc/sys/kernel/random/boot_id");
 	snprintf(c->reboot_command, sizeof(c->reboot_command), "/sbin/reboot");
 	c->script_timeout_s = 600;
 	c->max_boot_attempts = 3;
@@ -140,6 +141,8 @@ static int apply(struct client_config *c, const char *section, const char *name,
 		return STR(bootctl_tool_dir);
 	if (IS("install", "booted_slot"))
 		return STR(booted_slot);
+	if (IS("install", "boot_id"))
+		return STR(boot_id);
 	if (IS("install", "reboot_command"))
 		return STR(reboot_command);
 	if (IS("install", "health_command"))

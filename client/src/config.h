@@ -39,6 +39,7 @@ struct client_config {
 	char bootctl_env[CLIENT_PATH_MAX];	/* grubenv / key=value file; uboot: fw_env.config */
 	char bootctl_tool_dir[CLIENT_PATH_MAX]; /* "" : tools from PATH */
 	char booted_slot[CLIENT_PATH_MAX];	/* /proc/cmdline (fota.slot=) or a file with A|B */
+	char boot_id[CLIENT_PATH_MAX];		/* a file whose content changes at every boot */
 	char reboot_command[CLIENT_PATH_MAX];	/* split on blanks, no shell */
 	char health_command[CLIENT_PATH_MAX];	/* "" : probation passes once the agent runs */
 	char script_hook[CLIENT_PATH_MAX];	/* script: the vendor hook */

@@ -11,10 +11,12 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: fota_bootsim --adapter uboot|grub|file --env PATH [--tool-dir DIR]\n"
-		"                    [--booted FILE] boot\n"
+		"                    [--booted FILE] [--boot-id FILE] boot\n"
 		"       fota_bootsim ... init [--slot A|B] [--bootlimit N]\n"
 		"       fota_bootsim ... show\n"
-		"boot: what the bootloader does at power-on; prints the slot it starts\n");
+		"boot: what the bootloader does at power-on; prints the slot it starts,\n"
+		"      writes it to --booted and a fresh random boot id to --boot-id (as the\n"
+		"      kernel's /proc/sys/kernel/random/boot_id changes at every boot)\n");
 }
 
 /*
@@ -50,6 +52,26 @@ static fota_err boot(struct bootctl *bc, enum bootctl_slot *chosen, struct fota_
 	return bootctl_set(bc, v, 3, err);
 }
 
+/* A new boot id in the kernel's form (a random UUID), written to path. */
+static fota_err new_boot_id(const char *path, struct fota_error *err)
+{
+	unsigned char r[16];
+	char id[40];
+	FILE *f = fopen("/dev/urandom", "rb");
+
+	if (f == NULL || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+		if (f)
+			fclose(f);
+		return fota_error_set(err, FOTA_ERR_IO, "cannot read /dev/urandom");
+	}
+	fclose(f);
+	snprintf(id, sizeof(id),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", r[0],
+		 r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+		 r[14], r[15]);
+	return fota_atomic_write(path, id, strlen(id), 0644, err);
+}
+
 int main(int argc, char **argv)
 {
 	struct bootctl_params p = {0};
@@ -57,7 +79,7 @@ int main(int argc, char **argv)
 	struct bootctl *bc = NULL;
 	struct bootctl_state st;
 	enum bootctl_slot slot = BOOTCTL_SLOT_A;
-	const char *booted = NULL, *cmd = NULL, *slot_arg = "A";
+	const char *booted = NULL, *boot_id = NULL, *cmd = NULL, *slot_arg = "A";
 	unsigned long bootlimit = BOOTCTL_DEFAULT_BOOTLIMIT;
 	int status = 1;
 	fota_err rc;
@@ -73,6 +95,8 @@ int main(int argc, char **argv)
 			p.tool_dir = argv[++i];
 		else if (strcmp(a, "--booted") == 0 && val)
 			booted = argv[++i];
+		else if (strcmp(a, "--boot-id") == 0 && val)
+			boot_id = argv[++i];
 		else if (strcmp(a, "--slot") == 0 && val)
 			slot_arg = argv[++i];
 		else if (strcmp(a, "--bootlimit") == 0 && val)
@@ -101,6 +125,8 @@ int main(int argc, char **argv)
 		snprintf(line, sizeof(line), "%s\n", bootctl_slot_name(slot));
 		if (booted)
 			rc = fota_atomic_write(booted, line, 2, 0644, &err);
+		if (rc == FOTA_OK && boot_id)
+			rc = new_boot_id(boot_id, &err);
 	} else if (strcmp(cmd, "init") == 0) {
 		rc = bootctl_slot_parse(slot_arg, &slot, &err);
 		if (rc == FOTA_OK)
