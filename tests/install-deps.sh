@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev openssl
 	libpaho-mqtt-dev libcjson-dev check libinih-dev libsqlite3-dev
 	mosquitto mosquitto-clients jose jq iproute2 iptables procps
-	libubootenv-tool grub-common)
+	libubootenv-tool grub-common faketime)
 
 missing=()
 for p in "${PKGS[@]}"; do

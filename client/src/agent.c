@@ -38,6 +38,7 @@
 #include "installer.h"
 #include "journal.h"
 #include "policy.h"
+#include "probation.h"
 #include "repair_gap.h"
 #include "reporter.h"
 #include "transfer.h"
@@ -1280,6 +1281,17 @@ static void rolled_back(struct agent *a, const char *reason, bool reboot)
 	}
 }
 
+/* Caller holds lock. Journals phase rolling_back with the reason, before any step that would
+ * erase the evidence (clearing bootcount, switching back). */
+static void record_rollback(struct agent *a, const char *reason)
+{
+	struct journal_probation *p = &a->journal.probation;
+
+	p->phase = JOURNAL_PHASE_ROLLING_BACK;
+	snprintf(p->reason, sizeof(p->reason), "%s", reason);
+	save_journal(a);
+}
+
 /* Caller holds lock. Running the trial slot, and it must not stay: go back to the old one. */
 static void roll_back(struct agent *a, const char *reason)
 {
@@ -1287,9 +1299,7 @@ static void roll_back(struct agent *a, const char *reason)
 	struct fota_error err = {0};
 	enum bootctl_slot from = BOOTCTL_SLOT_A;
 
-	p->phase = JOURNAL_PHASE_ROLLING_BACK;
-	snprintf(p->reason, sizeof(p->reason), "%s", reason);
-	save_journal(a);
+	record_rollback(a, reason);
 	crash_point(a, "rolling_back");
 	bootctl_slot_parse(p->from_slot, &from, NULL);
 	if (bootctl_rollback(a->bc, from, &err) != FOTA_OK)
@@ -1329,137 +1339,131 @@ static void commit(struct agent *a, enum bootctl_slot slot)
 	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
 }
 
-/*
- * Caller holds lock; runs once at start, before connecting: a new image that broke the
- * network must still be rolled back. Decides what a pending trial means given the slot the
- * bootloader started and the boot environment (docs/install.md, "Life of an update").
- */
-static void resolve_probation(struct agent *a)
+/* Caller holds lock. The trial slot runs: start (or go on with) its probation clock. */
+static void start_testing(struct agent *a, const struct probation_decision *d, const char *boot_id)
 {
 	struct journal_probation *p = &a->journal.probation;
-	struct bootctl_state st = {0};
-	struct fota_error err = {0};
-	enum bootctl_slot slot = BOOTCTL_SLOT_B;
-	char msg[FOTA_MAX_REASON_LEN + 1];
-	bool env_ok;
-	int64_t now, left;
 
-	if (p->phase == JOURNAL_PHASE_NONE || a->bc == NULL)
-		return;
-	bootctl_slot_parse(p->slot, &slot, NULL);
-	env_ok = bootctl_read(a->bc, &st, &err) == FOTA_OK;
-	if (!env_ok)
-		log_warn("boot environment unreadable: %s", err.msg);
-	log_info("journal: %s of %s in slot %s (from %s); running slot %s",
-		 journal_phase_name(p->phase), p->version, p->slot, p->from_slot,
-		 bootctl_slot_name(a->booted));
-	if (p->phase == JOURNAL_PHASE_ROLLING_BACK) {
-		snprintf(msg, sizeof(msg), "%s", p->reason);
-		if (a->booted == slot) {
-			roll_back(a, msg); /* the switch back did not happen yet */
-			return;
-		}
-		/* A cut may have come before the environment was written back. */
-		if (env_ok && (st.primary != a->booted || st.upgrade_available || st.bootcount))
-			bootctl_rollback(a->bc, a->booted, NULL);
-		rolled_back(a, msg, false);
-		return;
-	}
-	if (a->booted != slot) {
-		if (env_ok && !st.upgrade_available && st.bootcount > 0) {
-			snprintf(
-			    msg, sizeof(msg),
-			    "bootloader fell back to slot %s after %u boot attempts of slot %s",
-			    bootctl_slot_name(a->booted), st.bootcount, p->slot);
-			/* Recorded before bootcount is cleared: once it is, only the journal
-			 * still knows that the trial failed. */
-			p->phase = JOURNAL_PHASE_ROLLING_BACK;
-			snprintf(p->reason, sizeof(p->reason), "%s", msg);
-			save_journal(a);
-			bootctl_rollback(a->bc, a->booted, NULL); /* clears bootcount */
-			rolled_back(a, msg, false);
-		} else if (env_ok && st.upgrade_available && st.primary == slot) {
-			/* Armed, but the reboot never came (the agent was restarted): reboot. */
-			p->phase = JOURNAL_PHASE_SWITCHED;
-			save_journal(a);
-			job_from_probation(a);
-			a->hold = true;
-			set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
-			a->reboot_pending = true;
-			a->reboot_since_ms = fota_time_mono_ms();
-		} else if (p->phase != JOURNAL_PHASE_ARMING && !env_ok) {
-			/* Armed, and nothing tells what the bootloader will do: keep the record
-			 * and decide on the next start. */
-			job_from_probation(a);
-			a->hold = true;
-		} else if (p->phase != JOURNAL_PHASE_ARMING) {
-			/* The trial was armed (the journal says so) but the environment no
-			 * longer boots it, and nothing recorded why: it ended unconfirmed. */
-			snprintf(msg, sizeof(msg),
-				 "trial of slot %s ended unconfirmed: the boot environment boots "
-				 "slot %s again",
-				 p->slot, bootctl_slot_name(a->booted));
-			p->phase = JOURNAL_PHASE_ROLLING_BACK;
-			snprintf(p->reason, sizeof(p->reason), "%s", msg);
-			save_journal(a);
-			rolled_back(a, msg, false);
-		} else {
-			/* Cut before the trial boot was armed: slot B is only data. The directive
-			 * is not settled, so it comes again and the checkpoint re-verifies the
-			 * slot (or fetches it again) before another attempt. */
-			log_warn("switch to slot %s was interrupted before it took effect; slot "
-				 "%s stays in use and the image will be verified again",
-				 p->slot, bootctl_slot_name(a->booted));
-			memset(p, 0, sizeof(*p));
-			save_journal(a);
-		}
-		return;
-	}
-	if (env_ok && !st.upgrade_available && st.primary == slot) {
-		log_info("slot %s is already confirmed in the boot environment", p->slot);
-		commit(a, slot);
-		return;
-	}
-	now = fota_time_now();
 	p->phase = JOURNAL_PHASE_TESTING;
-	p->boot_attempts++;
-	if (p->deadline == 0)
-		p->deadline = now + (int64_t)(p->confirm_timeout_s ? p->confirm_timeout_s : 300);
+	p->boot_attempts = d->boot_attempts;
+	p->since_ms = d->since_ms;
+	snprintf(p->boot_id, sizeof(p->boot_id), "%s", boot_id);
 	save_journal(a);
 	job_from_probation(a);
 	a->hold = true;
 	set_state(a, FOTA_STATE_TESTING, FOTA_RESULT_NONE, NULL);
-	if (p->boot_attempts > a->cfg->max_boot_attempts) {
-		snprintf(msg, sizeof(msg),
-			 "agent started %u times on slot %s without confirming it (limit %u)",
-			 p->boot_attempts, p->slot, a->cfg->max_boot_attempts);
-		roll_back(a, msg);
-		return;
-	}
-	left = p->deadline - now;
-	if (left <= 0) {
-		snprintf(msg, sizeof(msg),
-			 "confirm timeout of %u s passed before slot %s passed "
-			 "its health check",
-			 p->confirm_timeout_s, p->slot);
-		roll_back(a, msg);
-		return;
-	}
-	if (a->cfg->health_command[0]) {
-		enum health_status hs;
+}
 
-		log_info("health check of slot %s: %s (within %lld s)", p->slot,
-			 a->cfg->health_command, (long long)left);
-		hs = health_check(a->cfg->health_command, (unsigned)left * 1000u, NULL, &err);
-		if (hs != HEALTH_PASSED) {
-			snprintf(msg, sizeof(msg), "%.170s%s", err.msg,
-				 hs == HEALTH_TIMED_OUT ? " (confirm timeout)" : "");
-			roll_back(a, msg);
-			return;
-		}
+/* Caller holds lock. Runs the health check within what is left of the confirm timeout. */
+static void run_probation(struct agent *a, enum bootctl_slot slot, int64_t check_ms)
+{
+	struct journal_probation *p = &a->journal.probation;
+	struct probation_decision d;
+	struct fota_error err = {0};
+	enum health_status hs = HEALTH_PASSED;
+
+	if (a->cfg->health_command[0]) {
+		log_info("health check of slot %s: %s (within %lld ms)", p->slot,
+			 a->cfg->health_command, (long long)check_ms);
+		hs = health_check(a->cfg->health_command,
+				  check_ms < UINT32_MAX ? (unsigned)check_ms : UINT32_MAX, NULL,
+				  &err);
+	}
+	probation_after_check(hs, err.msg, &d);
+	if (d.action == PROBATION_ROLL_BACK) {
+		roll_back(a, d.reason);
+		return;
 	}
 	commit(a, slot);
 	a->hold = false;
+}
+
+/*
+ * Caller holds lock; runs once at start, before connecting: a new image that broke the
+ * network must still be rolled back. Gathers the facts about a pending trial, asks
+ * probation_decide what they mean (docs/install.md, "Life of an update") and acts.
+ */
+static void resolve_probation(struct agent *a)
+{
+	struct journal_probation *p = &a->journal.probation;
+	struct probation_facts f = {0};
+	struct probation_decision d;
+	struct fota_error err = {0};
+	char boot_id[JOURNAL_BOOT_ID_LEN + 1] = "";
+
+	if (p->phase == JOURNAL_PHASE_NONE || a->bc == NULL)
+		return;
+	f.phase = p->phase;
+	f.trial = BOOTCTL_SLOT_B;
+	bootctl_slot_parse(p->slot, &f.trial, NULL);
+	f.running = a->booted;
+	f.env_ok = bootctl_read(a->bc, &f.env, &err) == FOTA_OK;
+	if (!f.env_ok)
+		log_warn("boot environment unreadable: %s", err.msg);
+	if (bootctl_boot_id(a->cfg->boot_id, boot_id, sizeof(boot_id), &err) != FOTA_OK)
+		log_warn("%s; every start counts as a new boot", err.msg);
+	f.reason = p->reason;
+	f.boot_attempts = p->boot_attempts;
+	f.max_boot_attempts = a->cfg->max_boot_attempts;
+	f.confirm_timeout_s = p->confirm_timeout_s;
+	f.same_boot = boot_id[0] && strcmp(boot_id, p->boot_id) == 0;
+	f.since_ms = p->since_ms;
+	f.now_ms = fota_time_boot_ms();
+	probation_decide(&f, &d);
+	log_info("journal: %s of %s in slot %s (from %s); running slot %s: %s",
+		 journal_phase_name(p->phase), p->version, p->slot, p->from_slot,
+		 bootctl_slot_name(a->booted), probation_action_name(d.action));
+	switch (d.action) {
+	case PROBATION_DROP:
+		/* Cut before the trial boot was armed: slot B is only data. The directive is not
+		 * settled, so it comes again and the checkpoint re-verifies the slot (or fetches
+		 * it again) before another attempt. */
+		log_warn(
+		    "switch to slot %s was interrupted before it took effect; slot %s stays in "
+		    "use and the image will be verified again",
+		    p->slot, bootctl_slot_name(a->booted));
+		memset(p, 0, sizeof(*p));
+		save_journal(a);
+		break;
+	case PROBATION_WAIT:
+		log_warn("trial of slot %s kept: the boot environment cannot tell its state; new "
+			 "directives wait for the next start",
+			 p->slot);
+		job_from_probation(a);
+		a->hold = true;
+		break;
+	case PROBATION_REBOOT:
+		/* Armed, but the reboot never came (the agent was restarted): reboot. */
+		p->phase = JOURNAL_PHASE_SWITCHED;
+		save_journal(a);
+		job_from_probation(a);
+		a->hold = true;
+		set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
+		a->reboot_pending = true;
+		a->reboot_since_ms = fota_time_mono_ms();
+		break;
+	case PROBATION_ROLLED_BACK:
+		if (p->phase != JOURNAL_PHASE_ROLLING_BACK)
+			record_rollback(a, d.reason);
+		if (d.reset_env && bootctl_rollback(a->bc, a->booted, &err) != FOTA_OK)
+			log_warn("cannot reset the boot environment to slot %s: %s",
+				 bootctl_slot_name(a->booted), err.msg);
+		rolled_back(a, d.reason, false);
+		break;
+	case PROBATION_COMMIT:
+		log_info("slot %s is already confirmed in the boot environment", p->slot);
+		commit(a, f.trial);
+		break;
+	case PROBATION_ROLL_BACK:
+		if (d.save_clock)
+			start_testing(a, &d, boot_id);
+		roll_back(a, d.reason);
+		break;
+	case PROBATION_TEST:
+		start_testing(a, &d, boot_id);
+		run_probation(a, f.trial, d.check_ms);
+		break;
+	}
 }
 
 struct policy_question {

@@ -97,9 +97,13 @@ static int parse_probation(struct journal_probation *p, const cJSON *o)
 	if (get_u64(o, "confirm_timeout_s", &u) || u > UINT32_MAX)
 		return -1;
 	p->confirm_timeout_s = (uint32_t)u;
-	if (get_u64(o, "deadline", &u))
+	/* A wall-clock "deadline" written by older agents is ignored: the time starts again. */
+	if (get_opt_str(o, "boot_id", p->boot_id, sizeof(p->boot_id)))
 		return -1;
-	p->deadline = (int64_t)u;
+	u = 0;
+	if (cJSON_GetObjectItemCaseSensitive(o, "since_ms") && get_u64(o, "since_ms", &u))
+		return -1;
+	p->since_ms = (int64_t)u;
 	if (get_u64(o, "boot_attempts", &u) || u > UINT32_MAX)
 		return -1;
 	p->boot_attempts = (uint32_t)u;
@@ -256,8 +260,12 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 		    cJSON_AddNumberToObject(o, "sequence", (double)p->sequence) &&
 		    add_text(o, "slot", p->slot) && add_text(o, "from_slot", p->from_slot) &&
 		    cJSON_AddNumberToObject(o, "confirm_timeout_s", (double)p->confirm_timeout_s) &&
-		    cJSON_AddNumberToObject(o, "deadline",
-					    (double)(p->deadline > 0 ? p->deadline : 0)) &&
+		    add_text(o, "boot_id", p->boot_id) &&
+		    cJSON_AddNumberToObject(o, "since_ms",
+					    (double)(p->since_ms > 0 ? p->since_ms : 0)) &&
+		    /* Older agents require this member (their wall-clock deadline) and the
+		     * old slot may run one after a rollback: 0 is "unset" to them. */
+		    cJSON_AddNumberToObject(o, "deadline", 0) &&
 		    cJSON_AddNumberToObject(o, "boot_attempts", (double)p->boot_attempts) &&
 		    add_text(o, "reason", p->reason);
 	}

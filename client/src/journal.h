@@ -17,6 +17,9 @@ struct journal_group {
 	bool settled;		/* that directive reached a final outcome */
 };
 
+/* A boot id as the kernel spells it (a UUID), with room for other sources. */
+#define JOURNAL_BOOT_ID_LEN 64
+
 /* Where an A/B switch stands; each phase is saved before the step that leaves it. */
 enum journal_phase {
 	JOURNAL_PHASE_NONE = 0,
@@ -38,8 +41,11 @@ struct journal_probation {
 	char slot[2];	   /* "A" or "B": the slot on trial */
 	char from_slot[2]; /* the confirmed slot to go back to */
 	uint32_t confirm_timeout_s;
-	int64_t deadline;	/* wall clock (Unix seconds) by which it must confirm; 0 unset */
-	uint32_t boot_attempts; /* agent starts on the trial slot */
+	/* The probation clock (probation.h): the boot the time is counted in, and the boot
+	 * clock (CLOCK_BOOTTIME ms) at the agent's first start on the trial slot in that boot. */
+	char boot_id[JOURNAL_BOOT_ID_LEN + 1]; /* "" unset */
+	int64_t since_ms;
+	uint32_t boot_attempts;		      /* agent starts on the trial slot */
 	char reason[FOTA_MAX_REASON_LEN + 1]; /* why it is rolling back */
 };
 

@@ -11,12 +11,14 @@ ab_env_args() {
 	echo "--adapter $(cat "$2/$1/adapter") --env $(cat "$2/$1/envpath")"
 }
 
-# ab_bootsim DEV DIR CMD...: runs the bootloader emulator on DEV's environment.
+# ab_bootsim DEV DIR CMD...: runs the bootloader emulator on DEV's environment; a boot
+# writes the slot it starts to DIR/DEV/booted and a new boot id to DIR/DEV/boot_id.
 ab_bootsim() {
 	local dev=$1 dir=$2
 	shift 2
 	# shellcheck disable=SC2046
-	"$FOTA_BOOTSIM" $(ab_env_args "$dev" "$dir") --booted "$dir/$dev/booted" "$@"
+	"$FOTA_BOOTSIM" $(ab_env_args "$dev" "$dir") --booted "$dir/$dev/booted" \
+		--boot-id "$dir/$dev/boot_id" "$@"
 }
 
 # ab_setup DEV DIR ADAPTER FACTORY_IMAGE: slot files (A holds FACTORY_IMAGE), a provisioned
@@ -53,7 +55,8 @@ ab_setup() {
 	echo "$envpath" >"$d/envpath"
 	ab_bootsim "$dev" "$dir" init --slot A --bootlimit 3 || fail "bootsim init ($adapter)"
 	ab_bootsim "$dev" "$dir" boot >/dev/null || fail "bootsim first boot ($adapter)"
-	# The health check reads its verdict from files the test writes (pass, fail, hang).
+	# The health check reads its verdict from files the test writes (pass, fail, hang; wait:
+	# until the test writes another verdict).
 	cat >"$d/health.sh" <<-HEALTH
 		#!/bin/sh
 		mode=\$(cat "$d/health-mode" 2>/dev/null || echo pass)
@@ -61,6 +64,7 @@ ab_setup() {
 		case "\$mode" in
 		pass) exit 0 ;;
 		hang) sleep 600 ;;
+		wait) while [ "\$(cat "$d/health-mode")" = wait ]; do sleep 0.1; done ;;
 		*) echo "service watchdog: application did not come up" >&2; exit 3 ;;
 		esac
 	HEALTH
@@ -68,8 +72,8 @@ ab_setup() {
 	{
 		printf '\n[install]\nmethod = ab-slot\nslot_a = %s\nslot_b = %s\n' \
 			"$d/slots/A.img" "$d/slots/B.img"
-		printf 'bootctl = %s\nbootctl_env = %s\nbooted_slot = %s\n' \
-			"$adapter" "$envpath" "$d/booted"
+		printf 'bootctl = %s\nbootctl_env = %s\nbooted_slot = %s\nboot_id = %s\n' \
+			"$adapter" "$envpath" "$d/booted" "$d/boot_id"
 		printf 'reboot_command = touch %s\nhealth_command = %s\n' \
 			"$d/reboot-requested" "$d/health.sh"
 	} >>"$d/client.conf"

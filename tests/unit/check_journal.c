@@ -81,7 +81,9 @@ START_TEST(test_round_trip)
 	snprintf(j.probation.slot, sizeof(j.probation.slot), "A");
 	snprintf(j.probation.from_slot, sizeof(j.probation.from_slot), "B");
 	j.probation.confirm_timeout_s = 300;
-	j.probation.deadline = 1900000000;
+	snprintf(j.probation.boot_id, sizeof(j.probation.boot_id),
+		 "6f1d2c3b-0a4e-4f5d-9c8b-7a6e5d4c3b2a");
+	j.probation.since_ms = 86400123;
 	j.probation.boot_attempts = 2;
 	snprintf(j.probation.reason, sizeof(j.probation.reason), "health check 'x' failed");
 	ck_assert_int_eq(journal_save(&j, tmpdir, &err), FOTA_OK);
@@ -103,7 +105,20 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(back.probation.slot, "A");
 	ck_assert_str_eq(back.probation.from_slot, "B");
 	ck_assert_uint_eq(back.probation.confirm_timeout_s, 300);
-	ck_assert_int_eq(back.probation.deadline, 1900000000);
+	ck_assert_str_eq(back.probation.boot_id, "6f1d2c3b-0a4e-4f5d-9c8b-7a6e5d4c3b2a");
+	ck_assert_int_eq(back.probation.since_ms, 86400123);
+	{
+		/* Older agents (the old slot after a rollback) require a "deadline". */
+		char path[300];
+		size_t len = 0;
+		uint8_t *text;
+
+		snprintf(path, sizeof(path), "%s/journal.json", tmpdir);
+		text = tu_read_file(path, &len);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_ptr_nonnull(strstr((char *)text, "\"deadline\":0"));
+		free(text);
+	}
 	ck_assert_uint_eq(back.probation.boot_attempts, 2);
 	ck_assert_str_eq(back.probation.reason, "health check 'x' failed");
 
@@ -202,6 +217,9 @@ START_TEST(test_good_probation_parses)
 	ck_assert_str_eq(err.msg, "");
 	ck_assert_int_eq(j.probation.phase, JOURNAL_PHASE_SWITCHED);
 	ck_assert_str_eq(journal_phase_name(j.probation.phase), "switched");
+	/* Written by an older agent: a wall-clock deadline, no probation clock yet. */
+	ck_assert_str_eq(j.probation.boot_id, "");
+	ck_assert_int_eq(j.probation.since_ms, 0);
 }
 END_TEST
 
