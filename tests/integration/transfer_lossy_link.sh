@@ -5,15 +5,16 @@
 # and receives at most 1.05 times its size: it does not ask for chunks the broadcast is about
 # to bring. The broker listens on the namespace link's host-side test address only; nothing
 # leaves the machine. Skips (77) with a clear message only where network namespaces are
-# unavailable. FOTA_LOSSY_MIB, FOTA_LOSSY_KBIT and FOTA_LOSSY_PERCENT change the scene.
+# unavailable. FOTA_LOSSY_MIB, FOTA_LOSSY_KBIT, FOTA_LOSSY_PERCENT and FOTA_LOSSY_RATE (the
+# broadcast's pace) change the scene.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 IMAGE_MIB=${FOTA_LOSSY_MIB:-4}
 KBIT=${FOTA_LOSSY_KBIT:-512}
 LOSS_PERCENT=${FOTA_LOSSY_PERCENT:-10}
-# Broadcast pace: 7/8 of the link, the rest is TCP, TLS and MQTT overhead.
-RATE=$((KBIT * 1000 / 8 * 7 / 8))
+# Broadcast pace (bytes/s): 7/8 of the link, the rest is TCP, TLS and MQTT overhead.
+RATE=${FOTA_LOSSY_RATE:-$((KBIT * 1000 / 8 * 7 / 8))}
 LOSS=$(printf '0.%02d' "$LOSS_PERCENT")
 n=$((RANDOM % 200 + 20))
 NS=fota-lossy-$$
