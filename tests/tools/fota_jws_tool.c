@@ -11,9 +11,11 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fota_jws_tool sign KEYFILE KID PAYLOADFILE [--flat]\n"
-			"       fota_jws_tool verify TRUSTDIR ROLE JWSFILE\n"
-			"KID '-' takes the key file's own id. verify prints the payload.\n");
+	fprintf(stderr,
+		"usage: fota_jws_tool sign KEYFILE[,KEYFILE...] KID PAYLOADFILE [--flat]\n"
+		"       fota_jws_tool verify TRUSTDIR ROLE JWSFILE\n"
+		"KID '-' takes each key file's own id. Several key files give one signature\n"
+		"each (general serialization). verify prints the payload.\n");
 }
 
 static int read_all(const char *path, size_t max, char **out, size_t *len)
@@ -46,10 +48,10 @@ static int read_all(const char *path, size_t max, char **out, size_t *len)
 
 static int cmd_sign(int argc, char **argv)
 {
-	struct fota_signer *signer = NULL;
+	struct fota_signer *signers[FOTA_MAX_SIGNATURES] = {NULL};
 	struct fota_error err = {0};
-	char *payload = NULL, *json = NULL;
-	size_t len = 0;
+	char *payload = NULL, *json = NULL, *keys = NULL, *save = NULL, *path;
+	size_t len = 0, n = 0;
 	int flat = 0, rc = 1;
 
 	if (argc == 6 && strcmp(argv[5], "--flat") == 0)
@@ -60,19 +62,32 @@ static int cmd_sign(int argc, char **argv)
 	}
 	if (read_all(argv[4], FOTA_MAX_DIRECTIVE_BYTES, &payload, &len) != 0)
 		goto out;
-	if (fota_signer_load(argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3], &signer, &err) !=
-		FOTA_OK ||
-	    fota_envelope_sign(&signer, 1, (const uint8_t *)payload, len, flat, &json, &err) !=
-		FOTA_OK) {
-		fprintf(stderr, "sign: %s (%s)\n", err.msg, fota_strerror(err.code));
-		goto out;
+	keys = strdup(argv[2]);
+	for (path = keys ? strtok_r(keys, ",", &save) : NULL; path;
+	     path = strtok_r(NULL, ",", &save)) {
+		if (n == FOTA_MAX_SIGNATURES) {
+			fprintf(stderr, "sign: more than %d key files\n", FOTA_MAX_SIGNATURES);
+			goto out;
+		}
+		if (fota_signer_load(path, strcmp(argv[3], "-") == 0 ? NULL : argv[3], &signers[n],
+				     &err) != FOTA_OK)
+			goto fail;
+		n++;
 	}
+	if (fota_envelope_sign(signers, n, (const uint8_t *)payload, len, flat, &json, &err) !=
+	    FOTA_OK)
+		goto fail;
 	printf("%s\n", json);
 	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "sign: %s (%s)\n", err.msg, fota_strerror(err.code));
 out:
 	free(json);
 	free(payload);
-	fota_signer_free(signer);
+	free(keys);
+	for (size_t i = 0; i < n; i++)
+		fota_signer_free(signers[i]);
 	return rc;
 }
 
