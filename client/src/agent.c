@@ -757,6 +757,20 @@ static void on_lost(void *ctx, const char *cause)
 	log_warn("connection lost: %s; reconnecting", cause);
 }
 
+/* [trust] <role>_threshold: refused at start when the store cannot ever meet it. */
+static fota_err set_threshold(struct fota_trust *trust, enum fota_role role, uint32_t n,
+			      const char *path, struct fota_error *err)
+{
+	size_t have = fota_trust_count(trust, role);
+
+	if (n > have)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "[trust] %s_threshold = %u but trust store %s holds %zu %s "
+				      "key(s)",
+				      fota_role_name(role), n, path, have, fota_role_name(role));
+	return fota_trust_set_threshold(trust, role, n, err);
+}
+
 fota_err agent_new(const struct client_config *cfg, struct agent **out, struct fota_error *err)
 {
 	struct fota_mqtt_config mc = {0};
@@ -823,6 +837,12 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 				    cfg->trust);
 		goto fail;
 	}
+	rc = set_threshold(a->trust, FOTA_ROLE_RELEASE, cfg->release_threshold, cfg->trust, err);
+	if (rc == FOTA_OK)
+		rc = set_threshold(a->trust, FOTA_ROLE_ORCHESTRATOR, cfg->orchestrator_threshold,
+				   cfg->trust, err);
+	if (rc != FOTA_OK)
+		goto fail;
 	rc = reporter_init(&a->reporter, cfg, err);
 	if (rc != FOTA_OK)
 		goto fail;

@@ -28,6 +28,8 @@ void client_config_defaults(struct client_config *c)
 	snprintf(c->reboot_command, sizeof(c->reboot_command), "/sbin/reboot");
 	c->script_timeout_s = 600;
 	c->max_boot_attempts = 3;
+	c->release_threshold = 1;
+	c->orchestrator_threshold = 1;
 	c->policy_timeout_s = 10;
 	c->policy_retry_s = 60;
 	/* 32 chunks of 64 KiB: 2 MiB per repair window keeps the orchestrator's and the
@@ -153,6 +155,10 @@ static int apply(struct client_config *c, const char *section, const char *name,
 		return parse_u32(value, 1, 86400, &c->script_timeout_s);
 	if (IS("install", "max_boot_attempts"))
 		return parse_u32(value, 1, 100, &c->max_boot_attempts);
+	if (IS("trust", "release_threshold"))
+		return parse_u32(value, 1, FOTA_MAX_SIGNATURES, &c->release_threshold);
+	if (IS("trust", "orchestrator_threshold"))
+		return parse_u32(value, 1, FOTA_MAX_SIGNATURES, &c->orchestrator_threshold);
 	if (IS("policy", "hook"))
 		return STR(policy_hook);
 	if (IS("policy", "timeout_s"))

@@ -30,6 +30,9 @@ struct client_config {
 	char state_dir[CLIENT_PATH_MAX];
 	char trust[CLIENT_PATH_MAX];
 	char prefix[FOTA_MAX_PREFIX_LEN + 1];
+	/* [trust]: distinct keys of a role that must sign a document (1..FOTA_MAX_SIGNATURES) */
+	uint32_t release_threshold;
+	uint32_t orchestrator_threshold;
 	/* [install] */
 	char install_method[16]; /* file, ab-slot or script: must match the manifest's */
 	char install_target[CLIENT_PATH_MAX]; /* file: the file replaced */
