@@ -95,6 +95,7 @@ struct deferred {
 struct agent {
 	const struct client_config *cfg;
 	struct fota_trust *trust;
+	struct fota_tz_cache zones; /* the zone of the last daily window judged (under lock) */
 	struct fota_mqtt *mqtt;
 	struct reporter reporter;
 	pthread_mutex_t lock;
@@ -359,6 +360,8 @@ static void describe_device(struct agent *a, const char *group, const struct jou
 	dev->job_sha256 = a->job.manifest.sha256;
 	dev->busy = a->hold;
 	dev->now = fota_time_now();
+	dev->zone = fota_tz_cache_get;
+	dev->zone_ctx = &a->zones;
 }
 
 /* Caller holds lock. Keeps a directive whose window is not open yet, to judge it again when
@@ -895,6 +898,7 @@ void agent_free(struct agent *a)
 		free(a->deferred[i].doc);
 	bootctl_free(a->bc);
 	fota_trust_free(a->trust);
+	fota_tz_cache_clear(&a->zones);
 	reporter_destroy(&a->reporter);
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);

@@ -43,9 +43,11 @@ static void refuse(struct fota_acceptance *out, enum fota_verdict v, const struc
 	snprintf(out->reason, sizeof(out->reason), "%s", err->msg);
 }
 
-enum fota_window fota_acceptance_window(const struct fota_directive *d, int64_t now,
-					int64_t *opens_at)
+enum fota_window fota_acceptance_window(const struct fota_directive *d, const struct fota_tz *tz,
+					int64_t now, int64_t *opens_at)
 {
+	int64_t daily_at = 0;
+
 	if (d->not_after != 0 && now >= d->not_after)
 		return FOTA_WINDOW_CLOSED;
 	if (d->not_before != 0 && now < d->not_before) {
@@ -53,7 +55,14 @@ enum fota_window fota_acceptance_window(const struct fota_directive *d, int64_t 
 			*opens_at = d->not_before;
 		return FOTA_WINDOW_NOT_YET;
 	}
-	return FOTA_WINDOW_OPEN;
+	if (!d->daily.set || (tz && fota_daily_window_open(&d->daily, tz, now, &daily_at)))
+		return FOTA_WINDOW_OPEN;
+	/* Without the zone the daily window cannot be placed: it never opens. */
+	if (!tz || (d->not_after != 0 && daily_at >= d->not_after))
+		return FOTA_WINDOW_CLOSED;
+	if (opens_at)
+		*opens_at = daily_at;
+	return FOTA_WINDOW_NOT_YET;
 }
 
 /* Replay and redelivery: true when the directive is new enough to be judged. */
@@ -90,8 +99,11 @@ static void judge_content(const struct fota_trust *trust, const struct fota_acce
 	size_t mbody_len = 0;
 	char when[FOTA_TIME_STR_LEN];
 	int64_t opens_at = 0;
+	const struct fota_tz *tz = NULL;
 
-	switch (fota_acceptance_window(d, dev->now, &opens_at)) {
+	if (d->daily.set && dev->zone)
+		tz = dev->zone(dev->zone_ctx, d->daily.tz);
+	switch (fota_acceptance_window(d, tz, dev->now, &opens_at)) {
 	case FOTA_WINDOW_NOT_YET:
 		fota_time_format(opens_at, when);
 		out->retry_at = opens_at;
@@ -99,6 +111,13 @@ static void judge_content(const struct fota_trust *trust, const struct fota_acce
 		    d->campaign_id, when);
 		return;
 	case FOTA_WINDOW_CLOSED:
+		if (d->daily.set && !tz) {
+			fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
+				       "directive rejected: its daily window is in time zone %s, "
+				       "which this device does not know",
+				       d->daily.tz);
+			goto refused;
+		}
 		fota_time_format(d->not_after, when);
 		fota_error_set(&err, FOTA_ERR_EXPIRED, "directive rejected: window closed at %s",
 			       when);

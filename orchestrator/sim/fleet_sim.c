@@ -81,6 +81,7 @@ struct device {
 	uint8_t *deferred;
 	size_t deferred_len;
 	int64_t deferred_at;
+	struct fota_tz_cache zones; /* the zone of the last daily window judged */
 	/* The job. */
 	uint64_t job_seq;
 	bool window_hold;
@@ -316,6 +317,8 @@ static void handle_directive(struct sim *sim, struct device *d, const uint8_t *j
 	dev.job_group = sim->group;
 	dev.job_sha256 = d->m.sha256;
 	dev.now = fota_time_now();
+	dev.zone = fota_tz_cache_get;
+	dev.zone_ctx = &d->zones;
 	fota_acceptance_judge(sim->trust, jws, len, &dev, &acc);
 	if (acc.record) {
 		d->seen_seq = dir->directive_seq;
@@ -1055,6 +1058,7 @@ out:
 		free(sim.devs[i].pending);
 		free(sim.devs[i].deferred);
 		free(sim.devs[i].table_raw);
+		fota_tz_cache_clear(&sim.devs[i].zones);
 		end_job(&sim.devs[i]);
 	}
 	free(sim.devs);

@@ -69,6 +69,9 @@ static char *unsigned_envelope(const char *payload)
 	return json;
 }
 
+/* Zones from the test data, whatever the host has. */
+static struct fota_tz_cache zones;
+
 /* The baseline: a good manifest and a directive admitting every device of group "lab". */
 static void scene_init(struct scene *s)
 {
@@ -104,6 +107,8 @@ static void scene_init(struct scene *s)
 	s->dev.seen_seq = 4;
 	s->dev.settled = true;
 	s->dev.now = NOW;
+	s->dev.zone = fota_tz_cache_get;
+	s->dev.zone_ctx = &zones;
 	s->orch_sig = SIG_ORCH;
 	s->rel_sig = REL_RELEASE;
 }
@@ -239,6 +244,33 @@ static void t_window_open(struct scene *s)
 	s->d.not_before = NOW - 3600;
 	s->d.not_after = NOW + 3600;
 }
+static void daily(struct scene *s, const char *spec, const char *tz)
+{
+	struct fota_error err = {0};
+
+	ck_assert_int_eq(fota_daily_window_parse(spec, tz, &s->d.daily, &err), FOTA_OK);
+}
+static void t_daily_not_yet(struct scene *s)
+{
+	daily(s, "09:00-10:00", "UTC");
+}
+static void t_daily_not_yet_berlin(struct scene *s)
+{
+	daily(s, "10:00-11:00", "Europe/Berlin"); /* 09:00 UTC in winter */
+}
+static void t_daily_open(struct scene *s)
+{
+	daily(s, "07:00-09:00", "UTC");
+}
+static void t_daily_after_window(struct scene *s)
+{
+	daily(s, "09:00-10:00", "UTC");
+	s->d.not_after = NOW + 1800;
+}
+static void t_daily_unknown_zone(struct scene *s)
+{
+	daily(s, "07:00-09:00", "Mars/Olympus");
+}
 static void t_directive_expired(struct scene *s)
 {
 	s->d.created = NOW - 2 * DAY;
@@ -367,6 +399,17 @@ static const struct row rows[] = {
     {"window closed", t_window_closed, FOTA_VERDICT_REFUSE, FOTA_RESULT_EXPIRED,
      "directive rejected: window closed at 2027-01-15T07:00:00Z", true, true},
     {"window open", t_window_open, FOTA_VERDICT_START, FOTA_RESULT_NONE, "accepted", true, false},
+    {"daily window not open yet", t_daily_not_yet, FOTA_VERDICT_DEFER, FOTA_RESULT_NONE,
+     "campaign c1: directive window opens at 2027-01-15T09:00:00Z", true, false},
+    {"daily window in Berlin not open yet", t_daily_not_yet_berlin, FOTA_VERDICT_DEFER,
+     FOTA_RESULT_NONE, "campaign c1: directive window opens at 2027-01-15T09:00:00Z", true, false},
+    {"daily window open", t_daily_open, FOTA_VERDICT_START, FOTA_RESULT_NONE, "accepted", true,
+     false},
+    {"daily window opens only after the directive window", t_daily_after_window,
+     FOTA_VERDICT_REFUSE, FOTA_RESULT_EXPIRED, "window closed at 2027-01-15T08:30:00Z", true, true},
+    {"daily window in a zone the device does not know", t_daily_unknown_zone, FOTA_VERDICT_REFUSE,
+     FOTA_RESULT_UNSUPPORTED,
+     "daily window is in time zone Mars/Olympus, which this device does not know", true, true},
     {"directive expired", t_directive_expired, FOTA_VERDICT_REFUSE, FOTA_RESULT_EXPIRED,
      "directive rejected: expired at 2027-01-14T08:00:00Z", true, true},
     {"manifest signed by the orchestrator key", t_manifest_wrong_role, FOTA_VERDICT_REFUSE,
@@ -412,6 +455,7 @@ START_TEST(test_table)
 	struct scene s;
 
 	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
+	setenv("FOTA_ZONEINFO", FOTA_TEST_DATA "/zoneinfo", 1);
 	scene_init(&s);
 	r->tweak(&s);
 	judge(&s, trust, &a);
@@ -433,6 +477,7 @@ START_TEST(test_table)
 	fota_acceptance_clear(&a);
 	fota_acceptance_clear(&a); /* twice is harmless */
 	fota_trust_free(trust);
+	fota_tz_cache_clear(&zones);
 }
 END_TEST
 
@@ -442,16 +487,16 @@ START_TEST(test_window)
 	int64_t at = 0;
 
 	memset(&d, 0, sizeof(d));
-	ck_assert_int_eq(fota_acceptance_window(&d, NOW, &at), FOTA_WINDOW_OPEN);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, NOW, &at), FOTA_WINDOW_OPEN);
 	d.not_before = NOW + 1;
-	ck_assert_int_eq(fota_acceptance_window(&d, NOW, &at), FOTA_WINDOW_NOT_YET);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, NOW, &at), FOTA_WINDOW_NOT_YET);
 	ck_assert_int_eq(at, NOW + 1);
-	ck_assert_int_eq(fota_acceptance_window(&d, NOW + 1, NULL), FOTA_WINDOW_OPEN);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, NOW + 1, NULL), FOTA_WINDOW_OPEN);
 	d.not_after = NOW + 10;
-	ck_assert_int_eq(fota_acceptance_window(&d, NOW + 9, NULL), FOTA_WINDOW_OPEN);
-	ck_assert_int_eq(fota_acceptance_window(&d, NOW + 10, NULL), FOTA_WINDOW_CLOSED);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, NOW + 9, NULL), FOTA_WINDOW_OPEN);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, NOW + 10, NULL), FOTA_WINDOW_CLOSED);
 	d.not_before = 0;
-	ck_assert_int_eq(fota_acceptance_window(&d, 0, NULL), FOTA_WINDOW_OPEN);
+	ck_assert_int_eq(fota_acceptance_window(&d, NULL, 0, NULL), FOTA_WINDOW_OPEN);
 	ck_assert_str_eq(fota_verdict_name(FOTA_VERDICT_DEFER), "defer");
 	ck_assert_str_eq(fota_verdict_name(FOTA_VERDICT__COUNT), "unknown");
 	fota_acceptance_clear(NULL);

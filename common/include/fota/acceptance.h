@@ -19,6 +19,7 @@
 #include "fota/manifest.h"
 #include "fota/status.h"
 #include "fota/trust.h"
+#include "fota/tzone.h"
 
 enum fota_verdict {
 	FOTA_VERDICT_IGNORE = 0,   /* nothing to do: empty, replay, redelivery, busy */
@@ -65,6 +66,11 @@ struct fota_acceptance_device {
 	/* A switch, probation or reboot is under way: directives wait for the next start. */
 	bool busy;
 	int64_t now; /* Unix seconds */
+	/* Looks up the zone of a directive's daily window: fota_tz_cache_get with a
+	 * struct fota_tz_cache of the caller's as zone_ctx. NULL, or a NULL zone: the device
+	 * does not know the zone, and refuses the directive. */
+	const struct fota_tz *(*zone)(void *zone_ctx, const char *name);
+	void *zone_ctx;
 };
 
 struct fota_acceptance {
@@ -101,9 +107,11 @@ void fota_acceptance_judge(const struct fota_trust *trust, const uint8_t *jws, s
 void fota_acceptance_clear(struct fota_acceptance *out);
 
 /* Where the directive's window stands at now; *opens_at (may be NULL) is set for NOT_YET.
- * The one place that reads the window, so a new kind of window is one more case here. */
-enum fota_window fota_acceptance_window(const struct fota_directive *d, int64_t now,
-					int64_t *opens_at);
+ * The one place that reads the window, so a new kind of window is one more case here.
+ * Both the absolute window (not_before, not_after) and the daily one (in zone tz, which the
+ * caller looked up; ignored without a daily window) must be open. */
+enum fota_window fota_acceptance_window(const struct fota_directive *d, const struct fota_tz *tz,
+					int64_t now, int64_t *opens_at);
 
 const char *fota_verdict_name(enum fota_verdict v);
 
