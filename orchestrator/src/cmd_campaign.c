@@ -46,7 +46,7 @@ static const char campaign_usage[] =
     "--fail-threshold pauses the campaign by itself at N failed devices, or P % of admitted\n"
     "ones. --admit-rate limits new admissions per minute. --window bounds when devices may\n"
     "start (RFC 3339 UTC times); --window-daily does so every day in local time of --tz\n"
-    "(an IANA zone such as Europe/Berlin, default UTC); the directive carries it.\n"
+    "(an IANA zone such as Europe/Berlin, default UTC); devices keep to it as well.\n"
     "--device-timeout (90s, 30m, 12h, 7d) times out an admitted\n"
     "device silent that long; it then counts as failed (default) or, with --on-timeout\n"
     "skipped, leaves the stage's success ratio. `create` refuses an unknown or empty group,\n"
