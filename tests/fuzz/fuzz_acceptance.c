@@ -125,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char sha_hex[2 * FOTA_SHA256_LEN + 1];
 	char *manifest_jws = NULL, *directive_jws = NULL;
 	size_t manifest_len;
+	int flat;
 
 	if (size < 4)
 		return 0;
@@ -150,13 +151,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* In half days from ten days before the seeds' created time (2026-11-26T12:00:00Z) to
 	 * well past their expiry. */
 	dev.now = 1795694400 - 10 * 86400 + (int64_t)data[3] * 43200;
+	flat = data[1] & 0x80; /* the manifest envelope's serialization */
 	data += 4;
 	size -= 4;
 
 	sep = memchr(data, '\0', size);
 	manifest_len = sep != NULL ? (size_t)(sep - data) : 0;
-	if (fota_envelope_sign(&release_signer, 1, data, manifest_len, data[0] & 1, &manifest_jws,
-			       NULL) != FOTA_OK)
+	if (fota_envelope_sign(&release_signer, 1, data, manifest_len, flat, &manifest_jws, NULL) !=
+	    FOTA_OK)
 		abort();
 	fota_sha256(data, manifest_len, sha);
 	fota_hex_encode(sha, FOTA_SHA256_LEN, sha_hex);
