@@ -513,6 +513,7 @@ static int image_sign(int argc, char **argv)
 		goto out;
 	}
 	file = argv[optind];
+	cfg.stateless = true; /* signs a file, writes no state */
 	if (orch_cli_load_config(&cfg, &err))
 		goto out;
 	if ((missing = manifest_missing(&mo, &cfg))) {

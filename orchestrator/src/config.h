@@ -95,6 +95,7 @@ struct orch_config {
 	/* CLI only */
 	bool json;
 	bool help;
+	bool stateless; /* the command never touches state_dir (image sign): any user may run it */
 	const char *config_path; /* NULL: $FOTA_ORCHESTRATOR_CONFIG, then the default if present */
 	struct orch_override overrides[ORCH_MAX_OVERRIDES];
 	size_t n_overrides;

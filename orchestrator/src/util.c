@@ -127,7 +127,7 @@ static fota_err check_state_owner(const struct orch_config *cfg, struct fota_err
 	struct stat st;
 	uid_t uid = geteuid();
 
-	if (stat(cfg->state_dir, &st) != 0 || st.st_uid == uid)
+	if (cfg->stateless || stat(cfg->state_dir, &st) != 0 || st.st_uid == uid)
 		return FOTA_OK;
 	user_name(st.st_uid, owner, sizeof(owner));
 	fota_error_set(err, FOTA_ERR_STATE,

@@ -36,6 +36,16 @@ done
 check "nothing was created in the state directory: $(ls -A "$T/orch" | xargs)" \
 	[ -z "$(ls -A "$T/orch")" ]
 
+# `image sign` writes no state, so it runs as anyone, wherever the state directory is.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/release-1.pem" 2>/dev/null
+head -c 4096 /dev/urandom >"$T/fw.bin"
+RC=0
+"$FOTA_ORCH_BIN" --state-dir "$T/orch" image sign "$T/fw.bin" --out "$T/fw.jws" \
+	--release-key "$T/release-1.pem" --name firmware --version 1.0.0 --vendor acme \
+	--model gw-100 --sequence 1 >"$T/out" 2>&1 || RC=$?
+check "image sign as root beside $owner's state directory runs (exit $RC: $(head -n 1 "$T/out"))" \
+	[ "$RC" -eq 0 ]
+
 # As the owner the same command runs, and what it creates belongs to the owner.
 RC=0
 setpriv --reuid 65534 --regid 65534 --clear-groups \
