@@ -201,11 +201,24 @@ static void crash_point(const struct agent *a, const char *point)
 	}
 }
 
+static void save_journal(struct agent *a)
+{
+	struct fota_error err = {0};
+
+	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+		log_warn("cannot save journal: %s", err.msg);
+}
+
 /* Caller holds lock. */
 static void set_state(struct agent *a, enum fota_state st, enum fota_result res, const char *reason)
 {
 	struct fota_status s;
 
+	if (a->job.active && a->journal.outcome.kept) {
+		/* A new job reports its own states: the last A/B outcome is history now. */
+		memset(&a->journal.outcome, 0, sizeof(a->journal.outcome));
+		save_journal(a);
+	}
 	a->state = st;
 	a->result = res;
 	snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason : "");
@@ -240,14 +253,6 @@ static void history(struct agent *a, const char *outcome, const char *reason)
 static const char *slot_path(const struct agent *a, enum bootctl_slot slot)
 {
 	return slot == BOOTCTL_SLOT_A ? a->cfg->slot_a : a->cfg->slot_b;
-}
-
-static void save_journal(struct agent *a)
-{
-	struct fota_error err = {0};
-
-	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
-		log_warn("cannot save journal: %s", err.msg);
 }
 
 /* Caller holds lock. Marks the group's current directive settled in the journal. */
@@ -1234,14 +1239,15 @@ static void finish(struct agent *a)
 	a->installer_joinable = true;
 }
 
-/* Caller holds lock. Keeps an A/B outcome in the journal (saved by the caller) until the
- * broker has it; see report_outcome_done. */
+/* Caller holds lock. Keeps an A/B outcome in the journal (saved by the caller) until a new job
+ * starts (set_state); report_outcome_done notes when the broker has it. */
 static void keep_outcome(struct agent *a, enum fota_state st, enum fota_result res,
 			 const char *reason)
 {
 	struct journal_outcome *o = &a->journal.outcome;
 
-	o->pending = true;
+	o->kept = true;
+	o->reported = false;
 	snprintf(o->state, sizeof(o->state), "%s", fota_state_name(st));
 	snprintf(o->result, sizeof(o->result), "%s", fota_result_name(res));
 	snprintf(o->reason, sizeof(o->reason), "%s", reason);
@@ -1249,14 +1255,15 @@ static void keep_outcome(struct agent *a, enum fota_state st, enum fota_result r
 	snprintf(o->image_id, sizeof(o->image_id), "%s", a->job.image_hex);
 }
 
-/* Caller holds lock. At start: an outcome the broker may not have is the state to report. */
+/* Caller holds lock. At start: the last A/B outcome is the state to report until a new job
+ * starts, so an operator still sees it after the reboot that followed it. */
 static void restore_outcome(struct agent *a)
 {
 	const struct journal_outcome *o = &a->journal.outcome;
 	enum fota_state st;
 	enum fota_result res;
 
-	if (!o->pending || fota_state_parse(o->state, &st, NULL) != FOTA_OK ||
+	if (!o->kept || fota_state_parse(o->state, &st, NULL) != FOTA_OK ||
 	    fota_result_parse(o->result, &res, NULL) != FOTA_OK)
 		return;
 	memset(&a->job, 0, sizeof(a->job));
@@ -1267,19 +1274,19 @@ static void restore_outcome(struct agent *a)
 	snprintf(a->reason, sizeof(a->reason), "%s", o->reason);
 }
 
-/* Caller holds lock. Once every queued report is published, the kept outcome is done. */
+/* Caller holds lock. Once every queued report is published, the broker has the kept outcome. */
 static void report_outcome_done(struct agent *a)
 {
 	unsigned queued;
 
-	if (!a->journal.outcome.pending || !a->status_queued)
+	if (!a->journal.outcome.kept || a->journal.outcome.reported || !a->status_queued)
 		return;
 	pthread_mutex_lock(&a->reporter.lock);
 	queued = a->reporter.len;
 	pthread_mutex_unlock(&a->reporter.lock);
 	if (queued > 0)
 		return;
-	memset(&a->journal.outcome, 0, sizeof(a->journal.outcome));
+	a->journal.outcome.reported = true;
 	save_journal(a);
 }
 

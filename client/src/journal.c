@@ -127,17 +127,23 @@ static int parse(struct journal *j, const uint8_t *buf, size_t len)
 	    get_opt_str(root, "slot", j->slot, sizeof(j->slot)) ||
 	    (j->slot[0] && !slot_ok(j->slot)))
 		goto out;
-	prob = cJSON_GetObjectItemCaseSensitive(root, "unreported");
+	/* "unreported" is what older agents wrote: an outcome the broker did not have yet. */
+	prob = cJSON_GetObjectItemCaseSensitive(root, "outcome");
+	if (prob == NULL)
+		prob = cJSON_GetObjectItemCaseSensitive(root, "unreported");
 	if (prob && !cJSON_IsNull(prob)) {
 		struct journal_outcome *o = &j->outcome;
+		const cJSON *reported = cJSON_GetObjectItemCaseSensitive(prob, "reported");
 
 		if (!cJSON_IsObject(prob) || get_str(prob, "state", o->state, sizeof(o->state)) ||
 		    get_str(prob, "result", o->result, sizeof(o->result)) ||
 		    get_str(prob, "reason", o->reason, sizeof(o->reason)) ||
 		    get_str(prob, "campaign", o->campaign, sizeof(o->campaign)) ||
-		    get_str(prob, "image_id", o->image_id, sizeof(o->image_id)))
+		    get_str(prob, "image_id", o->image_id, sizeof(o->image_id)) ||
+		    (reported && !cJSON_IsBool(reported)))
 			goto out;
-		o->pending = true;
+		o->kept = true;
+		o->reported = cJSON_IsTrue(reported);
 	}
 	prob = cJSON_GetObjectItemCaseSensitive(root, "probation");
 	if (prob && !cJSON_IsNull(prob) &&
@@ -239,14 +245,15 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 	     add_text(root, "installed_sha256", j->installed_sha256) &&
 	     add_text(root, "installed_campaign", j->installed_campaign) &&
 	     add_text(root, "slot", j->slot);
-	if (ok && j->outcome.pending) {
-		cJSON *o = cJSON_AddObjectToObject(root, "unreported");
+	if (ok && j->outcome.kept) {
+		cJSON *o = cJSON_AddObjectToObject(root, "outcome");
 
 		ok = o != NULL && add_text(o, "state", j->outcome.state) &&
 		     add_text(o, "result", j->outcome.result) &&
 		     add_text(o, "reason", j->outcome.reason) &&
 		     add_text(o, "campaign", j->outcome.campaign) &&
-		     add_text(o, "image_id", j->outcome.image_id);
+		     add_text(o, "image_id", j->outcome.image_id) &&
+		     cJSON_AddBoolToObject(o, "reported", j->outcome.reported);
 	}
 	if (ok && j->probation.phase != JOURNAL_PHASE_NONE) {
 		const struct journal_probation *p = &j->probation;

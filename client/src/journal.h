@@ -49,10 +49,12 @@ struct journal_probation {
 	char reason[FOTA_MAX_REASON_LEN + 1]; /* why it is rolling back */
 };
 
-/* The final outcome of an A/B update until the broker has it: a cut right after the commit
- * must not lose the report. */
+/* The final outcome of the last A/B update, kept until a new job starts: a cut right after the
+ * commit must not lose the report, and after the reboot that follows a rollback the status
+ * must still say what happened. */
 struct journal_outcome {
-	bool pending;
+	bool kept;	 /* an outcome is recorded */
+	bool reported;	 /* the broker has it */
 	char state[24];	 /* fota_state_name */
 	char result[32]; /* fota_result_name */
 	char reason[FOTA_MAX_REASON_LEN + 1];

@@ -123,17 +123,25 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(back.probation.reason, "health check 'x' failed");
 
 	/* An unpublished outcome survives a restart. */
-	back.outcome.pending = true;
+	back.outcome.kept = true;
 	snprintf(back.outcome.state, sizeof(back.outcome.state), "rolled_back");
 	snprintf(back.outcome.result, sizeof(back.outcome.result), "health_check_failed");
 	snprintf(back.outcome.reason, sizeof(back.outcome.reason), "bootloader fell back");
 	snprintf(back.outcome.campaign, sizeof(back.outcome.campaign), "c-2");
 	ck_assert_int_eq(journal_save(&back, tmpdir, &err), FOTA_OK);
 	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
-	ck_assert(j.outcome.pending);
+	ck_assert(j.outcome.kept);
+	ck_assert(!j.outcome.reported);
 	ck_assert_str_eq(j.outcome.state, "rolled_back");
 	ck_assert_str_eq(j.outcome.reason, "bootloader fell back");
 	ck_assert_str_eq(j.outcome.campaign, "c-2");
+	/* So does a published one: it stays the status until a new job starts. */
+	back.outcome.reported = true;
+	ck_assert_int_eq(journal_save(&back, tmpdir, &err), FOTA_OK);
+	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
+	ck_assert(j.outcome.kept);
+	ck_assert(j.outcome.reported);
+	ck_assert_str_eq(j.outcome.state, "rolled_back");
 	memset(&back.outcome, 0, sizeof(back.outcome));
 
 	/* Committing clears the probation record from the file. */
@@ -141,7 +149,7 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(journal_save(&back, tmpdir, &err), FOTA_OK);
 	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
 	ck_assert_int_eq(j.probation.phase, JOURNAL_PHASE_NONE);
-	ck_assert(!j.outcome.pending);
+	ck_assert(!j.outcome.kept);
 	ck_assert_str_eq(j.installed_version, "2.0.0");
 }
 END_TEST
@@ -203,6 +211,24 @@ START_TEST(test_broken)
 	ck_assert_int_eq(j.probation.phase, JOURNAL_PHASE_NONE);
 	ck_assert(exists("journal.json.broken"));
 	ck_assert(!exists("journal.json"));
+}
+END_TEST
+
+/* What older agents wrote for an outcome the broker did not have yet. */
+START_TEST(test_old_unreported_outcome)
+{
+	struct journal j;
+	struct fota_error err = {0};
+
+	write_journal("{\"installed_version\":\"1.2.0\",\"installed_sequence\":5,"
+		      "\"installed_sha256\":\"\",\"groups\":[],\"unreported\":{\"state\":"
+		      "\"confirmed\",\"result\":\"success\",\"reason\":\"\",\"campaign\":\"c\","
+		      "\"image_id\":\"00\"}}");
+	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
+	ck_assert_str_eq(err.msg, "");
+	ck_assert(j.outcome.kept);
+	ck_assert(!j.outcome.reported);
+	ck_assert_str_eq(j.outcome.state, "confirmed");
 }
 END_TEST
 
@@ -334,7 +360,7 @@ START_TEST(test_journal_hostile_strings)
 	snprintf(j.installed_campaign, sizeof(j.installed_campaign), "%s", s);
 	g = journal_group(&j, s);
 	ck_assert_ptr_nonnull(g);
-	j.outcome.pending = true;
+	j.outcome.kept = true;
 	snprintf(j.outcome.state, sizeof(j.outcome.state), "%s", s);
 	snprintf(j.outcome.result, sizeof(j.outcome.result), "%s", s);
 	snprintf(j.outcome.reason, sizeof(j.outcome.reason), "%s", s);
@@ -390,6 +416,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_old_format);
 	tcase_add_loop_test(tc, test_broken, 0, (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_good_probation_parses);
+	tcase_add_test(tc, test_old_unreported_outcome);
 	tcase_add_loop_test(tc, test_journal_hostile_strings, 0,
 			    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_loop_test(tc, test_history_hostile_strings, 0,
