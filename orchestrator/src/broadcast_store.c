@@ -54,6 +54,11 @@ static fota_err record_end(struct orch_store *st, const struct orch_broadcast_re
 		    "group %.*s: %u/%u chunks%s, %.1f MiB in %.1f s, for %u devices",
 		    FOTA_MAX_SEGMENT_LEN, r->group, s->first + s->acked, r->chunk_count, resumed,
 		    (double)s->bytes / 1048576.0, (double)s->elapsed_ms / 1000.0, r->devices);
+	else if (r->chunk_count == 0) /* the image could not be opened */
+		rc = orch_campaign_event(
+		    st, r->campaign, "", "broadcast", orch_bcast_end_name(r->end), err,
+		    "group %.*s: nothing sent%s, for %u devices: %.*s", FOTA_MAX_SEGMENT_LEN,
+		    r->group, resumed, r->devices, 100, r->msg);
 	else
 		rc = orch_campaign_event(st, r->campaign, "", "broadcast",
 					 orch_bcast_end_name(r->end), err,
