@@ -167,6 +167,38 @@ out:
 	return rc;
 }
 
+/* The envelope as one strict JSON document (the documents' own rules: two readers of one
+ * envelope must agree on which payload and which signatures it holds) and its payload text. */
+static fota_err load_envelope(const char *jws, size_t len, size_t max_len, cJSON **root,
+			      const char **payload_b64, struct fota_error *err)
+{
+	fota_err rc;
+
+	if (len > max_len)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "envelope is %zu bytes, limit %zu",
+				      len, max_len);
+	rc = fota__json_load((const uint8_t *)jws, len, max_len, root, "envelope: ", err);
+	if (rc != FOTA_OK)
+		return rc;
+	*payload_b64 = fota__json_find_string(*root, "payload");
+	if (*payload_b64 == NULL)
+		return fota_error_set(err, FOTA_ERR_FIELD, "envelope has no \"payload\" string");
+	return FOTA_OK;
+}
+
+static fota_err decode_payload(const char *payload_b64, uint8_t **payload, size_t *payload_len,
+			       struct fota_error *err)
+{
+	fota_err rc =
+	    fota_b64url_decode(payload_b64, strlen(payload_b64), payload, payload_len, err);
+
+	if (rc != FOTA_OK)
+		fota_error_prefix(err, "payload");
+	else
+		fota_error_clear(err);
+	return rc;
+}
+
 fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role role, const char *jws,
 			      size_t len, size_t max_len, uint8_t **payload, size_t *payload_len,
 			      struct fota_error *err)
@@ -187,19 +219,9 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 	if (trust == NULL || jws == NULL || payload == NULL || payload_len == NULL ||
 	    (unsigned)role >= FOTA_ROLE__COUNT)
 		return fota_error_set(err, FOTA_ERR_INVAL, "envelope verify: invalid argument");
-	if (len > max_len)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG, "envelope is %zu bytes, limit %zu",
-				      len, max_len);
-	/* As strict as the documents it carries: two readers of one envelope must agree on
-	 * which payload and which signatures it holds. */
-	rc = fota__json_load((const uint8_t *)jws, len, max_len, &root, "envelope: ", err);
+	rc = load_envelope(jws, len, max_len, &root, &payload_b64, err);
 	if (rc != FOTA_OK)
 		goto out;
-	payload_b64 = fota__json_find_string(root, "payload");
-	if (payload_b64 == NULL) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD, "envelope has no \"payload\" string");
-		goto out;
-	}
 	sigs = cJSON_GetObjectItemCaseSensitive(root, "signatures");
 	if (sigs != NULL) {
 		int n;
@@ -268,13 +290,28 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 		goto out;
 	}
 	/* Only now, with the text proven authentic, is the payload decoded. */
-	rc = fota_b64url_decode(payload_b64, strlen(payload_b64), payload, payload_len, err);
-	if (rc != FOTA_OK) {
-		fota_error_prefix(err, "payload");
-		goto out;
-	}
-	fota_error_clear(err);
+	rc = decode_payload(payload_b64, payload, payload_len, err);
 out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+fota_err fota_envelope_payload(const char *jws, size_t len, size_t max_len, uint8_t **payload,
+			       size_t *payload_len, struct fota_error *err)
+{
+	const char *payload_b64;
+	cJSON *root = NULL;
+	fota_err rc;
+
+	if (payload != NULL)
+		*payload = NULL;
+	if (payload_len != NULL)
+		*payload_len = 0;
+	if (jws == NULL || payload == NULL || payload_len == NULL)
+		return fota_error_set(err, FOTA_ERR_INVAL, "envelope payload: invalid argument");
+	rc = load_envelope(jws, len, max_len, &root, &payload_b64, err);
+	if (rc == FOTA_OK)
+		rc = decode_payload(payload_b64, payload, payload_len, err);
 	cJSON_Delete(root);
 	return rc;
 }

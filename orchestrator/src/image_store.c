@@ -10,11 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "fota/atomic_file.h"
-#include "fota/b64url.h"
 #include "fota/digest.h"
+#include "fota/envelope.h"
 #include "fota/limits.h"
 
 #include "cmd.h"
@@ -248,26 +246,6 @@ void orch_stage_free(struct orch_stage *st)
 	free(st);
 }
 
-fota_err orch_jws_payload(const char *jws, size_t len, uint8_t **payload, size_t *payload_len,
-			  struct fota_error *err)
-{
-	cJSON *root = cJSON_ParseWithLength(jws, len);
-	const cJSON *p;
-	fota_err rc;
-
-	if (!root)
-		return fota_error_set(err, FOTA_ERR_PARSE, "envelope is not JSON");
-	p = cJSON_GetObjectItemCaseSensitive(root, "payload");
-	if (!cJSON_IsString(p)) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD, "envelope has no string \"payload\"");
-		goto out;
-	}
-	rc = fota_b64url_decode(p->valuestring, strlen(p->valuestring), payload, payload_len, err);
-out:
-	cJSON_Delete(root);
-	return rc;
-}
-
 static bool id_valid(const char *id)
 {
 	size_t i;
@@ -323,7 +301,8 @@ fota_err orch_image_open(const struct orch_config *cfg, const char *id_hex, stru
 	}
 	if (rc)
 		goto out;
-	rc = orch_jws_payload((const char *)jws, jws_len, &payload, &payload_len, err);
+	rc = fota_envelope_payload((const char *)jws, jws_len, FOTA_MAX_ENVELOPE_BYTES, &payload,
+				   &payload_len, err);
 	if (rc) {
 		fota_error_prefix(err, path);
 		goto out;

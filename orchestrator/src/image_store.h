@@ -83,11 +83,6 @@ bool orch_image_current(const struct orch_image *img);
 fota_err orch_image_read_chunk(const struct orch_image *img, uint32_t index, uint8_t *buf,
 			       size_t *len, struct fota_error *err);
 
-/* Decodes the payload of a JWS JSON envelope without verifying it (for our own stored
- * envelopes, which were verified or made by us). *payload malloc'd, NUL-terminated. */
-fota_err orch_jws_payload(const char *jws, size_t len, uint8_t **payload, size_t *payload_len,
-			  struct fota_error *err);
-
 /* Calls fn for every stored image id (sorted); stops at the first non-zero return. */
 typedef int (*orch_image_each_fn)(void *ctx, const char *id_hex);
 fota_err orch_image_list(const struct orch_config *cfg, orch_image_each_fn fn, void *ctx,

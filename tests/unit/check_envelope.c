@@ -530,6 +530,46 @@ START_TEST(test_envelope_nul_byte)
 }
 END_TEST
 
+/* A stored copy is read as a device reads it: the same rules and messages, no verification. */
+START_TEST(test_payload_without_verifying)
+{
+	static const struct {
+		const char *body_extra, *suffix;
+		fota_err code;
+		const char *msg;
+	} cases[] = {
+	    {"", "", FOTA_OK, ""},
+	    {"", "x", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 235"},
+	    {"\"n\":060,", "", FOTA_ERR_PARSE, "envelope: malformed JSON near byte 6"},
+	    {"\"payload\":\"e30\",", "", FOTA_ERR_PARSE, "envelope: duplicate member 'payload'"},
+	};
+
+	for (int i = 0; i < TU_N(cases); i++) {
+		char *json = signed_raw_header(good_header, strlen(good_header),
+					       cases[i].body_extra, cases[i].suffix);
+		struct fota_error err = {0};
+		uint8_t *payload = (uint8_t *)1;
+		size_t payload_len = 1;
+
+		ck_assert_int_eq(fota_envelope_payload(json, strlen(json), FOTA_MAX_ENVELOPE_BYTES,
+						       &payload, &payload_len, &err),
+				 cases[i].code);
+		ck_assert_str_eq(err.msg, cases[i].msg);
+		if (cases[i].code == FOTA_OK) {
+			ck_assert_uint_eq(payload_len, strlen(test_payload));
+			ck_assert_mem_eq(payload, test_payload, payload_len);
+			free(payload);
+			/* The limit is the caller's, as for verification. */
+			ck_assert_int_eq(fota_envelope_payload(json, strlen(json), strlen(json) - 1,
+							       &payload, &payload_len, &err),
+					 FOTA_ERR_TOO_BIG);
+		}
+		ck_assert_ptr_null(payload);
+		free(json);
+	}
+}
+END_TEST
+
 START_TEST(test_oversize)
 {
 	struct fota_trust *trust = store();
@@ -803,6 +843,7 @@ static Suite *envelope_suite(void)
 	tcase_add_loop_test(tc, test_strict_envelope, 0,
 			    (int)(sizeof(strict_cases) / sizeof(strict_cases[0])));
 	tcase_add_test(tc, test_envelope_nul_byte);
+	tcase_add_test(tc, test_payload_without_verifying);
 	tcase_add_test(tc, test_oversize);
 	tcase_add_test(tc, test_role_separation);
 	tcase_add_test(tc, test_threshold);

@@ -26,4 +26,13 @@ fota_err fota_envelope_verify(const struct fota_trust *trust, enum fota_role rol
 			      size_t len, size_t max_len, uint8_t **payload, size_t *payload_len,
 			      struct fota_error *err);
 
+/*
+ * The payload of an envelope read by the same strict rules, without verifying it: for a copy
+ * that was verified when it was stored (the orchestrator's image store), so that it is read
+ * exactly as a device will read it. Same limits, messages and ownership as
+ * fota_envelope_verify.
+ */
+fota_err fota_envelope_payload(const char *jws, size_t len, size_t max_len, uint8_t **payload,
+			       size_t *payload_len, struct fota_error *err);
+
 #endif
