@@ -551,6 +551,8 @@ static void drive_deferred(struct agent *a)
 {
 	int64_t now = fota_time_now();
 
+	if (a->installing)
+		return; /* judged once the install thread has ended, like any directive */
 	for (int i = 0; i < a->cfg->n_groups; i++) {
 		struct deferred *k = &a->deferred[i];
 		uint8_t *doc = k->doc;
