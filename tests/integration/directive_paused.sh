@@ -34,8 +34,8 @@ fota_orch publish "$id" --group staging --no-broadcast "${ORCH[@]}" >"$T/publish
 	fail "publish to staging failed"
 directive_resign staging '.group = "lab" | .directive_seq = 50 | .state = "paused"' "$T/paused.jws"
 directive_send "$T/paused.jws" lab
-fota_wait_line "$T/dev-1/client.log" "campaign c-$id paused: nothing new starts" 15 ||
-	fail "dev-1 did not take the paused directive"
+check "dev-1 took the paused directive" \
+	fota_wait_line "$T/dev-1/client.log" "campaign c-$id paused: nothing new starts" 15
 broadcast "$id"
 check "dev-1 ignored the older active directive" \
 	fota_wait_line "$T/dev-1/client.log" "sequence 1 < 50 already seen" 15
@@ -62,8 +62,8 @@ directive_send "$T/active3.jws" lab
 fota_wait_state dev-1 downloading 20 || fail "dev-1 did not start: $(fota_status_json dev-1)"
 directive_resign staging '.group = "lab" | .directive_seq = 61 | .state = "paused"' "$T/paused3.jws"
 directive_send "$T/paused3.jws" lab
-fota_wait_line "$T/dev-1/client.log" "campaign c-$id3 paused: nothing new starts" 15 ||
-	fail "dev-1 did not take the paused directive"
+check "dev-1 took the paused directive" \
+	fota_wait_line "$T/dev-1/client.log" "campaign c-$id3 paused: nothing new starts" 15
 # The broadcast carries every chunk to the held job (its own directive, sequence 2 < 61, is
 # ignored); publish returns once all of it is sent.
 broadcast "$id3"
