@@ -57,11 +57,14 @@ settle_update() {
 			fota_client_start dev-1 "$T"
 		fi
 		st=$(jq -r '.probation.phase // "none"' "$T/dev-1/state/journal.json" 2>/dev/null || true)
-		# The outcome is in the history (the status may say idle again after the reboot
-		# that follows a rollback).
+		# The outcome is in the history, or, when the cut came between the journal save
+		# that ended the update and the history line, in the journal's kept outcome.
 		outcome=$(grep -o "\"version\":\"$VERSION\"[^}]*\"outcome\":\"[a-z_]*\",\"reason\":\"[^\"]*" \
 			"$T/dev-1/state/history.jsonl" 2>/dev/null | tail -n 1 |
 			sed 's/.*"outcome":"\([a-z_]*\)","reason":"\(.*\)/\1 \2/' || true)
+		[ -n "$outcome" ] || outcome=$(jq -r --arg id "${VERSION_SHA:0:16}" \
+			'select(.outcome.image_id == $id) | "\(.outcome.state) \(.outcome.reason)"' \
+			"$T/dev-1/state/journal.json" 2>/dev/null || true)
 		if [ "$st" = none ] && [[ " $* " == *" ${outcome%% *} "* ]] &&
 			[ ! -e "$T/dev-1/reboot-requested" ]; then
 			pass "update $VERSION ended $outcome"
@@ -87,7 +90,8 @@ new_update() {
 	VERSION=$SEQ.0.0
 	img=$T/v$SEQ.bin
 	fota_random_image "$img" "$1"
-	SHA_OF[$(sha256sum <"$img" | cut -d' ' -f1)]=$VERSION
+	VERSION_SHA=$(sha256sum <"$img" | cut -d' ' -f1)
+	SHA_OF[$VERSION_SHA]=$VERSION
 	SIZE_OF[$VERSION]=$(stat -c %s "$img")
 	id=$(fota_image_add "$img" "$VERSION" "$SEQ" --method ab-slot --reboot \
 		--confirm-timeout 60) || fail "image add $VERSION"
