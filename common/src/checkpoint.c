@@ -16,6 +16,9 @@
 
 #include "checkpoint_format.h"
 
+/* Chunk offsets reach FOTA_MAX_IMAGE_SIZE; a 32-bit off_t would wrap them (CMakeLists.txt). */
+_Static_assert(sizeof(off_t) == 8, "off_t must be 64 bits: build with _FILE_OFFSET_BITS=64");
+
 struct fota_checkpoint {
 	char *bitmap_path;
 	char *data_path;

@@ -10,6 +10,9 @@
 
 #include "fota/timeutil.h"
 
+/* Devices outlive 2038: the wall clock must not wrap (CMakeLists.txt sets _TIME_BITS=64). */
+_Static_assert(sizeof(time_t) == 8, "time_t must be 64 bits: build with _TIME_BITS=64");
+
 #define SECS_PER_DAY 86400
 #define MIN_YEAR 1970
 #define MAX_YEAR 9999

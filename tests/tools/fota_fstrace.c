@@ -9,6 +9,10 @@
  * Calls made inside libc (fopen/fwrite) do not pass through the PLT and are not seen; the agent
  * and fw_setenv write state with plain open/write/pwrite, which are.
  */
+/* The shim defines open and open64 (pwrite and pwrite64, ...) itself: the headers must not
+ * rename the plain names onto the 64-bit ones, as the project-wide _FILE_OFFSET_BITS=64 does. */
+#undef _FILE_OFFSET_BITS
+#undef _TIME_BITS
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

@@ -15,6 +15,8 @@
 #include "fota/atomic_file.h"
 #include "fota/checkpoint.h"
 #include "fota/chunk_table.h"
+#include "fota/digest.h"
+#include "fota/limits.h"
 
 #include "../../common/src/checkpoint_format.h"
 #include "testutil.h"
@@ -457,6 +459,59 @@ START_TEST(test_external_slot)
 }
 END_TEST
 
+/* Images up to FOTA_MAX_IMAGE_SIZE (16 GiB) are allowed, so chunk offsets pass 2 GiB and 4 GiB;
+ * on a 32-bit device (armhf) a 32-bit off_t would wrap them onto other chunks. The data file
+ * is sparse: only the two chunks written take space. */
+START_TEST(test_beyond_4gib)
+{
+	const uint32_t cs = FOTA_MAX_CHUNK_SIZE;
+	const uint64_t size = 5ull * 1024 * 1024 * 1024 + 4096;
+	const uint32_t mid = 2048, last = 5120; /* at 2 GiB (sign bit) and 5 GiB (past 4 GiB) */
+	struct fota_checkpoint_params p = params(NULL);
+	struct fota_chunk_table big = {0};
+	struct fota_checkpoint *cp = NULL;
+	struct fota_error err = {0};
+	uint8_t *a = malloc(cs), *b = malloc(4096);
+	char part[512];
+	struct stat st;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	memset(a, 0xa5, cs);
+	memset(b, 0x5a, 4096);
+	big.count = fota_chunk_count_for(size, cs);
+	ck_assert_uint_eq(big.count, last + 1);
+	ck_assert_uint_eq(fota_chunk_len(size, cs, last), 4096);
+	big.hashes = calloc(big.count, sizeof(*big.hashes));
+	ck_assert_ptr_nonnull(big.hashes);
+	fota_sha256(a, cs, big.hashes[mid]);
+	fota_sha256(b, 4096, big.hashes[last]);
+	p.image_size = size;
+	p.chunk_size = cs;
+	p.table = &big;
+
+	ck_assert_msg(fota_checkpoint_open(&p, &cp, &err) == FOTA_OK, "open: %s", err.msg);
+	ck_assert_msg(fota_checkpoint_put(cp, mid, a, cs, &err) == FOTA_OK, "put: %s", err.msg);
+	ck_assert_msg(fota_checkpoint_put(cp, last, b, 4096, &err) == FOTA_OK, "put: %s", err.msg);
+	ck_assert_msg(fota_checkpoint_sync(cp, &err) == FOTA_OK, "sync: %s", err.msg);
+	fota_checkpoint_free(cp);
+	state_path(part, sizeof(part), ".part");
+	ck_assert_int_eq(stat(part, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, size);
+
+	/* Reopening re-reads both chunks from their offsets and hashes them. */
+	cp = NULL;
+	ck_assert_msg(fota_checkpoint_open(&p, &cp, &err) == FOTA_OK, "reopen: %s", err.msg);
+	ck_assert_uint_eq(fota_checkpoint_recovered(cp), 2);
+	ck_assert(fota_checkpoint_has(cp, mid));
+	ck_assert(fota_checkpoint_has(cp, last));
+	fota_checkpoint_free(cp);
+	fota_chunk_table_clear(&big);
+	free(a);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_discard_internal)
 {
 	struct fota_error err = {0};
@@ -739,6 +794,7 @@ static Suite *checkpoint_suite(void)
 	tcase_add_test(tc, test_corrupt_data_cleared);
 	tcase_add_test(tc, test_other_image_discarded);
 	tcase_add_test(tc, test_external_slot);
+	tcase_add_test(tc, test_beyond_4gib);
 	tcase_add_test(tc, test_discard_internal);
 	tcase_add_test(tc, test_verify_image);
 	tcase_add_loop_test(tc, test_missing, 0,
