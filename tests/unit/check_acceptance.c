@@ -239,6 +239,12 @@ static void t_window_closed(struct scene *s)
 	s->d.not_before = NOW - 7200;
 	s->d.not_after = NOW - 3600;
 }
+static void t_job_redelivery_window_closed(struct scene *s)
+{
+	/* The window bounds when a job starts: its own directive, redelivered after not_after. */
+	t_job_redelivery(s);
+	t_window_closed(s);
+}
 static void t_window_open(struct scene *s)
 {
 	s->d.not_before = NOW - 3600;
@@ -386,6 +392,8 @@ static const struct row rows[] = {
      FOTA_RESULT_NONE, "accepted", true, false},
     {"running job's directive again", t_job_redelivery, FOTA_VERDICT_IGNORE, FOTA_RESULT_NONE,
      "already handled", false, false},
+    {"running job's directive again after its window closed", t_job_redelivery_window_closed,
+     FOTA_VERDICT_IGNORE, FOTA_RESULT_NONE, "already handled", false, false},
     {"switch under way", t_busy, FOTA_VERDICT_IGNORE, FOTA_RESULT_NONE, "under way", false, false},
     {"aborted", t_aborted, FOTA_VERDICT_ABORT, FOTA_RESULT_NONE, "campaign c1 aborted", true, true},
     {"paused", t_paused, FOTA_VERDICT_HOLD, FOTA_RESULT_NONE, "campaign c1 paused", true, false},
