@@ -287,8 +287,9 @@ static void sim_refuse(struct sim *sim, struct device *d, const struct fota_acce
 	    (!acc->has_directive || strcmp(d->campaign, acc->directive.campaign_id) != 0))
 		return; /* a bad directive for another campaign must not kill a good job */
 	end_job(d);
-	if (acc->has_directive)
-		snprintf(d->campaign, sizeof(d->campaign), "%s", acc->directive.campaign_id);
+	/* As the agent does: the refusal names the directive's campaign, or none. */
+	snprintf(d->campaign, sizeof(d->campaign), "%s",
+		 acc->has_directive ? acc->directive.campaign_id : "");
 	report(sim, d, FOTA_STATE_FAILED, acc->result, acc->reason);
 }
 
