@@ -400,7 +400,9 @@ fota_err fota__key_verify(EVP_PKEY *key, enum fota_alg alg, const uint8_t *msg, 
 	unsigned char *der = NULL;
 	const unsigned char *vsig = sig;
 	size_t vlen = sig_len;
-	enum fota_alg key_alg;
+	/* Set by fota__key_alg on success; initialised because the arm cross compilers at -O3
+	 * cannot see that (maybe-uninitialized). */
+	enum fota_alg key_alg = FOTA_ALG_ES256;
 	fota_err rc;
 
 	rc = fota__key_alg(key, &key_alg, err);
