@@ -279,21 +279,22 @@ fota_err fota_tz_parse(const uint8_t *data, size_t len, struct fota_tz **out,
 			return fota_error_set(err, FOTA_ERR_PARSE, PFX "bad TZif counts");
 		/* Version 2 and later repeat the data with 64-bit times after the 32-bit block. */
 		if (tsize == 4 && data[4] >= '2') {
-			off += TZIF_HEADER + block;
+			off += TZIF_HEADER + (size_t)block;
 			tsize = 8;
 			continue;
 		}
 		break;
 	}
+	/* The counts and the block are bounded above (at most len), so they fit a 32-bit size_t. */
 	tz = calloc(1, sizeof(*tz));
-	if (!tz || !(tz->utoff = calloc(cnt[4], sizeof(*tz->utoff))) ||
-	    (cnt[3] && (!(tz->trans = calloc(cnt[3], sizeof(*tz->trans))) ||
-			!(tz->type = calloc(cnt[3], 1))))) {
+	if (!tz || !(tz->utoff = calloc((size_t)cnt[4], sizeof(*tz->utoff))) ||
+	    (cnt[3] && (!(tz->trans = calloc((size_t)cnt[3], sizeof(*tz->trans))) ||
+			!(tz->type = calloc((size_t)cnt[3], 1))))) {
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, PFX "out of memory");
 		goto out;
 	}
-	tz->n_trans = cnt[3];
-	tz->n_types = cnt[4];
+	tz->n_trans = (size_t)cnt[3];
+	tz->n_types = (size_t)cnt[4];
 	off += TZIF_HEADER;
 	for (i = 0; i < tz->n_trans; i++) {
 		uint64_t v = be(data + off + i * tsize, tsize);
@@ -322,7 +323,7 @@ fota_err fota_tz_parse(const uint8_t *data, size_t len, struct fota_tz **out,
 			goto out;
 		}
 	}
-	off += block - tz->n_trans * (tsize + 1);
+	off += (size_t)block - tz->n_trans * (tsize + 1);
 	/* Footer (version 2+): "\n" POSIX-TZ "\n". */
 	if (tsize == 8 && off < len && data[off] == '\n') {
 		const uint8_t *end = memchr(data + off + 1, '\n', len - off - 1);
