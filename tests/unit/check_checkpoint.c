@@ -53,7 +53,7 @@ static void make_image(uint32_t count, uint32_t seed)
 	free(img);
 	fota_chunk_table_clear(&table);
 	img_size = (uint64_t)count * CS - 300;
-	img = malloc(img_size);
+	img = malloc((size_t)img_size); /* test images are small: fits 32 bits */
 	ck_assert_ptr_nonnull(img);
 	rng_state = seed;
 	for (uint64_t i = 0; i < img_size; i++)
@@ -61,7 +61,7 @@ static void make_image(uint32_t count, uint32_t seed)
 	snprintf(path, sizeof(path), "%s/image.bin", tmpdir);
 	f = fopen(path, "wb");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(img, 1, img_size, f), img_size);
+	ck_assert_uint_eq(fwrite(img, 1, (size_t)img_size, f), img_size);
 	fclose(f);
 	ck_assert_int_eq(fota_chunk_table_build_file(path, CS, &table, img_sha, &size, &err),
 			 FOTA_OK);
