@@ -863,11 +863,7 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 	rc = reporter_will(cfg, &will, &will_len, err);
 	if (rc != FOTA_OK)
 		goto fail;
-	mc.uri = cfg->uri;
-	mc.client_id = cfg->id;
-	mc.ca_file = cfg->ca[0] ? cfg->ca : NULL;
-	mc.cert_file = cfg->cert[0] ? cfg->cert : NULL;
-	mc.key_file = cfg->key[0] ? cfg->key : NULL;
+	client_config_mqtt(cfg, &mc);
 	mc.keepalive_s = cfg->keepalive_s;
 	mc.max_inflight = 8;
 	mc.will_topic = a->reporter.topic;

@@ -296,17 +296,23 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
 	return FOTA_OK;
 }
 
+void client_config_mqtt(const struct client_config *c, struct fota_mqtt_config *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->uri = c->uri;
+	mc->client_id = c->id;
+	mc->ca_file = c->ca[0] ? c->ca : NULL;
+	mc->cert_file = c->cert[0] ? c->cert : NULL;
+	mc->key_file = c->key[0] ? c->key : NULL;
+}
+
 fota_err client_config_check_broker(const struct client_config *c, struct fota_error *err)
 {
 	struct fota_mqtt_config mc = {0};
 	char cn[FOTA_MAX_SEGMENT_LEN + 2];
 	fota_err rc;
 
-	mc.uri = c->uri;
-	mc.client_id = c->id;
-	mc.ca_file = c->ca[0] ? c->ca : NULL;
-	mc.cert_file = c->cert[0] ? c->cert : NULL;
-	mc.key_file = c->key[0] ? c->key : NULL;
+	client_config_mqtt(c, &mc);
 	rc = fota_mqtt_check(&mc, cn, sizeof(cn), err);
 	if (rc != FOTA_OK)
 		return fota_error_prefix(err, "config: [broker]");

@@ -7,6 +7,7 @@
 
 #include "fota/error.h"
 #include "fota/limits.h"
+#include "fota/mqtt.h"
 
 #define CLIENT_MAX_GROUPS 8
 #define CLIENT_PATH_MAX 512
@@ -71,6 +72,9 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
  * certificate and key readable and matching (fota_mqtt_check), and the certificate's CN equal
  * to [device] id, without which the broker ACL silently drops what the device publishes. */
 fota_err client_config_check_broker(const struct client_config *c, struct fota_error *err);
+/* The [broker] settings as the MQTT layer takes them (identity, TLS files; other fields zero).
+ * The strings point into c. */
+void client_config_mqtt(const struct client_config *c, struct fota_mqtt_config *mc);
 /* Applies "section.key=value" (command-line --set); same rules as the file. */
 fota_err client_config_set(struct client_config *c, const char *assignment, struct fota_error *err);
 
