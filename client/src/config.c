@@ -58,9 +58,12 @@ static int parse_u32(const char *value, uint32_t min, uint32_t max, uint32_t *ou
 	char *end;
 	unsigned long v;
 
+	/* Digits only: strtoul would take a sign or leading blanks, and negate "-N". */
+	if (*value < '0' || *value > '9')
+		return -1;
 	errno = 0;
 	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end != '\0' || v < min || v > max)
+	if (errno || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
