@@ -28,10 +28,14 @@ static fota_err put(struct orch_store *st, const char *campaign, const char *gro
 	struct orch_bcast_rec b;
 
 	memset(&b, 0, sizeof(b));
-	snprintf(b.campaign, sizeof(b.campaign), "%s", campaign);
-	snprintf(b.group, sizeof(b.group), "%s", group);
-	snprintf(b.image_id, sizeof(b.image_id), "%s", image_id);
-	snprintf(b.state, sizeof(b.state), "%s", state);
+	/* A shortened name would key another row: refuse instead. */
+	if (snprintf(b.campaign, sizeof(b.campaign), "%s", campaign) >= (int)sizeof(b.campaign) ||
+	    snprintf(b.group, sizeof(b.group), "%s", group) >= (int)sizeof(b.group) ||
+	    snprintf(b.image_id, sizeof(b.image_id), "%s", image_id) >= (int)sizeof(b.image_id) ||
+	    snprintf(b.state, sizeof(b.state), "%s", state) >= (int)sizeof(b.state))
+		return fota_error_set(err, FOTA_ERR_INVAL,
+				      "broadcast record: campaign, group, image id or state too "
+				      "long");
 	b.devices = devices;
 	b.chunk_count = chunk_count;
 	b.next_chunk = next_chunk;

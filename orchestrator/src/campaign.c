@@ -394,7 +394,8 @@ bool orch_campaign_compatible(const struct orch_campaign *c, const char *model, 
 		return false;
 	}
 	if (c->hw_revisions[0] && hw && hw[0] && !list_has(c->hw_revisions, hw)) {
-		snprintf(why, size, "registered hardware revision '%s', the image takes %s", hw,
+		/* The list can be long; a reason names its start, which is enough to act on. */
+		snprintf(why, size, "registered hardware revision '%s', the image takes %.64s", hw,
 			 c->hw_revisions);
 		return false;
 	}
