@@ -106,10 +106,10 @@ apt_in_root() { # DIR: installs (or upgrades to) the packages of /tmp/DIR, keepi
 	in_root sh -c "apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold \
 		install -y --no-install-recommends /tmp/$1/fota-*.deb"
 }
-e2e_log "apt-get install of both packages and their dependencies in the root"
+e2e_log "installing both packages and their dependencies in the root (apt-get)"
 in_root apt-get -o DPkg::Lock::Timeout=300 update -qq >"$work/apt.log" 2>&1 &&
 	apt_in_root debs >>"$work/apt.log" 2>&1 ||
-	{ tail -n 30 "$work/apt.log"; e2e_die "apt-get install in the clean root failed"; }
+	{ tail -n 30 "$work/apt.log"; e2e_die "installing the packages in the clean root failed (apt-get)"; }
 
 # runs TEXT CMD...: CMD in the root succeeds and its output contains TEXT.
 runs() {
