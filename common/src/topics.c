@@ -7,9 +7,13 @@
 #include "fota/topics.h"
 
 static const char *const leaves[] = {
-    [FOTA_TOPIC_GROUP_DIRECTIVE] = "directive", [FOTA_TOPIC_GROUP_CHUNKS] = "chunks",
-    [FOTA_TOPIC_GROUP_TABLE] = "table",		[FOTA_TOPIC_DEVICE_STATUS] = "status",
-    [FOTA_TOPIC_DEVICE_REQUEST] = "request",	[FOTA_TOPIC_DEVICE_CHUNKS] = "chunks",
+    [FOTA_TOPIC_GROUP_DIRECTIVE] = "directive",
+    [FOTA_TOPIC_GROUP_CHUNKS] = "chunks",
+    [FOTA_TOPIC_GROUP_TABLE] = "table",
+    [FOTA_TOPIC_DEVICE_STATUS] = "status",
+    [FOTA_TOPIC_DEVICE_REQUEST] = "request",
+    [FOTA_TOPIC_DEVICE_CHUNKS] = "chunks",
+    [FOTA_TOPIC_DEVICE_ASSIGNMENT] = "assignment",
 };
 
 static bool segment_char(char c)
@@ -129,6 +133,7 @@ fota_err fota_topic_build(const char *prefix, const struct fota_topic *t, char *
 	case FOTA_TOPIC_DEVICE_STATUS:
 	case FOTA_TOPIC_DEVICE_REQUEST:
 	case FOTA_TOPIC_DEVICE_CHUNKS:
+	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
 		if (!fota_topic_segment_valid(t->device))
 			return fota_error_set(err, FOTA_ERR_INVAL, "invalid device id '%.64s'",
 					      t->device);
@@ -216,7 +221,7 @@ fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_top
 			return fota_error_set(err, FOTA_ERR_PARSE,
 					      "topic '%.80s' has an invalid device id", topic);
 		memcpy(out->device, lv[1].s, lv[1].n);
-		for (int k = FOTA_TOPIC_DEVICE_STATUS; k <= FOTA_TOPIC_DEVICE_CHUNKS; k++) {
+		for (int k = FOTA_TOPIC_DEVICE_STATUS; k <= FOTA_TOPIC_DEVICE_ASSIGNMENT; k++) {
 			if (level_is(&lv[2], leaves[k])) {
 				out->kind = (enum fota_topic_kind)k;
 				return FOTA_OK;

@@ -80,6 +80,9 @@ static const struct {
      {.kind = FOTA_TOPIC_DEVICE_REQUEST, .device = "gw_2"},
      "fota/v1/devices/gw_2/request"},
     {"x", {.kind = FOTA_TOPIC_DEVICE_CHUNKS, .device = "D3"}, "x/devices/D3/chunks"},
+    {"fota/v1",
+     {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT, .device = "gw-1"},
+     "fota/v1/devices/gw-1/assignment"},
 };
 
 START_TEST(test_build_parse)

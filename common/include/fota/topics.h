@@ -19,6 +19,7 @@ enum fota_topic_kind {
 	FOTA_TOPIC_DEVICE_STATUS,	/* {prefix}/devices/{device}/status */
 	FOTA_TOPIC_DEVICE_REQUEST,	/* {prefix}/devices/{device}/request */
 	FOTA_TOPIC_DEVICE_CHUNKS,	/* {prefix}/devices/{device}/chunks */
+	FOTA_TOPIC_DEVICE_ASSIGNMENT,	/* {prefix}/devices/{device}/assignment */
 };
 
 struct fota_topic {
