@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Every member (and state or result name) that docs/manifest.md lists for the manifest, the
-# directive, the status and the repair request is spelled in that document's fuzz dictionary,
+# directive, the group assignment, the status and the repair request is spelled in that document's fuzz dictionary,
 # so a new member cannot be added without the fuzzers learning it.
 # Usage: dict_covers_docs.sh DOCS/manifest.md DICT_DIR
 set -euo pipefail
@@ -15,6 +15,7 @@ while read -r kind name; do
 done < <(awk '
 	/^## Image manifest/ { s = "manifest" }
 	/^## Campaign directive/ { s = "directive" }
+	/^## Group assignment/ { s = "assignment" }
 	/^### Status/ { s = "status" }
 	/^### Repair request/ { s = "request" }
 	/^## Topics/ { s = "" }

@@ -27,6 +27,11 @@
 #define FOTA_MAX_PARAM_LEN 256
 #define FOTA_MAX_REASON_LEN 200
 
+/* A signed group assignment envelope as received, and the groups it may name (a device
+ * subscribes to each). */
+#define FOTA_MAX_ASSIGNMENT_BYTES (16 * 1024)
+#define FOTA_MAX_ASSIGNED_GROUPS 8
+
 /* Devices named in one directive admission list. */
 #define FOTA_MAX_ADMIT_DEVICES 1024
 
