@@ -18,7 +18,7 @@
 #include "fota/mqtt_check.h"
 #include "fota/timeutil.h"
 
-#define MAX_SUBSCRIPTIONS 16
+#define MAX_SUBSCRIPTIONS 40
 #define MAX_INFLIGHT 64
 /* Completions that arrive before sendMessage returned their token (callback raced ahead). */
 #define EARLY_RING 64
@@ -115,20 +115,28 @@ static int ssl_error_cb(const char *str, size_t len, void *u)
 static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp);
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp);
 
-/* Paho thread: renew every remembered subscription without waiting for the SUBACKs.
- * Subscriptions are only ever appended, so a snapshot of the count is safe to walk. */
+/* Paho thread: renew every remembered subscription without waiting for the SUBACKs. The
+ * filters are copied under the lock, because the owner may change the list meanwhile, and
+ * Paho is never called with the lock held. */
 static void resubscribe_all(struct fota_mqtt *m)
 {
-	size_t n;
+	struct subscription copy[MAX_SUBSCRIPTIONS];
+	size_t n = 0;
 
 	pthread_mutex_lock(&m->lock);
-	n = m->n_subs;
+	for (size_t i = 0; i < m->n_subs; i++) {
+		copy[n].filter = strdup(m->subs[i].filter);
+		copy[n].qos = m->subs[i].qos;
+		if (copy[n].filter)
+			n++;
+	}
 	pthread_mutex_unlock(&m->lock);
 	for (size_t i = 0; i < n; i++) {
 		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 
 		ro.context = m;
-		MQTTAsync_subscribe(m->client, m->subs[i].filter, m->subs[i].qos, &ro);
+		MQTTAsync_subscribe(m->client, copy[i].filter, copy[i].qos, &ro);
+		free(copy[i].filter);
 	}
 }
 
@@ -662,6 +670,78 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+/* Caller holds lock. The index of a remembered filter, or -1. */
+static int find_subscription(const struct fota_mqtt *m, const char *filter)
+{
+	for (size_t i = 0; i < m->n_subs; i++)
+		if (strcmp(m->subs[i].filter, filter) == 0)
+			return (int)i;
+	return -1;
+}
+
+fota_err fota_mqtt_unsubscribe(struct fota_mqtt *m, const char *filter, struct fota_error *err)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int i, connected, prc;
+
+	pthread_mutex_lock(&m->lock);
+	i = find_subscription(m, filter);
+	if (i >= 0) {
+		free(m->subs[i].filter);
+		m->subs[i] = m->subs[--m->n_subs];
+	}
+	connected = m->connected;
+	pthread_mutex_unlock(&m->lock);
+	if (i < 0 || !connected)
+		return FOTA_OK;
+	/* Not waited for: a late UNSUBACK changes nothing, and messages that still arrive for
+	 * the filter are judged like any other. */
+	ro.context = m;
+	prc = MQTTAsync_unsubscribe(m->client, filter, &ro);
+	if (prc != MQTTASYNC_SUCCESS)
+		return fota_error_set(err, FOTA_ERR_MQTT, "mqtt: unsubscribe '%s' failed: %s",
+				      filter, MQTTAsync_strerror(prc));
+	return FOTA_OK;
+}
+
+fota_err fota_mqtt_subscribe_exactly(struct fota_mqtt *m, const char *const *filters, size_t n,
+				     int qos, struct fota_error *err)
+{
+	char *stale[MAX_SUBSCRIPTIONS];
+	size_t n_stale = 0;
+	fota_err rc = FOTA_OK;
+
+	if (n > MAX_SUBSCRIPTIONS)
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "mqtt: %zu subscriptions, at most %d",
+				      n, MAX_SUBSCRIPTIONS);
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_subs; i++) {
+		bool wanted = false;
+
+		for (size_t k = 0; k < n && !wanted; k++)
+			wanted = strcmp(m->subs[i].filter, filters[k]) == 0;
+		if (!wanted && (stale[n_stale] = strdup(m->subs[i].filter)) != NULL)
+			n_stale++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* Dropped first, so the list never holds more than the old and the new set's union. */
+	for (size_t i = 0; i < n_stale; i++) {
+		if (rc == FOTA_OK)
+			rc = fota_mqtt_unsubscribe(m, stale[i], err);
+		free(stale[i]);
+	}
+	for (size_t k = 0; k < n && rc == FOTA_OK; k++) {
+		int have;
+
+		pthread_mutex_lock(&m->lock);
+		have = find_subscription(m, filters[k]);
+		pthread_mutex_unlock(&m->lock);
+		if (have < 0)
+			rc = fota_mqtt_subscribe(m, filters[k], qos, err);
+	}
 	return rc;
 }
 

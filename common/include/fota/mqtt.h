@@ -63,6 +63,15 @@ fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fo
 fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 			     struct fota_error *err);
 
+/* Forgets a subscription and unsubscribes now if connected; an unknown filter is no error. */
+fota_err fota_mqtt_unsubscribe(struct fota_mqtt *m, const char *filter, struct fota_error *err);
+
+/* Makes the remembered subscriptions exactly filters[0..n): drops the others, subscribes the
+ * new ones (each like fota_mqtt_subscribe), leaves the rest alone, so a broker does not
+ * replay their retained messages again. Stops at the first failure. */
+fota_err fota_mqtt_subscribe_exactly(struct fota_mqtt *m, const char *const *filters, size_t n,
+				     int qos, struct fota_error *err);
+
 /* Queues a publish; for QoS >= 1 first waits (up to timeout_ms) for a free in-flight slot.
  * Payload is copied. A publish refused while disconnected waits for the reconnect within
  * the same timeout. */
