@@ -245,6 +245,19 @@ fota_err fota_topic_group_filter(const char *prefix, const char *group, char *bu
 	return emit(buf, size, err, "%s/groups/%s/#", prefix, group);
 }
 
+fota_err fota_topic_group_chunks_filter(const char *prefix, const char *group, char *buf,
+					size_t size, struct fota_error *err)
+{
+	fota_err rc = check_prefix(&prefix, err);
+
+	if (rc != FOTA_OK)
+		return rc;
+	if (!fota_topic_segment_valid(group))
+		return fota_error_set(err, FOTA_ERR_INVAL, "invalid group name '%.80s'",
+				      group ? group : "(null)");
+	return emit(buf, size, err, "%s/groups/%s/images/+/chunks", prefix, group);
+}
+
 fota_err fota_topic_devices_filter(const char *prefix, const char *leaf, char *buf, size_t size,
 				   struct fota_error *err)
 {

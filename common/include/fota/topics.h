@@ -45,5 +45,9 @@ fota_err fota_topic_group_filter(const char *prefix, const char *group, char *bu
 				 struct fota_error *err);
 fota_err fota_topic_devices_filter(const char *prefix, const char *leaf, char *buf, size_t size,
 				   struct fota_error *err);
+/* "{prefix}/groups/{group}/images/+/chunks": every image's broadcast of a group, where nothing
+ * is retained, so brokers that replay retained messages only to exact topics lose nothing. */
+fota_err fota_topic_group_chunks_filter(const char *prefix, const char *group, char *buf,
+					size_t size, struct fota_error *err);
 
 #endif
