@@ -31,6 +31,7 @@
 #include "fota/mqtt.h"
 #include "fota/request.h"
 #include "fota/status.h"
+#include "fota/subscriptions.h"
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 #include "fota/trust.h"
@@ -116,6 +117,8 @@ struct agent {
 	 * connection (a crash, a power cut) after the first status of this one. */
 	int64_t resend_again_ms;
 	char request_topic[FOTA_MAX_TOPIC_LEN];
+	/* What the broker was last asked to deliver (main loop only). */
+	struct fota_subscriptions subscribed;
 	/* ab-slot */
 	struct bootctl *bc;
 	enum bootctl_slot booted;
@@ -1640,30 +1643,51 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static fota_err subscribe_all(struct agent *a, struct fota_error *err)
+/* Caller holds lock. The subscriptions the agent needs now: from its groups and the image
+ * its job receives (fota_subscriptions_device says which are exact and why). */
+static fota_err wanted_subscriptions(struct agent *a, struct fota_subscriptions *out,
+				     struct fota_error *err)
 {
-	char filter[FOTA_MAX_TOPIC_LEN];
-	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_CHUNKS};
+	const char *groups[CLIENT_MAX_GROUPS];
+	bool table = a->job.active && a->job.image_hex[0] != '\0';
+
+	for (int i = 0; i < a->cfg->n_groups; i++)
+		groups[i] = a->cfg->groups[i];
+	return fota_subscriptions_device(a->cfg->prefix, a->cfg->id, groups,
+					 (size_t)a->cfg->n_groups, table ? a->job.group : NULL,
+					 table ? a->job.image_hex : NULL, out, err);
+}
+
+/* Without the lock (a SUBACK comes on the thread that delivers messages): brings the broker's
+ * subscriptions to what the agent needs, when that changed since the last call. */
+static fota_err update_subscriptions(struct agent *a, struct fota_error *err)
+{
+	struct fota_subscriptions *want = malloc(sizeof(*want));
+	const char *list[FOTA_SUBSCRIPTIONS_MAX];
 	fota_err rc;
 
-	for (int i = 0; i < a->cfg->n_groups; i++) {
-		rc = fota_topic_group_filter(a->cfg->prefix, a->cfg->groups[i], filter,
-					     sizeof(filter), err);
+	if (want == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	pthread_mutex_lock(&a->lock);
+	rc = wanted_subscriptions(a, want, err);
+	pthread_mutex_unlock(&a->lock);
+	if (rc == FOTA_OK &&
+	    (want->n != a->subscribed.n ||
+	     memcmp(want->filter, a->subscribed.filter, want->n * sizeof(want->filter[0])) != 0)) {
+		fota_subscriptions_list(want, list);
+		rc = fota_mqtt_subscribe_exactly(a->mqtt, list, want->n, 1, err);
 		if (rc == FOTA_OK)
-			rc = fota_mqtt_subscribe(a->mqtt, filter, 1, err);
-		if (rc != FOTA_OK)
-			return rc;
+			a->subscribed = *want;
 	}
-	snprintf(t.device, sizeof(t.device), "%s", a->cfg->id);
-	rc = fota_topic_build(a->cfg->prefix, &t, filter, sizeof(filter), err);
-	if (rc == FOTA_OK)
-		rc = fota_mqtt_subscribe(a->mqtt, filter, 1, err);
+	free(want);
 	return rc;
 }
 
 fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_error *err)
 {
 	unsigned backoff = 500;
+	struct fota_error serr = {0};
+	char last_serr[sizeof(serr.msg)] = "";
 	fota_err rc;
 
 	pthread_mutex_lock(&a->lock);
@@ -1690,7 +1714,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	}
 	if (*stop)
 		return FOTA_OK;
-	rc = subscribe_all(a, err);
+	rc = update_subscriptions(a, err);
 	if (rc != FOTA_OK)
 		return rc;
 	log_info("connected as %s, groups:%s%s%s", a->cfg->id, " ", a->cfg->groups[0],
@@ -1733,6 +1757,10 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			free(request);
 		}
 		reporter_flush(&a->reporter, a->mqtt);
+		if (update_subscriptions(a, &serr) != FOTA_OK && strcmp(serr.msg, last_serr) != 0) {
+			log_warn("subscriptions: %s", serr.msg);
+			snprintf(last_serr, sizeof(last_serr), "%s", serr.msg);
+		}
 		pthread_mutex_lock(&a->lock);
 		report_outcome_done(a);
 		due = reboot_due(a, true);
