@@ -57,13 +57,33 @@ void orch_campaign_clear(struct orch_campaign *c)
 	}
 }
 
+typedef fota_err (*backend_open_fn)(const char *target, struct orch_store **out,
+				    struct fota_error *err);
+
+/* The backends this build has, by URI scheme. keep_prefix: the backend gets the whole URI
+ * (a libpq connection string), otherwise only what follows the prefix (a file path). */
+static const struct backend {
+	const char *prefix;
+	bool keep_prefix;
+	backend_open_fn open;
+} backends[] = {
+    {"sqlite:", false, orch_store_sqlite_open},
+};
+
 fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_error *err)
 {
+	size_t i;
+
 	*out = NULL;
-	if (strncmp(uri, "sqlite:", 7) == 0)
-		return orch_store_sqlite_open(uri + 7, out, err);
-	/* Other backends are selected by their scheme; refuse them loudly rather than creating
-	 * a SQLite file named like a connection string. */
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		const struct backend *b = &backends[i];
+		size_t n = strlen(b->prefix);
+
+		if (strncmp(uri, b->prefix, n) == 0)
+			return b->open(b->keep_prefix ? uri : uri + n, out, err);
+	}
+	/* An unknown scheme is refused loudly rather than creating a SQLite file named like a
+	 * connection string; anything else is a file path. */
 	if (strstr(uri, "://"))
 		return fota_error_set(err, FOTA_ERR_INVAL,
 				      "store '%s': unsupported backend (this build has sqlite)",

@@ -146,11 +146,36 @@ struct orch_bcast_rec {
 
 #define ORCH_BCAST_ACTIVE "active"
 
+/* The directive last published to a group (what `status --group` compares devices against). */
+struct orch_group_pub {
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint64_t directive_seq;
+	int64_t published; /* Unix seconds */
+};
+
+/* One device status change as the orchestrator received it: the fleet's audit trail. States
+ * and results are kept as the names the device sent. */
+struct orch_audit {
+	int64_t seq; /* assigned by the store, rising */
+	int64_t ts;  /* Unix seconds of reception */
+	char device[FOTA_MAX_SEGMENT_LEN + 1];
+	char state[24];
+	char result[24];
+	char reason[FOTA_MAX_REASON_LEN + 1];
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char version[FOTA_MAX_VERSION_LEN + 1];
+	int64_t device_ts; /* the device's own timestamp: a replayed retained status repeats it */
+};
+
 typedef int (*orch_device_fn)(void *ctx, const struct orch_device *d);
 typedef int (*orch_bcast_fn)(void *ctx, const struct orch_bcast_rec *b);
 typedef int (*orch_cdev_fn)(void *ctx, const struct orch_cdev *d);
 typedef int (*orch_event_fn)(void *ctx, const struct orch_event *e);
 typedef int (*orch_name_fn)(void *ctx, const char *name);
+typedef int (*orch_audit_fn)(void *ctx, const struct orch_audit *a);
 
 struct orch_store;
 
@@ -212,14 +237,45 @@ struct orch_store_ops {
 	 * to the store. */
 	fota_err (*bcast_each)(struct orch_store *s, bool active_only, orch_bcast_fn fn, void *ctx,
 			       struct fota_error *err);
+
+	/* Raises the group's directive sequence by one and returns it in *seq (1 for a new
+	 * group). Outside a transaction it is durable when the call returns, so a crash can
+	 * never make two directives share a sequence; concurrent callers on one database get
+	 * distinct, rising values. */
+	fota_err (*directive_seq_next)(struct orch_store *s, const char *group, uint64_t *seq,
+				       struct fota_error *err);
+	/* Raises the group's last sequence to at least last (importing older state). */
+	fota_err (*directive_seq_raise)(struct orch_store *s, const char *group, uint64_t last,
+					struct fota_error *err);
+	/* Inserts or replaces the record of p->group. */
+	fota_err (*group_pub_put)(struct orch_store *s, const struct orch_group_pub *p,
+				  struct fota_error *err);
+	/* FOTA_ERR_NOT_FOUND if nothing was published to the group. */
+	fota_err (*group_pub_get)(struct orch_store *s, const char *group,
+				  struct orch_group_pub *out, struct fota_error *err);
+
+	/* Append-only audit trail of device statuses; a->seq and (if 0) a->ts are filled in.
+	 * Callers batch several appends in one transaction. */
+	fota_err (*audit_append)(struct orch_store *s, struct orch_audit *a,
+				 struct fota_error *err);
+	/* device NULL: every device. In append order. */
+	fota_err (*audit_each)(struct orch_store *s, const char *device, orch_audit_fn fn,
+			       void *ctx, struct fota_error *err);
 };
 
 struct orch_store {
 	const struct orch_store_ops *ops;
 };
 
-/* "sqlite:PATH" or a plain path (SQLite). Creates and migrates the schema. */
+/* "sqlite:PATH" or a plain path (SQLite). Creates and migrates the schema. The backend is
+ * chosen by the URI's scheme from a table in store.c. */
 fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_error *err);
+
+/* Imports what older versions kept in files under state_dir into s, inside the caller's
+ * transaction: groups/<group>/directive_seq, groups/<group>/campaign.json and events.jsonl
+ * (store_import.c). The files are left in place and never read again. */
+fota_err orch_store_import_files(struct orch_store *s, const char *state_dir,
+				 struct fota_error *err);
 void orch_store_close(struct orch_store *s); /* NULL is a no-op */
 
 /* The SQLite backend (store_sqlite.c). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SQLite backend of the store: one file in WAL mode, versioned migrations, cached statements. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 struct sqlite_store {
 	struct orch_store base; /* first: the generic handle */
 	sqlite3 *db;
+	char dir[PATH_MAX]; /* of the database file: the state directory */
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
@@ -28,70 +30,95 @@ struct sqlite_store {
  * Migrations, applied in order inside one transaction each; PRAGMA user_version records the
  * last one applied. Never edit an applied step: append a new one.
  */
-static const char *const migrations[] = {
+static const struct migration {
+	const char *sql;
+	/* Then import the files older versions kept beside the store (store_import.c). */
+	bool import_files;
+} migrations[] = {
     /* 1: the initial schema. */
-    "CREATE TABLE devices ("
-    " id TEXT PRIMARY KEY, model TEXT NOT NULL DEFAULT '', hw TEXT NOT NULL DEFAULT '',"
-    " version TEXT NOT NULL DEFAULT '', last_seen INTEGER NOT NULL DEFAULT 0,"
-    " online INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE groups (name TEXT PRIMARY KEY);"
-    "CREATE TABLE device_groups ("
-    " device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
-    " grp TEXT NOT NULL REFERENCES groups(name), PRIMARY KEY (device, grp));"
-    "CREATE INDEX device_groups_grp ON device_groups(grp, device);"
-    "CREATE TABLE images ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
-    " size INTEGER NOT NULL, added INTEGER NOT NULL);"
-    "CREATE TABLE campaigns ("
-    " id TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id),"
-    " grp TEXT NOT NULL, salt TEXT NOT NULL, state TEXT NOT NULL,"
-    " reason TEXT NOT NULL DEFAULT '', stage INTEGER NOT NULL DEFAULT 0,"
-    " fail_count INTEGER NOT NULL, fail_pct INTEGER NOT NULL,"
-    " admit_per_min INTEGER NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
-    " cur_percent INTEGER NOT NULL DEFAULT 0, directive_seq INTEGER NOT NULL DEFAULT 0,"
-    " want_rev INTEGER NOT NULL DEFAULT 0, pub_rev INTEGER NOT NULL DEFAULT 0,"
-    " created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0,"
-    " stage_started INTEGER NOT NULL DEFAULT 0, stage_met INTEGER NOT NULL DEFAULT 0,"
-    " resumed INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE stages ("
-    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
-    " idx INTEGER NOT NULL, devices TEXT NOT NULL DEFAULT '', percent INTEGER NOT NULL,"
-    " success_pct INTEGER NOT NULL, wait_s INTEGER NOT NULL, PRIMARY KEY (campaign, idx));"
-    "CREATE TABLE campaign_devices ("
-    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
-    " device TEXT NOT NULL, stage INTEGER NOT NULL, admitted INTEGER NOT NULL,"
-    " reported INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'idle',"
-    " result TEXT NOT NULL DEFAULT 'none', reason TEXT NOT NULL DEFAULT '',"
-    " chunks_present INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
-    " updated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device));"
-    "CREATE TABLE events ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " campaign TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
-    " kind TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX events_campaign ON events(campaign, device, seq);"
-    /* The audit trail is append-only, also against a careless UPDATE from a shell. */
-    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    {"CREATE TABLE devices ("
+     " id TEXT PRIMARY KEY, model TEXT NOT NULL DEFAULT '', hw TEXT NOT NULL DEFAULT '',"
+     " version TEXT NOT NULL DEFAULT '', last_seen INTEGER NOT NULL DEFAULT 0,"
+     " online INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE groups (name TEXT PRIMARY KEY);"
+     "CREATE TABLE device_groups ("
+     " device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+     " grp TEXT NOT NULL REFERENCES groups(name), PRIMARY KEY (device, grp));"
+     "CREATE INDEX device_groups_grp ON device_groups(grp, device);"
+     "CREATE TABLE images ("
+     " id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+     " size INTEGER NOT NULL, added INTEGER NOT NULL);"
+     "CREATE TABLE campaigns ("
+     " id TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id),"
+     " grp TEXT NOT NULL, salt TEXT NOT NULL, state TEXT NOT NULL,"
+     " reason TEXT NOT NULL DEFAULT '', stage INTEGER NOT NULL DEFAULT 0,"
+     " fail_count INTEGER NOT NULL, fail_pct INTEGER NOT NULL,"
+     " admit_per_min INTEGER NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+     " cur_percent INTEGER NOT NULL DEFAULT 0, directive_seq INTEGER NOT NULL DEFAULT 0,"
+     " want_rev INTEGER NOT NULL DEFAULT 0, pub_rev INTEGER NOT NULL DEFAULT 0,"
+     " created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0,"
+     " stage_started INTEGER NOT NULL DEFAULT 0, stage_met INTEGER NOT NULL DEFAULT 0,"
+     " resumed INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE stages ("
+     " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+     " idx INTEGER NOT NULL, devices TEXT NOT NULL DEFAULT '', percent INTEGER NOT NULL,"
+     " success_pct INTEGER NOT NULL, wait_s INTEGER NOT NULL, PRIMARY KEY (campaign, idx));"
+     "CREATE TABLE campaign_devices ("
+     " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+     " device TEXT NOT NULL, stage INTEGER NOT NULL, admitted INTEGER NOT NULL,"
+     " reported INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'idle',"
+     " result TEXT NOT NULL DEFAULT 'none', reason TEXT NOT NULL DEFAULT '',"
+     " chunks_present INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
+     " updated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device));"
+     "CREATE TABLE events ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+     " campaign TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+     " kind TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+     "CREATE INDEX events_campaign ON events(campaign, device, seq);"
+     /* The audit trail is append-only, also against a careless UPDATE from a shell. */
+     "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+     false},
     /* 2: reports ordered by store sequence, device timeouts, image compatibility. */
-    "ALTER TABLE campaigns ADD COLUMN resumed_seq INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE campaigns ADD COLUMN device_timeout_s INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE campaigns ADD COLUMN timeout_skips INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE campaigns ADD COLUMN model TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE campaigns ADD COLUMN hw_revisions TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE campaign_devices ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE campaign_devices ADD COLUMN device_ts INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE campaign_devices ADD COLUMN mark TEXT NOT NULL DEFAULT '';",
+    {"ALTER TABLE campaigns ADD COLUMN resumed_seq INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE campaigns ADD COLUMN device_timeout_s INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE campaigns ADD COLUMN timeout_skips INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE campaigns ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE campaigns ADD COLUMN hw_revisions TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE campaign_devices ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE campaign_devices ADD COLUMN device_ts INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE campaign_devices ADD COLUMN mark TEXT NOT NULL DEFAULT '';",
+     false},
     /* 3: a daily maintenance window ("01:00-05:00", '' for none) in a named zone. */
-    "ALTER TABLE campaigns ADD COLUMN daily TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE campaigns ADD COLUMN tz TEXT NOT NULL DEFAULT '';",
+    {"ALTER TABLE campaigns ADD COLUMN daily TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE campaigns ADD COLUMN tz TEXT NOT NULL DEFAULT '';",
+     false},
     /* 4: broadcast progress, so that a restarted daemon resumes a broadcast. */
-    "CREATE TABLE broadcasts ("
-    " grp TEXT NOT NULL, image_id TEXT NOT NULL, campaign TEXT NOT NULL, state TEXT NOT NULL,"
-    " devices INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
-    " next_chunk INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL,"
-    " PRIMARY KEY (grp, image_id));",
+    {"CREATE TABLE broadcasts ("
+     " grp TEXT NOT NULL, image_id TEXT NOT NULL, campaign TEXT NOT NULL, state TEXT NOT NULL,"
+     " devices INTEGER NOT NULL DEFAULT 0, chunk_count INTEGER NOT NULL DEFAULT 0,"
+     " next_chunk INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL,"
+     " PRIMARY KEY (grp, image_id));",
+     false},
+    /* 5: directive sequences, publish records and the status audit trail, which older
+     * versions kept in files (groups/<group>/directive_seq, campaign.json, events.jsonl). */
+    {"CREATE TABLE group_seqs (grp TEXT PRIMARY KEY, seq INTEGER NOT NULL);"
+     "CREATE TABLE group_pubs ("
+     " grp TEXT PRIMARY KEY, campaign TEXT NOT NULL, image_id TEXT NOT NULL,"
+     " directive_seq INTEGER NOT NULL, published INTEGER NOT NULL);"
+     "CREATE TABLE audit ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, device TEXT NOT NULL,"
+     " state TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+     " campaign TEXT NOT NULL DEFAULT '', image_id TEXT NOT NULL DEFAULT '',"
+     " version TEXT NOT NULL DEFAULT '', device_ts INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX audit_device ON audit(device, seq);"
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+     true},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -205,10 +232,15 @@ static fota_err migrate(struct sqlite_store *s, struct fota_error *err)
 		goto fail;
 	}
 	for (; v < N_MIGRATIONS; v++) {
-		rc = exec(s, migrations[v], err);
+		rc = exec(s, migrations[v].sql, err);
 		if (rc) {
 			fota_error_prefix(err, "migration");
 			goto fail;
+		}
+		if (migrations[v].import_files) {
+			rc = orch_store_import_files(&s->base, s->dir, err);
+			if (rc)
+				goto fail;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		rc = exec(s, pragma, err);
@@ -922,6 +954,167 @@ static fota_err sq_bcast_each(struct orch_store *base, bool active_only, orch_bc
 	return FOTA_OK;
 }
 
+/* --- group directive sequences and publish records ------------------------------------------ */
+
+static const char sql_seq_next[] = "INSERT INTO group_seqs (grp, seq) VALUES (?1, 1)"
+				   " ON CONFLICT(grp) DO UPDATE SET seq = seq + 1 RETURNING seq";
+static const char sql_seq_raise[] = "INSERT INTO group_seqs (grp, seq) VALUES (?1, ?2)"
+				    " ON CONFLICT(grp) DO UPDATE SET seq = MAX(seq, ?2)";
+static const char sql_pub_put[] =
+    "INSERT OR REPLACE INTO group_pubs (grp, campaign, image_id, directive_seq, published)"
+    " VALUES (?1,?2,?3,?4,?5)";
+static const char sql_pub_get[] =
+    "SELECT grp, campaign, image_id, directive_seq, published FROM group_pubs WHERE grp = ?1";
+
+static fota_err sq_directive_seq_next(struct orch_store *base, const char *group, uint64_t *seq,
+				      struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_seq_next, err);
+	int rc;
+	uint64_t v = 0;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, group);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || v == 0)
+		return db_error(s, err, "directive sequence");
+	*seq = v;
+	return FOTA_OK;
+}
+
+static fota_err sq_directive_seq_raise(struct orch_store *base, const char *group, uint64_t last,
+				       struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_seq_raise, err);
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)last);
+	return step_done(s, st, err, "directive sequence");
+}
+
+static fota_err sq_group_pub_put(struct orch_store *base, const struct orch_group_pub *p,
+				 struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_pub_put, err);
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, p->group);
+	bind_text(st, 2, p->campaign);
+	bind_text(st, 3, p->image_id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)p->directive_seq);
+	sqlite3_bind_int64(st, 5, p->published);
+	return step_done(s, st, err, "group publish record");
+}
+
+static fota_err sq_group_pub_get(struct orch_store *base, const char *group,
+				 struct orch_group_pub *out, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_pub_get, err);
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, group);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		col_copy(st, 0, out->group, sizeof(out->group));
+		col_copy(st, 1, out->campaign, sizeof(out->campaign));
+		col_copy(st, 2, out->image_id, sizeof(out->image_id));
+		out->directive_seq = (uint64_t)sqlite3_column_int64(st, 3);
+		out->published = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return FOTA_OK;
+	if (rc == SQLITE_DONE)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "nothing was published to group %s",
+				      group);
+	return db_error(s, err, "group publish record");
+}
+
+/* --- audit trail of device statuses ----------------------------------------------------------- */
+
+static const char sql_audit_add[] =
+    "INSERT INTO audit (ts, device, state, result, reason, campaign, image_id, version,"
+    " device_ts) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+static const char sql_audit_all[] =
+    "SELECT seq, ts, device, state, result, reason, campaign, image_id, version, device_ts"
+    " FROM audit WHERE (?1 IS NULL OR device = ?1) ORDER BY seq";
+
+static fota_err sq_audit_append(struct orch_store *base, struct orch_audit *a,
+				struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_audit_add, err);
+	int64_t ts = a->ts ? a->ts : fota_time_now();
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	sqlite3_bind_int64(st, 1, ts);
+	bind_text(st, 2, a->device);
+	bind_text(st, 3, a->state);
+	bind_text(st, 4, a->result);
+	bind_text(st, 5, a->reason);
+	bind_text(st, 6, a->campaign);
+	bind_text(st, 7, a->image_id);
+	bind_text(st, 8, a->version);
+	sqlite3_bind_int64(st, 9, a->device_ts);
+	rc = step_done(s, st, err, "audit");
+	if (rc == FOTA_OK) {
+		a->ts = ts;
+		a->seq = sqlite3_last_insert_rowid(s->db);
+	}
+	return rc;
+}
+
+static fota_err sq_audit_each(struct orch_store *base, const char *device, orch_audit_fn fn,
+			      void *ctx, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_audit_all, err);
+	struct orch_audit a;
+	int rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	if (device)
+		bind_text(st, 1, device);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		a.seq = sqlite3_column_int64(st, 0);
+		a.ts = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, a.device, sizeof(a.device));
+		col_copy(st, 3, a.state, sizeof(a.state));
+		col_copy(st, 4, a.result, sizeof(a.result));
+		col_copy(st, 5, a.reason, sizeof(a.reason));
+		col_copy(st, 6, a.campaign, sizeof(a.campaign));
+		col_copy(st, 7, a.image_id, sizeof(a.image_id));
+		col_copy(st, 8, a.version, sizeof(a.version));
+		a.device_ts = sqlite3_column_int64(st, 9);
+		if (fn(ctx, &a))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "audit");
+	return FOTA_OK;
+}
+
 static const struct orch_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -946,6 +1139,12 @@ static const struct orch_store_ops sqlite_ops = {
     .event_each = sq_event_each,
     .bcast_put = sq_bcast_put,
     .bcast_each = sq_bcast_each,
+    .directive_seq_next = sq_directive_seq_next,
+    .directive_seq_raise = sq_directive_seq_raise,
+    .group_pub_put = sq_group_pub_put,
+    .group_pub_get = sq_group_pub_get,
+    .audit_append = sq_audit_append,
+    .audit_each = sq_audit_each,
 };
 
 fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err)
@@ -957,6 +1156,17 @@ fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struc
 	if (!s)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
 	s->base.ops = &sqlite_ops;
+	/* Files an older version kept beside the database are imported from its directory. */
+	{
+		const char *slash = strrchr(path, '/');
+
+		if (!slash)
+			snprintf(s->dir, sizeof(s->dir), ".");
+		else if (slash == path)
+			snprintf(s->dir, sizeof(s->dir), "/");
+		else
+			snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(slash - path), path);
+	}
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -273,7 +273,10 @@ START_TEST(test_broadcast_progress)
 	 * and keeps everything else. */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(
-	    sqlite3_exec(db, "DROP TABLE broadcasts; PRAGMA user_version = 3", NULL, NULL, NULL),
+	    sqlite3_exec(db,
+			 "DROP TABLE broadcasts; DROP TABLE group_seqs; DROP TABLE group_pubs;"
+			 " DROP TABLE audit; PRAGMA user_version = 3",
+			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	s = open_store();
@@ -289,6 +292,125 @@ START_TEST(test_broadcast_progress)
 }
 END_TEST
 
+START_TEST(test_directive_seq)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	uint64_t seq = 0, other = 0;
+
+	/* Per group, from 1, rising by one; groups do not share a counter. */
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 1);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 2);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "north", &other, &err), FOTA_OK);
+	ck_assert_uint_eq(other, 1);
+	/* Raising never lowers. */
+	ck_assert_int_eq(s->ops->directive_seq_raise(s, "lab", 1, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_raise(s, "north", 40, &err), FOTA_OK);
+	orch_store_close(s);
+	/* Durable across handles: a restart continues above what was handed out. */
+	s = open_store();
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 3);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "north", &other, &err), FOTA_OK);
+	ck_assert_uint_eq(other, 41);
+	orch_store_close(s);
+}
+END_TEST
+
+START_TEST(test_group_pub)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_group_pub p, got;
+
+	/* A failed call leaves its output as it was. */
+	memset(&got, 0x5a, sizeof(got));
+	ck_assert_int_eq(s->ops->group_pub_get(s, "lab", &got, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "lab"));
+	ck_assert_int_eq(((unsigned char *)&got)[0], 0x5a);
+	memset(&p, 0, sizeof(p));
+	strcpy(p.group, "lab");
+	strcpy(p.campaign, "r1");
+	strcpy(p.image_id, "00112233aabbccdd");
+	p.directive_seq = 7;
+	p.published = 1700000000;
+	ck_assert_int_eq(s->ops->group_pub_put(s, &p, &err), FOTA_OK);
+	strcpy(p.campaign, "r2");
+	p.directive_seq = 8;
+	ck_assert_int_eq(s->ops->group_pub_put(s, &p, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->group_pub_get(s, "lab", &got, &err), FOTA_OK);
+	ck_assert_str_eq(got.campaign, "r2");
+	ck_assert_str_eq(got.image_id, "00112233aabbccdd");
+	ck_assert_uint_eq(got.directive_seq, 8);
+	ck_assert_int_eq(got.published, 1700000000);
+	orch_store_close(s);
+}
+END_TEST
+
+static int collect_audit(void *ctx, const struct orch_audit *a)
+{
+	struct orch_audit *out = ctx;
+	int i = 0;
+
+	while (out[i].seq)
+		i++;
+	if (i >= 3)
+		return 1;
+	out[i] = *a;
+	return 0;
+}
+
+START_TEST(test_audit)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_audit a, got[4];
+	const char *states[] = {"downloading", "installing", "idle"};
+	const char *devs[] = {"gw-1", "gw-2", "gw-1"};
+	sqlite3 *db = NULL;
+	int i;
+
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	for (i = 0; i < 3; i++) {
+		memset(&a, 0, sizeof(a));
+		strcpy(a.device, devs[i]);
+		strcpy(a.state, states[i]);
+		strcpy(a.result, i == 2 ? "success" : "none");
+		strcpy(a.campaign, "r1");
+		a.device_ts = 1700000000 + i;
+		ck_assert_int_eq(s->ops->audit_append(s, &a, &err), FOTA_OK);
+		ck_assert_int_gt(a.seq, 0);
+		ck_assert_int_gt(a.ts, 0);
+	}
+	ck_assert_int_eq(s->ops->commit(s, &err), FOTA_OK);
+	/* In append order; by device. */
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(s->ops->audit_each(s, NULL, collect_audit, got, &err), FOTA_OK);
+	for (i = 0; i < 3; i++) {
+		ck_assert_str_eq(got[i].device, devs[i]);
+		ck_assert_str_eq(got[i].state, states[i]);
+		ck_assert_int_eq(got[i].device_ts, 1700000000 + i);
+	}
+	ck_assert_int_lt(got[0].seq, got[1].seq);
+	ck_assert_int_lt(got[1].seq, got[2].seq);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(s->ops->audit_each(s, "gw-1", collect_audit, got, &err), FOTA_OK);
+	ck_assert_str_eq(got[0].state, "downloading");
+	ck_assert_str_eq(got[1].state, "idle");
+	ck_assert_str_eq(got[1].result, "success");
+	ck_assert_int_eq(got[2].seq, 0);
+	orch_store_close(s);
+	/* Append-only, also against a shell. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET state = 'x'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -299,6 +421,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_devices);
 	tcase_add_test(tc, test_campaign_round_trip);
 	tcase_add_test(tc, test_broadcast_progress);
+	tcase_add_test(tc, test_directive_seq);
+	tcase_add_test(tc, test_group_pub);
+	tcase_add_test(tc, test_audit);
 	suite_add_tcase(s, tc);
 	return s;
 }
