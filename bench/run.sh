@@ -618,7 +618,8 @@ bench_orch() {
 		local prev=-1 still=0
 		t1=$(now_ms)
 		while :; do
-			lines=$(grep -c '"device":"sim-' "$st/events.jsonl" 2>/dev/null || true)
+			lines=$(sqlite3 "$st/orchestrator.db" \
+				"SELECT count(*) FROM audit WHERE device LIKE 'sim-%'" 2>/dev/null || true)
 			lines=${lines:-0}
 			[ "$lines" -ge "$total" ] && { t1=$(now_ms); break; }
 			if [ "$lines" -eq "$prev" ]; then
@@ -639,11 +640,11 @@ bench_orch() {
 	out "### 6. Orchestrator status ingestion: $n simulated devices x $rounds reports (runs: $RUNS)"
 	out ""
 	out "Every report is a state change, so each one is parsed, kept and appended to"
-	out "events.jsonl. Messages per second from the first publish to the last one recorded."
+	out "the store's audit trail. Messages per second from the first publish to the last one recorded."
 	out ""
 	out "| what | msgs/s median (min-max) | ratio |"
 	out "|---|---|---|"
-	out "| fota-orchestrator serve (recorded in events.jsonl) | $(fmt "${ours[@]}") | $(ratio "$(median "${ours[@]}")" "$(median "${base[@]}")") |"
+	out "| fota-orchestrator serve (recorded in the audit trail) | $(fmt "${ours[@]}") | $(ratio "$(median "${ours[@]}")" "$(median "${base[@]}")") |"
 	out "| share of the reports the orchestrator recorded (rest dropped by the broker) | $(fmt "${kept[@]}") | |"
 	out "| plain Paho subscriber counting the same flood | $(fmt "${base[@]}") | 1.00 |"
 	out "| (publisher alone, QoS 1 window 10) | $(fmt "${pub[@]}") | |"

@@ -1254,9 +1254,9 @@ static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t 
 		if (rc)
 			goto out;
 	}
-	rc = orch_directive_next_seq(e->cfg, c->group, &d.directive_seq, err);
+	rc = orch_directive_next_seq(e->store, c->group, &d.directive_seq, err);
 	if (rc == FOTA_OK)
-		rc = orch_publish_directive(e->pub, e->cfg, e->signer, &d, img->id, err);
+		rc = orch_publish_directive(e->pub, e->store, e->signer, &d, img->id, err);
 	if (rc)
 		goto out;
 	c->directive_seq = d.directive_seq;

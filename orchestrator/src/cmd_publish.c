@@ -297,9 +297,10 @@ int orch_cmd_publish(int argc, char **argv)
 	struct orch_pacer *pacer = NULL;
 	struct orch_repair *repair = NULL;
 	struct orch_fleet *fleet = NULL;
+	struct orch_store *store = NULL;
 	const char *group = NULL, *campaign = NULL, *salt = NULL, *image_id;
 	const char *outcome = "published";
-	char path[PATH_MAX], t[FOTA_TIME_STR_LEN];
+	char t[FOTA_TIME_STR_LEN];
 	char table_topic[FOTA_MAX_TOPIC_LEN + 1];
 	struct fota_topic tt = {.kind = FOTA_TOPIC_GROUP_TABLE};
 	enum fota_state want = FOTA_STATE_CONFIRMED;
@@ -444,11 +445,7 @@ int orch_cmd_publish(int argc, char **argv)
 	/* Broker session; status and requests are subscribed before anything is published so
 	 * no early report or repair request is missed. */
 	if (serve) {
-		rc = orch_state_path(&cfg, path, sizeof(path), &err, "events.jsonl");
-		if (rc == FOTA_OK)
-			rc = fota_mkdirs(cfg.state_dir, 0755, &err);
-		if (rc == FOTA_OK)
-			rc = orch_fleet_new(path, on_status, &w, &fleet, &err);
+		rc = orch_fleet_new(&cfg, on_status, &w, &fleet, &err);
 		if (rc) {
 			orch_fail("publish", &err);
 			goto out;
@@ -488,7 +485,8 @@ int orch_cmd_publish(int argc, char **argv)
 		}
 	}
 
-	if (orch_directive_next_seq(&cfg, group, &d.directive_seq, &err)) {
+	if (orch_open_store(&cfg, &store, &err) ||
+	    orch_directive_next_seq(store, group, &d.directive_seq, &err)) {
 		orch_fail("directive sequence", &err);
 		goto out;
 	}
@@ -503,7 +501,7 @@ int orch_cmd_publish(int argc, char **argv)
 	}
 	w.created = d.created;
 	w.published_ms = fota_time_mono_ms();
-	if (orch_publish_directive(&pub, &cfg, signer, &d, img->id, &err)) {
+	if (orch_publish_directive(&pub, store, signer, &d, img->id, &err)) {
 		orch_fail("publish directive", &err);
 		ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;
@@ -608,6 +606,7 @@ out:
 	orch_repair_free(repair);
 	fota_mqtt_free(mqtt);
 	orch_fleet_free(fleet);
+	orch_store_close(store);
 	orch_routes_destroy(&routes);
 	orch_pacer_free(pacer);
 	fota_directive_clear(&d);

@@ -38,8 +38,8 @@ static const char serve_usage[] =
     "Usage: fota-orchestrator serve [--shared] [OPTIONS]\n"
     "\n"
     "Subscribes to every device's request and status topics, answers repair requests for\n"
-    "any image in the store (paced by --rate), appends status changes to\n"
-    "<state_dir>/events.jsonl, keeps the device registry and runs every active campaign of\n"
+    "any image in the store (paced by --rate), appends status changes to the store's audit\n"
+    "log, keeps the device registry and runs every active campaign of\n"
     "<state_dir>/orchestrator.db (docs/campaigns.md), publishing their directives signed\n"
     "with the orchestrator key. A directive that admits several devices still needing the\n"
     "image also broadcasts it once on the group's chunks topic (same pacing as repairs).\n"
@@ -115,7 +115,6 @@ int orch_cmd_serve(int argc, char **argv)
 	struct orch_engine_stats es = {0};
 	struct fota_signer *signer = NULL;
 	int64_t started_ms, last_tick = 0;
-	char path[PATH_MAX];
 	bool shared = false;
 	int opt, lock_fd = -1, ret = ORCH_EXIT_USAGE;
 
@@ -159,8 +158,7 @@ int orch_cmd_serve(int argc, char **argv)
 			ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
-	if (orch_state_path(&cfg, path, sizeof(path), &err, "events.jsonl") ||
-	    orch_fleet_new(path, on_status, NULL, &fleet, &err)) {
+	if (orch_fleet_new(&cfg, on_status, NULL, &fleet, &err)) {
 		orch_fail("serve", &err);
 		goto out;
 	}

@@ -89,13 +89,26 @@ static bool names_group(const struct fota_status *s, const char *group)
 	return false;
 }
 
-/* Registry members of group from the store of cfg's state directory. */
-static fota_err load_members(const struct orch_config *cfg, const char *group, struct members *m,
-			     struct fota_error *err)
+/* Registry members of group, and the campaign and image last published to it ("" if none),
+ * from the store of cfg's state directory. */
+static fota_err load_group(const struct orch_config *cfg, const char *group, struct members *m,
+			   char campaign[FOTA_MAX_NAME_LEN + 1],
+			   char image[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err)
 {
 	struct orch_store *st = NULL;
+	struct orch_group_pub pub;
 	fota_err rc = orch_open_store(cfg, &st, err);
 
+	if (rc == FOTA_OK) {
+		rc = st->ops->group_pub_get(st, group, &pub, err);
+		if (rc == FOTA_OK) {
+			snprintf(campaign, FOTA_MAX_NAME_LEN + 1, "%s", pub.campaign);
+			snprintf(image, FOTA_IMAGE_ID_HEX_LEN + 1, "%s", pub.image_id);
+		} else if (rc == FOTA_ERR_NOT_FOUND) {
+			fota_error_clear(err); /* nothing published to it: membership decides */
+			rc = FOTA_OK;
+		}
+	}
 	if (rc == FOTA_OK)
 		rc = st->ops->device_each(st, group, add_member, m, err);
 	if (rc == FOTA_OK && m->oom)
@@ -199,15 +212,7 @@ int orch_cmd_status(int argc, char **argv)
 		orch_log("status: --group '%s' is not a group name ([A-Za-z0-9._-])", group);
 		goto out;
 	}
-	if (group && orch_group_campaign(&cfg, group, campaign, image, &err)) {
-		if (err.code != FOTA_ERR_NOT_FOUND) {
-			orch_fail("status", &err);
-			ret = err.code == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_FAIL;
-			goto out;
-		}
-		fota_error_clear(&err); /* nothing published to it: membership alone decides */
-	}
-	if (group && load_members(&cfg, group, &members, &err)) {
+	if (group && load_group(&cfg, group, &members, campaign, image, &err)) {
 		orch_fail("status: registry", &err);
 		ret = ORCH_EXIT_FAIL;
 		goto out;

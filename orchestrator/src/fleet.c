@@ -1,23 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fleet view: latest status per device (sorted array) and an append-only JSON-lines audit log. */
+/* Fleet view: latest status per device (sorted array) and the audit trail of status changes,
+ * written to the store in batches by a thread of its own. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <cjson/cJSON.h>
+#include <time.h>
 
 #include "fota/timeutil.h"
 
 #include "cmd.h"
 #include "fleet.h"
+#include "store.h"
 
-/* The audit log is synced at most this often: a state change is rare per device, but a
- * restart replays every retained status at once. */
-#define AUDIT_SYNC_INTERVAL_MS 1000
+/* Audit lines wait at most this long for their transaction, or until a batch is full: a
+ * restart replays every retained status at once, and one transaction per status would make
+ * the store, not the broker, the limit of ingestion. A kill -9 loses at most this much. */
+#define AUDIT_FLUSH_MS 200
+#define AUDIT_BATCH 512
+/* Changes waiting while the store is slow or down; ingestion waits beyond this, so the trail
+ * loses nothing and memory stays bounded. */
+#define AUDIT_PENDING_MAX 16384
 
 struct entry {
 	struct fota_status s;
@@ -28,15 +32,96 @@ struct orch_fleet {
 	pthread_mutex_t lock;
 	struct entry *devs; /* sorted by device */
 	size_t n, cap;
-	int audit_fd;
-	char *audit_path;
-	int64_t last_sync_ms;
-	bool dirty;
 	orch_fleet_cb cb;
 	void *ctx;
+
+	/* Audit trail: ingest appends to pending (under lock); the writer thread moves it to
+	 * the store with its own handle. */
+	struct orch_store *audit_store;
+	struct orch_audit *pending;
+	size_t n_pending;
+	pthread_cond_t wake, room;
+	pthread_t writer;
+	bool writer_running, stopping;
 };
 
-fota_err orch_fleet_new(const char *events_path, orch_fleet_cb cb, void *ctx,
+/* Writes batch[0..n) in one transaction; on failure the caller retries the same batch. */
+static fota_err audit_write(struct orch_store *st, struct orch_audit *batch, size_t n,
+			    struct fota_error *err)
+{
+	fota_err rc = st->ops->begin(st, err);
+	size_t i;
+
+	for (i = 0; rc == FOTA_OK && i < n; i++)
+		rc = st->ops->audit_append(st, &batch[i], err);
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc)
+		st->ops->rollback(st);
+	return rc;
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+static void *audit_writer(void *arg)
+{
+	struct orch_fleet *f = arg;
+	struct orch_audit *batch = malloc(AUDIT_BATCH * sizeof(*batch));
+	size_t n = 0;
+	bool stop = false, reported = false;
+
+	if (!batch) {
+		orch_log("audit trail: out of memory; status changes are not recorded");
+		return NULL;
+	}
+	while (!stop) {
+		struct fota_error err = {0};
+		struct timespec ts;
+
+		pthread_mutex_lock(&f->lock);
+		deadline_in(&ts, AUDIT_FLUSH_MS);
+		while (!f->stopping && f->n_pending < AUDIT_BATCH &&
+		       pthread_cond_timedwait(&f->wake, &f->lock, &ts) != ETIMEDOUT)
+			;
+		stop = f->stopping;
+		if (n == 0 && f->n_pending > 0) {
+			n = f->n_pending < AUDIT_BATCH ? f->n_pending : AUDIT_BATCH;
+			memcpy(batch, f->pending, n * sizeof(*batch));
+			memmove(f->pending, f->pending + n, (f->n_pending - n) * sizeof(*batch));
+			f->n_pending -= n;
+			pthread_cond_broadcast(&f->room);
+		}
+		/* At the end, whatever is still pending goes out too. */
+		if (stop && f->n_pending > 0)
+			stop = false;
+		pthread_mutex_unlock(&f->lock);
+		if (n == 0)
+			continue;
+		if (audit_write(f->audit_store, batch, n, &err) == FOTA_OK) {
+			n = 0;
+			reported = false;
+		} else if (!reported) {
+			/* Kept and retried: the store may come back (a database restart). */
+			orch_log("audit trail: %s; %zu status changes wait for the store", err.msg,
+				 n);
+			reported = true;
+		}
+		if (n && stop) {
+			orch_log("audit trail: %zu status changes not recorded at exit", n);
+			n = 0;
+		}
+	}
+	free(batch);
+	return NULL;
+}
+
+fota_err orch_fleet_new(const struct orch_config *audit_cfg, orch_fleet_cb cb, void *ctx,
 			struct orch_fleet **out, struct fota_error *err)
 {
 	struct orch_fleet *f = calloc(1, sizeof(*f));
@@ -44,19 +129,29 @@ fota_err orch_fleet_new(const char *events_path, orch_fleet_cb cb, void *ctx,
 	*out = NULL;
 	if (!f)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for the fleet view");
-	f->audit_fd = -1;
 	f->cb = cb;
 	f->ctx = ctx;
 	pthread_mutex_init(&f->lock, NULL);
-	if (events_path) {
-		f->audit_path = strdup(events_path);
-		f->audit_fd = open(events_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (!f->audit_path || f->audit_fd < 0) {
-			fota_error_set(err, FOTA_ERR_IO, "cannot open audit log %s: %s",
-				       events_path, strerror(errno));
-			orch_fleet_free(f);
-			return err ? err->code : FOTA_ERR_IO;
+	pthread_cond_init(&f->wake, NULL);
+	pthread_cond_init(&f->room, NULL);
+	if (audit_cfg) {
+		fota_err rc = orch_open_store(audit_cfg, &f->audit_store, err);
+
+		if (rc == FOTA_OK) {
+			f->pending = malloc(AUDIT_PENDING_MAX * sizeof(*f->pending));
+			if (!f->pending)
+				rc = fota_error_set(err, FOTA_ERR_NOMEM,
+						    "no memory for the audit trail");
 		}
+		if (rc == FOTA_OK && pthread_create(&f->writer, NULL, audit_writer, f) != 0)
+			rc = fota_error_set(err, FOTA_ERR_NOMEM,
+					    "cannot start the audit trail's writer");
+		if (rc) {
+			fota_error_prefix(err, "audit trail");
+			orch_fleet_free(f);
+			return rc;
+		}
+		f->writer_running = true;
 	}
 	*out = f;
 	return FOTA_OK;
@@ -66,13 +161,18 @@ void orch_fleet_free(struct orch_fleet *f)
 {
 	if (!f)
 		return;
-	if (f->audit_fd >= 0) {
-		if (f->dirty)
-			fdatasync(f->audit_fd);
-		close(f->audit_fd);
+	if (f->writer_running) {
+		pthread_mutex_lock(&f->lock);
+		f->stopping = true;
+		pthread_cond_signal(&f->wake);
+		pthread_mutex_unlock(&f->lock);
+		pthread_join(f->writer, NULL);
 	}
+	orch_store_close(f->audit_store);
+	pthread_cond_destroy(&f->wake);
+	pthread_cond_destroy(&f->room);
 	pthread_mutex_destroy(&f->lock);
-	free(f->audit_path);
+	free(f->pending);
 	free(f->devs);
 	free(f);
 }
@@ -105,62 +205,32 @@ static bool is_change(const struct fota_status *a, const struct fota_status *b)
 	       strcmp(a->campaign, b->campaign) != 0 || strcmp(a->image_id, b->image_id) != 0;
 }
 
-/* Called with the lock held so lines keep the order in which statuses arrived. */
+/* Called with the lock held so the trail keeps the order in which statuses arrived. */
 static void audit(struct orch_fleet *f, const struct fota_status *s)
 {
-	char ts[FOTA_TIME_STR_LEN], dts[FOTA_TIME_STR_LEN];
-	cJSON *o;
-	char *line = NULL;
-	size_t len, off = 0;
-	int64_t now;
+	struct orch_audit *a;
 
-	if (f->audit_fd < 0)
+	if (!f->writer_running)
 		return;
-	o = cJSON_CreateObject();
-	if (!o)
-		goto fail;
-	fota_time_format(fota_time_now(), ts);
-	cJSON_AddStringToObject(o, "ts", ts);
-	cJSON_AddStringToObject(o, "device", s->device);
-	cJSON_AddStringToObject(o, "state", fota_state_name(s->state));
-	cJSON_AddStringToObject(o, "result", fota_result_name(s->result));
-	cJSON_AddStringToObject(o, "reason", s->reason);
-	cJSON_AddStringToObject(o, "campaign", s->campaign);
-	cJSON_AddStringToObject(o, "image", s->image_id);
-	cJSON_AddStringToObject(o, "version", s->version);
+	while (f->n_pending == AUDIT_PENDING_MAX && !f->stopping)
+		pthread_cond_wait(&f->room, &f->lock);
+	if (f->n_pending == AUDIT_PENDING_MAX)
+		return;
+	a = &f->pending[f->n_pending++];
+	memset(a, 0, sizeof(*a));
+	a->ts = fota_time_now();
+	snprintf(a->device, sizeof(a->device), "%s", s->device);
+	snprintf(a->state, sizeof(a->state), "%s", fota_state_name(s->state));
+	snprintf(a->result, sizeof(a->result), "%s", fota_result_name(s->result));
+	snprintf(a->reason, sizeof(a->reason), "%s", s->reason);
+	snprintf(a->campaign, sizeof(a->campaign), "%s", s->campaign);
+	snprintf(a->image_id, sizeof(a->image_id), "%s", s->image_id);
+	snprintf(a->version, sizeof(a->version), "%s", s->version);
 	/* The device's own time lets readers drop the replays of retained statuses that follow
 	 * an orchestrator restart: same device, device_ts and state means the same event. */
-	fota_time_format(s->timestamp, dts);
-	cJSON_AddStringToObject(o, "device_ts", dts);
-	line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!line)
-		goto fail;
-	len = strlen(line);
-	line[len++] = '\n'; /* replaces the NUL; the line is written by length */
-	/* One write() per line with O_APPEND keeps lines whole even with several writers. */
-	while (off < len) {
-		ssize_t n = write(f->audit_fd, line + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			orch_log("audit log %s: %s", f->audit_path, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
-	free(line);
-	f->dirty = true;
-	now = fota_time_mono_ms();
-	if (now - f->last_sync_ms >= AUDIT_SYNC_INTERVAL_MS) {
-		fdatasync(f->audit_fd);
-		f->last_sync_ms = now;
-		f->dirty = false;
-	}
-	return;
-fail:
-	orch_log("audit log %s: out of memory, event of %s not recorded", f->audit_path, s->device);
+	a->device_ts = s->timestamp;
+	if (f->n_pending >= AUDIT_BATCH)
+		pthread_cond_signal(&f->wake);
 }
 
 void orch_fleet_ingest(struct orch_fleet *f, const char *device, const uint8_t *payload, size_t len)

@@ -10,6 +10,8 @@
 #include "fota/error.h"
 #include "fota/status.h"
 
+#include "config.h"
+
 struct orch_fleet;
 
 /* Called (from the MQTT thread, outside the fleet lock) for every accepted status; prev is
@@ -17,16 +19,18 @@ struct orch_fleet;
 typedef void (*orch_fleet_cb)(void *ctx, const struct fota_status *prev,
 			      const struct fota_status *cur);
 
-/* events_path NULL: no audit log (read-only views such as `status`). */
-fota_err orch_fleet_new(const char *events_path, orch_fleet_cb cb, void *ctx,
+/* audit_cfg: record status changes in the audit trail of that configuration's store, through a
+ * store handle and a writer thread of the fleet's own; NULL: no audit trail (read-only views
+ * such as `status`). */
+fota_err orch_fleet_new(const struct orch_config *audit_cfg, orch_fleet_cb cb, void *ctx,
 			struct orch_fleet **out, struct fota_error *err);
-/* Syncs and closes the audit log; NULL is a no-op. */
+/* Writes what the audit trail still holds and closes it; NULL is a no-op. */
 void orch_fleet_free(struct orch_fleet *f);
 
 /* A status message from {prefix}/devices/{device}/status. The device id comes from the topic
  * (the broker ACL ties it to the sender), never from the payload. Invalid messages are logged
- * and dropped. A change of state, result, campaign or image appends one JSON line
- * {ts, device, state, result, reason, campaign, image, ...} to the audit log. */
+ * and dropped. A change of state, result, campaign or image appends one struct orch_audit to
+ * the audit trail: in order, in batches within AUDIT_FLUSH_MS (fleet.c). */
 void orch_fleet_ingest(struct orch_fleet *f, const char *device, const uint8_t *payload,
 		       size_t len);
 

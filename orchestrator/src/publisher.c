@@ -211,61 +211,24 @@ fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *grou
 	return broadcast(pub, group, img, &run, stats, err);
 }
 
-static fota_err group_dir(const struct orch_config *cfg, const char *group, char *buf, size_t size,
-			  struct fota_error *err)
+fota_err orch_directive_next_seq(struct orch_store *st, const char *group, uint64_t *seq,
+				 struct fota_error *err)
 {
 	if (!fota_topic_segment_valid(group))
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "group '%s' must be 1..64 of [A-Za-z0-9._-]", group);
-	return orch_state_path(cfg, buf, size, err, "groups/%s", group);
+	return st->ops->directive_seq_next(st, group, seq, err);
 }
 
-fota_err orch_directive_next_seq(const struct orch_config *cfg, const char *group, uint64_t *seq,
-				 struct fota_error *err)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 32], text[32];
-	uint8_t *data = NULL;
-	size_t len = 0;
-	uint64_t last = 0;
-	fota_err rc;
-
-	rc = group_dir(cfg, group, dir, sizeof(dir), err);
-	if (rc)
-		return rc;
-	rc = fota_mkdirs(dir, 0755, err);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof(path), "%s/directive_seq", dir);
-	rc = fota_read_file(path, 32, &data, &len, err);
-	if (rc == FOTA_OK) {
-		char *end = NULL;
-
-		last = strtoull((const char *)data, &end, 10);
-		if (end == (char *)data || (*end && *end != '\n')) {
-			/* Devices refuse a directive_seq that does not rise; the clock is a
-			 * safe upper bound for a counter that only ever rose by one. */
-			orch_log("%s is unreadable; moved aside, continuing from the clock", path);
-			fota_move_aside(path, NULL);
-			last = (uint64_t)fota_time_now();
-		}
-	} else if (rc != FOTA_ERR_NOT_FOUND) {
-		return rc;
-	}
-	free(data);
-	*seq = last + 1;
-	snprintf(text, sizeof(text), "%" PRIu64 "\n", *seq);
-	return fota_atomic_write(path, text, strlen(text), 0644, err);
-}
-
-fota_err orch_publish_directive(const struct orch_publisher *pub, const struct orch_config *cfg,
+fota_err orch_publish_directive(const struct orch_publisher *pub, struct orch_store *st,
 				struct fota_signer *signer, const struct fota_directive *d,
 				const char *image_id, struct fota_error *err)
 {
 	struct fota_topic t = {.kind = FOTA_TOPIC_GROUP_DIRECTIVE};
 	char topic[FOTA_MAX_TOPIC_LEN + 1];
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	char *json = NULL, *jws = NULL, *rec = NULL;
-	cJSON *o = NULL;
+	struct orch_group_pub rec;
+	struct fota_error rec_err = {0};
+	char *json = NULL, *jws = NULL;
 	fota_err rc;
 
 	snprintf(t.group, sizeof(t.group), "%s", d->group);
@@ -296,60 +259,17 @@ fota_err orch_publish_directive(const struct orch_publisher *pub, const struct o
 		goto out;
 	}
 	/* Best effort bookkeeping for `status --group`; the broker holds the truth. */
-	o = cJSON_CreateObject();
-	if (o && group_dir(cfg, d->group, dir, sizeof(dir), NULL) == FOTA_OK) {
-		cJSON_AddStringToObject(o, "campaign", d->campaign_id);
-		cJSON_AddStringToObject(o, "image_id", image_id);
-		cJSON_AddNumberToObject(o, "directive_seq", (double)d->directive_seq);
-		cJSON_AddNumberToObject(o, "published", (double)fota_time_now());
-		rec = cJSON_PrintUnformatted(o);
-		snprintf(path, sizeof(path), "%s/campaign.json", dir);
-		if (rec)
-			fota_atomic_write(path, rec, strlen(rec), 0644, NULL);
-	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.group, sizeof(rec.group), "%s", d->group);
+	snprintf(rec.campaign, sizeof(rec.campaign), "%s", d->campaign_id);
+	snprintf(rec.image_id, sizeof(rec.image_id), "%s", image_id);
+	rec.directive_seq = d->directive_seq;
+	rec.published = fota_time_now();
+	if (st->ops->group_pub_put(st, &rec, &rec_err))
+		orch_log("directive %llu for group %s is out; not recorded: %s",
+			 (unsigned long long)d->directive_seq, d->group, rec_err.msg);
 out:
-	cJSON_Delete(o);
-	free(rec);
 	free(json);
 	free(jws);
-	return rc;
-}
-
-fota_err orch_group_campaign(const struct orch_config *cfg, const char *group,
-			     char campaign[FOTA_MAX_NAME_LEN + 1],
-			     char image_id[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	uint8_t *data = NULL;
-	size_t len = 0;
-	cJSON *o = NULL;
-	const cJSON *c, *i;
-	fota_err rc;
-
-	campaign[0] = '\0';
-	image_id[0] = '\0';
-	rc = group_dir(cfg, group, dir, sizeof(dir), err);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof(path), "%s/campaign.json", dir);
-	rc = fota_read_file(path, 4096, &data, &len, err);
-	if (rc == FOTA_ERR_NOT_FOUND)
-		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
-				      "nothing was published to group %s from %s", group,
-				      cfg->state_dir);
-	if (rc)
-		return rc;
-	o = cJSON_ParseWithLength((const char *)data, len);
-	c = cJSON_GetObjectItemCaseSensitive(o, "campaign");
-	i = cJSON_GetObjectItemCaseSensitive(o, "image_id");
-	if (!cJSON_IsString(c) || !cJSON_IsString(i)) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "%s is not a campaign record", path);
-		goto out;
-	}
-	snprintf(campaign, FOTA_MAX_NAME_LEN + 1, "%s", c->valuestring);
-	snprintf(image_id, FOTA_IMAGE_ID_HEX_LEN + 1, "%s", i->valuestring);
-out:
-	cJSON_Delete(o);
-	free(data);
 	return rc;
 }

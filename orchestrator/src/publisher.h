@@ -15,6 +15,7 @@
 #include "config.h"
 #include "image_store.h"
 #include "pacer.h"
+#include "store.h"
 
 /* How long one QoS 1 publish may wait for a window slot (or a reconnect). */
 #define ORCH_PUBLISH_TIMEOUT_MS 30000
@@ -70,20 +71,17 @@ fota_err orch_broadcast_until(const struct orch_publisher *pub, const char *grou
 			      struct fota_mqtt_tally *tally, struct orch_broadcast_stats *stats,
 			      struct fota_error *err);
 
-/* Reads <state>/groups/<group>/directive_seq, adds one and persists it before it is used,
- * so a crash can never make two directives share a sequence. */
-fota_err orch_directive_next_seq(const struct orch_config *cfg, const char *group, uint64_t *seq,
+/* The group's next directive sequence from the store (orch_store_ops.directive_seq_next): made
+ * durable before it is used, so a crash can never make two directives share a sequence.
+ * FOTA_ERR_FIELD if group is not a topic segment. */
+fota_err orch_directive_next_seq(struct orch_store *st, const char *group, uint64_t *seq,
 				 struct fota_error *err);
 
 /* Signs d with the orchestrator key and publishes it retained, QoS 1, on the group's
- * directive topic; records the group's campaign in <state>/groups/<group>/campaign.json. */
-fota_err orch_publish_directive(const struct orch_publisher *pub, const struct orch_config *cfg,
+ * directive topic; records the group's campaign, image and sequence in the store (a failure
+ * to record is logged: the directive is out). */
+fota_err orch_publish_directive(const struct orch_publisher *pub, struct orch_store *st,
 				struct fota_signer *signer, const struct fota_directive *d,
 				const char *image_id, struct fota_error *err);
-
-/* The campaign and image last published to a group, from campaign.json ("" if none). */
-fota_err orch_group_campaign(const struct orch_config *cfg, const char *group,
-			     char campaign[FOTA_MAX_NAME_LEN + 1],
-			     char image_id[FOTA_IMAGE_ID_HEX_LEN + 1], struct fota_error *err);
 
 #endif
