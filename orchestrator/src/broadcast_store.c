@@ -6,7 +6,7 @@
 
 #include "broadcast_store.h"
 #include "campaign.h"
-#include "cmd.h"
+#include "log.h"
 
 struct rows {
 	struct orch_bcast_rec r[ORCH_BCAST_ROWS_PER_SYNC];

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "broadcaster.h"
-#include "cmd.h"
+#include "log.h"
 #include "image_store.h"
 
 struct job {

@@ -12,7 +12,7 @@
 
 #include "broadcast_store.h"
 #include "campaign.h"
-#include "cmd.h"
+#include "log.h"
 
 /* Statuses waiting for the engine thread; beyond this they are dropped (retained statuses and
  * the next report fill the gap). */

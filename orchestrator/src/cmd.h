@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private header of fota-orchestrator: subcommand entry points, exit codes and logging. */
+/* Private header of fota-orchestrator: subcommand entry points, exit codes and the
+ * helpers of option handling. */
 #ifndef ORCH_CMD_H
 #define ORCH_CMD_H
 
@@ -7,6 +8,9 @@
 #include <stdbool.h>
 
 #include "fota/error.h"
+
+#include "log.h"
+#include "stop.h"
 
 /* Exit codes are part of the CLI contract (docs/orchestrator.md). */
 enum orch_exit {
@@ -27,14 +31,6 @@ int orch_cmd_status(int argc, char **argv);
 int orch_cmd_campaign(int argc, char **argv);
 int orch_cmd_device(int argc, char **argv);
 
-/* Set by SIGINT/SIGTERM; long-running loops poll it. */
-extern volatile sig_atomic_t orch_stop;
-
-/* "fota-orchestrator: <what failed>: <why>" on stderr. */
-void orch_fail(const char *what, const struct fota_error *err);
-/* "fota-orchestrator: <message>" on stderr, one write per line so threads do not interleave. */
-void orch_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 struct orch_config;
 struct orch_store;
 /* Opens the store of the state directory (<state_dir>/orchestrator.db), creating it. */
@@ -43,9 +39,6 @@ fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
 
 /* Maps an error code to the exit code a script should see. */
 int orch_exit_for(fota_err code);
-
-/* Sleeps up to ms, returning early (false) once orch_stop is set. */
-bool orch_sleep_ms(long ms);
 
 /* After option parsing: with --help prints usage and the shared options' help on stdout and
  * returns true (the command then exits ORCH_EXIT_OK). */

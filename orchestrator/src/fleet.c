@@ -10,7 +10,7 @@
 
 #include "fota/timeutil.h"
 
-#include "cmd.h"
+#include "log.h"
 #include "fleet.h"
 #include "store.h"
 

@@ -15,7 +15,7 @@
 #include "fota/envelope.h"
 #include "fota/limits.h"
 
-#include "cmd.h"
+#include "stop.h"
 #include "image_store.h"
 
 #define COPY_BUF_BYTES (1024 * 1024)

@@ -5,7 +5,7 @@
 
 #include "fota/timeutil.h"
 
-#include "cmd.h"
+#include "stop.h"
 #include "pacer.h"
 
 struct orch_pacer {

@@ -13,7 +13,8 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
-#include "cmd.h"
+#include "log.h"
+#include "stop.h"
 #include "publisher.h"
 
 size_t orch_frame_buf_size(const struct orch_image *img)

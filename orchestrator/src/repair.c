@@ -13,7 +13,7 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
-#include "cmd.h"
+#include "log.h"
 #include "repair.h"
 #include "repair_sched.h"
 

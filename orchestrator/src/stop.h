@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: the process-wide stop and reload requests that signals
+ * raise and long-running loops honour. */
+#ifndef ORCH_STOP_H
+#define ORCH_STOP_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+/* Set by SIGINT/SIGTERM; long-running loops poll it. */
+extern volatile sig_atomic_t orch_stop;
+
+/* Sleeps up to ms, returning early (false) once orch_stop is set. */
+bool orch_sleep_ms(long ms);
+
+#endif
