@@ -32,11 +32,6 @@ int orch_cmd_campaign(int argc, char **argv);
 int orch_cmd_device(int argc, char **argv);
 
 struct orch_config;
-struct orch_store;
-/* Opens the store of the state directory (<state_dir>/orchestrator.db), creating it. */
-fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
-			 struct fota_error *err);
-
 /* Maps an error code to the exit code a script should see. */
 int orch_exit_for(fota_err code);
 

@@ -18,7 +18,6 @@
 #include "image_store.h"
 #include "store.h"
 
-#define STORE_FILE "orchestrator.db"
 #define BAR_WIDTH 24
 #define DEFAULT_WAIT_TIMEOUT_S 600u
 
@@ -78,20 +77,6 @@ enum {
 	OPT_WINDOW_DAILY,
 	OPT_TZ,
 };
-
-fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
-			 struct fota_error *err)
-{
-	char path[PATH_MAX];
-	fota_err rc;
-
-	rc = fota_mkdirs(cfg->state_dir, 0755, err);
-	if (rc == FOTA_OK)
-		rc = orch_state_path(cfg, path, sizeof(path), err, STORE_FILE);
-	if (rc == FOTA_OK)
-		rc = orch_store_open(path, out, err);
-	return rc;
-}
 
 static int exit_for(const struct fota_error *err)
 {

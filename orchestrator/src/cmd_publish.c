@@ -18,10 +18,9 @@
 #include "cmd.h"
 #include "config.h"
 #include "fleet.h"
+#include "daemon.h"
 #include "image_store.h"
-#include "pacer.h"
 #include "publisher.h"
-#include "repair.h"
 
 #define DEFAULT_DIRECTIVE_DAYS 30u
 #define DEFAULT_WAIT_TIMEOUT_S 600u
@@ -287,15 +286,14 @@ int orch_cmd_publish(int argc, char **argv)
 	struct devlist admit = {0}, waitl = {0};
 	struct watch w = {0};
 	struct fota_directive d;
-	struct orch_routes routes;
-	struct orch_publisher pub = {0};
+	struct orch_daemon_opts opts = {0};
+	struct orch_daemon *srv = NULL;
+	enum orch_daemon_step step;
+	const struct orch_publisher *pub = NULL;
 	struct orch_broadcast_stats bstats = {0};
-	struct orch_repair_stats rstats = {0};
 	struct orch_image *img = NULL;
 	struct fota_signer *signer = NULL;
 	struct fota_mqtt *mqtt = NULL;
-	struct orch_pacer *pacer = NULL;
-	struct orch_repair *repair = NULL;
 	struct orch_fleet *fleet = NULL;
 	struct orch_store *store = NULL;
 	const char *group = NULL, *campaign = NULL, *salt = NULL, *image_id;
@@ -312,7 +310,6 @@ int orch_cmd_publish(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	orch_config_init(&cfg);
-	orch_routes_init(&routes, cfg.prefix);
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		rc = FOTA_OK;
 		if (orch_config_flag(&cfg, opt, optarg))
@@ -373,7 +370,6 @@ int orch_cmd_publish(int argc, char **argv)
 	image_id = argv[optind];
 	if (orch_cli_load_config(&cfg, &err))
 		goto out;
-	routes.prefix = cfg.prefix;
 	if (!fota_topic_segment_valid(group)) {
 		orch_log("publish: group '%s' must be 1..64 of [A-Za-z0-9._-]", group);
 		goto out;
@@ -443,47 +439,29 @@ int orch_cmd_publish(int argc, char **argv)
 	admit.n = 0;
 
 	/* Broker session; status and requests are subscribed before anything is published so
-	 * no early report or repair request is missed. */
-	if (serve) {
-		rc = orch_fleet_new(&cfg, on_status, &w, &fleet, &err);
-		if (rc) {
-			orch_fail("publish", &err);
-			goto out;
-		}
-		w.print = !cfg.json;
-	}
-	if (orch_broker_check_files(&cfg, &err)) {
-		orch_fail("configuration", &err);
-		ret = ORCH_EXIT_USAGE;
+	 * no early report or repair request is missed. A burst of a few frames keeps the pipe
+	 * full without flooding broker queues. */
+	opts.serving = serve;
+	opts.burst_bytes = (uint64_t)cfg.window * orch_frame_buf_size(img);
+	opts.on_status = on_status;
+	opts.status_ctx = &w;
+	w.print = serve && !cfg.json;
+	srv = orch_daemon_new(&cfg, &opts);
+	if (!srv) {
+		orch_error("publish: out of memory");
 		goto out;
 	}
-	if (orch_broker_connect(&cfg, &routes, &mqtt, &err)) {
-		orch_fail("connect to broker", &err);
-		ret = orch_broker_exit(err.code);
+	if (orch_daemon_start(srv, &step, &err)) {
+		orch_fail(orch_daemon_step_name(step, "publish"), &err);
+		ret = step == ORCH_DAEMON_STEP_CONFIG	   ? ORCH_EXIT_USAGE
+		      : step == ORCH_DAEMON_STEP_CONNECT   ? orch_broker_exit(err.code)
+		      : step == ORCH_DAEMON_STEP_SUBSCRIBE ? ORCH_EXIT_BROKER
+							   : ORCH_EXIT_FAIL;
 		goto out;
 	}
-	/* Burst of a few frames keeps the pipe full without flooding broker queues. */
-	pacer =
-	    orch_pacer_new(cfg.rate_bytes_per_s, (uint64_t)cfg.window * orch_frame_buf_size(img));
-	if (!pacer) {
-		orch_log("publish: out of memory");
-		goto out;
-	}
-	pub.mqtt = mqtt;
-	pub.pacer = pacer;
-	pub.prefix = cfg.prefix;
-	if (serve) {
-		if (orch_repair_new(&cfg, &pub, &repair, &err)) {
-			orch_fail("publish", &err);
-			goto out;
-		}
-		orch_routes_set(&routes, repair, fleet);
-		if (orch_broker_subscribe_serving(mqtt, &cfg, false, &err)) {
-			orch_fail("subscribe", &err);
-			ret = ORCH_EXIT_BROKER;
-			goto out;
-		}
-	}
+	pub = orch_daemon_publisher(srv);
+	mqtt = orch_daemon_mqtt(srv);
+	fleet = orch_daemon_fleet(srv);
 
 	if (orch_open_store(&cfg, &store, &err) ||
 	    orch_directive_next_seq(store, group, &d.directive_seq, &err)) {
@@ -494,14 +472,14 @@ int orch_cmd_publish(int argc, char **argv)
 	snprintf(tt.group, sizeof(tt.group), "%s", group);
 	memcpy(tt.image_id, img->id, sizeof(tt.image_id));
 	if (fota_topic_build(cfg.prefix, &tt, table_topic, sizeof(table_topic), &err) ||
-	    orch_publish_table(&pub, table_topic, img, true, &err)) {
+	    orch_publish_table(pub, table_topic, img, true, &err)) {
 		orch_fail("publish table", &err);
 		ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;
 	}
 	w.created = d.created;
 	w.published_ms = fota_time_mono_ms();
-	if (orch_publish_directive(&pub, store, signer, &d, img->id, &err)) {
+	if (orch_publish_directive(pub, store, signer, &d, img->id, &err)) {
 		orch_fail("publish directive", &err);
 		ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;
@@ -515,7 +493,7 @@ int orch_cmd_publish(int argc, char **argv)
 
 	/* Repairs interleave with the broadcast (same pacer): a late joiner is served at once
 	 * instead of after the whole image went out. */
-	if (broadcast && orch_broadcast(&pub, group, img, !cfg.json, &bstats, &err)) {
+	if (broadcast && orch_broadcast(pub, group, img, !cfg.json, &bstats, &err)) {
 		orch_fail("broadcast", &err);
 		ret = orch_stop || fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;
@@ -579,14 +557,15 @@ int orch_cmd_publish(int argc, char **argv)
 		cJSON_AddNumberToObject(b, "lost_publishes",
 					(double)fota_mqtt_failed_publishes(mqtt));
 		cJSON_AddItemToObject(o, "broadcast", b);
-		if (repair) {
+		if (serve) {
 			cJSON *r = cJSON_CreateObject();
+			struct orch_daemon_stats ds;
 
-			orch_repair_get_stats(repair, &rstats);
-			cJSON_AddNumberToObject(r, "served", (double)rstats.served);
-			cJSON_AddNumberToObject(r, "rejected", (double)rstats.rejected);
-			cJSON_AddNumberToObject(r, "dropped", (double)rstats.dropped);
-			cJSON_AddNumberToObject(r, "frames", (double)rstats.frames);
+			orch_daemon_get_stats(srv, &ds);
+			cJSON_AddNumberToObject(r, "served", (double)ds.repair.served);
+			cJSON_AddNumberToObject(r, "rejected", (double)ds.repair.rejected);
+			cJSON_AddNumberToObject(r, "dropped", (double)ds.repair.dropped);
+			cJSON_AddNumberToObject(r, "frames", (double)ds.repair.frames);
 			cJSON_AddItemToObject(o, "repairs", r);
 		}
 		if (waiting) {
@@ -600,15 +579,8 @@ int orch_cmd_publish(int argc, char **argv)
 		printf("%s\n", w.campaign);
 	}
 out:
-	/* Detach first so the MQTT thread stops delivering into what is freed below; the worker
-	 * may still publish, so the session outlives it. */
-	orch_routes_clear(&routes);
-	orch_repair_free(repair);
-	fota_mqtt_free(mqtt);
-	orch_fleet_free(fleet);
+	orch_daemon_free(srv);
 	orch_store_close(store);
-	orch_routes_destroy(&routes);
-	orch_pacer_free(pacer);
 	fota_directive_clear(&d);
 	orch_image_free(img);
 	fota_signer_free(signer);

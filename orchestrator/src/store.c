@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/atomic_file.h"
+
+#include "config.h"
 #include "store.h"
 
 static const char *const cstate_names[ORCH_CAMPAIGN__COUNT] = {
@@ -95,4 +98,18 @@ void orch_store_close(struct orch_store *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
+			 struct fota_error *err)
+{
+	char path[PATH_MAX];
+	fota_err rc;
+
+	rc = fota_mkdirs(cfg->state_dir, 0755, err);
+	if (rc == FOTA_OK)
+		rc = orch_state_path(cfg, path, sizeof(path), err, ORCH_STORE_FILE);
+	if (rc == FOTA_OK)
+		rc = orch_store_open(path, out, err);
+	return rc;
 }

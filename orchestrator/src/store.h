@@ -278,6 +278,12 @@ fota_err orch_store_import_files(struct orch_store *s, const char *state_dir,
 				 struct fota_error *err);
 void orch_store_close(struct orch_store *s); /* NULL is a no-op */
 
+/* The store of the state directory, <state_dir>/ORCH_STORE_FILE, creating both. */
+#define ORCH_STORE_FILE "orchestrator.db"
+struct orch_config;
+fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
+			 struct fota_error *err);
+
 /* The SQLite backend (store_sqlite.c). */
 fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err);
 /* Schema version the code migrates to. */

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The running daemon: one object that opens the MQTT session, pacer, repair server, fleet
+ * view, broadcaster and campaign engine in order, runs the campaign ticks and closes it all. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fota/atomic_file.h"
+#include "fota/signer.h"
+#include "fota/state_lock.h"
+#include "fota/status.h"
+#include "fota/timeutil.h"
+
+#include "broadcast_store.h"
+#include "broadcaster.h"
+#include "broker.h"
+#include "daemon.h"
+#include "log.h"
+#include "pacer.h"
+#include "stop.h"
+
+/* How often the campaigns are advanced; statuses are written to the store in between. */
+#define CAMPAIGN_TICK_MS 250
+#define INGEST_POLL_MS 50
+/* Retained statuses arrive right after the subscription; this covers thousands of them. */
+#define RETAINED_SYNC_MS 2000
+/* Repairs are bursts of at most FOTA_MAX_REQUEST_CHUNKS frames; the bucket holds a window's
+ * worth so one device cannot monopolise the link. */
+#define REPAIR_FRAME_BYTES (64u * 1024u + 32u)
+
+struct orch_daemon {
+	struct orch_config cfg; /* a copy: repair and engine keep pointers into it */
+	struct orch_daemon_opts opts;
+	struct orch_routes routes;
+	struct orch_publisher pub;
+	struct fota_mqtt *mqtt;
+	struct orch_pacer *pacer;
+	struct orch_repair *repair;
+	struct orch_broadcaster *bcast;
+	struct orch_fleet *fleet;
+	struct orch_store *store;
+	struct orch_engine *engine;
+	struct fota_signer *signer;
+	int lock_fd;
+	int64_t started_ms;
+	_Atomic bool stop;
+};
+
+const char *orch_daemon_step_name(enum orch_daemon_step step, const char *cmd)
+{
+	switch (step) {
+	case ORCH_DAEMON_STEP_KEY:
+		return "load orchestrator key";
+	case ORCH_DAEMON_STEP_CONFIG:
+		return "configuration";
+	case ORCH_DAEMON_STEP_CONNECT:
+		return "connect to broker";
+	case ORCH_DAEMON_STEP_SUBSCRIBE:
+		return "subscribe";
+	default:
+		return cmd;
+	}
+}
+
+static void on_raw_status(void *ctx, const char *device, const uint8_t *payload, size_t len)
+{
+	orch_engine_submit_status(ctx, device, payload, len);
+}
+
+/* MQTT thread: one line per change of state or result (not every progress report). */
+static void log_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
+{
+	(void)ctx;
+	if (prev && prev->state == cur->state && prev->result == cur->result &&
+	    strcmp(prev->campaign, cur->campaign) == 0)
+		return;
+	orch_log("%s: %s%s%s%s%s (campaign %s, image %s, version %s)", cur->device,
+		 prev ? fota_state_name(prev->state) : "", prev ? " -> " : "",
+		 fota_state_name(cur->state),
+		 cur->result != FOTA_RESULT_NONE && cur->result != FOTA_RESULT_SUCCESS ? ": " : "",
+		 cur->result != FOTA_RESULT_NONE && cur->result != FOTA_RESULT_SUCCESS
+		     ? (cur->reason[0] ? cur->reason : fota_result_name(cur->result))
+		     : "",
+		 cur->campaign[0] ? cur->campaign : "-", cur->image_id[0] ? cur->image_id : "-",
+		 cur->version[0] ? cur->version : "-");
+}
+
+/* Mosquitto does not send retained messages to shared subscriptions, so after a restart the
+ * statuses devices sent while no orchestrator ran would never arrive: read them once through
+ * a short private session. Replays are harmless, the store drops unchanged states. */
+static void sync_retained(const struct orch_config *cfg, struct orch_engine *engine)
+{
+	struct orch_config c = *cfg;
+	struct orch_routes r;
+	struct fota_error err = {0};
+	struct fota_mqtt *m = NULL;
+
+	snprintf(c.client_id, sizeof(c.client_id), "%.*s-sync", FOTA_MAX_SEGMENT_LEN - 5,
+		 cfg->client_id);
+	orch_routes_init(&r, c.prefix);
+	r.quiet = true;
+	orch_routes_set_status_hook(&r, on_raw_status, engine);
+	if (orch_broker_connect(&c, &r, &m, &err) ||
+	    orch_broker_subscribe(m, &c, "status", false, &err))
+		orch_fail("read retained statuses", &err);
+	else
+		orch_sleep_ms(RETAINED_SYNC_MS);
+	orch_routes_clear(&r);
+	fota_mqtt_free(m);
+	orch_routes_destroy(&r);
+}
+
+struct orch_daemon *orch_daemon_new(const struct orch_config *cfg,
+				    const struct orch_daemon_opts *opts)
+{
+	struct orch_daemon *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cfg = *cfg;
+	d->opts = *opts;
+	d->lock_fd = -1;
+	orch_routes_init(&d->routes, d->cfg.prefix);
+	return d;
+}
+
+/* The state directory, its lock, the events log and the store: everything on disk. */
+static fota_err open_state(struct orch_daemon *d, enum orch_daemon_step *step,
+			   struct fota_error *err)
+{
+	orch_fleet_cb cb = d->opts.on_status ? d->opts.on_status : log_status;
+
+	*step = ORCH_DAEMON_STEP_SETUP;
+	if (!d->opts.campaigns && !d->opts.serving)
+		return FOTA_OK;
+	if (fota_mkdirs(d->cfg.state_dir, 0755, err))
+		return err->code;
+	/* Two daemons on one store would both run every campaign and fight over the broker. */
+	if (d->opts.campaigns && fota_state_lock(d->cfg.state_dir, &d->lock_fd, err)) {
+		if (err->code == FOTA_ERR_STATE)
+			*step = ORCH_DAEMON_STEP_LOCK;
+		return err->code;
+	}
+	if (d->opts.serving && orch_fleet_new(&d->cfg, cb, d->opts.status_ctx, &d->fleet, err))
+		return err->code;
+	if (!d->opts.campaigns)
+		return FOTA_OK;
+	if (orch_open_store(&d->cfg, &d->store, err))
+		return err->code;
+	/* Without the key the daemon still records status; campaigns then wait, visibly. */
+	if (d->cfg.orch_key[0] && fota_signer_load(d->cfg.orch_key, NULL, &d->signer, err)) {
+		*step = ORCH_DAEMON_STEP_KEY;
+		return err->code;
+	}
+	if (!d->signer)
+		orch_warn("no orchestrator key: campaigns are not published (--orch-key)");
+	return FOTA_OK;
+}
+
+fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
+			   struct fota_error *err)
+{
+	uint64_t burst = d->opts.burst_bytes ? d->opts.burst_bytes
+					     : (uint64_t)d->cfg.window * REPAIR_FRAME_BYTES;
+	fota_err rc = open_state(d, step, err);
+
+	if (rc)
+		return rc;
+	*step = ORCH_DAEMON_STEP_CONFIG;
+	if (orch_broker_check_files(&d->cfg, err))
+		return err->code;
+	/* A broker that is not up yet (a boot, a compose stack) is waited for, as the agent
+	 * does; only settings that can never work end the daemon. */
+	*step = ORCH_DAEMON_STEP_CONNECT;
+	rc = d->opts.patient ? orch_broker_connect_patiently(&d->cfg, &d->routes, &d->mqtt, err)
+			     : orch_broker_connect(&d->cfg, &d->routes, &d->mqtt, err);
+	if (rc)
+		return rc;
+	*step = ORCH_DAEMON_STEP_SETUP;
+	d->pacer = orch_pacer_new(d->cfg.rate_bytes_per_s, burst);
+	if (!d->pacer)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	d->pub.mqtt = d->mqtt;
+	d->pub.pacer = d->pacer;
+	d->pub.prefix = d->cfg.prefix;
+	if (d->opts.serving && orch_repair_new(&d->cfg, &d->pub, &d->repair, err))
+		return err->code;
+	if (d->opts.campaigns) {
+		/* Campaign broadcasts share the pacer with repairs and run in their own thread so
+		 * that status ingestion and the campaign steps never wait for them. */
+		if (orch_broadcaster_new(&d->cfg, &d->pub, &d->bcast, err) ||
+		    orch_engine_new(&d->cfg, d->store, &d->pub, d->signer, &d->engine, err))
+			return err->code;
+		orch_engine_set_broadcaster(d->engine, d->bcast);
+		/* Broadcasts a killed daemon left unfinished go on where the broker's
+		 * acknowledgements ended; their directives are out already, so nothing else would
+		 * send them. */
+		orch_broadcasts_resume(d->store, d->bcast);
+		orch_routes_set_status_hook(&d->routes, on_raw_status, d->engine);
+	}
+	if (!d->opts.serving)
+		goto started;
+	orch_routes_set(&d->routes, d->repair, d->fleet);
+	*step = ORCH_DAEMON_STEP_SUBSCRIBE;
+	if (orch_broker_subscribe_serving(d->mqtt, &d->cfg, d->opts.shared, err))
+		return err->code;
+	if (d->opts.shared && d->engine)
+		sync_retained(&d->cfg, d->engine);
+started:
+	d->started_ms = fota_time_mono_ms();
+	return FOTA_OK;
+}
+
+void orch_daemon_run(struct orch_daemon *d)
+{
+	int64_t last_tick = 0;
+
+	do {
+		int64_t now = fota_time_mono_ms();
+
+		/* Campaign steps read what was ingested; ingestion keeps up in between. */
+		if (d->engine && now - last_tick >= CAMPAIGN_TICK_MS) {
+			orch_engine_run_once(d->engine);
+			last_tick = now;
+		}
+	} while (!d->stop && orch_sleep_ms(INGEST_POLL_MS));
+	if (d->engine) {
+		orch_routes_set_status_hook(&d->routes, NULL, NULL);
+		orch_engine_run_once(d->engine);
+	}
+}
+
+void orch_daemon_stop(struct orch_daemon *d)
+{
+	d->stop = true;
+}
+
+void orch_daemon_get_stats(struct orch_daemon *d, struct orch_daemon_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->started_ms)
+		out->uptime_ms = fota_time_mono_ms() - d->started_ms;
+	if (d->mqtt) {
+		out->broker_connected = fota_mqtt_is_connected(d->mqtt);
+		out->lost_publishes = fota_mqtt_failed_publishes(d->mqtt);
+	}
+	if (d->engine)
+		orch_engine_get_stats(d->engine, &out->engine);
+	if (d->repair)
+		orch_repair_get_stats(d->repair, &out->repair);
+}
+
+void orch_daemon_log_stats(struct orch_daemon *d)
+{
+	struct orch_daemon_stats s;
+	const struct orch_engine_stats *es = &s.engine;
+
+	orch_daemon_get_stats(d, &s);
+	if (d->engine)
+		orch_log("status ingestion: %llu statuses in %.1f s, %.0f/s capacity (store "
+			 "busy %.2f s), peak %llu/s, %llu dropped; %llu directives published",
+			 (unsigned long long)es->statuses, (double)s.uptime_ms / 1000.0,
+			 es->busy_ms > 0 ? (double)es->statuses * 1000.0 / (double)es->busy_ms
+					 : 0.0,
+			 (double)es->busy_ms / 1000.0, (unsigned long long)es->peak_per_s,
+			 (unsigned long long)es->dropped, (unsigned long long)es->directives);
+	if (d->repair)
+		orch_log("stopping: %llu repairs served, %llu rejected, %llu dropped, %llu frames "
+			 "sent",
+			 (unsigned long long)s.repair.served, (unsigned long long)s.repair.rejected,
+			 (unsigned long long)s.repair.dropped, (unsigned long long)s.repair.frames);
+}
+
+const struct orch_publisher *orch_daemon_publisher(struct orch_daemon *d)
+{
+	return d->mqtt ? &d->pub : NULL;
+}
+
+struct fota_mqtt *orch_daemon_mqtt(struct orch_daemon *d)
+{
+	return d->mqtt;
+}
+
+struct orch_fleet *orch_daemon_fleet(struct orch_daemon *d)
+{
+	return d->fleet;
+}
+
+const struct orch_config *orch_daemon_config(const struct orch_daemon *d)
+{
+	return &d->cfg;
+}
+
+void orch_daemon_free(struct orch_daemon *d)
+{
+	if (!d)
+		return;
+	/* Detach first so the MQTT thread stops delivering into what is freed below; the
+	 * workers may still publish, so the session outlives them. */
+	orch_routes_clear(&d->routes);
+	orch_broadcaster_free(d->bcast);
+	orch_repair_free(d->repair);
+	fota_mqtt_free(d->mqtt);
+	orch_fleet_free(d->fleet);
+	orch_engine_free(d->engine);
+	orch_store_close(d->store);
+	fota_signer_free(d->signer);
+	orch_routes_destroy(&d->routes);
+	orch_pacer_free(d->pacer);
+	fota_state_unlock(d->lock_fd);
+	free(d);
+}
