@@ -116,6 +116,24 @@ fota_err orch_campaign_command(struct orch_store *st, const char *id, const char
 fota_err orch_campaign_preflight(struct orch_store *st, const struct orch_campaign *c,
 				 uint32_t *members, uint32_t *incompatible, struct fota_error *err);
 
+/* What orch_campaign_create found besides its result. */
+struct orch_campaign_created {
+	bool refused; /* the preflight refused it: err says why; force would create it */
+	bool forced;  /* created although the preflight refused it, for this reason: */
+	char preflight[FOTA_ERROR_MSG_MAX];
+	uint32_t members;      /* registered devices of the group */
+	uint32_t incompatible; /* of them, ruled out by the image's model or hardware */
+};
+
+/* Creates campaign id (draft) from c: the salt defaults to the id, c is validated, takes the
+ * image's device requirements (c->image_id may be a unique prefix), passes the preflight
+ * (unless force) and is stored with its "created" event in one transaction: on any error
+ * nothing is stored. FOTA_ERR_FIELD for a bad campaign, the image's or the preflight's code
+ * otherwise (out->refused says which). */
+fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *st,
+			      struct orch_campaign *c, const char *id, bool force,
+			      struct orch_campaign_created *out, struct fota_error *err);
+
 /* Re-admits the failed, rolled-back and timed-out devices of a running or paused campaign
  * (device NULL: all of them) and asks for a new directive sequence; each gets a "retry"
  * event. *count says how many. FOTA_ERR_NOT_FOUND if device is not in the campaign,

@@ -121,90 +121,35 @@ static fota_err daily_window(const char *spec, const char *tz, struct orch_campa
 	return rc;
 }
 
-/* Copies what the image's manifest requires of a device into the campaign. */
-static void image_requirements(struct orch_campaign *c, const struct fota_manifest *m)
-{
-	size_t i, n = 0;
-
-	snprintf(c->model, sizeof(c->model), "%s", m->model);
-	c->hw_revisions[0] = '\0';
-	for (i = 0; i < m->n_hw_revisions; i++)
-		n += (size_t)snprintf(c->hw_revisions + n, sizeof(c->hw_revisions) - n, "%s%s",
-				      i ? "," : "", m->hw_revisions[i]);
-}
-
-/* Refuses (unless force) a campaign that cannot reach anyone; see orch_campaign_preflight. */
-static int preflight(struct orch_store *st, const struct orch_campaign *c, bool force,
-		     struct fota_error *err)
-{
-	uint32_t members = 0, incompatible = 0;
-	fota_err rc = orch_campaign_preflight(st, c, &members, &incompatible, err);
-
-	if (rc == FOTA_ERR_NOT_FOUND || rc == FOTA_ERR_FIELD || rc == FOTA_ERR_INCOMPATIBLE) {
-		if (!force) {
-			orch_log("campaign create: refused: %s (--force creates it anyway)",
-				 err->msg);
-			return rc == FOTA_ERR_NOT_FOUND ? ORCH_EXIT_NOT_FOUND : ORCH_EXIT_USAGE;
-		}
-		orch_log("campaign create: --force: %s", err->msg);
-		fota_error_clear(err);
-	} else if (rc) {
-		orch_fail("campaign create", err);
-		return ORCH_EXIT_FAIL;
-	}
-	if (incompatible && incompatible < members)
-		orch_log("campaign create: %u of %u registered devices of group %s cannot take the "
-			 "image; they are reported as incompatible, never admitted",
-			 incompatible, members, c->group);
-	return ORCH_EXIT_OK;
-}
-
 static int do_create(struct orch_config *cfg, struct orch_campaign *c, const char *id, bool force,
 		     struct fota_error *err)
 {
+	struct orch_campaign_created res;
 	struct orch_store *st = NULL;
-	struct orch_image *img = NULL;
 	int ret = ORCH_EXIT_FAIL;
+	fota_err rc;
 
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	if (!c->salt[0])
-		snprintf(c->salt, sizeof(c->salt), "%s", id);
-	if (strlen(id) > FOTA_MAX_NAME_LEN || orch_campaign_validate(c, err)) {
-		if (!err->msg[0])
-			fota_error_set(err, FOTA_ERR_FIELD, "campaign id is too long");
-		orch_fail("campaign create", err);
-		return ORCH_EXIT_USAGE;
-	}
-	if (orch_image_open(cfg, c->image_id, &img, err)) {
-		orch_fail("campaign create", err);
-		return exit_for(err);
-	}
-	snprintf(c->image_id, sizeof(c->image_id), "%s", img->id);
-	image_requirements(c, &img->manifest);
-	c->state = ORCH_CAMPAIGN_DRAFT;
-	c->created = fota_time_now();
-	if (orch_open_store(cfg, &st, err) || st->ops->begin(st, err)) {
+	if (orch_open_store(cfg, &st, err)) {
 		orch_fail("campaign create", err);
 		goto out;
 	}
-	ret = preflight(st, c, force, err);
-	if (ret != ORCH_EXIT_OK) {
-		st->ops->rollback(st);
+	rc = orch_campaign_create(cfg, st, c, id, force, &res, err);
+	if (res.forced)
+		orch_warn("campaign create: --force: %s", res.preflight);
+	if (res.refused) {
+		orch_error("campaign create: refused: %s (--force creates it anyway)", err->msg);
+		ret = rc == FOTA_ERR_NOT_FOUND ? ORCH_EXIT_NOT_FOUND : ORCH_EXIT_USAGE;
 		goto out;
 	}
-	ret = ORCH_EXIT_FAIL;
-	if (st->ops->image_put(st, img->id, img->manifest.name, img->manifest.version,
-			       img->manifest.size, err) ||
-	    st->ops->campaign_create(st, c, err) ||
-	    orch_campaign_event(st, c->id, "", "created", "", err,
-				"image %s (%s %s), group %s, %u stages", img->id,
-				img->manifest.name, img->manifest.version, c->group, c->n_stages) ||
-	    st->ops->commit(st, err)) {
-		st->ops->rollback(st);
+	if (rc) {
 		orch_fail("campaign create", err);
-		ret = exit_for(err);
+		ret = rc == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : exit_for(err);
 		goto out;
 	}
+	if (res.incompatible && res.incompatible < res.members)
+		orch_log("campaign create: %u of %u registered devices of group %s cannot take the "
+			 "image; they are reported as incompatible, never admitted",
+			 res.incompatible, res.members, c->group);
 	if (cfg->json)
 		printf("{\"campaign\":\"%s\",\"state\":\"draft\"}\n", c->id);
 	else
@@ -212,7 +157,6 @@ static int do_create(struct orch_config *cfg, struct orch_campaign *c, const cha
 		       c->id);
 	ret = ORCH_EXIT_OK;
 out:
-	orch_image_free(img);
 	orch_store_close(st);
 	return ret;
 }
