@@ -919,7 +919,7 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 			    int64_t now, struct fota_error *err)
 {
 	struct orch_store *st = e->store;
-	struct orch_device dev;
+	struct orch_device dev, old;
 	struct orch_campaign c;
 	struct orch_cdev d;
 	bool changed, refailed, unmarked;
@@ -934,7 +934,12 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	snprintf(dev.groups, sizeof(dev.groups), "%s", groups ? groups : "");
 	dev.last_seen = now;
 	dev.online = s->state != FOTA_STATE_OFFLINE;
-	rc = st->ops->device_put(st, &dev, groups && groups[0], err);
+	/* The registry's groups are the truth once set (`device add`/`import` assign them and the
+	 * device follows); a status only fills them in for a device that has none yet. */
+	if (dev.groups[0] && st->ops->device_get(st, dev.id, &old, NULL) == FOTA_OK &&
+	    old.groups[0])
+		dev.groups[0] = '\0';
+	rc = st->ops->device_put(st, &dev, dev.groups[0] != '\0', err);
 	if (rc || !s->campaign[0])
 		return rc;
 	rc = st->ops->campaign_get(st, s->campaign, &c, err);

@@ -444,6 +444,30 @@ static const struct {
     {"-1", FOTA_ERR_FIELD, 0},
 };
 
+/* The registry's groups are the truth once set: a status naming other groups (a device that has
+ * not applied its assignment yet) does not change them; it fills them in only for a device the
+ * registry has no groups for. */
+START_TEST(test_status_groups_do_not_override_registry)
+{
+	struct fota_status s;
+	struct orch_device d;
+	struct fota_error err = {0};
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.device, sizeof(s.device), "a");
+	ck_assert_int_eq(st->ops->begin(st, &err), FOTA_OK);
+	ck_assert_int_eq(orch_engine_ingest(eng, &s, "old,other", 10, &err), FOTA_OK);
+	snprintf(s.device, sizeof(s.device), "new-1");
+	ck_assert_int_eq(orch_engine_ingest(eng, &s, "field", 10, &err), FOTA_OK);
+	ck_assert_int_eq(st->ops->commit(st, &err), FOTA_OK);
+	ck_assert_int_eq(st->ops->device_get(st, "a", &d, &err), FOTA_OK);
+	ck_assert_str_eq(d.groups, "lab");
+	ck_assert_int_eq(d.last_seen, 10); /* the rest of the report still counts */
+	ck_assert_int_eq(st->ops->device_get(st, "new-1", &d, &err), FOTA_OK);
+	ck_assert_str_eq(d.groups, "field");
+}
+END_TEST
+
 START_TEST(test_duration)
 {
 	struct fota_error err = {0};
@@ -468,6 +492,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_incompatible_never_admitted);
 	tcase_add_test(tc, test_preflight);
 	tcase_add_test(tc, test_daily_window);
+	tcase_add_test(tc, test_status_groups_do_not_override_registry);
 	tcase_add_loop_test(tc, test_duration, 0, TU_N(durations));
 	suite_add_tcase(s, tc);
 	return s;
