@@ -10,6 +10,8 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
+#include "assign.h"
+#include "broker.h"
 #include "cmd.h"
 #include "config.h"
 #include "store.h"
@@ -26,6 +28,9 @@ static const char device_usage[] =
     "  import FILE.csv         inventory with a header line naming the columns:\n"
     "                          id (required), groups (separated by ';' or '|'), model, hw,\n"
     "                          version. Devices already known keep what the CSV leaves empty.\n"
+    "\n"
+    "add and import publish each device's new groups to it as a signed assignment, retained\n"
+    "on its own topic (with the orchestrator key; without one the registry alone changes).\n"
     "\n";
 
 enum { OPT_GROUP = 1, OPT_GROUPS, OPT_MODEL, OPT_HW, OPT_VERSION };
@@ -86,6 +91,90 @@ static void keep_presence(struct orch_store *st, struct orch_device *d)
 	}
 }
 
+/* Devices whose registry groups this command set: each is sent its assignment. */
+struct assign_list {
+	char (*ids)[FOTA_MAX_SEGMENT_LEN + 1];
+	size_t n, cap;
+};
+
+static fota_err assign_list_add(struct assign_list *l, const char *id, struct fota_error *err)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->ids, cap * sizeof(*l->ids));
+
+		if (p == NULL)
+			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+		l->ids = p;
+		l->cap = cap;
+	}
+	snprintf(l->ids[l->n++], sizeof(l->ids[0]), "%s", id);
+	return FOTA_OK;
+}
+
+/* After the registry committed: signs and publishes each listed device's groups as read back
+ * from the registry. Returns the exit code. */
+static int publish_assignments(const struct orch_config *cfg, struct orch_store *st,
+			       const struct assign_list *l)
+{
+	struct fota_error err = {0};
+	struct fota_signer *signer = NULL;
+	struct fota_mqtt *mqtt = NULL;
+	struct orch_routes routes;
+	int ret = ORCH_EXIT_FAIL;
+
+	if (l->n == 0)
+		return ORCH_EXIT_OK;
+	if (!cfg->orch_key[0]) {
+		orch_log("no orchestrator key ([orchestrator] orchestrator_key): the registry "
+			 "changed, no assignment was published");
+		return ORCH_EXIT_OK;
+	}
+	orch_routes_init(&routes, cfg->prefix);
+	if (fota_signer_load(cfg->orch_key, NULL, &signer, &err)) {
+		orch_fail("load orchestrator key", &err);
+		goto out;
+	}
+	if (orch_broker_check_files(cfg, &err)) {
+		orch_fail("configuration", &err);
+		ret = ORCH_EXIT_USAGE;
+		goto out;
+	}
+	if (orch_broker_connect(cfg, &routes, &mqtt, &err)) {
+		orch_fail("registry changed, but no assignment was published: connect to broker",
+			  &err);
+		ret = orch_broker_exit(err.code);
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct orch_device d;
+		uint64_t seq = 0;
+
+		if (st->ops->device_get(st, l->ids[i], &d, &err) ||
+		    orch_assign_publish(mqtt, cfg, signer, d.id, d.groups, &seq, &err)) {
+			orch_log("device %s: registry changed, but no assignment was published: %s "
+				 "(run the command again)",
+				 l->ids[i], err.msg);
+			ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
+			goto out;
+		}
+		if (!cfg->json)
+			fprintf(stderr, "assignment %llu for %s: groups %s\n",
+				(unsigned long long)seq, d.id, d.groups[0] ? d.groups : "(none)");
+	}
+	if (fota_mqtt_flush(mqtt, ORCH_PUBLISH_TIMEOUT_MS, &err)) {
+		orch_fail("assignment", &err);
+		ret = ORCH_EXIT_BROKER;
+		goto out;
+	}
+	ret = ORCH_EXIT_OK;
+out:
+	fota_mqtt_free(mqtt);
+	orch_routes_destroy(&routes);
+	fota_signer_free(signer);
+	return ret;
+}
+
 /* Splits a CSV line in place on commas (no quoting: ids and names never contain commas). */
 static size_t split(char *line, char **fields, size_t max)
 {
@@ -143,8 +232,16 @@ static fota_err groups_from(const char *in, char *out, size_t size, struct fota_
 	return FOTA_OK;
 }
 
+/* At most FOTA_MAX_ASSIGNED_GROUPS: the registry never holds groups a device cannot follow. */
+static fota_err check_assignable(const char *groups, struct fota_error *err)
+{
+	struct fota_assignment a;
+
+	return orch_assign_groups(groups, &a, err);
+}
+
 static fota_err import_csv(struct orch_store *st, const char *path, size_t *count,
-			   struct fota_error *err)
+			   struct assign_list *assigned, struct fota_error *err)
 {
 	enum { C_ID, C_GROUPS, C_MODEL, C_HW, C_VERSION, C__N };
 	static const char *const names[C__N] = {"id", "groups", "model", "hw", "version"};
@@ -204,6 +301,8 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		snprintf(d.hw, sizeof(d.hw), "%s", FIELD(C_HW));
 		snprintf(d.version, sizeof(d.version), "%s", FIELD(C_VERSION));
 		rc = groups_from(FIELD(C_GROUPS), d.groups, sizeof(d.groups), err);
+		if (rc == FOTA_OK)
+			rc = check_assignable(d.groups, err);
 #undef FIELD
 		if (rc) {
 			char where[PATH_MAX + 32];
@@ -214,6 +313,8 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		}
 		keep_presence(st, &d);
 		rc = st->ops->device_put(st, &d, d.groups[0] != '\0', err);
+		if (rc == FOTA_OK && d.groups[0] != '\0')
+			rc = assign_list_add(assigned, d.id, err);
 		if (rc)
 			break;
 		(*count)++;
@@ -241,6 +342,7 @@ int orch_cmd_device(int argc, char **argv)
 	struct fota_error err = {0};
 	struct orch_store *st = NULL;
 	struct orch_device d;
+	struct assign_list assigned = {0};
 	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL;
 	int opt, ret = ORCH_EXIT_USAGE;
 
@@ -330,7 +432,7 @@ int orch_cmd_device(int argc, char **argv)
 		}
 		snprintf(d.id, sizeof(d.id), "%s", arg);
 		if (groups_from(groups ? groups : "", d.groups, sizeof(d.groups), &err) ||
-		    st->ops->begin(st, &err)) {
+		    check_assignable(d.groups, &err) || st->ops->begin(st, &err)) {
 			orch_fail("device add", &err);
 			goto out;
 		}
@@ -341,11 +443,15 @@ int orch_cmd_device(int argc, char **argv)
 			orch_fail("device add", &err);
 			goto out;
 		}
-		ret = ORCH_EXIT_OK;
+		if (groups != NULL && assign_list_add(&assigned, d.id, &err)) {
+			orch_fail("device add", &err);
+			goto out;
+		}
+		ret = publish_assignments(&cfg, st, &assigned);
 	} else if (strcmp(sub, "import") == 0) {
 		size_t n = 0;
 
-		if (import_csv(st, arg, &n, &err)) {
+		if (import_csv(st, arg, &n, &assigned, &err)) {
 			orch_fail("device import", &err);
 			goto out;
 		}
@@ -353,12 +459,13 @@ int orch_cmd_device(int argc, char **argv)
 			printf("{\"imported\":%zu}\n", n);
 		else
 			printf("%zu devices imported\n", n);
-		ret = ORCH_EXIT_OK;
+		ret = publish_assignments(&cfg, st, &assigned);
 	} else {
 		orch_log("device: unknown command '%s' (try --help)", sub);
 		ret = ORCH_EXIT_USAGE;
 	}
 out:
+	free(assigned.ids);
 	orch_store_close(st);
 	return ret;
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Group assignments: the registry is the truth about a device's groups; the device follows the
+ * signed copy retained on its own topic. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fota/envelope.h"
+#include "fota/timeutil.h"
+#include "fota/topics.h"
+
+#include "assign.h"
+#include "publisher.h"
+
+fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
+			    struct fota_error *err)
+{
+	const char *p = groups_csv ? groups_csv : "";
+
+	a->n_groups = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len > 0) {
+			if (a->n_groups == FOTA_MAX_ASSIGNED_GROUPS)
+				return fota_error_set(err, FOTA_ERR_TOO_BIG,
+						      "groups '%s': a device follows at most %d "
+						      "groups",
+						      groups_csv, FOTA_MAX_ASSIGNED_GROUPS);
+			if (len > FOTA_MAX_SEGMENT_LEN)
+				return fota_error_set(err, FOTA_ERR_FIELD, "group name too long");
+			memcpy(a->groups[a->n_groups], p, len);
+			a->groups[a->n_groups][len] = '\0';
+			a->n_groups++;
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	return FOTA_OK;
+}
+
+fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *cfg,
+			     struct fota_signer *signer, const char *device, const char *groups_csv,
+			     uint64_t *seq, struct fota_error *err)
+{
+	struct fota_assignment a;
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT};
+	char topic[FOTA_MAX_TOPIC_LEN + 1], dir[PATH_MAX];
+	char *json = NULL, *jws = NULL;
+	fota_err rc;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(t.device, sizeof(t.device), "%s", device);
+	rc = fota_topic_build(cfg->prefix, &t, topic, sizeof(topic), err);
+	if (rc == FOTA_OK)
+		rc = orch_assign_groups(groups_csv, &a, err);
+	if (rc == FOTA_OK)
+		rc = orch_state_path(cfg, dir, sizeof(dir), err, "devices/%s", device);
+	if (rc == FOTA_OK)
+		rc = orch_seq_next(dir, "assignment_seq", &a.assignment_seq, err);
+	if (rc)
+		return rc;
+	snprintf(a.device, sizeof(a.device), "%s", device);
+	a.created = fota_time_now();
+	a.expires = a.created + (int64_t)ORCH_ASSIGNMENT_DAYS * 86400;
+	rc = fota_assignment_to_json(&a, &json, err);
+	if (rc == FOTA_OK)
+		rc = fota_envelope_sign(&signer, 1, (const uint8_t *)json, strlen(json), 0, &jws,
+					err);
+	if (rc == FOTA_OK && strlen(jws) > FOTA_MAX_ASSIGNMENT_BYTES)
+		rc = fota_error_set(err, FOTA_ERR_TOO_BIG,
+				    "signed assignment of %zu bytes exceeds the %d-byte limit",
+				    strlen(jws), FOTA_MAX_ASSIGNMENT_BYTES);
+	if (rc == FOTA_OK)
+		rc = fota_mqtt_publish(mqtt, topic, jws, strlen(jws), 1, true,
+				       ORCH_PUBLISH_TIMEOUT_MS, err);
+	if (rc)
+		fota_error_prefix(err, "assignment");
+	else if (seq)
+		*seq = a.assignment_seq;
+	free(json);
+	free(jws);
+	return rc;
+}
