@@ -14,6 +14,7 @@
 
 #include "fota/atomic_file.h"
 #include "fota/timeutil.h"
+#include "fota/topics.h"
 #include "fota/utf8.h"
 #include "journal.h"
 
@@ -110,6 +111,22 @@ static int parse_probation(struct journal_probation *p, const cJSON *o)
 	return 0;
 }
 
+static int parse_assignment(struct journal_assignment *as, const cJSON *o)
+{
+	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(o, "groups"), *g;
+
+	if (get_u64(o, "seq", &as->seq) || as->seq == 0 || !cJSON_IsArray(groups))
+		return -1;
+	cJSON_ArrayForEach(g, groups)
+	{
+		if (as->n_groups == CLIENT_MAX_GROUPS || !cJSON_IsString(g) ||
+		    !fota_topic_segment_valid(g->valuestring))
+			return -1;
+		snprintf(as->groups[as->n_groups++], sizeof(as->groups[0]), "%s", g->valuestring);
+	}
+	return 0;
+}
+
 static int parse(struct journal *j, const uint8_t *buf, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
@@ -165,6 +182,9 @@ static int parse(struct journal *j, const uint8_t *buf, size_t len)
 			goto out;
 		jg->settled = cJSON_IsTrue(settled);
 	}
+	prob = cJSON_GetObjectItemCaseSensitive(root, "assignment");
+	if (prob && (!cJSON_IsObject(prob) || parse_assignment(&j->assignment, prob) != 0))
+		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -291,6 +311,20 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 					     (double)j->groups[i].directive_seq) &&
 		     cJSON_AddBoolToObject(g, "settled", j->groups[i].settled);
 	}
+	if (ok && j->assignment.seq != 0) {
+		cJSON *o = cJSON_AddObjectToObject(root, "assignment");
+		cJSON *list = o ? cJSON_AddArrayToObject(o, "groups") : NULL;
+
+		ok = list != NULL &&
+		     cJSON_AddNumberToObject(o, "seq", (double)j->assignment.seq) != NULL;
+		for (int i = 0; ok && i < j->assignment.n_groups; i++) {
+			cJSON *g = cJSON_CreateString(j->assignment.groups[i]);
+
+			ok = g != NULL && cJSON_AddItemToArray(list, g);
+			if (!ok)
+				cJSON_Delete(g);
+		}
+	}
 	if (!ok || (text = cJSON_PrintUnformatted(root)) == NULL)
 		goto out;
 	path_in(path, sizeof(path), state_dir, "journal.json");
@@ -313,6 +347,21 @@ struct journal_group *journal_group(struct journal *j, const char *name)
 	memset(&j->groups[j->n_groups], 0, sizeof(j->groups[0]));
 	snprintf(j->groups[j->n_groups].name, sizeof(j->groups[0].name), "%s", name);
 	return &j->groups[j->n_groups++];
+}
+
+void journal_keep_groups(struct journal *j, const char (*names)[FOTA_MAX_SEGMENT_LEN + 1], int n)
+{
+	int kept = 0;
+
+	for (int i = 0; i < j->n_groups; i++) {
+		bool keep = false;
+
+		for (int k = 0; k < n && !keep; k++)
+			keep = strcmp(j->groups[i].name, names[k]) == 0;
+		if (keep)
+			j->groups[kept++] = j->groups[i];
+	}
+	j->n_groups = kept;
 }
 
 fota_err journal_history(const char *state_dir, const struct journal_event *e,

@@ -62,6 +62,14 @@ struct journal_outcome {
 	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
 };
 
+/* The group assignment applied last (fota-assignment/1): from then on its groups, not the
+ * configuration's, are the ones the agent follows. */
+struct journal_assignment {
+	uint64_t seq; /* 0: none applied, the configuration's groups hold */
+	int n_groups;
+	char groups[CLIENT_MAX_GROUPS][FOTA_MAX_SEGMENT_LEN + 1];
+};
+
 struct journal {
 	char installed_version[FOTA_MAX_VERSION_LEN + 1];
 	uint64_t installed_sequence;
@@ -72,6 +80,7 @@ struct journal {
 	struct journal_outcome outcome;
 	struct journal_group groups[CLIENT_MAX_GROUPS];
 	int n_groups;
+	struct journal_assignment assignment;
 };
 
 /* Loads <state_dir>/journal.json; a missing file gives the factory state; an unreadable one
@@ -82,6 +91,8 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 const char *journal_phase_name(enum journal_phase p);
 /* The entry for a group, created if absent. NULL when the table is full. */
 struct journal_group *journal_group(struct journal *j, const char *name);
+/* Forgets the entries of groups not in names[0..n): a group the device left. */
+void journal_keep_groups(struct journal *j, const char (*names)[FOTA_MAX_SEGMENT_LEN + 1], int n);
 
 /* One line of history.jsonl: what happened to which update, and why. */
 struct journal_event {

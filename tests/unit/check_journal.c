@@ -195,7 +195,38 @@ static const char *const broken[] = {
     "\"groups\":[],\"probation\":7}", /* probation not an object */
     "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
     "\"groups\":[],\"unreported\":{\"state\":\"confirmed\"}}", /* outcome incomplete */
+    "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
+    "\"groups\":[],\"assignment\":{\"seq\":0,\"groups\":[]}}", /* assignment 0 */
+    "{\"installed_version\":\"1\",\"installed_sequence\":1,\"installed_sha256\":\"\","
+    "\"groups\":[],\"assignment\":{\"seq\":2,\"groups\":[\"a/b\"]}}", /* not a group */
 };
+
+/* The applied assignment survives a restart; a group the device left is forgotten. */
+START_TEST(test_assignment_round_trip)
+{
+	struct journal j, back;
+	struct fota_error err = {0};
+	static const char keep[][FOTA_MAX_SEGMENT_LEN + 1] = {"canary", "field"};
+
+	ck_assert_int_eq(journal_load(&j, tmpdir, "1.0.0", &err), FOTA_OK);
+	journal_group(&j, "lab")->directive_seq = 4;
+	journal_group(&j, "canary")->directive_seq = 9;
+	journal_keep_groups(&j, keep, 2);
+	ck_assert_int_eq(j.n_groups, 1);
+	ck_assert_str_eq(j.groups[0].name, "canary");
+	j.assignment.seq = 7;
+	j.assignment.n_groups = 2;
+	snprintf(j.assignment.groups[0], sizeof(j.assignment.groups[0]), "canary");
+	snprintf(j.assignment.groups[1], sizeof(j.assignment.groups[1]), "field");
+	ck_assert_int_eq(journal_save(&j, tmpdir, &err), FOTA_OK);
+	ck_assert_int_eq(journal_load(&back, tmpdir, "1.0.0", &err), FOTA_OK);
+	ck_assert_str_eq(err.msg, "");
+	ck_assert_uint_eq(back.assignment.seq, 7);
+	ck_assert_int_eq(back.assignment.n_groups, 2);
+	ck_assert_str_eq(back.assignment.groups[1], "field");
+	ck_assert_uint_eq(back.groups[0].directive_seq, 9);
+}
+END_TEST
 
 START_TEST(test_broken)
 {
@@ -414,6 +445,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_missing_is_factory);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_old_format);
+	tcase_add_test(tc, test_assignment_round_trip);
 	tcase_add_loop_test(tc, test_broken, 0, (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_good_probation_parses);
 	tcase_add_test(tc, test_old_unreported_outcome);
