@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "bootctl.h"
 #include "fota/acceptance.h"
+#include "fota/assignment.h"
 #include "fota/atomic_file.h"
 #include "fota/chunk.h"
 #include "fota/directive.h"
@@ -52,6 +53,9 @@
 #define BROADCAST_START_GAPS 5
 /* A broadcast that fell silent for this many repair gaps is over (or dead). */
 #define BROADCAST_OVER_GAPS 10
+
+/* An assignment names at most as many groups as the configuration may. */
+_Static_assert(CLIENT_MAX_GROUPS == FOTA_MAX_ASSIGNED_GROUPS, "group limits differ");
 
 struct job {
 	bool active;
@@ -110,7 +114,15 @@ struct agent {
 	uint8_t *early_table;
 	size_t early_table_len;
 	uint8_t early_table_id[FOTA_IMAGE_ID_LEN];
-	struct deferred deferred[CLIENT_MAX_GROUPS]; /* by the group's index in cfg->groups */
+	/* The groups the agent follows: the configuration's until a group assignment was applied,
+	 * then the last applied assignment's (kept in the journal). */
+	int n_groups;
+	char groups[CLIENT_MAX_GROUPS][FOTA_MAX_SEGMENT_LEN + 1];
+	/* A verified assignment newer than the applied one, waiting for the job under way (or
+	 * the switch, probation or reboot) to end: a running job is never disturbed. */
+	struct fota_assignment pending;
+	bool has_pending;
+	struct deferred deferred[CLIENT_MAX_GROUPS]; /* by the group's index in groups */
 	uint64_t unverified; /* directives that did not verify, since start */
 	bool resend_status;  /* after a reconnect the last will replaced our retained status */
 	/* Once more a little later: the broker may publish the last will of our previous
@@ -173,8 +185,8 @@ static void snapshot(struct agent *a, struct fota_status *s)
 	snprintf(s->version, sizeof(s->version), "%s", a->journal.installed_version);
 	snprintf(s->model, sizeof(s->model), "%s", a->cfg->model);
 	snprintf(s->hw_revision, sizeof(s->hw_revision), "%s", a->cfg->hw_revision);
-	for (int i = 0; i < a->cfg->n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
-		snprintf(s->groups[s->n_groups++], sizeof(s->groups[0]), "%s", a->cfg->groups[i]);
+	for (int i = 0; i < a->n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
+		snprintf(s->groups[s->n_groups++], sizeof(s->groups[0]), "%s", a->groups[i]);
 	s->sequence = a->journal.installed_sequence;
 	s->unverified = a->unverified;
 	/* After a restart on probation there is no job, but the outcome belongs to it. */
@@ -301,10 +313,10 @@ static void fail_job(struct agent *a, const char *group, enum fota_result res, c
 }
 
 /* The slot of a configured group, -1 if it is not one. */
-static int group_index(const struct client_config *cfg, const char *group)
+static int group_index(const struct agent *a, const char *group)
 {
-	for (int i = 0; i < cfg->n_groups; i++)
-		if (strcmp(cfg->groups[i], group) == 0)
+	for (int i = 0; i < a->n_groups; i++)
+		if (strcmp(a->groups[i], group) == 0)
 			return i;
 	return -1;
 }
@@ -461,7 +473,7 @@ static void handle_directive(struct agent *a, const char *group, const uint8_t *
 	struct fota_acceptance_device dev;
 	struct journal_group *jg = journal_group(&a->journal, group);
 	uint8_t installed[FOTA_SHA256_LEN];
-	int gi = group_index(a->cfg, group);
+	int gi = group_index(a, group);
 	bool job_here;
 
 	if (jg == NULL || gi < 0)
@@ -556,7 +568,7 @@ static void drive_deferred(struct agent *a)
 
 	if (a->installing)
 		return; /* judged once the install thread has ended, like any directive */
-	for (int i = 0; i < a->cfg->n_groups; i++) {
+	for (int i = 0; i < a->n_groups; i++) {
 		struct deferred *k = &a->deferred[i];
 		uint8_t *doc = k->doc;
 		size_t len = k->len;
@@ -565,7 +577,7 @@ static void drive_deferred(struct agent *a)
 			continue;
 		/* Taken out first: judging it may keep it again (or a newer one). */
 		memset(k, 0, sizeof(*k));
-		handle_directive(a, a->cfg->groups[i], doc, len);
+		handle_directive(a, a->groups[i], doc, len);
 		free(doc);
 	}
 }
@@ -650,8 +662,8 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
  * group waits for its end (an earlier one of the group is superseded anyway). */
 static void keep_waiting(struct agent *a, const char *group, const uint8_t *payload, size_t len)
 {
-	for (int i = 0; i < a->cfg->n_groups; i++) {
-		if (strcmp(a->cfg->groups[i], group) != 0)
+	for (int i = 0; i < a->n_groups; i++) {
+		if (strcmp(a->groups[i], group) != 0)
 			continue;
 		free(a->waiting[i]);
 		a->waiting[i] = NULL;
@@ -715,6 +727,124 @@ static void join_workers(struct agent *a, bool wait)
 	join_worker(a, &a->asker, &a->asker_joinable, &a->asking, wait);
 }
 
+/* Caller holds lock. One log line naming what happened and the groups now followed, and
+ * where they come from. */
+static void log_groups(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_groups(struct agent *a, const char *fmt, ...)
+{
+	char what[160], list[CLIENT_MAX_GROUPS * (FOTA_MAX_SEGMENT_LEN + 2) + 1];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	list[0] = '\0';
+	for (int i = 0; i < a->n_groups; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? "," : "",
+				      a->groups[i]);
+	if (a->journal.assignment.seq)
+		log_info("%s, groups: %s (assignment %llu)", what, n ? list : "none",
+			 (unsigned long long)a->journal.assignment.seq);
+	else
+		log_info("%s, groups: %s (configuration)", what, n ? list : "none");
+}
+
+/* Caller holds lock. The groups the agent starts with: the applied assignment's, or the
+ * configuration's when none was ever applied. */
+static void groups_at_start(struct agent *a)
+{
+	const struct journal_assignment *as = &a->journal.assignment;
+
+	a->n_groups = as->seq ? as->n_groups : a->cfg->n_groups;
+	for (int i = 0; i < a->n_groups; i++)
+		snprintf(a->groups[i], sizeof(a->groups[i]), "%s",
+			 as->seq ? as->groups[i] : a->cfg->groups[i]);
+}
+
+/* Caller holds lock. An envelope on the device's assignment topic: verified and judged now
+ * (fota_assignment_accept), applied once no job, switch or install is under way. */
+static void handle_assignment(struct agent *a, const uint8_t *payload, size_t len)
+{
+	struct fota_assignment as;
+	struct fota_error err = {0};
+	uint64_t last = a->has_pending ? a->pending.assignment_seq : a->journal.assignment.seq;
+	fota_err rc;
+
+	if (len == 0) {
+		log_info("assignment cleared on the broker: the groups stay as they are");
+		return;
+	}
+	rc = fota_assignment_accept(a->trust, payload, len, a->cfg->id, last, fota_time_now(), &as,
+				    &err);
+	if (rc == FOTA_ERR_ROLLBACK) {
+		log_info("%s", err.msg); /* the retained one again, after a (re)subscription */
+		return;
+	}
+	if (rc != FOTA_OK) {
+		log_warn("%s; the groups stay as they are", err.msg);
+		return;
+	}
+	a->pending = as;
+	a->has_pending = true;
+	if (a->job.active || a->installing || a->hold)
+		log_info("assignment %llu waits until the job under way has ended",
+			 (unsigned long long)as.assignment_seq);
+	pthread_cond_signal(&a->wake);
+}
+
+/* Caller holds lock. Kept directives move with their group; those of a group left go. */
+static void regroup_deferred(struct agent *a, const struct fota_assignment *as)
+{
+	struct deferred moved[CLIENT_MAX_GROUPS];
+
+	memset(moved, 0, sizeof(moved));
+	for (int i = 0; i < a->n_groups; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < as->n_groups && !kept; k++) {
+			if (strcmp(a->groups[i], as->groups[k]) == 0) {
+				moved[k] = a->deferred[i];
+				kept = true;
+			}
+		}
+		if (!kept) {
+			free(a->deferred[i].doc);
+			if (a->deferred[i].doc && a->state == FOTA_STATE_DEFERRED)
+				set_state(a, FOTA_STATE_IDLE, FOTA_RESULT_NONE,
+					  "deferred campaign's group left");
+		}
+	}
+	memcpy(a->deferred, moved, sizeof(moved));
+}
+
+/* Caller holds lock. Applies a pending assignment when nothing is under way: the groups, the
+ * journal (the directive records of groups left are forgotten), and the status that lists
+ * them. The main loop then brings the subscriptions to the new groups. */
+static void apply_assignment(struct agent *a)
+{
+	struct fota_assignment *as = &a->pending;
+	struct fota_error err = {0};
+
+	if (!a->has_pending || a->job.active || a->installing || a->hold)
+		return;
+	a->has_pending = false;
+	regroup_deferred(a, as);
+	a->n_groups = (int)as->n_groups;
+	for (int i = 0; i < a->n_groups; i++)
+		snprintf(a->groups[i], sizeof(a->groups[i]), "%s", as->groups[i]);
+	a->journal.assignment.seq = as->assignment_seq;
+	a->journal.assignment.n_groups = a->n_groups;
+	memcpy(a->journal.assignment.groups, a->groups, sizeof(a->groups));
+	journal_keep_groups(&a->journal, (const char(*)[FOTA_MAX_SEGMENT_LEN + 1]) a->groups,
+			    a->n_groups);
+	if (journal_save(&a->journal, a->cfg->state_dir, &err) != FOTA_OK)
+		log_warn("cannot save journal: %s", err.msg);
+	log_groups(a, "assignment %llu applied", (unsigned long long)as->assignment_seq);
+	a->resend_status = true;
+}
+
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct agent *a = ctx;
@@ -729,7 +859,7 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	switch (t.kind) {
 	case FOTA_TOPIC_GROUP_DIRECTIVE:
 		/* Oversize ones too: the judge refuses them unread, as unverifiable. */
-		if (group_index(a->cfg, t.group) < 0)
+		if (group_index(a, t.group) < 0)
 			break;
 		if (a->installing)
 			directive_while_installing(a, t.group, payload, len);
@@ -738,12 +868,16 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		break;
 	case FOTA_TOPIC_GROUP_CHUNKS:
 	case FOTA_TOPIC_GROUP_TABLE:
-		if (group_index(a->cfg, t.group) >= 0)
+		if (group_index(a, t.group) >= 0)
 			handle_frame(a, t.image_id, payload, len);
 		break;
 	case FOTA_TOPIC_DEVICE_CHUNKS:
 		if (strcmp(t.device, a->cfg->id) == 0)
 			handle_frame(a, NULL, payload, len);
+		break;
+	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
+		if (strcmp(t.device, a->cfg->id) == 0)
+			handle_assignment(a, payload, len);
 		break;
 	default:
 		break;
@@ -808,6 +942,7 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 	if (err && err->msg[0])
 		log_warn("%s", err->msg);
 	fota_error_clear(err);
+	groups_at_start(a);
 	a->crash_at = getenv("FOTA_CLIENT_CRASH_AT");
 	if (strcmp(cfg->install_method, "ab-slot") == 0) {
 		struct bootctl_params bp = {0};
@@ -1156,13 +1291,13 @@ static void slot_installed(struct agent *a, const char *group, fota_err rc,
 /* Caller holds lock. Acts on the directives that came while the install thread ran. */
 static void take_up_waiting(struct agent *a)
 {
-	for (int i = 0; i < a->cfg->n_groups; i++) {
+	for (int i = 0; i < a->n_groups; i++) {
 		uint8_t *payload = a->waiting[i];
 
 		if (payload == NULL)
 			continue;
 		a->waiting[i] = NULL;
-		handle_directive(a, a->cfg->groups[i], payload, a->waiting_len[i]);
+		handle_directive(a, a->groups[i], payload, a->waiting_len[i]);
 		free(payload);
 	}
 }
@@ -1651,10 +1786,10 @@ static fota_err wanted_subscriptions(struct agent *a, struct fota_subscriptions 
 	const char *groups[CLIENT_MAX_GROUPS];
 	bool table = a->job.active && a->job.image_hex[0] != '\0';
 
-	for (int i = 0; i < a->cfg->n_groups; i++)
-		groups[i] = a->cfg->groups[i];
-	return fota_subscriptions_device(a->cfg->prefix, a->cfg->id, groups,
-					 (size_t)a->cfg->n_groups, table ? a->job.group : NULL,
+	for (int i = 0; i < a->n_groups; i++)
+		groups[i] = a->groups[i];
+	return fota_subscriptions_device(a->cfg->prefix, a->cfg->id, groups, (size_t)a->n_groups,
+					 table ? a->job.group : NULL,
 					 table ? a->job.image_hex : NULL, out, err);
 }
 
@@ -1717,8 +1852,9 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	rc = update_subscriptions(a, err);
 	if (rc != FOTA_OK)
 		return rc;
-	log_info("connected as %s, groups:%s%s%s", a->cfg->id, " ", a->cfg->groups[0],
-		 a->cfg->n_groups > 1 ? " ..." : "");
+	pthread_mutex_lock(&a->lock);
+	log_groups(a, "connected as %s", a->cfg->id);
+	pthread_mutex_unlock(&a->lock);
 
 	while (!*stop) {
 		struct timespec deadline;
@@ -1742,6 +1878,7 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 			reporter_push(&a->reporter, &s);
 			a->status_queued = true;
 		}
+		apply_assignment(a);
 		drive_deferred(a);
 		drive_job(a, now);
 		check_stall(a, now);

@@ -23,12 +23,13 @@ START_TEST(test_no_job)
 	ck_assert_int_eq(
 	    fota_subscriptions_device("fota/v1", "dev-1", groups, 2, NULL, NULL, &s, &err),
 	    FOTA_OK);
-	ck_assert_uint_eq(s.n, 5);
+	ck_assert_uint_eq(s.n, 6);
 	ck_assert_str_eq(s.filter[0], "fota/v1/groups/lab/directive");
 	ck_assert_str_eq(s.filter[1], "fota/v1/groups/lab/images/+/chunks");
 	ck_assert_str_eq(s.filter[2], "fota/v1/groups/eu/directive");
 	ck_assert_str_eq(s.filter[3], "fota/v1/groups/eu/images/+/chunks");
 	ck_assert_str_eq(s.filter[4], "fota/v1/devices/dev-1/chunks");
+	ck_assert_str_eq(s.filter[5], "fota/v1/devices/dev-1/assignment");
 }
 END_TEST
 
@@ -41,11 +42,12 @@ START_TEST(test_job_table_exact)
 	ck_assert_int_eq(fota_subscriptions_device("acme/fota", "dev-1", groups, 1, "lab",
 						   "0123456789abcdef", &s, &err),
 			 FOTA_OK);
-	ck_assert_uint_eq(s.n, 4);
+	ck_assert_uint_eq(s.n, 5);
 	ck_assert_str_eq(s.filter[2], "acme/fota/groups/lab/images/0123456789abcdef/table");
 	/* Every retained document (directive, table) is named exactly. */
 	for (size_t i = 0; i < s.n; i++)
-		if (strstr(s.filter[i], "/directive") || strstr(s.filter[i], "/table"))
+		if (strstr(s.filter[i], "/directive") || strstr(s.filter[i], "/table") ||
+		    strstr(s.filter[i], "/assignment"))
 			ck_assert_msg(!wild(s.filter[i]), "%s", s.filter[i]);
 }
 END_TEST
@@ -58,7 +60,7 @@ START_TEST(test_repeated_group_once)
 	ck_assert_int_eq(
 	    fota_subscriptions_device("fota/v1", "dev-1", groups, 2, NULL, NULL, &s, NULL),
 	    FOTA_OK);
-	ck_assert_uint_eq(s.n, 3);
+	ck_assert_uint_eq(s.n, 4);
 }
 END_TEST
 

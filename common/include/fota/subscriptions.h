@@ -8,10 +8,10 @@
 #include "fota/error.h"
 #include "fota/limits.h"
 
-/* Groups one device may belong to, each worth two filters, plus the job's table and the
- * device's own chunks. */
+/* Groups one device may belong to, each worth two filters, plus the job's table, the
+ * device's own chunks and its group assignment. */
 #define FOTA_SUBSCRIPTIONS_MAX_GROUPS FOTA_MAX_LIST_ITEMS
-#define FOTA_SUBSCRIPTIONS_MAX (2 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 2)
+#define FOTA_SUBSCRIPTIONS_MAX (2 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 3)
 
 struct fota_subscriptions {
 	size_t n;
@@ -22,7 +22,8 @@ struct fota_subscriptions {
  * brokers (RabbitMQ) replay retained messages only to a subscription that names the topic:
  * each group's directive, the table of the image being received (job_group and
  * job_image_hex, both NULL when there is no job). Wildcards only where nothing is retained:
- * each group's broadcast chunks. Then the device's own unicast chunks. Groups that repeat
+ * each group's broadcast chunks. Then the device's own unicast chunks and, exactly, its
+ * retained group assignment. Groups that repeat
  * are subscribed once. */
 fota_err fota_subscriptions_device(const char *prefix, const char *device,
 				   const char *const *groups, size_t n_groups,
