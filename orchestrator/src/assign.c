@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Group assignments: the registry is the truth about a device's groups; the device follows the
  * signed copy retained on its own topic. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "assign.h"
 #include "publisher.h"
+#include "store.h"
 
 fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
 			    struct fota_error *err)
@@ -42,12 +42,14 @@ fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
 }
 
 fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *cfg,
-			     struct fota_signer *signer, const char *device, const char *groups_csv,
-			     uint64_t *seq, struct fota_error *err)
+			     struct orch_store *st, struct fota_signer *signer, const char *device,
+			     const char *groups_csv, uint64_t *seq, struct fota_error *err)
 {
 	struct fota_assignment a;
 	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT};
-	char topic[FOTA_MAX_TOPIC_LEN + 1], dir[PATH_MAX];
+	/* The store's sequence counters are keyed by name; no group name contains ':', so a
+	 * device's counter never meets a group's. */
+	char topic[FOTA_MAX_TOPIC_LEN + 1], counter[FOTA_MAX_SEGMENT_LEN + 8];
 	char *json = NULL, *jws = NULL;
 	fota_err rc;
 
@@ -56,10 +58,9 @@ fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *c
 	rc = fota_topic_build(cfg->prefix, &t, topic, sizeof(topic), err);
 	if (rc == FOTA_OK)
 		rc = orch_assign_groups(groups_csv, &a, err);
+	snprintf(counter, sizeof(counter), "device:%s", device);
 	if (rc == FOTA_OK)
-		rc = orch_state_path(cfg, dir, sizeof(dir), err, "devices/%s", device);
-	if (rc == FOTA_OK)
-		rc = orch_seq_next(dir, "assignment_seq", &a.assignment_seq, err);
+		rc = st->ops->directive_seq_next(st, counter, &a.assignment_seq, err);
 	if (rc)
 		return rc;
 	snprintf(a.device, sizeof(a.device), "%s", device);

@@ -23,11 +23,13 @@
 fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
 			    struct fota_error *err);
 
-/* Signs the assignment of device (next <state>/devices/<device>/assignment_seq, now, now +
- * ORCH_ASSIGNMENT_DAYS) and publishes it retained, QoS 1, on its assignment topic; *seq is the
- * sequence it got. */
+struct orch_store;
+
+/* Signs the assignment of device (the next of its sequence in the store, counter
+ * "device:<id>"; valid from now for ORCH_ASSIGNMENT_DAYS) and publishes it retained, QoS 1, on
+ * its assignment topic; *seq is the sequence it got. */
 fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *cfg,
-			     struct fota_signer *signer, const char *device, const char *groups_csv,
-			     uint64_t *seq, struct fota_error *err);
+			     struct orch_store *st, struct fota_signer *signer, const char *device,
+			     const char *groups_csv, uint64_t *seq, struct fota_error *err);
 
 #endif

@@ -151,7 +151,7 @@ static int publish_assignments(const struct orch_config *cfg, struct orch_store 
 		uint64_t seq = 0;
 
 		if (st->ops->device_get(st, l->ids[i], &d, &err) ||
-		    orch_assign_publish(mqtt, cfg, signer, d.id, d.groups, &seq, &err)) {
+		    orch_assign_publish(mqtt, cfg, st, signer, d.id, d.groups, &seq, &err)) {
 			orch_log("device %s: registry changed, but no assignment was published: %s "
 				 "(run the command again)",
 				 l->ids[i], err.msg);
