@@ -34,11 +34,16 @@ struct dev {
 	uint64_t f_requests, f_redundant, f_duplicate, f_dropped, f_served;
 };
 
+/* Open-addressing index from device id to slot: twice the slots, a power of two. */
+#define INDEX_SIZE (2u * ORCH_REPAIR_MAX_DEVICES)
+
 struct orch_rsched {
 	uint64_t rate, burst;
-	struct dev devs[ORCH_REPAIR_MAX_DEVICES];
-	size_t ring[ORCH_REPAIR_MAX_DEVICES]; /* indices of devices with work, in turn order */
+	struct dev *devs; /* ORCH_REPAIR_MAX_DEVICES; pages of unused slots are never touched */
+	size_t *ring;	  /* indices of devices with work, in turn order */
 	size_t ring_head, ring_len;
+	uint32_t *index;  /* INDEX_SIZE entries: slot + 1, 0 for empty */
+	size_t scan_from; /* where the search for a free slot starts */
 	uint64_t queued;
 };
 
@@ -48,6 +53,13 @@ struct orch_rsched *orch_rsched_new(uint64_t device_rate, uint64_t device_burst)
 
 	if (!s)
 		return NULL;
+	s->devs = calloc(ORCH_REPAIR_MAX_DEVICES, sizeof(*s->devs));
+	s->ring = calloc(ORCH_REPAIR_MAX_DEVICES, sizeof(*s->ring));
+	s->index = calloc(INDEX_SIZE, sizeof(*s->index));
+	if (!s->devs || !s->ring || !s->index) {
+		orch_rsched_free(s);
+		return NULL;
+	}
 	s->rate = device_rate;
 	s->burst = device_burst ? device_burst : 1;
 	return s;
@@ -55,6 +67,11 @@ struct orch_rsched *orch_rsched_new(uint64_t device_rate, uint64_t device_burst)
 
 void orch_rsched_free(struct orch_rsched *s)
 {
+	if (!s)
+		return;
+	free(s->devs);
+	free(s->ring);
+	free(s->index);
 	free(s);
 }
 
@@ -93,30 +110,72 @@ static bool idle(const struct orch_rsched *s, struct dev *d, int64_t now)
 	return s->rate == 0 || d->tokens >= (double)s->burst;
 }
 
+/* Index position holding id, or the empty one where it would go. */
+static size_t index_pos(const struct orch_rsched *s, const char *id, uint32_t h)
+{
+	size_t pos = h & (INDEX_SIZE - 1);
+
+	while (s->index[pos]) {
+		const struct dev *d = &s->devs[s->index[pos] - 1];
+
+		if (d->hash == h && strcmp(d->id, id) == 0)
+			break;
+		pos = (pos + 1) & (INDEX_SIZE - 1);
+	}
+	return pos;
+}
+
+/* Removes the entry at pos, moving later entries of its probe run back (no tombstones). */
+static void index_remove(struct orch_rsched *s, size_t pos)
+{
+	size_t next = pos;
+
+	s->index[pos] = 0;
+	for (;;) {
+		size_t home;
+
+		next = (next + 1) & (INDEX_SIZE - 1);
+		if (!s->index[next])
+			return;
+		home = s->devs[s->index[next] - 1].hash & (INDEX_SIZE - 1);
+		/* The entry may move to pos unless its home lies cyclically in (pos, next]. */
+		if ((next > pos && (home <= pos || home > next)) ||
+		    (next < pos && home <= pos && home > next)) {
+			s->index[pos] = s->index[next];
+			s->index[next] = 0;
+			pos = next;
+		}
+	}
+}
+
 static struct dev *find(struct orch_rsched *s, const char *id, uint32_t h)
 {
-	for (size_t i = 0; i < ORCH_REPAIR_MAX_DEVICES; i++) {
-		struct dev *d = &s->devs[i];
+	size_t pos = index_pos(s, id, h);
 
-		if (d->used && d->hash == h && strcmp(d->id, id) == 0)
-			return d;
-	}
-	return NULL;
+	return s->index[pos] ? &s->devs[s->index[pos] - 1] : NULL;
 }
 
 static struct dev *find_or_add(struct orch_rsched *s, const char *id, int64_t now)
 {
 	uint32_t h = hash_id(id);
 	struct dev *d = find(s, id, h);
-	size_t i;
+	size_t i, k;
 
 	if (d)
 		return d;
-	for (i = 0; i < ORCH_REPAIR_MAX_DEVICES && !idle(s, &s->devs[i], now); i++)
-		;
-	if (i == ORCH_REPAIR_MAX_DEVICES)
+	/* The next free slot after the last one taken: slots are reused in turn, and a full
+	 * table is seen after one pass. */
+	for (k = 0; k < ORCH_REPAIR_MAX_DEVICES; k++) {
+		i = (s->scan_from + k) % ORCH_REPAIR_MAX_DEVICES;
+		if (idle(s, &s->devs[i], now))
+			break;
+	}
+	if (k == ORCH_REPAIR_MAX_DEVICES)
 		return NULL;
+	s->scan_from = (i + 1) % ORCH_REPAIR_MAX_DEVICES;
 	d = &s->devs[i];
+	if (d->used)
+		index_remove(s, index_pos(s, d->id, d->hash));
 	memset(d, 0, sizeof(*d));
 	d->used = true;
 	d->hash = h;
@@ -125,6 +184,7 @@ static struct dev *find_or_add(struct orch_rsched *s, const char *id, int64_t no
 	d->last_ms = now;
 	d->f_since = now;
 	d->f_reported = now - ORCH_REPAIR_FLOOD_LOG_MS;
+	s->index[index_pos(s, id, h)] = (uint32_t)(i + 1);
 	return d;
 }
 

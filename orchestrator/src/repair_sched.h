@@ -22,8 +22,11 @@
  * clock) and locks around every call. Unit-tested in tests/unit/check_repair_sched.c.
  */
 
-/* Devices with queued chunks or a bucket still refilling; requests from more are dropped. */
-#define ORCH_REPAIR_MAX_DEVICES 1024
+/* Devices with queued chunks or a bucket still refilling; requests from more are dropped (the
+ * device asks again after its gap timeout). Enough for every device of a large campaign to
+ * wait at once: about 1.3 KiB each, allocated as used (a 2,000-device campaign in which each
+ * device repaired overflowed the former 1,024). */
+#define ORCH_REPAIR_MAX_DEVICES 16384
 /* Chunks one device may have queued: one largest request. The rest is dropped; the device
  * asks again for what it still misses. */
 #define ORCH_REPAIR_DEVICE_CHUNKS FOTA_MAX_REQUEST_CHUNKS

@@ -289,12 +289,59 @@ START_TEST(test_device_table_full)
 }
 END_TEST
 
+/* Every device of a 2,000-device campaign may ask at once (twice over here): each request is
+ * queued and served exactly once, and the ids stay told apart while slots are reused. */
+START_TEST(test_campaign_fleet_all_queued)
+{
+	enum { FLEET = 4000 };
+	struct orch_rsched *s = orch_rsched_new(0, 0);
+	struct orch_rsched_added a;
+	struct orch_rsched_turn t;
+	static unsigned char served[FLEET];
+	char id[32];
+	int64_t w;
+	int i, round;
+
+	for (round = 0; round < 3; round++) {
+		memset(served, 0, sizeof(served));
+		for (i = 0; i < FLEET; i++) {
+			snprintf(id, sizeof(id), "sim-%d", i + 1);
+			add(s, id, request((uint8_t)(round + 1), false, (uint32_t)i % 7, 3), round,
+			    &a);
+			ck_assert_msg(!a.no_room, "%s turned away", id);
+			ck_assert_uint_eq(a.queued, 3);
+		}
+		ck_assert_uint_eq(orch_rsched_queued(s), (uint64_t)FLEET * 3);
+		while (orch_rsched_next(s, round, &t, &w) == ORCH_RSCHED_TURN) {
+			ck_assert_int_eq(sscanf(t.device, "sim-%d", &i), 1);
+			ck_assert_int_ge(i, 1);
+			ck_assert_int_le(i, FLEET);
+			ck_assert_uint_eq(turn_chunks(&t), 3);
+			ck_assert_uint_eq(t.ranges[0].first, (uint32_t)(i - 1) % 7);
+			served[i - 1]++;
+		}
+		for (i = 0; i < FLEET; i++)
+			ck_assert_msg(served[i] == 1, "sim-%d served %d times", i + 1, served[i]);
+		/* Other names take the freed slots before the fleet asks again. */
+		for (i = 0; i < 100; i++) {
+			snprintf(id, sizeof(id), "other-%d-%d", round, i);
+			add(s, id, request(9, false, 0, 1), round, &a);
+			ck_assert(!a.no_room);
+		}
+		while (orch_rsched_next(s, round, &t, &w) == ORCH_RSCHED_TURN)
+			ck_assert_ptr_nonnull(strstr(t.device, "other-"));
+	}
+	orch_rsched_free(s);
+}
+END_TEST
+
 static Suite *repair_sched_suite(void)
 {
 	Suite *s = suite_create("repair_sched");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_merge_duplicates_and_overlaps);
+	tcase_add_test(tc, test_campaign_fleet_all_queued);
 	tcase_add_test(tc, test_turns_take_lowest_chunks_once);
 	tcase_add_test(tc, test_device_caps);
 	tcase_add_test(tc, test_round_robin);
