@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -33,7 +34,12 @@
 /* While broadcast frames of the job's image arrived this recently, the broadcast is still
  * under way and asking would fetch its chunks twice (the agent's rule, simplified). */
 #define SIM_BCAST_QUIET_MS 500
+/* A broadcast starts right behind the directive; a job waits this long for its first frame
+ * before it repairs (the agent's BROADCAST_START_GAPS, in the simulator's shorter gaps). */
+#define SIM_BCAST_START_MS (5 * SIM_BCAST_QUIET_MS)
 #define SIM_PROGRESS_MS 1000
+/* Open files beyond one socket per device: certificates being read, the trust store, stdio. */
+#define SIM_SPARE_FILES 64
 #define SIM_MAX_WORKERS 16
 /* Threads connecting devices in parallel at start. */
 #define SIM_CONNECTORS 32
@@ -69,9 +75,6 @@ struct device {
 	struct fota_mqtt *mqtt;
 	bool offline;
 	pthread_mutex_t lock;
-	/* Written by the MQTT thread, taken by a worker. */
-	uint8_t *pending;
-	size_t pending_len;
 	uint8_t *table_raw; /* latest retained table frame payload of the group */
 	size_t table_len;
 	uint8_t table_id[FOTA_IMAGE_ID_LEN];
@@ -95,9 +98,11 @@ struct device {
 	bool have_table;
 	uint8_t *present;
 	uint32_t n_present;
-	uint64_t bytes;
+	uint64_t bytes;	      /* of the current job, as the status reports it */
+	uint64_t bytes_total; /* over every job: the summary's bytes_received */
 	int64_t last_req_ms, last_progress_ms, step_ms;
 	int64_t last_bcast_ms; /* last frame of the job's image on the group chunks topic */
+	int64_t job_start_ms;  /* when the job started: its broadcast is due from then */
 	int64_t link_start_ms; /* --chunk-delay-ms: the slow link's current period */
 	uint32_t link_taken;   /* broadcast chunks it carried in that period */
 	uint32_t req_present, req_asked;
@@ -113,6 +118,13 @@ struct device {
 	enum fota_result result;
 	char reason[FOTA_MAX_REASON_LEN + 1];
 	unsigned long directives_ignored;
+	/* What the broker holds as the device's retained status: the last one it acknowledged,
+	 * or the last will after a connection loss. The summary and --exit-when use this. */
+	enum fota_state acked_state;
+	enum fota_result acked_result;
+	char acked_campaign[FOTA_MAX_NAME_LEN + 1];
+	bool resend_status;	      /* reconnected: the will replaced the retained status */
+	unsigned long status_retries; /* status publishes that failed and were sent again */
 	/* Messages queued under the lock and published after it is released: Paho delivers
 	 * every client's acknowledgements and frames on one shared thread, which takes this
 	 * lock in on_frame(), so publishing (and waiting for a PUBACK) while holding it stalled
@@ -120,7 +132,10 @@ struct device {
 	struct outmsg {
 		char topic[FOTA_MAX_TOPIC_LEN + 1];
 		char *json;
-		bool retained;
+		bool retained; /* a status: kept and sent again until the broker acknowledges it */
+		enum fota_state state;
+		enum fota_result result;
+		char campaign[FOTA_MAX_NAME_LEN + 1];
 	} out[8];
 	size_t n_out;
 };
@@ -200,37 +215,91 @@ static char *status_json(struct sim *sim, struct device *d)
 	return json;
 }
 
-/* Caller holds d->lock; takes ownership of json. False (json freed) when the outbox is full. */
+#define OUTBOX_LEN (sizeof(((struct device *)0)->out) / sizeof(((struct device *)0)->out[0]))
+
+/* Caller holds d->lock; takes ownership of json. A full outbox makes room by dropping its
+ * oldest status, as the agent's reporter does: the retained status is the last one anyway.
+ * False (json freed) when nothing could be dropped. */
 static bool queue_out(struct device *d, const char *topic, char *json, bool retained)
 {
-	if (d->n_out == sizeof(d->out) / sizeof(d->out[0])) {
-		free(json);
-		return false;
+	struct outmsg *m;
+
+	if (d->n_out == OUTBOX_LEN) {
+		size_t i;
+
+		for (i = 0; i < d->n_out && !d->out[i].retained; i++)
+			;
+		if (i == d->n_out) {
+			free(json);
+			return false;
+		}
+		free(d->out[i].json);
+		memmove(&d->out[i], &d->out[i + 1], (d->n_out - i - 1) * sizeof(d->out[0]));
+		d->n_out--;
 	}
-	snprintf(d->out[d->n_out].topic, sizeof(d->out[0].topic), "%s", topic);
-	d->out[d->n_out].json = json;
-	d->out[d->n_out].retained = retained;
-	d->n_out++;
+	m = &d->out[d->n_out++];
+	snprintf(m->topic, sizeof(m->topic), "%s", topic);
+	m->json = json;
+	m->retained = retained;
+	m->state = d->state;
+	m->result = d->result;
+	snprintf(m->campaign, sizeof(m->campaign), "%s", d->campaign);
 	return true;
 }
 
-/* Publishes what was queued; called with d->lock released. */
+/* Publishes what was queued; called with d->lock released. A status the broker did not
+ * acknowledge goes back to the front of the outbox, with everything after it, and is sent
+ * again at the device's next step, as the agent's reporter keeps what failed; a repair
+ * request is not kept (the device asks again when its retry timer expires). */
 static void flush_out(struct device *d)
 {
-	struct outmsg batch[sizeof(d->out) / sizeof(d->out[0])];
-	size_t n;
+	struct outmsg batch[OUTBOX_LEN];
+	size_t n, i, keep = 0;
 
 	pthread_mutex_lock(&d->lock);
 	n = d->n_out;
 	memcpy(batch, d->out, n * sizeof(batch[0]));
 	d->n_out = 0;
 	pthread_mutex_unlock(&d->lock);
-	for (size_t i = 0; i < n; i++) {
-		if (fota_mqtt_publish(d->mqtt, batch[i].topic, batch[i].json, strlen(batch[i].json),
-				      1, batch[i].retained, 10000, NULL))
-			logf_("%s: message on %s not sent", d->id, batch[i].topic);
-		free(batch[i].json);
+	for (i = 0; i < n; i++) {
+		bool sent =
+		    fota_mqtt_publish(d->mqtt, batch[i].topic, batch[i].json, strlen(batch[i].json),
+				      1, batch[i].retained, 10000, NULL) == FOTA_OK;
+
+		if (sent && batch[i].retained) {
+			pthread_mutex_lock(&d->lock);
+			d->acked_state = batch[i].state;
+			d->acked_result = batch[i].result;
+			snprintf(d->acked_campaign, sizeof(d->acked_campaign), "%s",
+				 batch[i].campaign);
+			pthread_mutex_unlock(&d->lock);
+		}
+		if (sent || !batch[i].retained) {
+			if (!sent)
+				logf_("%s: message on %s not sent", d->id, batch[i].topic);
+			free(batch[i].json);
+			continue;
+		}
+		logf_("%s: status on %s not acknowledged; sending it again", d->id, batch[i].topic);
+		batch[keep++] = batch[i];
+		/* Later statuses wait behind it so that the broker keeps the newest one. */
+		for (i++; i < n; i++)
+			batch[keep++] = batch[i];
 	}
+	if (keep == 0)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->status_retries++;
+	/* Whatever was queued meanwhile goes after the kept ones, as far as there is room. */
+	for (i = 0; i < d->n_out; i++) {
+		if (keep < OUTBOX_LEN)
+			batch[keep++] = d->out[i];
+		else
+			free(d->out[i].json);
+	}
+	memcpy(d->out, batch, keep * sizeof(batch[0]));
+	d->n_out = keep;
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void report(struct sim *sim, struct device *d, enum fota_state st, enum fota_result r,
@@ -261,7 +330,7 @@ static void end_job(struct device *d)
 	d->present = NULL;
 	d->have_table = false;
 	d->n_present = 0;
-	d->bytes = 0;
+	d->bytes = 0; /* bytes_total keeps counting */
 	d->phase = PH_IDLE;
 	d->paused = false;
 	d->window_hold = false;
@@ -393,6 +462,8 @@ static void handle_directive(struct sim *sim, struct device *d, const uint8_t *j
 		d->job_seq = dir->directive_seq;
 		d->phase = PH_DOWNLOADING;
 		d->last_req_ms = 0;
+		d->last_bcast_ms = 0;
+		d->job_start_ms = fota_time_mono_ms();
 		try_table(d);
 		report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
 		break;
@@ -458,12 +529,14 @@ static void step(struct sim *sim, struct device *d)
 	int64_t now = fota_time_mono_ms();
 
 	pthread_mutex_lock(&d->lock);
-	pending = d->pending;
-	plen = d->pending_len;
-	d->pending = NULL;
-	if (pending)
-		handle_directive(sim, d, pending, plen);
-	free(pending);
+	if (d->resend_status) {
+		/* Reconnected: the broker published the last will over the retained status. */
+		char reason[FOTA_MAX_REASON_LEN + 1];
+
+		d->resend_status = false;
+		snprintf(reason, sizeof(reason), "%s", d->reason);
+		report(sim, d, d->state, d->result, reason);
+	}
 	if (d->deferred && fota_time_now() >= d->deferred_at) {
 		/* The window opened: judge the kept directive again. */
 		pending = d->deferred;
@@ -479,7 +552,9 @@ static void step(struct sim *sim, struct device *d)
 			d->phase = PH_INSTALLING;
 			d->install_step = 0;
 			d->step_ms = now;
-		} else if (d->have_table && now - d->last_bcast_ms < SIM_BCAST_QUIET_MS) {
+		} else if (d->have_table &&
+			   (d->last_bcast_ms ? now - d->last_bcast_ms < SIM_BCAST_QUIET_MS
+					     : now - d->job_start_ms < SIM_BCAST_START_MS)) {
 			d->last_req_ms = now; /* retry timer starts when the broadcast ends */
 		} else if (d->last_req_ms == 0 || now - d->last_req_ms >= SIM_RETRY_MS ||
 			   (d->have_table && d->n_present - d->req_present >= d->req_asked &&
@@ -559,6 +634,7 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 			}
 		}
 		d->bytes += f.payload_len;
+		d->bytes_total += f.payload_len;
 		/* Checked against the signed table before it counts, as the agent does. */
 		if (!d->present[f.index] &&
 		    fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len)) {
@@ -570,6 +646,19 @@ out:
 	pthread_mutex_unlock(&d->lock);
 }
 
+static void on_connected(void *ctx, bool reconnected)
+{
+	struct device *d = ctx;
+
+	if (!reconnected)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->acked_state = FOTA_STATE_OFFLINE;
+	d->acked_result = FOTA_RESULT_NONE;
+	d->resend_status = true;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct device *d = ctx;
@@ -578,16 +667,13 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	if (fota_topic_parse(g_sim->prefix, topic, &t, NULL))
 		return;
 	if (t.kind == FOTA_TOPIC_GROUP_DIRECTIVE) {
-		uint8_t *copy;
-
-		/* Oversize ones too (the broker bounds them): the judge refuses them unread. */
-		if (!(copy = malloc(len ? len : 1)))
-			return;
-		memcpy(copy, payload, len);
+		/* Judged on arrival, as the agent does: the broadcast frames behind it on this
+		 * connection then find the job (and the table kept from before) and count. A
+		 * worker judging it later would drop every frame that came first. Nothing here
+		 * waits: report() only queues, a worker publishes. Oversize ones too (the broker
+		 * bounds them): the judge refuses them unread. */
 		pthread_mutex_lock(&d->lock);
-		free(d->pending);
-		d->pending = copy;
-		d->pending_len = len;
+		handle_directive(g_sim, d, payload, len);
 		pthread_mutex_unlock(&d->lock);
 	} else if (t.kind == FOTA_TOPIC_GROUP_TABLE || t.kind == FOTA_TOPIC_GROUP_CHUNKS ||
 		   t.kind == FOTA_TOPIC_DEVICE_CHUNKS) {
@@ -600,7 +686,8 @@ static bool connect_one(struct sim *sim, struct device *d)
 {
 	struct fota_error err = {0};
 	struct fota_mqtt_config mc;
-	struct fota_mqtt_callbacks cb = {.on_message = on_message, .ctx = d};
+	struct fota_mqtt_callbacks cb = {
+	    .on_message = on_message, .on_connected = on_connected, .ctx = d};
 	char crt[4096], key[4096], will_topic[FOTA_MAX_TOPIC_LEN + 1],
 	    filter[FOTA_MAX_TOPIC_LEN + 1];
 	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
@@ -713,7 +800,7 @@ static bool all_in(struct sim *sim, enum fota_state st)
 		if (d->offline)
 			continue;
 		pthread_mutex_lock(&d->lock);
-		ok = d->state == st && d->phase == PH_IDLE;
+		ok = d->acked_state == st && d->phase == PH_IDLE && d->n_out == 0;
 		pthread_mutex_unlock(&d->lock);
 	}
 	return ok;
@@ -733,17 +820,20 @@ static void write_summary(struct sim *sim, const char *path, double secs)
 		cJSON *x = cJSON_CreateObject();
 
 		pthread_mutex_lock(&d->lock);
+		/* What the broker acknowledged holding, not what the device meant to send. */
 		cJSON_AddStringToObject(x, "state",
-					d->offline ? "offline" : fota_state_name(d->state));
-		cJSON_AddStringToObject(x, "result", fota_result_name(d->result));
-		cJSON_AddStringToObject(x, "campaign", d->campaign);
+					d->offline ? "offline" : fota_state_name(d->acked_state));
+		cJSON_AddStringToObject(x, "result", fota_result_name(d->acked_result));
+		cJSON_AddStringToObject(x, "campaign", d->acked_campaign);
+		cJSON_AddNumberToObject(x, "statuses_unsent", (double)d->n_out);
+		cJSON_AddNumberToObject(x, "status_retries", (double)d->status_retries);
 		cJSON_AddStringToObject(x, "version", d->version);
 		cJSON_AddNumberToObject(x, "directives_not_admitted",
 					(double)d->directives_ignored);
 		cJSON_AddNumberToObject(x, "directives_unverified", (double)d->unverified);
-		cJSON_AddNumberToObject(x, "bytes_received", (double)d->bytes);
+		cJSON_AddNumberToObject(x, "bytes_received", (double)d->bytes_total);
 		if (!d->offline)
-			by[d->state]++;
+			by[d->acked_state]++;
 		pthread_mutex_unlock(&d->lock);
 		cJSON_AddItemToObject(devs, d->id, x);
 	}
@@ -780,6 +870,34 @@ static bool in_list(const char *list, const char *id)
 		p += n;
 	}
 	return false;
+}
+
+/* Each connected device holds a TLS socket. The soft open-files limit (often 1,024) is raised
+ * to the hard one, which is as far as an unprivileged process may go; it says so, and warns
+ * when even that is too low for n devices. */
+static void raise_open_files(size_t n)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)n + SIM_SPARE_FILES;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			logf_("open files: soft limit raised from %llu to the hard limit %llu",
+			      (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+		else
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < want)
+		logf_("open files: %zu devices need about %llu, the limit is %llu (hard %llu); "
+		      "raise the hard limit (ulimit -Hn as root, LimitNOFILE=) or connections will "
+		      "fail",
+		      n, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+		      (unsigned long long)rl.rlim_max);
 }
 
 int main(int argc, char **argv)
@@ -1000,6 +1118,7 @@ int main(int argc, char **argv)
 			d->offline = n_offline ? i >= sim.n - n_offline : in_list(offline, d->id);
 		}
 	}
+	raise_open_files(sim.n);
 	g_sim = &sim;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1056,7 +1175,6 @@ out:
 	for (i = 0; i < sim.n; i++) {
 		fota_mqtt_free(sim.devs[i].mqtt);
 		pthread_mutex_destroy(&sim.devs[i].lock);
-		free(sim.devs[i].pending);
 		free(sim.devs[i].deferred);
 		free(sim.devs[i].table_raw);
 		fota_tz_cache_clear(&sim.devs[i].zones);

@@ -39,4 +39,20 @@ check "all $N confirmed" [ "$(cstatus big .counts.confirmed)" = "$N" ]
 fota_stop_pid "$SERVE_PID" TERM
 printf 'campaign time: %.1f s for %d devices x 1 MiB\n' "$(echo "$end - $start" | bc)" "$N"
 grep "status ingestion" "$T/serve.log" | sed 's/^fota-orchestrator: /orchestrator /'
+
+# What the simulator says must be what the broker holds, and the broadcast must have carried
+# the image: each device received at least the image's bytes, and repairs sent less than a
+# quarter of an image per device (a simulated device that dropped the frames arriving before
+# its directive was judged, or asked before the broadcast began, repaired most of the image).
+fota_stop_pid "$SIM_PID" TERM
+size=$(stat -c %s "$T/image.bin")
+short=$(jq --argjson s "$size" '[.devices[] | select(.bytes_received < $s)] | length' \
+	"$T/summary.json")
+check "every device's summary counts at least the image's $size bytes (short: $short)" \
+	[ "$short" = 0 ]
+check "the summary counts $N confirmed" [ "$(jq -r '.counts.confirmed' "$T/summary.json")" = "$N" ]
+frames=$(sed -n 's/.*repairs served.* \([0-9]*\) frames sent.*/\1/p' "$T/serve.log" | tail -n 1)
+chunks=$(fota_orch image list --json | jq -r --arg id "$id" '.[] | select(.image_id == $id) | .chunk_count')
+check "repairs sent $frames frames, less than a quarter of the $chunks chunks per device" \
+	[ "${frames:-0}" -lt $((N * chunks / 4)) ]
 fota_summary
