@@ -18,7 +18,7 @@ static const char serve_usage[] =
     "<state_dir>/orchestrator.db (docs/campaigns.md), publishing their directives signed\n"
     "with the orchestrator key. A directive that admits several devices still needing the\n"
     "image also broadcasts it once on the group's chunks topic (same pacing as repairs).\n"
-    "Runs until SIGINT or SIGTERM.\n"
+    "Runs until SIGINT or SIGTERM; SIGHUP rereads the configuration and applies log_level.\n"
     "\n"
     "  --shared               use shared subscriptions ($share/fota/...) so several\n"
     "                         orchestrators split requests and status between them\n"
@@ -99,6 +99,7 @@ int orch_cmd_serve(int argc, char **argv)
 	}
 	orch_log("serving %s on %s as %s%s", cfg.prefix, cfg.uri, cfg.client_id,
 		 opts.shared ? " (shared subscriptions)" : "");
+	orch_reload_on_sighup();
 	orch_daemon_run(srv);
 	orch_daemon_log_stats(srv);
 	ret = ORCH_EXIT_OK;

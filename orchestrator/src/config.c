@@ -34,6 +34,8 @@ const char orch_config_help[] =
     "  --rate BYTES_PER_S   [orchestrator] rate_bytes_per_s, K/M/G suffixes, 0 = unpaced\n"
     "                       (default 64M)\n"
     "  --window N           [orchestrator] window: QoS 1 frames in flight (default 8)\n"
+    "  --log-level L        [orchestrator] log_level: error, warning, notice, info or debug\n"
+    "                       (default info; `serve` rereads it on SIGHUP)\n"
     "  --json               machine-readable output on stdout\n"
     "  --help               this text\n";
 
@@ -57,6 +59,7 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_ORCH_KEY, "orchestrator", "orchestrator_key"},
     {ORCH_OPT_RATE, "orchestrator", "rate_bytes_per_s"},
     {ORCH_OPT_WINDOW, "orchestrator", "window"},
+    {ORCH_OPT_LOG_LEVEL, "orchestrator", "log_level"},
 };
 
 void orch_config_init(struct orch_config *cfg)
@@ -69,6 +72,7 @@ void orch_config_init(struct orch_config *cfg)
 	snprintf(cfg->prefix, sizeof(cfg->prefix), "%s", FOTA_DEFAULT_PREFIX);
 	cfg->rate_bytes_per_s = ORCH_DEFAULT_RATE;
 	cfg->window = ORCH_DEFAULT_WINDOW;
+	cfg->log_level = ORCH_LOG_DEFAULT;
 }
 
 bool orch_config_flag(struct orch_config *cfg, int opt, const char *arg)
@@ -223,6 +227,8 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 				cfg->window = (unsigned)v;
 			return rc;
 		}
+		if (strcmp(key, "log_level") == 0)
+			return orch_log_level_parse(value, &cfg->log_level, err);
 	} else {
 		return fota_error_set(err, FOTA_ERR_FIELD, "unknown section [%s]", section);
 	}

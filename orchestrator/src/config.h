@@ -11,6 +11,8 @@
 #include "fota/error.h"
 #include "fota/limits.h"
 
+#include "log.h"
+
 #define ORCH_DEFAULT_CONFIG "/etc/fota/orchestrator.conf"
 #define ORCH_DEFAULT_STATE_DIR "/var/lib/fota-orchestrator"
 #define ORCH_DEFAULT_URI "ssl://localhost:8883"
@@ -41,6 +43,7 @@ enum orch_opt {
 	ORCH_OPT_RATE,
 	ORCH_OPT_WINDOW,
 	ORCH_OPT_SERVE_CLIENT_ID,
+	ORCH_OPT_LOG_LEVEL,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -62,6 +65,7 @@ enum orch_opt {
 	{"rate", required_argument, NULL, ORCH_OPT_RATE}, \
 	{"window", required_argument, NULL, ORCH_OPT_WINDOW}, \
 	{"serve-client-id", required_argument, NULL, ORCH_OPT_SERVE_CLIENT_ID}, \
+	{"log-level", required_argument, NULL, ORCH_OPT_LOG_LEVEL}, \
 	{"json", no_argument, NULL, ORCH_OPT_JSON}, \
 	{"help", no_argument, NULL, ORCH_OPT_HELP}, \
 	{NULL, 0, NULL, 0}
@@ -92,6 +96,7 @@ struct orch_config {
 	char orch_key[PATH_MAX];
 	uint64_t rate_bytes_per_s;
 	unsigned window;
+	enum orch_log_level log_level;
 	/* CLI only */
 	bool json;
 	bool help;

@@ -14,6 +14,7 @@
 #include "broadcast_store.h"
 #include "broadcaster.h"
 #include "broker.h"
+#include "config_diff.h"
 #include "daemon.h"
 #include "log.h"
 #include "pacer.h"
@@ -211,12 +212,52 @@ started:
 	return FOTA_OK;
 }
 
+void orch_daemon_reload(struct orch_daemon *d)
+{
+	struct orch_config_change ch[32];
+	struct fota_error err = {0};
+	struct orch_config *n = calloc(1, sizeof(*n));
+	size_t i, count;
+
+	if (!n) {
+		orch_error("reload: out of memory; the running configuration stays");
+		return;
+	}
+	/* The same file and the same flags as at start: flags still win over the file. */
+	orch_config_init(n);
+	n->config_path = d->cfg.config_path;
+	memcpy(n->overrides, d->cfg.overrides, sizeof(n->overrides));
+	n->n_overrides = d->cfg.n_overrides;
+	if (orch_config_load(n, &err)) {
+		orch_fail("reload: configuration (the running one stays)", &err);
+		goto out;
+	}
+	count = orch_config_diff(&d->cfg, n, ch, sizeof(ch) / sizeof(ch[0]));
+	/* The new level first, so that what follows is logged by the rule just asked for. */
+	if (d->cfg.log_level != n->log_level) {
+		d->cfg.log_level = n->log_level;
+		orch_log_set_level(n->log_level);
+	}
+	if (count == 0)
+		orch_notice("reload: configuration unchanged");
+	for (i = 0; i < count && i < sizeof(ch) / sizeof(ch[0]); i++)
+		orch_notice("reload: [%s] %s: %s -> %s%s", ch[i].section, ch[i].key, ch[i].from,
+			    ch[i].to, ch[i].runtime ? "" : " (takes effect after a restart)");
+out:
+	free(n);
+}
+
 void orch_daemon_run(struct orch_daemon *d)
 {
 	int64_t last_tick = 0;
 
 	do {
 		int64_t now = fota_time_mono_ms();
+
+		if (orch_reload) {
+			orch_reload = 0;
+			orch_daemon_reload(d);
+		}
 
 		/* Campaign steps read what was ingested; ingestion keeps up in between. */
 		if (d->engine && now - last_tick >= CAMPAIGN_TICK_MS) {

@@ -70,6 +70,11 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 /* Runs the campaigns (with opts.campaigns) until orch_daemon_stop or orch_stop, then takes in
  * what was queued and returns. */
 void orch_daemon_run(struct orch_daemon *d);
+/* Rereads the configuration file and flags it started with, applies what can change at
+ * runtime ([orchestrator] log_level) and logs one notice line per changed key, saying when a
+ * key takes effect only after a restart. orch_daemon_run calls it after SIGHUP
+ * (orch_reload_on_sighup). */
+void orch_daemon_reload(struct orch_daemon *d);
 /* Asks orch_daemon_run to return; any thread. */
 void orch_daemon_stop(struct orch_daemon *d);
 

@@ -41,7 +41,8 @@ fota_err orch_log_level_parse(const char *s, enum orch_log_level *out, struct fo
 		}
 	}
 	return fota_error_set(err, FOTA_ERR_FIELD,
-			      "log level '%s': expected error, warning, notice, info or debug", s);
+			      "log_level: '%s' is not one of error, warning, notice, info, debug",
+			      s);
 }
 
 const char *orch_log_level_name(enum orch_log_level level)

@@ -104,6 +104,8 @@ int main(int argc, char **argv)
 		return ORCH_EXIT_OK;
 	}
 	install_signals();
+	/* Under systemd each line carries its level as a journald priority. */
+	orch_log_set_journal(orch_log_stderr_is_journal());
 	orch_cli_remember(argc, argv);
 	/* Subcommands see argv[0] = their own name, so getopt starts at their first option. */
 	args = calloc((size_t)argc + 1, sizeof(*args));

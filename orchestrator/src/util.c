@@ -109,6 +109,7 @@ fota_err orch_cli_load_config(struct orch_config *cfg, struct fota_error *err)
 		orch_fail("configuration", err);
 		return rc;
 	}
+	orch_log_set_level(cfg->log_level);
 	return check_state_owner(cfg, err);
 }
 
