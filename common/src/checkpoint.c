@@ -588,21 +588,40 @@ size_t fota_checkpoint_missing(const struct fota_checkpoint *cp, uint32_t from,
 fota_err fota_checkpoint_verify_image(struct fota_checkpoint *cp, const uint8_t expected[32],
 				      struct fota_error *err)
 {
-	struct fota_sha256_ctx *ctx = NULL;
+	struct fota_sha256_ctx *ctx = fota_sha256_new();
+	fota_err rc;
+
+	if (ctx == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory to verify the image");
+	rc = fota_checkpoint_verify_image_from(cp, ctx, 0, expected, err);
+	fota_sha256_free(ctx);
+	return rc;
+}
+
+fota_err fota_checkpoint_verify_image_from(struct fota_checkpoint *cp, struct fota_sha256_ctx *ctx,
+					   uint32_t first, const uint8_t expected[32],
+					   struct fota_error *err)
+{
 	uint8_t digest[FOTA_SHA256_LEN];
 	char got_hex[17], want_hex[17];
 	uint8_t *buf = NULL;
 	fota_err rc;
 
-	if (cp->discarded)
-		return fota_error_set(err, FOTA_ERR_STATE, "checkpoint was discarded");
+	if (cp->discarded) {
+		rc = fota_error_set(err, FOTA_ERR_STATE, "checkpoint was discarded");
+		goto out;
+	}
+	if (first > cp->count) {
+		rc = fota_error_set(err, FOTA_ERR_FIELD, "verify from chunk %u of %u", first,
+				    cp->count);
+		goto out;
+	}
 	buf = malloc(cp->chunk_size);
-	ctx = fota_sha256_new();
-	if (buf == NULL || ctx == NULL) {
+	if (buf == NULL) {
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "no memory to verify the image");
 		goto out;
 	}
-	for (uint64_t off = 0; off < cp->image_size;) {
+	for (uint64_t off = (uint64_t)first * cp->chunk_size; off < cp->image_size;) {
 		uint64_t left = cp->image_size - off;
 		size_t want = left < cp->chunk_size ? (size_t)left : cp->chunk_size;
 		ssize_t n = pread_full(cp->fd, buf, want, off);
@@ -633,8 +652,9 @@ fota_err fota_checkpoint_verify_image(struct fota_checkpoint *cp, const uint8_t 
 	}
 	rc = FOTA_OK;
 out:
+	if (rc != FOTA_OK)
+		fota_sha256_final(ctx, digest); /* resets ctx: the caller starts over from 0 */
 	free(buf);
-	fota_sha256_free(ctx);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "fota/chunk_table.h"
+#include "fota/digest.h"
 #include "fota/error.h"
 #include "fota/request.h"
 
@@ -63,6 +64,12 @@ size_t fota_checkpoint_missing(const struct fota_checkpoint *cp, uint32_t from,
 /* Re-reads the data file and compares its SHA-256 with expected (FOTA_ERR_DIGEST). */
 fota_err fota_checkpoint_verify_image(struct fota_checkpoint *cp, const uint8_t expected[32],
 				      struct fota_error *err);
+/* The same check for a caller that already hashed chunks 0 .. first - 1 into ctx: reads the
+ * data file from chunk `first` on only; first == chunk count reads nothing. ctx is reset on
+ * every return, so a second call starts from chunk 0 with a fresh ctx. */
+fota_err fota_checkpoint_verify_image_from(struct fota_checkpoint *cp, struct fota_sha256_ctx *ctx,
+					   uint32_t first, const uint8_t expected[32],
+					   struct fota_error *err);
 
 const char *fota_checkpoint_data_path(const struct fota_checkpoint *cp);
 
