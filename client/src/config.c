@@ -38,7 +38,9 @@ void client_config_defaults(struct client_config *c)
 	c->gap_ms = 1000;
 	c->stall_timeout_s = 300;
 	c->max_retries = 20;
-	c->sync_chunks = 16;
+	/* 1 MiB: 16 chunks of 64 KiB, one fsync per MiB whatever the chunk size. */
+	c->sync_bytes = 1024 * 1024;
+	c->sync_chunks = 0;
 	c->progress_percent = 10;
 	c->progress_interval_s = 5;
 }
@@ -176,8 +178,10 @@ static int apply(struct client_config *c, const char *section, const char *name,
 		return parse_u32(value, 1, 86400 * 7, &c->stall_timeout_s);
 	if (IS("transfer", "max_retries"))
 		return parse_u32(value, 1, 10000, &c->max_retries);
+	if (IS("transfer", "sync_bytes"))
+		return parse_u32(value, 4096, 64u * 1024 * 1024, &c->sync_bytes);
 	if (IS("transfer", "sync_chunks"))
-		return parse_u32(value, 1, 4096, &c->sync_chunks);
+		return parse_u32(value, 0, 4096, &c->sync_chunks);
 	if (IS("transfer", "progress_percent"))
 		return parse_u32(value, 1, 100, &c->progress_percent);
 	if (IS("transfer", "progress_interval_s"))

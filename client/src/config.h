@@ -58,7 +58,8 @@ struct client_config {
 	uint32_t gap_ms;	  /* quiet time before asking for missing chunks */
 	uint32_t stall_timeout_s; /* no new chunk for this long: failed (stalled) */
 	uint32_t max_retries;	  /* repair requests without progress before giving up */
-	uint32_t sync_chunks;	  /* make received chunks durable every N chunks */
+	uint32_t sync_bytes;	  /* make received chunks durable every N payload bytes */
+	uint32_t sync_chunks;	  /* and every N chunks; 0: bytes only */
 	uint32_t progress_percent;
 	uint32_t progress_interval_s;
 };

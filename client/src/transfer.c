@@ -10,6 +10,7 @@
 #include "fota/atomic_file.h"
 #include "fota/checkpoint.h"
 #include "fota/chunk_table.h"
+#include "fota/digest.h"
 #include "transfer.h"
 
 struct transfer {
@@ -18,7 +19,13 @@ struct transfer {
 	struct fota_chunk_table table;
 	struct fota_checkpoint *cp;
 	uint8_t image_sha256[FOTA_SHA256_LEN];
+	/* SHA-256 of chunks 0 .. prefix_next - 1, fed from the frames as they arrived in order,
+	 * so that the whole-image check reads back only what came out of order (or before a
+	 * restart: this state lives in memory only). NULL: no memory, the check reads it all. */
+	struct fota_sha256_ctx *prefix;
+	uint32_t prefix_next;
 	uint32_t unsynced;
+	uint64_t unsynced_bytes;
 	uint32_t cursor;
 	int rx_fd;
 	uint64_t rx_bytes;
@@ -42,6 +49,7 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	t->cfg = cfg;
 	t->manifest = m;
 	t->rx_fd = -1;
+	t->prefix = fota_sha256_new();
 	memcpy(t->image_sha256, m->sha256, sizeof(t->image_sha256));
 	rc = fota_chunk_table_from_bytes(table, table_len, m->chunk_count, m->table_sha256,
 					 &t->table, err);
@@ -71,6 +79,7 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	*out = t;
 	return FOTA_OK;
 fail:
+	fota_sha256_free(t->prefix);
 	fota_chunk_table_clear(&t->table);
 	free(t);
 	return rc;
@@ -81,10 +90,20 @@ void transfer_free(struct transfer *t)
 	if (t == NULL)
 		return;
 	fota_checkpoint_free(t->cp);
+	fota_sha256_free(t->prefix);
 	fota_chunk_table_clear(&t->table);
 	if (t->rx_fd >= 0)
 		close(t->rx_fd);
 	free(t);
+}
+
+/* By bytes, so small chunks do not mean an fsync storm; sync_chunks, when set, also counts. */
+static bool sync_due(const struct transfer *t)
+{
+	const struct client_config *c = t->cfg;
+
+	return (c->sync_bytes != 0 && t->unsynced_bytes >= c->sync_bytes) ||
+	       (c->sync_chunks != 0 && t->unsynced >= c->sync_chunks);
 }
 
 fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
@@ -104,7 +123,15 @@ fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_n
 	if (rc != FOTA_OK)
 		return rc;
 	*is_new = true;
-	if (++t->unsynced >= t->cfg->sync_chunks || fota_checkpoint_complete(t->cp))
+	/* Only bytes that passed the table check join the prefix; a chunk that skipped ahead
+	 * stops it, and the check reads from there on. */
+	if (t->prefix != NULL && f->index == t->prefix_next) {
+		fota_sha256_update(t->prefix, f->payload, f->payload_len);
+		t->prefix_next++;
+	}
+	t->unsynced++;
+	t->unsynced_bytes += f->payload_len;
+	if (sync_due(t) || fota_checkpoint_complete(t->cp))
 		return transfer_sync(t, err);
 	return FOTA_OK;
 }
@@ -112,6 +139,7 @@ fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_n
 fota_err transfer_sync(struct transfer *t, struct fota_error *err)
 {
 	t->unsynced = 0;
+	t->unsynced_bytes = 0;
 	return fota_checkpoint_sync(t->cp, err);
 }
 
@@ -168,7 +196,18 @@ size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t 
 
 fota_err transfer_verify(struct transfer *t, struct fota_error *err)
 {
-	return fota_checkpoint_verify_image(t->cp, t->image_sha256, err);
+	uint32_t first = t->prefix_next;
+
+	if (t->prefix == NULL)
+		return fota_checkpoint_verify_image(t->cp, t->image_sha256, err);
+	/* The prefix is spent either way (the call resets it): a second check reads it all. */
+	t->prefix_next = 0;
+	return fota_checkpoint_verify_image_from(t->cp, t->prefix, first, t->image_sha256, err);
+}
+
+uint32_t transfer_hashed_in_order(const struct transfer *t)
+{
+	return t->prefix_next;
 }
 
 const char *transfer_data_path(const struct transfer *t)

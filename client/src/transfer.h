@@ -28,7 +28,8 @@ void transfer_free(struct transfer *t);
  * nothing written. Sets *is_new when the chunk was not present before. */
 fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
 		      struct fota_error *err);
-/* Makes everything received durable (called every sync_chunks chunks and at the end). */
+/* Makes everything received durable; transfer_put calls it every sync_bytes payload bytes
+ * (and every sync_chunks chunks when that is set) and on the last chunk. */
 fota_err transfer_sync(struct transfer *t, struct fota_error *err);
 
 bool transfer_complete(const struct transfer *t);
@@ -42,7 +43,11 @@ uint64_t transfer_rx_bytes(const struct transfer *t);
  * cursor. limit >= the chunk count means no limit. */
 size_t transfer_next_missing(struct transfer *t, struct fota_range *out, size_t max,
 			     uint32_t window, uint32_t limit);
+/* Whole-image SHA-256 against the manifest. Chunks that arrived in order from chunk 0 were
+ * hashed on arrival; only the rest is read back from the data file. */
 fota_err transfer_verify(struct transfer *t, struct fota_error *err);
+/* Chunks hashed on arrival so far (the prefix transfer_verify does not read back). */
+uint32_t transfer_hashed_in_order(const struct transfer *t);
 const char *transfer_data_path(const struct transfer *t);
 /* Drops the staged data and the checkpoint, then frees t. */
 void transfer_discard(struct transfer *t);

@@ -25,6 +25,22 @@ START_TEST(test_numbers_in_range)
 }
 END_TEST
 
+/* Durability is counted in bytes by default; sync_chunks is an extra, optional bound. */
+START_TEST(test_sync_bytes)
+{
+	struct client_config c;
+
+	client_config_defaults(&c);
+	ck_assert_uint_eq(c.sync_bytes, 1024 * 1024);
+	ck_assert_uint_eq(c.sync_chunks, 0);
+	ck_assert_int_eq(set(&c, "transfer.sync_bytes=4096"), FOTA_OK);
+	ck_assert_uint_eq(c.sync_bytes, 4096);
+	ck_assert_int_ne(set(&c, "transfer.sync_bytes=4095"), FOTA_OK);
+	ck_assert_int_ne(set(&c, "transfer.sync_bytes=67108865"), FOTA_OK);
+	ck_assert_int_eq(set(&c, "transfer.sync_chunks=0"), FOTA_OK);
+}
+END_TEST
+
 /* strtoul negates a leading minus: "-4294967295" would read as 1 on a 32-bit target. */
 START_TEST(test_signs_and_junk_refused)
 {
@@ -55,6 +71,7 @@ static Suite *client_config_suite(void)
 
 	tcase_add_test(tc, test_numbers_in_range);
 	tcase_add_test(tc, test_signs_and_junk_refused);
+	tcase_add_test(tc, test_sync_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,9 +2,11 @@
 /* Unit tests for one image transfer: the table refusals say why exactly once, verified chunks
  * land in the checkpoint, forged ones do not, and a reopened transfer resumes. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fota/chunk_table.h"
 #include "fota/digest.h"
@@ -134,6 +136,111 @@ START_TEST(test_put_forged_resume)
 }
 END_TEST
 
+static struct transfer *open_t(void)
+{
+	struct fota_error err = {0};
+	struct transfer *t = NULL;
+
+	ck_assert_msg(transfer_open(&cfg, &manifest, image_id, table, sizeof(table), NULL, &t,
+				    &err) == FOTA_OK,
+		      "%s", err.msg);
+	return t;
+}
+
+static void put_ok(struct transfer *t, uint32_t index)
+{
+	struct fota_error err = {0};
+	struct fota_frame f = frame(index);
+	bool is_new = false;
+
+	ck_assert_msg(transfer_put(t, &f, &is_new, &err) == FOTA_OK, "%s", err.msg);
+}
+
+/* Flips one byte of the staged data file at offset. */
+static void flip_on_disk(const struct transfer *t, off_t offset)
+{
+	uint8_t b = 0;
+	int fd = open(transfer_data_path(t), O_RDWR);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &b, 1, offset), 1);
+	b ^= 0x01;
+	ck_assert_int_eq(pwrite(fd, &b, 1, offset), 1);
+	close(fd);
+}
+
+/* Chunks that arrive in order are hashed on arrival: the whole-image check reads back only
+ * what came after the first chunk out of order, and still catches a change there. */
+START_TEST(test_prefix_hashed_in_order)
+{
+	struct fota_error err = {0};
+	struct transfer *t = open_t();
+
+	for (uint32_t i = 0; i < COUNT; i++)
+		put_ok(t, i);
+	ck_assert_uint_eq(transfer_hashed_in_order(t), COUNT);
+	ck_assert_msg(transfer_verify(t, &err) == FOTA_OK, "%s", err.msg);
+	transfer_discard(t);
+
+	/* 0, 2, 1: the prefix stops at chunk 1 (chunk 2 came first and is not hashed again). */
+	t = open_t();
+	put_ok(t, 0);
+	put_ok(t, 2);
+	put_ok(t, 1);
+	ck_assert_uint_eq(transfer_hashed_in_order(t), 2);
+	flip_on_disk(t, 2 * CHUNK + 5);
+	ck_assert_int_eq(transfer_verify(t, &err), FOTA_ERR_DIGEST);
+	/* The prefix was spent by the first check: the second one reads everything. */
+	flip_on_disk(t, 2 * CHUNK + 5);
+	ck_assert_uint_eq(transfer_hashed_in_order(t), 0);
+	ck_assert_msg(transfer_verify(t, &err) == FOTA_OK, "%s", err.msg);
+	transfer_discard(t);
+}
+END_TEST
+
+/* The hash state lives in memory: after a restart the check reads the whole image again,
+ * so a chunk that changed on disk while the agent was down is caught. */
+START_TEST(test_prefix_not_trusted_after_resume)
+{
+	struct fota_error err = {0};
+	struct transfer *t = open_t();
+
+	put_ok(t, 0);
+	put_ok(t, 1);
+	transfer_free(t);
+	t = open_t();
+	ck_assert_uint_eq(transfer_recovered(t), 2);
+	put_ok(t, 2);
+	ck_assert_uint_eq(transfer_hashed_in_order(t), 0);
+	ck_assert(transfer_complete(t));
+	flip_on_disk(t, 5);
+	ck_assert_int_eq(transfer_verify(t, &err), FOTA_ERR_DIGEST);
+	transfer_discard(t);
+}
+END_TEST
+
+/* Durability counts bytes: with sync_bytes of two chunks and no sync_chunks, one chunk is
+ * not yet durable (a reopen finds nothing), two are. */
+START_TEST(test_sync_by_bytes)
+{
+	struct transfer *t;
+
+	cfg.sync_chunks = 0;
+	cfg.sync_bytes = 2 * CHUNK;
+	t = open_t();
+	put_ok(t, 0);
+	transfer_free(t);
+	t = open_t();
+	ck_assert_uint_eq(transfer_recovered(t), 0);
+	put_ok(t, 0);
+	put_ok(t, 1);
+	transfer_free(t);
+	t = open_t();
+	ck_assert_uint_eq(transfer_recovered(t), 2);
+	transfer_discard(t);
+}
+END_TEST
+
 static Suite *transfer_suite(void)
 {
 	Suite *s = suite_create("transfer");
@@ -142,6 +249,9 @@ static Suite *transfer_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_table_refusals, 0, TU_N(table_cases));
 	tcase_add_test(tc, test_put_forged_resume);
+	tcase_add_test(tc, test_prefix_hashed_in_order);
+	tcase_add_test(tc, test_prefix_not_trusted_after_resume);
+	tcase_add_test(tc, test_sync_by_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
