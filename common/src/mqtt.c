@@ -861,6 +861,11 @@ fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error 
 	return rc;
 }
 
+unsigned fota_mqtt_max_inflight(const struct fota_mqtt *m)
+{
+	return m->max_inflight; /* set once in fota_mqtt_new */
+}
+
 void fota_mqtt_tally_get(struct fota_mqtt *m, const struct fota_mqtt_tally *tally,
 			 struct fota_mqtt_tally *out)
 {

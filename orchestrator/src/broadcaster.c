@@ -180,9 +180,11 @@ static void run(struct orch_broadcaster *b, struct job *j, const struct job *sna
 	}
 	if (rc == FOTA_OK) {
 		r->end = ORCH_BCAST_DONE;
-		orch_log("broadcast of image %s to group %s: sent %u chunks, %llu bytes in %.1f s",
+		orch_log("broadcast of image %s to group %s: sent %u chunks, %llu bytes in %.1f s "
+			 "(window %u of %u at the end, halved %u times)",
 			 snap->image_id, snap->group, r->stats.chunks,
-			 (unsigned long long)r->stats.bytes, (double)r->stats.elapsed_ms / 1000.0);
+			 (unsigned long long)r->stats.bytes, (double)r->stats.elapsed_ms / 1000.0,
+			 r->stats.window_end, r->stats.window_max, r->stats.window_shrinks);
 	} else {
 		r->end = rc == FOTA_ERR_STATE ? ORCH_BCAST_STOPPED : ORCH_BCAST_FAILED;
 		snprintf(r->msg, sizeof(r->msg), "%s", err.msg);

@@ -13,6 +13,7 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
+#include "flow_window.h"
 #include "log.h"
 #include "stop.h"
 #include "publisher.h"
@@ -91,6 +92,49 @@ static void print_progress(bool tty, uint32_t done, uint32_t count, uint64_t byt
 	fflush(stderr);
 }
 
+/* The acknowledgement clock of one broadcast: when each frame in flight went out, and how
+ * many of the tally's answers were already fed to the window. */
+struct clock {
+	struct orch_flow flow;
+	struct fota_mqtt_tally base; /* the tally before this broadcast's first frame */
+	int64_t *sent_us;	     /* ring of flow.max send times, by frame number */
+	uint64_t sent, settled;
+};
+
+/* Feeds the answers that arrived since the last call to the window. Acknowledgements come
+ * in publishing order (MQTT 3.1.1, 4.6), so the k-th answer belongs to the k-th frame. */
+static void clock_poll(struct fota_mqtt *m, struct clock *c, const struct fota_mqtt_tally *tally)
+{
+	struct fota_mqtt_tally now;
+	uint64_t settled, acked;
+	int64_t t = orch_flow_now_us();
+
+	fota_mqtt_tally_get(m, tally, &now);
+	acked = now.acked - c->base.acked;
+	settled = acked + (now.lost - c->base.lost);
+	/* A lost frame (connection gone) is no round-trip sample; only acked ones are. */
+	for (; c->settled < settled; c->settled++)
+		if (c->settled < acked)
+			orch_flow_on_ack(&c->flow, t - c->sent_us[c->settled % c->flow.max]);
+}
+
+/* Blocks until the window has room for one more frame. */
+static fota_err clock_wait(struct fota_mqtt *m, struct clock *c,
+			   const struct fota_mqtt_tally *tally, struct fota_error *err)
+{
+	clock_poll(m, c, tally);
+	while (c->sent - c->settled >= orch_flow_window(&c->flow)) {
+		uint64_t want = c->sent - orch_flow_window(&c->flow) + 1;
+		fota_err rc = fota_mqtt_tally_wait(m, tally, want + c->base.acked + c->base.lost,
+						   ORCH_PUBLISH_TIMEOUT_MS, err);
+
+		if (rc)
+			return rc;
+		clock_poll(m, c, tally);
+	}
+	return FOTA_OK;
+}
+
 /* How one broadcast runs: from where, what stops it, where acknowledgements are counted. */
 struct run {
 	uint32_t first;
@@ -110,7 +154,8 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 	uint32_t i, count = img->manifest.chunk_count;
 	bool tty = isatty(STDERR_FILENO);
 	int64_t start, last_print;
-	struct fota_mqtt_tally done = {0};
+	struct fota_mqtt_tally done = {0}, *own = NULL, *tally = run->tally;
+	struct clock clk = {0};
 	unsigned lost_before = fota_mqtt_connections_lost(pub->mqtt);
 	uint8_t *buf = NULL;
 	fota_err rc;
@@ -122,9 +167,18 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 	rc = fota_topic_build(pub->prefix, &t, topic, sizeof(topic), err);
 	if (rc)
 		return rc;
+	if (!tally)
+		tally = own = calloc(1, sizeof(*own));
+	orch_flow_init(&clk.flow, fota_mqtt_max_inflight(pub->mqtt), orch_frame_buf_size(img));
 	buf = malloc(orch_frame_buf_size(img));
-	if (!buf)
+	clk.sent_us = calloc(clk.flow.max, sizeof(*clk.sent_us));
+	if (!tally || !buf || !clk.sent_us) {
+		free(own);
+		free(buf);
+		free(clk.sent_us);
 		return fota_error_set(err, FOTA_ERR_NOMEM, "no memory for a chunk frame");
+	}
+	fota_mqtt_tally_get(pub->mqtt, tally, &clk.base);
 	start = fota_time_mono_ms();
 	last_print = start;
 	for (i = run->first; i < count; i++) {
@@ -147,11 +201,14 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 					    count);
 			goto out;
 		}
-		rc = orch_publish_chunk(pub, topic, img, i, buf, &len, run->tally, err);
+		rc = clock_wait(pub->mqtt, &clk, tally, err);
+		if (rc == FOTA_OK)
+			rc = orch_publish_chunk(pub, topic, img, i, buf, &len, tally, err);
 		if (rc) {
 			fota_error_prefix(err, "broadcast stopped");
 			goto out;
 		}
+		clk.sent_us[clk.sent++ % clk.flow.max] = orch_flow_now_us();
 		stats->chunks++;
 		stats->bytes += len;
 		now = fota_time_mono_ms();
@@ -160,28 +217,34 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 			last_print = now;
 		}
 	}
-out:
-	if (run->tally) {
-		/* What the broker answered, so stats->acked is exact. A lost connection answers
-		 * for everything in flight at once. */
-		struct fota_error werr = {0};
+out : {
+	/* What the broker answered, so stats->acked is exact (and the tally on our stack
+	 * is no longer referenced). A lost connection answers for everything in flight at
+	 * once. */
+	struct fota_error werr = {0};
 
-		fota_mqtt_tally_wait(pub->mqtt, run->tally, stats->chunks, ORCH_PUBLISH_TIMEOUT_MS,
-				     &werr);
-		fota_mqtt_tally_get(pub->mqtt, run->tally, &done);
-		stats->acked = (uint32_t)done.acked;
-		if (rc == FOTA_OK && run->end_on_loss &&
-		    (done.lost || fota_mqtt_connections_lost(pub->mqtt) != lost_before))
-			rc = fota_error_set(err, FOTA_ERR_MQTT,
-					    "broker connection lost during the broadcast");
-		if (rc == FOTA_OK && done.acked < stats->chunks)
-			rc = fota_error_set(err, FOTA_ERR_TIMEOUT, "%s", werr.msg);
-	}
+	if (fota_mqtt_tally_wait(pub->mqtt, tally, clk.base.acked + clk.base.lost + stats->chunks,
+				 ORCH_PUBLISH_TIMEOUT_MS, &werr) != FOTA_OK)
+		own = NULL; /* still referenced by unanswered publishes: left allocated */
+	fota_mqtt_tally_get(pub->mqtt, tally, &done);
+	stats->acked = (uint32_t)(done.acked - clk.base.acked);
+	stats->window_max = clk.flow.max;
+	stats->window_end = orch_flow_window(&clk.flow);
+	stats->window_shrinks = clk.flow.shrinks;
+	if (rc == FOTA_OK && run->end_on_loss &&
+	    (done.lost != clk.base.lost || fota_mqtt_connections_lost(pub->mqtt) != lost_before))
+		rc = fota_error_set(err, FOTA_ERR_MQTT,
+				    "broker connection lost during the broadcast");
+	if (rc == FOTA_OK && stats->acked < stats->chunks && run->tally)
+		rc = fota_error_set(err, FOTA_ERR_TIMEOUT, "%s", werr.msg);
+}
 	stats->elapsed_ms = fota_time_mono_ms() - start;
 	if (run->progress && stats->chunks)
 		print_progress(tty, run->first + stats->chunks, count, stats->bytes,
 			       stats->elapsed_ms, true);
+	free(own);
 	free(buf);
+	free(clk.sent_us);
 	return rc;
 }
 

@@ -46,6 +46,9 @@ struct orch_broadcast_stats {
 	uint32_t acked;	 /* acknowledged by the broker: chunks first .. first + acked - 1 */
 	uint64_t bytes;	 /* frame bytes, headers included */
 	int64_t elapsed_ms;
+	/* The acknowledgement clock (flow_window.h): its cap, where it ended, how often it
+	 * halved. */
+	unsigned window_max, window_end, window_shrinks;
 };
 
 /* Every chunk of img once on the group's chunks topic, memory bounded by one frame. Progress

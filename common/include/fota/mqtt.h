@@ -105,6 +105,9 @@ fota_err fota_mqtt_tally_wait(struct fota_mqtt *m, const struct fota_mqtt_tally 
  * missed what it published in between. */
 unsigned fota_mqtt_connections_lost(struct fota_mqtt *m);
 
+/* The QoS 1 in-flight limit this connection was created with (after defaults and caps). */
+unsigned fota_mqtt_max_inflight(const struct fota_mqtt *m);
+
 /* Waits until no QoS >= 1 publish is in flight. */
 fota_err fota_mqtt_flush(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: how many QoS 1 frames a broadcast keeps in flight,
+ * clocked by the broker's acknowledgements. */
+#ifndef ORCH_FLOW_WINDOW_H
+#define ORCH_FLOW_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Frames in flight times frame size stays at or below this: Paho 1.3 finishes a PUBLISH that
+ * does not fit the socket buffer only from its receive loop, and stalls for 0.1-1 s once
+ * chunk x window passes about 2 MiB. */
+#define ORCH_FLOW_MAX_BYTES (2u * 1024 * 1024)
+/* An acknowledgement is slow when its round trip exceeds ORCH_FLOW_SLOW_FACTOR times the
+ * fastest one seen and also the fastest plus ORCH_FLOW_SLACK_US: the absolute slack keeps
+ * scheduling jitter on a busy host (a loopback round trip is a fraction of a millisecond) from
+ * counting as congestion. */
+#define ORCH_FLOW_SLOW_FACTOR 4
+#define ORCH_FLOW_SLACK_US 10000
+
+/*
+ * Acknowledgement clocking in the manner of TCP: the window starts at one frame and grows by
+ * one per prompt acknowledgement (doubling each round trip) until the first slow one, then by
+ * one per window's worth of prompt acknowledgements. A slow acknowledgement halves the window,
+ * at most once per window's worth of acknowledgements, never below one frame. The broker
+ * acknowledges a QoS 1 PUBLISH once it has handed it to every subscriber's queue, so round
+ * trips grow when the broker (its CPU, its fan-out, its socket buffers) falls behind.
+ */
+struct orch_flow {
+	unsigned max;	  /* never more frames in flight than this */
+	double cwnd;	  /* current window, in frames */
+	int64_t base_us;  /* fastest round trip seen; 0 before the first */
+	uint64_t acks;	  /* acknowledgements seen */
+	uint64_t hold;	  /* no second halving before this many acknowledgements */
+	int slow_start;	  /* still doubling per round trip */
+	unsigned shrinks; /* halvings so far (statistics) */
+};
+
+/* max_frames: the MQTT in-flight limit; frame_bytes: the largest frame of the broadcast.
+ * The cap is the smaller of max_frames and ORCH_FLOW_MAX_BYTES / frame_bytes, at least 1. */
+void orch_flow_init(struct orch_flow *f, unsigned max_frames, size_t frame_bytes);
+
+/* One acknowledgement that took rtt_us from publish to PUBACK. */
+void orch_flow_on_ack(struct orch_flow *f, int64_t rtt_us);
+
+/* Frames that may be in flight now: 1 .. max. */
+unsigned orch_flow_window(const struct orch_flow *f);
+
+/* Monotonic microseconds, the clock round trips are measured with. */
+int64_t orch_flow_now_us(void);
+
+#endif
