@@ -19,9 +19,9 @@
 /* The base of every MQTT client id: commands connect as "<base>-<pid>". The broker ACL looks
  * at the certificate's CN, never at the client id. */
 #define ORCH_DEFAULT_CLIENT_ID "orchestrator"
-/* Broadcast pacing: far below what one broker link carries (MEASURED.md), so broker queues and
- * slow subscribers keep up; 0 disables pacing. */
-#define ORCH_DEFAULT_RATE (64ull * 1024 * 1024)
+/* No pace by default: broadcasts are clocked by the broker's acknowledgements
+ * (flow_window.h); a rate, when set, is a cap on top. */
+#define ORCH_DEFAULT_RATE 0ull
 /* QoS 1 frames in flight; 8 x 64 KiB stays under Paho's ~2 MiB partial-write stall. */
 #define ORCH_DEFAULT_WINDOW 8u
 #define ORCH_MAX_WINDOW 64u
