@@ -53,13 +53,20 @@ const char *orch_bcast_end_name(enum orch_bcast_end e)
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }
 
+bool orch_broadcast_pays(uint32_t devices, uint32_t members)
+{
+	if (devices < ORCH_BROADCAST_MIN_DEVICES)
+		return false;
+	return members <= devices || (uint64_t)members + 1 <= 2 * (uint64_t)devices;
+}
+
 enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool stopping,
 					     uint32_t *fresh_since, uint32_t devices,
-					     uint32_t fresh)
+					     uint32_t fresh, uint32_t members)
 {
 	switch (phase) {
 	case ORCH_BCAST_IDLE:
-		return devices >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_STARTED
+		return orch_broadcast_pays(devices, members) ? ORCH_BCAST_STARTED
 							     : ORCH_BCAST_SKIPPED;
 	case ORCH_BCAST_QUEUED:
 		/* Not started yet: it will carry every chunk to the new devices too. */
@@ -69,7 +76,7 @@ enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool s
 	}
 	if (stopping) {
 		/* Paused and resumed before the worker noticed: the devices still need it. */
-		return devices >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_AGAIN
+		return orch_broadcast_pays(devices, members) ? ORCH_BCAST_AGAIN
 							     : ORCH_BCAST_SKIPPED;
 	}
 	if (fresh == 0)
@@ -77,7 +84,7 @@ enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool s
 	/* Devices admitted mid-broadcast missed its first chunks; a few of them repair, a
 	 * crowd gets one more broadcast. */
 	*fresh_since += fresh;
-	return *fresh_since >= ORCH_BROADCAST_MIN_DEVICES ? ORCH_BCAST_AGAIN : ORCH_BCAST_SKIPPED;
+	return orch_broadcast_pays(*fresh_since, members) ? ORCH_BCAST_AGAIN : ORCH_BCAST_SKIPPED;
 }
 
 static struct job *find(struct orch_broadcaster *b, const char *group, const char *image_id)
@@ -284,7 +291,7 @@ void orch_broadcaster_free(struct orch_broadcaster *b)
 
 enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, const char *campaign,
 						const char *group, const char *image_id,
-						uint32_t devices, uint32_t fresh)
+						uint32_t devices, uint32_t fresh, uint32_t members)
 {
 	enum orch_bcast_action a;
 	struct job *j;
@@ -296,7 +303,7 @@ enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, cons
 	if (j) {
 		fresh_since = j->fresh_since;
 		a = orch_broadcast_decide(j->phase, __atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE),
-					  &fresh_since, devices, fresh);
+					  &fresh_since, devices, fresh, members);
 		j->fresh_since = fresh_since;
 		if (a == ORCH_BCAST_AGAIN) {
 			j->again = true;
@@ -306,7 +313,7 @@ enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, cons
 		}
 		goto out;
 	}
-	a = orch_broadcast_decide(ORCH_BCAST_IDLE, false, &fresh_since, devices, fresh);
+	a = orch_broadcast_decide(ORCH_BCAST_IDLE, false, &fresh_since, devices, fresh, members);
 	if (a != ORCH_BCAST_STARTED)
 		goto out;
 	for (i = 0; i < ORCH_BROADCAST_JOBS && b->jobs[i].phase != ORCH_BCAST_IDLE; i++)

@@ -31,7 +31,7 @@ enum orch_bcast_phase {
 
 /* What a request did. */
 enum orch_bcast_action {
-	ORCH_BCAST_SKIPPED = 0, /* too few devices: repair serves them */
+	ORCH_BCAST_SKIPPED = 0, /* too few devices or too small a share: repair serves them */
 	ORCH_BCAST_STARTED,	/* queued for the worker */
 	ORCH_BCAST_COVERED,	/* a queued or running broadcast already serves them */
 	ORCH_BCAST_AGAIN,	/* one more broadcast runs after the current one */
@@ -40,13 +40,24 @@ enum orch_bcast_action {
 const char *orch_bcast_action_name(enum orch_bcast_action a);
 
 /*
+ * Whether a group broadcast pays for `devices` devices out of a group of `members` registered
+ * members, or each device should fetch the image by unicast repair instead. The broker
+ * sends a broadcast to every connected member: one copy in and `members` out, against one in
+ * and one out per device for unicast. So a broadcast pays from ORCH_BROADCAST_MIN_DEVICES
+ * devices when members + 1 <= 2 x devices, i.e. when more than half the group needs the image;
+ * members below devices (unregistered listed devices) count as devices.
+ */
+bool orch_broadcast_pays(uint32_t devices, uint32_t members);
+
+/*
  * The coalescing rule, pure for tests. A directive wants the image for `devices` devices,
- * `fresh` of them admitted by that very directive. stopping: the running broadcast was told
- * to stop (paused); *fresh_since counts devices admitted since the running one started.
+ * `fresh` of them admitted by that very directive, in a group of `members` registered members
+ * (orch_broadcast_pays). stopping: the running broadcast was told to stop (paused);
+ * *fresh_since counts devices admitted since the running one started.
  */
 enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool stopping,
 					     uint32_t *fresh_since, uint32_t devices,
-					     uint32_t fresh);
+					     uint32_t fresh, uint32_t members);
 
 enum orch_bcast_end {
 	ORCH_BCAST_DONE = 0, /* every chunk went out */
@@ -90,7 +101,7 @@ void orch_broadcaster_free(struct orch_broadcaster *b);
 /* Never blocks on the network: queues, coalesces or skips (orch_broadcast_decide). */
 enum orch_bcast_action orch_broadcaster_request(struct orch_broadcaster *b, const char *campaign,
 						const char *group, const char *image_id,
-						uint32_t devices, uint32_t fresh);
+						uint32_t devices, uint32_t fresh, uint32_t members);
 
 /* Queues the broadcast of image_id to group from chunk `first` on, as a restarted daemon
  * continues one it had not finished; ORCH_BCAST_COVERED if one is queued or running already,

@@ -1477,11 +1477,12 @@ publish:
 	if (published && e->bcast && c.state == ORCH_CAMPAIGN_RUNNING && in_window) {
 		uint32_t devices = admitted_now ? admitted_now : t.k.need_image;
 		enum orch_bcast_action a = orch_broadcaster_request(
-		    e->bcast, c.id, c.group, c.image_id, devices, admitted_now);
+		    e->bcast, c.id, c.group, c.image_id, devices, admitted_now, (uint32_t)m.n);
 
 		if (a == ORCH_BCAST_SKIPPED && devices)
-			orch_log("campaign %s: no broadcast for %u device%s; repair serves %s",
-				 c.id, devices, devices == 1 ? "" : "s",
+			orch_log("campaign %s: no broadcast for %u device%s of %zu in group %s; "
+				 "unicast repair serves %s",
+				 c.id, devices, devices == 1 ? "" : "s", m.n, c.group,
 				 devices == 1 ? "it" : "them");
 		else if (a == ORCH_BCAST_AGAIN)
 			orch_log("campaign %s: %u devices admitted during the broadcast; one more "

@@ -12,6 +12,7 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
+#include "broadcaster.h"
 #include "campaign.h"
 #include "cmd.h"
 #include "config.h"
@@ -266,6 +267,7 @@ static int view_one(void *ctx, const struct orch_cdev *d)
 struct expect {
 	const struct orch_campaign *c;
 	uint32_t per_stage[ORCH_MAX_STAGES]; /* registered devices each stage would admit */
+	uint32_t members;		     /* registered group members, as the engine counts */
 };
 
 static int expect_one(void *ctx, const struct orch_device *d)
@@ -274,6 +276,7 @@ static int expect_one(void *ctx, const struct orch_device *d)
 	char why[FOTA_MAX_REASON_LEN + 1];
 	uint32_t i;
 
+	x->members++;
 	/* Devices the image rules out are never admitted, so never expected. */
 	if (!orch_campaign_compatible(x->c, d->model, d->hw, why, sizeof(why)))
 		return 0;
@@ -339,6 +342,18 @@ static cJSON *counts_json(const struct orch_counts *k)
 	return o;
 }
 
+/* How stage i's devices get the image (orch_broadcast_pays): from the devices it admitted,
+ * or for a stage not reached yet from those it would admit. */
+static const char *delivery(const struct orch_campaign *c, const struct view *v,
+			    const struct expect *x, uint32_t i)
+{
+	uint32_t n = v->stage[i].admitted;
+
+	if (i > c->stage && c->state != ORCH_CAMPAIGN_COMPLETED)
+		n = x->per_stage[i] - (i ? x->per_stage[i - 1] : 0);
+	return orch_broadcast_pays(n, x->members) ? "broadcast" : "unicast";
+}
+
 static int show_status(struct orch_store *st, const char *id, bool json, struct fota_error *err)
 {
 	struct orch_campaign c;
@@ -391,6 +406,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		cJSON_AddNumberToObject(o, "directive_seq", (double)c.directive_seq);
 		cJSON_AddBoolToObject(o, "published", c.pub_rev >= c.want_rev);
 		cJSON_AddNumberToObject(o, "expected_devices", expected);
+		cJSON_AddNumberToObject(o, "group_members", x.members);
 		cJSON_AddNumberToObject(o, "broadcasts", nbcast);
 		cJSON_AddNumberToObject(o, "broadcasts_incomplete", nbcast_bad);
 		cJSON_AddItemToObject(o, "counts", counts_json(&v.all));
@@ -404,6 +420,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 			cJSON_AddNumberToObject(s, "percent", c.stages[i].percent);
 			cJSON_AddNumberToObject(s, "success_pct", c.stages[i].success_pct);
 			cJSON_AddNumberToObject(s, "wait_s", c.stages[i].wait_s);
+			cJSON_AddStringToObject(s, "delivery", delivery(&c, &v, &x, i));
 			cJSON_AddStringToObject(s, "status",
 						i < c.stage || c.state == ORCH_CAMPAIGN_COMPLETED
 						    ? "done"
@@ -465,7 +482,8 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		       what, b, k->confirmed, total, k->failed, k->in_flight);
 		if (k->timed_out)
 			printf("%u timed out  ", k->timed_out);
-		printf("(needs %u%%, wait %us) %s\n", g->success_pct, g->wait_s, mark);
+		printf("(needs %u%%, wait %us) %s %s\n", g->success_pct, g->wait_s,
+		       delivery(&c, &v, &x, i), mark);
 	}
 	printf("\ndevices  %u admitted of %u expected:", v.all.admitted, expected);
 	for (i = 0; i < FOTA_STATE__COUNT; i++)

@@ -49,6 +49,15 @@ check "serve broadcast the image to lab for the 3 stage-2 devices" \
 check "the broadcast sent all $chunks chunks" \
 	grep -q "broadcast of image $id to group lab: sent $chunks chunks" "$T/serve.log"
 check "campaign status shows 'broadcasts: 1'" grep -qx "broadcasts: 1" "$T/status.txt"
+# 1 of 4 members does not pay for a broadcast, 3 of 4 do (docs/campaigns.md).
+check "campaign status shows the canary stage as unicast" \
+	grep -Eq "^stage 1 .* unicast done$" "$T/status.txt"
+check "campaign status shows stage 2 as broadcast" \
+	grep -Eq "^stage 2 .* broadcast done$" "$T/status.txt"
+check "campaign status --json has the delivery per stage and the group size" \
+	[ "$(fota_orch campaign status bc --json |
+		jq -r '[.stages[].delivery] + [.group_members | tostring] | join(" ")')" = \
+		"unicast broadcast 4" ]
 check "the event log records one successful broadcast" \
 	[ "$(events bc | jq '[.[] | select(.kind == "broadcast" and .result == "success")] | length')" = 1 ]
 

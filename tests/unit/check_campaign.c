@@ -243,33 +243,48 @@ static const struct {
 	uint32_t fresh_before, devices, fresh;
 	enum orch_bcast_action want;
 	uint32_t fresh_after;
+	uint32_t members; /* registered group members; 0: as many as devices */
 } decide_cases[] = {
     /* Nothing running: a crowd gets a broadcast, a single device repairs. */
-    {ORCH_BCAST_IDLE, false, 0, 3, 3, ORCH_BCAST_STARTED, 0},
-    {ORCH_BCAST_IDLE, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 0},
-    {ORCH_BCAST_IDLE, false, 0, 0, 0, ORCH_BCAST_SKIPPED, 0},
+    {ORCH_BCAST_IDLE, false, 0, 3, 3, ORCH_BCAST_STARTED, 0, 0},
+    {ORCH_BCAST_IDLE, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 0, 0},
+    {ORCH_BCAST_IDLE, false, 0, 0, 0, ORCH_BCAST_SKIPPED, 0, 0},
     /* A resume or restart admits nobody new but finds devices waiting. */
-    {ORCH_BCAST_IDLE, false, 0, 5, 0, ORCH_BCAST_STARTED, 0},
+    {ORCH_BCAST_IDLE, false, 0, 5, 0, ORCH_BCAST_STARTED, 0, 0},
     /* Queued and not started: it serves the newcomers too. */
-    {ORCH_BCAST_QUEUED, false, 0, 4, 4, ORCH_BCAST_COVERED, 0},
+    {ORCH_BCAST_QUEUED, false, 0, 4, 4, ORCH_BCAST_COVERED, 0, 0},
     /* Running: a republish adds nobody; newcomers add up to one more broadcast. */
-    {ORCH_BCAST_RUNNING, false, 0, 3, 0, ORCH_BCAST_COVERED, 0},
-    {ORCH_BCAST_RUNNING, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 1},
-    {ORCH_BCAST_RUNNING, false, 1, 1, 1, ORCH_BCAST_AGAIN, 2},
-    {ORCH_BCAST_RUNNING, false, 0, 7, 7, ORCH_BCAST_AGAIN, 7},
+    {ORCH_BCAST_RUNNING, false, 0, 3, 0, ORCH_BCAST_COVERED, 0, 0},
+    {ORCH_BCAST_RUNNING, false, 0, 1, 1, ORCH_BCAST_SKIPPED, 1, 0},
+    {ORCH_BCAST_RUNNING, false, 1, 1, 1, ORCH_BCAST_AGAIN, 2, 0},
+    {ORCH_BCAST_RUNNING, false, 0, 7, 7, ORCH_BCAST_AGAIN, 7, 0},
     /* Stopping (paused) and resumed before it noticed: run again for the waiting ones. */
-    {ORCH_BCAST_RUNNING, true, 0, 3, 0, ORCH_BCAST_AGAIN, 0},
-    {ORCH_BCAST_RUNNING, true, 0, 1, 0, ORCH_BCAST_SKIPPED, 0},
+    {ORCH_BCAST_RUNNING, true, 0, 3, 0, ORCH_BCAST_AGAIN, 0, 0},
+    {ORCH_BCAST_RUNNING, true, 0, 1, 0, ORCH_BCAST_SKIPPED, 0, 0},
+    /* A canary or a small share of a large group: unicast repair, not 1,000 copies. */
+    {ORCH_BCAST_IDLE, false, 0, 2, 2, ORCH_BCAST_SKIPPED, 0, 1000},
+    {ORCH_BCAST_IDLE, false, 0, 100, 100, ORCH_BCAST_SKIPPED, 0, 1000},
+    {ORCH_BCAST_IDLE, false, 0, 500, 500, ORCH_BCAST_SKIPPED, 0, 1000},
+    /* More than half the group: the broadcast costs the broker less. */
+    {ORCH_BCAST_IDLE, false, 0, 501, 501, ORCH_BCAST_STARTED, 0, 1000},
+    {ORCH_BCAST_IDLE, false, 0, 900, 0, ORCH_BCAST_STARTED, 0, 1000},
+    /* Newcomers during a broadcast count by the same rule. */
+    {ORCH_BCAST_RUNNING, false, 0, 50, 50, ORCH_BCAST_SKIPPED, 50, 1000},
+    {ORCH_BCAST_RUNNING, false, 450, 60, 60, ORCH_BCAST_AGAIN, 510, 1000},
+    /* Listed devices the registry does not know: as many members as devices. */
+    {ORCH_BCAST_IDLE, false, 0, 3, 3, ORCH_BCAST_STARTED, 0, 2},
 };
 
 START_TEST(test_broadcast_decide)
 {
 	uint32_t fresh = decide_cases[_i].fresh_before;
 
-	ck_assert_str_eq(orch_bcast_action_name(orch_broadcast_decide(
-			     decide_cases[_i].phase, decide_cases[_i].stopping, &fresh,
-			     decide_cases[_i].devices, decide_cases[_i].fresh)),
-			 orch_bcast_action_name(decide_cases[_i].want));
+	ck_assert_str_eq(
+	    orch_bcast_action_name(orch_broadcast_decide(
+		decide_cases[_i].phase, decide_cases[_i].stopping, &fresh, decide_cases[_i].devices,
+		decide_cases[_i].fresh,
+		decide_cases[_i].members ? decide_cases[_i].members : decide_cases[_i].devices)),
+	    orch_bcast_action_name(decide_cases[_i].want));
 	ck_assert_uint_eq(fresh, decide_cases[_i].fresh_after);
 }
 END_TEST
