@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # FOTA benchmarks: every figure printed next to a baseline measured in the same invocation.
 #
-# Usage: bench/run.sh [--quick] [--runs N] [--only "transfer fanout footprint resume sweep orch"]
+# Usage: bench/run.sh [--quick] [--runs N]
+#                     [--only "transfer chunks fixed fanout footprint resume sweep orch"]
 #                     [--fanout "10 50 200"] [--out FILE]
 # FOTA_BENCH_SWEEP_CHUNKS / _WINDOWS / _PAIRS narrow section 5, FOTA_BENCH_FOOT_MIB section 3,
-# FOTA_BENCH_KILLS section 4.
+# FOTA_BENCH_KILLS section 4, FOTA_BENCH_CHUNKS_MIB section 1b.
 # Needs a built tree (FOTA_BUILD, default ./build; a Release build gives the real numbers),
 # mosquitto, mosquitto-clients, openssl, curl and nginx (installed with apt-get if missing).
 # --quick: tiny images, one run each, a few devices: only proves that the harness still works.
@@ -18,7 +19,7 @@ export FOTA_SRC=${FOTA_SRC:-$(cd "$BENCH_DIR/.." && pwd)}
 export FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build}
 QUICK=0
 RUNS=3
-ONLY="transfer fanout footprint resume sweep orch"
+ONLY="transfer chunks fixed fanout footprint resume sweep orch"
 FANOUT=""
 OUT=""
 while [ $# -gt 0 ]; do
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--fanout) FANOUT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '4,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '4,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -39,12 +40,13 @@ PAHO=${FOTA_BENCH_PAHO:-$FOTA_BUILD/bench/paho_bench}
 
 if [ "$QUICK" = 1 ]; then
 	RUNS=1
-	MIB_ONE=2 MIB_FAN=1 MIB_FOOT="1 2" MIB_RESUME=2 MIB_SWEEP=1 KILLS="1"
+	MIB_ONE=2 MIB_FAN=1 MIB_FOOT="1 2" MIB_RESUME=2 MIB_SWEEP=1 KILLS="1" MIB_CHUNKS=1
 	SWEEP_CHUNKS="16 64" SWEEP_WINDOWS="8"
 	ORCH_DEVICES=100 ORCH_ROUNDS=2
 	FANOUT=${FANOUT:-3}
 else
 	MIB_ONE=64 MIB_FAN=16 MIB_FOOT="1 64 512" MIB_RESUME=512 MIB_SWEEP=32 KILLS="1 3 5"
+	MIB_CHUNKS=16
 	SWEEP_CHUNKS="4 16 64 256" SWEEP_WINDOWS="4 8 16 32"
 	ORCH_DEVICES=1000 ORCH_ROUNDS=10
 	FANOUT=${FANOUT:-10 50 200}
@@ -57,6 +59,7 @@ SWEEP_PAIRS=${FOTA_BENCH_SWEEP_PAIRS:-}
 # Other subsets: FOTA_BENCH_FOOT_MIB="64 512", FOTA_BENCH_KILLS="1 3 5", FOTA_BENCH_SWEEP_MIB=16.
 MIB_FOOT=${FOTA_BENCH_FOOT_MIB:-$MIB_FOOT}
 MIB_SWEEP=${FOTA_BENCH_SWEEP_MIB:-$MIB_SWEEP}
+MIB_CHUNKS=${FOTA_BENCH_CHUNKS_MIB:-$MIB_CHUNKS}
 KILLS=${FOTA_BENCH_KILLS:-$KILLS}
 MAXDEV=1
 # Certificates only for the devices a selected section starts (200 take minutes to make).
@@ -343,8 +346,8 @@ bench_transfer() {
 	id256=$ID
 	for ((r = 0; r < RUNS; r++)); do
 		ours_single "$img" "$id"; ours+=("$R")
-		ours_single "$img" "$id" --rate 0; ours0+=("$R")
-		ours_single "$img" "$id256" --rate 0; ours256+=("$R")
+		ours_single "$img" "$id" --rate 64M; ours0+=("$R")
+		ours_single "$img" "$id256"; ours256+=("$R")
 		mosq_whole "$img"; whole+=("$R")
 		paho_fanout "$img" 65536 10 1; p64+=("$R")
 		paho_fanout "$img" 262144 10 1; p256+=("$R")
@@ -357,22 +360,97 @@ bench_transfer() {
 	out "### 1. One device, $mib MiB random image, mTLS (runs: $RUNS)"
 	out ""
 	out "Seconds from publish start until the file is on disk (ours: verified, installed and"
-	out "reported confirmed). MiB/s from the median; ratio = MiB/s / that of mosquitto_pub -f."
+	out "reported confirmed). MiB/s from the median; ratios = MiB/s / that of mosquitto_pub -f,"
+	out "and / that of the plain Paho pair with the same chunk size."
 	out ""
-	out "| what | seconds median (min-max) | MiB/s | vs mosquitto_pub -f |"
-	out "|---|---|---|---|"
+	out "| what | seconds median (min-max) | MiB/s | vs mosquitto_pub -f | vs plain Paho, same chunks |"
+	out "|---|---|---|---|---|"
+	local m64 m256
+	m64=$(median "${p64[@]}")
+	m256=$(median "${p256[@]}")
 	row1() {
-		local m
-		m=$(median "${@:2}")
-		out "| $1 | $(fmt "${@:2}") | $(mibs "$mib" "$m") | $(ratio "$base" "$m") |"
+		local m pair=$2
+		m=$(median "${@:3}")
+		out "| $1 | $(fmt "${@:3}") | $(mibs "$mib" "$m") | $(ratio "$base" "$m") |" \
+			"${pair:+$(ratio "$pair" "$m")} |"
 	}
-	row1 "ours, defaults (64 KiB chunks, window 8, --rate 64M)" "${ours[@]}"
-	row1 "ours, --rate 0 (unpaced), 64 KiB chunks" "${ours0[@]}"
-	row1 "ours, --rate 0, 256 KiB chunks" "${ours256[@]}"
-	row1 "(a) mosquitto_pub -f, one message -> mosquitto_sub" "${whole[@]}"
-	row1 "(a) plain Paho pub/sub, 64 KiB chunks, window 10" "${p64[@]}"
-	row1 "(a) plain Paho pub/sub, 256 KiB chunks, window 10" "${p256[@]}"
-	row1 "(b) nginx HTTPS + client cert -> curl" "${https[@]}"
+	row1 "ours, defaults (64 KiB chunks, window 8, no --rate)" "$m64" "${ours[@]}"
+	row1 "ours, --rate 64M (the former default pace), 64 KiB chunks" "$m64" "${ours0[@]}"
+	row1 "ours, defaults, 256 KiB chunks" "$m256" "${ours256[@]}"
+	row1 "(a) mosquitto_pub -f, one message -> mosquitto_sub" "" "${whole[@]}"
+	row1 "(a) plain Paho pub/sub, 64 KiB chunks, window 10" "$m64" "${p64[@]}"
+	row1 "(a) plain Paho pub/sub, 256 KiB chunks, window 10" "$m256" "${p256[@]}"
+	row1 "(b) nginx HTTPS + client cert -> curl" "" "${https[@]}"
+}
+
+# 1b. Small chunks against the default size, default settings everywhere.
+bench_chunks() {
+	local mib=$MIB_CHUNKS img=$T/chunks.bin id4 id64 r m4 m64
+	local -a s4 s64
+	note "1b. single device, $mib MiB, 4 KiB vs 64 KiB chunks"
+	fota_random_image "$img" "$mib"
+	image_for "$img" 4096
+	id4=$ID
+	image_for "$img" 65536
+	id64=$ID
+	for ((r = 0; r < RUNS; r++)); do
+		ours_single "$img" "$id64"; s64+=("$R")
+		ours_single "$img" "$id4"; s4+=("$R")
+	done
+	fota_client_kill dev-1 TERM
+	m4=$(median "${s4[@]}")
+	m64=$(median "${s64[@]}")
+	out ""
+	out "### 1b. Chunk size, one device, $mib MiB, default settings (runs: $RUNS)"
+	out ""
+	out "Seconds from publish start to confirmed; slowdown = seconds / those of 64 KiB chunks."
+	out ""
+	out "| chunks | seconds median (min-max) | MiB/s | slowdown vs 64 KiB |"
+	out "|---|---|---|---|"
+	out "| 64 KiB | $(fmt "${s64[@]}") | $(mibs "$mib" "$m64") | 1.00 |"
+	out "| 4 KiB | $(fmt "${s4[@]}") | $(mibs "$mib" "$m4") | $(ratio "$m4" "$m64") |"
+	rm -f "$img"
+}
+
+# 1c. The fixed cost of an update, and the per-image passes the device makes or skips.
+bench_fixed() {
+	local mib=$MIB_ONE one=$T/fixed-one.bin img=$T/fixed.bin id r
+	local -a e2e pub sha copy
+	note "1c. fixed cost: a one-chunk update; $mib MiB device passes"
+	fota_random_image "$img" "$mib"
+	head -c 65536 "$img" >"$one"
+	image_for "$one"
+	id=$ID
+	for ((r = 0; r < RUNS; r++)); do
+		ours_single "$one" "$id"; e2e+=("$R")
+		new_group
+		local t0 t1
+		t0=$(now_ms)
+		fota_orch publish "$id" --group "$G" --orch-key "$ORCH_KEY" --no-broadcast \
+			>"$T/publish-fixed.log" 2>&1 || fail "publish --no-broadcast failed"
+		t1=$(now_ms); pub+=("$(secs "$t0" "$t1")")
+		t0=$(now_ms)
+		sha256sum "$img" >/dev/null
+		t1=$(now_ms); sha+=("$(secs "$t0" "$t1")")
+		t0=$(now_ms)
+		dd if="$img" of="$T/fixed-copy.bin" bs=1M conv=fsync status=none
+		t1=$(now_ms); copy+=("$(secs "$t0" "$t1")")
+		rm -f "$T/fixed-copy.bin"
+	done
+	fota_client_kill dev-1 TERM
+	out ""
+	out "### 1c. Fixed cost of one update (runs: $RUNS)"
+	out ""
+	out "Seconds, median (min-max). The first two rows are whole runs of a one-chunk (64 KiB)"
+	out "update; the last two are passes over a $mib MiB image on this machine's disk."
+	out ""
+	out "| what | seconds |"
+	out "|---|---|"
+	out "| one-chunk update, publish start to confirmed (defaults) | $(fmt "${e2e[@]}") |"
+	out "| of which the orchestrator alone: start, key load, connect, sign, table + directive, exit (publish --no-broadcast, no device) | $(fmt "${pub[@]}") |"
+	out "| a whole-image SHA-256 pass over $mib MiB (sha256sum, page cache): what hashing the in-order prefix on arrival saves | $(fmt "${sha[@]}") |"
+	out "| a $mib MiB copy with fsync (dd conv=fsync): what the file install costs | $(fmt "${copy[@]}") |"
+	rm -f "$img" "$one"
 }
 
 # 2. Fan-out to one group.
@@ -661,7 +739,7 @@ out "$(mosquitto -h 2>/dev/null | head -n 1 | sed 's/ is an.*//'), $(openssl ver
 out "$(nginx -v 2>&1 | sed 's/.*: //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for section in $ONLY; do
 	case "$section" in
-	transfer | fanout | footprint | resume | sweep | orch) "bench_$section" ;;
+	transfer | chunks | fixed | fanout | footprint | resume | sweep | orch) "bench_$section" ;;
 	*) fail "unknown section $section" ;;
 	esac
 done

@@ -10,7 +10,7 @@ bash "$1" --quick >"$out" || rc=$?
 cat "$out"
 [ "$rc" -eq 0 ] || { echo "FAIL: run.sh --quick exited with $rc"; exit 1; }
 missing=0
-for h in "### 1. One device" "### 2. Fan-out" "### 3. Footprint" "### 4. Resume" \
+for h in "### 1. One device" "### 1b. Chunk size" "### 1c. Fixed cost" "### 2. Fan-out" "### 3. Footprint" "### 4. Resume" \
 	"### 5. Chunk size" "### 6. Orchestrator" "bench: done"; do
 	grep -qF "$h" "$out" || { echo "FAIL: no '$h' in the output"; missing=1; }
 done
