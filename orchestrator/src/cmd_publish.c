@@ -25,7 +25,9 @@
 #define DEFAULT_DIRECTIVE_DAYS 30u
 #define DEFAULT_WAIT_TIMEOUT_S 600u
 #define FLUSH_TIMEOUT_MS 60000
-#define WAIT_POLL_MS 200
+/* --wait-devices notices the last report this late at most: 20 ms, not the 200 ms it was,
+ * which one update in 64 KiB paid as a tenth of a second on average. */
+#define WAIT_POLL_MS 20
 
 static const char publish_usage[] =
     "Usage: fota-orchestrator publish IMAGE_ID --group G [OPTIONS]\n"
