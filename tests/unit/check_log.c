@@ -146,7 +146,7 @@ START_TEST(test_config_diff)
 	ck_assert_uint_eq(orch_config_diff(&a, &b, ch, TU_N(ch)), 2);
 	ck_assert_str_eq(ch[0].key, "rate_bytes_per_s");
 	ck_assert_str_eq(ch[0].section, "orchestrator");
-	ck_assert_str_eq(ch[0].from, "67108864");
+	ck_assert_str_eq(ch[0].from, "0"); /* the default: no cap */
 	ck_assert_str_eq(ch[0].to, "1024");
 	ck_assert(!ch[0].runtime);
 	ck_assert_str_eq(ch[1].key, "log_level");
