@@ -34,7 +34,7 @@ kill -HUP "$SERVE_PID"
 fota_wait_line "$log" "<5>fota-orchestrator: reload: [orchestrator] log_level: warning -> info" 10 ||
 	fail_soft "SIGHUP applied log_level and said so"
 check "SIGHUP names a key that needs a restart" grep -qF \
-	"reload: [orchestrator] rate_bytes_per_s: 67108864 -> 1048576 (takes effect after a restart)" "$log"
+	"reload: [orchestrator] rate_bytes_per_s: 0 -> 1048576 (takes effect after a restart)" "$log"
 # Back to what runs (the rate never changed in the daemon): nothing to say but that.
 printf '[orchestrator]\nlog_level = info\n' >"$T/orch.conf"
 kill -HUP "$SERVE_PID"
