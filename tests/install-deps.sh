@@ -8,6 +8,7 @@ PKGS=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev lib
 	libpaho-mqtt-dev libcjson-dev check libinih-dev libsqlite3-dev
 	mosquitto mosquitto-clients jose jq iproute2 iptables procps
 	libubootenv-tool grub-common faketime)
+PKGS+=(libmicrohttpd-dev curl prometheus)  # serve's HTTP endpoints; curl and promtool test them
 PKGS+=(sqlite3)  # bench/run.sh reads the orchestrator's audit trail from its SQLite store
 
 missing=()

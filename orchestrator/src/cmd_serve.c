@@ -38,6 +38,8 @@ static int exit_for_step(enum orch_daemon_step step, fota_err code)
 		return orch_broker_exit(code);
 	case ORCH_DAEMON_STEP_SUBSCRIBE:
 		return ORCH_EXIT_BROKER;
+	case ORCH_DAEMON_STEP_HTTP:
+		return code == FOTA_ERR_FIELD ? ORCH_EXIT_USAGE : ORCH_EXIT_FAIL;
 	default:
 		return ORCH_EXIT_FAIL;
 	}

@@ -36,6 +36,11 @@ const char orch_config_help[] =
     "  --window N           [orchestrator] window: QoS 1 frames in flight (default 8)\n"
     "  --log-level L        [orchestrator] log_level: error, warning, notice, info or debug\n"
     "                       (default info; `serve` rereads it on SIGHUP)\n"
+    "  --http-listen H:P    [http] listen: `serve`'s /metrics, /healthz and /readyz on\n"
+    "                       HOST:PORT (default: off); TLS is required off loopback\n"
+    "  --http-cert FILE     [http] cert: the HTTPS server certificate (PEM)\n"
+    "  --http-key FILE      [http] key: its private key\n"
+    "  --http-ca FILE       [http] ca: CA bundle that must have signed client certificates\n"
     "  --json               machine-readable output on stdout\n"
     "  --help               this text\n";
 
@@ -60,6 +65,10 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_RATE, "orchestrator", "rate_bytes_per_s"},
     {ORCH_OPT_WINDOW, "orchestrator", "window"},
     {ORCH_OPT_LOG_LEVEL, "orchestrator", "log_level"},
+    {ORCH_OPT_HTTP_LISTEN, "http", "listen"},
+    {ORCH_OPT_HTTP_CERT, "http", "cert"},
+    {ORCH_OPT_HTTP_KEY, "http", "key"},
+    {ORCH_OPT_HTTP_CA, "http", "ca"},
 };
 
 void orch_config_init(struct orch_config *cfg)
@@ -229,6 +238,15 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 		}
 		if (strcmp(key, "log_level") == 0)
 			return orch_log_level_parse(value, &cfg->log_level, err);
+	} else if (strcmp(section, "http") == 0) {
+		if (strcmp(key, "listen") == 0)
+			return set_str(cfg->http_listen, sizeof(cfg->http_listen), key, value, err);
+		if (strcmp(key, "cert") == 0)
+			return set_str(cfg->http_cert, sizeof(cfg->http_cert), key, value, err);
+		if (strcmp(key, "key") == 0)
+			return set_str(cfg->http_key, sizeof(cfg->http_key), key, value, err);
+		if (strcmp(key, "ca") == 0)
+			return set_str(cfg->http_ca, sizeof(cfg->http_ca), key, value, err);
 	} else {
 		return fota_error_set(err, FOTA_ERR_FIELD, "unknown section [%s]", section);
 	}

@@ -44,6 +44,10 @@ enum orch_opt {
 	ORCH_OPT_WINDOW,
 	ORCH_OPT_SERVE_CLIENT_ID,
 	ORCH_OPT_LOG_LEVEL,
+	ORCH_OPT_HTTP_LISTEN,
+	ORCH_OPT_HTTP_CERT,
+	ORCH_OPT_HTTP_KEY,
+	ORCH_OPT_HTTP_CA,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -66,6 +70,10 @@ enum orch_opt {
 	{"window", required_argument, NULL, ORCH_OPT_WINDOW}, \
 	{"serve-client-id", required_argument, NULL, ORCH_OPT_SERVE_CLIENT_ID}, \
 	{"log-level", required_argument, NULL, ORCH_OPT_LOG_LEVEL}, \
+	{"http-listen", required_argument, NULL, ORCH_OPT_HTTP_LISTEN}, \
+	{"http-cert", required_argument, NULL, ORCH_OPT_HTTP_CERT}, \
+	{"http-key", required_argument, NULL, ORCH_OPT_HTTP_KEY}, \
+	{"http-ca", required_argument, NULL, ORCH_OPT_HTTP_CA}, \
 	{"json", no_argument, NULL, ORCH_OPT_JSON}, \
 	{"help", no_argument, NULL, ORCH_OPT_HELP}, \
 	{NULL, 0, NULL, 0}
@@ -97,6 +105,11 @@ struct orch_config {
 	uint64_t rate_bytes_per_s;
 	unsigned window;
 	enum orch_log_level log_level;
+	/* [http]: serve's metrics and health endpoints; listen "" = off */
+	char http_listen[256]; /* HOST:PORT or [IPv6]:PORT */
+	char http_cert[PATH_MAX];
+	char http_key[PATH_MAX];
+	char http_ca[PATH_MAX]; /* verifies client certificates */
 	/* CLI only */
 	bool json;
 	bool help;

@@ -32,6 +32,10 @@ static const struct field {
      false},
     {"orchestrator", "window", UNSIGNED, offsetof(struct orch_config, window), false},
     {"orchestrator", "log_level", LEVEL, offsetof(struct orch_config, log_level), true},
+    {"http", "listen", STR, offsetof(struct orch_config, http_listen), false},
+    {"http", "cert", STR, offsetof(struct orch_config, http_cert), false},
+    {"http", "key", STR, offsetof(struct orch_config, http_key), false},
+    {"http", "ca", STR, offsetof(struct orch_config, http_ca), false},
 };
 
 static void format(const struct field *f, const struct orch_config *c, char *buf, size_t size)

@@ -16,6 +16,8 @@
 #include "broker.h"
 #include "config_diff.h"
 #include "daemon.h"
+#include "endpoints.h"
+#include "http.h"
 #include "log.h"
 #include "pacer.h"
 #include "stop.h"
@@ -42,6 +44,7 @@ struct orch_daemon {
 	struct orch_store *store;
 	struct orch_engine *engine;
 	struct fota_signer *signer;
+	struct orch_endpoints *endpoints; /* NULL: no [http] listen */
 	int lock_fd;
 	int64_t started_ms;
 	_Atomic bool stop;
@@ -58,6 +61,8 @@ const char *orch_daemon_step_name(enum orch_daemon_step step, const char *cmd)
 		return "connect to broker";
 	case ORCH_DAEMON_STEP_SUBSCRIBE:
 		return "subscribe";
+	case ORCH_DAEMON_STEP_HTTP:
+		return "http";
 	default:
 		return cmd;
 	}
@@ -168,7 +173,8 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 	if (rc)
 		return rc;
 	*step = ORCH_DAEMON_STEP_CONFIG;
-	if (orch_broker_check_files(&d->cfg, err))
+	if (orch_broker_check_files(&d->cfg, err) ||
+	    (d->opts.campaigns && orch_http_check(&d->cfg, err)))
 		return err->code;
 	/* A broker that is not up yet (a boot, a compose stack) is waited for, as the agent
 	 * does; only settings that can never work end the daemon. */
@@ -209,6 +215,10 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 		sync_retained(&d->cfg, d->engine);
 started:
 	d->started_ms = fota_time_mono_ms();
+	/* Last, so that /readyz and /metrics never see a half-built daemon. */
+	*step = ORCH_DAEMON_STEP_HTTP;
+	if (d->opts.campaigns && d->cfg.http_listen[0] && orch_endpoints_new(d, &d->endpoints, err))
+		return err->code;
 	return FOTA_OK;
 }
 
@@ -336,8 +346,10 @@ void orch_daemon_free(struct orch_daemon *d)
 {
 	if (!d)
 		return;
-	/* Detach first so the MQTT thread stops delivering into what is freed below; the
-	 * workers may still publish, so the session outlives them. */
+	/* The listener reads the fleet and the statistics: it stops first. Then detach so the
+	 * MQTT thread stops delivering into what is freed below; the workers may still
+	 * publish, so the session outlives them. */
+	orch_endpoints_free(d->endpoints);
 	orch_routes_clear(&d->routes);
 	orch_broadcaster_free(d->bcast);
 	orch_repair_free(d->repair);

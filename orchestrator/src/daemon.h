@@ -19,8 +19,8 @@
 #include "store.h"
 
 struct orch_daemon_opts {
-	/* Run the campaigns of the state directory: state lock, store, engine, broadcaster and
-	 * the orchestrator key (`serve`). */
+	/* Run the campaigns of the state directory: state lock, store, engine, broadcaster, the
+	 * orchestrator key and, with [http] listen, the HTTP endpoints (`serve`). */
 	bool campaigns;
 	/* Subscribe to the devices' requests and statuses: repair server and fleet view. */
 	bool serving;
@@ -42,6 +42,7 @@ enum orch_daemon_step {
 	ORCH_DAEMON_STEP_CONFIG,    /* the [broker] files cannot work */
 	ORCH_DAEMON_STEP_CONNECT,   /* broker; FOTA_ERR_STATE: stopped while waiting for it */
 	ORCH_DAEMON_STEP_SUBSCRIBE, /* the broker refused a subscription */
+	ORCH_DAEMON_STEP_HTTP,	    /* the [http] listener could not start */
 };
 
 /* What failed at step, as "<what>" of orch_fail; cmd names the SETUP step. */

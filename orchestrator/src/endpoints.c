@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* serve's HTTP endpoints: /metrics (Prometheus), /healthz (the process answers) and /readyz
+ * (broker connected, store writable). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "endpoints.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+struct orch_endpoints {
+	struct orch_daemon *daemon;
+	struct orch_store *store; /* the listener thread's own handle */
+	struct orch_http *http;
+};
+
+/* The store takes a write transaction and its directory takes new files. */
+static bool store_writable(struct orch_endpoints *e, char *why, size_t size)
+{
+	struct fota_error err = {0};
+
+	if (e->store->ops->begin(e->store, &err)) {
+		snprintf(why, size, "store: %s", err.msg);
+		return false;
+	}
+	e->store->ops->rollback(e->store);
+	if (access(orch_daemon_config(e->daemon)->state_dir, W_OK) != 0) {
+		snprintf(why, size, "state directory is not writable");
+		return false;
+	}
+	return true;
+}
+
+static void readyz(struct orch_endpoints *e, struct orch_http_response *res)
+{
+	struct orch_daemon_stats ds;
+	char why[FOTA_ERROR_MSG_MAX + 32] = "";
+	bool ok;
+
+	orch_daemon_get_stats(e->daemon, &ds);
+	if (!ds.broker_connected)
+		snprintf(why, sizeof(why), "broker not connected");
+	ok = ds.broker_connected && store_writable(e, why, sizeof(why));
+	if (ok) {
+		orch_http_reply(res, 200, "text/plain; charset=utf-8", "ready\n");
+		return;
+	}
+	strncat(why, "\n", sizeof(why) - strlen(why) - 1);
+	orch_http_reply(res, 503, "text/plain; charset=utf-8", why);
+}
+
+static void metrics(struct orch_endpoints *e, struct orch_http_response *res)
+{
+	struct orch_daemon_stats ds;
+	struct fota_error err = {0};
+
+	orch_daemon_get_stats(e->daemon, &ds);
+	if (orch_metrics_render(e->store, orch_daemon_fleet(e->daemon), &ds, &res->body, &res->len,
+				&err)) {
+		orch_fail("metrics", &err);
+		orch_http_reply(res, 500, "text/plain; charset=utf-8", "metrics unavailable\n");
+		return;
+	}
+	res->status = 200;
+	res->content_type = ORCH_METRICS_CONTENT_TYPE;
+}
+
+static void on_request(void *ctx, const struct orch_http_request *req,
+		       struct orch_http_response *res)
+{
+	struct orch_endpoints *e = ctx;
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+
+	if (strcmp(req->path, "/healthz") == 0 && get)
+		orch_http_reply(res, 200, "text/plain; charset=utf-8", "ok\n");
+	else if (strcmp(req->path, "/readyz") == 0 && get)
+		readyz(e, res);
+	else if (strcmp(req->path, "/metrics") == 0 && get)
+		metrics(e, res);
+	else if (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
+		 strcmp(req->path, "/metrics") == 0)
+		orch_http_reply(res, 405, "text/plain; charset=utf-8", "only GET\n");
+	else
+		orch_http_reply(res, 404, "text/plain; charset=utf-8", "not found\n");
+}
+
+fota_err orch_endpoints_new(struct orch_daemon *d, struct orch_endpoints **out,
+			    struct fota_error *err)
+{
+	struct orch_endpoints *e = calloc(1, sizeof(*e));
+	fota_err rc;
+
+	*out = NULL;
+	if (!e)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "http: out of memory");
+	e->daemon = d;
+	rc = orch_open_store(orch_daemon_config(d), &e->store, err);
+	if (rc == FOTA_OK)
+		rc = orch_http_new(orch_daemon_config(d), on_request, e, &e->http, err);
+	if (rc) {
+		orch_endpoints_free(e);
+		return rc;
+	}
+	*out = e;
+	return FOTA_OK;
+}
+
+void orch_endpoints_free(struct orch_endpoints *e)
+{
+	if (!e)
+		return;
+	orch_http_free(e->http);
+	orch_store_close(e->store);
+	free(e);
+}

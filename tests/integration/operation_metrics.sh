@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# serve's HTTP endpoints: /metrics passes `promtool check metrics` and its figures match a
+# finished campaign; /healthz and /readyz answer, /readyz fails without the broker; off
+# loopback the listener needs TLS with client certificates and refuses clients without one.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/transfer_lib.sh"
+. "$(dirname "$0")/campaign_lib.sh"
+
+fota_require curl promtool
+campaign_env 3
+fota_random_image "$T/image.bin" 64k
+id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384) || fail "image add failed"
+port=$(fota__free_port)
+url=http://127.0.0.1:$port
+serve_start "$T/serve.log" --http-listen "127.0.0.1:$port"
+fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "no http listener"
+
+check "/healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
+check "/readyz answers 200 with the broker connected" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]
+check "an unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404 ]
+check "POST /metrics is 405" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$url/metrics")" = 405 ]
+
+sim_start 3 lab "$T/sim.log" --step-ms 200
+fota_wait_for 30 registered lab 3 || fail "devices did not register"
+fota_orch campaign create m1 --image "$id" --group lab --stage sim-1 --stage 100% >/dev/null ||
+	fail "campaign create"
+fota_orch campaign start m1 >/dev/null || fail "campaign start"
+fota_orch campaign wait m1 --state completed --timeout 90 >/dev/null || fail "campaign did not complete"
+
+curl -sf -D "$T/headers" "$url/metrics" >"$T/metrics" || fail "GET /metrics"
+check "/metrics is the Prometheus text format 0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$T/headers"
+if promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1; then
+	pass "promtool check metrics passes"
+else
+	cat "$T/promtool.out"
+	fail_soft "promtool check metrics passes"
+fi
+# metric VALUE: true if the sample line "metric value" is in the exposition.
+metric() { grep -qxF "$1 $2" "$T/metrics" || { echo "want '$1 $2', have: $(grep -F "${1%%\{*}" "$T/metrics" | grep -v '^#')"; return 1; }; }
+# What the store says, read through the CLI, so the figures are not hard-coded.
+confirmed=$(cstatus m1 .counts.confirmed)
+check "the CLI counts 3 confirmed" [ "$confirmed" = 3 ]
+check "stage 1 admitted 1" metric 'fota_campaign_stage_devices{campaign="m1",stage="1",outcome="admitted"}' 1
+check "stage 1 confirmed 1" metric 'fota_campaign_stage_devices{campaign="m1",stage="1",outcome="confirmed"}' 1
+check "stage 2 admitted 2" metric 'fota_campaign_stage_devices{campaign="m1",stage="2",outcome="admitted"}' 2
+check "stage 2 confirmed 2" metric 'fota_campaign_stage_devices{campaign="m1",stage="2",outcome="confirmed"}' 2
+check "stage 2 failed 0" metric 'fota_campaign_stage_devices{campaign="m1",stage="2",outcome="failed"}' 0
+check "one completed campaign" metric 'fota_campaigns{state="completed"}' 1
+check "no running campaign" metric 'fota_campaigns{state="running"}' 0
+check "devices by state: $confirmed confirmed" metric 'fota_devices{state="confirmed"}' "$confirmed"
+check "devices by version: $confirmed on 2.0.0" metric 'fota_devices_by_version{version="2.0.0"}' "$confirmed"
+check "3 devices registered" metric fota_devices_registered \
+	"$(fota_orch device list --json | jq length)"
+check "broker connected" metric fota_broker_connected 1
+check "directives were published" awk '$1 == "fota_directives_published_total" && $2 >= 2 { ok = 1 } END { exit !ok }' "$T/metrics"
+check "statuses were ingested" awk '$1 == "fota_status_ingested_total" && $2 > 0 { ok = 1 } END { exit !ok }' "$T/metrics"
+
+fota_broker_stop
+if fota_wait_for 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/readyz")" = 503 ]'; then
+	pass "/readyz answers 503 without the broker"
+else
+	fail_soft "/readyz answers 503 without the broker"
+fi
+check "... saying why" eval 'curl -s "$url/readyz" | grep -q "broker not connected"'
+check "/healthz still 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
+check "/metrics shows the broker down" eval 'curl -s "$url/metrics" | grep -qx "fota_broker_connected 0"'
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+
+# Off loopback: refused without TLS and client certificates (before any broker connection).
+check "a non-loopback listener without TLS is a configuration error" exits_with 2 \
+	"$FOTA_ORCH_BIN" serve --state-dir "$T/orch2" --broker tcp://127.0.0.1:1 --http-listen "0.0.0.0:$port"
+check "... naming what to set" grep -qF "[http] listen 0.0.0.0:$port is not a loopback address: set [http] cert, key and ca" "$T/exits.err"
+
+fota_broker_start "$T/broker"
+read -r bcrt bkey < <(fota_cert broker)
+read -r ocrt okey < <(fota_cert orchestrator)
+tport=$(fota__free_port)
+FOTA_ORCH_STATE=$T/orch3 serve_start "$T/serve3.log" --http-listen "0.0.0.0:$tport" \
+	--http-cert "$bcrt" --http-key "$bkey" --http-ca "$FOTA_PKI/ca.crt"
+turl=https://127.0.0.1:$tport
+check "TLS: a client with a certificate of the CA gets /healthz" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FOTA_PKI/ca.crt" --cert "$ocrt" --key "$okey" "$turl/healthz")" = 200 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FOTA_PKI/ca.crt" "$turl/healthz" || true)
+check "TLS: a client without a certificate is refused (403)" [ "$code" = 403 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FOTA_PKI/ca.crt" --cert "$FOTA_PKI/wrong-ca.crt" --key "$FOTA_PKI/wrong-ca.key" "$turl/healthz" || true)
+check "TLS: a certificate of another CA is refused ($code)" [ "$code" != 200 ]
+check "plain HTTP on the TLS port gets no answer" eval '! curl -sf "http://127.0.0.1:$tport/healthz" >/dev/null'
+fota_summary
