@@ -23,7 +23,8 @@ need=(qemu-user-static)
 for a in "${archs[@]}"; do
 	triplet "$a" >/dev/null
 	need+=("crossbuild-essential-$a")
-	for p in libssl-dev libpaho-mqtt-dev libcjson-dev libinih-dev libsqlite3-dev check; do
+	for p in libssl-dev libpaho-mqtt-dev libcjson-dev libinih-dev libsqlite3-dev libmicrohttpd-dev \
+		check; do
 		need+=("$p:$a")
 	done
 done
