@@ -539,12 +539,21 @@ fota_err orch_campaign_command(struct orch_store *st, const char *id, const char
 			       enum orch_cstate *from_out, enum orch_cstate *to_out,
 			       struct fota_error *err)
 {
+	return orch_campaign_command_by(st, id, verb, NULL, now, from_out, to_out, err);
+}
+
+fota_err orch_campaign_command_by(struct orch_store *st, const char *id, const char *verb,
+				  const char *actor, int64_t now, enum orch_cstate *from_out,
+				  enum orch_cstate *to_out, struct fota_error *err)
+{
 	struct orch_campaign c;
 	enum orch_cstate from, to;
 	const char *kind;
 	int64_t seq = 0;
 	fota_err rc;
 
+	if (!actor || !*actor)
+		actor = "command";
 	memset(&c, 0, sizeof(c));
 	rc = st->ops->begin(st, err);
 	if (rc)
@@ -564,7 +573,7 @@ fota_err orch_campaign_command(struct orch_store *st, const char *id, const char
 		to = ORCH_CAMPAIGN_PAUSED;
 		if (from != ORCH_CAMPAIGN_RUNNING)
 			goto bad_state;
-		snprintf(c.reason, sizeof(c.reason), "paused by command");
+		snprintf(c.reason, sizeof(c.reason), "paused by %s", actor);
 	} else if (strcmp(verb, "resume") == 0) {
 		to = ORCH_CAMPAIGN_RUNNING;
 		if (from != ORCH_CAMPAIGN_PAUSED)
@@ -576,7 +585,7 @@ fota_err orch_campaign_command(struct orch_store *st, const char *id, const char
 		to = ORCH_CAMPAIGN_ABORTED;
 		if (from == ORCH_CAMPAIGN_ABORTED || from == ORCH_CAMPAIGN_COMPLETED)
 			goto bad_state;
-		snprintf(c.reason, sizeof(c.reason), "aborted by command");
+		snprintf(c.reason, sizeof(c.reason), "aborted by %s", actor);
 		c.finished = now;
 	} else {
 		rc = fota_error_set(err, FOTA_ERR_INVAL, "unknown campaign command '%s'", verb);
@@ -590,9 +599,8 @@ fota_err orch_campaign_command(struct orch_store *st, const char *id, const char
 	/* A draft never published anything; aborting it publishes nothing either. */
 	if (from != ORCH_CAMPAIGN_DRAFT || to == ORCH_CAMPAIGN_RUNNING)
 		c.want_rev++;
-	rc =
-	    orch_campaign_event_seq(st, c.id, "", kind, "command", &seq, err, "%s -> %s by command",
-				    orch_cstate_name(from), orch_cstate_name(to));
+	rc = orch_campaign_event_seq(st, c.id, "", kind, "command", &seq, err, "%s -> %s by %s",
+				     orch_cstate_name(from), orch_cstate_name(to), actor);
 	/* Reports stored after this event count against the threshold; earlier ones are
 	 * acknowledged, even within the same second. */
 	if (to == ORCH_CAMPAIGN_RUNNING)

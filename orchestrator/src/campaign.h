@@ -107,6 +107,12 @@ fota_err orch_campaign_directive(const struct orch_campaign *c, const struct orc
 fota_err orch_campaign_command(struct orch_store *st, const char *id, const char *verb, int64_t now,
 			       enum orch_cstate *from, enum orch_cstate *to,
 			       struct fota_error *err);
+/* orch_campaign_command naming who asked: actor (e.g. "operator CN (role)") replaces
+ * "command" in the reason ("paused by ...") and the event detail ("running -> paused by
+ * ..."); NULL or "" is "command". */
+fota_err orch_campaign_command_by(struct orch_store *st, const char *id, const char *verb,
+				  const char *actor, int64_t now, enum orch_cstate *from,
+				  enum orch_cstate *to, struct fota_error *err);
 
 /* Whether c can do anything, before it is created: its group has registered members and
  * not all of them are ruled out by the image's model and hardware revisions; every listed
