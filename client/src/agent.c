@@ -1794,7 +1794,9 @@ static fota_err wanted_subscriptions(struct agent *a, struct fota_subscriptions 
 }
 
 /* Without the lock (a SUBACK comes on the thread that delivers messages): brings the broker's
- * subscriptions to what the agent needs, when that changed since the last call. */
+ * subscriptions to what the agent needs, when that changed since the last call. A refusal is
+ * returned once and tried again only when the set changes (or by the reconnect that follows a
+ * broker that closed the connection to refuse). */
 static fota_err update_subscriptions(struct agent *a, struct fota_error *err)
 {
 	struct fota_subscriptions *want = malloc(sizeof(*want));
@@ -1811,8 +1813,7 @@ static fota_err update_subscriptions(struct agent *a, struct fota_error *err)
 	     memcmp(want->filter, a->subscribed.filter, want->n * sizeof(want->filter[0])) != 0)) {
 		fota_subscriptions_list(want, list);
 		rc = fota_mqtt_subscribe_exactly(a->mqtt, list, want->n, 1, err);
-		if (rc == FOTA_OK)
-			a->subscribed = *want;
+		a->subscribed = *want;
 	}
 	free(want);
 	return rc;
@@ -1849,9 +1850,10 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	}
 	if (*stop)
 		return FOTA_OK;
-	rc = update_subscriptions(a, err);
-	if (rc != FOTA_OK)
-		return rc;
+	if (update_subscriptions(a, &serr) != FOTA_OK) {
+		log_warn("subscriptions: %s", serr.msg);
+		snprintf(last_serr, sizeof(last_serr), "%s", serr.msg);
+	}
 	pthread_mutex_lock(&a->lock);
 	log_groups(a, "connected as %s", a->cfg->id);
 	pthread_mutex_unlock(&a->lock);

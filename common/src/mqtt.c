@@ -14,6 +14,7 @@
 
 #include <MQTTAsync.h>
 
+#include "fota/limits.h"
 #include "fota/mqtt.h"
 #include "fota/mqtt_check.h"
 #include "fota/timeutil.h"
@@ -22,6 +23,10 @@
 #define MAX_INFLIGHT 64
 /* Completions that arrive before sendMessage returned their token (callback raced ahead). */
 #define EARLY_RING 64
+/* A connection that lasted this long was accepted; one closed sooner (say, by a broker that
+ * answers a refused subscribe or publish by disconnecting) keeps the backoff growing, so a
+ * refusal is not retried at the minimum delay forever. */
+#define STABLE_CONNECTION_MS 10000
 
 struct subscription {
 	char *filter;
@@ -65,10 +70,14 @@ struct fota_mqtt {
 	int last_rc; /* last connect failure code */
 	char last_error[200];
 	unsigned backoff_ms;
+	int64_t connected_ms; /* monotonic time of the last successful connect */
+	char pending_filter[FOTA_MAX_TOPIC_LEN + 16]; /* of the synchronous subscribe */
 
 	struct subscription subs[MAX_SUBSCRIPTIONS];
 	size_t n_subs;
-	int sub_pending; /* result of a synchronous subscribe: 1 waiting, 0 ok, -1 refused */
+	/* Result of a synchronous subscribe: 1 waiting, 0 ok, -1 refused, -2 the connection
+	 * closed before the SUBACK (how some brokers refuse). */
+	int sub_pending;
 
 	struct slot slots[MAX_INFLIGHT];
 	unsigned inflight;
@@ -151,7 +160,7 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 	m->connected = 1;
 	m->connecting = 0;
 	m->ever_connected = 1;
-	m->backoff_ms = m->reconnect_min_ms;
+	m->connected_ms = fota_time_mono_ms();
 	m->last_error[0] = '\0';
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
@@ -179,9 +188,21 @@ static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 static void connection_lost(void *ctx, char *cause)
 {
 	struct fota_mqtt *m = ctx;
+	char why[sizeof(m->pending_filter) + 80];
 
 	pthread_mutex_lock(&m->lock);
 	m->connected = 0;
+	if (fota_time_mono_ms() - m->connected_ms >= STABLE_CONNECTION_MS)
+		m->backoff_ms = m->reconnect_min_ms;
+	if (m->sub_pending == 1) {
+		m->sub_pending = -2;
+		snprintf(why, sizeof(why), "the broker closed the connection after SUBSCRIBE '%s'",
+			 m->pending_filter);
+		if (cause == NULL || *cause == '\0') {
+			free(cause);
+			cause = strdup(why);
+		}
+	}
 	/* In-flight QoS 1 messages die with a clean session: free their slots and count them,
 	 * so publishers are not stuck waiting for acknowledgements that will never come. */
 	for (unsigned i = 0; i < m->max_inflight; i++) {
@@ -618,6 +639,15 @@ fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fo
 	return rc;
 }
 
+/* Caller holds lock. The index of a remembered filter, or -1. */
+static int find_subscription(const struct fota_mqtt *m, const char *filter)
+{
+	for (size_t i = 0; i < m->n_subs; i++)
+		if (strcmp(m->subs[i].filter, filter) == 0)
+			return (int)i;
+	return -1;
+}
+
 fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 			     struct fota_error *err)
 {
@@ -645,6 +675,7 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 	ro.onFailure = on_subscribe_fail;
 	ro.context = m;
 	m->sub_pending = 1;
+	snprintf(m->pending_filter, sizeof(m->pending_filter), "%s", filter);
 	pthread_mutex_unlock(&m->lock);
 	prc = MQTTAsync_subscribe(m->client, filter, qos, &ro);
 	pthread_mutex_lock(&m->lock);
@@ -663,23 +694,26 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 			goto out;
 		}
 	}
-	if (m->sub_pending == -1) {
-		m->sub_pending = 0;
+	if (m->sub_pending < 0) {
+		int i = find_subscription(m, filter);
+
+		/* Forgotten, so that reconnects do not repeat a refusal the caller has seen. */
+		if (i >= 0) {
+			free(m->subs[i].filter);
+			m->subs[i] = m->subs[--m->n_subs];
+		}
 		rc = fota_error_set(err, FOTA_ERR_MQTT,
-				    "mqtt: broker refused subscription '%s' (ACL?)", filter);
+				    m->sub_pending == -1
+					? "mqtt: broker refused subscription '%s' (ACL?)"
+					: "mqtt: broker closed the connection in answer to "
+					  "subscription '%s' (refused: ACL, or a filter it does "
+					  "not support)",
+				    filter);
+		m->sub_pending = 0;
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
-}
-
-/* Caller holds lock. The index of a remembered filter, or -1. */
-static int find_subscription(const struct fota_mqtt *m, const char *filter)
-{
-	for (size_t i = 0; i < m->n_subs; i++)
-		if (strcmp(m->subs[i].filter, filter) == 0)
-			return (int)i;
-	return -1;
 }
 
 fota_err fota_mqtt_unsubscribe(struct fota_mqtt *m, const char *filter, struct fota_error *err)
@@ -733,14 +767,19 @@ fota_err fota_mqtt_subscribe_exactly(struct fota_mqtt *m, const char *const *fil
 			rc = fota_mqtt_unsubscribe(m, stale[i], err);
 		free(stale[i]);
 	}
-	for (size_t k = 0; k < n && rc == FOTA_OK; k++) {
+	for (size_t k = 0; k < n; k++) {
+		struct fota_error one = {0};
 		int have;
 
 		pthread_mutex_lock(&m->lock);
 		have = find_subscription(m, filters[k]);
 		pthread_mutex_unlock(&m->lock);
-		if (have < 0)
-			rc = fota_mqtt_subscribe(m, filters[k], qos, err);
+		if (have < 0 && fota_mqtt_subscribe(m, filters[k], qos, &one) != FOTA_OK &&
+		    rc == FOTA_OK) {
+			rc = one.code;
+			if (err)
+				*err = one;
+		}
 	}
 	return rc;
 }

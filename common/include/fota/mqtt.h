@@ -16,10 +16,13 @@ struct fota_mqtt_config {
 	const char *ca_file;
 	const char *cert_file;
 	const char *key_file;
-	int keepalive_s;	   /* default 30 */
-	int connect_timeout_s;	   /* default 10 */
-	unsigned max_inflight;	   /* QoS 1 publishes awaiting PUBACK; default 8 */
-	unsigned reconnect_min_ms; /* first retry delay, doubled up to max, +/- 25 % jitter */
+	int keepalive_s;       /* default 30 */
+	int connect_timeout_s; /* default 10 */
+	unsigned max_inflight; /* QoS 1 publishes awaiting PUBACK; default 8 */
+	/* First retry delay, doubled up to max, +/- 25 % jitter; back to min only after a
+	 * connection that lasted 10 s, so a broker that closes every connection at once (its
+	 * answer to a refused operation) is retried ever more slowly. */
+	unsigned reconnect_min_ms;
 	unsigned reconnect_max_ms;
 	/* Last will, published by the broker when the connection dies uncleanly. */
 	const char *will_topic;
@@ -59,7 +62,9 @@ bool fota_mqtt_is_connected(struct fota_mqtt *m);
 fota_err fota_mqtt_wait_connected(struct fota_mqtt *m, int timeout_ms, struct fota_error *err);
 
 /* Subscribes now (if connected) and after every reconnect; waits for the SUBACK and fails
- * if the broker refused it (ACL). */
+ * if the broker refused it: a failure code in the SUBACK (Mosquitto's ACL) or the connection
+ * closed before the SUBACK (RabbitMQ's refusal; reconnecting starts by itself). A refused
+ * filter is forgotten, so reconnects do not repeat the refusal. */
 fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 			     struct fota_error *err);
 
