@@ -54,6 +54,10 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	struct orch_routes *r = ctx;
 	struct fota_topic t;
 
+	pthread_mutex_lock(&r->lock);
+	if (r->probe_topic[0] && strcmp(topic, r->probe_topic) == 0)
+		r->probe_seen = true;
+	pthread_mutex_unlock(&r->lock);
 	if (fota_topic_parse(r->prefix, topic, &t, NULL) != FOTA_OK)
 		return;
 	pthread_mutex_lock(&r->lock);
@@ -233,4 +237,72 @@ fota_err orch_broker_subscribe_serving(struct fota_mqtt *m, const struct orch_co
 	if (rc == FOTA_OK)
 		rc = orch_broker_subscribe(m, cfg, "request", shared, err);
 	return rc;
+}
+
+fota_err orch_broker_replay_statuses(struct fota_mqtt *m, const struct orch_config *cfg,
+				     const char (*ids)[FOTA_MAX_SEGMENT_LEN + 1], size_t n,
+				     struct fota_error *err)
+{
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	fota_err rc;
+
+	for (size_t i = 0; i < n && !orch_stop; i++) {
+		struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_STATUS};
+
+		snprintf(t.device, sizeof(t.device), "%s", ids[i]);
+		if (fota_topic_build(cfg->prefix, &t, topic, sizeof(topic), NULL) != FOTA_OK)
+			continue; /* a registry id that is no topic segment has no status topic */
+		rc = fota_mqtt_subscribe(m, topic, 1, err);
+		if (rc == FOTA_OK)
+			rc = fota_mqtt_unsubscribe(m, topic, err);
+		if (rc != FOTA_OK) {
+			fota_error_prefix(err, topic);
+			return rc;
+		}
+	}
+	return FOTA_OK;
+}
+
+/* How long the probe waits for its own message through the shared subscription. */
+#define SHARED_PROBE_MS 3000
+
+bool orch_broker_shared_probe(struct fota_mqtt *m, struct orch_routes *routes,
+			      const struct orch_config *cfg, char *why, size_t size)
+{
+	char topic[FOTA_MAX_TOPIC_LEN + 1], filter[FOTA_MAX_TOPIC_LEN + sizeof(SHARE_GROUP)];
+	struct fota_error err = {0};
+	bool seen = false;
+	int waited;
+
+	snprintf(topic, sizeof(topic), "%s/probe/%s", cfg->prefix, cfg->client_id);
+	snprintf(filter, sizeof(filter), "%s%s", SHARE_GROUP, topic);
+	pthread_mutex_lock(&routes->lock);
+	snprintf(routes->probe_topic, sizeof(routes->probe_topic), "%s", topic);
+	routes->probe_seen = false;
+	pthread_mutex_unlock(&routes->lock);
+	if (fota_mqtt_subscribe(m, filter, 1, &err) != FOTA_OK) {
+		snprintf(why, size, "%s", err.msg);
+		goto out;
+	}
+	if (fota_mqtt_publish(m, topic, "probe", 5, 1, false, SHARED_PROBE_MS, &err) != FOTA_OK) {
+		snprintf(why, size, "probe publish: %s", err.msg);
+		goto out;
+	}
+	for (waited = 0; waited < SHARED_PROBE_MS && !seen; waited += 50) {
+		orch_sleep_ms(50);
+		pthread_mutex_lock(&routes->lock);
+		seen = routes->probe_seen;
+		pthread_mutex_unlock(&routes->lock);
+	}
+	if (!seen)
+		snprintf(why, size,
+			 "a message published to '%s' did not arrive through the subscription "
+			 "'%s' within %d ms: the broker treats \"$share/\" as an ordinary topic",
+			 topic, filter, SHARED_PROBE_MS);
+out:
+	fota_mqtt_unsubscribe(m, filter, NULL);
+	pthread_mutex_lock(&routes->lock);
+	routes->probe_topic[0] = '\0';
+	pthread_mutex_unlock(&routes->lock);
+	return seen;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "fota/error.h"
+#include "fota/limits.h"
 #include "fota/mqtt.h"
 
 #include "config.h"
@@ -32,6 +33,9 @@ struct orch_routes {
 	bool quiet;			 /* no connection-loss log lines */
 	orch_status_hook_fn status_hook; /* NULL: none */
 	void *status_ctx;
+	/* orch_broker_shared_probe: the topic it watches ("" none) and whether it arrived. */
+	char probe_topic[FOTA_MAX_TOPIC_LEN + 1];
+	bool probe_seen;
 };
 
 void orch_routes_init(struct orch_routes *r, const char *prefix);
@@ -70,5 +74,22 @@ fota_err orch_broker_subscribe(struct fota_mqtt *m, const struct orch_config *cf
 /* What serving repairs and status needs: the "status" subscription, then "request". */
 fota_err orch_broker_subscribe_serving(struct fota_mqtt *m, const struct orch_config *cfg,
 				       bool shared, struct fota_error *err);
+
+/* Subscribes each device's {prefix}/devices/<id>/status by its exact topic and drops the
+ * subscription again once acknowledged, so the broker replays the retained status to the
+ * session's routes: brokers that replay retained messages only to exact topics (RabbitMQ)
+ * still tell a starting orchestrator what devices reported while it was away. A refused
+ * subscription stops the replay (returned); the statuses delivered so far stay. */
+fota_err orch_broker_replay_statuses(struct fota_mqtt *m, const struct orch_config *cfg,
+				     const char (*ids)[FOTA_MAX_SEGMENT_LEN + 1], size_t n,
+				     struct fota_error *err);
+
+/* Whether the broker delivers through shared subscriptions ($share/fota/...): subscribes one
+ * on {prefix}/probe/<client id>, publishes there and waits up to 3 s. false, with the reason
+ * in why, when the broker refused the subscription (or closed the connection to refuse it;
+ * the session then reconnects by itself) or treated "$share/" as an ordinary topic (the probe
+ * never arrived). routes must be the session's. */
+bool orch_broker_shared_probe(struct fota_mqtt *m, struct orch_routes *routes,
+			      const struct orch_config *cfg, char *why, size_t size);
 
 #endif
