@@ -100,7 +100,7 @@ int orch_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	orch_log("serving %s on %s as %s%s", cfg.prefix, cfg.uri, cfg.client_id,
-		 opts.shared ? " (shared subscriptions)" : "");
+		 orch_daemon_shared(srv) ? " (shared subscriptions)" : "");
 	orch_reload_on_sighup();
 	orch_daemon_run(srv);
 	orch_daemon_log_stats(srv);

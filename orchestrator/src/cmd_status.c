@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `status`: collect the devices' retained status reports for a moment and show them. */
+/* `status`: the fleet view: the devices' latest status reports, as the broker replays them
+ * (retained) and as the store recorded them, for devices the broker does not replay. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -16,6 +19,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "fleet.h"
+#include "known_devices.h"
 #include "publisher.h"
 #include "store.h"
 
@@ -23,7 +27,9 @@ static const char status_usage[] =
     "Usage: fota-orchestrator status [--group G] [--wait SECONDS] [--json] [OPTIONS]\n"
     "\n"
     "Collects the devices' latest (retained) status reports for --wait seconds (default 2)\n"
-    "and prints them as a table, or as a JSON array with --json.\n"
+    "and prints them as a table, or as a JSON array with --json. Devices the store of the\n"
+    "state directory knows (registry, campaigns) are asked for by their exact status topic,\n"
+    "and shown as the store last recorded them when the broker replays nothing for them.\n"
     "\n"
     "  --group G              only the group's members: devices whose status names G, the\n"
     "                         registry's members of G, and devices whose status names the\n"
@@ -117,7 +123,7 @@ static fota_err load_group(const struct orch_config *cfg, const char *group, str
 	return rc;
 }
 
-static cJSON *status_json(const struct fota_status *s)
+static cJSON *status_json(const struct fota_status *s, bool from_store)
 {
 	char t[FOTA_TIME_STR_LEN];
 	cJSON *o = cJSON_CreateObject();
@@ -139,6 +145,7 @@ static cJSON *status_json(const struct fota_status *s)
 	cJSON_AddNumberToObject(o, "chunk_count", s->chunk_count);
 	cJSON_AddNumberToObject(o, "bytes_received", (double)s->bytes_received);
 	cJSON_AddStringToObject(o, "last_seen", t);
+	cJSON_AddStringToObject(o, "source", from_store ? "store" : "broker");
 	return o;
 }
 
@@ -155,6 +162,51 @@ static void print_row(const struct fota_status *s)
 	printf("%-20s %-12s %-20s %5s  %-12s %-20s  %s\n", s->device, fota_state_name(s->state),
 	       fota_result_name(s->result), pct, s->version[0] ? s->version : "-", t,
 	       s->reason[0] ? s->reason : "-");
+}
+
+/* The store of the state directory if there is one (status never creates one); NULL if not. */
+static fota_err open_existing_store(const struct orch_config *cfg, struct orch_store **out,
+				    struct fota_error *err)
+{
+	char path[PATH_MAX];
+
+	*out = NULL;
+	if (orch_state_path(cfg, path, sizeof(path), err, "orchestrator.db") != FOTA_OK)
+		return err->code;
+	if (access(path, F_OK) != 0)
+		return FOTA_OK;
+	return orch_open_store(cfg, out, err);
+}
+
+static int cmp_status(const void *a, const void *b)
+{
+	return strcmp(((const struct fota_status *)a)->device,
+		      ((const struct fota_status *)b)->device);
+}
+
+/* Appends, for every known device the broker replayed nothing for, what the store last
+ * recorded of it; nonzero on lack of memory. all[0..*n) are the broker's, sorted by device. */
+static int add_from_store(struct orch_store *st, const struct orch_known *known,
+			  struct fota_status **all, size_t *n)
+{
+	size_t heard = *n;
+
+	for (size_t i = 0; st && i < known->n; i++) {
+		struct fota_status s, *grown;
+		struct fota_error err = {0};
+
+		snprintf(s.device, sizeof(s.device), "%s", known->ids[i]);
+		if (heard && bsearch(&s, *all, heard, sizeof(**all), cmp_status))
+			continue;
+		if (orch_known_status(st, known->ids[i], &s, &err) != FOTA_OK)
+			continue; /* gone meanwhile, or unreadable: the broker's view stands */
+		grown = realloc(*all, (*n + 1) * sizeof(**all));
+		if (grown == NULL)
+			return 1;
+		*all = grown;
+		(*all)[(*n)++] = s;
+	}
+	return 0;
 }
 
 int orch_cmd_status(int argc, char **argv)
@@ -174,7 +226,9 @@ int orch_cmd_status(int argc, char **argv)
 	const char *group = NULL;
 	struct members members = {0};
 	uint64_t wait_s = 2;
-	size_t n = 0, i, shown = 0;
+	size_t n = 0, n_heard = 0, i, shown = 0;
+	struct orch_store *store = NULL;
+	struct orch_known known = {0};
 	cJSON *arr = NULL;
 	int opt, ret = ORCH_EXIT_USAGE;
 
@@ -240,6 +294,13 @@ int orch_cmd_status(int argc, char **argv)
 		ret = ORCH_EXIT_BROKER;
 		goto out;
 	}
+	if (open_existing_store(&cfg, &store, &err) ||
+	    (store && orch_known_devices(store, false, &known, &err))) {
+		orch_fail("status: store", &err);
+		goto out;
+	}
+	if (orch_broker_replay_statuses(mqtt, &cfg, known.ids, known.n, &err))
+		orch_fail("status: replay", &err); /* what arrived and the store still show */
 	orch_sleep_ms((long)wait_s * 1000);
 	orch_routes_clear(&routes);
 
@@ -247,6 +308,11 @@ int orch_cmd_status(int argc, char **argv)
 	if (n == (size_t)-1) {
 		orch_log("status: out of memory");
 		all = NULL;
+		goto out;
+	}
+	n_heard = n;
+	if (add_from_store(store, &known, &all, &n)) {
+		orch_log("status: out of memory");
 		goto out;
 	}
 	if (cfg.json) {
@@ -274,7 +340,7 @@ int orch_cmd_status(int argc, char **argv)
 		}
 		shown++;
 		if (arr)
-			cJSON_AddItemToArray(arr, status_json(s));
+			cJSON_AddItemToArray(arr, status_json(s, i >= n_heard));
 		else
 			print_row(s);
 	}
@@ -297,5 +363,7 @@ out:
 	free(all);
 	free(members.ids);
 	free(members.seen);
+	orch_known_free(&known);
+	orch_store_close(store);
 	return ret;
 }

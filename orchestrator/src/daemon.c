@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "endpoints.h"
 #include "http.h"
+#include "known_devices.h"
 #include "log.h"
 #include "pacer.h"
 #include "stop.h"
@@ -116,6 +117,27 @@ static void sync_retained(const struct orch_config *cfg, struct orch_engine *eng
 	orch_routes_destroy(&r);
 }
 
+/* The statuses of the devices active campaigns wait for, replayed by exact topic: a broker that
+ * replays retained messages only to exact topics (RabbitMQ) otherwise never tells a restarted
+ * daemon what devices reported while it was away. On other brokers these are replays the
+ * store drops as unchanged. */
+static void replay_waited_for(const struct orch_config *cfg, struct orch_store *store,
+			      struct fota_mqtt *mqtt)
+{
+	struct orch_known k;
+	struct fota_error err = {0};
+
+	if (orch_known_devices(store, true, &k, &err) ||
+	    orch_broker_replay_statuses(mqtt, cfg, k.ids, k.n, &err))
+		orch_fail("replay retained statuses", &err);
+	orch_known_free(&k);
+}
+
+bool orch_daemon_shared(const struct orch_daemon *d)
+{
+	return d->opts.shared;
+}
+
 struct orch_daemon *orch_daemon_new(const struct orch_config *cfg,
 				    const struct orch_daemon_opts *opts)
 {
@@ -208,11 +230,23 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 	if (!d->opts.serving)
 		goto started;
 	orch_routes_set(&d->routes, d->repair, d->fleet);
+	if (d->opts.shared) {
+		char why[FOTA_ERROR_MSG_MAX + 160];
+
+		if (!orch_broker_shared_probe(d->mqtt, &d->routes, &d->cfg, why, sizeof(why))) {
+			orch_log("serve --shared: the broker does not support shared subscriptions "
+				 "(%s); running as a single instance",
+				 why);
+			d->opts.shared = false;
+		}
+	}
 	*step = ORCH_DAEMON_STEP_SUBSCRIBE;
 	if (orch_broker_subscribe_serving(d->mqtt, &d->cfg, d->opts.shared, err))
 		return err->code;
 	if (d->opts.shared && d->engine)
 		sync_retained(&d->cfg, d->engine);
+	if (d->engine)
+		replay_waited_for(&d->cfg, d->store, d->mqtt);
 started:
 	d->started_ms = fota_time_mono_ms();
 	/* Last, so that /readyz and /metrics never see a half-built daemon. */

@@ -64,6 +64,10 @@ struct orch_daemon *orch_daemon_new(const struct orch_config *cfg,
 /* Stops everything that runs and frees; NULL is a no-op. */
 void orch_daemon_free(struct orch_daemon *d);
 
+/* Whether it uses shared subscriptions: opts.shared, unless orch_daemon_start found that the
+ * broker has none (it says so and runs as a single instance). */
+bool orch_daemon_shared(const struct orch_daemon *d);
+
 /* Opens what opts ask for, connects and subscribes; *step says what failed. */
 fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 			   struct fota_error *err);
