@@ -273,3 +273,36 @@ fota_err fota_topic_devices_filter(const char *prefix, const char *leaf, char *b
 			      "device topic leaf '%.20s' is not status, request or chunks",
 			      leaf ? leaf : "(null)");
 }
+
+size_t fota_topic_payload_limit(enum fota_topic_kind kind)
+{
+	switch (kind) {
+	case FOTA_TOPIC_GROUP_DIRECTIVE:
+		return FOTA_MAX_DIRECTIVE_BYTES;
+	case FOTA_TOPIC_GROUP_CHUNKS:
+	case FOTA_TOPIC_GROUP_TABLE:
+	case FOTA_TOPIC_DEVICE_CHUNKS:
+		/* A later frame version may carry a longer header (FOTA_MAX_FRAME_HEADER_LEN). */
+		return FOTA_MAX_FRAME_BYTES + (FOTA_MAX_FRAME_HEADER_LEN - FOTA_FRAME_HEADER_LEN);
+	case FOTA_TOPIC_DEVICE_STATUS:
+		return FOTA_MAX_STATUS_BYTES;
+	case FOTA_TOPIC_DEVICE_REQUEST:
+		return FOTA_MAX_REQUEST_BYTES;
+	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
+		return FOTA_MAX_ASSIGNMENT_BYTES;
+	}
+	return 0;
+}
+
+fota_err fota_topic_payload_check(const struct fota_topic *t, const char *topic, size_t len,
+				  struct fota_error *err)
+{
+	size_t limit = fota_topic_payload_limit(t->kind);
+
+	if (len <= limit)
+		return FOTA_OK;
+	return fota_error_set(err, FOTA_ERR_TOO_BIG,
+			      "message of %zu bytes on '%.100s' exceeds our limit of %zu bytes for "
+			      "a %s message",
+			      len, topic, limit, leaves[t->kind]);
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Topic scheme: segment and prefix rules, build/parse round trips, refusals, filters. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +220,38 @@ START_TEST(test_filters)
 }
 END_TEST
 
+static const struct {
+	enum fota_topic_kind kind;
+	size_t limit;
+} payload_limits[] = {
+    {FOTA_TOPIC_GROUP_DIRECTIVE, FOTA_MAX_DIRECTIVE_BYTES},
+    {FOTA_TOPIC_GROUP_CHUNKS, FOTA_MAX_FRAME_BYTES + 224},
+    {FOTA_TOPIC_GROUP_TABLE, FOTA_MAX_FRAME_BYTES + 224},
+    {FOTA_TOPIC_DEVICE_CHUNKS, FOTA_MAX_FRAME_BYTES + 224},
+    {FOTA_TOPIC_DEVICE_STATUS, FOTA_MAX_STATUS_BYTES},
+    {FOTA_TOPIC_DEVICE_REQUEST, FOTA_MAX_REQUEST_BYTES},
+    {FOTA_TOPIC_DEVICE_ASSIGNMENT, FOTA_MAX_ASSIGNMENT_BYTES},
+};
+
+/* Every kind has our own limit: at it a message passes, one byte over it is dropped with a
+ * reason that names the topic, the size and the limit. */
+START_TEST(test_payload_limits)
+{
+	struct fota_topic t = {.kind = payload_limits[_i].kind};
+	struct fota_error err = {0};
+	char size[32];
+
+	ck_assert_uint_eq(fota_topic_payload_limit(t.kind), payload_limits[_i].limit);
+	ck_assert_int_eq(fota_topic_payload_check(&t, "fota/v1/x", payload_limits[_i].limit, &err),
+			 FOTA_OK);
+	ck_assert_int_eq(
+	    fota_topic_payload_check(&t, "fota/v1/x", payload_limits[_i].limit + 1, &err),
+	    FOTA_ERR_TOO_BIG);
+	snprintf(size, sizeof(size), "%zu bytes", payload_limits[_i].limit + 1);
+	ck_assert_msg(strstr(err.msg, size) && strstr(err.msg, "fota/v1/x"), "%s", err.msg);
+}
+END_TEST
+
 static Suite *topics_suite(void)
 {
 	Suite *s = suite_create("topics");
@@ -231,6 +264,7 @@ static Suite *topics_suite(void)
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_build_refuses);
 	tcase_add_test(tc, test_filters);
+	tcase_add_loop_test(tc, test_payload_limits, 0, TU_N(payload_limits));
 	suite_add_tcase(s, tc);
 	return s;
 }

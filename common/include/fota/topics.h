@@ -40,6 +40,17 @@ fota_err fota_topic_build(const char *prefix, const struct fota_topic *t, char *
 fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_topic *out,
 			  struct fota_error *err);
 
+/* The largest payload our code accepts on a topic of this kind, whatever the broker lets
+ * through (brokers differ: Mosquitto's message_size_limit, none in RabbitMQ 3.10's MQTT):
+ * directive FOTA_MAX_DIRECTIVE_BYTES, chunks and table a frame with the longest header,
+ * status FOTA_MAX_STATUS_BYTES, request FOTA_MAX_REQUEST_BYTES, assignment
+ * FOTA_MAX_ASSIGNMENT_BYTES. */
+size_t fota_topic_payload_limit(enum fota_topic_kind kind);
+/* FOTA_ERR_TOO_BIG, naming the topic, the size and the limit, when len exceeds the limit of
+ * t's kind; receivers drop such a message before anything else looks at it. */
+fota_err fota_topic_payload_check(const struct fota_topic *t, const char *topic, size_t len,
+				  struct fota_error *err);
+
 /* Subscription filters: "{prefix}/groups/{group}/#" and "{prefix}/devices/+/{leaf}". */
 fota_err fota_topic_group_filter(const char *prefix, const char *group, char *buf, size_t size,
 				 struct fota_error *err);
