@@ -855,6 +855,13 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		log_warn("message on unexpected topic '%s' ignored: %s", topic, err.msg);
 		return;
 	}
+	/* Directives of any size go to the judge, which refuses an oversize one unread and counts
+	 * it as unverified; everything else is dropped here, whatever the broker let through. */
+	if (t.kind != FOTA_TOPIC_GROUP_DIRECTIVE &&
+	    fota_topic_payload_check(&t, topic, len, &err) != FOTA_OK) {
+		log_warn("dropped: %s", err.msg);
+		return;
+	}
 	pthread_mutex_lock(&a->lock);
 	switch (t.kind) {
 	case FOTA_TOPIC_GROUP_DIRECTIVE:

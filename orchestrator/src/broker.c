@@ -52,6 +52,7 @@ void orch_routes_destroy(struct orch_routes *r)
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct orch_routes *r = ctx;
+	struct fota_error err = {0};
 	struct fota_topic t;
 
 	pthread_mutex_lock(&r->lock);
@@ -60,6 +61,15 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	pthread_mutex_unlock(&r->lock);
 	if (fota_topic_parse(r->prefix, topic, &t, NULL) != FOTA_OK)
 		return;
+	if (fota_topic_payload_check(&t, topic, len, &err) != FOTA_OK) {
+		pthread_mutex_lock(&r->lock);
+		/* A flood of them logs the first and then every 1000th, with the count. */
+		if (r->oversize++ % 1000 == 0)
+			orch_log("dropped (%llu so far): %s", (unsigned long long)r->oversize,
+				 err.msg);
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
 	pthread_mutex_lock(&r->lock);
 	if (t.kind == FOTA_TOPIC_DEVICE_REQUEST && r->repair)
 		orch_repair_submit(r->repair, t.device, payload, len);

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fota/error.h"
 #include "fota/limits.h"
@@ -36,6 +37,7 @@ struct orch_routes {
 	/* orch_broker_shared_probe: the topic it watches ("" none) and whether it arrived. */
 	char probe_topic[FOTA_MAX_TOPIC_LEN + 1];
 	bool probe_seen;
+	uint64_t oversize; /* messages dropped for exceeding fota_topic_payload_limit */
 };
 
 void orch_routes_init(struct orch_routes *r, const char *prefix);
