@@ -575,11 +575,12 @@ static const char sql_camp_get[] =
 static const char sql_stage_get[] =
     "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = ?1 ORDER BY idx";
 
-static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct orch_campaign *c,
+static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct orch_campaign *out,
 				struct fota_error *err)
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_camp_get, err);
+	struct orch_campaign row, *c = &row; /* *out is written only on success */
 	char state[32];
 	int rc;
 
@@ -654,6 +655,7 @@ static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct 
 		c->n_stages++;
 	}
 	sqlite3_reset(st);
+	*out = row;
 	return FOTA_OK;
 }
 
