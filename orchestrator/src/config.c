@@ -28,6 +28,8 @@ const char orch_config_help[] =
     "                       (default: the client_id-<pid> of every command)\n"
     "  --keepalive S        [broker] keepalive seconds (default 30)\n"
     "  --state-dir DIR      [orchestrator] state_dir (default " ORCH_DEFAULT_STATE_DIR ")\n"
+    "  --store URI          [orchestrator] store: postgresql://USER@HOST/DB (libpq URI) or\n"
+    "                       sqlite:PATH (default: SQLite in the state directory)\n"
     "  --prefix P           [orchestrator] prefix: topic prefix (default " FOTA_DEFAULT_PREFIX ")\n"
     "  --release-key PEM    [orchestrator] release_key: signs manifests (image add)\n"
     "  --orch-key PEM       [orchestrator] orchestrator_key: signs directives (publish)\n"
@@ -59,6 +61,7 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_SERVE_CLIENT_ID, "broker", "serve_client_id"},
     {ORCH_OPT_KEEPALIVE, "broker", "keepalive"},
     {ORCH_OPT_STATE_DIR, "orchestrator", "state_dir"},
+    {ORCH_OPT_STORE, "orchestrator", "store"},
     {ORCH_OPT_PREFIX, "orchestrator", "prefix"},
     {ORCH_OPT_RELEASE_KEY, "orchestrator", "release_key"},
     {ORCH_OPT_ORCH_KEY, "orchestrator", "orchestrator_key"},
@@ -211,6 +214,8 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 	} else if (strcmp(section, "orchestrator") == 0) {
 		if (strcmp(key, "state_dir") == 0)
 			return set_str(cfg->state_dir, sizeof(cfg->state_dir), key, value, err);
+		if (strcmp(key, "store") == 0)
+			return set_str(cfg->store, sizeof(cfg->store), key, value, err);
 		if (strcmp(key, "prefix") == 0) {
 			if (!fota_topic_prefix_valid(value))
 				return fota_error_set(err, FOTA_ERR_FIELD,

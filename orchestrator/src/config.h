@@ -48,6 +48,7 @@ enum orch_opt {
 	ORCH_OPT_HTTP_CERT,
 	ORCH_OPT_HTTP_KEY,
 	ORCH_OPT_HTTP_CA,
+	ORCH_OPT_STORE,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -74,6 +75,7 @@ enum orch_opt {
 	{"http-cert", required_argument, NULL, ORCH_OPT_HTTP_CERT}, \
 	{"http-key", required_argument, NULL, ORCH_OPT_HTTP_KEY}, \
 	{"http-ca", required_argument, NULL, ORCH_OPT_HTTP_CA}, \
+	{"store", required_argument, NULL, ORCH_OPT_STORE}, \
 	{"json", no_argument, NULL, ORCH_OPT_JSON}, \
 	{"help", no_argument, NULL, ORCH_OPT_HELP}, \
 	{NULL, 0, NULL, 0}
@@ -99,6 +101,8 @@ struct orch_config {
 	int keepalive_s;
 	/* [orchestrator] */
 	char state_dir[PATH_MAX];
+	/* The store's URI ("postgresql://..."); "" for <state_dir>/orchestrator.db. */
+	char store[1024];
 	char prefix[FOTA_MAX_PREFIX_LEN + 1];
 	char release_key[PATH_MAX];
 	char orch_key[PATH_MAX];

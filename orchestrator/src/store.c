@@ -71,6 +71,8 @@ static const struct backend {
 	backend_open_fn open;
 } backends[] = {
     {"sqlite:", false, orch_store_sqlite_open},
+    {"postgresql://", true, orch_store_pg_open},
+    {"postgres://", true, orch_store_pg_open},
 };
 
 fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_error *err)
@@ -89,7 +91,8 @@ fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_e
 	 * connection string; anything else is a file path. */
 	if (strstr(uri, "://"))
 		return fota_error_set(err, FOTA_ERR_INVAL,
-				      "store '%s': unsupported backend (this build has sqlite)",
+				      "store '%s': unsupported backend (this build has sqlite: and "
+				      "postgresql://)",
 				      uri);
 	return orch_store_sqlite_open(uri, out, err);
 }
@@ -106,6 +109,8 @@ fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
 	char path[PATH_MAX];
 	fota_err rc;
 
+	if (cfg->store[0])
+		return orch_store_open(cfg->store, out, err);
 	rc = fota_mkdirs(cfg->state_dir, 0755, err);
 	if (rc == FOTA_OK)
 		rc = orch_state_path(cfg, path, sizeof(path), err, ORCH_STORE_FILE);

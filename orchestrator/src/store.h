@@ -267,7 +267,8 @@ struct orch_store {
 	const struct orch_store_ops *ops;
 };
 
-/* "sqlite:PATH" or a plain path (SQLite). Creates and migrates the schema. The backend is
+/* "sqlite:PATH" or a plain path (SQLite), or a libpq URI "postgresql://..." (PostgreSQL).
+ * Creates and migrates the schema. The backend is
  * chosen by the URI's scheme from a table in store.c. */
 fota_err orch_store_open(const char *uri, struct orch_store **out, struct fota_error *err);
 
@@ -278,7 +279,8 @@ fota_err orch_store_import_files(struct orch_store *s, const char *state_dir,
 				 struct fota_error *err);
 void orch_store_close(struct orch_store *s); /* NULL is a no-op */
 
-/* The store of the state directory, <state_dir>/ORCH_STORE_FILE, creating both. */
+/* The store cfg names (--store), else that of the state directory, <state_dir>/ORCH_STORE_FILE,
+ * creating both. */
 #define ORCH_STORE_FILE "orchestrator.db"
 struct orch_config;
 fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
@@ -288,5 +290,10 @@ fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
 fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struct fota_error *err);
 /* Schema version the code migrates to. */
 int orch_store_sqlite_latest_version(void);
+
+/* The PostgreSQL backend (store_pg.c): uri is a libpq connection URI. Same schema versions,
+ * recorded in the table fota_schema. */
+fota_err orch_store_pg_open(const char *uri, struct orch_store **out, struct fota_error *err);
+int orch_store_pg_latest_version(void);
 
 #endif

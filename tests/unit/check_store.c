@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the SQLite store: migrations, registry, campaigns, admissions, audit log. */
+/* Unit tests for the store: migrations, registry, campaigns, admissions, audit log. On SQLite;
+ * with FOTA_TEST_STORE=postgresql://... (tests/tools/with_postgres.sh) the same tests run on
+ * PostgreSQL. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "campaign.h"
@@ -13,11 +16,61 @@
 
 static char dir[] = "/tmp/check_store.XXXXXX";
 static char path[sizeof(dir) + 32];
+static const char *pg_uri; /* FOTA_TEST_STORE: the PostgreSQL run, else SQLite */
+
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Runs sql on the store's database behind the store's back (a shell user would); true if it
+ * succeeded, else the database's message in msg. */
+static bool raw_exec(const char *sql, char *msg, size_t size)
+{
+	bool ok;
+
+	msg[0] = '\0';
+	if (pg_uri) {
+		PGconn *c = PQconnectdb(pg_uri);
+		PGresult *r;
+
+		PQsetNoticeProcessor(c, quiet_notice, NULL);
+		r = PQexec(c, sql);
+
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (!ok)
+			snprintf(msg, size, "%s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db = NULL;
+
+		ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+		ok = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+		if (!ok)
+			snprintf(msg, size, "%s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+	return ok;
+}
+
+static int latest_version(void)
+{
+	return pg_uri ? orch_store_pg_latest_version() : orch_store_sqlite_latest_version();
+}
 
 static void setup(void)
 {
+	char msg[512];
+
 	ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/check_store.XXXXXX")));
 	snprintf(path, sizeof(path), "%s/o.db", dir);
+	/* Each test starts from an empty database. */
+	if (pg_uri)
+		ck_assert_msg(
+		    raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public", msg, sizeof(msg)),
+		    "%s", msg);
 }
 
 static void teardown(void)
@@ -37,7 +90,7 @@ static struct orch_store *open_store(void)
 	struct orch_store *s = NULL;
 	struct fota_error err = {0};
 
-	ck_assert_msg(orch_store_open(path, &s, &err) == FOTA_OK, "%s", err.msg);
+	ck_assert_msg(orch_store_open(pg_uri ? pg_uri : path, &s, &err) == FOTA_OK, "%s", err.msg);
 	return s;
 }
 
@@ -45,22 +98,30 @@ START_TEST(test_migrations)
 {
 	struct orch_store *s = open_store();
 	struct fota_error err = {0};
-	sqlite3 *db = NULL;
+	char msg[512];
 
-	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	ck_assert_int_eq(s->ops->schema_version(s), latest_version());
+	ck_assert_int_eq(orch_store_sqlite_latest_version(), orch_store_pg_latest_version());
 	orch_store_close(s);
 	/* Reopening applies nothing twice. */
 	s = open_store();
-	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	ck_assert_int_eq(s->ops->schema_version(s), latest_version());
 	orch_store_close(s);
 	/* A store from a newer program is refused, with the reason. */
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-	ck_assert_int_eq(orch_store_open(path, &s, &err), FOTA_ERR_STATE);
+	ck_assert_msg(
+	    raw_exec(pg_uri ? "UPDATE fota_schema SET version = 999" : "PRAGMA user_version = 999",
+		     msg, sizeof(msg)),
+	    "%s", msg);
+	ck_assert_int_eq(orch_store_open(pg_uri ? pg_uri : path, &s, &err), FOTA_ERR_STATE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
-	ck_assert_int_eq(orch_store_open("postgresql://db/fota", &s, &err), FOTA_ERR_INVAL);
+	/* A scheme no backend has is refused before anything is created; a database that
+	 * does not answer says so. */
+	ck_assert_int_eq(orch_store_open("mysql://db/fota", &s, &err), FOTA_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unsupported backend"));
+	ck_assert_int_eq(
+	    orch_store_open("postgresql://127.0.0.1:1/fota?connect_timeout=2", &s, &err),
+	    FOTA_ERR_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot connect to PostgreSQL"));
 }
 END_TEST
 
@@ -127,7 +188,7 @@ START_TEST(test_campaign_round_trip)
 	struct orch_cdev d;
 	bool ins = false;
 	int n = 0;
-	sqlite3 *db = NULL;
+	char msg[512];
 
 	memset(&c, 0, sizeof(c));
 	strcpy(c.id, "r1");
@@ -205,12 +266,9 @@ START_TEST(test_campaign_round_trip)
 	ck_assert_int_eq(s->ops->event_each(s, "r1", "a", count_ev, &n, &err), FOTA_OK);
 	ck_assert_int_eq(n, 1);
 	orch_store_close(s);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_ptr_nonnull(strstr(sqlite3_errmsg(db), "append-only"));
-	ck_assert_int_ne(sqlite3_exec(db, "UPDATE events SET kind='x'", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert(!raw_exec("DELETE FROM events", msg, sizeof(msg)));
+	ck_assert_ptr_nonnull(strstr(msg, "append-only"));
+	ck_assert(!raw_exec("UPDATE events SET kind='x'", msg, sizeof(msg)));
 	orch_campaign_clear(&c);
 }
 END_TEST
@@ -232,7 +290,7 @@ START_TEST(test_broadcast_progress)
 	struct fota_error err = {0};
 	struct orch_bcast_rec b, got[4];
 	struct orch_device d;
-	sqlite3 *db = NULL;
+	char msg[512];
 
 	memset(&b, 0, sizeof(b));
 	strcpy(b.group, "lab");
@@ -271,16 +329,16 @@ START_TEST(test_broadcast_progress)
 
 	/* A state directory from before broadcasts were stored: the migration adds the table
 	 * and keeps everything else. */
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(db,
-			 "DROP TABLE broadcasts; DROP TABLE group_seqs; DROP TABLE group_pubs;"
-			 " DROP TABLE audit; PRAGMA user_version = 3",
-			 NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert_msg(raw_exec(pg_uri ? "DROP TABLE broadcasts; DROP TABLE group_seqs;"
+					" DROP TABLE group_pubs; DROP TABLE audit;"
+					" UPDATE fota_schema SET version = 3"
+				      : "DROP TABLE broadcasts; DROP TABLE group_seqs;"
+					" DROP TABLE group_pubs; DROP TABLE audit;"
+					" PRAGMA user_version = 3",
+			       msg, sizeof(msg)),
+		      "%s", msg);
 	s = open_store();
-	ck_assert_int_eq(s->ops->schema_version(s), orch_store_sqlite_latest_version());
+	ck_assert_int_eq(s->ops->schema_version(s), latest_version());
 	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &d, &err), FOTA_OK);
 	ck_assert_str_eq(d.groups, "lab");
 	memset(got, 0, sizeof(got));
@@ -369,7 +427,7 @@ START_TEST(test_audit)
 	struct orch_audit a, got[4];
 	const char *states[] = {"downloading", "installing", "idle"};
 	const char *devs[] = {"gw-1", "gw-2", "gw-1"};
-	sqlite3 *db = NULL;
+	char msg[512];
 	int i;
 
 	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
@@ -403,18 +461,16 @@ START_TEST(test_audit)
 	ck_assert_int_eq(got[2].seq, 0);
 	orch_store_close(s);
 	/* Append-only, also against a shell. */
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET state = 'x'", NULL, NULL, NULL),
-			 SQLITE_OK);
-	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert(!raw_exec("UPDATE audit SET state = 'x'", msg, sizeof(msg)));
+	ck_assert_ptr_nonnull(strstr(msg, "append-only"));
+	ck_assert(!raw_exec("DELETE FROM audit", msg, sizeof(msg)));
 }
 END_TEST
 
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("sqlite");
+	TCase *tc = tcase_create(pg_uri ? "postgresql" : "sqlite");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_migrations);
@@ -430,7 +486,12 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
+	SRunner *sr;
+
+	pg_uri = getenv("FOTA_TEST_STORE");
+	if (pg_uri && !*pg_uri)
+		pg_uri = NULL;
+	sr = srunner_create(store_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);

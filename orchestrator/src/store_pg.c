@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* PostgreSQL backend of the store (libpq): the SQLite backend's schema, migrations and
+ * behaviour, for several orchestrator instances sharing one database. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "fota/timeutil.h"
+
+#include "store.h"
+
+/* Every write transaction takes this advisory lock first: writers are serialised as SQLite's
+ * BEGIN IMMEDIATE serialises them, across every process and host on the database, so a
+ * read-modify-write of a campaign (admissions, stage advances) never interleaves with
+ * another instance's. Readers outside a transaction are not blocked. */
+#define PG_WRITE_LOCK 0x666f7461 /* "fota" */
+/* Migrations run under their own lock, so two instances starting at once apply each once. */
+#define PG_MIGRATE_LOCK 0x666f7462
+
+struct pg_store {
+	struct orch_store base; /* first: the generic handle */
+	PGconn *conn;
+};
+
+/*
+ * The SQLite backend's migrations, step for step, in PostgreSQL's dialect (BIGINT for every
+ * integer, identity columns for sequences, a trigger function for append-only tables). The
+ * table fota_schema records the last one applied. Never edit an applied step: append.
+ */
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE devices ("
+    " id TEXT PRIMARY KEY, model TEXT NOT NULL DEFAULT '', hw TEXT NOT NULL DEFAULT '',"
+    " version TEXT NOT NULL DEFAULT '', last_seen BIGINT NOT NULL DEFAULT 0,"
+    " online INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE groups (name TEXT PRIMARY KEY);"
+    "CREATE TABLE device_groups ("
+    " device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " grp TEXT NOT NULL REFERENCES groups(name), PRIMARY KEY (device, grp));"
+    "CREATE INDEX device_groups_grp ON device_groups(grp, device);"
+    "CREATE TABLE images ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+    " size BIGINT NOT NULL, added BIGINT NOT NULL);"
+    "CREATE TABLE campaigns ("
+    " id TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id),"
+    " grp TEXT NOT NULL, salt TEXT NOT NULL, state TEXT NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '', stage BIGINT NOT NULL DEFAULT 0,"
+    " fail_count BIGINT NOT NULL, fail_pct BIGINT NOT NULL,"
+    " admit_per_min BIGINT NOT NULL, not_before BIGINT NOT NULL, not_after BIGINT NOT NULL,"
+    " cur_percent BIGINT NOT NULL DEFAULT 0, directive_seq BIGINT NOT NULL DEFAULT 0,"
+    " want_rev BIGINT NOT NULL DEFAULT 0, pub_rev BIGINT NOT NULL DEFAULT 0,"
+    " created BIGINT NOT NULL, started BIGINT NOT NULL DEFAULT 0,"
+    " stage_started BIGINT NOT NULL DEFAULT 0, stage_met BIGINT NOT NULL DEFAULT 0,"
+    " resumed BIGINT NOT NULL DEFAULT 0, finished BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE stages ("
+    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+    " idx BIGINT NOT NULL, devices TEXT NOT NULL DEFAULT '', percent BIGINT NOT NULL,"
+    " success_pct BIGINT NOT NULL, wait_s BIGINT NOT NULL, PRIMARY KEY (campaign, idx));"
+    "CREATE TABLE campaign_devices ("
+    " campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+    " device TEXT NOT NULL, stage BIGINT NOT NULL, admitted BIGINT NOT NULL,"
+    " reported INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'idle',"
+    " result TEXT NOT NULL DEFAULT 'none', reason TEXT NOT NULL DEFAULT '',"
+    " chunks_present BIGINT NOT NULL DEFAULT 0, chunk_count BIGINT NOT NULL DEFAULT 0,"
+    " updated BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device));"
+    "CREATE TABLE events ("
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ts BIGINT NOT NULL,"
+    " campaign TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+    " kind TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_campaign ON events(campaign, device, seq);"
+    /* The audit trail is append-only, also against a careless UPDATE from psql. */
+    "CREATE FUNCTION fota_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;"
+    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events"
+    " FOR EACH ROW EXECUTE FUNCTION fota_append_only();",
+    /* 2: reports ordered by store sequence, device timeouts, image compatibility. */
+    "ALTER TABLE campaigns ADD COLUMN resumed_seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN device_timeout_s BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN timeout_skips INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaigns ADD COLUMN hw_revisions TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaign_devices ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaign_devices ADD COLUMN device_ts BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaign_devices ADD COLUMN mark TEXT NOT NULL DEFAULT '';",
+    /* 3: a daily maintenance window in a named zone. */
+    "ALTER TABLE campaigns ADD COLUMN daily TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE campaigns ADD COLUMN tz TEXT NOT NULL DEFAULT '';",
+    /* 4: broadcast progress, so that a restarted daemon resumes a broadcast. */
+    "CREATE TABLE broadcasts ("
+    " grp TEXT NOT NULL, image_id TEXT NOT NULL, campaign TEXT NOT NULL, state TEXT NOT NULL,"
+    " devices BIGINT NOT NULL DEFAULT 0, chunk_count BIGINT NOT NULL DEFAULT 0,"
+    " next_chunk BIGINT NOT NULL DEFAULT 0, updated BIGINT NOT NULL,"
+    " PRIMARY KEY (grp, image_id));",
+    /* 5: directive sequences, publish records and the status audit trail. A new database has
+     * no files of older versions to import (that applies to SQLite state directories). */
+    "CREATE TABLE group_seqs (grp TEXT PRIMARY KEY, seq BIGINT NOT NULL);"
+    "CREATE TABLE group_pubs ("
+    " grp TEXT PRIMARY KEY, campaign TEXT NOT NULL, image_id TEXT NOT NULL,"
+    " directive_seq BIGINT NOT NULL, published BIGINT NOT NULL);"
+    "CREATE TABLE audit ("
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ts BIGINT NOT NULL,"
+    " device TEXT NOT NULL, state TEXT NOT NULL, result TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '', campaign TEXT NOT NULL DEFAULT '',"
+    " image_id TEXT NOT NULL DEFAULT '', version TEXT NOT NULL DEFAULT '',"
+    " device_ts BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX audit_device ON audit(device, seq);"
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
+    " FOR EACH ROW EXECUTE FUNCTION fota_append_only();",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int orch_store_pg_latest_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+static struct pg_store *P(struct orch_store *s)
+{
+	return (struct pg_store *)s;
+}
+
+static fota_err pg_error(struct pg_store *s, const PGresult *r, struct fota_error *err,
+			 const char *what)
+{
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+	size_t len = strlen(msg);
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	return fota_error_set(err, FOTA_ERR_IO, "store: %s: %.*s", what, (int)len, msg);
+}
+
+/* Runs sql with text parameters (NULL for SQL NULL). Returns the result, or NULL with err
+ * filled in (the failed result in *failed when the caller wants its SQLSTATE). */
+static PGresult *query(struct pg_store *s, const char *sql, int n, const char *const *vals,
+		       struct fota_error *err, const char *what, PGresult **failed)
+{
+	PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	pg_error(s, r, err, what);
+	if (failed)
+		*failed = r;
+	else
+		PQclear(r);
+	return NULL;
+}
+
+/* A statement returning no rows the caller needs; *changed (may be NULL): rows affected. */
+static fota_err run(struct pg_store *s, const char *sql, int n, const char *const *vals,
+		    struct fota_error *err, const char *what, long *changed)
+{
+	PGresult *r = query(s, sql, n, vals, err, what, NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	if (changed)
+		*changed = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err exec_plain(struct pg_store *s, const char *sql, struct fota_error *err,
+			   const char *what)
+{
+	PGresult *r = PQexec(s->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	fota_err rc = FOTA_OK;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = pg_error(s, r, err, what);
+	PQclear(r);
+	return rc;
+}
+
+/* Decimal text of v into buf (parameters are sent as text). */
+static const char *num(char buf[24], int64_t v)
+{
+	snprintf(buf, 24, "%" PRId64, v);
+	return buf;
+}
+
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void col_copy(const PGresult *r, int row, int col, char *dst, size_t size)
+{
+	snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+static int pg_schema_version(struct orch_store *base)
+{
+	struct pg_store *s = P(base);
+	PGresult *r = PQexec(s->conn, "SELECT version FROM fota_schema");
+	int v = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = (int)col_i64(r, 0, 0);
+	PQclear(r);
+	return v;
+}
+
+static fota_err migrate(struct pg_store *s, struct fota_error *err)
+{
+	char sql[96];
+	int v;
+	fota_err rc;
+
+	rc = exec_plain(s, "BEGIN", err, "migration");
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d)", PG_MIGRATE_LOCK);
+	rc = exec_plain(s, sql, err, "migration lock");
+	if (rc == FOTA_OK)
+		rc = exec_plain(s,
+				"CREATE TABLE IF NOT EXISTS fota_schema (version INTEGER NOT NULL);"
+				"INSERT INTO fota_schema SELECT 0 WHERE NOT EXISTS"
+				" (SELECT 1 FROM fota_schema)",
+				err, "schema version");
+	if (rc)
+		goto fail;
+	v = pg_schema_version(&s->base);
+	if (v < 0) {
+		rc = fota_error_set(err, FOTA_ERR_STATE, "store: fota_schema has no version row");
+		goto fail;
+	}
+	if (v > N_MIGRATIONS) {
+		rc = fota_error_set(err, FOTA_ERR_STATE,
+				    "store: schema version %d is newer than this program knows "
+				    "(%d); upgrade fota-orchestrator",
+				    v, N_MIGRATIONS);
+		goto fail;
+	}
+	for (; v < N_MIGRATIONS; v++) {
+		rc = exec_plain(s, migrations[v], err, "migration");
+		if (rc)
+			goto fail;
+		snprintf(sql, sizeof(sql), "UPDATE fota_schema SET version = %d", v + 1);
+		rc = exec_plain(s, sql, err, "schema version");
+		if (rc)
+			goto fail;
+	}
+	return exec_plain(s, "COMMIT", err, "migration");
+fail:
+	exec_plain(s, "ROLLBACK", NULL, "migration");
+	return rc;
+}
+
+static void pg_close(struct orch_store *base)
+{
+	struct pg_store *s = P(base);
+
+	PQfinish(s->conn);
+	free(s);
+}
+
+static fota_err pg_begin(struct orch_store *base, struct fota_error *err)
+{
+	struct pg_store *s = P(base);
+	char sql[64];
+	fota_err rc = exec_plain(s, "BEGIN", err, "begin");
+
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d)", PG_WRITE_LOCK);
+	rc = exec_plain(s, sql, err, "write lock");
+	if (rc)
+		exec_plain(s, "ROLLBACK", NULL, "rollback");
+	return rc;
+}
+
+static fota_err pg_commit(struct orch_store *base, struct fota_error *err)
+{
+	return exec_plain(P(base), "COMMIT", err, "commit");
+}
+
+static void pg_rollback(struct orch_store *base)
+{
+	exec_plain(P(base), "ROLLBACK", NULL, "rollback");
+}
+
+/* --- devices and groups ------------------------------------------------------------------- */
+
+static const char sql_dev_put[] =
+    "INSERT INTO devices (id, model, hw, version, last_seen, online) VALUES ($1,$2,$3,$4,$5,$6)"
+    " ON CONFLICT (id) DO UPDATE SET"
+    " model = CASE WHEN $2 = '' THEN devices.model ELSE $2 END,"
+    " hw = CASE WHEN $3 = '' THEN devices.hw ELSE $3 END,"
+    " version = CASE WHEN $4 = '' THEN devices.version ELSE $4 END,"
+    " last_seen = GREATEST(devices.last_seen, $5), online = $6";
+static const char sql_grp_clear[] = "DELETE FROM device_groups WHERE device = $1";
+static const char sql_grp_new[] = "INSERT INTO groups (name) VALUES ($1) ON CONFLICT DO NOTHING";
+static const char sql_grp_add[] =
+    "INSERT INTO device_groups (device, grp) VALUES ($1,$2) ON CONFLICT DO NOTHING";
+
+static fota_err pg_device_put(struct orch_store *base, const struct orch_device *d, bool set_groups,
+			      struct fota_error *err)
+{
+	struct pg_store *s = P(base);
+	char seen[24];
+	const char *v[6] = {
+	    d->id, d->model, d->hw, d->version, num(seen, d->last_seen), d->online ? "1" : "0"};
+	fota_err rc = run(s, sql_dev_put, 6, v, err, "device", NULL);
+	const char *p;
+
+	if (rc || !set_groups)
+		return rc;
+	rc = run(s, sql_grp_clear, 1, v, err, "device groups", NULL);
+	for (p = d->groups; rc == FOTA_OK && *p;) {
+		char g[FOTA_MAX_SEGMENT_LEN + 1];
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && n <= FOTA_MAX_SEGMENT_LEN) {
+			const char *gv[2] = {d->id, g};
+
+			memcpy(g, p, n);
+			g[n] = '\0';
+			rc = run(s, sql_grp_new, 1, &gv[1], err, "group", NULL);
+			if (rc == FOTA_OK)
+				rc = run(s, sql_grp_add, 2, gv, err, "device group", NULL);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return rc;
+}
+
+#define DEV_COLS                                                                                   \
+	"SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"                            \
+	" COALESCE((SELECT string_agg(grp, ',' ORDER BY grp) FROM device_groups g"                 \
+	" WHERE g.device = d.id), '') FROM devices d"
+static const char sql_dev_get[] = DEV_COLS " WHERE d.id = $1";
+static const char sql_dev_all[] = DEV_COLS " ORDER BY d.id";
+static const char sql_dev_grp[] =
+    DEV_COLS " JOIN device_groups m ON m.device = d.id WHERE m.grp = $1 ORDER BY d.id";
+
+static void row_device(const PGresult *r, int i, struct orch_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_copy(r, i, 0, d->id, sizeof(d->id));
+	col_copy(r, i, 1, d->model, sizeof(d->model));
+	col_copy(r, i, 2, d->hw, sizeof(d->hw));
+	col_copy(r, i, 3, d->version, sizeof(d->version));
+	d->last_seen = col_i64(r, i, 4);
+	d->online = col_i64(r, i, 5) != 0;
+	col_copy(r, i, 6, d->groups, sizeof(d->groups));
+}
+
+static fota_err pg_device_get(struct orch_store *base, const char *id, struct orch_device *out,
+			      struct fota_error *err)
+{
+	PGresult *r = query(P(base), sql_dev_get, 1, &id, err, "device", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
+				      id);
+	}
+	row_device(r, 0, out);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_device_each(struct orch_store *base, const char *group, orch_device_fn fn,
+			       void *ctx, struct fota_error *err)
+{
+	PGresult *r = query(P(base), group ? sql_dev_grp : sql_dev_all, group ? 1 : 0, &group, err,
+			    "devices", NULL);
+	struct orch_device d;
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++) {
+		row_device(r, i, &d);
+		if (fn(ctx, &d))
+			break;
+	}
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_group_each(struct orch_store *base, orch_name_fn fn, void *ctx,
+			      struct fota_error *err)
+{
+	PGresult *r =
+	    query(P(base), "SELECT name FROM groups ORDER BY name", 0, NULL, err, "groups", NULL);
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++)
+		if (fn(ctx, PQgetvalue(r, i, 0)))
+			break;
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_image_put(struct orch_store *base, const char *id, const char *name,
+			     const char *version, uint64_t size, struct fota_error *err)
+{
+	char sz[24], now[24];
+	const char *v[5] = {id, name, version, num(sz, (int64_t)size), num(now, fota_time_now())};
+
+	return run(P(base),
+		   "INSERT INTO images (id, name, version, size, added) VALUES ($1,$2,$3,$4,$5)"
+		   " ON CONFLICT (id) DO UPDATE SET name = $2, version = $3, size = $4",
+		   5, v, err, "image", NULL);
+}
+
+/* --- campaigns ----------------------------------------------------------------------------- */
+
+static const char sql_camp_ins[] =
+    "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
+    " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
+    " created, started, stage_started, stage_met, resumed, finished, resumed_seq,"
+    " device_timeout_s, timeout_skips, model, hw_revisions, daily, tz)"
+    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
+    " $23,$24,$25,$26,$27,$28,$29)";
+static const char sql_camp_upd[] =
+    "UPDATE campaigns SET image_id=$2, grp=$3, salt=$4, state=$5, reason=$6, stage=$7,"
+    " fail_count=$8, fail_pct=$9, admit_per_min=$10, not_before=$11, not_after=$12,"
+    " cur_percent=$13, directive_seq=$14, want_rev=$15, pub_rev=$16, created=$17, started=$18,"
+    " stage_started=$19, stage_met=$20, resumed=$21, finished=$22, resumed_seq=$23,"
+    " device_timeout_s=$24, timeout_skips=$25, model=$26, hw_revisions=$27, daily=$28, tz=$29"
+    " WHERE id=$1";
+
+static fota_err write_campaign(struct pg_store *s, const char *sql, const struct orch_campaign *c,
+			       bool create, struct fota_error *err)
+{
+	char n[22][24], daily[FOTA_DAILY_WINDOW_STR_LEN + 1] = "";
+	const char *v[29];
+	PGresult *failed = NULL, *r;
+	long changed = 0;
+	uint32_t i;
+	fota_err rc;
+
+	if (c->daily.set)
+		fota_daily_window_format(&c->daily, daily);
+	v[0] = c->id;
+	v[1] = c->image_id;
+	v[2] = c->group;
+	v[3] = c->salt;
+	v[4] = orch_cstate_name(c->state);
+	v[5] = c->reason;
+	v[6] = num(n[0], c->stage);
+	v[7] = num(n[1], c->fail_count);
+	v[8] = num(n[2], c->fail_pct);
+	v[9] = num(n[3], c->admit_per_min);
+	v[10] = num(n[4], c->not_before);
+	v[11] = num(n[5], c->not_after);
+	v[12] = num(n[6], c->cur_percent);
+	v[13] = num(n[7], (int64_t)c->directive_seq);
+	v[14] = num(n[8], (int64_t)c->want_rev);
+	v[15] = num(n[9], (int64_t)c->pub_rev);
+	v[16] = num(n[10], c->created);
+	v[17] = num(n[11], c->started);
+	v[18] = num(n[12], c->stage_started);
+	v[19] = num(n[13], c->stage_met);
+	v[20] = num(n[14], c->resumed);
+	v[21] = num(n[15], c->finished);
+	v[22] = num(n[16], c->resumed_seq);
+	v[23] = num(n[17], c->device_timeout_s);
+	v[24] = c->timeout_skips ? "1" : "0";
+	v[25] = c->model;
+	v[26] = c->hw_revisions;
+	v[27] = daily;
+	v[28] = c->daily.set ? c->daily.tz : "";
+	r = query(s, sql, 29, v, err, "campaign", &failed);
+	if (!r) {
+		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
+
+		rc = err ? err->code : FOTA_ERR_IO;
+		if (create && state && strcmp(state, "23505") == 0) /* unique_violation */
+			rc = fota_error_set(err, FOTA_ERR_STATE, "campaign '%s' exists already",
+					    c->id);
+		PQclear(failed);
+		return rc;
+	}
+	changed = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	if (changed == 0)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", c->id);
+	rc = run(s, "DELETE FROM stages WHERE campaign = $1", 1, v, err, "stages", NULL);
+	for (i = 0; rc == FOTA_OK && i < c->n_stages; i++) {
+		char a[4][24];
+		const char *sv[6] = {c->id,
+				     num(a[0], i),
+				     c->stages[i].devices ? c->stages[i].devices : "",
+				     num(a[1], c->stages[i].percent),
+				     num(a[2], c->stages[i].success_pct),
+				     num(a[3], c->stages[i].wait_s)};
+
+		rc = run(s,
+			 "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
+			 " VALUES ($1,$2,$3,$4,$5,$6)",
+			 6, sv, err, "stage", NULL);
+	}
+	return rc;
+}
+
+static fota_err pg_campaign_create(struct orch_store *base, const struct orch_campaign *c,
+				   struct fota_error *err)
+{
+	return write_campaign(P(base), sql_camp_ins, c, true, err);
+}
+
+static fota_err pg_campaign_put(struct orch_store *base, const struct orch_campaign *c,
+				struct fota_error *err)
+{
+	return write_campaign(P(base), sql_camp_upd, c, false, err);
+}
+
+static fota_err pg_campaign_get(struct orch_store *base, const char *id, struct orch_campaign *out,
+				struct fota_error *err)
+{
+	struct pg_store *s = P(base);
+	struct orch_campaign row, *c = &row; /* *out is written only on success */
+	char state[32];
+	PGresult *r = query(s,
+			    "SELECT id, image_id, grp, salt, state, reason, stage, fail_count,"
+			    " fail_pct, admit_per_min, not_before, not_after, cur_percent,"
+			    " directive_seq, want_rev, pub_rev, created, started, stage_started,"
+			    " stage_met, resumed, finished, resumed_seq, device_timeout_s,"
+			    " timeout_skips, model, hw_revisions, daily, tz FROM campaigns"
+			    " WHERE id = $1",
+			    1, &id, err, "campaign", NULL);
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", id);
+	}
+	memset(c, 0, sizeof(*c));
+	col_copy(r, 0, 0, c->id, sizeof(c->id));
+	col_copy(r, 0, 1, c->image_id, sizeof(c->image_id));
+	col_copy(r, 0, 2, c->group, sizeof(c->group));
+	col_copy(r, 0, 3, c->salt, sizeof(c->salt));
+	col_copy(r, 0, 4, state, sizeof(state));
+	orch_cstate_parse(state, &c->state);
+	col_copy(r, 0, 5, c->reason, sizeof(c->reason));
+	c->stage = (uint32_t)col_i64(r, 0, 6);
+	c->fail_count = (uint32_t)col_i64(r, 0, 7);
+	c->fail_pct = (uint32_t)col_i64(r, 0, 8);
+	c->admit_per_min = (uint32_t)col_i64(r, 0, 9);
+	c->not_before = col_i64(r, 0, 10);
+	c->not_after = col_i64(r, 0, 11);
+	c->cur_percent = (uint32_t)col_i64(r, 0, 12);
+	c->directive_seq = (uint64_t)col_i64(r, 0, 13);
+	c->want_rev = (uint64_t)col_i64(r, 0, 14);
+	c->pub_rev = (uint64_t)col_i64(r, 0, 15);
+	c->created = col_i64(r, 0, 16);
+	c->started = col_i64(r, 0, 17);
+	c->stage_started = col_i64(r, 0, 18);
+	c->stage_met = col_i64(r, 0, 19);
+	c->resumed = col_i64(r, 0, 20);
+	c->finished = col_i64(r, 0, 21);
+	c->resumed_seq = col_i64(r, 0, 22);
+	c->device_timeout_s = (uint32_t)col_i64(r, 0, 23);
+	c->timeout_skips = col_i64(r, 0, 24) != 0;
+	col_copy(r, 0, 25, c->model, sizeof(c->model));
+	col_copy(r, 0, 26, c->hw_revisions, sizeof(c->hw_revisions));
+	{
+		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1], tz[FOTA_MAX_TZ_NAME_LEN + 1];
+
+		col_copy(r, 0, 27, daily, sizeof(daily));
+		col_copy(r, 0, 28, tz, sizeof(tz));
+		/* A row edited by hand into something unparsable has no daily window rather
+		 * than a wrong one. */
+		if (daily[0] && fota_daily_window_parse(daily, tz, &c->daily, NULL) != FOTA_OK)
+			memset(&c->daily, 0, sizeof(c->daily));
+	}
+	PQclear(r);
+	r = query(s,
+		  "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = $1"
+		  " ORDER BY idx",
+		  1, &id, err, "stages", NULL);
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r) && c->n_stages < ORCH_MAX_STAGES; i++) {
+		struct orch_cstage *g = &c->stages[c->n_stages];
+
+		g->devices = strdup(PQgetvalue(r, i, 0));
+		if (!g->devices) {
+			PQclear(r);
+			orch_campaign_clear(c);
+			return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+		}
+		g->percent = (uint32_t)col_i64(r, i, 1);
+		g->success_pct = (uint32_t)col_i64(r, i, 2);
+		g->wait_s = (uint32_t)col_i64(r, i, 3);
+		c->n_stages++;
+	}
+	PQclear(r);
+	*out = row;
+	return FOTA_OK;
+}
+
+static fota_err pg_campaign_each(struct orch_store *base, bool active_only, orch_name_fn fn,
+				 void *ctx, struct fota_error *err)
+{
+	PGresult *r =
+	    query(P(base),
+		  active_only ? "SELECT id FROM campaigns WHERE state IN ('running','paused')"
+				" OR (state IN ('aborted','completed') AND pub_rev < want_rev)"
+				" ORDER BY created, id"
+			      : "SELECT id FROM campaigns ORDER BY created, id",
+		  0, NULL, err, "campaigns", NULL);
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	/* The result is held by the client: the callback may use the store. */
+	for (i = 0; i < PQntuples(r); i++)
+		if (fn(ctx, PQgetvalue(r, i, 0)))
+			break;
+	PQclear(r);
+	return FOTA_OK;
+}
+
+/* --- per-device campaign state ------------------------------------------------------------ */
+
+static fota_err pg_cdev_admit(struct orch_store *base, const char *campaign, const char *device,
+			      uint32_t stage, int64_t now, bool *inserted, struct fota_error *err)
+{
+	char a[24], b[24];
+	const char *v[4] = {campaign, device, num(a, stage), num(b, now)};
+	long changed = 0;
+	fota_err rc = run(P(base),
+			  "INSERT INTO campaign_devices (campaign, device, stage, admitted)"
+			  " VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+			  4, v, err, "admission", &changed);
+
+	if (rc == FOTA_OK && inserted)
+		*inserted = changed > 0;
+	return rc;
+}
+
+static fota_err pg_cdev_put(struct orch_store *base, const char *campaign,
+			    const struct orch_cdev *d, struct fota_error *err)
+{
+	char n[8][24];
+	const char *v[14] = {campaign,
+			     d->device,
+			     num(n[0], d->stage),
+			     num(n[1], d->admitted),
+			     d->reported ? "1" : "0",
+			     fota_state_name(d->state),
+			     fota_result_name(d->result),
+			     d->reason,
+			     num(n[2], d->chunks_present),
+			     num(n[3], d->chunk_count),
+			     num(n[4], d->updated),
+			     num(n[5], d->seq),
+			     num(n[6], d->device_ts),
+			     orch_cmark_name(d->mark)};
+
+	return run(
+	    P(base),
+	    "INSERT INTO campaign_devices (campaign, device, stage, admitted, reported, state,"
+	    " result, reason, chunks_present, chunk_count, updated, seq, device_ts, mark)"
+	    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+	    " ON CONFLICT (campaign, device) DO UPDATE SET stage=$3, admitted=$4,"
+	    " reported=$5, state=$6, result=$7, reason=$8, chunks_present=$9,"
+	    " chunk_count=$10, updated=$11, seq=$12, device_ts=$13, mark=$14",
+	    14, v, err, "campaign device", NULL);
+}
+
+#define CDEV_COLS                                                                                  \
+	"SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"         \
+	" chunk_count, updated, seq, device_ts, mark FROM campaign_devices"
+
+static void row_cdev(const PGresult *r, int i, struct orch_cdev *d)
+{
+	char name[32];
+
+	memset(d, 0, sizeof(*d));
+	col_copy(r, i, 0, d->device, sizeof(d->device));
+	d->stage = (uint32_t)col_i64(r, i, 1);
+	d->admitted = col_i64(r, i, 2);
+	d->reported = col_i64(r, i, 3) != 0;
+	col_copy(r, i, 4, name, sizeof(name));
+	if (fota_state_parse(name, &d->state, NULL))
+		d->state = FOTA_STATE_IDLE;
+	col_copy(r, i, 5, name, sizeof(name));
+	if (fota_result_parse(name, &d->result, NULL))
+		d->result = FOTA_RESULT_NONE;
+	col_copy(r, i, 6, d->reason, sizeof(d->reason));
+	d->chunks_present = (uint32_t)col_i64(r, i, 7);
+	d->chunk_count = (uint32_t)col_i64(r, i, 8);
+	d->updated = col_i64(r, i, 9);
+	d->seq = col_i64(r, i, 10);
+	d->device_ts = col_i64(r, i, 11);
+	col_copy(r, i, 12, name, sizeof(name));
+	if (!orch_cmark_parse(name, &d->mark))
+		d->mark = ORCH_CMARK_NONE;
+}
+
+static fota_err pg_cdev_get(struct orch_store *base, const char *campaign, const char *device,
+			    struct orch_cdev *out, struct fota_error *err)
+{
+	const char *v[2] = {campaign, device};
+	PGresult *r = query(P(base), CDEV_COLS " WHERE campaign = $1 AND device = $2", 2, v, err,
+			    "campaign device", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
+				      device, campaign);
+	}
+	row_cdev(r, 0, out);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_cdev_each(struct orch_store *base, const char *campaign, orch_cdev_fn fn,
+			     void *ctx, struct fota_error *err)
+{
+	PGresult *r = query(P(base), CDEV_COLS " WHERE campaign = $1 ORDER BY device", 1, &campaign,
+			    err, "campaign devices", NULL);
+	struct orch_cdev d;
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++) {
+		row_cdev(r, i, &d);
+		if (fn(ctx, &d))
+			break;
+	}
+	PQclear(r);
+	return FOTA_OK;
+}
+
+/* --- events -------------------------------------------------------------------------------- */
+
+static fota_err pg_event_append(struct orch_store *base, struct orch_event *e,
+				struct fota_error *err)
+{
+	char ts[24];
+	int64_t when = e->ts ? e->ts : fota_time_now();
+	const char *v[6] = {num(ts, when), e->campaign, e->device, e->kind, e->result, e->detail};
+	PGresult *r = query(P(base),
+			    "INSERT INTO events (ts, campaign, device, kind, result, detail)"
+			    " VALUES ($1,$2,$3,$4,$5,$6) RETURNING seq",
+			    6, v, err, "event", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	e->ts = when;
+	e->seq = col_i64(r, 0, 0);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_event_each(struct orch_store *base, const char *campaign, const char *device,
+			      orch_event_fn fn, void *ctx, struct fota_error *err)
+{
+	const char *v[2] = {campaign, device};
+	PGresult *r = query(P(base),
+			    "SELECT seq, ts, campaign, device, kind, result, detail FROM events"
+			    " WHERE ($1::text IS NULL OR campaign = $1)"
+			    " AND ($2::text IS NULL OR device = $2) ORDER BY seq",
+			    2, v, err, "events", NULL);
+	struct orch_event e;
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++) {
+		memset(&e, 0, sizeof(e));
+		e.seq = col_i64(r, i, 0);
+		e.ts = col_i64(r, i, 1);
+		col_copy(r, i, 2, e.campaign, sizeof(e.campaign));
+		col_copy(r, i, 3, e.device, sizeof(e.device));
+		col_copy(r, i, 4, e.kind, sizeof(e.kind));
+		col_copy(r, i, 5, e.result, sizeof(e.result));
+		col_copy(r, i, 6, e.detail, sizeof(e.detail));
+		if (fn(ctx, &e))
+			break;
+	}
+	PQclear(r);
+	return FOTA_OK;
+}
+
+/* --- broadcasts ---------------------------------------------------------------------------- */
+
+static fota_err pg_bcast_put(struct orch_store *base, const struct orch_bcast_rec *b,
+			     struct fota_error *err)
+{
+	char n[4][24];
+	const char *v[8] = {b->group,
+			    b->image_id,
+			    b->campaign,
+			    b->state,
+			    num(n[0], b->devices),
+			    num(n[1], b->chunk_count),
+			    num(n[2], b->next_chunk),
+			    num(n[3], b->updated ? b->updated : fota_time_now())};
+
+	return run(P(base),
+		   "INSERT INTO broadcasts (grp, image_id, campaign, state, devices, chunk_count,"
+		   " next_chunk, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+		   " ON CONFLICT (grp, image_id) DO UPDATE SET campaign=$3, state=$4, devices=$5,"
+		   " chunk_count=$6, next_chunk=$7, updated=$8",
+		   8, v, err, "broadcast", NULL);
+}
+
+static fota_err pg_bcast_each(struct orch_store *base, bool active_only, orch_bcast_fn fn,
+			      void *ctx, struct fota_error *err)
+{
+	const char *state = active_only ? ORCH_BCAST_ACTIVE : NULL;
+	PGresult *r = query(P(base),
+			    "SELECT grp, image_id, campaign, state, devices, chunk_count,"
+			    " next_chunk, updated FROM broadcasts"
+			    " WHERE ($1::text IS NULL OR state = $1) ORDER BY grp, image_id",
+			    1, &state, err, "broadcasts", NULL);
+	struct orch_bcast_rec b;
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++) {
+		memset(&b, 0, sizeof(b));
+		col_copy(r, i, 0, b.group, sizeof(b.group));
+		col_copy(r, i, 1, b.image_id, sizeof(b.image_id));
+		col_copy(r, i, 2, b.campaign, sizeof(b.campaign));
+		col_copy(r, i, 3, b.state, sizeof(b.state));
+		b.devices = (uint32_t)col_i64(r, i, 4);
+		b.chunk_count = (uint32_t)col_i64(r, i, 5);
+		b.next_chunk = (uint32_t)col_i64(r, i, 6);
+		b.updated = col_i64(r, i, 7);
+		if (fn(ctx, &b))
+			break;
+	}
+	PQclear(r);
+	return FOTA_OK;
+}
+
+/* --- group directive sequences and publish records ------------------------------------------ */
+
+static fota_err pg_directive_seq_next(struct orch_store *base, const char *group, uint64_t *seq,
+				      struct fota_error *err)
+{
+	/* The upsert locks the group's row until the end of the statement's transaction, so
+	 * concurrent callers on any instance get distinct, rising values. */
+	PGresult *r = query(P(base),
+			    "INSERT INTO group_seqs (grp, seq) VALUES ($1, 1) ON CONFLICT (grp)"
+			    " DO UPDATE SET seq = group_seqs.seq + 1 RETURNING seq",
+			    1, &group, err, "directive sequence", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	*seq = (uint64_t)col_i64(r, 0, 0);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_directive_seq_raise(struct orch_store *base, const char *group, uint64_t last,
+				       struct fota_error *err)
+{
+	char n[24];
+	const char *v[2] = {group, num(n, (int64_t)last)};
+
+	return run(P(base),
+		   "INSERT INTO group_seqs (grp, seq) VALUES ($1, $2) ON CONFLICT (grp)"
+		   " DO UPDATE SET seq = GREATEST(group_seqs.seq, $2)",
+		   2, v, err, "directive sequence", NULL);
+}
+
+static fota_err pg_group_pub_put(struct orch_store *base, const struct orch_group_pub *p,
+				 struct fota_error *err)
+{
+	char a[24], b[24];
+	const char *v[5] = {p->group, p->campaign, p->image_id, num(a, (int64_t)p->directive_seq),
+			    num(b, p->published)};
+
+	return run(P(base),
+		   "INSERT INTO group_pubs (grp, campaign, image_id, directive_seq, published)"
+		   " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (grp) DO UPDATE SET campaign=$2,"
+		   " image_id=$3, directive_seq=$4, published=$5",
+		   5, v, err, "group publish record", NULL);
+}
+
+static fota_err pg_group_pub_get(struct orch_store *base, const char *group,
+				 struct orch_group_pub *out, struct fota_error *err)
+{
+	PGresult *r =
+	    query(P(base),
+		  "SELECT grp, campaign, image_id, directive_seq, published FROM group_pubs"
+		  " WHERE grp = $1",
+		  1, &group, err, "group publish record", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "nothing was published to group %s",
+				      group);
+	}
+	memset(out, 0, sizeof(*out));
+	col_copy(r, 0, 0, out->group, sizeof(out->group));
+	col_copy(r, 0, 1, out->campaign, sizeof(out->campaign));
+	col_copy(r, 0, 2, out->image_id, sizeof(out->image_id));
+	out->directive_seq = (uint64_t)col_i64(r, 0, 3);
+	out->published = col_i64(r, 0, 4);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+/* --- audit trail of device statuses ----------------------------------------------------------- */
+
+static fota_err pg_audit_append(struct orch_store *base, struct orch_audit *a,
+				struct fota_error *err)
+{
+	char ts[24], dts[24];
+	int64_t when = a->ts ? a->ts : fota_time_now();
+	const char *v[9] = {num(ts, when), a->device,  a->state,
+			    a->result,	   a->reason,  a->campaign,
+			    a->image_id,   a->version, num(dts, a->device_ts)};
+	PGresult *r = query(P(base),
+			    "INSERT INTO audit (ts, device, state, result, reason, campaign,"
+			    " image_id, version, device_ts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+			    " RETURNING seq",
+			    9, v, err, "audit", NULL);
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	a->ts = when;
+	a->seq = col_i64(r, 0, 0);
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_audit_each(struct orch_store *base, const char *device, orch_audit_fn fn,
+			      void *ctx, struct fota_error *err)
+{
+	PGresult *r = query(P(base),
+			    "SELECT seq, ts, device, state, result, reason, campaign, image_id,"
+			    " version, device_ts FROM audit WHERE ($1::text IS NULL OR device = $1)"
+			    " ORDER BY seq",
+			    1, &device, err, "audit", NULL);
+	struct orch_audit a;
+	int i;
+
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	for (i = 0; i < PQntuples(r); i++) {
+		memset(&a, 0, sizeof(a));
+		a.seq = col_i64(r, i, 0);
+		a.ts = col_i64(r, i, 1);
+		col_copy(r, i, 2, a.device, sizeof(a.device));
+		col_copy(r, i, 3, a.state, sizeof(a.state));
+		col_copy(r, i, 4, a.result, sizeof(a.result));
+		col_copy(r, i, 5, a.reason, sizeof(a.reason));
+		col_copy(r, i, 6, a.campaign, sizeof(a.campaign));
+		col_copy(r, i, 7, a.image_id, sizeof(a.image_id));
+		col_copy(r, i, 8, a.version, sizeof(a.version));
+		a.device_ts = col_i64(r, i, 9);
+		if (fn(ctx, &a))
+			break;
+	}
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static const struct orch_store_ops pg_ops = {
+    .name = "postgresql",
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .schema_version = pg_schema_version,
+    .device_put = pg_device_put,
+    .device_get = pg_device_get,
+    .device_each = pg_device_each,
+    .group_each = pg_group_each,
+    .image_put = pg_image_put,
+    .campaign_create = pg_campaign_create,
+    .campaign_put = pg_campaign_put,
+    .campaign_get = pg_campaign_get,
+    .campaign_each = pg_campaign_each,
+    .cdev_admit = pg_cdev_admit,
+    .cdev_put = pg_cdev_put,
+    .cdev_get = pg_cdev_get,
+    .cdev_each = pg_cdev_each,
+    .event_append = pg_event_append,
+    .event_each = pg_event_each,
+    .bcast_put = pg_bcast_put,
+    .bcast_each = pg_bcast_each,
+    .directive_seq_next = pg_directive_seq_next,
+    .directive_seq_raise = pg_directive_seq_raise,
+    .group_pub_put = pg_group_pub_put,
+    .group_pub_get = pg_group_pub_get,
+    .audit_append = pg_audit_append,
+    .audit_each = pg_audit_each,
+};
+
+/* CREATE ... IF NOT EXISTS and similar notices are not worth a line on stderr. */
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+fota_err orch_store_pg_open(const char *uri, struct orch_store **out, struct fota_error *err)
+{
+	struct pg_store *s = calloc(1, sizeof(*s));
+	fota_err rc;
+
+	*out = NULL;
+	if (!s)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+	s->base.ops = &pg_ops;
+	s->conn = PQconnectdb(uri);
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+		/* libpq's message names the host and the reason, never the password. */
+		rc = pg_error(s, NULL, err, "cannot connect to PostgreSQL");
+		goto fail;
+	}
+	PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
+	rc = migrate(s, err);
+	if (rc)
+		goto fail;
+	*out = &s->base;
+	return FOTA_OK;
+fail:
+	pg_close(&s->base);
+	return rc;
+}
