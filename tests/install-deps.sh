@@ -12,6 +12,7 @@ PKGS+=(libmicrohttpd-dev curl prometheus)  # serve's HTTP endpoints; curl and pr
 PKGS+=(sqlite3)  # bench/run.sh reads the orchestrator's audit trail from its SQLite store
 PKGS+=(libpq-dev)  # the store's PostgreSQL backend
 PKGS+=(postgresql-15)  # unit.check_store_postgresql runs the store's suite on a real server
+PKGS+=(rabbitmq-server)  # a second broker implementation for integration.rabbitmq_campaign
 
 missing=()
 for p in "${PKGS[@]}"; do
