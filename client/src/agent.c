@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "bootctl.h"
+#include "decode.h"
 #include "fota/acceptance.h"
 #include "fota/assignment.h"
 #include "fota/atomic_file.h"
@@ -131,6 +132,7 @@ struct agent {
 	char request_topic[FOTA_MAX_TOPIC_LEN];
 	/* What the broker was last asked to deliver (main loop only). */
 	struct fota_subscriptions subscribed;
+	const struct installer *inst; /* the configured install method's entry */
 	/* ab-slot */
 	struct bootctl *bc;
 	enum bootctl_slot booted;
@@ -321,6 +323,13 @@ static int group_index(const struct agent *a, const char *group)
 	return -1;
 }
 
+/* A payload that is the image itself goes straight into a target that is written in place
+ * (the inactive slot); any other is staged under the state dir and decoded after it verified. */
+static bool payload_in_target(const struct agent *a)
+{
+	return a->inst->writes_target && decode_payload_is_image(&a->job.manifest);
+}
+
 /* Caller holds lock. Opens the transfer once both the manifest and the table are known. */
 static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 {
@@ -328,8 +337,8 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 	fota_err rc;
 
 	rc = transfer_open(a->cfg, &a->job.manifest, a->job.image_id, table, len,
-			   a->bc ? slot_path(a, bootctl_other(a->booted)) : NULL, &a->job.xfer,
-			   &err);
+			   payload_in_target(a) ? slot_path(a, bootctl_other(a->booted)) : NULL,
+			   &a->job.xfer, &err);
 	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_PARSE || rc == FOTA_ERR_FIELD) {
 		/* A forged or stale table is dropped like a forged chunk: ask again. */
 		log_warn("image %s: %s", a->job.image_hex, err.msg);
@@ -951,7 +960,13 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 	fota_error_clear(err);
 	groups_at_start(a);
 	a->crash_at = getenv("FOTA_CLIENT_CRASH_AT");
-	if (strcmp(cfg->install_method, "ab-slot") == 0) {
+	a->inst = installer_find(cfg->install_method);
+	if (a->inst == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_FIELD, "[install] method '%s' unknown",
+				    cfg->install_method);
+		goto fail;
+	}
+	if (a->inst->trial_boot) {
 		struct bootctl_params bp = {0};
 
 		bp.adapter = cfg->bootctl;
@@ -1186,22 +1201,12 @@ static void drop_checkpoint(struct agent *a, const char *image_hex)
 	unlink(path);
 }
 
-/* Install thread, without the lock: the file and script backends' install step. */
-static fota_err install_direct(const struct agent *a, struct fota_error *err)
-{
-	if (strcmp(a->cfg->install_method, "script") == 0)
-		return install_script(a->cfg->script_hook, transfer_data_path(a->job.xfer),
-				      &a->job.manifest, a->cfg->script_timeout_s * 1000u, err);
-	return install_file(transfer_data_path(a->job.xfer), a->cfg->install_target, err);
-}
-
 /* Caller holds lock. The file and script backends: installed means confirmed. */
 static void direct_installed(struct agent *a, const char *group, fota_err rc,
 			     const struct fota_error *err)
 {
 	char hex[FOTA_SHA256_HEX_LEN + 1];
-	const char *where = strcmp(a->cfg->install_method, "script") == 0 ? a->cfg->script_hook
-									  : a->cfg->install_target;
+	const char *where = a->inst->where(a->cfg);
 
 	if (rc != FOTA_OK) {
 		fail_job(a, group, FOTA_RESULT_INSTALL_FAILED, err->msg, true);
@@ -1210,7 +1215,7 @@ static void direct_installed(struct agent *a, const char *group, fota_err rc,
 	snprintf(a->journal.installed_version, sizeof(a->journal.installed_version), "%s",
 		 a->job.manifest.version);
 	a->journal.installed_sequence = a->job.manifest.sequence;
-	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, hex);
+	fota_hex_encode(fota_manifest_image_sha256(&a->job.manifest), FOTA_SHA256_LEN, hex);
 	snprintf(a->journal.installed_sha256, sizeof(a->journal.installed_sha256), "%s", hex);
 	snprintf(a->journal.installed_campaign, sizeof(a->journal.installed_campaign), "%s",
 		 a->job.campaign);
@@ -1241,7 +1246,7 @@ static bool slot_arming(struct agent *a, const char *group)
 	snprintf(p->group, sizeof(p->group), "%s", group);
 	snprintf(p->campaign, sizeof(p->campaign), "%s", a->job.campaign);
 	snprintf(p->image_id, sizeof(p->image_id), "%s", a->job.image_hex);
-	fota_hex_encode(a->job.manifest.sha256, FOTA_SHA256_LEN, p->sha256);
+	fota_hex_encode(fota_manifest_image_sha256(&a->job.manifest), FOTA_SHA256_LEN, p->sha256);
 	snprintf(p->version, sizeof(p->version), "%s", a->job.manifest.version);
 	p->sequence = a->job.manifest.sequence;
 	snprintf(p->slot, sizeof(p->slot), "%s", bootctl_slot_name(target));
@@ -1254,14 +1259,6 @@ static bool slot_arming(struct agent *a, const char *group)
 	}
 	crash_point(a, "arming");
 	return true;
-}
-
-/* Install thread, without the lock: hash the slot from the medium and arm the trial boot. */
-static fota_err install_slot_step(const struct agent *a, struct fota_error *err)
-{
-	enum bootctl_slot target = bootctl_other(a->booted);
-
-	return install_slot(&a->job.manifest, slot_path(a, target), a->bc, target, err);
 }
 
 /* Caller holds lock. The slot is verified and armed (rc FOTA_OK): journal it and reboot. */
@@ -1309,26 +1306,94 @@ static void take_up_waiting(struct agent *a)
 	}
 }
 
+/* Install thread: the power-cut tests' crash point "decoding", half-way through the image. */
+static void decode_progress(void *ctx, uint64_t written)
+{
+	const struct agent *a = ctx;
+
+	if (written >= fota_manifest_image_size(&a->job.manifest) / 2)
+		crash_point(a, "decoding");
+}
+
+/* The result a failed decode reports: a payload that verified but does not decode to the
+ * signed image, or needs more than this agent allows, will not get better by retrying. */
+static enum fota_result decode_result(fota_err rc)
+{
+	switch (rc) {
+	case FOTA_ERR_DIGEST:
+	case FOTA_ERR_PARSE:
+		return FOTA_RESULT_INTEGRITY;
+	case FOTA_ERR_INCOMPATIBLE:
+	case FOTA_ERR_TOO_BIG:
+		return FOTA_RESULT_UNSUPPORTED;
+	case FOTA_ERR_NOMEM:
+		return FOTA_RESULT_NO_MEMORY;
+	default:
+		return FOTA_RESULT_NO_SPACE;
+	}
+}
+
+/*
+ * Install thread, without the lock: runs the verified payload through its decode chain into
+ * the image path (the slot for an installer that writes its target, else a file beside the
+ * staged payload). The identity chain leaves the payload where it is. A cut here leaves the
+ * payload and its checkpoint as they were: the next start decodes again.
+ */
+static fota_err decode_payload(struct agent *a, char *image_path, size_t len,
+			       struct fota_error *err)
+{
+	struct decode_chain chain;
+	const char *payload = transfer_data_path(a->job.xfer);
+	fota_err rc = decode_chain_for(&a->job.manifest, &chain, err);
+
+	if (rc == FOTA_OK && decode_chain_is_identity(&chain)) {
+		snprintf(image_path, len, "%s", payload);
+	} else if (rc == FOTA_OK) {
+		if (a->inst->writes_target)
+			snprintf(image_path, len, "%s", slot_path(a, bootctl_other(a->booted)));
+		else
+			snprintf(image_path, len, "%s.image", payload);
+		log_info("decoding %s into %s", payload, image_path);
+		rc = decode_chain_run(&chain, payload, image_path, a->inst->writes_target,
+				      decode_progress, a, err);
+	}
+	decode_chain_clear(&chain);
+	return rc;
+}
+
+/* Caller holds lock. A decoded image staged as a file of its own goes once it is installed or
+ * refused (install_file moved it already); the slot and the payload itself stay. */
+static void drop_decoded(const struct agent *a, const char *image_path)
+{
+	if (!a->inst->writes_target && image_path[0] &&
+	    strcmp(image_path, transfer_data_path(a->job.xfer)) != 0)
+		unlink(image_path);
+}
+
 /*
  * The install thread: verifying -> installing -> (confirmed | rebooting). The long steps
- * (hashing the image, the install backend) run without the lock; each state change and the
- * bookkeeping take it.
+ * (hashing the payload, decoding it, the install backend) run without the lock; each state
+ * change and the bookkeeping take it. The installer table (installer.h) says what the method
+ * needs: a trial boot, or installed = confirmed.
  */
 static void *install_main(void *arg)
 {
 	struct agent *a = arg;
 	struct fota_error err = {0};
 	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_path[CLIENT_PATH_MAX + 64] = "";
+	const struct installer *inst = a->inst;
+	struct install_request req;
 	fota_err rc = FOTA_OK;
-	bool slot;
+	bool in_target;
 
 	pthread_mutex_lock(&a->lock);
 	snprintf(group, sizeof(group), "%s", a->job.group);
-	slot = a->bc != NULL;
+	in_target = payload_in_target(a);
 	pthread_mutex_unlock(&a->lock);
-	/* ab-slot: install_slot hashes the slot from the medium itself, which is the check that
-	 * counts; hashing it here too would read the whole slot twice. */
-	if (!slot)
+	/* A payload written into the slot is hashed from the medium by install_slot, which is
+	 * the check that counts; hashing it here too would read the whole slot twice. */
+	if (!in_target)
 		rc = transfer_verify(a->job.xfer, &err);
 	pthread_mutex_lock(&a->lock);
 	if (rc != FOTA_OK) {
@@ -1338,12 +1403,27 @@ static void *install_main(void *arg)
 		goto out;
 	}
 	set_state(a, FOTA_STATE_INSTALLING, FOTA_RESULT_NONE, NULL);
-	if (slot && !slot_arming(a, group))
-		goto out;
 	pthread_mutex_unlock(&a->lock);
-	rc = slot ? install_slot_step(a, &err) : install_direct(a, &err);
+	rc = decode_payload(a, image_path, sizeof(image_path), &err);
 	pthread_mutex_lock(&a->lock);
-	if (slot)
+	if (rc != FOTA_OK) {
+		drop_decoded(a, image_path);
+		fail_job(a, group, decode_result(rc), err.msg, rc != FOTA_ERR_IO);
+		goto out;
+	}
+	if (inst->trial_boot && !slot_arming(a, group))
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.cfg = a->cfg;
+	req.m = &a->job.manifest;
+	req.image_path = image_path;
+	req.bc = a->bc;
+	req.slot = bootctl_other(a->booted);
+	pthread_mutex_unlock(&a->lock);
+	rc = inst->install(&req, &err);
+	pthread_mutex_lock(&a->lock);
+	drop_decoded(a, image_path); /* a script's, or one a failed install left */
+	if (inst->trial_boot)
 		slot_installed(a, group, rc, &err);
 	else
 		direct_installed(a, group, rc, &err);

@@ -11,6 +11,7 @@
 #include "fota/ini_hint.h"
 #include "fota/mqtt_check.h"
 #include "fota/topics.h"
+#include "installer.h"
 
 void client_config_defaults(struct client_config *c)
 {
@@ -127,10 +128,7 @@ static int apply(struct client_config *c, const char *section, const char *name,
 	if (IS("paths", "prefix"))
 		return fota_topic_prefix_valid(value) ? STR(prefix) : -1;
 	if (IS("install", "method"))
-		return strcmp(value, "file") == 0 || strcmp(value, "ab-slot") == 0 ||
-			       strcmp(value, "script") == 0
-			   ? STR(install_method)
-			   : -1;
+		return installer_find(value) ? STR(install_method) : -1;
 	if (IS("install", "target"))
 		return STR(install_target);
 	if (IS("install", "slot_a"))
@@ -270,6 +268,9 @@ fota_err client_config_set(struct client_config *c, const char *assignment, stru
 
 fota_err client_config_validate(const struct client_config *c, struct fota_error *err)
 {
+	const struct installer *inst;
+	const char *missing;
+
 	if (c->uri[0] == '\0')
 		return fota_error_set(err, FOTA_ERR_FIELD, "config: [broker] uri is required");
 	if (c->id[0] == '\0')
@@ -280,18 +281,12 @@ fota_err client_config_validate(const struct client_config *c, struct fota_error
 	if (c->vendor[0] == '\0' || c->model[0] == '\0')
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "config: [device] vendor and model are required");
-	if (strcmp(c->install_method, "file") == 0 && c->install_target[0] == '\0')
-		return fota_error_set(err, FOTA_ERR_FIELD,
-				      "config: [install] target is required for method file");
-	if (strcmp(c->install_method, "ab-slot") == 0 &&
-	    (c->slot_a[0] == '\0' || c->slot_b[0] == '\0' || c->bootctl_env[0] == '\0'))
-		return fota_error_set(
-		    err, FOTA_ERR_FIELD,
-		    "config: [install] slot_a, slot_b and bootctl_env are required "
-		    "for method ab-slot");
-	if (strcmp(c->install_method, "script") == 0 && c->script_hook[0] == '\0')
-		return fota_error_set(err, FOTA_ERR_FIELD,
-				      "config: [install] script is required for method script");
+	inst = installer_find(c->install_method);
+	if (inst == NULL)
+		return fota_error_set(err, FOTA_ERR_FIELD, "config: [install] method '%s' unknown",
+				      c->install_method);
+	if ((missing = inst->config_missing(c)) != NULL)
+		return fota_error_set(err, FOTA_ERR_FIELD, "%s", missing);
 	if ((c->cert[0] == '\0') != (c->key[0] == '\0'))
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "config: [broker] cert and key go together");

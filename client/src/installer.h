@@ -3,7 +3,10 @@
 #ifndef FOTA_CLIENT_INSTALLER_H
 #define FOTA_CLIENT_INSTALLER_H
 
+#include <stdbool.h>
+
 #include "bootctl.h"
+#include "config.h"
 #include "fota/error.h"
 #include "fota/manifest.h"
 
@@ -36,5 +39,38 @@ fota_err install_slot(const struct fota_manifest *m, const char *slot_path, stru
  */
 fota_err install_script(const char *hook, const char *image_path, const struct fota_manifest *m,
 			unsigned timeout_ms, struct fota_error *err);
+
+/* What one install step gets: the image to install (already decoded, see decode.h) and where
+ * it goes. */
+struct install_request {
+	const struct client_config *cfg;
+	const struct fota_manifest *m;
+	const char *image_path; /* the decoded image: a file under the state dir, or the slot */
+	struct bootctl *bc;	/* ab-slot only */
+	enum bootctl_slot slot; /* ab-slot only: the inactive slot, image_path */
+};
+
+/*
+ * One entry per install method ([install] method and the manifest's install.method). The agent
+ * asks the entry, never the method's name, what to do.
+ */
+struct installer {
+	const char *method;
+	/* The image is written into the target itself (the inactive slot), not staged under
+	 * the state dir: a plain payload's chunks land there directly and a decoded one is
+	 * decoded there. */
+	bool writes_target;
+	/* Installing arms a trial boot: the agent journals the arming before the step, the
+	 * switch after it, and reboots; probation decides. Otherwise installed = confirmed. */
+	bool trial_boot;
+	/* NULL when cfg has what the method needs, else the message saying what is missing. */
+	const char *(*config_missing)(const struct client_config *cfg);
+	/* Where the image ends up, for the log. */
+	const char *(*where)(const struct client_config *cfg);
+	fota_err (*install)(const struct install_request *r, struct fota_error *err);
+};
+
+/* The entry for method, NULL when no installer has that name. */
+const struct installer *installer_find(const char *method);
 
 #endif

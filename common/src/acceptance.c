@@ -145,8 +145,8 @@ static void judge_content(const struct fota_trust *trust, const struct fota_acce
 	if (fota_manifest_parse(mbody, mbody_len, m, &err) != FOTA_OK)
 		goto refused;
 	out->has_manifest = true;
-	if (dev->installed_sha256 &&
-	    fota_digest_equal(m->sha256, dev->installed_sha256, FOTA_SHA256_LEN)) {
+	if (dev->installed_sha256 && fota_digest_equal(fota_manifest_image_sha256(m),
+						       dev->installed_sha256, FOTA_SHA256_LEN)) {
 		out->settle = true;
 		say(out, FOTA_VERDICT_INSTALLED, "image %s is already installed", m->version);
 		goto out;

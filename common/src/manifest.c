@@ -80,6 +80,16 @@ const char *fota_install_method_name(enum fota_install_method m)
 	return method_names[m];
 }
 
+uint64_t fota_manifest_image_size(const struct fota_manifest *m)
+{
+	return m->size;
+}
+
+const uint8_t *fota_manifest_image_sha256(const struct fota_manifest *m)
+{
+	return m->sha256;
+}
+
 const char *fota_compression_name(enum fota_compression c)
 {
 	if ((unsigned)c >= N_ELEMS(compression_names))

@@ -78,6 +78,11 @@ struct fota_device_info {
 fota_err fota_manifest_check_device(const struct fota_manifest *m,
 				    const struct fota_device_info *dev, struct fota_error *err);
 
+/* The image the device installs, as opposed to the payload it receives (size, sha256): the
+ * same bytes for a plain payload. */
+uint64_t fota_manifest_image_size(const struct fota_manifest *m);
+const uint8_t *fota_manifest_image_sha256(const struct fota_manifest *m);
+
 /* Install parameter by key, NULL if absent. */
 const char *fota_manifest_param(const struct fota_manifest *m, const char *key);
 
