@@ -159,12 +159,16 @@ static void judge_content(const struct fota_trust *trust, const struct fota_acce
 	info.now = dev->now;
 	if (fota_manifest_check_device(m, &info, &err) != FOTA_OK)
 		goto refused;
-	if ((m->compression == FOTA_COMPRESSION_ZSTD && !dev->zstd) ||
-	    (m->has_delta_base && !dev->delta)) {
+	if (m->compression == FOTA_COMPRESSION_ZSTD && !dev->zstd) {
 		fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
-			       "manifest rejected: compression '%s'%s not supported by this agent",
-			       fota_compression_name(m->compression),
-			       m->has_delta_base ? " with delta base" : "");
+			       "manifest rejected: compression '%s' not supported by this agent",
+			       fota_compression_name(m->compression));
+		goto refused;
+	}
+	if (m->has_delta_base && !dev->delta) {
+		fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
+			       "manifest rejected: delta payloads (from_sha256) are not supported "
+			       "by this agent");
 		goto refused;
 	}
 	if (dev->install_method == NULL ||

@@ -51,6 +51,8 @@ static const char *const known_members[] = {
     "image.table_sha256",
     "image.compression",
     "image.from_sha256",
+    "image.decoded_size",
+    "image.decoded_sha256",
     "install",
     "install.method",
     "install.params",
@@ -80,14 +82,19 @@ const char *fota_install_method_name(enum fota_install_method m)
 	return method_names[m];
 }
 
+bool fota_manifest_payload_encoded(const struct fota_manifest *m)
+{
+	return m->compression != FOTA_COMPRESSION_NONE || m->has_delta_base;
+}
+
 uint64_t fota_manifest_image_size(const struct fota_manifest *m)
 {
-	return m->size;
+	return fota_manifest_payload_encoded(m) ? m->decoded_size : m->size;
 }
 
 const uint8_t *fota_manifest_image_sha256(const struct fota_manifest *m)
 {
-	return m->sha256;
+	return fota_manifest_payload_encoded(m) ? m->decoded_sha256 : m->sha256;
 }
 
 const char *fota_compression_name(enum fota_compression c)
@@ -217,8 +224,24 @@ static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct f
 	if (rc != FOTA_OK)
 		return rc;
 	m->compression = (enum fota_compression)e;
-	return fota__json_get_hex(im, "image.from_sha256", false, &m->has_delta_base,
-				  m->from_sha256, FOTA_SHA256_LEN, PFX, err);
+	rc = fota__json_get_hex(im, "image.from_sha256", false, &m->has_delta_base, m->from_sha256,
+				FOTA_SHA256_LEN, PFX, err);
+	if (rc != FOTA_OK)
+		return rc;
+	if (!fota_manifest_payload_encoded(m)) {
+		if (cJSON_GetObjectItemCaseSensitive(im, "decoded_size") ||
+		    cJSON_GetObjectItemCaseSensitive(im, "decoded_sha256"))
+			return fota_error_set(err, FOTA_ERR_FIELD,
+					      PFX "image.decoded_size and image.decoded_sha256 are "
+						  "only for a compressed or delta payload");
+		return FOTA_OK;
+	}
+	rc = fota__json_get_uint(im, "image.decoded_size", 1, FOTA_MAX_IMAGE_SIZE, &m->decoded_size,
+				 PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_hex(im, "image.decoded_sha256", true, NULL, m->decoded_sha256,
+					FOTA_SHA256_LEN, PFX, err);
+	return rc;
 }
 
 static fota_err parse_install(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
@@ -370,6 +393,11 @@ static fota_err validate_image(const struct fota_manifest *m, struct fota_error 
 	if ((unsigned)m->compression >= N_ELEMS(compression_names))
 		return fota_error_set(err, FOTA_ERR_FIELD, PFX "image.compression %d unknown",
 				      (int)m->compression);
+	if (fota_manifest_payload_encoded(m) &&
+	    (m->decoded_size == 0 || m->decoded_size > FOTA_MAX_IMAGE_SIZE))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.decoded_size %" PRIu64 " out of range 1..%llu",
+				      m->decoded_size, FOTA_MAX_IMAGE_SIZE);
 	return FOTA_OK;
 }
 
@@ -571,6 +599,10 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 	    !cJSON_AddStringToObject(image, "compression", fota_compression_name(m->compression)))
 		return false;
 	if (m->has_delta_base && !add_digest(image, "from_sha256", m->from_sha256))
+		return false;
+	if (fota_manifest_payload_encoded(m) &&
+	    (!fota__json_add_uint(image, "decoded_size", m->decoded_size) ||
+	     !add_digest(image, "decoded_sha256", m->decoded_sha256)))
 		return false;
 	install = cJSON_AddObjectToObject(root, "install");
 	if (install == NULL || !cJSON_AddStringToObject(

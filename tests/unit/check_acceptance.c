@@ -326,16 +326,34 @@ static void t_wrong_version(struct scene *s)
 static void t_zstd(struct scene *s)
 {
 	s->m.compression = FOTA_COMPRESSION_ZSTD;
+	s->m.decoded_size = s->m.size * 3;
+	s->m.decoded_sha256[0] = 9;
 }
 static void t_zstd_capable(struct scene *s)
 {
-	s->m.compression = FOTA_COMPRESSION_ZSTD;
+	t_zstd(s);
 	s->dev.zstd = true;
+}
+/* The installed image is the one a compressed payload decodes to, not the payload. */
+static void t_zstd_installed(struct scene *s)
+{
+	t_zstd_capable(s);
+	memcpy(s->installed, s->m.decoded_sha256, FOTA_SHA256_LEN);
+	s->dev.installed_sha256 = s->installed;
+}
+static void t_zstd_payload_installed(struct scene *s)
+{
+	t_zstd_capable(s);
+	memcpy(s->installed, s->m.sha256, FOTA_SHA256_LEN);
+	s->dev.installed_sha256 = s->installed;
 }
 static void t_delta(struct scene *s)
 {
 	s->m.has_delta_base = true;
 	s->m.from_sha256[0] = 7;
+	s->m.decoded_size = s->m.size * 3;
+	s->m.decoded_sha256[0] = 9;
+	s->dev.zstd = true;
 }
 static void t_wrong_method(struct scene *s)
 {
@@ -442,8 +460,12 @@ static const struct row rows[] = {
      "compression 'zstd' not supported", true, true},
     {"zstd on a device with it", t_zstd_capable, FOTA_VERDICT_START, FOTA_RESULT_NONE, "accepted",
      true, false},
-    {"delta image", t_delta, FOTA_VERDICT_REFUSE, FOTA_RESULT_UNSUPPORTED, "with delta base", true,
-     true},
+    {"zstd image already installed", t_zstd_installed, FOTA_VERDICT_INSTALLED, FOTA_RESULT_NONE,
+     "already installed", true, true},
+    {"zstd payload digest is not the installed image", t_zstd_payload_installed, FOTA_VERDICT_START,
+     FOTA_RESULT_NONE, "accepted", true, false},
+    {"delta image", t_delta, FOTA_VERDICT_REFUSE, FOTA_RESULT_UNSUPPORTED,
+     "delta payloads (from_sha256) are not supported", true, true},
     {"other install method", t_wrong_method, FOTA_VERDICT_REFUSE, FOTA_RESULT_UNSUPPORTED,
      "install method 'ab-slot' but this device uses 'file'", true, true},
     {"same image as the running job", t_same_job, FOTA_VERDICT_CONTINUE, FOTA_RESULT_NONE,

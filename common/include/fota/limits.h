@@ -40,6 +40,9 @@
 #define FOTA_MAX_CHUNK_SIZE (1024u * 1024u)
 #define FOTA_MAX_CHUNK_COUNT 32768u
 #define FOTA_MAX_IMAGE_SIZE (16ull * 1024 * 1024 * 1024)
+/* The largest zstd window a device decodes with (2^23 = 8 MiB): what a frame may ask the
+ * decoder to keep in memory. `image add --compress` never writes a larger one. */
+#define FOTA_ZSTD_MAX_WINDOW_LOG 23
 /* Header plus payload of one chunk frame; a table frame carries count * 32 bytes. */
 #define FOTA_MAX_FRAME_BYTES (FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_COUNT * 32u)
 #define FOTA_FRAME_HEADER_LEN 32u

@@ -43,6 +43,10 @@ struct fota_manifest {
 	enum fota_compression compression;
 	bool has_delta_base;
 	uint8_t from_sha256[FOTA_SHA256_LEN];
+	/* The image the payload decodes to; present exactly when the payload is not the image
+	 * (compression other than none, or a delta). */
+	uint64_t decoded_size;
+	uint8_t decoded_sha256[FOTA_SHA256_LEN];
 	enum fota_install_method install_method;
 	struct fota_param install_params[FOTA_MAX_PARAMS];
 	size_t n_install_params;
@@ -78,6 +82,9 @@ struct fota_device_info {
 fota_err fota_manifest_check_device(const struct fota_manifest *m,
 				    const struct fota_device_info *dev, struct fota_error *err);
 
+/* True when the payload (size, sha256, the chunks) is not the image itself: compressed or a
+ * delta, so decoded_size and decoded_sha256 name the image. */
+bool fota_manifest_payload_encoded(const struct fota_manifest *m);
 /* The image the device installs, as opposed to the payload it receives (size, sha256): the
  * same bytes for a plain payload. */
 uint64_t fota_manifest_image_size(const struct fota_manifest *m);
