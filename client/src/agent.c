@@ -373,7 +373,7 @@ static void describe_device(struct agent *a, const char *group, const struct jou
 	dev->model = a->cfg->model;
 	dev->hw_revision = a->cfg->hw_revision;
 	dev->install_method = a->cfg->install_method;
-	dev->zstd = false; /* this agent installs plain images only */
+	dev->zstd = true; /* decode chain, decode_zstd.c */
 	dev->delta = false;
 	dev->current_version = a->journal.installed_version;
 	dev->installed_sequence = a->journal.installed_sequence;

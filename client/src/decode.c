@@ -12,7 +12,7 @@
 
 bool decode_payload_is_image(const struct fota_manifest *m)
 {
-	return m->compression == FOTA_COMPRESSION_NONE && !m->has_delta_base;
+	return !fota_manifest_payload_encoded(m);
 }
 
 fota_err decode_chain_for(const struct fota_manifest *m, struct decode_chain *c,
@@ -27,6 +27,9 @@ fota_err decode_chain_for(const struct fota_manifest *m, struct decode_chain *c,
 	switch (m->compression) {
 	case FOTA_COMPRESSION_NONE:
 		return FOTA_OK;
+	case FOTA_COMPRESSION_ZSTD:
+		c->n = 1;
+		return decode_stage_zstd_new(&c->stages[0], err);
 	default:
 		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
 				      "decode: compression '%s' not supported by this agent",
@@ -79,7 +82,7 @@ struct sink {
 static fota_err sink_put(struct sink *s, const uint8_t *p, size_t len, struct fota_error *err)
 {
 	if (len > s->c->out_size - s->written)
-		return fota_error_set(err, FOTA_ERR_TOO_BIG,
+		return fota_error_set(err, FOTA_ERR_DIGEST,
 				      "decode: output grows past the image's %llu bytes: refused",
 				      (unsigned long long)s->c->out_size);
 	fota_sha256_update(s->sha, p, len);

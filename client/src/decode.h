@@ -67,9 +67,10 @@ typedef void (*decode_progress_fn)(void *ctx, uint64_t written);
  * Runs the payload at payload_path through the chain into out_path: a file created (or
  * truncated), or, with in_place, an existing file or block device written from offset 0 and
  * never truncated (the inactive slot). The output is made durable. FOTA_ERR_DIGEST when the
- * output's size or SHA-256 is not the image's, FOTA_ERR_TOO_BIG when it would grow past it,
- * FOTA_ERR_PARSE when a stage finds its input malformed or truncated, FOTA_ERR_IO on I/O.
- * A run that was cut off is simply run again: the payload is never changed.
+ * output's size or SHA-256 is not the image's (checked before a byte past the size is written),
+ * FOTA_ERR_TOO_BIG when a stage would need more memory than it may take, FOTA_ERR_PARSE when a
+ * stage finds its input malformed or truncated, FOTA_ERR_IO on I/O. A run that was cut off is
+ * simply run again: the payload is never changed.
  */
 fota_err decode_chain_run(struct decode_chain *c, const char *payload_path, const char *out_path,
 			  bool in_place, decode_progress_fn progress, void *progress_ctx,

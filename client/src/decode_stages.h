@@ -8,4 +8,8 @@
 /* Passes its input through unchanged: the chain's mechanics without a transformation. */
 fota_err decode_stage_identity_new(struct decode_stage **out, struct fota_error *err);
 
+/* zstd frames (one or more, concatenated), each with a window of at most
+ * 2^FOTA_ZSTD_MAX_WINDOW_LOG bytes: a larger one is FOTA_ERR_TOO_BIG, saying so. */
+fota_err decode_stage_zstd_new(struct decode_stage **out, struct fota_error *err);
+
 #endif

@@ -53,12 +53,12 @@ fota_err install_script(const char *hook, const char *image_path, const struct f
 	{
 		char vars[HOOK_ENV_MAX][HOOK_ENV_LEN];
 
-		fota_hex_encode(m->sha256, FOTA_SHA256_LEN, hex);
+		fota_hex_encode(fota_manifest_image_sha256(m), FOTA_SHA256_LEN, hex);
 		snprintf(vars[n++], HOOK_ENV_LEN, "FOTA_IMAGE_NAME=%s", m->name);
 		snprintf(vars[n++], HOOK_ENV_LEN, "FOTA_IMAGE_VERSION=%s", m->version);
 		snprintf(vars[n++], HOOK_ENV_LEN, "FOTA_IMAGE_SHA256=%s", hex);
 		snprintf(vars[n++], HOOK_ENV_LEN, "FOTA_IMAGE_SIZE=%llu",
-			 (unsigned long long)m->size);
+			 (unsigned long long)fota_manifest_image_size(m));
 		for (size_t i = 0; i < m->n_install_params && i < FOTA_MAX_PARAMS; i++) {
 			const struct fota_param *p = &m->install_params[i];
 

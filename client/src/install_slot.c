@@ -98,13 +98,13 @@ fota_err install_slot(const struct fota_manifest *m, const char *slot_path, stru
 	char want_hex[FOTA_SHA256_HEX_LEN + 1], got_hex[FOTA_SHA256_HEX_LEN + 1];
 	fota_err rc;
 
-	rc = hash_slot(slot_path, m->size, got, err);
+	rc = hash_slot(slot_path, fota_manifest_image_size(m), got, err);
 	if (rc != FOTA_OK) {
 		fota_error_prefix(err, "install ab-slot");
 		return rc;
 	}
-	if (!fota_digest_equal(got, m->sha256, FOTA_SHA256_LEN)) {
-		fota_hex_encode(m->sha256, 8, want_hex);
+	if (!fota_digest_equal(got, fota_manifest_image_sha256(m), FOTA_SHA256_LEN)) {
+		fota_hex_encode(fota_manifest_image_sha256(m), 8, want_hex);
 		fota_hex_encode(got, 8, got_hex);
 		return fota_error_set(err, FOTA_ERR_DIGEST,
 				      "install ab-slot: slot %s (%.96s) SHA-256 %s... != manifest "

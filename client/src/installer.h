@@ -21,8 +21,9 @@ fota_err install_file(const char *staged, const char *target, struct fota_error 
 
 /*
  * The "ab-slot" backend. The transfer wrote the image straight into slot_path (the inactive
- * slot: a file or a block device, the checkpoint's data_path), so nothing is copied: the first
- * m->size bytes are made durable, read back from the medium and hashed against m->sha256,
+ * slot: a file or a block device, the checkpoint's data_path), or the decode chain wrote the
+ * decoded image there: the first image-size bytes (fota_manifest_image_size) are made durable,
+ * read back from the medium and hashed against the image digest (fota_manifest_image_sha256),
  * and only then is slot armed for one trial boot (bootctl_try_slot). A mismatch is
  * FOTA_ERR_DIGEST and leaves the boot environment untouched.
  */
@@ -31,10 +32,10 @@ fota_err install_slot(const struct fota_manifest *m, const char *slot_path, stru
 
 /*
  * The "script" backend: runs hook (a path, no shell) as "hook IMAGE" with FOTA_IMAGE_NAME,
- * FOTA_IMAGE_VERSION, FOTA_IMAGE_SHA256 (hex), FOTA_IMAGE_SIZE and, per install parameter,
- * FOTA_INSTALL_PARAM_<KEY> (upper case, '-' and '.' as '_') in its environment. Exit 0 within
- * timeout_ms (0: the default) means installed. Otherwise FOTA_ERR_STATE with "install hook
- * 'NAME' exited with code N: <last stderr line>" or "... killed by signal N", FOTA_ERR_TIMEOUT
+ * FOTA_IMAGE_VERSION, FOTA_IMAGE_SHA256 (hex) and FOTA_IMAGE_SIZE of the (decoded) image and, per
+ * install parameter, FOTA_INSTALL_PARAM_<KEY> (upper case, '-' and '.' as '_') in its environment.
+ * Exit 0 within timeout_ms (0: the default) means installed. Otherwise FOTA_ERR_STATE with "install
+ * hook 'NAME' exited with code N: <last stderr line>" or "... killed by signal N", FOTA_ERR_TIMEOUT
  * (its process group killed), FOTA_ERR_NOT_FOUND / FOTA_ERR_IO when it cannot start.
  */
 fota_err install_script(const char *hook, const char *image_path, const struct fota_manifest *m,

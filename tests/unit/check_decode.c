@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "config.h"
 #include "decode.h"
 #include "decode_stages.h"
 #include "fota/digest.h"
+#include "fota/limits.h"
 #include "installer.h"
 #include "testutil.h"
 
@@ -99,7 +102,7 @@ START_TEST(test_chain_refuses_wrong_output)
 	case 1: /* one byte long: stopped before it is written */
 		c.out_size = DATA_SIZE - 1;
 		rc = decode_chain_run_mem(&c, data, DATA_SIZE, collect, &out, &err);
-		expect_err(rc, FOTA_ERR_TOO_BIG, &err, "grows past");
+		expect_err(rc, FOTA_ERR_DIGEST, &err, "grows past");
 		ck_assert_uint_le(out.len, DATA_SIZE - 1);
 		break;
 	default: /* same size, other bytes */
@@ -188,6 +191,103 @@ START_TEST(test_installer_table)
 }
 END_TEST
 
+/* A zstd manifest for data[0..DATA_SIZE) and its chain. */
+static void zstd_chain(struct decode_chain *c)
+{
+	struct fota_manifest m = {0};
+	struct fota_error err = {0};
+
+	m.compression = FOTA_COMPRESSION_ZSTD;
+	m.decoded_size = DATA_SIZE;
+	fota_sha256(data, DATA_SIZE, m.decoded_sha256);
+	ck_assert(!decode_payload_is_image(&m));
+	ck_assert_msg(decode_chain_for(&m, c, &err) == FOTA_OK, "%s", err.msg);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_str_eq(c->stages[0]->name, "zstd");
+}
+
+static size_t compress(uint8_t *out, size_t cap, const uint8_t *in, size_t len, int level)
+{
+	size_t n = ZSTD_compress(out, cap, in, len, level);
+
+	ck_assert(!ZSTD_isError(n));
+	return n;
+}
+
+/* One frame, two concatenated frames, and the same truncated or corrupted. */
+START_TEST(test_zstd)
+{
+	size_t cap = ZSTD_compressBound(DATA_SIZE) + 64, n;
+	uint8_t *z = malloc(2 * cap);
+	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct decode_chain c;
+	struct fota_error err = {0};
+	fota_err rc;
+
+	ck_assert_ptr_nonnull(z);
+	zstd_chain(&c);
+	switch (_i) {
+	case 0:
+		n = compress(z, cap, data, DATA_SIZE, 3);
+		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		ck_assert_msg(rc == FOTA_OK, "%s", err.msg);
+		ck_assert_mem_eq(out.p, data, DATA_SIZE);
+		break;
+	case 1:
+		n = compress(z, cap, data, DATA_SIZE / 3, 1);
+		n += compress(z + n, cap, data + DATA_SIZE / 3, DATA_SIZE - DATA_SIZE / 3, 19);
+		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		ck_assert_msg(rc == FOTA_OK, "%s", err.msg);
+		ck_assert_mem_eq(out.p, data, DATA_SIZE);
+		break;
+	case 2:
+		n = compress(z, cap, data, DATA_SIZE, 3);
+		rc = decode_chain_run_mem(&c, z, n - 1, collect, &out, &err);
+		expect_err(rc, FOTA_ERR_PARSE, &err, "ends inside a frame");
+		break;
+	case 3:
+		n = compress(z, cap, data, DATA_SIZE, 3);
+		z[n / 2] ^= 0x55;
+		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		ck_assert_msg(rc == FOTA_ERR_PARSE || rc == FOTA_ERR_DIGEST, "%d %s", (int)rc,
+			      err.msg);
+		break;
+	default:
+		rc = decode_chain_run_mem(&c, data, 1000, collect, &out, &err);
+		expect_err(rc, FOTA_ERR_PARSE, &err, "zstd");
+		break;
+	}
+	decode_chain_clear(&c);
+	free(out.p);
+	free(z);
+}
+END_TEST
+
+/* A frame header asking for a 16 MiB window is refused before anything is allocated for it. */
+START_TEST(test_zstd_window_limit)
+{
+	/* magic, no content size, window descriptor 2^(10 + 14), an empty last raw block */
+	static const uint8_t frame[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70, 0x01, 0x00, 0x00};
+	static const uint8_t fits[] = {
+	    0x28, 0xb5, 0x2f, 0xfd, 0x00, (FOTA_ZSTD_MAX_WINDOW_LOG - 10) << 3, 0x01, 0x00, 0x00};
+	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct decode_chain c;
+	struct fota_error err = {0};
+
+	zstd_chain(&c);
+	expect_err(decode_chain_run_mem(&c, frame, sizeof(frame), collect, &out, &err),
+		   FOTA_ERR_TOO_BIG, &err, "window larger than this agent's 8 MiB limit");
+	decode_chain_clear(&c);
+	zstd_chain(&c);
+	c.out_size = 0;
+	ck_assert_msg(decode_chain_run_mem(&c, fits, sizeof(fits), collect, &out, &err) ==
+			  FOTA_ERR_DIGEST,
+		      "%s", err.msg); /* decodes (to nothing), then is not the image */
+	decode_chain_clear(&c);
+	free(out.p);
+}
+END_TEST
+
 static Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -199,6 +299,8 @@ static Suite *decode_suite(void)
 	tcase_add_test(tc, test_chain_files);
 	tcase_add_test(tc, test_plain_manifest_is_identity);
 	tcase_add_test(tc, test_installer_table);
+	tcase_add_loop_test(tc, test_zstd, 0, 5);
+	tcase_add_test(tc, test_zstd_window_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
