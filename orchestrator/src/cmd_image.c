@@ -18,6 +18,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "image_compress.h"
 #include "image_store.h"
 
 #define DEFAULT_EXPIRES_DAYS 30u
@@ -47,7 +48,10 @@ static const char add_usage[] =
     "\n"
     "Copies FILE into the store, builds its chunk hash table and SHA-256, writes a manifest\n"
     "signed with the release key and prints the image id (16 hex digits).\n"
-    "\n" MANIFEST_OPTIONS_HELP "\n";
+    "\n"
+    "  --compress zstd[:L]    store FILE compressed with zstd at level L (1..22, default 19,\n"
+    "                         window at most 8 MiB): devices receive the compressed payload\n"
+    "                         and install FILE\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char sign_usage[] =
     "Usage: fota-orchestrator image sign FILE --name N --version V --vendor X --model M\n"
@@ -98,6 +102,7 @@ enum {
 	OPT_MANIFEST,
 	OPT_TRUST,
 	OPT_OUT,
+	OPT_COMPRESS,
 };
 
 /* clang-format off */
@@ -378,9 +383,34 @@ static int print_image(const struct orch_config *cfg, const char *id, const stru
 	return ORCH_EXIT_OK;
 }
 
+/* --compress: FILE compressed into a temporary file of the state dir (*payload), which the
+ * store then copies; the manifest names FILE as the image the payload decodes to. */
+static fota_err compress_payload(const struct orch_config *cfg, struct fota_manifest *m,
+				 const char *file, int level, char *payload, size_t len,
+				 struct fota_error *err)
+{
+	fota_err rc = orch_state_path(cfg, payload, len, err, "image-add.%ld.zst", (long)getpid());
+
+	if (rc == FOTA_OK)
+		rc = fota_mkdirs(cfg->state_dir, 0700, err);
+	if (rc != FOTA_OK)
+		return rc;
+	unlink(payload); /* a leftover of an earlier run with the same pid */
+	rc = orch_compress_zstd(file, payload, level, &m->decoded_size, m->decoded_sha256, err);
+	if (rc != FOTA_OK)
+		return rc;
+	m->compression = FOTA_COMPRESSION_ZSTD;
+	return FOTA_OK;
+}
+
 static int image_add(int argc, char **argv)
 {
-	static const struct option longopts[] = {MANIFEST_LONGOPTS, ORCH_COMMON_LONGOPTS};
+	static const struct option longopts[] = {
+	    MANIFEST_LONGOPTS,
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    ORCH_COMMON_LONGOPTS};
+	char payload[PATH_MAX] = "";
+	int level = 0;
 	struct orch_config cfg;
 	struct manifest_opts mo;
 	struct fota_error err = {0};
@@ -402,7 +432,9 @@ static int image_add(int argc, char **argv)
 
 		if (orch_config_flag(&cfg, opt, optarg))
 			continue;
-		if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
+		if (opt == OPT_COMPRESS)
+			rc = orch_compress_parse(optarg, &level, &err);
+		else if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
 			fputs(add_usage, stderr);
 			goto out;
 		}
@@ -435,6 +467,15 @@ static int image_add(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
+	if (level > 0) {
+		if (compress_payload(&cfg, mo.m, file, level, payload, sizeof(payload), &err)) {
+			orch_fail("image add --compress", &err);
+			goto out;
+		}
+		orch_log("image add: %llu bytes compressed with zstd level %d",
+			 (unsigned long long)mo.m->decoded_size, level);
+		file = payload;
+	}
 	if (orch_stage_new(&cfg, file, (uint32_t)mo.chunk_size, &st, &err) || orch_stop) {
 		if (orch_stop) {
 			orch_log("image add: interrupted; nothing was stored");
@@ -457,6 +498,8 @@ static int image_add(int argc, char **argv)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
 	ret = print_image(&cfg, id, mo.m, manifest_sha);
 out:
+	if (payload[0])
+		unlink(payload);
 	free(jws);
 	fota_signer_free(signer);
 	orch_stage_free(st);

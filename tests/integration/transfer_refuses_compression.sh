@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# docs/manifest.md: this agent decompresses nothing. A correctly signed manifest that says
-# compression zstd is refused before anything is downloaded, with result unsupported and
-# the reason; the target is untouched.
+# docs/manifest.md: what this agent refuses of an encoded payload. A correctly signed delta
+# manifest (from_sha256) is refused before anything is downloaded, with result unsupported
+# and the reason. A correctly signed manifest that says zstd over a payload that is not zstd
+# is downloaded and verified, then refused by the decoder with result integrity; in both cases
+# the target is untouched.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -10,32 +12,56 @@ set -euo pipefail
 jws_tool=$FOTA_BUILD/tests/tools/fota_jws_tool
 [ -x "$jws_tool" ] || fail "$jws_tool is not built"
 fota_transfer_env
-fota_random_image "$T/image.bin" 1
-id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
 
-# The stored manifest, re-signed by the release key with compression zstd.
-store=$FOTA_ORCH_STATE/images/$id
-"$jws_tool" verify "$FOTA_PKI/trust" release "$store/manifest.jws" >"$T/payload.json" ||
-	fail "the stored manifest does not verify"
-jq -c '.image.compression = "zstd"' "$T/payload.json" | tr -d '\n' >"$T/zstd.json"
-"$jws_tool" sign "$FOTA_PKI/signing/release/release-1.pem" - "$T/zstd.json" >"$T/zstd.jws" ||
-	fail "signing the zstd manifest failed"
-cp "$T/zstd.jws" "$store/manifest.jws"
-pass "image $id now carries a signed manifest with compression zstd"
+# resign ID JQ: the stored manifest of ID, changed by JQ and signed again by the release key.
+resign() {
+	local store=$FOTA_ORCH_STATE/images/$1
+	"$jws_tool" verify "$FOTA_PKI/trust" release "$store/manifest.jws" >"$T/payload.json" ||
+		fail "the stored manifest does not verify"
+	jq -c "$2" "$T/payload.json" | tr -d '\n' >"$T/changed.json"
+	"$jws_tool" sign "$FOTA_PKI/signing/release/release-1.pem" - "$T/changed.json" \
+		>"$store/manifest.jws" || fail "signing the changed manifest failed"
+}
+
+# publish_fails ID: publish to dev-1, which must end failed (exit 1).
+publish_fails() {
+	local rc=0
+	fota_orch publish "$1" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+		--wait-devices dev-1 --wait-state confirmed --timeout 60 >"$T/publish.log" 2>&1 || rc=$?
+	[ "$rc" = 1 ] && pass "publish ended with exit 1: dev-1 failed" ||
+		{ cat "$T/publish.log"; fail_soft "publish exit $rc, expected 1"; }
+}
+
+fota_random_image "$T/delta.bin" 1
+delta=$(fota_image_add "$T/delta.bin" 2.0.0 10) || fail "image add failed"
+resign "$delta" '.image.from_sha256 = .image.sha256 | .image.decoded_size = 1 |
+	.image.decoded_sha256 = .image.sha256'
+pass "image $delta now carries a signed delta manifest"
+fota_random_image "$T/plain.bin" 1
+plain=$(fota_image_add "$T/plain.bin" 3.0.0 11) || fail "image add failed"
+resign "$plain" '.image.compression = "zstd" | .image.decoded_size = .image.size |
+	.image.decoded_sha256 = .image.sha256'
+pass "image $plain now carries a signed zstd manifest over a payload that is not zstd"
 
 fota_client_conf dev-1 "$T" lab
 fota_client_start dev-1 "$T"
 fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"
-rc=0
-fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--wait-devices dev-1 --wait-state confirmed --timeout 60 >"$T/publish.log" 2>&1 || rc=$?
-[ "$rc" = 1 ] && pass "publish ended with exit 1: dev-1 failed" ||
-	{ cat "$T/publish.log"; fail_soft "publish exit $rc, expected 1"; }
+
+publish_fails "$delta"
+result=$(fota_status_field dev-1 result)
+[ "$result" = unsupported ] && pass "delta: dev-1 reports result unsupported" ||
+	fail_soft "delta: dev-1 reports result '$result'"
+reason=$(fota_status_field dev-1 reason)
+[[ "$reason" == *"delta payloads (from_sha256) are not supported by this agent"* ]] &&
+	pass "delta: the reason says why: $reason" || fail_soft "delta: reason '$reason'"
+
+publish_fails "$plain"
 result=$(fota_status_field dev-1 result)
 reason=$(fota_status_field dev-1 reason)
-[ "$result" = unsupported ] && pass "dev-1 reports result unsupported" ||
-	fail_soft "dev-1 reports result '$result'"
-[[ "$reason" == *"compression 'zstd' not supported by this agent"* ]] &&
-	pass "the reason says why: $reason" || fail_soft "reason '$reason'"
+[ "$result" = integrity ] && pass "zstd over plain bytes: result integrity" ||
+	fail_soft "zstd over plain bytes: result '$result'"
+[[ "$reason" == zstd:* ]] && pass "zstd over plain bytes: the decoder says why: $reason" ||
+	fail_soft "zstd over plain bytes: reason '$reason'"
 check "the target was not written" test ! -e "$T/dev-1/target/firmware.bin"
+check "no decoded or staged file is left" test -z "$(ls "$T/dev-1/state/transfer/")"
 fota_summary
