@@ -31,4 +31,27 @@ rx=$(grep -o 'installed firmware 2.0.0 into .* (\([0-9]*\) bytes received' "$T/d
 [ -n "$rx" ] && [ "$rx" -lt "$size" ] && pass "$rx bytes received for $size installed" ||
 	fail_soft "bytes received '$rx' for $size"
 check "no staged or decoded file is left" test -z "$(ls "$T/dev-1/state/transfer/")"
+
+# docs/orchestrator.md: the ultra levels are held to the devices' 8 MiB window (zstd would
+# take 32 MiB at level 20 for an image this size); the frame has its content size and no
+# zstd checksum.
+seq 1 1300000 >"$T/big.bin"
+id=$(fota_image_add "$T/big.bin" 4.0.0 12 --compress zstd:20) || fail "image add zstd:20 failed"
+zstd -lv "$FOTA_ORCH_STATE/images/$id/image.bin" >"$T/zstd-l.txt" 2>&1 || true
+grep -Eq 'Window Size: +8\.00 MiB' "$T/zstd-l.txt" && pass "level 20: window 8 MiB" ||
+	fail_soft "level 20 window: $(grep Window "$T/zstd-l.txt")"
+grep -Eq "Decompressed Size: .*\($(stat -c %s "$T/big.bin") B\)" "$T/zstd-l.txt" &&
+	pass "the frame carries the content size" || fail_soft "$(grep Decompressed "$T/zstd-l.txt")"
+grep -Eq 'Check: +None' "$T/zstd-l.txt" && pass "no zstd checksum" ||
+	fail_soft "$(grep Check "$T/zstd-l.txt")"
+
+# Bad --compress values are usage errors (exit 2) that say why.
+for bad in "xz|--compress 'xz' is not zstd or zstd:LEVEL" \
+	"zstd:30|--compress 'zstd:30': level is not 1..22" "zstd:|level is not 1..22"; do
+	rc=0
+	fota_image_add "$T/image.bin" 5.0.0 13 --compress "${bad%%|*}" >"$T/bad.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] && grep -qF -- "${bad#*|}" "$T/bad.log" &&
+		pass "--compress ${bad%%|*}: exit 2, ${bad#*|}" ||
+		fail_soft "--compress ${bad%%|*}: exit $rc: $(cat "$T/bad.log")"
+done
 fota_summary
