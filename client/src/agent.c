@@ -77,6 +77,10 @@ struct job {
 	 * and the highest index seen + 1. */
 	int64_t last_bcast_ms;
 	uint32_t bcast_next;
+	/* Index of the first broadcast frame seen: the chunks below it went out before this
+	 * device subscribed and will not come. head_asked: they were asked for. */
+	uint32_t bcast_head;
+	bool head_asked;
 	int64_t table_ms;      /* when the table arrived and the transfer opened */
 	struct repair_gap gap; /* quiet time before a repair request, from the frames' pace */
 	int64_t last_request_ms;
@@ -656,6 +660,10 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	repair_gap_frame(&a->job.gap, now);
 	if (topic_image) {
 		a->job.last_bcast_ms = now;
+		if (a->job.bcast_next == 0 && f.index > 0) {
+			a->job.bcast_head = f.index;
+			pthread_cond_signal(&a->wake); /* next_request asks for them now */
+		}
 		if (f.index >= a->job.bcast_next)
 			a->job.bcast_next = f.index + 1;
 	}
@@ -1075,10 +1083,14 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	struct fota_error err = {0};
 	int64_t gap, backoff;
 	uint32_t limit;
+	bool head;
 
 	*json = NULL;
 	if (!a->job.active || a->job.paused || a->state != FOTA_STATE_DOWNLOADING)
 		return false;
+	/* The broadcast started before this device subscribed: ask for the chunks it missed at
+	 * once, while the rest still flows, not after the broadcast and a quiet gap. Once. */
+	head = a->job.xfer && a->job.bcast_head > 0 && !a->job.head_asked;
 	/* gap_ms, or longer on a link slower than one chunk per gap_ms (repair_gap.h). */
 	gap = a->job.xfer ? repair_gap_ms(&a->job.gap) : a->cfg->gap_ms;
 	/* Before the broadcast's first frame every chunk it brings would be fetched twice: wait
@@ -1092,12 +1104,22 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	limit = UINT32_MAX;
 	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < BROADCAST_OVER_GAPS * gap)
 		limit = a->job.bcast_next;
+	if (head) {
+		a->job.head_asked = true;
+		limit = a->job.bcast_head;
+		goto ask;
+	}
+	/* On a slow link the answer to that request queues behind the broadcast: asking again
+	 * before the broadcast is over would fetch the head twice. */
+	if (a->job.head_asked && limit != UINT32_MAX)
+		return false;
 	/* Ask only when no new chunk came for a gap: while they flow, the broadcast or an
 	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
 	backoff = gap << (a->job.retries < 5 ? a->job.retries : 5);
 	if (now - a->job.last_new_chunk_ms < gap || now - a->job.last_request_ms < backoff ||
 	    now - a->job.started_ms < (int64_t)a->cfg->gap_ms)
 		return false;
+ask:
 	memset(&req, 0, sizeof(req));
 	memcpy(req.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN);
 	if (a->job.xfer == NULL) {
