@@ -261,6 +261,15 @@ struct orch_store_ops {
 	/* device NULL: every device. In append order. */
 	fota_err (*audit_each)(struct orch_store *s, const char *device, orch_audit_fn fn,
 			       void *ctx, struct fota_error *err);
+
+	/* Ownership among orchestrator instances sharing the database: takes the named lock for
+	 * this handle if no other handle holds it (*got), without waiting. It is held until
+	 * unlock or until the handle's connection ends (a killed instance loses its locks, so
+	 * another takes its work over). On a backend one instance owns (SQLite, behind serve's
+	 * state-directory lock) *got is always true. */
+	fota_err (*lock_try)(struct orch_store *s, const char *name, bool *got,
+			     struct fota_error *err);
+	void (*unlock)(struct orch_store *s, const char *name);
 };
 
 struct orch_store {

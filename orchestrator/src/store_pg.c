@@ -979,6 +979,45 @@ static fota_err pg_audit_each(struct orch_store *base, const char *device, orch_
 	return FOTA_OK;
 }
 
+/* --- ownership among instances -----------------------------------------------------------------
+ */
+
+/* Session-level advisory locks, keyed by the name's hash in a class of their own: PostgreSQL
+ * releases them when the connection ends, so the work of a killed instance becomes free. */
+#define PG_OWNER_CLASS 0x666f
+
+static fota_err pg_lock_try(struct orch_store *base, const char *name, bool *got,
+			    struct fota_error *err)
+{
+	char sql[96];
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%d, hashtext($1))", PG_OWNER_CLASS);
+	r = query(P(base), sql, 1, &name, err, "lock", NULL);
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	*got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return FOTA_OK;
+}
+
+static void pg_unlock(struct orch_store *base, const char *name)
+{
+	char sql[96];
+	int i;
+
+	/* A session may hold a lock more than once; unlock releases every hold. */
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%d, hashtext($1))", PG_OWNER_CLASS);
+	for (i = 0; i < 64; i++) {
+		PGresult *r = query(P(base), sql, 1, &name, NULL, "unlock", NULL);
+		bool held = r && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+		PQclear(r);
+		if (!held)
+			break;
+	}
+}
+
 static const struct orch_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -1009,6 +1048,8 @@ static const struct orch_store_ops pg_ops = {
     .group_pub_get = pg_group_pub_get,
     .audit_append = pg_audit_append,
     .audit_each = pg_audit_each,
+    .lock_try = pg_lock_try,
+    .unlock = pg_unlock,
 };
 
 /* CREATE ... IF NOT EXISTS and similar notices are not worth a line on stderr. */
