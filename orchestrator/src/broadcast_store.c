@@ -76,6 +76,58 @@ static fota_err record_end(struct orch_store *st, const struct orch_broadcast_re
 	return rc;
 }
 
+void orch_bcast_owner_name(char out[ORCH_BCAST_OWNER_LEN], const char *group, const char *image_id)
+{
+	snprintf(out, ORCH_BCAST_OWNER_LEN, "broadcast:%.*s/%.*s", FOTA_MAX_SEGMENT_LEN, group,
+		 FOTA_IMAGE_ID_HEX_LEN, image_id);
+}
+
+bool orch_bcast_local(struct orch_broadcaster *b, const char *group, const char *image_id)
+{
+	struct orch_broadcast_progress prog[ORCH_BROADCAST_JOBS];
+	size_t n = orch_broadcaster_progress(b, prog, ORCH_BROADCAST_JOBS), i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(prog[i].group, group) == 0 && strcmp(prog[i].image_id, image_id) == 0)
+			return true;
+	return false;
+}
+
+/* Gives up the ownership of a broadcast this instance no longer queues or runs. */
+static void release_if_idle(struct orch_store *st, struct orch_broadcaster *b, const char *group,
+			    const char *image_id)
+{
+	char owner[ORCH_BCAST_OWNER_LEN];
+
+	if (orch_bcast_local(b, group, image_id))
+		return;
+	orch_bcast_owner_name(owner, group, image_id);
+	st->ops->unlock(st, owner);
+}
+
+static fota_err resume_one(struct orch_store *st, struct orch_broadcaster *b,
+			   const struct orch_bcast_rec *row, bool *resumed, struct fota_error *err);
+
+/* An active row no local broadcast is behind: left alone while another instance owns it,
+ * else taken over. */
+static fota_err take_over(struct orch_store *st, struct orch_broadcaster *b,
+			  const struct orch_bcast_rec *row, bool *resumed, struct fota_error *err)
+{
+	char owner[ORCH_BCAST_OWNER_LEN];
+	bool mine = false;
+	fota_err rc;
+
+	*resumed = false;
+	orch_bcast_owner_name(owner, row->group, row->image_id);
+	rc = st->ops->lock_try(st, owner, &mine, err);
+	if (rc || !mine)
+		return rc;
+	rc = resume_one(st, b, row, resumed, err);
+	if (!*resumed)
+		st->ops->unlock(st, owner);
+	return rc;
+}
+
 static const struct orch_bcast_rec *find_row(const struct rows *rows, const char *group,
 					     const char *image_id)
 {
@@ -94,8 +146,10 @@ static fota_err sync_txn(struct orch_store *st, struct orch_broadcaster *b, stru
 	size_t n, i;
 	fota_err rc = FOTA_OK;
 
-	while (rc == FOTA_OK && orch_broadcaster_take_result(b, &r))
+	while (rc == FOTA_OK && orch_broadcaster_take_result(b, &r)) {
 		rc = record_end(st, &r, err);
+		release_if_idle(st, b, r.group, r.image_id);
+	}
 	if (rc)
 		return rc;
 	n = orch_broadcaster_progress(b, prog, ORCH_BROADCAST_JOBS);
@@ -118,10 +172,11 @@ static fota_err sync_txn(struct orch_store *st, struct orch_broadcaster *b, stru
 			if (strcmp(prog[k].group, row->group) == 0 &&
 			    strcmp(prog[k].image_id, row->image_id) == 0)
 				break;
-		if (k == n)
-			rc = put(st, row->campaign, row->group, row->image_id,
-				 orch_bcast_end_name(ORCH_BCAST_STOPPED), row->devices,
-				 row->chunk_count, row->next_chunk, err);
+		if (k == n) {
+			bool resumed = false;
+
+			rc = take_over(st, b, row, &resumed, err);
+		}
 	}
 	return rc;
 }
@@ -194,7 +249,7 @@ unsigned orch_broadcasts_resume(struct orch_store *st, struct orch_broadcaster *
 	for (i = 0; rc == FOTA_OK && i < rows.n; i++) {
 		bool one = false;
 
-		rc = resume_one(st, b, &rows.r[i], &one, &err);
+		rc = take_over(st, b, &rows.r[i], &one, &err);
 		resumed += one;
 	}
 	if (rc == FOTA_OK)

@@ -1291,7 +1291,8 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	struct tally t;
 	enum orch_verdict v = ORCH_VERDICT_HOLD;
 	uint32_t target, eff, admitted_now = 0;
-	bool in_window = false, in_txn = false, published = false;
+	bool in_window = false, in_txn = false, published = false, publishing = false;
+	char publisher[FOTA_MAX_NAME_LEN + 16];
 	size_t i;
 	fota_err rc;
 
@@ -1444,8 +1445,27 @@ publish:
 		goto out;
 	in_txn = false;
 	if (c.pub_rev < c.want_rev && e->pub) {
-		uint64_t rev = c.want_rev;
+		uint64_t rev;
 
+		/* Several instances on one database: the one that holds the campaign's publish
+		 * lock publishes; the others skip it. The holder reads the campaign again, as
+		 * another instance may have published this revision or changed it since. */
+		snprintf(publisher, sizeof(publisher), "publish:%s", c.id);
+		rc = st->ops->lock_try(st, publisher, &publishing, err);
+		if (rc || !publishing)
+			goto out;
+		{
+			struct orch_campaign fresh;
+
+			rc = st->ops->campaign_get(st, campaign_id, &fresh, err);
+			if (rc)
+				goto out;
+			orch_campaign_clear(&c);
+			c = fresh;
+		}
+		if (c.pub_rev >= c.want_rev)
+			goto out;
+		rev = c.want_rev;
 		rc = publish(e, &c, now, err);
 		if (rc)
 			goto out;
@@ -1484,8 +1504,22 @@ publish:
 	 * devices still waiting for the image instead. */
 	if (published && e->bcast && c.state == ORCH_CAMPAIGN_RUNNING && in_window) {
 		uint32_t devices = admitted_now ? admitted_now : t.k.need_image;
-		enum orch_bcast_action a = orch_broadcaster_request(
-		    e->bcast, c.id, c.group, c.image_id, devices, admitted_now, (uint32_t)m.n);
+		char owner[ORCH_BCAST_OWNER_LEN];
+		struct fota_error lerr = {0};
+		enum orch_bcast_action a = ORCH_BCAST_COVERED;
+		bool mine = false;
+
+		/* The instance that owns the group's broadcast of the image sends it; another
+		 * instance's broadcast already serves these devices. */
+		orch_bcast_owner_name(owner, c.group, c.image_id);
+		if (st->ops->lock_try(st, owner, &mine, &lerr))
+			orch_fail("broadcast ownership", &lerr);
+		if (mine) {
+			a = orch_broadcaster_request(e->bcast, c.id, c.group, c.image_id, devices,
+						     admitted_now, (uint32_t)m.n);
+			if (!orch_bcast_local(e->bcast, c.group, c.image_id))
+				st->ops->unlock(st, owner);
+		}
 
 		if (a == ORCH_BCAST_SKIPPED && devices)
 			orch_log("campaign %s: no broadcast for %u device%s of %zu in group %s; "
@@ -1500,6 +1534,8 @@ publish:
 out:
 	if (in_txn)
 		st->ops->rollback(st);
+	if (publishing)
+		st->ops->unlock(st, publisher);
 	free(m.m);
 	orch_campaign_clear(&c);
 	return rc;

@@ -148,12 +148,27 @@ END_TEST
 
 START_TEST(test_active_row_without_broadcast_is_stopped)
 {
-	/* Dropped while queued (a pause): no result comes, so the next sync closes the row. */
-	row("lab", "00000000000000aa", "run", 0, 0);
+	/* Dropped while queued by a pause: no result comes, so the next sync closes the row. */
+	row("lab", "00000000000000aa", "held", 0, 0);
 	orch_broadcasts_sync(st, bc);
 	ck_assert_str_eq(get("lab").state, "stopped");
 	/* Nothing is resumed from a closed row. */
 	ck_assert_uint_eq(orch_broadcasts_resume(st, bc), 0);
+}
+END_TEST
+
+START_TEST(test_unowned_active_row_is_taken_over)
+{
+	/* An instance sharing the database died midway (its ownership went with it): the next
+	 * sync of a live instance resumes the broadcast where the broker's acknowledgements
+	 * end. */
+	row("lab", "00000000000000aa", "run", 64, 17);
+	orch_broadcasts_sync(st, bc);
+	ck_assert_str_eq(get("lab").state, ORCH_BCAST_ACTIVE);
+	wait_idle();
+	orch_broadcasts_sync(st, bc);
+	ck_assert_str_eq(get("lab").state, "failed"); /* the image cannot be read here */
+	ck_assert_uint_eq(get("lab").next_chunk, 17);
 }
 END_TEST
 
@@ -165,6 +180,7 @@ static Suite *broadcast_store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_resume_after_restart);
 	tcase_add_test(tc, test_active_row_without_broadcast_is_stopped);
+	tcase_add_test(tc, test_unowned_active_row_is_taken_over);
 	suite_add_tcase(s, tc);
 	return s;
 }
