@@ -129,16 +129,21 @@ struct orch_campaign_created {
 	char preflight[FOTA_ERROR_MSG_MAX];
 	uint32_t members;      /* registered devices of the group */
 	uint32_t incompatible; /* of them, ruled out by the image's model or hardware */
+	/* On refusal, the input at fault where the rule knows it: "id", "image", "group",
+	 * "stages"; "" otherwise. */
+	char field[16];
 };
 
 /* Creates campaign id (draft) from c: the salt defaults to the id, c is validated, takes the
  * image's device requirements (c->image_id may be a unique prefix), passes the preflight
- * (unless force) and is stored with its "created" event in one transaction: on any error
+ * (unless force) and is stored with its "created" event (ending "by <actor>" unless actor is
+ * NULL or "") in one transaction: on any error
  * nothing is stored. FOTA_ERR_FIELD for a bad campaign, the image's or the preflight's code
  * otherwise (out->refused says which). */
 fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *st,
 			      struct orch_campaign *c, const char *id, bool force,
-			      struct orch_campaign_created *out, struct fota_error *err);
+			      const char *actor, struct orch_campaign_created *out,
+			      struct fota_error *err);
 
 /* Re-admits the failed, rolled-back and timed-out devices of a running or paused campaign
  * (device NULL: all of them) and asks for a new directive sequence; each gets a "retry"

@@ -21,14 +21,17 @@ static void image_requirements(struct orch_campaign *c, const struct fota_manife
 
 fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *st,
 			      struct orch_campaign *c, const char *id, bool force,
-			      struct orch_campaign_created *out, struct fota_error *err)
+			      const char *actor, struct orch_campaign_created *out,
+			      struct fota_error *err)
 {
 	struct orch_image *img = NULL;
 	fota_err rc;
 
 	memset(out, 0, sizeof(*out));
-	if (strlen(id) > FOTA_MAX_NAME_LEN)
+	if (strlen(id) > FOTA_MAX_NAME_LEN) {
+		snprintf(out->field, sizeof(out->field), "id");
 		return fota_error_set(err, FOTA_ERR_FIELD, "campaign id is too long");
+	}
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	if (!c->salt[0])
 		snprintf(c->salt, sizeof(c->salt), "%s", id);
@@ -36,8 +39,10 @@ fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *
 	if (rc)
 		return rc;
 	rc = orch_image_open(cfg, c->image_id, &img, err);
-	if (rc)
+	if (rc) {
+		snprintf(out->field, sizeof(out->field), "image");
 		return rc;
+	}
 	snprintf(c->image_id, sizeof(c->image_id), "%s", img->id);
 	image_requirements(c, &img->manifest);
 	c->state = ORCH_CAMPAIGN_DRAFT;
@@ -49,6 +54,12 @@ fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *
 	if (rc == FOTA_ERR_NOT_FOUND || rc == FOTA_ERR_FIELD || rc == FOTA_ERR_INCOMPATIBLE) {
 		if (!force) {
 			out->refused = true;
+			/* An unknown group, or a listed device that is unknown or outside it. */
+			snprintf(out->field, sizeof(out->field), "%s",
+				 rc == FOTA_ERR_INCOMPATIBLE ? "image"
+				 : rc == FOTA_ERR_NOT_FOUND && strstr(err->msg, "group")
+				     ? "group"
+				     : "stages");
 			goto rollback;
 		}
 		out->forced = true;
@@ -63,8 +74,9 @@ fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *
 		rc = st->ops->campaign_create(st, c, err);
 	if (rc == FOTA_OK)
 		rc = orch_campaign_event(
-		    st, c->id, "", "created", "", err, "image %s (%s %s), group %s, %u stages",
-		    img->id, img->manifest.name, img->manifest.version, c->group, c->n_stages);
+		    st, c->id, "", "created", "", err, "image %s (%s %s), group %s, %u stages%s%s",
+		    img->id, img->manifest.name, img->manifest.version, c->group, c->n_stages,
+		    actor && *actor ? " by " : "", actor && *actor ? actor : "");
 	if (rc == FOTA_OK)
 		rc = st->ops->commit(st, err);
 	if (rc == FOTA_OK)

@@ -134,7 +134,7 @@ static int do_create(struct orch_config *cfg, struct orch_campaign *c, const cha
 		orch_fail("campaign create", err);
 		goto out;
 	}
-	rc = orch_campaign_create(cfg, st, c, id, force, &res, err);
+	rc = orch_campaign_create(cfg, st, c, id, force, NULL, &res, err);
 	if (res.forced)
 		orch_warn("campaign create: --force: %s", res.preflight);
 	if (res.refused) {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* serve's HTTP endpoints: /metrics (Prometheus), /healthz (the process answers) and /readyz
- * (broker connected, store writable). */
+/* serve's HTTP endpoints: /metrics (Prometheus), /healthz (the process answers), /readyz
+ * (broker connected, store writable) and the API under /api/v1 (api.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "endpoints.h"
 #include "http.h"
 #include "log.h"
@@ -74,7 +75,9 @@ static void on_request(void *ctx, const struct orch_http_request *req,
 	struct orch_endpoints *e = ctx;
 	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
-	if (strcmp(req->path, "/healthz") == 0 && get)
+	if (strncmp(req->path, ORCH_API_PREFIX, strlen(ORCH_API_PREFIX)) == 0)
+		orch_api_handle(e->store, orch_daemon_config(e->daemon), req, res);
+	else if (strcmp(req->path, "/healthz") == 0 && get)
 		orch_http_reply(res, 200, "text/plain; charset=utf-8", "ok\n");
 	else if (strcmp(req->path, "/readyz") == 0 && get)
 		readyz(e, res);

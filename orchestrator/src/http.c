@@ -165,15 +165,27 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	orch_debug("http: %s", line);
 }
 
-/* The subject of the client's certificate if the CA verified it; false otherwise. */
-static bool verified_client(struct MHD_Connection *conn, char *dn, size_t size)
+/* One attribute of a subject: "" if absent, false if it does not fit. */
+static bool subject_attr(gnutls_x509_crt_t crt, const char *oid, char *out, size_t size)
+{
+	size_t len = size;
+	int rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, 0, 0, out, &len);
+
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		out[0] = '\0';
+		return true;
+	}
+	return rc >= 0;
+}
+
+/* The CN and OU of the client's certificate if the CA verified it; false otherwise. */
+static bool verified_client(struct MHD_Connection *conn, char *cn, char *ou, size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	const gnutls_datum_t *certs;
 	gnutls_x509_crt_t crt = NULL;
 	unsigned status = 0, n = 0;
-	size_t len = size;
 	bool ok = false;
 
 	if (!ci || !ci->tls_session)
@@ -184,7 +196,8 @@ static bool verified_client(struct MHD_Connection *conn, char *dn, size_t size)
 	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
 		return false;
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0 &&
-	    gnutls_x509_crt_get_dn(crt, dn, &len) >= 0)
+	    subject_attr(crt, GNUTLS_OID_X520_COMMON_NAME, cn, size) &&
+	    subject_attr(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, ou, size))
 		ok = true;
 	gnutls_x509_crt_deinit(crt);
 	return ok;
@@ -219,7 +232,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct pending *p = *state;
 	struct orch_http_response res = {0};
 	struct orch_http_request req = {0};
-	char dn[ORCH_HTTP_MAX_DN] = "";
+	char cn[ORCH_HTTP_MAX_NAME] = "", ou[ORCH_HTTP_MAX_NAME] = "";
 
 	(void)version;
 	if (!p) {
@@ -245,7 +258,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (h->verify_clients && !verified_client(conn, dn, sizeof(dn))) {
+	if (h->verify_clients && !verified_client(conn, cn, ou, sizeof(cn))) {
 		orch_http_reply(&res, 403, "application/json",
 				"{\"error\":\"a client certificate signed by the [http] ca is "
 				"required\"}\n");
@@ -260,7 +273,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.path = url;
 	req.body = p->body ? p->body : "";
 	req.body_len = p->len;
-	req.client_dn = dn;
+	req.client_cn = cn;
+	req.client_ou = ou;
 	h->handler(h->ctx, &req, &res);
 	if (!res.status)
 		orch_http_reply(&res, 500, "application/json", "{\"error\":\"no answer\"}\n");

@@ -13,16 +13,18 @@
 
 /* Request bodies above this are refused with 413 before they are read. */
 #define ORCH_HTTP_MAX_BODY (64u * 1024u)
-/* Client certificate subjects longer than this are refused. */
-#define ORCH_HTTP_MAX_DN 512
+/* Client certificate CN and OU longer than this are refused. */
+#define ORCH_HTTP_MAX_NAME 128
 
 struct orch_http_request {
 	const char *method; /* "GET", "POST", ... */
 	const char *path;   /* without the query string */
 	const char *body;   /* NUL-terminated; "" without a body */
 	size_t body_len;
-	/* The verified client certificate's subject (RFC 4514), "" on plain HTTP. */
-	const char *client_dn;
+	/* The verified client certificate's subject CN and first OU; "" on plain HTTP or when
+	 * the certificate has none. */
+	const char *client_cn;
+	const char *client_ou;
 };
 
 struct orch_http_response {

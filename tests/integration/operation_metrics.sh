@@ -20,6 +20,8 @@ fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "n
 check "/healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
 check "/readyz answers 200 with the broker connected" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]
+check "the API refuses a client without a certificate (401)" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/campaigns")" = 401 ]
 check "an unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404 ]
 check "POST /metrics is 405" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$url/metrics")" = 405 ]

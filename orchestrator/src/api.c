@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP API under /api/v1: campaigns and devices as JSON, each route allowed from a role
+ * up, every change through the same service functions as the CLI, recorded with the
+ * operator's certificate name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fota/status.h"
+#include "fota/timeutil.h"
+
+#include "api.h"
+#include "api_body.h"
+#include "campaign.h"
+
+#define JSON_TYPE "application/json"
+
+static const char *const role_names[] = {"", "viewer", "operator", "release-manager"};
+
+enum orch_role orch_role_from_ou(const char *ou)
+{
+	for (int r = ORCH_ROLE_VIEWER; r <= ORCH_ROLE_RELEASE_MANAGER; r++)
+		if (strcmp(ou, role_names[r]) == 0)
+			return (enum orch_role)r;
+	return ORCH_ROLE_NONE;
+}
+
+const char *orch_role_name(enum orch_role r)
+{
+	return (unsigned)r <= ORCH_ROLE_RELEASE_MANAGER ? role_names[r] : "";
+}
+
+/* o as the response body (consumed). */
+static void reply_json(struct orch_http_response *res, unsigned status, cJSON *o)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	cJSON_Delete(o);
+	if (!text) {
+		orch_http_reply(res, 500, JSON_TYPE, "{\"error\":\"out of memory\"}\n");
+		return;
+	}
+	orch_http_reply(res, status, JSON_TYPE, text);
+	free(text);
+}
+
+static void reply_error(struct orch_http_response *res, unsigned status, const char *field,
+			const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "error", msg);
+	if (field && *field)
+		cJSON_AddStringToObject(o, "field", field);
+	reply_json(res, status, o);
+}
+
+static unsigned status_for(fota_err code)
+{
+	switch (code) {
+	case FOTA_ERR_NOT_FOUND:
+		return 404;
+	case FOTA_ERR_STATE:
+		return 409;
+	case FOTA_ERR_FIELD:
+	case FOTA_ERR_PARSE:
+	case FOTA_ERR_INVAL:
+	case FOTA_ERR_TOO_BIG:
+	case FOTA_ERR_INCOMPATIBLE:
+		return 400;
+	default:
+		return 500;
+	}
+}
+
+static int add_name(void *ctx, const char *name)
+{
+	cJSON_AddItemToArray(ctx, cJSON_CreateString(name));
+	return 0;
+}
+
+static void list_campaigns(struct orch_store *st, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	cJSON *names = cJSON_CreateArray(), *arr = cJSON_CreateArray(), *n;
+
+	if (st->ops->campaign_each(st, false, add_name, names, &err)) {
+		cJSON_Delete(names);
+		cJSON_Delete(arr);
+		reply_error(res, 500, NULL, err.msg);
+		return;
+	}
+	cJSON_ArrayForEach(n, names)
+	{
+		struct orch_campaign c;
+		cJSON *o;
+
+		memset(&c, 0, sizeof(c));
+		if (st->ops->campaign_get(st, n->valuestring, &c, &err))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "campaign", c.id);
+		cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
+		cJSON_AddStringToObject(o, "image", c.image_id);
+		cJSON_AddStringToObject(o, "group", c.group);
+		cJSON_AddNumberToObject(o, "stage", c.stage + 1);
+		cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
+		cJSON_AddItemToArray(arr, o);
+		orch_campaign_clear(&c);
+	}
+	cJSON_Delete(names);
+	reply_json(res, 200, arr);
+}
+
+struct tally {
+	const struct orch_campaign *c;
+	struct orch_counts all;
+	struct orch_counts stage[ORCH_MAX_STAGES];
+};
+
+/* The same tally as `campaign status`. */
+static int tally_one(void *ctx, const struct orch_cdev *d)
+{
+	struct tally *t = ctx;
+
+	orch_counts_add(&t->all, t->c, d);
+	orch_counts_add(&t->stage[d->stage < ORCH_MAX_STAGES ? d->stage : ORCH_MAX_STAGES - 1],
+			t->c, d);
+	return 0;
+}
+
+static cJSON *counts_json(const struct orch_counts *k)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "admitted", k->admitted);
+	cJSON_AddNumberToObject(o, "reported", k->reported);
+	cJSON_AddNumberToObject(o, "confirmed", k->confirmed);
+	cJSON_AddNumberToObject(o, "failed", k->failed);
+	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
+	cJSON_AddNumberToObject(o, "timed_out", k->timed_out);
+	cJSON_AddNumberToObject(o, "incompatible", k->incompatible);
+	return o;
+}
+
+static void show_campaign(struct orch_store *st, const char *id, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	struct orch_campaign c;
+	struct tally *t = calloc(1, sizeof(*t));
+	cJSON *o, *stages;
+	fota_err rc;
+
+	memset(&c, 0, sizeof(c));
+	if (!t) {
+		reply_error(res, 500, NULL, "out of memory");
+		return;
+	}
+	rc = st->ops->campaign_get(st, id, &c, &err);
+	if (rc == FOTA_OK) {
+		t->c = &c;
+		rc = st->ops->cdev_each(st, c.id, tally_one, t, &err);
+	}
+	if (rc) {
+		reply_error(res, status_for(rc), NULL, err.msg);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "campaign", c.id);
+	cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
+	cJSON_AddStringToObject(o, "reason", c.reason);
+	cJSON_AddStringToObject(o, "image", c.image_id);
+	cJSON_AddStringToObject(o, "group", c.group);
+	cJSON_AddNumberToObject(o, "stage", c.stage + 1);
+	cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
+	cJSON_AddNumberToObject(o, "percent", c.cur_percent);
+	cJSON_AddItemToObject(o, "counts", counts_json(&t->all));
+	stages = cJSON_AddArrayToObject(o, "stages");
+	for (uint32_t i = 0; i < c.n_stages && i < ORCH_MAX_STAGES; i++) {
+		cJSON *s = counts_json(&t->stage[i]);
+
+		cJSON_AddNumberToObject(s, "index", i + 1);
+		cJSON_AddItemToArray(stages, s);
+	}
+	reply_json(res, 200, o);
+out:
+	orch_campaign_clear(&c);
+	free(t);
+}
+
+static int event_one(void *ctx, const struct orch_event *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[FOTA_TIME_STR_LEN];
+
+	fota_time_format(e->ts, t);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "ts", t);
+	cJSON_AddStringToObject(o, "campaign", e->campaign);
+	cJSON_AddStringToObject(o, "device", e->device);
+	cJSON_AddStringToObject(o, "kind", e->kind);
+	cJSON_AddStringToObject(o, "result", e->result);
+	cJSON_AddStringToObject(o, "detail", e->detail);
+	cJSON_AddItemToArray(ctx, o);
+	return 0;
+}
+
+static void campaign_events(struct orch_store *st, const char *id, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	struct orch_campaign c;
+	cJSON *arr;
+	fota_err rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = st->ops->campaign_get(st, id, &c, &err);
+	orch_campaign_clear(&c);
+	if (rc) {
+		reply_error(res, status_for(rc), NULL, err.msg);
+		return;
+	}
+	arr = cJSON_CreateArray();
+	rc = st->ops->event_each(st, id, NULL, event_one, arr, &err);
+	if (rc) {
+		cJSON_Delete(arr);
+		reply_error(res, status_for(rc), NULL, err.msg);
+		return;
+	}
+	reply_json(res, 200, arr);
+}
+
+static void steer_campaign(struct orch_store *st, const char *id, const char *verb,
+			   const char *actor, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	enum orch_cstate from, to;
+	fota_err rc =
+	    orch_campaign_command_by(st, id, verb, actor, fota_time_now(), &from, &to, &err);
+	cJSON *o;
+
+	if (rc) {
+		reply_error(res, status_for(rc), NULL, err.msg);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "campaign", id);
+	cJSON_AddStringToObject(o, "from", orch_cstate_name(from));
+	cJSON_AddStringToObject(o, "state", orch_cstate_name(to));
+	reply_json(res, 200, o);
+}
+
+static void create_campaign(struct orch_store *st, const struct orch_config *cfg,
+			    const struct orch_http_request *req, const char *actor,
+			    struct orch_http_response *res)
+{
+	char id[FOTA_MAX_NAME_LEN + 1] = "", field[ORCH_API_FIELD_MAX] = "";
+	struct orch_campaign_created out;
+	struct fota_error err = {0};
+	struct orch_campaign c;
+	bool force = false;
+	fota_err rc;
+	cJSON *o;
+
+	memset(&c, 0, sizeof(c));
+	rc = orch_api_campaign_body(req->body, req->body_len, &c, id, &force, field, &err);
+	if (rc) {
+		reply_error(res, 400, field, err.msg);
+		goto out;
+	}
+	rc = orch_campaign_create(cfg, st, &c, id, force, actor, &out, &err);
+	if (rc) {
+		/* Which member the rule was about, where the service says. */
+		snprintf(field, sizeof(field), "%s", out.field);
+		reply_error(res, status_for(rc), field, err.msg);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "campaign", c.id);
+	cJSON_AddStringToObject(o, "state", "draft");
+	if (out.forced)
+		cJSON_AddStringToObject(o, "forced", out.preflight);
+	reply_json(res, 201, o);
+out:
+	orch_campaign_clear(&c);
+}
+
+static int device_one(void *ctx, const struct orch_device *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "device", d->id);
+	cJSON_AddStringToObject(o, "model", d->model);
+	cJSON_AddStringToObject(o, "hw", d->hw);
+	cJSON_AddStringToObject(o, "version", d->version);
+	cJSON_AddStringToObject(o, "groups", d->groups);
+	cJSON_AddBoolToObject(o, "online", d->online);
+	cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
+	cJSON_AddItemToArray(ctx, o);
+	return 0;
+}
+
+static void list_devices(struct orch_store *st, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	cJSON *arr = cJSON_CreateArray();
+
+	if (st->ops->device_each(st, NULL, device_one, arr, &err)) {
+		cJSON_Delete(arr);
+		reply_error(res, 500, NULL, err.msg);
+		return;
+	}
+	reply_json(res, 200, arr);
+}
+
+/* Whether role may do it; else a 403 naming the role needed. */
+static bool allowed(enum orch_role have, enum orch_role need, struct orch_http_response *res)
+{
+	char msg[96];
+
+	if (have >= need)
+		return true;
+	snprintf(msg, sizeof(msg), "role %s may not do this; it needs %s", orch_role_name(have),
+		 orch_role_name(need));
+	reply_error(res, 403, NULL, msg);
+	return false;
+}
+
+void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
+		     const struct orch_http_request *req, struct orch_http_response *res)
+{
+	const char *rest = req->path + strlen(ORCH_API_PREFIX);
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	enum orch_role role = orch_role_from_ou(req->client_ou);
+	char id[FOTA_MAX_NAME_LEN + 1], verb[16], actor[2 * 128 + 32];
+	const char *slash;
+	size_t len;
+
+	if (!req->client_cn[0] && !req->client_ou[0]) {
+		reply_error(res, 401, NULL,
+			    "the API needs a client certificate: serve it over TLS with [http] ca");
+		return;
+	}
+	if (role == ORCH_ROLE_NONE) {
+		reply_error(res, 403, NULL,
+			    "the client certificate's OU names no role (viewer, operator, "
+			    "release-manager)");
+		return;
+	}
+	snprintf(actor, sizeof(actor), "%s (%s)", req->client_cn, orch_role_name(role));
+	if (strcmp(rest, "devices") == 0) {
+		if (!get)
+			reply_error(res, 405, NULL, "only GET");
+		else
+			list_devices(st, res);
+		return;
+	}
+	if (strcmp(rest, "campaigns") == 0) {
+		if (get)
+			list_campaigns(st, res);
+		else if (!post)
+			reply_error(res, 405, NULL, "only GET and POST");
+		else if (allowed(role, ORCH_ROLE_RELEASE_MANAGER, res))
+			create_campaign(st, cfg, req, actor, res);
+		return;
+	}
+	if (strncmp(rest, "campaigns/", 10) != 0) {
+		reply_error(res, 404, NULL, "no such resource");
+		return;
+	}
+	rest += 10;
+	slash = strchr(rest, '/');
+	len = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (len == 0 || len > FOTA_MAX_NAME_LEN) {
+		reply_error(res, 404, NULL, "no such campaign");
+		return;
+	}
+	memcpy(id, rest, len);
+	id[len] = '\0';
+	if (!slash) {
+		if (!get)
+			reply_error(res, 405, NULL, "only GET");
+		else
+			show_campaign(st, id, res);
+		return;
+	}
+	snprintf(verb, sizeof(verb), "%.15s", slash + 1);
+	if (strcmp(slash + 1, "events") == 0) {
+		if (!get)
+			reply_error(res, 405, NULL, "only GET");
+		else
+			campaign_events(st, id, res);
+		return;
+	}
+	if (strcmp(verb, "start") != 0 && strcmp(verb, "pause") != 0 &&
+	    strcmp(verb, "resume") != 0 && strcmp(verb, "abort") != 0) {
+		reply_error(res, 404, NULL, "no such resource");
+		return;
+	}
+	if (!post)
+		reply_error(res, 405, NULL, "only POST");
+	else if (allowed(role, ORCH_ROLE_OPERATOR, res))
+		steer_campaign(st, id, verb, actor, res);
+}

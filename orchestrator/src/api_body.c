@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Parsing the HTTP API's JSON request bodies; every refusal names the member at fault. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "api_body.h"
+#include "campaign.h"
+
+/* why may be err->msg itself: it is copied first. */
+static fota_err refuse(char field[ORCH_API_FIELD_MAX], const char *name, struct fota_error *err,
+		       const char *why)
+{
+	char copy[FOTA_ERROR_MSG_MAX];
+
+	snprintf(copy, sizeof(copy), "%s", why);
+	snprintf(field, ORCH_API_FIELD_MAX, "%s", name);
+	return fota_error_set(err, FOTA_ERR_FIELD, "%s: %.200s", name, copy);
+}
+
+/* A string member of at most max bytes into out; absent is "" unless required. */
+static fota_err string_member(const cJSON *o, const char *name, bool required, char *out,
+			      size_t max, char field[ORCH_API_FIELD_MAX], struct fota_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	out[0] = '\0';
+	if (!v)
+		return required ? refuse(field, name, err, "required") : FOTA_OK;
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return refuse(field, name, err, "must be a string");
+	if (!v->valuestring[0] || strlen(v->valuestring) > max)
+		return refuse(field, name, err, "empty or too long");
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return FOTA_OK;
+}
+
+static const char *const campaign_members[] = {"id",	 "image",	   "group",
+					       "stages", "fail_threshold", "force"};
+
+fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campaign *c,
+				char id[FOTA_MAX_NAME_LEN + 1], bool *force,
+				char field[ORCH_API_FIELD_MAX], struct fota_error *err)
+{
+	char threshold[32];
+	const cJSON *m, *stages, *f;
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	fota_err rc = FOTA_OK;
+	int i, n;
+
+	field[0] = '\0';
+	*force = false;
+	if (!o || !cJSON_IsObject(o)) {
+		rc = fota_error_set(err, FOTA_ERR_PARSE, "the body is not a JSON object");
+		goto out;
+	}
+	/* A misspelt member must not be ignored: "fail_treshold" would run without a limit. */
+	cJSON_ArrayForEach(m, o)
+	{
+		size_t k;
+
+		for (k = 0; k < sizeof(campaign_members) / sizeof(campaign_members[0]); k++)
+			if (m->string && strcmp(m->string, campaign_members[k]) == 0)
+				break;
+		if (k == sizeof(campaign_members) / sizeof(campaign_members[0])) {
+			snprintf(field, ORCH_API_FIELD_MAX, "%s", m->string ? m->string : "");
+			rc = fota_error_set(err, FOTA_ERR_FIELD, "%.64s: unknown member",
+					    m->string ? m->string : "");
+			goto out;
+		}
+	}
+	rc = string_member(o, "id", true, id, FOTA_MAX_NAME_LEN, field, err);
+	if (rc == FOTA_OK)
+		rc = string_member(o, "image", true, c->image_id, sizeof(c->image_id) - 1, field,
+				   err);
+	if (rc == FOTA_OK)
+		rc = string_member(o, "group", true, c->group, sizeof(c->group) - 1, field, err);
+	if (rc == FOTA_OK)
+		rc = string_member(o, "fail_threshold", false, threshold, sizeof(threshold) - 1,
+				   field, err);
+	if (rc)
+		goto out;
+	if (threshold[0] && orch_fail_threshold_parse(threshold, c, err)) {
+		rc = refuse(field, "fail_threshold", err, err->msg);
+		goto out;
+	}
+	f = cJSON_GetObjectItemCaseSensitive(o, "force");
+	if (f && !cJSON_IsBool(f)) {
+		rc = refuse(field, "force", err, "must be true or false");
+		goto out;
+	}
+	*force = f && cJSON_IsTrue(f);
+	stages = cJSON_GetObjectItemCaseSensitive(o, "stages");
+	if (!stages || !cJSON_IsArray(stages)) {
+		rc = refuse(field, "stages", err, "required, an array of stage strings");
+		goto out;
+	}
+	n = cJSON_GetArraySize(stages);
+	if (n < 1 || n > ORCH_MAX_STAGES) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "1 to %d stages", ORCH_MAX_STAGES);
+		rc = refuse(field, "stages", err, why);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const cJSON *s = cJSON_GetArrayItem(stages, i);
+
+		if (!cJSON_IsString(s) || !s->valuestring) {
+			rc = refuse(field, "stages", err, "every stage is a string");
+			goto out;
+		}
+		rc = orch_stage_parse(s->valuestring, &c->stages[c->n_stages], err);
+		if (rc) {
+			char why[FOTA_ERROR_MSG_MAX];
+
+			snprintf(why, sizeof(why), "stage %d: %.200s", i + 1, err->msg);
+			rc = refuse(field, "stages", err, why);
+			goto out;
+		}
+		c->n_stages++;
+	}
+out:
+	cJSON_Delete(o);
+	return rc;
+}
