@@ -1959,6 +1959,9 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	}
 	if (*stop)
 		return FOTA_OK;
+	/* A broker that enforces group membership refuses the groups of a configuration the
+	 * orchestrator has since changed: not fatal, the retained assignment says which are ours
+	 * and the main loop subscribes again. */
 	if (update_subscriptions(a, &serr) != FOTA_OK) {
 		log_warn("subscriptions: %s", serr.msg);
 		snprintf(last_serr, sizeof(last_serr), "%s", serr.msg);
