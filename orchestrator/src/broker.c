@@ -36,10 +36,19 @@ void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, 
 	pthread_mutex_unlock(&r->lock);
 }
 
+void orch_routes_set_control_hook(struct orch_routes *r, orch_control_hook_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&r->lock);
+	r->control_hook = fn;
+	r->control_ctx = ctx;
+	pthread_mutex_unlock(&r->lock);
+}
+
 void orch_routes_clear(struct orch_routes *r)
 {
 	orch_routes_set(r, NULL, NULL);
 	orch_routes_set_status_hook(r, NULL, NULL);
+	orch_routes_set_control_hook(r, NULL, NULL);
 }
 
 void orch_routes_destroy(struct orch_routes *r)
@@ -59,6 +68,13 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	if (r->probe_topic[0] && strcmp(topic, r->probe_topic) == 0)
 		r->probe_seen = true;
 	pthread_mutex_unlock(&r->lock);
+	if (strncmp(topic, "$CONTROL/", 9) == 0) {
+		pthread_mutex_lock(&r->lock);
+		if (r->control_hook)
+			r->control_hook(r->control_ctx, topic, payload, len);
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
 	if (fota_topic_parse(r->prefix, topic, &t, NULL) != FOTA_OK)
 		return;
 	if (fota_topic_payload_check(&t, topic, len, &err) != FOTA_OK) {

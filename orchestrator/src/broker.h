@@ -24,6 +24,10 @@
 typedef void (*orch_status_hook_fn)(void *ctx, const char *device, const uint8_t *payload,
 				    size_t len);
 
+/* Sees every message on a $CONTROL/... topic (broker plugin responses). */
+typedef void (*orch_control_hook_fn)(void *ctx, const char *topic, const uint8_t *payload,
+				     size_t len);
+
 /* Where incoming device messages go. The lock lets a command detach repair and fleet before
  * freeing them while the MQTT thread may still be delivering. */
 struct orch_routes {
@@ -38,11 +42,14 @@ struct orch_routes {
 	char probe_topic[FOTA_MAX_TOPIC_LEN + 1];
 	bool probe_seen;
 	uint64_t oversize; /* messages dropped for exceeding fota_topic_payload_limit */
+	orch_control_hook_fn control_hook; /* NULL: none */
+	void *control_ctx;
 };
 
 void orch_routes_init(struct orch_routes *r, const char *prefix);
 void orch_routes_set(struct orch_routes *r, struct orch_repair *repair, struct orch_fleet *fleet);
 void orch_routes_set_status_hook(struct orch_routes *r, orch_status_hook_fn fn, void *ctx);
+void orch_routes_set_control_hook(struct orch_routes *r, orch_control_hook_fn fn, void *ctx);
 /* After return no message is being delivered to the previous targets. */
 void orch_routes_clear(struct orch_routes *r);
 void orch_routes_destroy(struct orch_routes *r);
