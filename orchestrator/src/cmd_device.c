@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "cmd.h"
 #include "config.h"
+#include "dynsec.h"
 #include "store.h"
 
 /* One CSV line of the inventory; longer lines are an error, not truncated. */
@@ -92,28 +93,47 @@ static void keep_presence(struct orch_store *st, struct orch_device *d)
 }
 
 /* Devices whose registry groups this command set: each is sent its assignment. */
+struct assign_entry {
+	char id[FOTA_MAX_SEGMENT_LEN + 1];
+	char old_groups[sizeof(((struct orch_device *)0)->groups)]; /* before this command */
+};
+
 struct assign_list {
-	char (*ids)[FOTA_MAX_SEGMENT_LEN + 1];
+	struct assign_entry *e;
 	size_t n, cap;
 };
 
-static fota_err assign_list_add(struct assign_list *l, const char *id, struct fota_error *err)
+static fota_err assign_list_add(struct assign_list *l, const char *id, const char *old_groups,
+				struct fota_error *err)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->ids, cap * sizeof(*l->ids));
+		void *p = realloc(l->e, cap * sizeof(*l->e));
 
 		if (p == NULL)
 			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
-		l->ids = p;
+		l->e = p;
 		l->cap = cap;
 	}
-	snprintf(l->ids[l->n++], sizeof(l->ids[0]), "%s", id);
+	snprintf(l->e[l->n].id, sizeof(l->e[0].id), "%s", id);
+	snprintf(l->e[l->n].old_groups, sizeof(l->e[0].old_groups), "%s", old_groups);
+	l->n++;
 	return FOTA_OK;
 }
 
-/* After the registry committed: signs and publishes each listed device's groups as read back
- * from the registry. Returns the exit code. */
+/* The device's registry groups now ("" for a new device). */
+static void old_groups(struct orch_store *st, const char *id, char *out, size_t size)
+{
+	struct orch_device old;
+
+	out[0] = '\0';
+	if (st->ops->device_get(st, id, &old, NULL) == FOTA_OK)
+		snprintf(out, size, "%s", old.groups);
+}
+
+/* After the registry committed: with [broker] access = dynsec, first brings the broker's grants
+ * to each listed device's groups as read back from the registry, then signs and publishes
+ * them as its assignment. Returns the exit code. */
 static int publish_assignments(const struct orch_config *cfg, struct orch_store *st,
 			       const struct assign_list *l)
 {
@@ -150,11 +170,13 @@ static int publish_assignments(const struct orch_config *cfg, struct orch_store 
 		struct orch_device d;
 		uint64_t seq = 0;
 
-		if (st->ops->device_get(st, l->ids[i], &d, &err) ||
+		if (st->ops->device_get(st, l->e[i].id, &d, &err) ||
+		    (cfg->dynsec && orch_dynsec_device(mqtt, &routes, cfg, d.id, l->e[i].old_groups,
+						       d.groups, &err)) ||
 		    orch_assign_publish(mqtt, cfg, st, signer, d.id, d.groups, &seq, &err)) {
 			orch_log("device %s: registry changed, but no assignment was published: %s "
 				 "(run the command again)",
-				 l->ids[i], err.msg);
+				 l->e[i].id, err.msg);
 			ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 			goto out;
 		}
@@ -279,6 +301,7 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		goto out;
 	while (fgets(line, sizeof(line), fp)) {
 		struct orch_device d;
+		char before[sizeof(d.groups)];
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(fp)) {
@@ -312,9 +335,10 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 			break;
 		}
 		keep_presence(st, &d);
+		old_groups(st, d.id, before, sizeof(before));
 		rc = st->ops->device_put(st, &d, d.groups[0] != '\0', err);
 		if (rc == FOTA_OK && d.groups[0] != '\0')
-			rc = assign_list_add(assigned, d.id, err);
+			rc = assign_list_add(assigned, d.id, before, err);
 		if (rc)
 			break;
 		(*count)++;
@@ -343,6 +367,7 @@ int orch_cmd_device(int argc, char **argv)
 	struct orch_store *st = NULL;
 	struct orch_device d;
 	struct assign_list assigned = {0};
+	char before[sizeof(d.groups)];
 	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL;
 	int opt, ret = ORCH_EXIT_USAGE;
 
@@ -437,13 +462,14 @@ int orch_cmd_device(int argc, char **argv)
 			goto out;
 		}
 		keep_presence(st, &d);
+		old_groups(st, d.id, before, sizeof(before));
 		if (st->ops->device_put(st, &d, groups != NULL, &err) ||
 		    st->ops->commit(st, &err)) {
 			st->ops->rollback(st);
 			orch_fail("device add", &err);
 			goto out;
 		}
-		if (groups != NULL && assign_list_add(&assigned, d.id, &err)) {
+		if (groups != NULL && assign_list_add(&assigned, d.id, before, &err)) {
 			orch_fail("device add", &err);
 			goto out;
 		}
@@ -465,7 +491,7 @@ int orch_cmd_device(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 	}
 out:
-	free(assigned.ids);
+	free(assigned.e);
 	orch_store_close(st);
 	return ret;
 }

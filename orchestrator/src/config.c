@@ -27,6 +27,8 @@ const char orch_config_help[] =
     "  --serve-client-id ID [broker] serve_client_id: the id `serve` connects as, exactly\n"
     "                       (default: the client_id-<pid> of every command)\n"
     "  --keepalive S        [broker] keepalive seconds (default 30)\n"
+    "  --broker-access A    [broker] access: acl_file (default) or dynsec, the broker's\n"
+    "                       dynamic-security plugin the orchestrator keeps in step\n"
     "  --state-dir DIR      [orchestrator] state_dir (default " ORCH_DEFAULT_STATE_DIR ")\n"
     "  --store URI          [orchestrator] store: postgresql://USER@HOST/DB (libpq URI) or\n"
     "                       sqlite:PATH (default: SQLite in the state directory)\n"
@@ -60,6 +62,7 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_CLIENT_ID, "broker", "client_id"},
     {ORCH_OPT_SERVE_CLIENT_ID, "broker", "serve_client_id"},
     {ORCH_OPT_KEEPALIVE, "broker", "keepalive"},
+    {ORCH_OPT_BROKER_ACCESS, "broker", "access"},
     {ORCH_OPT_STATE_DIR, "orchestrator", "state_dir"},
     {ORCH_OPT_STORE, "orchestrator", "store"},
     {ORCH_OPT_PREFIX, "orchestrator", "prefix"},
@@ -204,6 +207,14 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 					       key, value, err)
 				     : set_str(cfg->client_id, sizeof(cfg->client_id), key, value,
 					       err);
+		}
+		if (strcmp(key, "access") == 0) {
+			if (strcmp(value, "acl_file") != 0 && strcmp(value, "dynsec") != 0)
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "access '%s' is not acl_file or dynsec",
+						      value);
+			cfg->dynsec = strcmp(value, "dynsec") == 0;
+			return FOTA_OK;
 		}
 		if (strcmp(key, "keepalive") == 0) {
 			rc = orch_parse_u64("keepalive", value, 1, 3600, &v, err);

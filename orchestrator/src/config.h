@@ -49,6 +49,7 @@ enum orch_opt {
 	ORCH_OPT_HTTP_KEY,
 	ORCH_OPT_HTTP_CA,
 	ORCH_OPT_STORE,
+	ORCH_OPT_BROKER_ACCESS,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -76,6 +77,7 @@ enum orch_opt {
 	{"http-key", required_argument, NULL, ORCH_OPT_HTTP_KEY}, \
 	{"http-ca", required_argument, NULL, ORCH_OPT_HTTP_CA}, \
 	{"store", required_argument, NULL, ORCH_OPT_STORE}, \
+	{"broker-access", required_argument, NULL, ORCH_OPT_BROKER_ACCESS}, \
 	{"json", no_argument, NULL, ORCH_OPT_JSON}, \
 	{"help", no_argument, NULL, ORCH_OPT_HELP}, \
 	{NULL, 0, NULL, 0}
@@ -99,6 +101,10 @@ struct orch_config {
 	char client_id[FOTA_MAX_SEGMENT_LEN + 1];
 	char serve_client_id[FOTA_MAX_SEGMENT_LEN + 1]; /* "" : serve uses client_id too */
 	int keepalive_s;
+	/* How the broker limits each device to its own and its groups' topics: false, by a static
+	 * ACL file (access = acl_file); true, by Mosquitto's dynamic-security plugin, whose
+	 * clients, roles and groups the orchestrator manages over $CONTROL (access = dynsec). */
+	bool dynsec;
 	/* [orchestrator] */
 	char state_dir[PATH_MAX];
 	/* The store's URI ("postgresql://..."); "" for <state_dir>/orchestrator.db. */

@@ -37,7 +37,7 @@ serve_start() {
 	shift
 	before=$(grep -c "serving" "$log" 2>/dev/null) || before=0
 	read -r crt key < <(fota_cert orchestrator)
-	"$FOTA_ORCH_BIN" serve --shared --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
+	"$FOTA_ORCH_BIN" serve --shared --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" \
 		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" "$@" \
 		>>"$log" 2>&1 &
 	SERVE_PID=$!

@@ -170,8 +170,9 @@ fota_cert() {
 # fota__tls_args NAME: FOTA__ARGS = connection options for the test broker as NAME's
 # certificate ("-" for none: the CA only, so the client still speaks TLS).
 fota__tls_args() {
-	local crt key
-	FOTA__ARGS=(-h "$FOTA_BROKER_BIND" -p "$FOTA_BROKER_PORT" --cafile "$FOTA_PKI/ca.crt")
+	local crt key port=$FOTA_BROKER_PORT
+	[ "$1" != orchestrator ] || port=${FOTA_BROKER_ORCH_PORT:-$FOTA_BROKER_PORT}
+	FOTA__ARGS=(-h "$FOTA_BROKER_BIND" -p "$port" --cafile "$FOTA_PKI/ca.crt")
 	if [ "$1" != "-" ]; then
 		read -r crt key < <(fota_cert "$1")
 		FOTA__ARGS+=(--cert "$crt" --key "$key")
@@ -232,16 +233,31 @@ fota__free_port() {
 	return 1
 }
 
-# fota_broker_config DIR PORT: DIR/mosquitto.conf and DIR/acl from docker/mosquitto.
+# fota_broker_config DIR PORT: DIR/mosquitto.conf and DIR/acl from docker/mosquitto. With
+# FOTA_BROKER_ACCESS=dynsec, the dynamic-security variant (docker/mosquitto/dynsec-conf.sh):
+# the orchestrator then has a listener of its own on FOTA_BROKER_ORCH_PORT.
 fota_broker_config() {
-	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto"
+	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto" conf plugin
 	mkdir -p "$dir/data"
+	conf=$src/mosquitto.conf
+	if [ "${FOTA_BROKER_ACCESS:-acl_file}" = dynsec ]; then
+		FOTA_BROKER_ORCH_PORT=$(fota__free_port) || fail "no free loopback port"
+		export FOTA_BROKER_ORCH_PORT
+		plugin=$(find /usr/lib -name mosquitto_dynamic_security.so 2>/dev/null | head -1)
+		[ -n "$plugin" ] || fail "FOTA_BROKER_ACCESS=dynsec: mosquitto_dynamic_security.so not found"
+		sh "$src/dynsec-conf.sh" "$src/mosquitto.conf" |
+			sed -e "s|^plugin /usr/lib/.*/mosquitto_dynamic_security.so\$|plugin $plugin|" \
+				-e "s|^listener 8884\$|listener $FOTA_BROKER_ORCH_PORT $FOTA_BROKER_BIND|" \
+				>"$dir/dynsec.conf"
+		cp "$src/dynamic-security.json" "$dir/data/dynamic-security.json"
+		conf=$dir/dynsec.conf
+	fi
 	sed -e "s|^listener 8883\$|listener $port $FOTA_BROKER_BIND|" \
 		-e "s|/mosquitto/certs/|$FOTA_PKI/|" \
 		-e "s|/mosquitto/config/acl|$dir/acl|" \
 		-e "s|/mosquitto/data/|$dir/data/|" \
 		-e "s|^log_dest stdout\$|log_dest file $dir/mosquitto.log|" \
-		"$src/mosquitto.conf" >"$dir/mosquitto.conf"
+		"$conf" >"$dir/mosquitto.conf"
 	# (Logging to a file: Mosquitto does not flush stdout per line, and tests read the log.)
 	# A path or listener this mapping misses would make tests run something else than users do.
 	if grep -nE '^[^#]*/mosquitto/' "$dir/mosquitto.conf" >&2; then
@@ -325,6 +341,8 @@ fota_broker_start() {
 	[ "$rc" -eq 0 ] || fail "mosquitto could not bind a free port"
 	export FOTA_BROKER_PID
 	export FOTA_BROKER_URI="ssl://$FOTA_BROKER_BIND:$FOTA_BROKER_PORT"
+	# The orchestrator's own listener (dynsec), else the shared one.
+	export FOTA_BROKER_ORCH_URI="ssl://$FOTA_BROKER_BIND:${FOTA_BROKER_ORCH_PORT:-$FOTA_BROKER_PORT}"
 }
 
 # Stops the broker; SIGTERM lets it write its persistence database.

@@ -63,7 +63,7 @@ fota_client_kill() {
 fota_orch() {
 	local crt key
 	read -r crt key < <(fota_cert orchestrator)
-	"$FOTA_ORCH_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
+	"$FOTA_ORCH_BIN" --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
 		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
 }
 
@@ -79,7 +79,7 @@ fota_orch_bg() {
 fota_orch__exec() {
 	local crt key
 	read -r crt key < <(fota_cert orchestrator)
-	exec "$FOTA_ORCH_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
+	exec "$FOTA_ORCH_BIN" --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
 		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
 }
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Group membership enforced by the broker ([broker] access = dynsec): Mosquitto's
+# dynamic-security plugin, kept in step by `device add` over $CONTROL. A device may subscribe
+# only to its own topics and its groups' (a refusal shows in the MQTT 3.1.1 SUBACK), publish
+# only its own status and requests, cannot take over another device's connection, and moves
+# between groups live, without a broker restart. Several orchestrator connections coexist.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/transfer_lib.sh"
+. "$(dirname "$0")/campaign_lib.sh"
+
+export FOTA_BROKER_ACCESS=dynsec
+fota_tmpdir T
+fota_pki "$T/pki" dev-6
+fota_broker_start "$T/broker"
+export FOTA_ORCH_STATE=$T/orch
+ORCH_KEY=$FOTA_PKI/signing/orchestrator/orch-1.pem
+ORCH_KEY_ARGS=(--orch-key "$ORCH_KEY" --broker-access dynsec)
+
+# sub_result NAME TOPIC [client id]: "denied" when the broker refused the subscription (SUBACK
+# 0x80, which mosquitto_sub reports), "granted" when it held it until the timeout.
+sub_result() {
+	local out rc=0 id=()
+	[ -z "${3:-}" ] || id=(-i "$3")
+	out=$(FOTA_CLIENT_TIMEOUT=5 fota_sub "$1" -V mqttv311 "${id[@]}" -t "$2" -W 2 2>&1) || rc=$?
+	if grep -q "All subscription requests were denied" <<<"$out"; then
+		echo denied
+	elif [ "$rc" = 27 ]; then # -W ran out: subscribed, nothing retained
+		echo granted
+	else
+		echo "error $rc: $out"
+	fi
+}
+expect_sub() {
+	local got
+	got=$(sub_result "$1" "$2" "${4:-}")
+	check "$1 subscribing $2: $3" [ "$got" = "$3" ]
+}
+add() {
+	fota_orch device add "$1" --groups "$2" "${ORCH_KEY_ARGS[@]}" 2>>"$T/add.err" ||
+		fail "device add $1 --groups $2: $(tail -3 "$T/add.err")"
+}
+groups_are() {
+	[ "$(fota_status_json "$1" | jq -c '.groups' 2>/dev/null)" = "$2" ]
+}
+
+# 1. Nothing for a device the registry does not know.
+expect_sub dev-1 fota/v1/devices/dev-1/chunks denied
+
+# 2. Registered: exactly its own topics and its groups'.
+add dev-1 A
+add dev-6 B
+check "device add granted dev-1 group A" grep -q "broker access for dev-1: groups A" "$T/add.err"
+expect_sub dev-1 fota/v1/groups/A/directive granted
+expect_sub dev-1 'fota/v1/groups/A/images/+/chunks' granted
+expect_sub dev-1 fota/v1/groups/B/directive denied
+expect_sub dev-1 'fota/v1/groups/+/directive' denied
+expect_sub dev-1 fota/v1/devices/dev-1/assignment granted
+expect_sub dev-1 fota/v1/devices/dev-6/assignment denied
+expect_sub dev-1 fota/v1/devices/dev-6/chunks denied
+
+# Publishing: its own status arrives, a forged one for dev-6 does not.
+fota_sub_bg orchestrator "$T/statuses" -V mqttv311 -t 'fota/v1/devices/+/status' -v
+sleep 1 # the subscription is in place before the publishes below (not an assertion)
+fota_pub dev-1 -V mqttv311 -q 1 -t fota/v1/devices/dev-6/status -m forged-by-dev-1 || true
+fota_pub dev-1 -V mqttv311 -q 1 -r -t fota/v1/groups/A/directive -m forged-directive || true
+fota_pub dev-1 -V mqttv311 -q 1 -t fota/v1/devices/dev-1/status -m own-status ||
+	fail "dev-1 could not publish its own status"
+fota_wait_line "$T/statuses" "fota/v1/devices/dev-1/status own-status" 10 ||
+	fail "dev-1's own status did not arrive"
+check "dev-1 cannot publish dev-6's status" [ "$(grep -c forged-by-dev-1 "$T/statuses")" = 0 ]
+check "dev-1 cannot publish a group directive" \
+	[ -z "$(FOTA_CLIENT_TIMEOUT=5 fota_sub orchestrator -t fota/v1/groups/A/directive -C 1 -W 2 2>/dev/null)" ]
+
+# 3. The agents: dev-1's configuration names a group it is not granted; the retained
+# assignment corrects it.
+fota_client_conf dev-1 "$T" lab
+fota_client_conf dev-6 "$T" B
+fota_client_start dev-1 "$T"
+fota_client_start dev-6 "$T"
+check "dev-1 follows its assignment (A), not its configuration" fota_wait_for 30 groups_are dev-1 '["A"]'
+check "dev-6 follows B" fota_wait_for 30 groups_are dev-6 '["B"]'
+check "dev-1 logged the refused configuration group" grep -q "refused subscription 'fota/v1/groups/lab/directive'" "$T/dev-1/client.log"
+
+# 4. Takeover: dev-1's certificate with client id dev-6 gets client id dev-1 instead, so it can
+# only replace its own session.
+before=$(wc -l <"$FOTA_BROKER_LOG")
+check "the impostor connected" [ "$(sub_result dev-1 fota/v1/groups/A/directive dev-6)" = granted ]
+tail -n "+$((before + 1))" "$FOTA_BROKER_LOG" >"$T/takeover.log"
+check "dev-6's connection was not closed" [ "$(grep -c "Client dev-6 already connected" "$T/takeover.log")" = 0 ]
+check "no session was opened as dev-6" [ "$(grep -c " as dev-6 " "$T/takeover.log")" = 0 ]
+check "the impostor was given client id dev-1" grep -q " as dev-1 (.*u'dev-1')" "$T/takeover.log"
+check "dev-6 is still online" [ "$(fota_status_field dev-6 state)" != offline ]
+
+# 5. Several orchestrator connections at once: serve stays connected while commands run.
+serve_start "$T/serve.log"
+add dev-6 B
+check "serve kept its connection" [ "$(grep -ci "connection lost" "$T/serve.log")" = 0 ]
+
+# 6. Live move A -> B: no broker restart, the agent follows on its own.
+add dev-1 B
+check "dev-1 moved to B" fota_wait_for 30 groups_are dev-1 '["B"]'
+expect_sub dev-1 fota/v1/groups/B/directive granted
+expect_sub dev-1 fota/v1/groups/A/directive denied
+check "the broker was not restarted" kill -0 "$FOTA_BROKER_PID"
+fota_summary
