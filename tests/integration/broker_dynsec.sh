@@ -23,7 +23,7 @@ ORCH_KEY_ARGS=(--orch-key "$ORCH_KEY" --broker-access dynsec)
 sub_result() {
 	local out rc=0 id=()
 	[ -z "${3:-}" ] || id=(-i "$3")
-	out=$(FOTA_CLIENT_TIMEOUT=5 fota_sub "$1" -V mqttv311 "${id[@]}" -t "$2" -W 2 2>&1) || rc=$?
+	out=$(FOTA_CLIENT_TIMEOUT=5 fota_sub "$1" -V mqttv311 "${id[@]}" -t "$2" -W 1 2>&1) || rc=$?
 	if grep -q "All subscription requests were denied" <<<"$out"; then
 		echo denied
 	elif [ "$rc" = 27 ]; then # -W ran out: subscribed, nothing retained
