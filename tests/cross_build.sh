@@ -24,7 +24,7 @@ for a in "${archs[@]}"; do
 	triplet "$a" >/dev/null
 	need+=("crossbuild-essential-$a")
 	for p in libssl-dev libpaho-mqtt-dev libcjson-dev libinih-dev libsqlite3-dev libmicrohttpd-dev \
-		libpq-dev libzstd-dev check; do
+		libpq-dev libzstd-dev libdivsufsort-dev check; do
 		need+=("$p:$a")
 	done
 done

@@ -14,6 +14,7 @@ PKGS+=(libpq-dev)  # the store's PostgreSQL backend
 PKGS+=(postgresql-15)  # unit.check_store_postgresql runs the store's suite on a real server
 PKGS+=(rabbitmq-server)  # a second broker implementation for integration.rabbitmq_campaign
 PKGS+=(libzstd-dev zstd) # zstd payloads: the agent's decoder, image add --compress; zstd CLI in tests
+PKGS+=(libdivsufsort-dev) # the orchestrator's delta maker: suffix sorting of the base image
 
 missing=()
 for p in "${PKGS[@]}"; do
