@@ -200,6 +200,8 @@ static int add_from_store(struct orch_store *st, const struct orch_known *known,
 			continue;
 		if (orch_known_status(st, known->ids[i], &s, &err) != FOTA_OK)
 			continue; /* gone meanwhile, or unreadable: the broker's view stands */
+		if (s.timestamp == 0)
+			continue; /* registered, never heard from: no row, --group names it */
 		grown = realloc(*all, (*n + 1) * sizeof(**all));
 		if (grown == NULL)
 			return 1;
