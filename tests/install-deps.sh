@@ -9,6 +9,7 @@ PKGS=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev lib
 	mosquitto mosquitto-clients jose jq iproute2 iptables procps
 	libubootenv-tool grub-common faketime)
 PKGS+=(libmicrohttpd-dev curl prometheus)  # serve's HTTP endpoints; curl and promtool test them
+PKGS+=(chromium)  # the dashboard test loads the page in headless Chromium
 PKGS+=(sqlite3)  # bench/run.sh reads the orchestrator's audit trail from its SQLite store
 PKGS+=(libpq-dev)  # the store's PostgreSQL backend
 PKGS+=(postgresql-15)  # unit.check_store_postgresql runs the store's suite on a real server

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "dashboard.h"
 #include "endpoints.h"
 #include "http.h"
 #include "log.h"
@@ -69,6 +70,30 @@ static void metrics(struct orch_endpoints *e, struct orch_http_response *res)
 	res->content_type = ORCH_METRICS_CONTENT_TYPE;
 }
 
+/* A file of the dashboard, "/" being its page; false if path is none of them. */
+static bool dashboard(const char *path, struct orch_http_response *res)
+{
+	const struct orch_dashboard_file *f;
+
+	if (strcmp(path, "/") == 0)
+		path = "/dashboard/index.html";
+	for (f = orch_dashboard_files; f->path; f++) {
+		if (strcmp(f->path, path) != 0)
+			continue;
+		res->body = malloc(f->len + 1);
+		if (!res->body) {
+			orch_http_reply(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+			return true;
+		}
+		memcpy(res->body, f->data, f->len + 1);
+		res->len = f->len;
+		res->status = 200;
+		res->content_type = f->content_type;
+		return true;
+	}
+	return false;
+}
+
 static void on_request(void *ctx, const struct orch_http_request *req,
 		       struct orch_http_response *res)
 {
@@ -86,7 +111,7 @@ static void on_request(void *ctx, const struct orch_http_request *req,
 	else if (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
 		 strcmp(req->path, "/metrics") == 0)
 		orch_http_reply(res, 405, "text/plain; charset=utf-8", "only GET\n");
-	else
+	else if (!(get && dashboard(req->path, res)))
 		orch_http_reply(res, 404, "text/plain; charset=utf-8", "not found\n");
 }
 

@@ -274,6 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.body = p->body ? p->body : "";
 	req.body_len = p->len;
 	req.client_cn = cn;
+	req.local = !h->verify_clients;
 	req.client_ou = ou;
 	h->handler(h->ctx, &req, &res);
 	if (!res.status)

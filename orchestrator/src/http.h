@@ -25,6 +25,9 @@ struct orch_http_request {
 	 * the certificate has none. */
 	const char *client_cn;
 	const char *client_ou;
+	/* No client certificates are asked for: plain HTTP or TLS without [http] ca, which
+	 * orch_http_check allows on loopback only. */
+	bool local;
 };
 
 struct orch_http_response {

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # serve's HTTP endpoints: /metrics passes `promtool check metrics` and its figures match a
 # finished campaign; /healthz and /readyz answer, /readyz fails without the broker; off
-# loopback the listener needs TLS with client certificates and refuses clients without one.
+# loopback the listener needs TLS with client certificates and refuses clients without one;
+# the dashboard, loaded in headless Chromium during the campaign, ends on the final counts.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
 . "$(dirname "$0")/campaign_lib.sh"
 
-fota_require curl promtool
+fota_require curl promtool chromium
 campaign_env 3
 fota_random_image "$T/image.bin" 64k
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384) || fail "image add failed"
@@ -20,8 +21,10 @@ fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "n
 check "/healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
 check "/readyz answers 200 with the broker connected" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]
-check "the API refuses a client without a certificate (401)" \
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/campaigns")" = 401 ]
+check "on a loopback listener without client certificates the API reads (viewer)" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/campaigns")" = 200 ]
+check "... and changes nothing (403)" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$url/api/v1/campaigns")" = 403 ]
 check "an unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404 ]
 check "POST /metrics is 405" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$url/metrics")" = 405 ]
@@ -31,7 +34,25 @@ fota_wait_for 30 registered lab 3 || fail "devices did not register"
 fota_orch campaign create m1 --image "$id" --group lab --stage sim-1 --stage 100% >/dev/null ||
 	fail "campaign create"
 fota_orch campaign start m1 >/dev/null || fail "campaign start"
+# The dashboard in a real headless browser: its script polls the API and fills the page.
+dom() {
+	chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=4000 --dump-dom \
+		"$url/" 2>/dev/null
+}
+# cellof FILE CLASS: the text of the m1 row's cell of that class.
+cellof() { { grep -o "<tr data-campaign=\"m1\">.*</tr>" "$1" | grep -o "<td class=\"$2\">[^<]*" | head -1 | sed 's/.*>//'; } || true; }
+dom >"$T/dom-running.html"
+running_state=$(cellof "$T/dom-running.html" state)
+check "the dashboard loads during the campaign and shows m1 ($running_state)" [ -n "$running_state" ]
 fota_orch campaign wait m1 --state completed --timeout 90 >/dev/null || fail "campaign did not complete"
+dom >"$T/dom-done.html"
+check "the dashboard shows m1 completed" [ "$(cellof "$T/dom-done.html" state)" = completed ]
+check "... with the confirmed count of campaign status" \
+	[ "$(cellof "$T/dom-done.html" confirmed)" = "$(cstatus m1 .counts.confirmed)" ]
+check "... and the admitted count" [ "$(cellof "$T/dom-done.html" admitted)" = "$(cstatus m1 .counts.admitted)" ]
+check "... and devices by version" \
+	grep -q '<tr data-version="2.0.0"><td>2.0.0</td><td class="count">3</td></tr>' "$T/dom-done.html"
+check "... and the campaign's last event" grep -q 'completed' <(grep -o '<ol id="events">.*</ol>' "$T/dom-done.html")
 
 curl -sf -D "$T/headers" "$url/metrics" >"$T/metrics" || fail "GET /metrics"
 check "/metrics is the Prometheus text format 0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$T/headers"
