@@ -28,6 +28,8 @@
 /* --wait-devices notices the last report this late at most: 20 ms, not the 200 ms it was,
  * which one update in 64 KiB paid as a tenth of a second on average. */
 #define WAIT_POLL_MS 20
+/* The longest the broadcast waits for the awaited devices to take the directive. */
+#define BROADCAST_HOLD_MS 2000
 
 static const char publish_usage[] =
     "Usage: fota-orchestrator publish IMAGE_ID --group G [OPTIONS]\n"
@@ -214,6 +216,30 @@ static bool wait_check(struct orch_fleet *fleet, const struct watch *w, const st
 		}
 	}
 	return all_final;
+}
+
+/* Chunks broadcast before a device subscribed to the image's chunk topic never reach it, and
+ * one that missed the whole broadcast waits for it (5 x gap_ms) before it repairs. A device
+ * reports on the campaign as it takes the directive and subscribes right behind that report,
+ * on the same connection: so the broadcast waits until every awaited device has reported
+ * since the directive went out, or BROADCAST_HOLD_MS. */
+static void hold_broadcast(struct orch_fleet *fleet, const struct watch *w, const struct devlist *l)
+{
+	int64_t start = fota_time_mono_ms();
+
+	for (;;) {
+		struct fota_status s;
+		size_t i, heard = 0;
+		int64_t rx = 0;
+
+		for (i = 0; i < l->n; i++)
+			if (orch_fleet_get(fleet, l->items[i], &s, &rx) && relevant(w, &s) &&
+			    rx >= w->published_ms)
+				heard++;
+		if (heard == l->n || fota_time_mono_ms() - start >= BROADCAST_HOLD_MS ||
+		    !orch_sleep_ms(WAIT_POLL_MS))
+			return;
+	}
 }
 
 static void report_missing(struct orch_fleet *fleet, const struct watch *w, const struct devlist *l,
@@ -495,6 +521,8 @@ int orch_cmd_publish(int argc, char **argv)
 
 	/* Repairs interleave with the broadcast (same pacer): a late joiner is served at once
 	 * instead of after the whole image went out. */
+	if (broadcast && waiting)
+		hold_broadcast(fleet, &w, &waitl);
 	if (broadcast && orch_broadcast(pub, group, img, !cfg.json, &bstats, &err)) {
 		orch_fail("broadcast", &err);
 		ret = orch_stop || fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
