@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A staged campaign (canary of 5 named devices, 10 %, 100 %; 1 MiB image) to simulated devices
+# on this machine: time from `campaign start` to completed, peak RSS and CPU time of the broker
+# and the orchestrator, the orchestrator's status ingestion, and repairs. One invocation, one
+# Markdown table on stdout (and appended to --out FILE).
+#
+# Usage: bench/campaign_fleet.sh [--devices N] [--out FILE]
+# Default 100 devices; FOTA_FULL=1 makes it 2,000. Raises the open-files limit to the hard
+# limit first (each device holds a TLS connection to the broker, and the broker one per device)
+# and says so. Needs a built tree (FOTA_BUILD, default ./build/release).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export FOTA_SRC=${FOTA_SRC:-$(cd "$here/.." && pwd)}
+export FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build/release}
+N=100
+[ "${FOTA_FULL:-0}" = 1 ] && N=2000
+OUT=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--devices) N=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h | --help) sed -n '3,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "campaign_fleet.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+soft=$(ulimit -Sn) hard=$(ulimit -Hn)
+if [ "$soft" != "$hard" ]; then
+	ulimit -n "$hard"
+	echo "open files: soft limit raised from $soft to the hard limit $hard" >&2
+fi
+[ "$hard" = unlimited ] || [ "$hard" -ge $((N + 256)) ] ||
+	echo "open files: the hard limit $hard is below the ~$((N + 256)) $N devices need" >&2
+
+. "$FOTA_SRC/tests/integration/lib.sh"
+. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$FOTA_SRC/tests/integration/campaign_lib.sh"
+
+# rss_kib PID / cpu_s PID: peak resident set (VmHWM) and user+system CPU seconds so far.
+rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$1/stat"; }
+out() {
+	echo "$*"
+	[ -z "$OUT" ] || echo "$*" >>"$OUT"
+}
+
+t=$SECONDS
+campaign_env "$N"
+echo "PKI for $N devices in $((SECONDS - t)) s" >&2
+fota_random_image "$T/image.bin" 1
+id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
+serve_start "$T/serve.log"
+t=$SECONDS
+sim_start "$N" lab "$T/sim.log" --step-ms 100 --summary "$T/summary.json"
+connect_s=$((SECONDS - t))
+fota_wait_for 300 registered lab "$N" || fail "devices did not register"
+
+fota_orch campaign create fleet --image "$id" --group lab --stage sim-1,sim-2,sim-3,sim-4,sim-5 \
+	--stage 10% --stage 100% >/dev/null || fail "campaign create"
+start=$(date +%s.%N)
+fota_orch campaign start fleet >/dev/null || fail "campaign start"
+if ! fota_orch campaign wait fleet --state completed --timeout 1800 >/dev/null; then
+	fota_orch campaign status fleet >&2
+	fail "the campaign did not complete"
+fi
+end=$(date +%s.%N)
+confirmed=$(cstatus fleet .counts.confirmed)
+broker_rss=$(rss_kib "$FOTA_BROKER_PID") broker_cpu=$(cpu_s "$FOTA_BROKER_PID")
+orch_rss=$(rss_kib "$SERVE_PID") orch_cpu=$(cpu_s "$SERVE_PID")
+fota_stop_pid "$SERVE_PID" TERM
+fota_stop_pid "$SIM_PID" TERM
+ingest=$(grep "status ingestion" "$T/serve.log" | tail -n 1 | sed 's/^fota-orchestrator: //')
+repairs=$(grep "repairs served" "$T/serve.log" | tail -n 1 | sed 's/^.*stopping: //')
+unsent=$(jq '[.devices[].statuses_unsent] | add' "$T/summary.json")
+retries=$(jq '[.devices[].status_retries] | add' "$T/summary.json")
+
+out ""
+out "### Staged campaign to $N simulated devices ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
+out ""
+out "| what | value |"
+out "|---|---|"
+out "| devices connected (TLS) | $N in ${connect_s} s |"
+out "| campaign start to completed (canary 5, 10 %, 100 %; 1 MiB) | $(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f s", b - a}') |"
+out "| confirmed | $confirmed of $N |"
+out "| broker (mosquitto) peak RSS, CPU time | $((broker_rss / 1024)) MiB, ${broker_cpu} s |"
+out "| orchestrator (serve) peak RSS, CPU time | $((orch_rss / 1024)) MiB, ${orch_cpu} s |"
+out "| orchestrator status ingestion | ${ingest:-?} |"
+out "| repairs | ${repairs:-?} |"
+out "| simulator statuses unsent at exit, publishes repeated | ${unsent:-?}, ${retries:-?} |"
