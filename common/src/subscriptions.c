@@ -38,7 +38,16 @@ fota_err fota_subscriptions_device(const char *prefix, const char *device,
 		if (rc != FOTA_OK)
 			return rc;
 		add(out, buf);
-		rc = fota_topic_group_chunks_filter(prefix, groups[i], buf, sizeof(buf), err);
+		rc = fota_topic_group_images_filter(prefix, groups[i], FOTA_TOPIC_GROUP_CHUNKS, buf,
+						    sizeof(buf), err);
+		if (rc != FOTA_OK)
+			return rc;
+		add(out, buf);
+		/* The live table, in publish order before its directive and chunks: without it a
+		 * broadcast with no repair server behind it (plain publish) loses the chunks that
+		 * arrive while the exact table subscription below is still being made. */
+		rc = fota_topic_group_images_filter(prefix, groups[i], FOTA_TOPIC_GROUP_TABLE, buf,
+						    sizeof(buf), err);
 		if (rc != FOTA_OK)
 			return rc;
 		add(out, buf);

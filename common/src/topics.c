@@ -245,8 +245,9 @@ fota_err fota_topic_group_filter(const char *prefix, const char *group, char *bu
 	return emit(buf, size, err, "%s/groups/%s/#", prefix, group);
 }
 
-fota_err fota_topic_group_chunks_filter(const char *prefix, const char *group, char *buf,
-					size_t size, struct fota_error *err)
+fota_err fota_topic_group_images_filter(const char *prefix, const char *group,
+					enum fota_topic_kind kind, char *buf, size_t size,
+					struct fota_error *err)
 {
 	fota_err rc = check_prefix(&prefix, err);
 
@@ -255,7 +256,11 @@ fota_err fota_topic_group_chunks_filter(const char *prefix, const char *group, c
 	if (!fota_topic_segment_valid(group))
 		return fota_error_set(err, FOTA_ERR_INVAL, "invalid group name '%.80s'",
 				      group ? group : "(null)");
-	return emit(buf, size, err, "%s/groups/%s/images/+/chunks", prefix, group);
+	if (kind != FOTA_TOPIC_GROUP_CHUNKS && kind != FOTA_TOPIC_GROUP_TABLE)
+		return fota_error_set(err, FOTA_ERR_INVAL,
+				      "an image filter is for chunks or table topics");
+	return emit(buf, size, err, "%s/groups/%s/images/+/%s", prefix, group,
+		    kind == FOTA_TOPIC_GROUP_CHUNKS ? "chunks" : "table");
 }
 
 fota_err fota_topic_devices_filter(const char *prefix, const char *leaf, char *buf, size_t size,

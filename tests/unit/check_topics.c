@@ -212,10 +212,12 @@ START_TEST(test_filters)
 	ck_assert_int_eq(fota_topic_group_filter("fota/v1", NULL, buf, sizeof(buf), &err),
 			 FOTA_ERR_INVAL);
 	ck_assert_int_eq(fota_topic_group_filter("fota/v1", "eu", buf, 4, &err), FOTA_ERR_TOO_BIG);
-	ck_assert_int_eq(fota_topic_group_chunks_filter(NULL, "eu", buf, sizeof(buf), &err),
+	ck_assert_int_eq(fota_topic_group_images_filter(NULL, "eu", FOTA_TOPIC_GROUP_CHUNKS, buf,
+							sizeof(buf), &err),
 			 FOTA_OK);
 	ck_assert_str_eq(buf, "fota/v1/groups/eu/images/+/chunks");
-	ck_assert_int_eq(fota_topic_group_chunks_filter("fota/v1", "#", buf, sizeof(buf), &err),
+	ck_assert_int_eq(fota_topic_group_images_filter("fota/v1", "#", FOTA_TOPIC_GROUP_CHUNKS,
+							buf, sizeof(buf), &err),
 			 FOTA_ERR_INVAL);
 }
 END_TEST

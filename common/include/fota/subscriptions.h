@@ -11,7 +11,7 @@
 /* Groups one device may belong to, each worth two filters, plus the job's table, the
  * device's own chunks and its group assignment. */
 #define FOTA_SUBSCRIPTIONS_MAX_GROUPS FOTA_MAX_LIST_ITEMS
-#define FOTA_SUBSCRIPTIONS_MAX (2 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 3)
+#define FOTA_SUBSCRIPTIONS_MAX (3 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 3)
 
 struct fota_subscriptions {
 	size_t n;
@@ -21,10 +21,11 @@ struct fota_subscriptions {
 /* The device's filters. Retained documents are subscribed by their exact topic, since some
  * brokers (RabbitMQ) replay retained messages only to a subscription that names the topic:
  * each group's directive, the table of the image being received (job_group and
- * job_image_hex, both NULL when there is no job). Wildcards only where nothing is retained:
- * each group's broadcast chunks. Then the device's own unicast chunks and, exactly, its
- * retained group assignment. Groups that repeat
- * are subscribed once. */
+ * job_image_hex, both NULL when there is no job). Wildcards for each group's broadcast chunks
+ * (nothing retained) and each group's tables (so the live table arrives in publish order,
+ * before the chunks; on brokers that replay retained messages to wildcards it also brings the
+ * retained ones, which the agent keeps only for its directive). Then the device's own unicast
+ * chunks and, exactly, its retained group assignment. Groups that repeat are subscribed once. */
 fota_err fota_subscriptions_device(const char *prefix, const char *device,
 				   const char *const *groups, size_t n_groups,
 				   const char *job_group, const char *job_image_hex,

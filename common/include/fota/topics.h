@@ -56,9 +56,13 @@ fota_err fota_topic_group_filter(const char *prefix, const char *group, char *bu
 				 struct fota_error *err);
 fota_err fota_topic_devices_filter(const char *prefix, const char *leaf, char *buf, size_t size,
 				   struct fota_error *err);
-/* "{prefix}/groups/{group}/images/+/chunks": every image's broadcast of a group, where nothing
- * is retained, so brokers that replay retained messages only to exact topics lose nothing. */
-fota_err fota_topic_group_chunks_filter(const char *prefix, const char *group, char *buf,
-					size_t size, struct fota_error *err);
+/* "{prefix}/groups/{group}/images/+/chunks" (kind FOTA_TOPIC_GROUP_CHUNKS): every image's
+ * broadcast of a group, where nothing is retained, so brokers that replay retained messages
+ * only to exact topics lose nothing. "{prefix}/groups/{group}/images/+/table"
+ * (FOTA_TOPIC_GROUP_TABLE): every table of a group as it is published, so that the live table
+ * reaches the device in publish order, before its directive and chunks. */
+fota_err fota_topic_group_images_filter(const char *prefix, const char *group,
+					enum fota_topic_kind kind, char *buf, size_t size,
+					struct fota_error *err);
 
 #endif
