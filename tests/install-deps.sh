@@ -2,7 +2,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build, the tests and the demo need (idempotent, needs root
 # or sudo). Prints the exact apt-get command when it cannot run it.
+# Usage: tests/install-deps.sh [--demo]
+#   --demo: only what building and running the demo needs; the packages that only tests use
+#           (a browser, a second broker, a database server, Prometheus, fuzzing) are left out.
 set -euo pipefail
+demo=0
+case "${1:-}" in
+--demo) demo=1 ;;
+"") ;;
+*)
+	echo "usage: $0 [--demo]" >&2
+	exit 2
+	;;
+esac
 
 PKGS=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev openssl
 	libpaho-mqtt-dev libcjson-dev check libinih-dev libsqlite3-dev
@@ -16,9 +28,15 @@ PKGS+=(postgresql-15)  # unit.check_store_postgresql runs the store's suite on a
 PKGS+=(rabbitmq-server)  # a second broker implementation for integration.rabbitmq_campaign
 PKGS+=(libzstd-dev zstd) # zstd payloads: the agent's decoder, image add --compress; zstd CLI in tests
 PKGS+=(libdivsufsort-dev) # the orchestrator's delta maker: suffix sorting of the base image
+# Used only by tests, style checks, fuzzing and benchmarks: not installed for the demo.
+TEST_ONLY=(clang clang-format libclang-rt-14-dev faketime prometheus chromium sqlite3
+	postgresql-15 rabbitmq-server)
 
 missing=()
 for p in "${PKGS[@]}"; do
+	if [ "$demo" -eq 1 ] && [[ " ${TEST_ONLY[*]} " == *" $p "* ]]; then
+		continue
+	fi
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing+=("$p")
 done

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 src=$(pwd)
 mib=${1:-16}
 
-bash tests/install-deps.sh
+bash tests/install-deps.sh --demo
 echo "== building"
 cmake -S "$src" -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$(nproc)" >/dev/null
