@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fota/digest.h"
+#include "fota/json_text.h"
 #include "fota/limits.h"
 #include "fota/timeutil.h"
 #include "fota/utf8.h"
@@ -579,4 +580,10 @@ bool fota__json_add_time(cJSON *obj, const char *name, int64_t t)
 
 	fota_time_format(t, buf);
 	return cJSON_AddStringToObject(obj, name, buf) != NULL;
+}
+
+fota_err fota_json_parse_object(const char *buf, size_t len, size_t max, cJSON **out,
+				struct fota_error *err)
+{
+	return fota__json_load((const uint8_t *)buf, len, max, out, "", err);
 }

@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "fota/json_text.h"
+
 #include "api_body.h"
 #include "campaign.h"
 
@@ -45,14 +47,18 @@ fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campai
 {
 	char threshold[32];
 	const cJSON *m, *stages, *f;
-	cJSON *o = cJSON_ParseWithLength(body, len);
-	fota_err rc = FOTA_OK;
+	cJSON *o = NULL;
+	fota_err rc;
 	int i, n;
 
 	field[0] = '\0';
 	*force = false;
-	if (!o || !cJSON_IsObject(o)) {
-		rc = fota_error_set(err, FOTA_ERR_PARSE, "the body is not a JSON object");
+	/* The strict reader: cJSON alone would cut a member's name or value short at a NUL byte
+	 * or a \u0000 escape ("a\u0000b" read as "a"), and keep the last of duplicate members. */
+	rc = fota_json_parse_object(body, len, len, &o, err); /* HTTP bounds the length */
+	if (rc != FOTA_OK) {
+		if (rc == FOTA_ERR_TOO_BIG)
+			rc = FOTA_ERR_PARSE; /* nested too deep: a malformed body like any other */
 		goto out;
 	}
 	/* A misspelt member must not be ignored: "fail_treshold" would run without a limit. */
@@ -64,9 +70,11 @@ fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campai
 			if (m->string && strcmp(m->string, campaign_members[k]) == 0)
 				break;
 		if (k == sizeof(campaign_members) / sizeof(campaign_members[0])) {
-			snprintf(field, ORCH_API_FIELD_MAX, "%s", m->string ? m->string : "");
-			rc = fota_error_set(err, FOTA_ERR_FIELD, "%.64s: unknown member",
-					    m->string ? m->string : "");
+			/* An empty name is named as "" so the refusal still points at it. */
+			const char *name = m->string && m->string[0] ? m->string : "\"\"";
+
+			snprintf(field, ORCH_API_FIELD_MAX, "%s", name);
+			rc = fota_error_set(err, FOTA_ERR_FIELD, "%.64s: unknown member", name);
 			goto out;
 		}
 	}

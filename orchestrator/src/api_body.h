@@ -16,7 +16,8 @@
 /* POST /api/v1/campaigns: {"id":S, "image":S, "group":S, "stages":[S,...],
  * "fail_threshold":S?, "force":B?}, stages and fail_threshold spelled as the CLI's --stage
  * and --fail-threshold. Fills c (the caller clears it with orch_campaign_clear), id and
- * force. On refusal FOTA_ERR_PARSE (not JSON, or not an object) or FOTA_ERR_FIELD, with field
+ * force. On refusal FOTA_ERR_PARSE (not strict JSON: see fota/json_text.h; or not an object)
+ * or FOTA_ERR_FIELD, with field
  * naming the member ("" for the whole body) and err saying why. Nothing else is checked here:
  * orch_campaign_create validates the campaign. */
 fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campaign *c,
