@@ -14,6 +14,7 @@
 #include "api.h"
 #include "api_body.h"
 #include "campaign.h"
+#include "campaign_json.h"
 
 #define JSON_TYPE "application/json"
 
@@ -131,20 +132,6 @@ static int tally_one(void *ctx, const struct orch_cdev *d)
 	return 0;
 }
 
-static cJSON *counts_json(const struct orch_counts *k)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "admitted", k->admitted);
-	cJSON_AddNumberToObject(o, "reported", k->reported);
-	cJSON_AddNumberToObject(o, "confirmed", k->confirmed);
-	cJSON_AddNumberToObject(o, "failed", k->failed);
-	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
-	cJSON_AddNumberToObject(o, "timed_out", k->timed_out);
-	cJSON_AddNumberToObject(o, "incompatible", k->incompatible);
-	return o;
-}
-
 static void show_campaign(struct orch_store *st, const char *id, struct orch_http_response *res)
 {
 	struct fota_error err = {0};
@@ -176,10 +163,10 @@ static void show_campaign(struct orch_store *st, const char *id, struct orch_htt
 	cJSON_AddNumberToObject(o, "stage", c.stage + 1);
 	cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
 	cJSON_AddNumberToObject(o, "percent", c.cur_percent);
-	cJSON_AddItemToObject(o, "counts", counts_json(&t->all));
+	cJSON_AddItemToObject(o, "counts", orch_counts_json(&t->all));
 	stages = cJSON_AddArrayToObject(o, "stages");
 	for (uint32_t i = 0; i < c.n_stages && i < ORCH_MAX_STAGES; i++) {
-		cJSON *s = counts_json(&t->stage[i]);
+		cJSON *s = orch_counts_json(&t->stage[i]);
 
 		cJSON_AddNumberToObject(s, "index", i + 1);
 		cJSON_AddItemToArray(stages, s);

@@ -14,6 +14,7 @@
 
 #include "broadcaster.h"
 #include "campaign.h"
+#include "campaign_json.h"
 #include "cmd.h"
 #include "config.h"
 #include "image_store.h"
@@ -319,29 +320,6 @@ static void fmt_duration(int64_t s, char *buf, size_t size)
 			 (long long)(s % 3600 / 60));
 }
 
-static cJSON *counts_json(const struct orch_counts *k)
-{
-	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject();
-	int i;
-
-	cJSON_AddNumberToObject(o, "admitted", k->admitted);
-	cJSON_AddNumberToObject(o, "reported", k->reported);
-	cJSON_AddNumberToObject(o, "confirmed", k->confirmed);
-	cJSON_AddNumberToObject(o, "failed", k->failed);
-	cJSON_AddNumberToObject(o, "failed_since_resume", k->failed_now);
-	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
-	cJSON_AddNumberToObject(o, "aborted", k->aborted);
-	cJSON_AddNumberToObject(o, "timed_out", k->timed_out);
-	cJSON_AddNumberToObject(o, "skipped", k->skipped);
-	cJSON_AddNumberToObject(o, "incompatible", k->incompatible);
-	for (i = 0; i < FOTA_STATE__COUNT; i++)
-		if (k->by_state[i])
-			cJSON_AddNumberToObject(st, fota_state_name((enum fota_state)i),
-						k->by_state[i]);
-	cJSON_AddItemToObject(o, "states", st);
-	return o;
-}
-
 /* How stage i's devices get the image (orch_broadcast_pays): from the devices it admitted,
  * or for a stage not reached yet from those it would admit. */
 static const char *delivery(const struct orch_campaign *c, const struct view *v,
@@ -409,10 +387,10 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		cJSON_AddNumberToObject(o, "group_members", x.members);
 		cJSON_AddNumberToObject(o, "broadcasts", nbcast);
 		cJSON_AddNumberToObject(o, "broadcasts_incomplete", nbcast_bad);
-		cJSON_AddItemToObject(o, "counts", counts_json(&v.all));
+		cJSON_AddItemToObject(o, "counts", orch_counts_json(&v.all));
 		stages = cJSON_AddArrayToObject(o, "stages");
 		for (i = 0; i < c.n_stages; i++) {
-			cJSON *s = counts_json(&v.stage[i]);
+			cJSON *s = orch_counts_json(&v.stage[i]);
 
 			cJSON_AddNumberToObject(s, "index", i + 1);
 			cJSON_AddStringToObject(s, "devices",

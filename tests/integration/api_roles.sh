@@ -99,6 +99,8 @@ cli=$(fota_orch campaign status a1 --json)
 for f in .state .stage .stages_total .counts.admitted .counts.confirmed .counts.failed '.stages[1].confirmed'; do
 	check "API and CLI agree on $f ($(jq -r "$f" <<<"$cli"))" [ "$(body "$f")" = "$(jq -r "$f" <<<"$cli")" ]
 done
+check "API and CLI agree on the whole counts object ($(jq -c .counts <<<"$cli"))" \
+	[ "$(body '.counts | tojson')" = "$(jq -c .counts <<<"$cli")" ]
 fota_orch campaign create c1 --image "$id" --group lab --stage 100% >/dev/null || fail "CLI create"
 expect "viewer lists campaigns" 200 vera GET campaigns
 check "the API lists the CLI's campaign" [ "$(jq -c '[.[].campaign] | sort' "$T/body")" = '["a1","c1"]' ]

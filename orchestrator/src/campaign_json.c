@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A campaign's device counts as JSON: one spelling for `campaign status --json` and the HTTP
+ * API, so the two cannot drift apart. */
+#include <cjson/cJSON.h>
+
+#include "fota/status.h"
+
+#include "campaign_json.h"
+
+cJSON *orch_counts_json(const struct orch_counts *k)
+{
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject();
+	int i;
+
+	cJSON_AddNumberToObject(o, "admitted", k->admitted);
+	cJSON_AddNumberToObject(o, "reported", k->reported);
+	cJSON_AddNumberToObject(o, "confirmed", k->confirmed);
+	cJSON_AddNumberToObject(o, "failed", k->failed);
+	cJSON_AddNumberToObject(o, "failed_since_resume", k->failed_now);
+	cJSON_AddNumberToObject(o, "in_flight", k->in_flight);
+	cJSON_AddNumberToObject(o, "aborted", k->aborted);
+	cJSON_AddNumberToObject(o, "timed_out", k->timed_out);
+	cJSON_AddNumberToObject(o, "skipped", k->skipped);
+	cJSON_AddNumberToObject(o, "incompatible", k->incompatible);
+	for (i = 0; i < FOTA_STATE__COUNT; i++)
+		if (k->by_state[i])
+			cJSON_AddNumberToObject(st, fota_state_name((enum fota_state)i),
+						k->by_state[i]);
+	cJSON_AddItemToObject(o, "states", st);
+	return o;
+}

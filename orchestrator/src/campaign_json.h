@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private header of fota-orchestrator: campaign figures as JSON, shared by the CLI and the API. */
+#ifndef ORCH_CAMPAIGN_JSON_H
+#define ORCH_CAMPAIGN_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "campaign.h"
+
+/* {"admitted", "reported", "confirmed", "failed", "failed_since_resume", "in_flight",
+ * "aborted", "timed_out", "skipped", "incompatible", "states": {STATE: N, ...}}; the caller
+ * owns the result. */
+cJSON *orch_counts_json(const struct orch_counts *k);
+
+#endif
