@@ -232,16 +232,26 @@ fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_top
 	return fota_error_set(err, FOTA_ERR_PARSE, "topic '%.80s' is not in the scheme", topic);
 }
 
-fota_err fota_topic_group_filter(const char *prefix, const char *group, char *buf, size_t size,
-				 struct fota_error *err)
+/* The prefix (defaulted) and group every group filter starts from. */
+static fota_err check_group_filter(const char **prefix, const char *group, struct fota_error *err)
 {
-	fota_err rc = check_prefix(&prefix, err);
+	fota_err rc = check_prefix(prefix, err);
 
 	if (rc != FOTA_OK)
 		return rc;
 	if (!fota_topic_segment_valid(group))
 		return fota_error_set(err, FOTA_ERR_INVAL, "invalid group name '%.80s'",
 				      group ? group : "(null)");
+	return FOTA_OK;
+}
+
+fota_err fota_topic_group_filter(const char *prefix, const char *group, char *buf, size_t size,
+				 struct fota_error *err)
+{
+	fota_err rc = check_group_filter(&prefix, group, err);
+
+	if (rc != FOTA_OK)
+		return rc;
 	return emit(buf, size, err, "%s/groups/%s/#", prefix, group);
 }
 
@@ -249,13 +259,10 @@ fota_err fota_topic_group_images_filter(const char *prefix, const char *group,
 					enum fota_topic_kind kind, char *buf, size_t size,
 					struct fota_error *err)
 {
-	fota_err rc = check_prefix(&prefix, err);
+	fota_err rc = check_group_filter(&prefix, group, err);
 
 	if (rc != FOTA_OK)
 		return rc;
-	if (!fota_topic_segment_valid(group))
-		return fota_error_set(err, FOTA_ERR_INVAL, "invalid group name '%.80s'",
-				      group ? group : "(null)");
 	if (kind != FOTA_TOPIC_GROUP_CHUNKS && kind != FOTA_TOPIC_GROUP_TABLE)
 		return fota_error_set(err, FOTA_ERR_INVAL,
 				      "an image filter is for chunks or table topics");
