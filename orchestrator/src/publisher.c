@@ -212,7 +212,8 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 		stats->chunks++;
 		stats->bytes += len;
 		now = fota_time_mono_ms();
-		if (run->progress && now - last_print >= 1000) {
+		/* The last chunk's line is printed once, below, with the whole run's rate. */
+		if (run->progress && i + 1 < count && now - last_print >= 1000) {
 			print_progress(tty, i + 1, count, stats->bytes, now - start, false);
 			last_print = now;
 		}
