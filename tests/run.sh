@@ -41,5 +41,5 @@ if [ "$quick" -eq 0 ]; then
 	cmake -S "$src" -B build/fuzz -DCMAKE_C_COMPILER=clang -DFOTA_FUZZ=ON \
 		-DFOTA_FUZZ_SECONDS="${FOTA_FUZZ_SECONDS:-20}" >/dev/null
 	cmake --build build/fuzz -j"$jobs"
-	ctest --test-dir build/fuzz --output-on-failure -L fuzz
+	ctest --test-dir build/fuzz --output-on-failure -j"$jobs" -L fuzz
 fi
