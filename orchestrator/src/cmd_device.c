@@ -10,11 +10,9 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
-#include "assign.h"
-#include "broker.h"
 #include "cmd.h"
 #include "config.h"
-#include "dynsec.h"
+#include "device_service.h"
 #include "store.h"
 
 /* One CSV line of the inventory; longer lines are an error, not truncated. */
@@ -80,121 +78,24 @@ static int list_one(void *ctx, const struct orch_device *d)
 	return 0;
 }
 
-/* A device entered by hand or imported was not seen: it keeps the presence (last seen, online)
- * its own reports gave it, so registering a connected device does not mark it offline. */
-static void keep_presence(struct orch_store *st, struct orch_device *d)
-{
-	struct orch_device old;
-
-	if (st->ops->device_get(st, d->id, &old, NULL) == FOTA_OK) {
-		d->last_seen = old.last_seen;
-		d->online = old.online;
-	}
-}
-
-/* Devices whose registry groups this command set: each is sent its assignment. */
-struct assign_entry {
-	char id[FOTA_MAX_SEGMENT_LEN + 1];
-	char old_groups[sizeof(((struct orch_device *)0)->groups)]; /* before this command */
-};
-
-struct assign_list {
-	struct assign_entry *e;
-	size_t n, cap;
-};
-
-static fota_err assign_list_add(struct assign_list *l, const char *id, const char *old_groups,
-				struct fota_error *err)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->e, cap * sizeof(*l->e));
-
-		if (p == NULL)
-			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
-		l->e = p;
-		l->cap = cap;
-	}
-	snprintf(l->e[l->n].id, sizeof(l->e[0].id), "%s", id);
-	snprintf(l->e[l->n].old_groups, sizeof(l->e[0].old_groups), "%s", old_groups);
-	l->n++;
-	return FOTA_OK;
-}
-
-/* The device's registry groups now ("" for a new device). */
-static void old_groups(struct orch_store *st, const char *id, char *out, size_t size)
-{
-	struct orch_device old;
-
-	out[0] = '\0';
-	if (st->ops->device_get(st, id, &old, NULL) == FOTA_OK)
-		snprintf(out, size, "%s", old.groups);
-}
-
-/* After the registry committed: with [broker] access = dynsec, first brings the broker's grants
- * to each listed device's groups as read back from the registry, then signs and publishes
- * them as its assignment. Returns the exit code. */
+/* After the registry committed: publishes each changed device's assignment; the exit code. */
 static int publish_assignments(const struct orch_config *cfg, struct orch_store *st,
-			       const struct assign_list *l)
+			       const struct orch_assign_list *l)
 {
 	struct fota_error err = {0};
-	struct fota_signer *signer = NULL;
-	struct fota_mqtt *mqtt = NULL;
-	struct orch_routes routes;
-	int ret = ORCH_EXIT_FAIL;
+	bool published = false;
+	fota_err rc = orch_device_assignments_publish(cfg, st, l, "", !cfg->json, &published, &err);
 
-	if (l->n == 0)
-		return ORCH_EXIT_OK;
-	if (!cfg->orch_key[0]) {
+	if (rc == FOTA_OK && !published && l->n)
 		orch_log("no orchestrator key ([orchestrator] orchestrator_key): the registry "
 			 "changed, no assignment was published");
+	if (rc == FOTA_OK)
 		return ORCH_EXIT_OK;
-	}
-	orch_routes_init(&routes, cfg->prefix);
-	if (fota_signer_load(cfg->orch_key, NULL, &signer, &err)) {
-		orch_fail("load orchestrator key", &err);
-		goto out;
-	}
-	if (orch_broker_check_files(cfg, &err)) {
-		orch_fail("configuration", &err);
-		ret = ORCH_EXIT_USAGE;
-		goto out;
-	}
-	if (orch_broker_connect(cfg, &routes, &mqtt, &err)) {
-		orch_fail("registry changed, but no assignment was published: connect to broker",
-			  &err);
-		ret = orch_broker_exit(err.code);
-		goto out;
-	}
-	for (size_t i = 0; i < l->n; i++) {
-		struct orch_device d;
-		uint64_t seq = 0;
-
-		if (st->ops->device_get(st, l->e[i].id, &d, &err) ||
-		    (cfg->dynsec && orch_dynsec_device(mqtt, &routes, cfg, d.id, l->e[i].old_groups,
-						       d.groups, &err)) ||
-		    orch_assign_publish(mqtt, cfg, st, signer, d.id, d.groups, &seq, &err)) {
-			orch_log("device %s: registry changed, but no assignment was published: %s "
-				 "(run the command again)",
-				 l->e[i].id, err.msg);
-			ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
-			goto out;
-		}
-		if (!cfg->json)
-			fprintf(stderr, "assignment %llu for %s: groups %s\n",
-				(unsigned long long)seq, d.id, d.groups[0] ? d.groups : "(none)");
-	}
-	if (fota_mqtt_flush(mqtt, ORCH_PUBLISH_TIMEOUT_MS, &err)) {
-		orch_fail("assignment", &err);
-		ret = ORCH_EXIT_BROKER;
-		goto out;
-	}
-	ret = ORCH_EXIT_OK;
-out:
-	fota_mqtt_free(mqtt);
-	orch_routes_destroy(&routes);
-	fota_signer_free(signer);
-	return ret;
+	orch_log("registry changed, but no assignment was published: %s (run the command again)",
+		 err.msg);
+	return rc == FOTA_ERR_FIELD  ? ORCH_EXIT_USAGE
+	       : rc == FOTA_ERR_MQTT ? ORCH_EXIT_BROKER
+				     : ORCH_EXIT_FAIL;
 }
 
 /* Splits a CSV line in place on commas (no quoting: ids and names never contain commas). */
@@ -223,47 +124,8 @@ static size_t split(char *line, char **fields, size_t max)
 	return n;
 }
 
-/* "a;b|c" into "a,b,c" after checking each name. */
-static fota_err groups_from(const char *in, char *out, size_t size, struct fota_error *err)
-{
-	size_t n = 0;
-	const char *p = in;
-
-	out[0] = '\0';
-	while (*p) {
-		char g[FOTA_MAX_SEGMENT_LEN + 1];
-		size_t len = strcspn(p, ";|,");
-
-		if (len > 0) {
-			if (len > FOTA_MAX_SEGMENT_LEN)
-				return fota_error_set(err, FOTA_ERR_FIELD, "group name too long");
-			memcpy(g, p, len);
-			g[len] = '\0';
-			if (!fota_topic_segment_valid(g))
-				return fota_error_set(err, FOTA_ERR_FIELD,
-						      "'%s' is not a group name ([A-Za-z0-9._-])",
-						      g);
-			if (n + len + 2 > size)
-				return fota_error_set(err, FOTA_ERR_TOO_BIG, "too many groups");
-			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", g);
-		}
-		p += len;
-		if (*p)
-			p++;
-	}
-	return FOTA_OK;
-}
-
-/* At most FOTA_MAX_ASSIGNED_GROUPS: the registry never holds groups a device cannot follow. */
-static fota_err check_assignable(const char *groups, struct fota_error *err)
-{
-	struct fota_assignment a;
-
-	return orch_assign_groups(groups, &a, err);
-}
-
 static fota_err import_csv(struct orch_store *st, const char *path, size_t *count,
-			   struct assign_list *assigned, struct fota_error *err)
+			   struct orch_assign_list *assigned, struct fota_error *err)
 {
 	enum { C_ID, C_GROUPS, C_MODEL, C_HW, C_VERSION, C__N };
 	static const char *const names[C__N] = {"id", "groups", "model", "hw", "version"};
@@ -301,7 +163,6 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		goto out;
 	while (fgets(line, sizeof(line), fp)) {
 		struct orch_device d;
-		char before[sizeof(d.groups)];
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(fp)) {
@@ -323,9 +184,7 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		snprintf(d.model, sizeof(d.model), "%s", FIELD(C_MODEL));
 		snprintf(d.hw, sizeof(d.hw), "%s", FIELD(C_HW));
 		snprintf(d.version, sizeof(d.version), "%s", FIELD(C_VERSION));
-		rc = groups_from(FIELD(C_GROUPS), d.groups, sizeof(d.groups), err);
-		if (rc == FOTA_OK)
-			rc = check_assignable(d.groups, err);
+		rc = orch_device_groups_parse(FIELD(C_GROUPS), d.groups, sizeof(d.groups), err);
 #undef FIELD
 		if (rc) {
 			char where[PATH_MAX + 32];
@@ -334,11 +193,7 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 			fota_error_prefix(err, where);
 			break;
 		}
-		keep_presence(st, &d);
-		old_groups(st, d.id, before, sizeof(before));
-		rc = st->ops->device_put(st, &d, d.groups[0] != '\0', err);
-		if (rc == FOTA_OK && d.groups[0] != '\0')
-			rc = assign_list_add(assigned, d.id, before, err);
+		rc = orch_device_store(st, &d, d.groups[0] != '\0', assigned, err);
 		if (rc)
 			break;
 		(*count)++;
@@ -366,8 +221,7 @@ int orch_cmd_device(int argc, char **argv)
 	struct fota_error err = {0};
 	struct orch_store *st = NULL;
 	struct orch_device d;
-	struct assign_list assigned = {0};
-	char before[sizeof(d.groups)];
+	struct orch_assign_list assigned = {0};
 	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL;
 	int opt, ret = ORCH_EXIT_USAGE;
 
@@ -450,27 +304,15 @@ int orch_cmd_device(int argc, char **argv)
 		}
 		ret = ORCH_EXIT_OK;
 	} else if (strcmp(sub, "add") == 0) {
-		if (!fota_topic_segment_valid(arg)) {
-			orch_log("device add: '%s' is not a device id", arg);
-			ret = ORCH_EXIT_USAGE;
-			goto out;
-		}
 		snprintf(d.id, sizeof(d.id), "%s", arg);
-		if (groups_from(groups ? groups : "", d.groups, sizeof(d.groups), &err) ||
-		    check_assignable(d.groups, &err) || st->ops->begin(st, &err)) {
-			orch_fail("device add", &err);
-			goto out;
-		}
-		keep_presence(st, &d);
-		old_groups(st, d.id, before, sizeof(before));
-		if (st->ops->device_put(st, &d, groups != NULL, &err) ||
-		    st->ops->commit(st, &err)) {
-			st->ops->rollback(st);
-			orch_fail("device add", &err);
-			goto out;
-		}
-		if (groups != NULL && assign_list_add(&assigned, d.id, before, &err)) {
-			orch_fail("device add", &err);
+		if (strlen(arg) >= sizeof(d.id) ||
+		    orch_device_add(st, &d, groups, &assigned, &err)) {
+			if (strlen(arg) >= sizeof(d.id) || !fota_topic_segment_valid(d.id)) {
+				orch_log("device add: '%s' is not a device id", arg);
+				ret = ORCH_EXIT_USAGE;
+			} else {
+				orch_fail("device add", &err);
+			}
 			goto out;
 		}
 		ret = publish_assignments(&cfg, st, &assigned);
@@ -491,7 +333,7 @@ int orch_cmd_device(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 	}
 out:
-	free(assigned.e);
+	orch_assign_list_free(&assigned);
 	orch_store_close(st);
 	return ret;
 }

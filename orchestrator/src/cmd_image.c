@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "image_compress.h"
+#include "image_service.h"
 #include "image_store.h"
 
 #define DEFAULT_EXPIRES_DAYS 30u
@@ -82,7 +83,13 @@ static const char list_usage[] = "Usage: fota-orchestrator image list [--json] [
 				 "Lists the stored images.\n"
 				 "\n";
 
-static const char image_usage[] = "Usage: fota-orchestrator image add|sign|import|list [--help]\n";
+static const char show_usage[] = "Usage: fota-orchestrator image show ID [--json] [OPTIONS]\n"
+				 "\n"
+				 "Shows one stored image by its id (16 hex digits).\n"
+				 "\n";
+
+static const char image_usage[] =
+    "Usage: fota-orchestrator image add|sign|import|list|show [--help]\n";
 
 enum {
 	OPT_NAME = 1,
@@ -148,34 +155,6 @@ static fota_err copy_field(char *dst, size_t size, const char *what, const char 
 				      value, size - 1);
 	memcpy(dst, value, strlen(value) + 1);
 	return FOTA_OK;
-}
-
-static cJSON *image_json(const char *id, const struct fota_manifest *m,
-			 const uint8_t manifest_sha256[FOTA_SHA256_LEN])
-{
-	char hex[FOTA_SHA256_HEX_LEN + 1];
-	char t[FOTA_TIME_STR_LEN];
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "image_id", id);
-	cJSON_AddStringToObject(o, "name", m->name);
-	cJSON_AddStringToObject(o, "version", m->version);
-	cJSON_AddStringToObject(o, "vendor", m->vendor);
-	cJSON_AddStringToObject(o, "model", m->model);
-	cJSON_AddNumberToObject(o, "sequence", (double)m->sequence);
-	cJSON_AddNumberToObject(o, "size", (double)m->size);
-	fota_hex_encode(m->sha256, FOTA_SHA256_LEN, hex);
-	cJSON_AddStringToObject(o, "sha256", hex);
-	cJSON_AddNumberToObject(o, "chunk_size", m->chunk_size);
-	cJSON_AddNumberToObject(o, "chunk_count", m->chunk_count);
-	fota_hex_encode(manifest_sha256, FOTA_SHA256_LEN, hex);
-	cJSON_AddStringToObject(o, "manifest_sha256", hex);
-	cJSON_AddStringToObject(o, "method", fota_install_method_name(m->install_method));
-	fota_time_format(m->expires, t);
-	cJSON_AddStringToObject(o, "expires", t);
-	return o;
 }
 
 /* Prints and frees o. */
@@ -378,7 +357,7 @@ static int print_image(const struct orch_config *cfg, const char *id, const stru
 		       const uint8_t manifest_sha[FOTA_SHA256_LEN])
 {
 	if (cfg->json)
-		return print_json(image_json(id, m, manifest_sha));
+		return print_json(orch_image_json(id, m, manifest_sha));
 	printf("%s\n", id);
 	return ORCH_EXIT_OK;
 }
@@ -703,7 +682,7 @@ static int image_import(int argc, char **argv)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
 	if (cfg.json) {
 		fota_sha256(payload, payload_len, digest);
-		ret = print_json(image_json(id, m, digest));
+		ret = print_json(orch_image_json(id, m, digest));
 	} else {
 		printf("%s\n", id);
 		ret = ORCH_EXIT_OK;
@@ -717,78 +696,107 @@ out:
 	return ret;
 }
 
-struct list_ctx {
-	const struct orch_config *cfg;
-	cJSON *array;
-	int failures;
-};
-
-static int list_one(void *ctx_, const char *id)
+/* One line of `image list`'s table; a damaged image is logged and counted. */
+static int list_one(void *ctx, const char *id, const struct orch_image *img,
+		    const struct fota_error *why)
 {
-	struct list_ctx *ctx = ctx_;
-	struct orch_image *img = NULL;
-	struct fota_error err = {0};
+	unsigned *damaged = ctx;
 	char t[FOTA_TIME_STR_LEN];
 
-	if (orch_image_open(ctx->cfg, id, &img, &err)) {
-		orch_fail(id, &err);
-		ctx->failures++;
+	if (!img) {
+		orch_fail(id, why);
+		(*damaged)++;
 		return 0;
 	}
-	if (ctx->array) {
-		cJSON_AddItemToArray(ctx->array,
-				     image_json(id, &img->manifest, img->manifest_sha256));
-	} else {
-		fota_time_format(img->manifest.expires, t);
-		printf("%-16s  %-20s %-12s %12llu %7u %8llu  %s\n", id, img->manifest.name,
-		       img->manifest.version, (unsigned long long)img->manifest.size,
-		       img->manifest.chunk_count, (unsigned long long)img->manifest.sequence, t);
-	}
-	orch_image_free(img);
+	fota_time_format(img->manifest.expires, t);
+	printf("%-16s  %-20s %-12s %12llu %7u %8llu  %s\n", id, img->manifest.name,
+	       img->manifest.version, (unsigned long long)img->manifest.size,
+	       img->manifest.chunk_count, (unsigned long long)img->manifest.sequence, t);
 	return 0;
+}
+
+/* Parses the shared options of `image list|show` and loads the configuration; *ret is the
+ * exit code when it returns false. */
+static bool read_options(int argc, char **argv, const char *usage, int nargs,
+			 struct orch_config *cfg, int *ret)
+{
+	static const struct option longopts[] = {ORCH_COMMON_LONGOPTS};
+	struct fota_error err = {0};
+	int opt;
+
+	orch_config_init(cfg);
+	*ret = ORCH_EXIT_USAGE;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (!orch_config_flag(cfg, opt, optarg)) {
+			fputs(usage, stderr);
+			return false;
+		}
+	}
+	if (orch_cli_help(cfg, usage)) {
+		*ret = ORCH_EXIT_OK;
+		return false;
+	}
+	if (optind + nargs != argc) {
+		*ret = usage_error(usage, nargs ? "image show: expected exactly one ID"
+						: "image list: unexpected arguments");
+		return false;
+	}
+	return orch_cli_load_config(cfg, &err) == FOTA_OK;
 }
 
 static int image_list(int argc, char **argv)
 {
-	static const struct option longopts[] = {ORCH_COMMON_LONGOPTS};
 	struct orch_config cfg;
 	struct fota_error err = {0};
-	struct list_ctx ctx = {0};
-	int opt, ret;
+	unsigned damaged = 0;
+	cJSON *arr = NULL;
+	int ret;
 
-	orch_config_init(&cfg);
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (!orch_config_flag(&cfg, opt, optarg)) {
-			fputs(list_usage, stderr);
-			return ORCH_EXIT_USAGE;
-		}
-	}
-	if (orch_cli_help(&cfg, list_usage))
-		return ORCH_EXIT_OK;
-	if (optind != argc)
-		return usage_error(list_usage, "image list: unexpected arguments");
-	if (orch_cli_load_config(&cfg, &err))
-		return ORCH_EXIT_USAGE;
-	ctx.cfg = &cfg;
+	if (!read_options(argc, argv, list_usage, 0, &cfg, &ret))
+		return ret;
 	if (cfg.json) {
-		ctx.array = cJSON_CreateArray();
-		if (!ctx.array) {
-			orch_log("image list: out of memory");
+		if (orch_images_json(&cfg, &arr, &damaged, &err)) {
+			orch_fail("image list", &err);
 			return ORCH_EXIT_FAIL;
 		}
-	} else {
-		printf("%-16s  %-20s %-12s %12s %7s %8s  %s\n", "IMAGE", "NAME", "VERSION", "SIZE",
-		       "CHUNKS", "SEQUENCE", "EXPIRES");
+		ret = print_json(arr);
+		return damaged ? ORCH_EXIT_FAIL : ret;
 	}
-	if (orch_image_list(&cfg, list_one, &ctx, &err)) {
+	printf("%-16s  %-20s %-12s %12s %7s %8s  %s\n", "IMAGE", "NAME", "VERSION", "SIZE",
+	       "CHUNKS", "SEQUENCE", "EXPIRES");
+	if (orch_images_each(&cfg, list_one, &damaged, &err)) {
 		orch_fail("image list", &err);
-		cJSON_Delete(ctx.array);
 		return ORCH_EXIT_FAIL;
 	}
-	ret = ORCH_EXIT_OK;
-	if (ctx.array)
-		ret = print_json(ctx.array);
-	return ctx.failures ? ORCH_EXIT_FAIL : ret;
+	return damaged ? ORCH_EXIT_FAIL : ORCH_EXIT_OK;
+}
+
+static int image_show(int argc, char **argv)
+{
+	struct orch_config cfg;
+	struct fota_error err = {0};
+	cJSON *o = NULL;
+	const char *t;
+	int ret;
+
+	if (!read_options(argc, argv, show_usage, 1, &cfg, &ret))
+		return ret;
+	if (orch_image_show_json(&cfg, argv[optind], &o, &err)) {
+		orch_fail("image show", &err);
+		return err.code == FOTA_ERR_INVAL ? ORCH_EXIT_USAGE : orch_exit_for(err.code);
+	}
+	if (cfg.json)
+		return print_json(o);
+	/* The same members as --json, one per line. */
+	for (cJSON *m = o->child; m; m = m->next) {
+		t = cJSON_IsString(m) ? m->valuestring : NULL;
+		if (t)
+			printf("%-16s %s\n", m->string, t);
+		else
+			printf("%-16s %.0f\n", m->string, m->valuedouble);
+	}
+	cJSON_Delete(o);
+	return ORCH_EXIT_OK;
 }
 
 int orch_cmd_image(int argc, char **argv)
@@ -809,6 +817,8 @@ int orch_cmd_image(int argc, char **argv)
 		return image_import(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return image_list(argc - 1, argv + 1);
-	orch_log("image: unknown subcommand '%s' (add, sign, import or list)", argv[1]);
+	if (strcmp(argv[1], "show") == 0)
+		return image_show(argc - 1, argv + 1);
+	orch_log("image: unknown subcommand '%s' (add, sign, import, list or show)", argv[1]);
 	return ORCH_EXIT_USAGE;
 }

@@ -12,6 +12,14 @@ fota_require curl openssl jq
 campaign_env 2
 fota_random_image "$T/image.bin" 64k
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384) || fail "image add failed"
+check "image show --json is the image's entry of image list --json" \
+	[ "$(fota_orch image show "$id" --json | jq -c .)" = "$(fota_orch image list --json | jq -c '.[0]')" ]
+rc=0
+fota_orch image show xyz >/dev/null 2>&1 || rc=$?
+check "image show of a malformed id exits 2 (got $rc)" [ "$rc" -eq 2 ]
+rc=0
+fota_orch image show 0000000000000000 >/dev/null 2>&1 || rc=$?
+check "image show of an unknown id exits 5 (got $rc)" [ "$rc" -eq 5 ]
 
 # Operator certificates from the test CA, the role in the OU.
 opcert() {
@@ -107,4 +115,13 @@ check "the API lists the CLI's campaign" [ "$(jq -c '[.[].campaign] | sort' "$T/
 expect "viewer lists devices" 200 vera GET devices
 check "the API and the CLI list the same devices" \
 	[ "$(jq -c '[.[].device]' "$T/body")" = "$(fota_orch device list --json | jq -c '[.[].id // .[].device] | unique')" ]
+# A damaged image is listed with why, not hidden, and the listing fails.
+fota_random_image "$T/other.bin" 16k
+other=$(fota_image_add "$T/other.bin" 2.0.1 11) || fail "image add failed"
+: >"$FOTA_ORCH_STATE/images/$other/table.bin"
+rc=0
+fota_orch image list --json >"$T/list.json" 2>"$T/list.err" || rc=$?
+check "image list with a damaged image exits 1 (got $rc)" [ "$rc" -eq 1 ]
+check "... and lists it with its error" \
+	[ "$(jq -r --arg i "$other" '.[] | select(.image_id == $i) | .error | length > 0' "$T/list.json")" = true ]
 fota_summary

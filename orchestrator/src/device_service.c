@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Changing the device registry: the rules `device add|import` and the HTTP API share, and the
+ * assignments that tell devices their new groups. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fota/timeutil.h"
+
+#include "assign.h"
+#include "broker.h"
+#include "device_service.h"
+#include "dynsec.h"
+#include "log.h"
+
+fota_err orch_device_groups_parse(const char *in, char *out, size_t size, struct fota_error *err)
+{
+	struct fota_assignment a;
+	size_t n = 0;
+	const char *p = in;
+
+	out[0] = '\0';
+	while (*p) {
+		char g[FOTA_MAX_SEGMENT_LEN + 1];
+		size_t len = strcspn(p, ";|,");
+
+		if (len > 0) {
+			if (len > FOTA_MAX_SEGMENT_LEN)
+				return fota_error_set(err, FOTA_ERR_FIELD, "group name too long");
+			memcpy(g, p, len);
+			g[len] = '\0';
+			if (!fota_topic_segment_valid(g))
+				return fota_error_set(err, FOTA_ERR_FIELD,
+						      "'%s' is not a group name ([A-Za-z0-9._-])",
+						      g);
+			if (n + len + 2 > size)
+				return fota_error_set(err, FOTA_ERR_TOO_BIG, "too many groups");
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", g);
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	/* The registry never holds more groups than a device can follow. */
+	return orch_assign_groups(out, &a, err);
+}
+
+fota_err orch_assign_list_add(struct orch_assign_list *l, const char *id, const char *old_groups,
+			      struct fota_error *err)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->e, cap * sizeof(*l->e));
+
+		if (p == NULL)
+			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+		l->e = p;
+		l->cap = cap;
+	}
+	snprintf(l->e[l->n].id, sizeof(l->e[0].id), "%s", id);
+	snprintf(l->e[l->n].old_groups, sizeof(l->e[0].old_groups), "%s", old_groups);
+	l->n++;
+	return FOTA_OK;
+}
+
+void orch_assign_list_free(struct orch_assign_list *l)
+{
+	free(l->e);
+	memset(l, 0, sizeof(*l));
+}
+
+fota_err orch_device_store(struct orch_store *st, struct orch_device *d, bool set_groups,
+			   struct orch_assign_list *changed, struct fota_error *err)
+{
+	struct orch_device old;
+	bool known = st->ops->device_get(st, d->id, &old, NULL) == FOTA_OK;
+	fota_err rc;
+
+	/* A device entered by hand or imported was not seen: it keeps the presence its own
+	 * reports gave it, so registering a connected device does not mark it offline. */
+	if (known) {
+		d->last_seen = old.last_seen;
+		d->online = old.online;
+	}
+	rc = st->ops->device_put(st, d, set_groups, err);
+	if (rc == FOTA_OK && set_groups && changed)
+		rc = orch_assign_list_add(changed, d->id, known ? old.groups : "", err);
+	return rc;
+}
+
+fota_err orch_device_add(struct orch_store *st, struct orch_device *d, const char *groups,
+			 struct orch_assign_list *changed, struct fota_error *err)
+{
+	fota_err rc;
+
+	if (!fota_topic_segment_valid(d->id))
+		return fota_error_set(err, FOTA_ERR_FIELD, "'%s' is not a device id", d->id);
+	rc = orch_device_groups_parse(groups ? groups : "", d->groups, sizeof(d->groups), err);
+	if (rc == FOTA_OK)
+		rc = st->ops->begin(st, err);
+	if (rc)
+		return rc;
+	rc = orch_device_store(st, d, groups != NULL, changed, err);
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc)
+		st->ops->rollback(st);
+	return rc;
+}
+
+fota_err orch_device_set_groups(struct orch_store *st, const char *id, const char *groups,
+				const char *actor, struct orch_device *out,
+				struct orch_assign_list *changed, struct fota_error *err)
+{
+	char parsed[sizeof(out->groups)];
+	struct orch_event e;
+	size_t before = changed ? changed->n : 0;
+	fota_err rc;
+
+	rc = orch_device_groups_parse(groups, parsed, sizeof(parsed), err);
+	if (rc == FOTA_OK)
+		rc = st->ops->begin(st, err);
+	if (rc)
+		return rc;
+	rc = st->ops->device_get(st, id, out, err);
+	if (rc == FOTA_ERR_NOT_FOUND)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device %s", id);
+	memset(&e, 0, sizeof(e));
+	if (rc == FOTA_OK) {
+		snprintf(e.device, sizeof(e.device), "%s", out->id);
+		snprintf(e.kind, sizeof(e.kind), "groups");
+		/* A long list is cut in the event, marked so: the registry holds it whole. */
+		if (snprintf(e.detail, sizeof(e.detail), "%s -> %s by %s",
+			     out->groups[0] ? out->groups : "(none)", parsed[0] ? parsed : "(none)",
+			     actor && *actor ? actor : "command") >= (int)sizeof(e.detail))
+			memcpy(e.detail + sizeof(e.detail) - 4, "...", 4);
+		memcpy(out->groups, parsed, sizeof(parsed));
+		rc = orch_device_store(st, out, true, changed, err);
+	}
+	if (rc == FOTA_OK)
+		rc = st->ops->event_append(st, &e, err);
+	if (rc == FOTA_OK)
+		rc = st->ops->commit(st, err);
+	if (rc) {
+		st->ops->rollback(st);
+		if (changed)
+			changed->n = before;
+	}
+	return rc;
+}
+
+fota_err orch_device_assignments_publish(const struct orch_config *cfg, struct orch_store *st,
+					 const struct orch_assign_list *l,
+					 const char *client_id_suffix, bool progress,
+					 bool *published, struct fota_error *err)
+{
+	struct fota_signer *signer = NULL;
+	struct fota_mqtt *mqtt = NULL;
+	struct orch_config *own = NULL;
+	struct orch_routes routes;
+	fota_err rc;
+
+	*published = false;
+	if (l->n == 0 || !cfg->orch_key[0])
+		return FOTA_OK;
+	own = malloc(sizeof(*own));
+	if (!own)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	*own = *cfg;
+	/* In `serve` the daemon's own session has the process's id: a second connection with
+	 * it would push the daemon off the broker. */
+	snprintf(own->client_id, sizeof(own->client_id), "%.*s%s",
+		 (int)(sizeof(own->client_id) - 1 - strlen(client_id_suffix)), cfg->client_id,
+		 client_id_suffix);
+	orch_routes_init(&routes, own->prefix);
+	rc = fota_signer_load(own->orch_key, NULL, &signer, err);
+	if (rc) {
+		fota_error_prefix(err, "load orchestrator key");
+		goto out;
+	}
+	rc = orch_broker_check_files(own, err);
+	if (rc) {
+		fota_error_prefix(err, "configuration");
+		goto out;
+	}
+	rc = orch_broker_connect(own, &routes, &mqtt, err);
+	if (rc) {
+		fota_error_prefix(err, "connect to broker");
+		if (rc != FOTA_ERR_FIELD)
+			rc = err->code = FOTA_ERR_MQTT;
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct orch_device d;
+		uint64_t seq = 0;
+
+		rc = st->ops->device_get(st, l->e[i].id, &d, err);
+		if (rc == FOTA_OK && own->dynsec)
+			rc = orch_dynsec_device(mqtt, &routes, own, d.id, l->e[i].old_groups,
+						d.groups, err);
+		if (rc == FOTA_OK)
+			rc = orch_assign_publish(mqtt, own, st, signer, d.id, d.groups, &seq, err);
+		if (rc) {
+			char where[FOTA_MAX_SEGMENT_LEN + 16];
+
+			snprintf(where, sizeof(where), "device %s", l->e[i].id);
+			fota_error_prefix(err, where);
+			if (!fota_mqtt_is_connected(mqtt))
+				rc = err->code = FOTA_ERR_MQTT;
+			goto out;
+		}
+		if (progress)
+			fprintf(stderr, "assignment %llu for %s: groups %s\n",
+				(unsigned long long)seq, d.id, d.groups[0] ? d.groups : "(none)");
+	}
+	rc = fota_mqtt_flush(mqtt, ORCH_PUBLISH_TIMEOUT_MS, err);
+	if (rc) {
+		fota_error_prefix(err, "assignment");
+		rc = err->code = FOTA_ERR_MQTT;
+		goto out;
+	}
+	*published = true;
+out:
+	fota_mqtt_free(mqtt);
+	orch_routes_destroy(&routes);
+	fota_signer_free(signer);
+	free(own);
+	return rc;
+}
