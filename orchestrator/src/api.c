@@ -15,6 +15,7 @@
 #include "api_body.h"
 #include "campaign.h"
 #include "campaign_json.h"
+#include "device_service.h"
 
 #define JSON_TYPE "application/json"
 
@@ -273,28 +274,12 @@ out:
 	orch_campaign_clear(&c);
 }
 
-static int device_one(void *ctx, const struct orch_device *d)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "device", d->id);
-	cJSON_AddStringToObject(o, "model", d->model);
-	cJSON_AddStringToObject(o, "hw", d->hw);
-	cJSON_AddStringToObject(o, "version", d->version);
-	cJSON_AddStringToObject(o, "groups", d->groups);
-	cJSON_AddBoolToObject(o, "online", d->online);
-	cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
-	cJSON_AddItemToArray(ctx, o);
-	return 0;
-}
-
 static void list_devices(struct orch_store *st, struct orch_http_response *res)
 {
 	struct fota_error err = {0};
-	cJSON *arr = cJSON_CreateArray();
+	cJSON *arr = NULL;
 
-	if (st->ops->device_each(st, NULL, device_one, arr, &err)) {
-		cJSON_Delete(arr);
+	if (orch_devices_json(st, NULL, &arr, &err)) {
 		reply_error(res, 500, NULL, err.msg);
 		return;
 	}

@@ -34,41 +34,12 @@ static const char device_usage[] =
 
 enum { OPT_GROUP = 1, OPT_GROUPS, OPT_MODEL, OPT_HW, OPT_VERSION };
 
-static cJSON *device_json(const struct orch_device *d)
-{
-	char t[FOTA_TIME_STR_LEN];
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", d->id);
-	cJSON_AddStringToObject(o, "groups", d->groups);
-	cJSON_AddStringToObject(o, "model", d->model);
-	cJSON_AddStringToObject(o, "hw", d->hw);
-	cJSON_AddStringToObject(o, "version", d->version);
-	cJSON_AddBoolToObject(o, "online", d->online);
-	if (d->last_seen) {
-		fota_time_format(d->last_seen, t);
-		cJSON_AddStringToObject(o, "last_seen", t);
-	} else {
-		cJSON_AddNullToObject(o, "last_seen");
-	}
-	return o;
-}
-
-struct list_ctx {
-	cJSON *arr;
-	size_t n;
-};
-
+/* One line of `device list`'s table. */
 static int list_one(void *ctx, const struct orch_device *d)
 {
-	struct list_ctx *l = ctx;
 	char t[FOTA_TIME_STR_LEN];
 
-	l->n++;
-	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, device_json(d));
-		return 0;
-	}
+	(void)ctx;
 	if (d->last_seen)
 		fota_time_format(d->last_seen, t);
 	else
@@ -270,22 +241,23 @@ int orch_cmd_device(int argc, char **argv)
 		orch_fail("device", &err);
 		goto out;
 	}
-	if (strcmp(sub, "list") == 0) {
-		struct list_ctx l = {0};
+	if (strcmp(sub, "list") == 0 && cfg.json) {
+		cJSON *arr = NULL;
 
-		if (cfg.json)
-			l.arr = cJSON_CreateArray();
-		else
-			printf("%-24s %-7s %-12s %-6s %-12s %-20s %s\n", "DEVICE", "ONLINE",
-			       "MODEL", "HW", "VERSION", "LAST SEEN", "GROUPS");
-		if (st->ops->device_each(st, group, list_one, &l, &err)) {
+		if (orch_devices_json(st, group, &arr, &err)) {
 			orch_fail("device list", &err);
 		} else {
-			if (l.arr)
-				orch_print_json(l.arr, "[]");
+			orch_print_json(arr, "[]");
 			ret = ORCH_EXIT_OK;
 		}
-		cJSON_Delete(l.arr);
+		cJSON_Delete(arr);
+	} else if (strcmp(sub, "list") == 0) {
+		printf("%-24s %-7s %-12s %-6s %-12s %-20s %s\n", "DEVICE", "ONLINE", "MODEL", "HW",
+		       "VERSION", "LAST SEEN", "GROUPS");
+		if (st->ops->device_each(st, group, list_one, NULL, &err))
+			orch_fail("device list", &err);
+		else
+			ret = ORCH_EXIT_OK;
 	} else if (strcmp(sub, "show") == 0) {
 		if (st->ops->device_get(st, arg, &d, &err)) {
 			orch_fail("device show", &err);
@@ -293,14 +265,12 @@ int orch_cmd_device(int argc, char **argv)
 			goto out;
 		}
 		if (cfg.json) {
-			cJSON *o = device_json(&d);
+			cJSON *o = orch_device_json(&d);
 
 			orch_print_json(o, "{}");
 			cJSON_Delete(o);
 		} else {
-			struct list_ctx l = {0};
-
-			list_one(&l, &d);
+			list_one(NULL, &d);
 		}
 		ret = ORCH_EXIT_OK;
 	} else if (strcmp(sub, "add") == 0) {

@@ -13,6 +13,53 @@
 #include "dynsec.h"
 #include "log.h"
 
+cJSON *orch_device_json(const struct orch_device *d)
+{
+	char t[FOTA_TIME_STR_LEN];
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "device", d->id);
+	cJSON_AddStringToObject(o, "model", d->model);
+	cJSON_AddStringToObject(o, "hw", d->hw);
+	cJSON_AddStringToObject(o, "version", d->version);
+	cJSON_AddStringToObject(o, "groups", d->groups);
+	cJSON_AddBoolToObject(o, "online", d->online);
+	/* Seconds for programs (the dashboard's silence threshold), the string for people. */
+	if (d->last_seen) {
+		fota_time_format(d->last_seen, t);
+		cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
+		cJSON_AddStringToObject(o, "last_seen_time", t);
+	} else {
+		cJSON_AddNullToObject(o, "last_seen");
+		cJSON_AddNullToObject(o, "last_seen_time");
+	}
+	return o;
+}
+
+static int add_device(void *ctx, const struct orch_device *d)
+{
+	cJSON_AddItemToArray(ctx, orch_device_json(d));
+	return 0;
+}
+
+fota_err orch_devices_json(struct orch_store *st, const char *group, cJSON **out,
+			   struct fota_error *err)
+{
+	cJSON *arr = cJSON_CreateArray();
+	fota_err rc;
+
+	*out = NULL;
+	if (!arr)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	rc = st->ops->device_each(st, group, add_device, arr, err);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc;
+	}
+	*out = arr;
+	return FOTA_OK;
+}
+
 fota_err orch_device_groups_parse(const char *in, char *out, size_t size, struct fota_error *err)
 {
 	struct fota_assignment a;

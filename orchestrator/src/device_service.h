@@ -7,11 +7,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "fota/error.h"
 #include "fota/topics.h"
 
 #include "config.h"
 #include "store.h"
+
+/* A device as `device list|show --json` and the API print it: {"device", "model", "hw",
+ * "version", "groups" (comma-joined), "online", "last_seen" (Unix seconds, null if never),
+ * "last_seen_time" (the same as an RFC 3339 UTC string, or null)}; the caller owns it. */
+cJSON *orch_device_json(const struct orch_device *d);
+
+/* The registry (group NULL: every device; else its members) as an array of
+ * orch_device_json, sorted by id. */
+fota_err orch_devices_json(struct orch_store *st, const char *group, cJSON **out,
+			   struct fota_error *err);
 
 /* Groups as an operator types them: names separated by ',', ';' or '|', each a topic segment
  * ([A-Za-z0-9._-]), at most FOTA_MAX_ASSIGNED_GROUPS (what a device can follow). out gets
