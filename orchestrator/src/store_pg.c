@@ -11,6 +11,7 @@
 #include "fota/timeutil.h"
 
 #include "store.h"
+#include "store_rows.h"
 
 /* Every write transaction takes this advisory lock first: writers are serialised as SQLite's
  * BEGIN IMMEDIATE serialises them, across every process and host on the database, so a
@@ -191,9 +192,75 @@ static int64_t col_i64(const PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void col_copy(const PGresult *r, int row, int col, char *dst, size_t size)
+/* The shared row mapping (store_rows.h) over a result held by the client. */
+struct pg_rows {
+	PGresult *r; /* owned by the caller */
+	int i;
+};
+
+static const char *row_text(void *ctx, int col)
 {
-	snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+	const struct pg_rows *p = ctx;
+
+	return PQgetvalue(p->r, p->i, col); /* "" for NULL */
+}
+
+static int64_t row_i64(void *ctx, int col)
+{
+	const struct pg_rows *p = ctx;
+
+	return col_i64(p->r, p->i, col);
+}
+
+static int row_next(void *ctx)
+{
+	struct pg_rows *p = ctx;
+
+	return ++p->i < PQntuples(p->r) ? 1 : 0;
+}
+
+static struct orch_cursor cursor(struct pg_rows *rows, PGresult *r)
+{
+	rows->r = r;
+	rows->i = -1;
+	return (struct orch_cursor){row_next, {rows, row_text, row_i64}};
+}
+
+/* Runs a query and opens a cursor on its rows: false (err filled in) if it failed. The caller
+ * PQclear()s rows->r. */
+static bool query_rows(struct pg_store *s, const char *sql, int n, const char *const *vals,
+		       struct fota_error *err, const char *what, struct pg_rows *rows,
+		       struct orch_cursor *c)
+{
+	PGresult *r = query(s, sql, n, vals, err, what, NULL);
+
+	if (r)
+		*c = cursor(rows, r);
+	return r != NULL;
+}
+
+/* Parameters as libpq takes them: text, numbers formatted into num. */
+#define PG_MAX_PARAMS ORCH_CAMPAIGN_NCOLS
+struct pg_params {
+	const char *v[PG_MAX_PARAMS];
+	char num[PG_MAX_PARAMS][24];
+};
+
+static void param_text(void *ctx, int idx, const char *v)
+{
+	((struct pg_params *)ctx)->v[idx] = v;
+}
+
+static void param_i64(void *ctx, int idx, int64_t v)
+{
+	struct pg_params *p = ctx;
+
+	p->v[idx] = num(p->num[idx], v);
+}
+
+static struct orch_params params(struct pg_params *pp)
+{
+	return (struct orch_params){pp, param_text, param_i64, ""};
 }
 
 static int pg_schema_version(struct orch_store *base)
@@ -290,7 +357,7 @@ static void pg_rollback(struct orch_store *base)
 /* --- devices and groups ------------------------------------------------------------------- */
 
 static const char sql_dev_put[] =
-    "INSERT INTO devices (id, model, hw, version, last_seen, online) VALUES ($1,$2,$3,$4,$5,$6)"
+    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES ($1,$2,$3,$4,$5,$6)"
     " ON CONFLICT (id) DO UPDATE SET"
     " model = CASE WHEN $2 = '' THEN devices.model ELSE $2 END,"
     " hw = CASE WHEN $3 = '' THEN devices.hw ELSE $3 END,"
@@ -305,37 +372,28 @@ static fota_err pg_device_put(struct orch_store *base, const struct orch_device 
 			      struct fota_error *err)
 {
 	struct pg_store *s = P(base);
-	char seen[24];
-	const char *v[6] = {
-	    d->id, d->model, d->hw, d->version, num(seen, d->last_seen), d->online ? "1" : "0"};
-	fota_err rc = run(s, sql_dev_put, 6, v, err, "device", NULL);
-	const char *p;
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
+	fota_err rc;
+	const char *p = d->groups;
+	char g[FOTA_MAX_SEGMENT_LEN + 1];
+	const char *gv[2] = {d->id, g};
 
+	orch_params_device(&pv, d);
+	rc = run(s, sql_dev_put, ORCH_DEVICE_INSERT_NCOLS, pp.v, err, "device", NULL);
 	if (rc || !set_groups)
 		return rc;
-	rc = run(s, sql_grp_clear, 1, v, err, "device groups", NULL);
-	for (p = d->groups; rc == FOTA_OK && *p;) {
-		char g[FOTA_MAX_SEGMENT_LEN + 1];
-		size_t n = strcspn(p, ",");
-
-		if (n > 0 && n <= FOTA_MAX_SEGMENT_LEN) {
-			const char *gv[2] = {d->id, g};
-
-			memcpy(g, p, n);
-			g[n] = '\0';
-			rc = run(s, sql_grp_new, 1, &gv[1], err, "group", NULL);
-			if (rc == FOTA_OK)
-				rc = run(s, sql_grp_add, 2, gv, err, "device group", NULL);
-		}
-		p += n;
-		if (*p == ',')
-			p++;
+	rc = run(s, sql_grp_clear, 1, pp.v, err, "device groups", NULL);
+	while (rc == FOTA_OK && (p = orch_group_list_next(p, g))) {
+		rc = run(s, sql_grp_new, 1, &gv[1], err, "group", NULL);
+		if (rc == FOTA_OK)
+			rc = run(s, sql_grp_add, 2, gv, err, "device group", NULL);
 	}
 	return rc;
 }
 
 #define DEV_COLS                                                                                   \
-	"SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"                            \
+	"SELECT " ORCH_DEVICE_COLS ","                                                             \
 	" COALESCE((SELECT string_agg(grp, ',' ORDER BY grp) FROM device_groups g"                 \
 	" WHERE g.device = d.id), '') FROM devices d"
 static const char sql_dev_get[] = DEV_COLS " WHERE d.id = $1";
@@ -343,51 +401,34 @@ static const char sql_dev_all[] = DEV_COLS " ORDER BY d.id";
 static const char sql_dev_grp[] =
     DEV_COLS " JOIN device_groups m ON m.device = d.id WHERE m.grp = $1 ORDER BY d.id";
 
-static void row_device(const PGresult *r, int i, struct orch_device *d)
-{
-	memset(d, 0, sizeof(*d));
-	col_copy(r, i, 0, d->id, sizeof(d->id));
-	col_copy(r, i, 1, d->model, sizeof(d->model));
-	col_copy(r, i, 2, d->hw, sizeof(d->hw));
-	col_copy(r, i, 3, d->version, sizeof(d->version));
-	d->last_seen = col_i64(r, i, 4);
-	d->online = col_i64(r, i, 5) != 0;
-	col_copy(r, i, 6, d->groups, sizeof(d->groups));
-}
-
 static fota_err pg_device_get(struct orch_store *base, const char *id, struct orch_device *out,
 			      struct fota_error *err)
 {
-	PGresult *r = query(P(base), sql_dev_get, 1, &id, err, "device", NULL);
+	struct pg_rows rows;
+	struct orch_cursor c;
+	bool found;
 
-	if (!r)
+	if (!query_rows(P(base), sql_dev_get, 1, &id, err, "device", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+	found = orch_rows_first_device(&c, out) > 0;
+	PQclear(rows.r);
+	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
 				      id);
-	}
-	row_device(r, 0, out);
-	PQclear(r);
 	return FOTA_OK;
 }
 
 static fota_err pg_device_each(struct orch_store *base, const char *group, orch_device_fn fn,
 			       void *ctx, struct fota_error *err)
 {
-	PGresult *r = query(P(base), group ? sql_dev_grp : sql_dev_all, group ? 1 : 0, &group, err,
-			    "devices", NULL);
-	struct orch_device d;
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor c;
 
-	if (!r)
+	if (!query_rows(P(base), group ? sql_dev_grp : sql_dev_all, group ? 1 : 0, &group, err,
+			"devices", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++) {
-		row_device(r, i, &d);
-		if (fn(ctx, &d))
-			break;
-	}
-	PQclear(r);
+	orch_rows_device(&c, fn, ctx);
+	PQclear(rows.r);
 	return FOTA_OK;
 }
 
@@ -422,10 +463,7 @@ static fota_err pg_image_put(struct orch_store *base, const char *id, const char
 /* --- campaigns ----------------------------------------------------------------------------- */
 
 static const char sql_camp_ins[] =
-    "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
-    " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
-    " created, started, stage_started, stage_met, resumed, finished, resumed_seq,"
-    " device_timeout_s, timeout_skips, model, hw_revisions, daily, tz)"
+    "INSERT INTO campaigns (" ORCH_CAMPAIGN_COLS ")"
     " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
     " $23,$24,$25,$26,$27,$28,$29)";
 static const char sql_camp_upd[] =
@@ -439,45 +477,15 @@ static const char sql_camp_upd[] =
 static fota_err write_campaign(struct pg_store *s, const char *sql, const struct orch_campaign *c,
 			       bool create, struct fota_error *err)
 {
-	char n[22][24], daily[FOTA_DAILY_WINDOW_STR_LEN + 1] = "";
-	const char *v[29];
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
 	PGresult *failed = NULL, *r;
 	long changed = 0;
 	uint32_t i;
 	fota_err rc;
 
-	if (c->daily.set)
-		fota_daily_window_format(&c->daily, daily);
-	v[0] = c->id;
-	v[1] = c->image_id;
-	v[2] = c->group;
-	v[3] = c->salt;
-	v[4] = orch_cstate_name(c->state);
-	v[5] = c->reason;
-	v[6] = num(n[0], c->stage);
-	v[7] = num(n[1], c->fail_count);
-	v[8] = num(n[2], c->fail_pct);
-	v[9] = num(n[3], c->admit_per_min);
-	v[10] = num(n[4], c->not_before);
-	v[11] = num(n[5], c->not_after);
-	v[12] = num(n[6], c->cur_percent);
-	v[13] = num(n[7], (int64_t)c->directive_seq);
-	v[14] = num(n[8], (int64_t)c->want_rev);
-	v[15] = num(n[9], (int64_t)c->pub_rev);
-	v[16] = num(n[10], c->created);
-	v[17] = num(n[11], c->started);
-	v[18] = num(n[12], c->stage_started);
-	v[19] = num(n[13], c->stage_met);
-	v[20] = num(n[14], c->resumed);
-	v[21] = num(n[15], c->finished);
-	v[22] = num(n[16], c->resumed_seq);
-	v[23] = num(n[17], c->device_timeout_s);
-	v[24] = c->timeout_skips ? "1" : "0";
-	v[25] = c->model;
-	v[26] = c->hw_revisions;
-	v[27] = daily;
-	v[28] = c->daily.set ? c->daily.tz : "";
-	r = query(s, sql, 29, v, err, "campaign", &failed);
+	orch_params_campaign(&pv, c);
+	r = query(s, sql, ORCH_CAMPAIGN_NCOLS, pp.v, err, "campaign", &failed);
 	if (!r) {
 		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
 
@@ -492,20 +500,12 @@ static fota_err write_campaign(struct pg_store *s, const char *sql, const struct
 	PQclear(r);
 	if (changed == 0)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", c->id);
-	rc = run(s, "DELETE FROM stages WHERE campaign = $1", 1, v, err, "stages", NULL);
+	rc = run(s, "DELETE FROM stages WHERE campaign = $1", 1, pp.v, err, "stages", NULL);
 	for (i = 0; rc == FOTA_OK && i < c->n_stages; i++) {
-		char a[4][24];
-		const char *sv[6] = {c->id,
-				     num(a[0], i),
-				     c->stages[i].devices ? c->stages[i].devices : "",
-				     num(a[1], c->stages[i].percent),
-				     num(a[2], c->stages[i].success_pct),
-				     num(a[3], c->stages[i].wait_s)};
-
-		rc = run(s,
-			 "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
-			 " VALUES ($1,$2,$3,$4,$5,$6)",
-			 6, sv, err, "stage", NULL);
+		orch_params_stage(&pv, c->id, i, &c->stages[i]);
+		rc = run(
+		    s, "INSERT INTO stages (" ORCH_STAGE_INSERT_COLS ") VALUES ($1,$2,$3,$4,$5,$6)",
+		    ORCH_STAGE_INSERT_NCOLS, pp.v, err, "stage", NULL);
 	}
 	return rc;
 }
@@ -527,84 +527,33 @@ static fota_err pg_campaign_get(struct orch_store *base, const char *id, struct 
 {
 	struct pg_store *s = P(base);
 	struct orch_campaign row, *c = &row; /* *out is written only on success */
-	char state[32];
-	PGresult *r = query(s,
-			    "SELECT id, image_id, grp, salt, state, reason, stage, fail_count,"
-			    " fail_pct, admit_per_min, not_before, not_after, cur_percent,"
-			    " directive_seq, want_rev, pub_rev, created, started, stage_started,"
-			    " stage_met, resumed, finished, resumed_seq, device_timeout_s,"
-			    " timeout_skips, model, hw_revisions, daily, tz FROM campaigns"
-			    " WHERE id = $1",
-			    1, &id, err, "campaign", NULL);
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor cur;
+	fota_err rc = FOTA_OK;
 
-	if (!r)
+	if (!query_rows(s, "SELECT " ORCH_CAMPAIGN_COLS " FROM campaigns WHERE id = $1", 1, &id,
+			err, "campaign", &rows, &cur))
 		return err ? err->code : FOTA_ERR_IO;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+	if (cur.next(&rows) <= 0) {
+		PQclear(rows.r);
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", id);
 	}
-	memset(c, 0, sizeof(*c));
-	col_copy(r, 0, 0, c->id, sizeof(c->id));
-	col_copy(r, 0, 1, c->image_id, sizeof(c->image_id));
-	col_copy(r, 0, 2, c->group, sizeof(c->group));
-	col_copy(r, 0, 3, c->salt, sizeof(c->salt));
-	col_copy(r, 0, 4, state, sizeof(state));
-	orch_cstate_parse(state, &c->state);
-	col_copy(r, 0, 5, c->reason, sizeof(c->reason));
-	c->stage = (uint32_t)col_i64(r, 0, 6);
-	c->fail_count = (uint32_t)col_i64(r, 0, 7);
-	c->fail_pct = (uint32_t)col_i64(r, 0, 8);
-	c->admit_per_min = (uint32_t)col_i64(r, 0, 9);
-	c->not_before = col_i64(r, 0, 10);
-	c->not_after = col_i64(r, 0, 11);
-	c->cur_percent = (uint32_t)col_i64(r, 0, 12);
-	c->directive_seq = (uint64_t)col_i64(r, 0, 13);
-	c->want_rev = (uint64_t)col_i64(r, 0, 14);
-	c->pub_rev = (uint64_t)col_i64(r, 0, 15);
-	c->created = col_i64(r, 0, 16);
-	c->started = col_i64(r, 0, 17);
-	c->stage_started = col_i64(r, 0, 18);
-	c->stage_met = col_i64(r, 0, 19);
-	c->resumed = col_i64(r, 0, 20);
-	c->finished = col_i64(r, 0, 21);
-	c->resumed_seq = col_i64(r, 0, 22);
-	c->device_timeout_s = (uint32_t)col_i64(r, 0, 23);
-	c->timeout_skips = col_i64(r, 0, 24) != 0;
-	col_copy(r, 0, 25, c->model, sizeof(c->model));
-	col_copy(r, 0, 26, c->hw_revisions, sizeof(c->hw_revisions));
-	{
-		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1], tz[FOTA_MAX_TZ_NAME_LEN + 1];
-
-		col_copy(r, 0, 27, daily, sizeof(daily));
-		col_copy(r, 0, 28, tz, sizeof(tz));
-		/* A row edited by hand into something unparsable has no daily window rather
-		 * than a wrong one. */
-		if (daily[0] && fota_daily_window_parse(daily, tz, &c->daily, NULL) != FOTA_OK)
-			memset(&c->daily, 0, sizeof(c->daily));
-	}
-	PQclear(r);
-	r = query(s,
-		  "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = $1"
-		  " ORDER BY idx",
-		  1, &id, err, "stages", NULL);
-	if (!r)
+	orch_row_campaign(&cur.row, c);
+	PQclear(rows.r);
+	if (!query_rows(s,
+			"SELECT " ORCH_STAGE_COLS " FROM stages WHERE campaign = $1 ORDER BY idx",
+			1, &id, err, "stages", &rows, &cur))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r) && c->n_stages < ORCH_MAX_STAGES; i++) {
-		struct orch_cstage *g = &c->stages[c->n_stages];
-
-		g->devices = strdup(PQgetvalue(r, i, 0));
-		if (!g->devices) {
-			PQclear(r);
-			orch_campaign_clear(c);
-			return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
-		}
-		g->percent = (uint32_t)col_i64(r, i, 1);
-		g->success_pct = (uint32_t)col_i64(r, i, 2);
-		g->wait_s = (uint32_t)col_i64(r, i, 3);
-		c->n_stages++;
+	while (rc == FOTA_OK && c->n_stages < ORCH_MAX_STAGES && cur.next(&rows) > 0) {
+		rc = orch_row_stage(&cur.row, &c->stages[c->n_stages], err);
+		if (rc == FOTA_OK)
+			c->n_stages++;
 	}
-	PQclear(r);
+	PQclear(rows.r);
+	if (rc) {
+		orch_campaign_clear(c);
+		return rc;
+	}
 	*out = row;
 	return FOTA_OK;
 }
@@ -652,98 +601,53 @@ static fota_err pg_cdev_admit(struct orch_store *base, const char *campaign, con
 static fota_err pg_cdev_put(struct orch_store *base, const char *campaign,
 			    const struct orch_cdev *d, struct fota_error *err)
 {
-	char n[8][24];
-	const char *v[14] = {campaign,
-			     d->device,
-			     num(n[0], d->stage),
-			     num(n[1], d->admitted),
-			     d->reported ? "1" : "0",
-			     fota_state_name(d->state),
-			     fota_result_name(d->result),
-			     d->reason,
-			     num(n[2], d->chunks_present),
-			     num(n[3], d->chunk_count),
-			     num(n[4], d->updated),
-			     num(n[5], d->seq),
-			     num(n[6], d->device_ts),
-			     orch_cmark_name(d->mark)};
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
 
-	return run(
-	    P(base),
-	    "INSERT INTO campaign_devices (campaign, device, stage, admitted, reported, state,"
-	    " result, reason, chunks_present, chunk_count, updated, seq, device_ts, mark)"
-	    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
-	    " ON CONFLICT (campaign, device) DO UPDATE SET stage=$3, admitted=$4,"
-	    " reported=$5, state=$6, result=$7, reason=$8, chunks_present=$9,"
-	    " chunk_count=$10, updated=$11, seq=$12, device_ts=$13, mark=$14",
-	    14, v, err, "campaign device", NULL);
-}
-
-#define CDEV_COLS                                                                                  \
-	"SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"         \
-	" chunk_count, updated, seq, device_ts, mark FROM campaign_devices"
-
-static void row_cdev(const PGresult *r, int i, struct orch_cdev *d)
-{
-	char name[32];
-
-	memset(d, 0, sizeof(*d));
-	col_copy(r, i, 0, d->device, sizeof(d->device));
-	d->stage = (uint32_t)col_i64(r, i, 1);
-	d->admitted = col_i64(r, i, 2);
-	d->reported = col_i64(r, i, 3) != 0;
-	col_copy(r, i, 4, name, sizeof(name));
-	if (fota_state_parse(name, &d->state, NULL))
-		d->state = FOTA_STATE_IDLE;
-	col_copy(r, i, 5, name, sizeof(name));
-	if (fota_result_parse(name, &d->result, NULL))
-		d->result = FOTA_RESULT_NONE;
-	col_copy(r, i, 6, d->reason, sizeof(d->reason));
-	d->chunks_present = (uint32_t)col_i64(r, i, 7);
-	d->chunk_count = (uint32_t)col_i64(r, i, 8);
-	d->updated = col_i64(r, i, 9);
-	d->seq = col_i64(r, i, 10);
-	d->device_ts = col_i64(r, i, 11);
-	col_copy(r, i, 12, name, sizeof(name));
-	if (!orch_cmark_parse(name, &d->mark))
-		d->mark = ORCH_CMARK_NONE;
+	orch_params_cdev(&pv, campaign, d);
+	return run(P(base),
+		   "INSERT INTO campaign_devices (campaign, " ORCH_CDEV_COLS ")"
+		   " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+		   " ON CONFLICT (campaign, device) DO UPDATE SET stage=$3, admitted=$4,"
+		   " reported=$5, state=$6, result=$7, reason=$8, chunks_present=$9,"
+		   " chunk_count=$10, updated=$11, seq=$12, device_ts=$13, mark=$14",
+		   ORCH_CDEV_NPARAMS, pp.v, err, "campaign device", NULL);
 }
 
 static fota_err pg_cdev_get(struct orch_store *base, const char *campaign, const char *device,
 			    struct orch_cdev *out, struct fota_error *err)
 {
 	const char *v[2] = {campaign, device};
-	PGresult *r = query(P(base), CDEV_COLS " WHERE campaign = $1 AND device = $2", 2, v, err,
-			    "campaign device", NULL);
+	struct pg_rows rows;
+	struct orch_cursor c;
+	bool found;
 
-	if (!r)
+	if (!query_rows(P(base),
+			"SELECT " ORCH_CDEV_COLS " FROM campaign_devices"
+			" WHERE campaign = $1 AND device = $2",
+			2, v, err, "campaign device", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+	found = orch_rows_first_cdev(&c, out) > 0;
+	PQclear(rows.r);
+	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
 				      device, campaign);
-	}
-	row_cdev(r, 0, out);
-	PQclear(r);
 	return FOTA_OK;
 }
 
 static fota_err pg_cdev_each(struct orch_store *base, const char *campaign, orch_cdev_fn fn,
 			     void *ctx, struct fota_error *err)
 {
-	PGresult *r = query(P(base), CDEV_COLS " WHERE campaign = $1 ORDER BY device", 1, &campaign,
-			    err, "campaign devices", NULL);
-	struct orch_cdev d;
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor c;
 
-	if (!r)
+	if (!query_rows(P(base),
+			"SELECT " ORCH_CDEV_COLS " FROM campaign_devices WHERE campaign = $1"
+			" ORDER BY device",
+			1, &campaign, err, "campaign devices", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++) {
-		row_cdev(r, i, &d);
-		if (fn(ctx, &d))
-			break;
-	}
-	PQclear(r);
+	orch_rows_cdev(&c, fn, ctx);
+	PQclear(rows.r);
 	return FOTA_OK;
 }
 
@@ -752,14 +656,16 @@ static fota_err pg_cdev_each(struct orch_store *base, const char *campaign, orch
 static fota_err pg_event_append(struct orch_store *base, struct orch_event *e,
 				struct fota_error *err)
 {
-	char ts[24];
 	int64_t when = e->ts ? e->ts : fota_time_now();
-	const char *v[6] = {num(ts, when), e->campaign, e->device, e->kind, e->result, e->detail};
-	PGresult *r = query(P(base),
-			    "INSERT INTO events (ts, campaign, device, kind, result, detail)"
-			    " VALUES ($1,$2,$3,$4,$5,$6) RETURNING seq",
-			    6, v, err, "event", NULL);
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
+	PGresult *r;
 
+	orch_params_event(&pv, e, when);
+	r = query(P(base),
+		  "INSERT INTO events (" ORCH_EVENT_INSERT_COLS ") VALUES ($1,$2,$3,$4,$5,$6)"
+		  " RETURNING seq",
+		  ORCH_EVENT_INSERT_NCOLS, pp.v, err, "event", NULL);
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
 	e->ts = when;
@@ -772,29 +678,17 @@ static fota_err pg_event_each(struct orch_store *base, const char *campaign, con
 			      orch_event_fn fn, void *ctx, struct fota_error *err)
 {
 	const char *v[2] = {campaign, device};
-	PGresult *r = query(P(base),
-			    "SELECT seq, ts, campaign, device, kind, result, detail FROM events"
-			    " WHERE ($1::text IS NULL OR campaign = $1)"
-			    " AND ($2::text IS NULL OR device = $2) ORDER BY seq",
-			    2, v, err, "events", NULL);
-	struct orch_event e;
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor c;
 
-	if (!r)
+	if (!query_rows(P(base),
+			"SELECT " ORCH_EVENT_COLS " FROM events"
+			" WHERE ($1::text IS NULL OR campaign = $1)"
+			" AND ($2::text IS NULL OR device = $2) ORDER BY seq",
+			2, v, err, "events", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++) {
-		memset(&e, 0, sizeof(e));
-		e.seq = col_i64(r, i, 0);
-		e.ts = col_i64(r, i, 1);
-		col_copy(r, i, 2, e.campaign, sizeof(e.campaign));
-		col_copy(r, i, 3, e.device, sizeof(e.device));
-		col_copy(r, i, 4, e.kind, sizeof(e.kind));
-		col_copy(r, i, 5, e.result, sizeof(e.result));
-		col_copy(r, i, 6, e.detail, sizeof(e.detail));
-		if (fn(ctx, &e))
-			break;
-	}
-	PQclear(r);
+	orch_rows_event(&c, fn, ctx);
+	PQclear(rows.r);
 	return FOTA_OK;
 }
 
@@ -803,52 +697,31 @@ static fota_err pg_event_each(struct orch_store *base, const char *campaign, con
 static fota_err pg_bcast_put(struct orch_store *base, const struct orch_bcast_rec *b,
 			     struct fota_error *err)
 {
-	char n[4][24];
-	const char *v[8] = {b->group,
-			    b->image_id,
-			    b->campaign,
-			    b->state,
-			    num(n[0], b->devices),
-			    num(n[1], b->chunk_count),
-			    num(n[2], b->next_chunk),
-			    num(n[3], b->updated ? b->updated : fota_time_now())};
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
 
+	orch_params_bcast(&pv, b);
 	return run(P(base),
-		   "INSERT INTO broadcasts (grp, image_id, campaign, state, devices, chunk_count,"
-		   " next_chunk, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+		   "INSERT INTO broadcasts (" ORCH_BCAST_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
 		   " ON CONFLICT (grp, image_id) DO UPDATE SET campaign=$3, state=$4, devices=$5,"
 		   " chunk_count=$6, next_chunk=$7, updated=$8",
-		   8, v, err, "broadcast", NULL);
+		   ORCH_BCAST_NCOLS, pp.v, err, "broadcast", NULL);
 }
 
 static fota_err pg_bcast_each(struct orch_store *base, bool active_only, orch_bcast_fn fn,
 			      void *ctx, struct fota_error *err)
 {
 	const char *state = active_only ? ORCH_BCAST_ACTIVE : NULL;
-	PGresult *r = query(P(base),
-			    "SELECT grp, image_id, campaign, state, devices, chunk_count,"
-			    " next_chunk, updated FROM broadcasts"
-			    " WHERE ($1::text IS NULL OR state = $1) ORDER BY grp, image_id",
-			    1, &state, err, "broadcasts", NULL);
-	struct orch_bcast_rec b;
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor c;
 
-	if (!r)
+	if (!query_rows(P(base),
+			"SELECT " ORCH_BCAST_COLS " FROM broadcasts"
+			" WHERE ($1::text IS NULL OR state = $1) ORDER BY grp, image_id",
+			1, &state, err, "broadcasts", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++) {
-		memset(&b, 0, sizeof(b));
-		col_copy(r, i, 0, b.group, sizeof(b.group));
-		col_copy(r, i, 1, b.image_id, sizeof(b.image_id));
-		col_copy(r, i, 2, b.campaign, sizeof(b.campaign));
-		col_copy(r, i, 3, b.state, sizeof(b.state));
-		b.devices = (uint32_t)col_i64(r, i, 4);
-		b.chunk_count = (uint32_t)col_i64(r, i, 5);
-		b.next_chunk = (uint32_t)col_i64(r, i, 6);
-		b.updated = col_i64(r, i, 7);
-		if (fn(ctx, &b))
-			break;
-	}
-	PQclear(r);
+	orch_rows_bcast(&c, fn, ctx);
+	PQclear(rows.r);
 	return FOTA_OK;
 }
 
@@ -886,40 +759,32 @@ static fota_err pg_directive_seq_raise(struct orch_store *base, const char *grou
 static fota_err pg_group_pub_put(struct orch_store *base, const struct orch_group_pub *p,
 				 struct fota_error *err)
 {
-	char a[24], b[24];
-	const char *v[5] = {p->group, p->campaign, p->image_id, num(a, (int64_t)p->directive_seq),
-			    num(b, p->published)};
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
 
+	orch_params_group_pub(&pv, p);
 	return run(P(base),
-		   "INSERT INTO group_pubs (grp, campaign, image_id, directive_seq, published)"
-		   " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (grp) DO UPDATE SET campaign=$2,"
-		   " image_id=$3, directive_seq=$4, published=$5",
-		   5, v, err, "group publish record", NULL);
+		   "INSERT INTO group_pubs (" ORCH_GROUP_PUB_COLS ") VALUES ($1,$2,$3,$4,$5)"
+		   " ON CONFLICT (grp) DO UPDATE SET campaign=$2, image_id=$3, directive_seq=$4,"
+		   " published=$5",
+		   ORCH_GROUP_PUB_NCOLS, pp.v, err, "group publish record", NULL);
 }
 
 static fota_err pg_group_pub_get(struct orch_store *base, const char *group,
 				 struct orch_group_pub *out, struct fota_error *err)
 {
-	PGresult *r =
-	    query(P(base),
-		  "SELECT grp, campaign, image_id, directive_seq, published FROM group_pubs"
-		  " WHERE grp = $1",
-		  1, &group, err, "group publish record", NULL);
+	struct pg_rows rows;
+	struct orch_cursor c;
+	bool found;
 
-	if (!r)
+	if (!query_rows(P(base), "SELECT " ORCH_GROUP_PUB_COLS " FROM group_pubs WHERE grp = $1", 1,
+			&group, err, "group publish record", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+	found = orch_rows_first_group_pub(&c, out) > 0;
+	PQclear(rows.r);
+	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "nothing was published to group %s",
 				      group);
-	}
-	memset(out, 0, sizeof(*out));
-	col_copy(r, 0, 0, out->group, sizeof(out->group));
-	col_copy(r, 0, 1, out->campaign, sizeof(out->campaign));
-	col_copy(r, 0, 2, out->image_id, sizeof(out->image_id));
-	out->directive_seq = (uint64_t)col_i64(r, 0, 3);
-	out->published = col_i64(r, 0, 4);
-	PQclear(r);
 	return FOTA_OK;
 }
 
@@ -928,17 +793,17 @@ static fota_err pg_group_pub_get(struct orch_store *base, const char *group,
 static fota_err pg_audit_append(struct orch_store *base, struct orch_audit *a,
 				struct fota_error *err)
 {
-	char ts[24], dts[24];
 	int64_t when = a->ts ? a->ts : fota_time_now();
-	const char *v[9] = {num(ts, when), a->device,  a->state,
-			    a->result,	   a->reason,  a->campaign,
-			    a->image_id,   a->version, num(dts, a->device_ts)};
-	PGresult *r = query(P(base),
-			    "INSERT INTO audit (ts, device, state, result, reason, campaign,"
-			    " image_id, version, device_ts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-			    " RETURNING seq",
-			    9, v, err, "audit", NULL);
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
+	PGresult *r;
 
+	orch_params_audit(&pv, a, when);
+	r = query(P(base),
+		  "INSERT INTO audit (" ORCH_AUDIT_INSERT_COLS
+		  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+		  " RETURNING seq",
+		  ORCH_AUDIT_INSERT_NCOLS, pp.v, err, "audit", NULL);
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
 	a->ts = when;
@@ -950,32 +815,16 @@ static fota_err pg_audit_append(struct orch_store *base, struct orch_audit *a,
 static fota_err pg_audit_each(struct orch_store *base, const char *device, orch_audit_fn fn,
 			      void *ctx, struct fota_error *err)
 {
-	PGresult *r = query(P(base),
-			    "SELECT seq, ts, device, state, result, reason, campaign, image_id,"
-			    " version, device_ts FROM audit WHERE ($1::text IS NULL OR device = $1)"
-			    " ORDER BY seq",
-			    1, &device, err, "audit", NULL);
-	struct orch_audit a;
-	int i;
+	struct pg_rows rows;
+	struct orch_cursor c;
 
-	if (!r)
+	if (!query_rows(P(base),
+			"SELECT " ORCH_AUDIT_COLS " FROM audit"
+			" WHERE ($1::text IS NULL OR device = $1) ORDER BY seq",
+			1, &device, err, "audit", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++) {
-		memset(&a, 0, sizeof(a));
-		a.seq = col_i64(r, i, 0);
-		a.ts = col_i64(r, i, 1);
-		col_copy(r, i, 2, a.device, sizeof(a.device));
-		col_copy(r, i, 3, a.state, sizeof(a.state));
-		col_copy(r, i, 4, a.result, sizeof(a.result));
-		col_copy(r, i, 5, a.reason, sizeof(a.reason));
-		col_copy(r, i, 6, a.campaign, sizeof(a.campaign));
-		col_copy(r, i, 7, a.image_id, sizeof(a.image_id));
-		col_copy(r, i, 8, a.version, sizeof(a.version));
-		a.device_ts = col_i64(r, i, 9);
-		if (fn(ctx, &a))
-			break;
-	}
-	PQclear(r);
+	orch_rows_audit(&c, fn, ctx);
+	PQclear(rows.r);
 	return FOTA_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "fota/timeutil.h"
 
 #include "store.h"
+#include "store_rows.h"
 
 /* Statements are prepared once per handle; the SQL text pointer is the cache key. */
 #define STMT_CACHE 40
@@ -170,11 +171,63 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
 }
 
-static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+/* The shared row mapping (store_rows.h) over a statement: its current row, its parameters. */
+static const char *col_text(void *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = sqlite3_column_text(st, col);
 
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
+	return t ? (const char *)t : "";
+}
+
+static int64_t col_i64(void *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+static int step_row(void *st)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static struct orch_cursor cursor(sqlite3_stmt *st)
+{
+	return (struct orch_cursor){step_row, {st, col_text, col_i64}};
+}
+
+/* Ends a loop over st's rows; rc is the loop's (negative: a step failed). */
+static fota_err rows_done(struct sqlite_store *s, sqlite3_stmt *st, int rc, struct fota_error *err,
+			  const char *what)
+{
+	sqlite3_reset(st);
+	return rc < 0 ? db_error(s, err, what) : FOTA_OK;
+}
+
+/* Ends a query for one row; rc is the cursor's. FOTA_ERR_NOT_FOUND, err not filled in, if
+ * there was none: the caller names what it looked for. */
+static fota_err row_done(struct sqlite_store *s, sqlite3_stmt *st, int rc, struct fota_error *err,
+			 const char *what)
+{
+	sqlite3_reset(st);
+	if (rc < 0)
+		return db_error(s, err, what);
+	return rc > 0 ? FOTA_OK : FOTA_ERR_NOT_FOUND;
+}
+
+static void param_text(void *st, int idx, const char *v)
+{
+	sqlite3_bind_text(st, idx + 1, v, -1, SQLITE_TRANSIENT);
+}
+
+static void param_i64(void *st, int idx, int64_t v)
+{
+	sqlite3_bind_int64(st, idx + 1, v);
+}
+
+static struct orch_params params(sqlite3_stmt *st)
+{
+	return (struct orch_params){st, param_text, param_i64, ""};
 }
 
 /* Runs a statement expected to return no rows. */
@@ -282,7 +335,7 @@ static void sq_rollback(struct orch_store *base)
 /* --- devices and groups ------------------------------------------------------------------- */
 
 static const char sql_dev_put[] =
-    "INSERT INTO devices (id, model, hw, version, last_seen, online) VALUES (?1,?2,?3,?4,?5,?6)"
+    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6)"
     " ON CONFLICT(id) DO UPDATE SET"
     " model = CASE WHEN ?2 = '' THEN model ELSE ?2 END,"
     " hw = CASE WHEN ?3 = '' THEN hw ELSE ?3 END,"
@@ -298,18 +351,16 @@ static fota_err sq_device_put(struct orch_store *base, const struct orch_device 
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st;
+	struct orch_params pv;
 	fota_err rc;
-	const char *p;
+	const char *p = d->groups;
+	char g[FOTA_MAX_SEGMENT_LEN + 1];
 
 	st = prep(s, sql_dev_put, err);
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, d->id);
-	bind_text(st, 2, d->model);
-	bind_text(st, 3, d->hw);
-	bind_text(st, 4, d->version);
-	sqlite3_bind_int64(st, 5, d->last_seen);
-	sqlite3_bind_int(st, 6, d->online);
+	pv = params(st);
+	orch_params_device(&pv, d);
 	rc = step_done(s, st, err, "device");
 	if (rc || !set_groups)
 		return rc;
@@ -318,81 +369,49 @@ static fota_err sq_device_put(struct orch_store *base, const struct orch_device 
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, d->id);
 	rc = step_done(s, st, err, "device groups");
-	for (p = d->groups; rc == FOTA_OK && *p;) {
-		char g[FOTA_MAX_SEGMENT_LEN + 1];
-		size_t n = strcspn(p, ",");
-
-		if (n > 0 && n <= FOTA_MAX_SEGMENT_LEN) {
-			memcpy(g, p, n);
-			g[n] = '\0';
-			st = prep(s, sql_grp_new, err);
-			if (!st)
-				return err ? err->code : FOTA_ERR_IO;
-			bind_text(st, 1, g);
-			rc = step_done(s, st, err, "group");
-			st = rc ? NULL : prep(s, sql_grp_add, err);
-			if (!rc && !st)
-				return err ? err->code : FOTA_ERR_IO;
-			if (st) {
-				bind_text(st, 1, d->id);
-				bind_text(st, 2, g);
-				rc = step_done(s, st, err, "device group");
-			}
-		}
-		p += n;
-		if (*p == ',')
-			p++;
+	while (rc == FOTA_OK && (p = orch_group_list_next(p, g))) {
+		st = prep(s, sql_grp_new, err);
+		if (!st)
+			return err ? err->code : FOTA_ERR_IO;
+		bind_text(st, 1, g);
+		rc = step_done(s, st, err, "group");
+		if (rc)
+			break;
+		st = prep(s, sql_grp_add, err);
+		if (!st)
+			return err ? err->code : FOTA_ERR_IO;
+		bind_text(st, 1, d->id);
+		bind_text(st, 2, g);
+		rc = step_done(s, st, err, "device group");
 	}
 	return rc;
 }
 
-static const char sql_dev_get[] =
-    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
-    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
-    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d WHERE d.id = ?1";
-static const char sql_dev_all[] =
-    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
-    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
-    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d ORDER BY d.id";
+#define DEV_COLS                                                                                   \
+	"SELECT " ORCH_DEVICE_COLS ", COALESCE((SELECT group_concat(grp, ',') FROM"                \
+	" (SELECT grp FROM device_groups g WHERE g.device = d.id ORDER BY grp)), '') FROM "        \
+	"devices d"
+static const char sql_dev_get[] = DEV_COLS " WHERE d.id = ?1";
+static const char sql_dev_all[] = DEV_COLS " ORDER BY d.id";
 static const char sql_dev_grp[] =
-    "SELECT d.id, d.model, d.hw, d.version, d.last_seen, d.online,"
-    " COALESCE((SELECT group_concat(grp, ',') FROM (SELECT grp FROM device_groups g"
-    " WHERE g.device = d.id ORDER BY grp)), '') FROM devices d"
-    " JOIN device_groups m ON m.device = d.id WHERE m.grp = ?1 ORDER BY d.id";
-
-static void row_device(sqlite3_stmt *st, struct orch_device *d)
-{
-	memset(d, 0, sizeof(*d));
-	col_copy(st, 0, d->id, sizeof(d->id));
-	col_copy(st, 1, d->model, sizeof(d->model));
-	col_copy(st, 2, d->hw, sizeof(d->hw));
-	col_copy(st, 3, d->version, sizeof(d->version));
-	d->last_seen = sqlite3_column_int64(st, 4);
-	d->online = sqlite3_column_int(st, 5) != 0;
-	col_copy(st, 6, d->groups, sizeof(d->groups));
-}
+    DEV_COLS " JOIN device_groups m ON m.device = d.id WHERE m.grp = ?1 ORDER BY d.id";
 
 static fota_err sq_device_get(struct orch_store *base, const char *id, struct orch_device *out,
 			      struct fota_error *err)
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_dev_get, err);
-	int rc;
+	struct orch_cursor c;
+	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		row_device(st, out);
-		sqlite3_reset(st);
-		return FOTA_OK;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
-				      id);
-	return db_error(s, err, "device");
+	c = cursor(st);
+	rc = row_done(s, st, orch_rows_first_device(&c, out), err, "device");
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return fota_error_set(err, rc, "no device '%s' in the registry", id);
+	return rc;
 }
 
 static fota_err sq_device_each(struct orch_store *base, const char *group, orch_device_fn fn,
@@ -400,22 +419,14 @@ static fota_err sq_device_each(struct orch_store *base, const char *group, orch_
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, group ? sql_dev_grp : sql_dev_all, err);
-	struct orch_device d;
-	int rc;
+	struct orch_cursor c;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	if (group)
 		bind_text(st, 1, group);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_device(st, &d);
-		if (fn(ctx, &d))
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(s, err, "devices");
-	return FOTA_OK;
+	c = cursor(st);
+	return rows_done(s, st, orch_rows_device(&c, fn, ctx), err, "devices");
 }
 
 static const char sql_groups[] = "SELECT name FROM groups ORDER BY name";
@@ -461,10 +472,7 @@ static fota_err sq_image_put(struct orch_store *base, const char *id, const char
 /* --- campaigns ----------------------------------------------------------------------------- */
 
 static const char sql_camp_ins[] =
-    "INSERT INTO campaigns (id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct,"
-    " admit_per_min, not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev,"
-    " created, started, stage_started, stage_met, resumed, finished, resumed_seq,"
-    " device_timeout_s, timeout_skips, model, hw_revisions, daily, tz)"
+    "INSERT INTO campaigns (" ORCH_CAMPAIGN_COLS ")"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
     " ?23,?24,?25,?26,?27,?28,?29)";
 static const char sql_camp_upd[] =
@@ -476,55 +484,20 @@ static const char sql_camp_upd[] =
     " WHERE id=?1";
 static const char sql_stage_del[] = "DELETE FROM stages WHERE campaign = ?1";
 static const char sql_stage_ins[] =
-    "INSERT INTO stages (campaign, idx, devices, percent, success_pct, wait_s)"
-    " VALUES (?1,?2,?3,?4,?5,?6)";
+    "INSERT INTO stages (" ORCH_STAGE_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6)";
 
 static fota_err write_campaign(struct sqlite_store *s, const char *sql,
 			       const struct orch_campaign *c, struct fota_error *err)
 {
 	sqlite3_stmt *st = prep(s, sql, err);
+	struct orch_params pv;
 	uint32_t i;
 	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, c->id);
-	bind_text(st, 2, c->image_id);
-	bind_text(st, 3, c->group);
-	bind_text(st, 4, c->salt);
-	bind_text(st, 5, orch_cstate_name(c->state));
-	bind_text(st, 6, c->reason);
-	sqlite3_bind_int64(st, 7, c->stage);
-	sqlite3_bind_int64(st, 8, c->fail_count);
-	sqlite3_bind_int64(st, 9, c->fail_pct);
-	sqlite3_bind_int64(st, 10, c->admit_per_min);
-	sqlite3_bind_int64(st, 11, c->not_before);
-	sqlite3_bind_int64(st, 12, c->not_after);
-	sqlite3_bind_int64(st, 13, c->cur_percent);
-	sqlite3_bind_int64(st, 14, (sqlite3_int64)c->directive_seq);
-	sqlite3_bind_int64(st, 15, (sqlite3_int64)c->want_rev);
-	sqlite3_bind_int64(st, 16, (sqlite3_int64)c->pub_rev);
-	sqlite3_bind_int64(st, 17, c->created);
-	sqlite3_bind_int64(st, 18, c->started);
-	sqlite3_bind_int64(st, 19, c->stage_started);
-	sqlite3_bind_int64(st, 20, c->stage_met);
-	sqlite3_bind_int64(st, 21, c->resumed);
-	sqlite3_bind_int64(st, 22, c->finished);
-	sqlite3_bind_int64(st, 23, c->resumed_seq);
-	sqlite3_bind_int64(st, 24, c->device_timeout_s);
-	sqlite3_bind_int(st, 25, c->timeout_skips);
-	bind_text(st, 26, c->model);
-	bind_text(st, 27, c->hw_revisions);
-	if (c->daily.set) {
-		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1];
-
-		fota_daily_window_format(&c->daily, daily);
-		bind_text(st, 28, daily);
-		bind_text(st, 29, c->daily.tz);
-	} else {
-		bind_text(st, 28, "");
-		bind_text(st, 29, "");
-	}
+	pv = params(st);
+	orch_params_campaign(&pv, c);
 	rc = step_done(s, st, err, "campaign");
 	if (rc)
 		return rc;
@@ -539,12 +512,8 @@ static fota_err write_campaign(struct sqlite_store *s, const char *sql,
 		st = prep(s, sql_stage_ins, err);
 		if (!st)
 			return err ? err->code : FOTA_ERR_IO;
-		bind_text(st, 1, c->id);
-		sqlite3_bind_int64(st, 2, i);
-		bind_text(st, 3, c->stages[i].devices);
-		sqlite3_bind_int64(st, 4, c->stages[i].percent);
-		sqlite3_bind_int64(st, 5, c->stages[i].success_pct);
-		sqlite3_bind_int64(st, 6, c->stages[i].wait_s);
+		pv = params(st);
+		orch_params_stage(&pv, c->id, i, &c->stages[i]);
 		rc = step_done(s, st, err, "stage");
 	}
 	return rc;
@@ -567,13 +536,9 @@ static fota_err sq_campaign_put(struct orch_store *base, const struct orch_campa
 	return write_campaign(S(base), sql_camp_upd, c, err);
 }
 
-static const char sql_camp_get[] =
-    "SELECT id, image_id, grp, salt, state, reason, stage, fail_count, fail_pct, admit_per_min,"
-    " not_before, not_after, cur_percent, directive_seq, want_rev, pub_rev, created, started,"
-    " stage_started, stage_met, resumed, finished, resumed_seq, device_timeout_s, timeout_skips,"
-    " model, hw_revisions, daily, tz FROM campaigns WHERE id = ?1";
+static const char sql_camp_get[] = "SELECT " ORCH_CAMPAIGN_COLS " FROM campaigns WHERE id = ?1";
 static const char sql_stage_get[] =
-    "SELECT devices, percent, success_pct, wait_s FROM stages WHERE campaign = ?1 ORDER BY idx";
+    "SELECT " ORCH_STAGE_COLS " FROM stages WHERE campaign = ?1 ORDER BY idx";
 
 static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct orch_campaign *out,
 				struct fota_error *err)
@@ -581,80 +546,41 @@ static fota_err sq_campaign_get(struct orch_store *base, const char *id, struct 
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_camp_get, err);
 	struct orch_campaign row, *c = &row; /* *out is written only on success */
-	char state[32];
-	int rc;
+	struct orch_cursor cur;
+	int n;
+	fota_err rc;
 
 	memset(c, 0, sizeof(*c));
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", id);
-		return db_error(s, err, "campaign");
-	}
-	col_copy(st, 0, c->id, sizeof(c->id));
-	col_copy(st, 1, c->image_id, sizeof(c->image_id));
-	col_copy(st, 2, c->group, sizeof(c->group));
-	col_copy(st, 3, c->salt, sizeof(c->salt));
-	col_copy(st, 4, state, sizeof(state));
-	orch_cstate_parse(state, &c->state);
-	col_copy(st, 5, c->reason, sizeof(c->reason));
-	c->stage = (uint32_t)sqlite3_column_int64(st, 6);
-	c->fail_count = (uint32_t)sqlite3_column_int64(st, 7);
-	c->fail_pct = (uint32_t)sqlite3_column_int64(st, 8);
-	c->admit_per_min = (uint32_t)sqlite3_column_int64(st, 9);
-	c->not_before = sqlite3_column_int64(st, 10);
-	c->not_after = sqlite3_column_int64(st, 11);
-	c->cur_percent = (uint32_t)sqlite3_column_int64(st, 12);
-	c->directive_seq = (uint64_t)sqlite3_column_int64(st, 13);
-	c->want_rev = (uint64_t)sqlite3_column_int64(st, 14);
-	c->pub_rev = (uint64_t)sqlite3_column_int64(st, 15);
-	c->created = sqlite3_column_int64(st, 16);
-	c->started = sqlite3_column_int64(st, 17);
-	c->stage_started = sqlite3_column_int64(st, 18);
-	c->stage_met = sqlite3_column_int64(st, 19);
-	c->resumed = sqlite3_column_int64(st, 20);
-	c->finished = sqlite3_column_int64(st, 21);
-	c->resumed_seq = sqlite3_column_int64(st, 22);
-	c->device_timeout_s = (uint32_t)sqlite3_column_int64(st, 23);
-	c->timeout_skips = sqlite3_column_int(st, 24) != 0;
-	col_copy(st, 25, c->model, sizeof(c->model));
-	col_copy(st, 26, c->hw_revisions, sizeof(c->hw_revisions));
-	{
-		char daily[FOTA_DAILY_WINDOW_STR_LEN + 1], tz[FOTA_MAX_TZ_NAME_LEN + 1];
-
-		col_copy(st, 27, daily, sizeof(daily));
-		col_copy(st, 28, tz, sizeof(tz));
-		/* Written by this code from a parsed window; a row edited by hand into something
-		 * unparsable has no daily window rather than a wrong one. */
-		if (daily[0] && fota_daily_window_parse(daily, tz, &c->daily, NULL) != FOTA_OK)
-			memset(&c->daily, 0, sizeof(c->daily));
-	}
-	sqlite3_reset(st);
+	cur = cursor(st);
+	n = cur.next(st);
+	if (n > 0)
+		orch_row_campaign(&cur.row, c);
+	rc = row_done(s, st, n, err, "campaign");
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return fota_error_set(err, rc, "no campaign '%s'", id);
+	if (rc)
+		return rc;
 
 	st = prep(s, sql_stage_get, err);
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && c->n_stages < ORCH_MAX_STAGES) {
-		struct orch_cstage *g = &c->stages[c->n_stages];
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		g->devices = strdup(t ? (const char *)t : "");
-		if (!g->devices) {
-			sqlite3_reset(st);
-			orch_campaign_clear(c);
-			return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
-		}
-		g->percent = (uint32_t)sqlite3_column_int64(st, 1);
-		g->success_pct = (uint32_t)sqlite3_column_int64(st, 2);
-		g->wait_s = (uint32_t)sqlite3_column_int64(st, 3);
-		c->n_stages++;
+	cur = cursor(st);
+	while (rc == FOTA_OK && c->n_stages < ORCH_MAX_STAGES && (n = cur.next(st)) > 0) {
+		rc = orch_row_stage(&cur.row, &c->stages[c->n_stages], err);
+		if (rc == FOTA_OK)
+			c->n_stages++;
 	}
 	sqlite3_reset(st);
+	if (rc == FOTA_OK && n < 0)
+		rc = db_error(s, err, "stages");
+	if (rc) {
+		orch_campaign_clear(c);
+		return rc;
+	}
 	*out = row;
 	return FOTA_OK;
 }
@@ -706,20 +632,15 @@ static const char sql_cdev_admit[] =
     "INSERT OR IGNORE INTO campaign_devices (campaign, device, stage, admitted)"
     " VALUES (?1,?2,?3,?4)";
 static const char sql_cdev_put[] =
-    "INSERT INTO campaign_devices (campaign, device, stage, admitted, reported, state, result,"
-    " reason, chunks_present, chunk_count, updated, seq, device_ts, mark)"
+    "INSERT INTO campaign_devices (campaign, " ORCH_CDEV_COLS ")"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
     " ON CONFLICT(campaign, device) DO UPDATE SET stage=?3, admitted=?4, reported=?5, state=?6,"
     " result=?7, reason=?8, chunks_present=?9, chunk_count=?10, updated=?11, seq=?12,"
     " device_ts=?13, mark=?14";
 static const char sql_cdev_get[] =
-    "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
-    " chunk_count, updated, seq, device_ts, mark FROM campaign_devices"
-    " WHERE campaign = ?1 AND device = ?2";
+    "SELECT " ORCH_CDEV_COLS " FROM campaign_devices WHERE campaign = ?1 AND device = ?2";
 static const char sql_cdev_all[] =
-    "SELECT device, stage, admitted, reported, state, result, reason, chunks_present,"
-    " chunk_count, updated, seq, device_ts, mark FROM campaign_devices WHERE campaign = ?1"
-    " ORDER BY device";
+    "SELECT " ORCH_CDEV_COLS " FROM campaign_devices WHERE campaign = ?1 ORDER BY device";
 
 static fota_err sq_cdev_admit(struct orch_store *base, const char *campaign, const char *device,
 			      uint32_t stage, int64_t now, bool *inserted, struct fota_error *err)
@@ -745,50 +666,13 @@ static fota_err sq_cdev_put(struct orch_store *base, const char *campaign,
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_cdev_put, err);
+	struct orch_params pv;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, campaign);
-	bind_text(st, 2, d->device);
-	sqlite3_bind_int64(st, 3, d->stage);
-	sqlite3_bind_int64(st, 4, d->admitted);
-	sqlite3_bind_int(st, 5, d->reported);
-	bind_text(st, 6, fota_state_name(d->state));
-	bind_text(st, 7, fota_result_name(d->result));
-	bind_text(st, 8, d->reason);
-	sqlite3_bind_int64(st, 9, d->chunks_present);
-	sqlite3_bind_int64(st, 10, d->chunk_count);
-	sqlite3_bind_int64(st, 11, d->updated);
-	sqlite3_bind_int64(st, 12, d->seq);
-	sqlite3_bind_int64(st, 13, d->device_ts);
-	bind_text(st, 14, orch_cmark_name(d->mark));
+	pv = params(st);
+	orch_params_cdev(&pv, campaign, d);
 	return step_done(s, st, err, "campaign device");
-}
-
-static void row_cdev(sqlite3_stmt *st, struct orch_cdev *d)
-{
-	char name[32];
-
-	memset(d, 0, sizeof(*d));
-	col_copy(st, 0, d->device, sizeof(d->device));
-	d->stage = (uint32_t)sqlite3_column_int64(st, 1);
-	d->admitted = sqlite3_column_int64(st, 2);
-	d->reported = sqlite3_column_int(st, 3) != 0;
-	col_copy(st, 4, name, sizeof(name));
-	if (fota_state_parse(name, &d->state, NULL))
-		d->state = FOTA_STATE_IDLE;
-	col_copy(st, 5, name, sizeof(name));
-	if (fota_result_parse(name, &d->result, NULL))
-		d->result = FOTA_RESULT_NONE;
-	col_copy(st, 6, d->reason, sizeof(d->reason));
-	d->chunks_present = (uint32_t)sqlite3_column_int64(st, 7);
-	d->chunk_count = (uint32_t)sqlite3_column_int64(st, 8);
-	d->updated = sqlite3_column_int64(st, 9);
-	d->seq = sqlite3_column_int64(st, 10);
-	d->device_ts = sqlite3_column_int64(st, 11);
-	col_copy(st, 12, name, sizeof(name));
-	if (!orch_cmark_parse(name, &d->mark))
-		d->mark = ORCH_CMARK_NONE;
 }
 
 static fota_err sq_cdev_get(struct orch_store *base, const char *campaign, const char *device,
@@ -796,22 +680,18 @@ static fota_err sq_cdev_get(struct orch_store *base, const char *campaign, const
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_cdev_get, err);
-	int rc;
+	struct orch_cursor c;
+	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, campaign);
 	bind_text(st, 2, device);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		row_cdev(st, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return FOTA_OK;
-	if (rc == SQLITE_DONE)
-		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
-				      device, campaign);
-	return db_error(s, err, "campaign device");
+	c = cursor(st);
+	rc = row_done(s, st, orch_rows_first_cdev(&c, out), err, "campaign device");
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return fota_error_set(err, rc, "device %s is not in campaign %s", device, campaign);
+	return rc;
 }
 
 static fota_err sq_cdev_each(struct orch_store *base, const char *campaign, orch_cdev_fn fn,
@@ -819,29 +699,21 @@ static fota_err sq_cdev_each(struct orch_store *base, const char *campaign, orch
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_cdev_all, err);
-	struct orch_cdev d;
-	int rc;
+	struct orch_cursor c;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, campaign);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_cdev(st, &d);
-		if (fn(ctx, &d))
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(s, err, "campaign devices");
-	return FOTA_OK;
+	c = cursor(st);
+	return rows_done(s, st, orch_rows_cdev(&c, fn, ctx), err, "campaign devices");
 }
 
 /* --- events -------------------------------------------------------------------------------- */
 
 static const char sql_ev_add[] =
-    "INSERT INTO events (ts, campaign, device, kind, result, detail) VALUES (?1,?2,?3,?4,?5,?6)";
+    "INSERT INTO events (" ORCH_EVENT_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6)";
 static const char sql_ev_all[] =
-    "SELECT seq, ts, campaign, device, kind, result, detail FROM events"
+    "SELECT " ORCH_EVENT_COLS " FROM events"
     " WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR device = ?2) ORDER BY seq";
 
 static fota_err sq_event_append(struct orch_store *base, struct orch_event *e,
@@ -849,21 +721,19 @@ static fota_err sq_event_append(struct orch_store *base, struct orch_event *e,
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_ev_add, err);
+	int64_t ts = e->ts ? e->ts : fota_time_now();
+	struct orch_params pv;
 	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	if (e->ts == 0)
-		e->ts = fota_time_now();
-	sqlite3_bind_int64(st, 1, e->ts);
-	bind_text(st, 2, e->campaign);
-	bind_text(st, 3, e->device);
-	bind_text(st, 4, e->kind);
-	bind_text(st, 5, e->result);
-	bind_text(st, 6, e->detail);
+	pv = params(st);
+	orch_params_event(&pv, e, ts);
 	rc = step_done(s, st, err, "event");
-	if (rc == FOTA_OK)
+	if (rc == FOTA_OK) {
+		e->ts = ts;
 		e->seq = sqlite3_last_insert_rowid(s->db);
+	}
 	return rc;
 }
 
@@ -872,8 +742,7 @@ static fota_err sq_event_each(struct orch_store *base, const char *campaign, con
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_ev_all, err);
-	struct orch_event e;
-	int rc;
+	struct orch_cursor c;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
@@ -881,29 +750,14 @@ static fota_err sq_event_each(struct orch_store *base, const char *campaign, con
 		bind_text(st, 1, campaign);
 	if (device)
 		bind_text(st, 2, device);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.seq = sqlite3_column_int64(st, 0);
-		e.ts = sqlite3_column_int64(st, 1);
-		col_copy(st, 2, e.campaign, sizeof(e.campaign));
-		col_copy(st, 3, e.device, sizeof(e.device));
-		col_copy(st, 4, e.kind, sizeof(e.kind));
-		col_copy(st, 5, e.result, sizeof(e.result));
-		col_copy(st, 6, e.detail, sizeof(e.detail));
-		if (fn(ctx, &e))
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(s, err, "events");
-	return FOTA_OK;
+	c = cursor(st);
+	return rows_done(s, st, orch_rows_event(&c, fn, ctx), err, "events");
 }
 
-static const char sql_bc_put[] =
-    "INSERT OR REPLACE INTO broadcasts (grp, image_id, campaign, state, devices, chunk_count,"
-    " next_chunk, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+static const char sql_bc_put[] = "INSERT OR REPLACE INTO broadcasts (" ORCH_BCAST_COLS ")"
+				 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
 static const char sql_bc_all[] =
-    "SELECT grp, image_id, campaign, state, devices, chunk_count, next_chunk, updated"
+    "SELECT " ORCH_BCAST_COLS
     " FROM broadcasts WHERE (?1 IS NULL OR state = ?1) ORDER BY grp, image_id";
 
 static fota_err sq_bcast_put(struct orch_store *base, const struct orch_bcast_rec *b,
@@ -911,17 +765,12 @@ static fota_err sq_bcast_put(struct orch_store *base, const struct orch_bcast_re
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_bc_put, err);
+	struct orch_params pv;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, b->group);
-	bind_text(st, 2, b->image_id);
-	bind_text(st, 3, b->campaign);
-	bind_text(st, 4, b->state);
-	sqlite3_bind_int64(st, 5, b->devices);
-	sqlite3_bind_int64(st, 6, b->chunk_count);
-	sqlite3_bind_int64(st, 7, b->next_chunk);
-	sqlite3_bind_int64(st, 8, b->updated ? b->updated : fota_time_now());
+	pv = params(st);
+	orch_params_bcast(&pv, b);
 	return step_done(s, st, err, "broadcast");
 }
 
@@ -930,30 +779,14 @@ static fota_err sq_bcast_each(struct orch_store *base, bool active_only, orch_bc
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_bc_all, err);
-	struct orch_bcast_rec b;
-	int rc;
+	struct orch_cursor c;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	if (active_only)
 		bind_text(st, 1, ORCH_BCAST_ACTIVE);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&b, 0, sizeof(b));
-		col_copy(st, 0, b.group, sizeof(b.group));
-		col_copy(st, 1, b.image_id, sizeof(b.image_id));
-		col_copy(st, 2, b.campaign, sizeof(b.campaign));
-		col_copy(st, 3, b.state, sizeof(b.state));
-		b.devices = (uint32_t)sqlite3_column_int64(st, 4);
-		b.chunk_count = (uint32_t)sqlite3_column_int64(st, 5);
-		b.next_chunk = (uint32_t)sqlite3_column_int64(st, 6);
-		b.updated = sqlite3_column_int64(st, 7);
-		if (fn(ctx, &b))
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(s, err, "broadcasts");
-	return FOTA_OK;
+	c = cursor(st);
+	return rows_done(s, st, orch_rows_bcast(&c, fn, ctx), err, "broadcasts");
 }
 
 /* --- group directive sequences and publish records ------------------------------------------ */
@@ -963,10 +796,8 @@ static const char sql_seq_next[] = "INSERT INTO group_seqs (grp, seq) VALUES (?1
 static const char sql_seq_raise[] = "INSERT INTO group_seqs (grp, seq) VALUES (?1, ?2)"
 				    " ON CONFLICT(grp) DO UPDATE SET seq = MAX(seq, ?2)";
 static const char sql_pub_put[] =
-    "INSERT OR REPLACE INTO group_pubs (grp, campaign, image_id, directive_seq, published)"
-    " VALUES (?1,?2,?3,?4,?5)";
-static const char sql_pub_get[] =
-    "SELECT grp, campaign, image_id, directive_seq, published FROM group_pubs WHERE grp = ?1";
+    "INSERT OR REPLACE INTO group_pubs (" ORCH_GROUP_PUB_COLS ") VALUES (?1,?2,?3,?4,?5)";
+static const char sql_pub_get[] = "SELECT " ORCH_GROUP_PUB_COLS " FROM group_pubs WHERE grp = ?1";
 
 static fota_err sq_directive_seq_next(struct orch_store *base, const char *group, uint64_t *seq,
 				      struct fota_error *err)
@@ -1009,14 +840,12 @@ static fota_err sq_group_pub_put(struct orch_store *base, const struct orch_grou
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_pub_put, err);
+	struct orch_params pv;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, p->group);
-	bind_text(st, 2, p->campaign);
-	bind_text(st, 3, p->image_id);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)p->directive_seq);
-	sqlite3_bind_int64(st, 5, p->published);
+	pv = params(st);
+	orch_params_group_pub(&pv, p);
 	return step_done(s, st, err, "group publish record");
 }
 
@@ -1025,37 +854,25 @@ static fota_err sq_group_pub_get(struct orch_store *base, const char *group,
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_pub_get, err);
-	int rc;
+	struct orch_cursor c;
+	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, group);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		col_copy(st, 0, out->group, sizeof(out->group));
-		col_copy(st, 1, out->campaign, sizeof(out->campaign));
-		col_copy(st, 2, out->image_id, sizeof(out->image_id));
-		out->directive_seq = (uint64_t)sqlite3_column_int64(st, 3);
-		out->published = sqlite3_column_int64(st, 4);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return FOTA_OK;
-	if (rc == SQLITE_DONE)
-		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "nothing was published to group %s",
-				      group);
-	return db_error(s, err, "group publish record");
+	c = cursor(st);
+	rc = row_done(s, st, orch_rows_first_group_pub(&c, out), err, "group publish record");
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return fota_error_set(err, rc, "nothing was published to group %s", group);
+	return rc;
 }
 
 /* --- audit trail of device statuses ----------------------------------------------------------- */
 
 static const char sql_audit_add[] =
-    "INSERT INTO audit (ts, device, state, result, reason, campaign, image_id, version,"
-    " device_ts) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+    "INSERT INTO audit (" ORCH_AUDIT_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 static const char sql_audit_all[] =
-    "SELECT seq, ts, device, state, result, reason, campaign, image_id, version, device_ts"
-    " FROM audit WHERE (?1 IS NULL OR device = ?1) ORDER BY seq";
+    "SELECT " ORCH_AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR device = ?1) ORDER BY seq";
 
 static fota_err sq_audit_append(struct orch_store *base, struct orch_audit *a,
 				struct fota_error *err)
@@ -1063,19 +880,13 @@ static fota_err sq_audit_append(struct orch_store *base, struct orch_audit *a,
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_audit_add, err);
 	int64_t ts = a->ts ? a->ts : fota_time_now();
+	struct orch_params pv;
 	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	sqlite3_bind_int64(st, 1, ts);
-	bind_text(st, 2, a->device);
-	bind_text(st, 3, a->state);
-	bind_text(st, 4, a->result);
-	bind_text(st, 5, a->reason);
-	bind_text(st, 6, a->campaign);
-	bind_text(st, 7, a->image_id);
-	bind_text(st, 8, a->version);
-	sqlite3_bind_int64(st, 9, a->device_ts);
+	pv = params(st);
+	orch_params_audit(&pv, a, ts);
 	rc = step_done(s, st, err, "audit");
 	if (rc == FOTA_OK) {
 		a->ts = ts;
@@ -1089,32 +900,14 @@ static fota_err sq_audit_each(struct orch_store *base, const char *device, orch_
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_audit_all, err);
-	struct orch_audit a;
-	int rc;
+	struct orch_cursor c;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	if (device)
 		bind_text(st, 1, device);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		a.seq = sqlite3_column_int64(st, 0);
-		a.ts = sqlite3_column_int64(st, 1);
-		col_copy(st, 2, a.device, sizeof(a.device));
-		col_copy(st, 3, a.state, sizeof(a.state));
-		col_copy(st, 4, a.result, sizeof(a.result));
-		col_copy(st, 5, a.reason, sizeof(a.reason));
-		col_copy(st, 6, a.campaign, sizeof(a.campaign));
-		col_copy(st, 7, a.image_id, sizeof(a.image_id));
-		col_copy(st, 8, a.version, sizeof(a.version));
-		a.device_ts = sqlite3_column_int64(st, 9);
-		if (fn(ctx, &a))
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(s, err, "audit");
-	return FOTA_OK;
+	c = cursor(st);
+	return rows_done(s, st, orch_rows_audit(&c, fn, ctx), err, "audit");
 }
 
 /* One serve owns a SQLite store (the state-directory lock): every lock is its own. */
