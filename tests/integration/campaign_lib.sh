@@ -30,19 +30,31 @@ sim_start() {
 	fota_wait_line "$log.out" "ready" 120 || { tail "$log" >&2; fail "simulator did not start"; }
 }
 
-# serve_start LOG [options...]: the orchestrator daemon with the orchestrator key; SERVE_PID
-# is the daemon's own pid (not a subshell's), so signals reach it.
-serve_start() {
-	local crt key before log=$1
+# serve_launch LOG [options...]: the orchestrator daemon with the orchestrator key, not waiting
+# for anything; SERVE_PID is the daemon's own pid (not a subshell's), so signals reach it.
+serve_launch() {
+	local crt key log=$1
 	shift
-	before=$(grep -c "serving" "$log" 2>/dev/null) || before=0
 	read -r crt key < <(fota_cert orchestrator)
 	"$FOTA_ORCH_BIN" serve --shared --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" \
 		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" "$@" \
 		>>"$log" 2>&1 &
 	SERVE_PID=$!
 	fota_cleanup_pid "$SERVE_PID"
-	fota_wait_for 20 serve__started "$log" "$before" || { cat "$log" >&2; fail "serve did not start"; }
+}
+
+# serve_start LOG [options...]: serve_launch, then waits until it serves (connected and
+# subscribed).
+serve_start() {
+	local before log=$1
+	before=$(grep -c "serving" "$log" 2>/dev/null) || before=0
+	serve_launch "$@"
+	serve_wait "$log" "$before"
+}
+
+# serve_wait LOG [BEFORE]: waits until LOG has more than BEFORE "serving" lines.
+serve_wait() {
+	fota_wait_for 20 serve__started "$1" "${2:-0}" || { cat "$1" >&2; fail "serve did not start"; }
 }
 serve__started() {
 	[ "$(grep -c "serving" "$1")" -gt "$2" ]
