@@ -48,6 +48,9 @@ struct orch_daemon {
 	struct orch_endpoints *endpoints; /* NULL: no [http] listen */
 	int lock_fd;
 	int64_t started_ms;
+	/* Written by orch_daemon_start after what the phase makes readable is set up; the HTTP
+	 * thread reads the session, engine and repair server only once it is RUNNING. */
+	_Atomic enum orch_daemon_phase phase;
 	_Atomic bool stop;
 };
 
@@ -198,6 +201,12 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 	if (orch_broker_check_files(&d->cfg, err) ||
 	    (d->opts.campaigns && orch_http_check(&d->cfg, err)))
 		return err->code;
+	d->phase = ORCH_DAEMON_CONNECTING;
+	/* Before the broker, so that a supervisor sees the process alive (/healthz) and not ready
+	 * (/readyz) while the broker is awaited. */
+	*step = ORCH_DAEMON_STEP_HTTP;
+	if (d->opts.campaigns && d->cfg.http_listen[0] && orch_endpoints_new(d, &d->endpoints, err))
+		return err->code;
 	/* A broker that is not up yet (a boot, a compose stack) is waited for, as the agent
 	 * does; only settings that can never work end the daemon. */
 	*step = ORCH_DAEMON_STEP_CONNECT;
@@ -205,6 +214,7 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 			     : orch_broker_connect(&d->cfg, &d->routes, &d->mqtt, err);
 	if (rc)
 		return rc;
+	d->phase = ORCH_DAEMON_SUBSCRIBING;
 	*step = ORCH_DAEMON_STEP_SETUP;
 	d->pacer = orch_pacer_new(d->cfg.rate_bytes_per_s, burst);
 	if (!d->pacer)
@@ -249,10 +259,8 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 		replay_waited_for(&d->cfg, d->store, d->mqtt);
 started:
 	d->started_ms = fota_time_mono_ms();
-	/* Last, so that /readyz and /metrics never see a half-built daemon. */
-	*step = ORCH_DAEMON_STEP_HTTP;
-	if (d->opts.campaigns && d->cfg.http_listen[0] && orch_endpoints_new(d, &d->endpoints, err))
-		return err->code;
+	/* Last: /readyz and /metrics read the parts above from here on. */
+	d->phase = ORCH_DAEMON_RUNNING;
 	return FOTA_OK;
 }
 
@@ -323,6 +331,9 @@ void orch_daemon_stop(struct orch_daemon *d)
 void orch_daemon_get_stats(struct orch_daemon *d, struct orch_daemon_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->phase = d->phase;
+	if (out->phase != ORCH_DAEMON_RUNNING)
+		return;
 	if (d->started_ms)
 		out->uptime_ms = fota_time_mono_ms() - d->started_ms;
 	if (d->mqtt) {

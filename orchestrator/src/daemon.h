@@ -48,8 +48,17 @@ enum orch_daemon_step {
 /* What failed at step, as "<what>" of orch_fail; cmd names the SETUP step. */
 const char *orch_daemon_step_name(enum orch_daemon_step step, const char *cmd);
 
+/* How far orch_daemon_start got; the HTTP endpoints answer from ORCH_DAEMON_CONNECTING on. */
+enum orch_daemon_phase {
+	ORCH_DAEMON_NEW = 0,
+	ORCH_DAEMON_CONNECTING,	 /* waiting for the broker to accept the session */
+	ORCH_DAEMON_SUBSCRIBING, /* connected; subscribing and reading retained statuses */
+	ORCH_DAEMON_RUNNING,	 /* orch_daemon_start returned */
+};
+
 struct orch_daemon_stats {
-	int64_t uptime_ms; /* since orch_daemon_start returned */
+	enum orch_daemon_phase phase; /* the fields below stay 0 until ORCH_DAEMON_RUNNING */
+	int64_t uptime_ms;	      /* since orch_daemon_start returned */
 	bool broker_connected;
 	uint64_t lost_publishes;	 /* QoS 1 publishes a broker connection loss dropped */
 	struct orch_engine_stats engine; /* zero without campaigns */
@@ -68,7 +77,9 @@ void orch_daemon_free(struct orch_daemon *d);
  * broker has none (it says so and runs as a single instance). */
 bool orch_daemon_shared(const struct orch_daemon *d);
 
-/* Opens what opts ask for, connects and subscribes; *step says what failed. */
+/* Opens what opts ask for, connects and subscribes; *step says what failed. With campaigns
+ * and [http] listen, the HTTP endpoints answer before the broker connection is made (/healthz
+ * answers, /readyz says what is awaited). */
 fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 			   struct fota_error *err);
 
@@ -83,6 +94,7 @@ void orch_daemon_reload(struct orch_daemon *d);
 /* Asks orch_daemon_run to return; any thread. */
 void orch_daemon_stop(struct orch_daemon *d);
 
+/* Any thread, also while orch_daemon_start runs. */
 void orch_daemon_get_stats(struct orch_daemon *d, struct orch_daemon_stats *out);
 /* The statistics as the log lines `serve` ends with. */
 void orch_daemon_log_stats(struct orch_daemon *d);

@@ -39,13 +39,22 @@ static bool store_writable(struct orch_endpoints *e, char *why, size_t size)
 static void readyz(struct orch_endpoints *e, struct orch_http_response *res)
 {
 	struct orch_daemon_stats ds;
-	char why[FOTA_ERROR_MSG_MAX + 32] = "";
+	/* The broker URI or the store's error, and the words around them. */
+	char why[sizeof(((struct orch_config *)0)->uri) + FOTA_ERROR_MSG_MAX] = "";
 	bool ok;
 
 	orch_daemon_get_stats(e->daemon, &ds);
-	if (!ds.broker_connected)
-		snprintf(why, sizeof(why), "broker not connected");
-	ok = ds.broker_connected && store_writable(e, why, sizeof(why));
+	if (ds.phase == ORCH_DAEMON_CONNECTING || ds.phase == ORCH_DAEMON_NEW)
+		snprintf(why, sizeof(why), "broker not connected: %s (not reached yet)",
+			 orch_daemon_config(e->daemon)->uri);
+	else if (ds.phase == ORCH_DAEMON_SUBSCRIBING)
+		snprintf(why, sizeof(why), "starting: subscribing to %s",
+			 orch_daemon_config(e->daemon)->uri);
+	else if (!ds.broker_connected)
+		snprintf(why, sizeof(why), "broker not connected: %s (reconnecting)",
+			 orch_daemon_config(e->daemon)->uri);
+	ok = ds.phase == ORCH_DAEMON_RUNNING && ds.broker_connected &&
+	     store_writable(e, why, sizeof(why));
 	if (ok) {
 		orch_http_reply(res, 200, "text/plain; charset=utf-8", "ready\n");
 		return;

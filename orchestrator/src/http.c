@@ -365,7 +365,7 @@ fota_err orch_http_new(const struct orch_config *cfg, orch_http_handler handler,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->mhd) {
 		rc = fota_error_set(
-		    err, FOTA_ERR_IO, "http: cannot listen on %s%s", cfg->http_listen,
+		    err, FOTA_ERR_IO, "cannot listen on %s%s", cfg->http_listen,
 		    h->tls ? " (or the [http] cert and key do not make a TLS server)" : "");
 		goto out;
 	}

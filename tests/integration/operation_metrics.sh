@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # serve's HTTP endpoints: /metrics passes `promtool check metrics` and its figures match a
-# finished campaign; /healthz and /readyz answer, /readyz fails without the broker; off
+# finished campaign; /healthz and /readyz answer before the broker does, /readyz is 503 until
+# it connects and again without it; off
 # loopback the listener needs TLS with client certificates and refuses clients without one;
 # the dashboard, loaded in headless Chromium during the campaign, ends on the final counts.
 set -euo pipefail
@@ -15,12 +16,23 @@ fota_random_image "$T/image.bin" 64k
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384) || fail "image add failed"
 port=$(fota__free_port)
 url=http://127.0.0.1:$port
-serve_start "$T/serve.log" --http-listen "127.0.0.1:$port"
-fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "no http listener"
+# Before the broker answers: alive, not ready, saying what it waits for.
+fota_broker_stop
+serve_launch "$T/serve.log" --http-listen "127.0.0.1:$port"
+fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "no http listener before the broker"
+check "before the broker: /healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
+check "before the broker: /readyz answers 503" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 503 ]
+check "... naming the broker" eval 'curl -s "$url/readyz" | grep -qxF "broker not connected: $FOTA_BROKER_URI (not reached yet)"'
+check "... and /metrics says it is not connected" eval 'curl -s "$url/metrics" | grep -qx "fota_broker_connected 0"'
+check "a listen address in use ends serve (exit 1) without waiting for its broker" exits_with 1 \
+	timeout 20 "$FOTA_ORCH_BIN" serve --state-dir "$T/orch-busy" --broker tcp://127.0.0.1:1 --http-listen "127.0.0.1:$port"
+check "... saying so" grep -qF "http: cannot listen on 127.0.0.1:$port" "$T/exits.err"
+fota_broker_restart
+serve_wait "$T/serve.log"
+check "once the broker answers: /readyz 200" \
+	fota_wait_for 10 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/readyz")" = 200 ]'
 
 check "/healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
-check "/readyz answers 200 with the broker connected" \
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]
 check "on a loopback listener without client certificates the API reads (viewer)" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/campaigns")" = 200 ]
 check "... and changes nothing (403)" \
@@ -88,7 +100,7 @@ if fota_wait_for 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/read
 else
 	fail_soft "/readyz answers 503 without the broker"
 fi
-check "... saying why" eval 'curl -s "$url/readyz" | grep -q "broker not connected"'
+check "... saying why" eval 'curl -s "$url/readyz" | grep -qxF "broker not connected: $FOTA_BROKER_URI (reconnecting)"'
 check "/healthz still 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
 check "/metrics shows the broker down" eval 'curl -s "$url/metrics" | grep -qx "fota_broker_connected 0"'
 kill -TERM "$SERVE_PID"
