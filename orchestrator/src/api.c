@@ -16,6 +16,7 @@
 #include "campaign.h"
 #include "campaign_json.h"
 #include "device_service.h"
+#include "image_service.h"
 
 #define JSON_TYPE "application/json"
 
@@ -219,6 +220,29 @@ static void campaign_events(struct orch_store *st, const char *id, struct orch_h
 	reply_json(res, 200, arr);
 }
 
+/* Every event about one device, of any campaign or none (its group changes). */
+static void device_events(struct orch_store *st, const char *id, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	struct orch_device d;
+	cJSON *arr;
+	fota_err rc = st->ops->device_get(st, id, &d, &err);
+
+	if (rc) {
+		reply_error(res, status_for(rc), NULL,
+			    rc == FOTA_ERR_NOT_FOUND ? "no such device" : err.msg);
+		return;
+	}
+	arr = cJSON_CreateArray();
+	rc = st->ops->event_each(st, NULL, id, event_one, arr, &err);
+	if (rc) {
+		cJSON_Delete(arr);
+		reply_error(res, status_for(rc), NULL, err.msg);
+		return;
+	}
+	reply_json(res, 200, arr);
+}
+
 static void steer_campaign(struct orch_store *st, const char *id, const char *verb,
 			   const char *actor, struct orch_http_response *res)
 {
@@ -286,6 +310,131 @@ static void list_devices(struct orch_store *st, struct orch_http_response *res)
 	reply_json(res, 200, arr);
 }
 
+static void show_device(struct orch_store *st, const char *id, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	struct orch_device d;
+	fota_err rc = st->ops->device_get(st, id, &d, &err);
+
+	if (rc == FOTA_ERR_NOT_FOUND)
+		reply_error(res, 404, NULL, "no such device");
+	else if (rc)
+		reply_error(res, status_for(rc), NULL, err.msg);
+	else
+		reply_json(res, 200, orch_device_json(&d));
+}
+
+/* The registry changes in one transaction with its event; then, as `device add` does, the
+ * device is sent its signed assignment over a connection of the API's own. */
+static void set_groups(struct orch_store *st, const struct orch_config *cfg, const char *id,
+		       const struct orch_http_request *req, const char *actor,
+		       struct orch_http_response *res)
+{
+	char groups[sizeof(((struct orch_device *)0)->groups)], field[ORCH_API_FIELD_MAX] = "";
+	struct orch_assign_list changed = {0};
+	struct fota_error err = {0};
+	struct orch_device d;
+	bool published = false;
+	fota_err rc;
+	cJSON *o;
+
+	rc = orch_api_groups_body(req->body, req->body_len, groups, sizeof(groups), field, &err);
+	if (rc) {
+		reply_error(res, 400, field, err.msg);
+		return;
+	}
+	rc = orch_device_set_groups(st, id, groups, actor, &d, &changed, &err);
+	if (rc) {
+		reply_error(res, status_for(rc), rc == FOTA_ERR_NOT_FOUND ? NULL : "groups",
+			    err.msg);
+		goto out;
+	}
+	rc = orch_device_assignments_publish(cfg, st, &changed, "-api", false, &published, &err);
+	if (rc) {
+		char msg[FOTA_ERROR_MSG_MAX + 96];
+
+		snprintf(msg, sizeof(msg),
+			 "the registry changed, but no assignment was published: %s (send it "
+			 "again)",
+			 err.msg);
+		reply_error(res, 502, NULL, msg);
+		goto out;
+	}
+	o = orch_device_json(&d);
+	cJSON_AddBoolToObject(o, "assignment_published", published);
+	reply_json(res, 200, o);
+out:
+	orch_assign_list_free(&changed);
+}
+
+static void list_images(const struct orch_config *cfg, struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	unsigned damaged = 0;
+	cJSON *arr = NULL;
+
+	if (orch_images_json(cfg, &arr, &damaged, &err))
+		reply_error(res, 500, NULL, err.msg);
+	else
+		reply_json(res, 200, arr);
+}
+
+static void show_image(const struct orch_config *cfg, const char *id,
+		       struct orch_http_response *res)
+{
+	struct fota_error err = {0};
+	cJSON *o = NULL;
+	fota_err rc = orch_image_show_json(cfg, id, &o, &err);
+
+	if (rc)
+		reply_error(res, status_for(rc), rc == FOTA_ERR_INVAL ? "id" : NULL, err.msg);
+	else
+		reply_json(res, 200, o);
+}
+
+static void retry_campaign(struct orch_store *st, const char *id,
+			   const struct orch_http_request *req, const char *actor,
+			   struct orch_http_response *res)
+{
+	char device[FOTA_MAX_SEGMENT_LEN + 1], field[ORCH_API_FIELD_MAX] = "";
+	struct fota_error err = {0};
+	uint32_t n = 0;
+	fota_err rc;
+	cJSON *o;
+
+	rc = orch_api_retry_body(req->body, req->body_len, device, field, &err);
+	if (rc) {
+		reply_error(res, 400, field, err.msg);
+		return;
+	}
+	rc = orch_campaign_retry_by(st, id, device[0] ? device : NULL, actor, fota_time_now(), &n,
+				    &err);
+	if (rc) {
+		/* The device, where the rule was about it; else the campaign (the path). */
+		reply_error(res, status_for(rc),
+			    device[0] && strstr(err.msg, "device ") ? "device" : NULL, err.msg);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "campaign", id);
+	cJSON_AddNumberToObject(o, "retried", n);
+	reply_json(res, 200, o);
+}
+
+/* The path's segment after prefix ("devices/") into id, and what follows it ("" or "/..."),
+ * or NULL when the segment is empty or too long. */
+static const char *path_id(const char *rest, char *id, size_t size)
+{
+	const char *slash = strchr(rest, '/');
+	size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	if (len == 0 || len >= size)
+		return NULL;
+	memcpy(id, rest, len);
+	id[len] = '\0';
+	return rest + len;
+}
+
 /* Whether role may do it; else a 403 naming the role needed. */
 static bool allowed(enum orch_role have, enum orch_role need, struct orch_http_response *res)
 {
@@ -325,11 +474,46 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 	}
 	snprintf(actor, sizeof(actor), "%s (%s)", req->local ? "local" : req->client_cn,
 		 orch_role_name(role));
-	if (strcmp(rest, "devices") == 0) {
+	if (strcmp(rest, "devices") == 0 || strcmp(rest, "images") == 0) {
 		if (!get)
 			reply_error(res, 405, NULL, "only GET");
-		else
+		else if (rest[0] == 'd')
 			list_devices(st, res);
+		else
+			list_images(cfg, res);
+		return;
+	}
+	if (strncmp(rest, "images/", 7) == 0) {
+		const char *tail = path_id(rest + 7, id, sizeof(id));
+
+		if (!tail || *tail)
+			reply_error(res, 404, NULL, "no such image");
+		else if (!get)
+			reply_error(res, 405, NULL, "only GET");
+		else
+			show_image(cfg, id, res);
+		return;
+	}
+	if (strncmp(rest, "devices/", 8) == 0) {
+		bool put = strcmp(req->method, "PUT") == 0;
+		const char *tail = path_id(rest + 8, id, FOTA_MAX_SEGMENT_LEN + 1);
+
+		if (!tail)
+			reply_error(res, 404, NULL, "no such device");
+		else if (!*tail && !get)
+			reply_error(res, 405, NULL, "only GET");
+		else if (!*tail)
+			show_device(st, id, res);
+		else if (strcmp(tail, "/events") == 0 && get)
+			device_events(st, id, res);
+		else if (strcmp(tail, "/events") == 0)
+			reply_error(res, 405, NULL, "only GET");
+		else if (strcmp(tail, "/groups") != 0)
+			reply_error(res, 404, NULL, "no such resource");
+		else if (!put)
+			reply_error(res, 405, NULL, "only PUT");
+		else if (allowed(role, ORCH_ROLE_RELEASE_MANAGER, res))
+			set_groups(st, cfg, id, req, actor, res);
 		return;
 	}
 	if (strcmp(rest, "campaigns") == 0) {
@@ -370,12 +554,17 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 		return;
 	}
 	if (strcmp(verb, "start") != 0 && strcmp(verb, "pause") != 0 &&
-	    strcmp(verb, "resume") != 0 && strcmp(verb, "abort") != 0) {
+	    strcmp(verb, "resume") != 0 && strcmp(verb, "abort") != 0 &&
+	    strcmp(slash + 1, "retry") != 0) {
 		reply_error(res, 404, NULL, "no such resource");
 		return;
 	}
 	if (!post)
 		reply_error(res, 405, NULL, "only POST");
-	else if (allowed(role, ORCH_ROLE_OPERATOR, res))
+	else if (!allowed(role, ORCH_ROLE_OPERATOR, res))
+		return;
+	else if (strcmp(verb, "retry") == 0)
+		retry_campaign(st, id, req, actor, res);
+	else
 		steer_campaign(st, id, verb, actor, res);
 }

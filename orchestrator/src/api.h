@@ -15,8 +15,8 @@
 enum orch_role {
 	ORCH_ROLE_NONE = 0,
 	ORCH_ROLE_VIEWER,	   /* reads */
-	ORCH_ROLE_OPERATOR,	   /* + start, pause, resume, abort */
-	ORCH_ROLE_RELEASE_MANAGER, /* + create campaigns */
+	ORCH_ROLE_OPERATOR,	   /* + start, pause, resume, abort, retry */
+	ORCH_ROLE_RELEASE_MANAGER, /* + create campaigns, set a device's groups */
 };
 
 /* The role a certificate's OU names: "viewer", "operator" or "release-manager". */

@@ -38,6 +38,40 @@ static fota_err string_member(const cJSON *o, const char *name, bool required, c
 	return FOTA_OK;
 }
 
+/* A misspelt member must not be ignored: "fail_treshold" would run without a limit. */
+static fota_err only_members(const cJSON *o, const char *const *names, size_t n,
+			     char field[ORCH_API_FIELD_MAX], struct fota_error *err)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, o)
+	{
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			if (m->string && strcmp(m->string, names[k]) == 0)
+				break;
+		if (k == n) {
+			/* An empty name is named as "" so the refusal still points at it. */
+			const char *name = m->string && m->string[0] ? m->string : "\"\"";
+
+			snprintf(field, ORCH_API_FIELD_MAX, "%s", name);
+			return fota_error_set(err, FOTA_ERR_FIELD, "%.64s: unknown member", name);
+		}
+	}
+	return FOTA_OK;
+}
+
+/* The strict reader: cJSON alone would cut a member's name or value short at a NUL byte or a
+ * \u0000 escape ("a\u0000b" read as "a"), and keep the last of duplicate members. */
+static fota_err parse_object(const char *body, size_t len, cJSON **o, struct fota_error *err)
+{
+	fota_err rc = fota_json_parse_object(body, len, len, o, err); /* HTTP bounds the length */
+
+	/* Nested too deep: a malformed body like any other. */
+	return rc == FOTA_ERR_TOO_BIG ? FOTA_ERR_PARSE : rc;
+}
+
 static const char *const campaign_members[] = {"id",	 "image",	   "group",
 					       "stages", "fail_threshold", "force"};
 
@@ -46,38 +80,20 @@ fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campai
 				char field[ORCH_API_FIELD_MAX], struct fota_error *err)
 {
 	char threshold[32];
-	const cJSON *m, *stages, *f;
+	const cJSON *stages, *f;
 	cJSON *o = NULL;
 	fota_err rc;
 	int i, n;
 
 	field[0] = '\0';
 	*force = false;
-	/* The strict reader: cJSON alone would cut a member's name or value short at a NUL byte
-	 * or a \u0000 escape ("a\u0000b" read as "a"), and keep the last of duplicate members. */
-	rc = fota_json_parse_object(body, len, len, &o, err); /* HTTP bounds the length */
-	if (rc != FOTA_OK) {
-		if (rc == FOTA_ERR_TOO_BIG)
-			rc = FOTA_ERR_PARSE; /* nested too deep: a malformed body like any other */
+	rc = parse_object(body, len, &o, err);
+	if (rc == FOTA_OK)
+		rc = only_members(o, campaign_members,
+				  sizeof(campaign_members) / sizeof(campaign_members[0]), field,
+				  err);
+	if (rc)
 		goto out;
-	}
-	/* A misspelt member must not be ignored: "fail_treshold" would run without a limit. */
-	cJSON_ArrayForEach(m, o)
-	{
-		size_t k;
-
-		for (k = 0; k < sizeof(campaign_members) / sizeof(campaign_members[0]); k++)
-			if (m->string && strcmp(m->string, campaign_members[k]) == 0)
-				break;
-		if (k == sizeof(campaign_members) / sizeof(campaign_members[0])) {
-			/* An empty name is named as "" so the refusal still points at it. */
-			const char *name = m->string && m->string[0] ? m->string : "\"\"";
-
-			snprintf(field, ORCH_API_FIELD_MAX, "%s", name);
-			rc = fota_error_set(err, FOTA_ERR_FIELD, "%.64s: unknown member", name);
-			goto out;
-		}
-	}
 	rc = string_member(o, "id", true, id, FOTA_MAX_NAME_LEN, field, err);
 	if (rc == FOTA_OK)
 		rc = string_member(o, "image", true, c->image_id, sizeof(c->image_id) - 1, field,
@@ -130,6 +146,71 @@ fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campai
 		c->n_stages++;
 	}
 out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+static const char *const groups_members[] = {"groups"};
+
+fota_err orch_api_groups_body(const char *body, size_t len, char *groups, size_t size,
+			      char field[ORCH_API_FIELD_MAX], struct fota_error *err)
+{
+	const cJSON *arr, *g;
+	cJSON *o = NULL;
+	size_t n = 0;
+	fota_err rc;
+
+	field[0] = '\0';
+	groups[0] = '\0';
+	rc = parse_object(body, len, &o, err);
+	if (rc == FOTA_OK)
+		rc = only_members(o, groups_members, 1, field, err);
+	if (rc)
+		goto out;
+	arr = cJSON_GetObjectItemCaseSensitive(o, "groups");
+	if (!arr || !cJSON_IsArray(arr)) {
+		rc = refuse(field, "groups", err, "required, an array of group names");
+		goto out;
+	}
+	cJSON_ArrayForEach(g, arr)
+	{
+		size_t glen;
+
+		/* One name per element: the separators of the CLI's list would make two. */
+		if (!cJSON_IsString(g) || !g->valuestring || !g->valuestring[0] ||
+		    strpbrk(g->valuestring, ",;|")) {
+			rc = refuse(field, "groups", err, "every group is one non-empty name");
+			goto out;
+		}
+		glen = strlen(g->valuestring);
+		if (n + glen + 2 > size) {
+			rc = refuse(field, "groups", err, "too many groups");
+			goto out;
+		}
+		n += (size_t)snprintf(groups + n, size - n, "%s%s", n ? "," : "", g->valuestring);
+	}
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+static const char *const retry_members[] = {"device"};
+
+fota_err orch_api_retry_body(const char *body, size_t len, char device[FOTA_MAX_SEGMENT_LEN + 1],
+			     char field[ORCH_API_FIELD_MAX], struct fota_error *err)
+{
+	cJSON *o = NULL;
+	fota_err rc;
+
+	field[0] = '\0';
+	device[0] = '\0';
+	if (len == 0)
+		return FOTA_OK; /* no body: every failed device */
+	rc = parse_object(body, len, &o, err);
+	if (rc == FOTA_OK)
+		rc = only_members(o, retry_members, 1, field, err);
+	if (rc == FOTA_OK)
+		rc = string_member(o, "device", false, device, FOTA_MAX_SEGMENT_LEN, field, err);
 	cJSON_Delete(o);
 	return rc;
 }

@@ -24,4 +24,16 @@ fota_err orch_api_campaign_body(const char *body, size_t len, struct orch_campai
 				char id[FOTA_MAX_NAME_LEN + 1], bool *force,
 				char field[ORCH_API_FIELD_MAX], struct fota_error *err);
 
+/* PUT /api/v1/devices/{id}/groups: {"groups": [S, ...]}, each element one group name (no
+ * ',', ';' or '|'); into groups comma-joined (at most size bytes with the NUL), an empty
+ * array being no groups. The names themselves are checked by orch_device_groups_parse, the
+ * CLI's rule. Refusals as orch_api_campaign_body. */
+fota_err orch_api_groups_body(const char *body, size_t len, char *groups, size_t size,
+			      char field[ORCH_API_FIELD_MAX], struct fota_error *err);
+
+/* POST /api/v1/campaigns/{id}/retry: no body (len 0) or {"device": S?}; device "" means
+ * every failed device. Refusals as orch_api_campaign_body. */
+fota_err orch_api_retry_body(const char *body, size_t len, char device[FOTA_MAX_SEGMENT_LEN + 1],
+			     char field[ORCH_API_FIELD_MAX], struct fota_error *err);
+
 #endif

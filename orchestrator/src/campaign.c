@@ -738,6 +738,14 @@ static int collect_retry(void *ctx, const struct orch_cdev *d)
 fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *device, int64_t now,
 			     uint32_t *count, struct fota_error *err)
 {
+	return orch_campaign_retry_by(st, id, device, NULL, now, count, err);
+}
+
+fota_err orch_campaign_retry_by(struct orch_store *st, const char *id, const char *device,
+				const char *actor, int64_t now, uint32_t *count,
+				struct fota_error *err)
+{
+	const char *by = actor && *actor ? " by " : "";
 	struct orch_campaign c;
 	struct retry_list r = {.only = device};
 	size_t i;
@@ -783,7 +791,8 @@ fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *
 		d->admitted = now;
 		d->updated = now;
 		rc = orch_campaign_event_seq(st, c.id, d->device, "retry", "command", &d->seq, err,
-					     "re-admitted after %s", was);
+					     "re-admitted after %s%s%s", was, by,
+					     by[0] ? actor : "");
 		if (rc == FOTA_OK)
 			rc = st->ops->cdev_put(st, c.id, d, err);
 	}
@@ -791,7 +800,8 @@ fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *
 		/* A new directive sequence: devices that settled on the last one act again. */
 		c.want_rev++;
 		rc = orch_campaign_event(st, c.id, "", "retry", "command", err,
-					 "%zu device%s re-admitted", r.n, r.n == 1 ? "" : "s");
+					 "%zu device%s re-admitted%s%s", r.n, r.n == 1 ? "" : "s",
+					 by, by[0] ? actor : "");
 		if (rc == FOTA_OK)
 			rc = st->ops->campaign_put(st, &c, err);
 	}

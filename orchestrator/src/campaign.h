@@ -151,6 +151,11 @@ fota_err orch_campaign_create(const struct orch_config *cfg, struct orch_store *
  * FOTA_ERR_STATE if it neither failed nor timed out or the campaign is not under way. */
 fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *device, int64_t now,
 			     uint32_t *count, struct fota_error *err);
+/* orch_campaign_retry naming who asked: the "retry" events end "by <actor>" (unless actor is
+ * NULL or ""). */
+fota_err orch_campaign_retry_by(struct orch_store *st, const char *id, const char *device,
+				const char *actor, int64_t now, uint32_t *count,
+				struct fota_error *err);
 
 /* --- the engine ----------------------------------------------------------------------------- */
 

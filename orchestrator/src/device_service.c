@@ -159,7 +159,7 @@ fota_err orch_device_set_groups(struct orch_store *st, const char *id, const cha
 				const char *actor, struct orch_device *out,
 				struct orch_assign_list *changed, struct fota_error *err)
 {
-	char parsed[sizeof(out->groups)];
+	char parsed[sizeof(out->groups)], was[sizeof(out->groups)];
 	struct orch_event e;
 	size_t before = changed ? changed->n : 0;
 	fota_err rc;
@@ -176,14 +176,19 @@ fota_err orch_device_set_groups(struct orch_store *st, const char *id, const cha
 	if (rc == FOTA_OK) {
 		snprintf(e.device, sizeof(e.device), "%s", out->id);
 		snprintf(e.kind, sizeof(e.kind), "groups");
-		/* A long list is cut in the event, marked so: the registry holds it whole. */
-		if (snprintf(e.detail, sizeof(e.detail), "%s -> %s by %s",
-			     out->groups[0] ? out->groups : "(none)", parsed[0] ? parsed : "(none)",
-			     actor && *actor ? actor : "command") >= (int)sizeof(e.detail))
-			memcpy(e.detail + sizeof(e.detail) - 4, "...", 4);
+		snprintf(was, sizeof(was), "%s", out->groups);
 		memcpy(out->groups, parsed, sizeof(parsed));
 		rc = orch_device_store(st, out, true, changed, err);
 	}
+	/* As stored: the registry keeps a device's groups in its own order. */
+	if (rc == FOTA_OK)
+		rc = st->ops->device_get(st, id, out, err);
+	/* A long list is cut in the event, marked so: the registry holds it whole. */
+	if (rc == FOTA_OK &&
+	    snprintf(e.detail, sizeof(e.detail), "%s -> %s by %s", was[0] ? was : "(none)",
+		     out->groups[0] ? out->groups : "(none)",
+		     actor && *actor ? actor : "command") >= (int)sizeof(e.detail))
+		memcpy(e.detail + sizeof(e.detail) - 4, "...", 4);
 	if (rc == FOTA_OK)
 		rc = st->ops->event_append(st, &e, err);
 	if (rc == FOTA_OK)
