@@ -826,6 +826,7 @@ struct queued {
 	char device[FOTA_MAX_SEGMENT_LEN + 1];
 	uint8_t *payload;
 	size_t len;
+	int64_t queued_ms; /* monotonic: the ingest lag is how long the head has waited */
 };
 
 struct orch_engine {
@@ -904,6 +905,7 @@ void orch_engine_submit_status(struct orch_engine *e, const char *device, const 
 	snprintf(slot->device, sizeof(slot->device), "%s", device);
 	slot->payload = copy;
 	slot->len = len;
+	slot->queued_ms = fota_time_mono_ms();
 	e->q_len++;
 	pthread_mutex_unlock(&e->lock);
 }
@@ -917,6 +919,8 @@ void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
 {
 	pthread_mutex_lock(&e->lock);
 	*out = e->stats;
+	out->queued = e->q_len;
+	out->oldest_ms = e->q_len ? fota_time_mono_ms() - e->q[e->q_head].queued_ms : 0;
 	pthread_mutex_unlock(&e->lock);
 }
 

@@ -167,6 +167,8 @@ struct orch_engine_stats {
 	uint64_t directives; /* directives published */
 	int64_t busy_ms;     /* time spent writing statuses to the store */
 	uint64_t peak_per_s; /* most statuses ingested within one second */
+	uint64_t queued;     /* statuses waiting to be written, when read */
+	int64_t oldest_ms;   /* how long the oldest of them has waited; 0 when none */
 };
 
 /* store, pub (may be NULL: no publishing) and signer (may be NULL) must outlive the engine. */

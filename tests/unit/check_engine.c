@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "testutil.h"
@@ -468,6 +469,29 @@ START_TEST(test_status_groups_do_not_override_registry)
 }
 END_TEST
 
+/* The ingest queue's depth and the age of its oldest entry, as /metrics shows them. */
+START_TEST(test_ingest_queue_lag)
+{
+	struct orch_engine_stats es;
+
+	orch_engine_get_stats(eng, &es);
+	ck_assert_uint_eq(es.queued, 0);
+	ck_assert_int_eq(es.oldest_ms, 0);
+	orch_engine_submit_status(eng, "a", (const uint8_t *)"{}", 2);
+	orch_engine_submit_status(eng, "b", (const uint8_t *)"{}", 2);
+	/* The monotonic clock moves at least this much while the head waits. */
+	usleep(30 * 1000);
+	orch_engine_get_stats(eng, &es);
+	ck_assert_uint_eq(es.queued, 2);
+	ck_assert_int_ge(es.oldest_ms, 30);
+	orch_engine_run_once(eng);
+	orch_engine_get_stats(eng, &es);
+	ck_assert_uint_eq(es.queued, 0);
+	ck_assert_int_eq(es.oldest_ms, 0);
+	ck_assert_uint_eq(es.statuses, 2);
+}
+END_TEST
+
 START_TEST(test_duration)
 {
 	struct fota_error err = {0};
@@ -493,6 +517,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_preflight);
 	tcase_add_test(tc, test_daily_window);
 	tcase_add_test(tc, test_status_groups_do_not_override_registry);
+	tcase_add_test(tc, test_ingest_queue_lag);
 	tcase_add_loop_test(tc, test_duration, 0, TU_N(durations));
 	suite_add_tcase(s, tc);
 	return s;
