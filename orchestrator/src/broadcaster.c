@@ -37,6 +37,7 @@ struct orch_broadcaster {
 	struct job jobs[ORCH_BROADCAST_JOBS];
 	struct orch_broadcast_result results[ORCH_BROADCAST_RESULTS];
 	size_t res_head, res_len;
+	struct orch_broadcaster_stats totals;
 };
 
 const char *orch_bcast_action_name(enum orch_bcast_action a)
@@ -231,6 +232,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&b->lock);
 		run(b, j, &snap, r);
 		pthread_mutex_lock(&b->lock);
+		/* Counted before the result is taken, so a recorded broadcast is in the totals. */
+		b->totals.chunks += r->stats.chunks;
+		b->totals.bytes += r->stats.bytes;
 		push_result(b, r);
 		if (j->again && !b->quit) {
 			j->phase = ORCH_BCAST_QUEUED;
@@ -352,6 +356,13 @@ enum orch_bcast_action orch_broadcaster_resume(struct orch_broadcaster *b, const
 out:
 	pthread_mutex_unlock(&b->lock);
 	return a;
+}
+
+void orch_broadcaster_get_stats(struct orch_broadcaster *b, struct orch_broadcaster_stats *out)
+{
+	pthread_mutex_lock(&b->lock);
+	*out = b->totals;
+	pthread_mutex_unlock(&b->lock);
 }
 
 size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadcast_progress *out,

@@ -120,6 +120,15 @@ void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign);
 /* Takes the oldest finished broadcast (false: none) so the caller can record it. */
 bool orch_broadcaster_take_result(struct orch_broadcaster *b, struct orch_broadcast_result *out);
 
+/* What the broadcasts sent since the broadcaster started, added as each one ends (done,
+ * stopped or failed). */
+struct orch_broadcaster_stats {
+	uint64_t chunks; /* chunk frames published */
+	uint64_t bytes;	 /* their bytes, frame headers included */
+};
+
+void orch_broadcaster_get_stats(struct orch_broadcaster *b, struct orch_broadcaster_stats *out);
+
 /* True while a broadcast is queued or running. */
 bool orch_broadcaster_busy(struct orch_broadcaster *b);
 
