@@ -344,6 +344,8 @@ void orch_daemon_get_stats(struct orch_daemon *d, struct orch_daemon_stats *out)
 		orch_engine_get_stats(d->engine, &out->engine);
 	if (d->repair)
 		orch_repair_get_stats(d->repair, &out->repair);
+	if (d->bcast)
+		orch_broadcaster_get_stats(d->bcast, &out->broadcast);
 }
 
 void orch_daemon_log_stats(struct orch_daemon *d)

@@ -11,6 +11,7 @@
 #include "fota/error.h"
 #include "fota/mqtt.h"
 
+#include "broadcaster.h"
 #include "campaign.h"
 #include "config.h"
 #include "fleet.h"
@@ -63,6 +64,7 @@ struct orch_daemon_stats {
 	uint64_t lost_publishes;	 /* QoS 1 publishes a broker connection loss dropped */
 	struct orch_engine_stats engine; /* zero without campaigns */
 	struct orch_repair_stats repair; /* zero without serving */
+	struct orch_broadcaster_stats broadcast; /* zero without campaigns */
 };
 
 struct orch_daemon;

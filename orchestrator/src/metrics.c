@@ -138,6 +138,13 @@ static void daemon_metrics(FILE *f, const struct orch_daemon_stats *ds)
 	       "Most statuses ingested within one second since start.");
 	fprintf(f, "fota_status_ingest_peak_per_second %llu\n",
 		(unsigned long long)ds->engine.peak_per_s);
+	header(f, "fota_status_queue_length", "gauge",
+	       "Device status messages waiting to be written to the store.");
+	fprintf(f, "fota_status_queue_length %llu\n", (unsigned long long)ds->engine.queued);
+	header(f, "fota_status_queue_oldest_seconds", "gauge",
+	       "How long the oldest waiting status message has waited (ingest lag).");
+	fprintf(f, "fota_status_queue_oldest_seconds %.3f\n",
+		(double)ds->engine.oldest_ms / 1000.0);
 	header(f, "fota_store_status_write_seconds_total", "counter",
 	       "Time spent writing status batches to the store.");
 	fprintf(f, "fota_store_status_write_seconds_total %.3f\n",
@@ -146,6 +153,14 @@ static void daemon_metrics(FILE *f, const struct orch_daemon_stats *ds)
 	       "Signed campaign directives published.");
 	fprintf(f, "fota_directives_published_total %llu\n",
 		(unsigned long long)ds->engine.directives);
+	header(f, "fota_broadcast_chunks_sent_total", "counter",
+	       "Chunk frames campaign broadcasts published, counted as each broadcast ends.");
+	fprintf(f, "fota_broadcast_chunks_sent_total %llu\n",
+		(unsigned long long)ds->broadcast.chunks);
+	header(f, "fota_broadcast_bytes_sent_total", "counter",
+	       "Bytes of those chunk frames, frame headers included.");
+	fprintf(f, "fota_broadcast_bytes_sent_total %llu\n",
+		(unsigned long long)ds->broadcast.bytes);
 	header(f, "fota_repair_requests_total", "counter", "Repair requests by outcome.");
 	fprintf(f,
 		"fota_repair_requests_total{outcome=\"served\"} %llu\n"

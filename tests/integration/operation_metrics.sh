@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# serve's HTTP endpoints: /metrics passes `promtool check metrics` and its figures match a
-# finished campaign; /healthz and /readyz answer before the broker does, /readyz is 503 until
-# it connects and again without it; off
-# loopback the listener needs TLS with client certificates and refuses clients without one;
-# the dashboard, loaded in headless Chromium during the campaign, ends on the final counts.
+# serve's HTTP endpoints: /metrics passes `promtool check metrics`, its figures match a
+# finished campaign (broadcast bytes: image size x broadcasts, and what a subscriber saw) and
+# docs/operations.md lists exactly its metrics; /healthz answers before the broker does and
+# /readyz is 503 until it connects and again without it; off loopback the listener needs TLS
+# with client certificates and refuses clients without one; the dashboard, loaded in headless
+# Chromium during the campaign, ends on the final counts.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -16,14 +17,17 @@ fota_random_image "$T/image.bin" 64k
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384) || fail "image add failed"
 port=$(fota__free_port)
 url=http://127.0.0.1:$port
+# answers PATH LINE: GET PATH has the line LINE (read whole: grep -q ending the pipe early
+# would fail curl under pipefail).
+answers() { curl -s "$url$1" >"$T/answer" && grep -qxF "$2" "$T/answer"; }
 # Before the broker answers: alive, not ready, saying what it waits for.
 fota_broker_stop
 serve_launch "$T/serve.log" --http-listen "127.0.0.1:$port"
 fota_wait_line "$T/serve.log" "http: listening on 127.0.0.1:$port" 10 || fail "no http listener before the broker"
 check "before the broker: /healthz answers 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
 check "before the broker: /readyz answers 503" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 503 ]
-check "... naming the broker" eval 'curl -s "$url/readyz" | grep -qxF "broker not connected: $FOTA_BROKER_URI (not reached yet)"'
-check "... and /metrics says it is not connected" eval 'curl -s "$url/metrics" | grep -qx "fota_broker_connected 0"'
+check "... naming the broker" answers /readyz "broker not connected: $FOTA_BROKER_URI (not reached yet)"
+check "... and /metrics says it is not connected" answers /metrics "fota_broker_connected 0"
 check "a listen address in use ends serve (exit 1) without waiting for its broker" exits_with 1 \
 	timeout 20 "$FOTA_ORCH_BIN" serve --state-dir "$T/orch-busy" --broker tcp://127.0.0.1:1 --http-listen "127.0.0.1:$port"
 check "... saying so" grep -qF "http: cannot listen on 127.0.0.1:$port" "$T/exits.err"
@@ -41,6 +45,8 @@ check "an unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url
 check "POST /metrics is 405" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$url/metrics")" = 405 ]
 
+# What the group's broadcasts put on the broker, counted independently of serve.
+fota_sub_bg orchestrator "$T/frames.txt" -t "fota/v1/groups/lab/#" -F '%t %l'
 sim_start 3 lab "$T/sim.log" --step-ms 200
 fota_wait_for 30 registered lab 3 || fail "devices did not register"
 fota_orch campaign create m1 --image "$id" --group lab --stage sim-1 --stage 100% >/dev/null ||
@@ -66,6 +72,9 @@ check "... and devices by version" \
 	grep -q '<tr data-version="2.0.0"><td>2.0.0</td><td class="count">3</td></tr>' "$T/dom-done.html"
 check "... and the campaign's last event" grep -q 'completed' <(grep -o '<ol id="events">.*</ol>' "$T/dom-done.html")
 
+# A broadcast's bytes are counted when it ends, which its record in the store follows.
+check "the broadcasts are recorded as ended" \
+	fota_wait_for 20 answers /metrics 'fota_broadcasts{state="active"} 0'
 curl -sf -D "$T/headers" "$url/metrics" >"$T/metrics" || fail "GET /metrics"
 check "/metrics is the Prometheus text format 0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$T/headers"
 if promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1; then
@@ -93,6 +102,32 @@ check "3 devices registered" metric fota_devices_registered \
 check "broker connected" metric fota_broker_connected 1
 check "directives were published" awk '$1 == "fota_directives_published_total" && $2 >= 2 { ok = 1 } END { exit !ok }' "$T/metrics"
 check "statuses were ingested" awk '$1 == "fota_status_ingested_total" && $2 > 0 { ok = 1 } END { exit !ok }' "$T/metrics"
+# value METRIC: its sample's value.
+value() { awk -v m="$1" '$1 == m { print $2 }' "$T/metrics"; }
+size=$(fota_orch image show "$id" --json | jq .size)
+nchunks=$(fota_orch image show "$id" --json | jq .chunk_count)
+broadcasts=$(value 'fota_broadcasts{state="success"}')
+check "stage 2 (2 of 3 devices) was broadcast ($broadcasts), none stopped or failed" eval \
+	'[ "$broadcasts" -ge 1 ] && metric "fota_broadcasts{state=\"stopped\"}" 0 && metric "fota_broadcasts{state=\"failed\"}" 0'
+check "broadcast chunks: $nchunks chunks x $broadcasts broadcasts" \
+	metric fota_broadcast_chunks_sent_total $((nchunks * broadcasts))
+# Each chunk frame has the protocol's 32-byte header (docs/protocol.md).
+check "broadcast bytes: ($size image bytes + 32 per chunk) x $broadcasts broadcasts" \
+	metric fota_broadcast_bytes_sent_total $(((size + 32 * nchunks) * broadcasts))
+check "... which a subscriber to the group's chunks topic received" \
+	metric fota_broadcast_bytes_sent_total "$(awk '$1 ~ /\/chunks$/ { n += $2 } END { print n + 0 }' "$T/frames.txt")"
+check "stage 1's single device fetched the image by repair ($nchunks chunks at least)" \
+	awk -v n="$nchunks" '$1 == "fota_repair_frames_sent_total" && $2 >= n { ok = 1 } END { exit !ok }' "$T/metrics"
+check "... through served repair requests" \
+	awk '$1 == "fota_repair_requests_total{outcome=\"served\"}" && $2 >= 1 { ok = 1 } END { exit !ok }' "$T/metrics"
+check "the ingest queue has a depth and an age" eval \
+	'[ -n "$(value fota_status_queue_length)" ] && [ -n "$(value fota_status_queue_oldest_seconds)" ]'
+# docs/operations.md lists every metric with its type, and nothing that is not exposed.
+awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' "$T/metrics" | sort >"$T/exposed"
+sed -n '/^Every metric/,/^Test:/p' "$FOTA_SRC/docs/operations.md" |
+	sed -n 's/^| `\(fota_[a-z_]*\)[^`]*` | \([a-z]*\) |.*/\1 \2/p' | sort >"$T/documented"
+check "docs/operations.md lists each exposed metric and type, and only those ($(wc -l <"$T/exposed") metrics)" \
+	diff "$T/documented" "$T/exposed"
 
 fota_broker_stop
 if fota_wait_for 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/readyz")" = 503 ]'; then
@@ -100,9 +135,9 @@ if fota_wait_for 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/read
 else
 	fail_soft "/readyz answers 503 without the broker"
 fi
-check "... saying why" eval 'curl -s "$url/readyz" | grep -qxF "broker not connected: $FOTA_BROKER_URI (reconnecting)"'
+check "... saying why" answers /readyz "broker not connected: $FOTA_BROKER_URI (reconnecting)"
 check "/healthz still 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
-check "/metrics shows the broker down" eval 'curl -s "$url/metrics" | grep -qx "fota_broker_connected 0"'
+check "/metrics shows the broker down" answers /metrics "fota_broker_connected 0"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null || true
 
