@@ -54,7 +54,7 @@ out:
 
 fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, uint32_t index, uint8_t *buf,
-			    size_t *frame_len, struct fota_mqtt_tally *tally,
+			    size_t *frame_len, int64_t *sent_us, struct fota_mqtt_tally *tally,
 			    struct fota_error *err)
 {
 	struct fota_frame f = {0};
@@ -73,6 +73,8 @@ fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 	len += FOTA_FRAME_HEADER_LEN;
 	if (!orch_pacer_take(pub->pacer, len))
 		return fota_error_set(err, FOTA_ERR_STATE, "interrupted");
+	if (sent_us)
+		*sent_us = orch_flow_now_us();
 	rc = fota_mqtt_publish_tallied(pub->mqtt, topic, buf, len, 1, false,
 				       ORCH_PUBLISH_TIMEOUT_MS, tally, err);
 	if (rc == FOTA_OK && frame_len)
@@ -183,7 +185,7 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 	last_print = start;
 	for (i = run->first; i < count; i++) {
 		size_t len = 0;
-		int64_t now;
+		int64_t now, sent_us;
 
 		if (orch_stop) {
 			rc = fota_error_set(err, FOTA_ERR_STATE, "interrupted at chunk %u of %u", i,
@@ -203,12 +205,13 @@ static fota_err broadcast(const struct orch_publisher *pub, const char *group,
 		}
 		rc = clock_wait(pub->mqtt, &clk, tally, err);
 		if (rc == FOTA_OK)
-			rc = orch_publish_chunk(pub, topic, img, i, buf, &len, tally, err);
+			rc =
+			    orch_publish_chunk(pub, topic, img, i, buf, &len, &sent_us, tally, err);
 		if (rc) {
 			fota_error_prefix(err, "broadcast stopped");
 			goto out;
 		}
-		clk.sent_us[clk.sent++ % clk.flow.max] = orch_flow_now_us();
+		clk.sent_us[clk.sent++ % clk.flow.max] = sent_us;
 		stats->chunks++;
 		stats->bytes += len;
 		now = fota_time_mono_ms();

@@ -34,10 +34,13 @@ fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, bool retained, struct fota_error *err);
 
 /* One data frame, read from disk into buf and paced; QoS 1, not retained. tally (may be NULL)
- * counts whether the broker acknowledged it. */
+ * counts whether the broker acknowledged it. sent_us (may be NULL) gets orch_flow_now_us()
+ * of the moment after pacing and right before the publish call: where a round trip starts,
+ * since Paho writes the frame in the caller's thread and its PUBACK may come back before the
+ * call returns. */
 fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, uint32_t index, uint8_t *buf,
-			    size_t *frame_len, struct fota_mqtt_tally *tally,
+			    size_t *frame_len, int64_t *sent_us, struct fota_mqtt_tally *tally,
 			    struct fota_error *err);
 
 struct orch_broadcast_stats {

@@ -197,7 +197,7 @@ static uint64_t serve(struct orch_repair *r, const struct orch_rsched_turn *t)
 			size_t len = 0;
 
 			if (orch_publish_chunk(r->pub, topic, img, rg->first + k, r->frame_buf,
-					       &len, NULL, &err)) {
+					       &len, NULL, NULL, &err)) {
 				/* The device re-asks for what it still misses. */
 				orch_log("repair for %s: chunk %u of %s: %s", t->device,
 					 rg->first + k, hex, err.msg);
