@@ -22,7 +22,8 @@ void orch_flow_init(struct orch_flow *f, unsigned max_frames, size_t frame_bytes
 		f->max = (unsigned)by_bytes;
 	if (f->max < 1)
 		f->max = 1;
-	f->cwnd = 1.0;
+	f->min = f->max < ORCH_FLOW_MIN_FRAMES ? f->max : ORCH_FLOW_MIN_FRAMES;
+	f->cwnd = (double)f->min;
 	f->base_us = 0;
 	f->acks = 0;
 	f->hold = 0;
@@ -51,11 +52,11 @@ void orch_flow_on_ack(struct orch_flow *f, int64_t rtt_us)
 			return;
 		f->hold = f->acks + (uint64_t)f->cwnd;
 		f->slow_start = 0;
-		if (f->cwnd <= 1.0)
-			return; /* one frame in flight is the floor: nothing to halve */
+		if (f->cwnd <= (double)f->min)
+			return; /* at the floor: nothing to halve */
 		f->cwnd /= 2.0;
-		if (f->cwnd < 1.0)
-			f->cwnd = 1.0;
+		if (f->cwnd < (double)f->min)
+			f->cwnd = (double)f->min;
 		f->shrinks++;
 		return;
 	}
@@ -68,7 +69,7 @@ unsigned orch_flow_window(const struct orch_flow *f)
 {
 	unsigned w = (unsigned)f->cwnd;
 
-	if (w < 1)
-		return 1;
+	if (w < f->min)
+		return f->min;
 	return w > f->max ? f->max : w;
 }

@@ -16,18 +16,26 @@
  * scheduling jitter on a busy host (a loopback round trip is a fraction of a millisecond) from
  * counting as congestion. */
 #define ORCH_FLOW_SLOW_FACTOR 4
-#define ORCH_FLOW_SLACK_US 10000
+#define ORCH_FLOW_SLACK_US 50000
+/* The window starts at and never falls below this many frames (or the cap, if smaller). With
+ * one or two frames in flight, the short tail segment of a frame waits for the broker's
+ * delayed ACK (Nagle, ~40 ms on Linux) before it leaves: the round trip the clock measures is
+ * then its own making, reads as congestion and halves the window further, down to a broadcast
+ * of ~1 MiB/s on loopback. */
+#define ORCH_FLOW_MIN_FRAMES 4
 
 /*
- * Acknowledgement clocking in the manner of TCP: the window starts at one frame and grows by
- * one per prompt acknowledgement (doubling each round trip) until the first slow one, then by
- * one per window's worth of prompt acknowledgements. A slow acknowledgement halves the window,
- * at most once per window's worth of acknowledgements, never below one frame. The broker
+ * Acknowledgement clocking in the manner of TCP: the window starts at ORCH_FLOW_MIN_FRAMES and
+ * grows by one per prompt acknowledgement (doubling each round trip) until the first slow one,
+ * then by one per window's worth of prompt acknowledgements. A slow acknowledgement halves the
+ * window, at most once per window's worth of acknowledgements, never below
+ * ORCH_FLOW_MIN_FRAMES. The broker
  * acknowledges a QoS 1 PUBLISH once it has handed it to every subscriber's queue, so round
  * trips grow when the broker (its CPU, its fan-out, its socket buffers) falls behind.
  */
 struct orch_flow {
 	unsigned max;	  /* never more frames in flight than this */
+	unsigned min;	  /* nor fewer: ORCH_FLOW_MIN_FRAMES, or max if smaller */
 	double cwnd;	  /* current window, in frames */
 	int64_t base_us;  /* fastest round trip seen; 0 before the first */
 	uint64_t acks;	  /* acknowledgements seen */
@@ -40,7 +48,9 @@ struct orch_flow {
  * The cap is the smaller of max_frames and ORCH_FLOW_MAX_BYTES / frame_bytes, at least 1. */
 void orch_flow_init(struct orch_flow *f, unsigned max_frames, size_t frame_bytes);
 
-/* One acknowledgement that took rtt_us from publish to PUBACK. */
+/* One acknowledgement that took rtt_us from publish to PUBACK, measured from before the
+ * publish call: Paho writes the frame in the caller's thread, and a PUBACK can arrive before
+ * that call returns. */
 void orch_flow_on_ack(struct orch_flow *f, int64_t rtt_us);
 
 /* Frames that may be in flight now: 1 .. max. */

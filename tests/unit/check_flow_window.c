@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The broadcast's acknowledgement clock: its cap, growth while answers are prompt, one
- * halving per window when they slow, and no reaction to jitter below the slack. */
+/* The broadcast's acknowledgement clock: its cap and floor, growth while answers are prompt,
+ * one halving per window when they slow, and no reaction to jitter below the slack. */
 #include <check.h>
 
 #include "flow_window.h"
@@ -32,20 +32,38 @@ START_TEST(test_cap)
 }
 END_TEST
 
-/* Starts at one frame, doubles per round trip of prompt answers, stops at the cap. */
+/* Starts at the floor, doubles per round trip of prompt answers, stops at the cap. */
 START_TEST(test_grows_while_prompt)
 {
 	struct orch_flow f;
 
-	orch_flow_init(&f, 8, FRAME);
-	ck_assert_uint_eq(orch_flow_window(&f), 1);
+	orch_flow_init(&f, 16, FRAME);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES);
 	acks(&f, 1, 300);
-	ck_assert_uint_eq(orch_flow_window(&f), 2);
-	acks(&f, 2, 300);
-	ck_assert_uint_eq(orch_flow_window(&f), 4);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES + 1);
+	acks(&f, ORCH_FLOW_MIN_FRAMES - 1, 300);
+	ck_assert_uint_eq(orch_flow_window(&f), 2 * ORCH_FLOW_MIN_FRAMES);
 	acks(&f, 100, 300);
-	ck_assert_uint_eq(orch_flow_window(&f), 8);
+	ck_assert_uint_eq(orch_flow_window(&f), 16);
 	ck_assert_uint_eq(f.shrinks, 0);
+}
+END_TEST
+
+/* One or two frames in flight make their own slow round trips (a frame's tail waits for a
+ * delayed ACK): the window never goes below the floor, nor above a smaller cap. */
+START_TEST(test_floor)
+{
+	struct orch_flow f;
+	const int64_t slow_us = 100 * ORCH_FLOW_SLOW_FACTOR + ORCH_FLOW_SLACK_US + 1;
+
+	orch_flow_init(&f, 8, FRAME);
+	acks(&f, 10, 100);
+	acks(&f, 1000, slow_us);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES);
+	orch_flow_init(&f, 2, FRAME);
+	ck_assert_uint_eq(orch_flow_window(&f), 2);
+	acks(&f, 1000, slow_us);
+	ck_assert_uint_eq(orch_flow_window(&f), 2);
 }
 END_TEST
 
@@ -63,33 +81,31 @@ START_TEST(test_jitter_is_not_congestion)
 }
 END_TEST
 
-/* Slow answers halve the window once per window's worth of answers, down to one frame; prompt
+/* Slow answers halve the window once per window's worth of answers, down to the floor; prompt
  * ones then grow it by one per window's worth. */
 START_TEST(test_shrinks_when_slow)
 {
 	struct orch_flow f;
 	const int64_t slow_us = 100 * ORCH_FLOW_SLOW_FACTOR + ORCH_FLOW_SLACK_US + 1;
 
-	orch_flow_init(&f, 8, FRAME);
-	acks(&f, 10, 100);
+	orch_flow_init(&f, 16, FRAME);
+	acks(&f, 40, 100);
+	ck_assert_uint_eq(orch_flow_window(&f), 16);
+	acks(&f, 1, slow_us);
+	ck_assert_uint_eq(orch_flow_window(&f), 8);
+	/* The rest of the old window comes back slow too: no second halving for it. */
+	acks(&f, 15, slow_us);
 	ck_assert_uint_eq(orch_flow_window(&f), 8);
 	acks(&f, 1, slow_us);
-	ck_assert_uint_eq(orch_flow_window(&f), 4);
-	/* The rest of the old window comes back slow too: no second halving for it. */
-	acks(&f, 7, slow_us);
-	ck_assert_uint_eq(orch_flow_window(&f), 4);
-	acks(&f, 1, slow_us);
-	ck_assert_uint_eq(orch_flow_window(&f), 2);
-	acks(&f, 20, slow_us);
-	ck_assert_uint_eq(orch_flow_window(&f), 1);
-	ck_assert_uint_eq(f.shrinks, 3);
-	/* Additive growth now: one frame more per window of prompt answers. */
-	acks(&f, 1, 100);
-	ck_assert_uint_eq(orch_flow_window(&f), 2);
-	acks(&f, 1, 100);
-	ck_assert_uint_eq(orch_flow_window(&f), 2);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES);
+	acks(&f, 100, slow_us);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES);
+	ck_assert_uint_eq(f.shrinks, 2);
+	/* Additive growth now: about one frame more per window of prompt answers. */
+	acks(&f, ORCH_FLOW_MIN_FRAMES - 1, 100);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES);
 	acks(&f, 2, 100);
-	ck_assert_uint_eq(orch_flow_window(&f), 3);
+	ck_assert_uint_eq(orch_flow_window(&f), ORCH_FLOW_MIN_FRAMES + 1);
 }
 END_TEST
 
@@ -100,6 +116,7 @@ static Suite *flow_window_suite(void)
 
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_grows_while_prompt);
+	tcase_add_test(tc, test_floor);
 	tcase_add_test(tc, test_jitter_is_not_congestion);
 	tcase_add_test(tc, test_shrinks_when_slow);
 	suite_add_tcase(s, tc);
