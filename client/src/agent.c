@@ -42,18 +42,12 @@
 #include "journal.h"
 #include "policy.h"
 #include "probation.h"
-#include "repair_gap.h"
+#include "fota/repair_gap.h"
 #include "reporter.h"
 #include "transfer.h"
 
 /* How long after connecting the agent republishes its status a second time. */
 #define STATUS_RESEND_AFTER_MS 2000
-/* A broadcast normally starts right behind the table; after this many gap_ms without its
- * first frame, its start is overdue (a late joiner, a restart after it ended, a campaign that
- * sends none) and the device repairs. */
-#define BROADCAST_START_GAPS 5
-/* A broadcast that fell silent for this many repair gaps is over (or dead). */
-#define BROADCAST_OVER_GAPS 10
 
 /* An assignment names at most as many groups as the configuration may. */
 _Static_assert(CLIENT_MAX_GROUPS == FOTA_MAX_ASSIGNED_GROUPS, "group limits differ");
@@ -1096,13 +1090,13 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	/* Before the broadcast's first frame every chunk it brings would be fetched twice: wait
 	 * for it, until its start is overdue. */
 	if (a->job.xfer && a->job.bcast_next == 0 &&
-	    now - a->job.table_ms < BROADCAST_START_GAPS * (int64_t)a->cfg->gap_ms)
+	    now - a->job.table_ms < REPAIR_GAP_BROADCAST_START * (int64_t)a->cfg->gap_ms)
 		return false;
 	/* While a broadcast is still under way, chunks above the highest one seen are on their
 	 * way, queued in the broker or the link; asking for them would fetch them twice. A
 	 * broadcast that fell silent is over (or dead): then ask for everything. */
 	limit = UINT32_MAX;
-	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < BROADCAST_OVER_GAPS * gap)
+	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < REPAIR_GAP_BROADCAST_OVER * gap)
 		limit = a->job.bcast_next;
 	if (head) {
 		a->job.head_asked = true;

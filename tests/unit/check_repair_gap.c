@@ -2,7 +2,7 @@
 /* Unit tests for the repair gap: configured floor, stretched to the pace frames arrive at. */
 #include <check.h>
 
-#include "repair_gap.h"
+#include "fota/repair_gap.h"
 #include "testutil.h"
 
 /* Feeds n frames spaced by the intervals in steps (cycled), starting at t; returns the end. */

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "repair_gap.h"
+#include "fota/repair_gap.h"
 
 void repair_gap_init(struct repair_gap *g, uint32_t floor_ms)
 {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private header: how long the link may stay quiet before the agent asks for repairs. The
- * configured gap_ms is the floor; on a link slower than one chunk per gap_ms the gap follows
- * the pace at which verified frames actually arrive, so the agent does not ask for chunks that
- * are merely still on their way.
+ * How long the link may stay quiet before a device asks for repairs; the agent and the fleet
+ * simulator share the rule. The configured gap_ms is the floor; on a link slower than one chunk
+ * per gap_ms the gap follows the pace at which verified frames actually arrive, so the device
+ * does not ask for chunks that are merely still on their way.
  */
-#ifndef FOTA_CLIENT_REPAIR_GAP_H
-#define FOTA_CLIENT_REPAIR_GAP_H
+#ifndef FOTA_REPAIR_GAP_H
+#define FOTA_REPAIR_GAP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +14,13 @@
 /* The gap never exceeds this (or the floor, if higher): the stall timeout and max_retries
  * end a transfer that has really stopped. */
 #define REPAIR_GAP_MAX_MS 60000u
+/* A broadcast normally starts right behind the table; after this many gap floors without its
+ * first frame, its start is overdue (a late joiner, a restart after it ended, a campaign that
+ * sends none) and the device repairs. */
+#define REPAIR_GAP_BROADCAST_START 5
+/* A broadcast that fell silent for this many repair gaps is over (or dead): until then the
+ * chunks above the highest one it brought are on their way and are not asked for. */
+#define REPAIR_GAP_BROADCAST_OVER 10
 
 struct repair_gap {
 	uint32_t floor_ms;
