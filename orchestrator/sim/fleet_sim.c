@@ -21,6 +21,7 @@
 #include "fota/envelope.h"
 #include "fota/manifest.h"
 #include "fota/mqtt.h"
+#include "fota/repair_gap.h"
 #include "fota/request.h"
 #include "fota/status.h"
 #include "fota/timeutil.h"
@@ -31,12 +32,10 @@
 #define SIM_WINDOW 32u
 /* A request with no new chunk for this long is sent again. */
 #define SIM_RETRY_MS 2000
-/* While broadcast frames of the job's image arrived this recently, the broadcast is still
- * under way and asking would fetch its chunks twice (the agent's rule, simplified). */
-#define SIM_BCAST_QUIET_MS 500
-/* A broadcast starts right behind the directive; a job waits this long for its first frame
- * before it repairs (the agent's BROADCAST_START_GAPS, in the simulator's shorter gaps). */
-#define SIM_BCAST_START_MS (5 * SIM_BCAST_QUIET_MS)
+/* The floor of the repair gap (the agent's gap_ms, shorter): the agent's rules of
+ * repair_gap.h then decide when a device asks, so that a broadcast slowed down by a loaded
+ * broker is waited for instead of fetched twice. */
+#define SIM_GAP_MS 500
 #define SIM_PROGRESS_MS 1000
 /* Open files beyond one socket per device: certificates being read, the trust store, stdio. */
 #define SIM_SPARE_FILES 64
@@ -102,6 +101,9 @@ struct device {
 	uint64_t bytes_total; /* over every job: the summary's bytes_received */
 	int64_t last_req_ms, last_progress_ms, step_ms;
 	int64_t last_bcast_ms; /* last frame of the job's image on the group chunks topic */
+	uint32_t bcast_next;   /* one above the highest chunk the broadcast brought; 0: none */
+	int64_t last_new_ms;   /* when a chunk last counted */
+	struct repair_gap gap; /* quiet time before asking, from the frames' pace */
 	int64_t job_start_ms;  /* when the job started: its broadcast is due from then */
 	int64_t link_start_ms; /* --chunk-delay-ms: the slow link's current period */
 	uint32_t link_taken;   /* broadcast chunks it carried in that period */
@@ -331,6 +333,7 @@ static void end_job(struct device *d)
 	d->have_table = false;
 	d->n_present = 0;
 	d->bytes = 0; /* bytes_total keeps counting */
+	d->bcast_next = 0;
 	d->phase = PH_IDLE;
 	d->paused = false;
 	d->window_hold = false;
@@ -463,7 +466,10 @@ static void handle_directive(struct sim *sim, struct device *d, const uint8_t *j
 		d->phase = PH_DOWNLOADING;
 		d->last_req_ms = 0;
 		d->last_bcast_ms = 0;
+		d->bcast_next = 0;
 		d->job_start_ms = fota_time_mono_ms();
+		d->last_new_ms = d->job_start_ms;
+		repair_gap_init(&d->gap, SIM_GAP_MS);
 		try_table(d);
 		report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
 		break;
@@ -487,7 +493,8 @@ static bool listed_in_file(const char *path, const char *id)
 	return found;
 }
 
-static void request_missing(struct sim *sim, struct device *d, int64_t now)
+/* Asks for the table, or for missing chunks below limit; false when there are none. */
+static bool request_missing(struct sim *sim, struct device *d, int64_t now, uint32_t limit)
 {
 	struct fota_request r;
 	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_REQUEST};
@@ -498,7 +505,8 @@ static void request_missing(struct sim *sim, struct device *d, int64_t now)
 	memset(&r, 0, sizeof(r));
 	memcpy(r.image_id, d->image_id, FOTA_IMAGE_ID_LEN);
 	r.want_table = !d->have_table;
-	for (i = 0; d->have_table && i < d->m.chunk_count && asked < sim->window; i++) {
+	for (i = 0; d->have_table && i < d->m.chunk_count && i < limit && asked < sim->window;
+	     i++) {
 		if (d->present[i])
 			continue;
 		if (r.n_ranges &&
@@ -510,15 +518,19 @@ static void request_missing(struct sim *sim, struct device *d, int64_t now)
 			break;
 		asked++;
 	}
+	d->last_req_ms = now;
+	if (d->have_table && asked == 0)
+		return false;
 	snprintf(t.device, sizeof(t.device), "%s", d->id);
 	if (fota_request_to_json(&r, &json, NULL) == FOTA_OK &&
 	    fota_topic_build(sim->prefix, &t, topic, sizeof(topic), NULL) == FOTA_OK)
 		queue_out(d, topic, json, false);
 	else
 		free(json);
-	d->last_req_ms = now;
 	d->req_present = d->n_present;
 	d->req_asked = asked;
+	repair_gap_break(&d->gap); /* the answer's first interval is the round trip */
+	return true;
 }
 
 /* Worker: one step of one device. */
@@ -552,14 +564,29 @@ static void step(struct sim *sim, struct device *d)
 			d->phase = PH_INSTALLING;
 			d->install_step = 0;
 			d->step_ms = now;
-		} else if (d->have_table &&
-			   (d->last_bcast_ms ? now - d->last_bcast_ms < SIM_BCAST_QUIET_MS
-					     : now - d->job_start_ms < SIM_BCAST_START_MS)) {
-			d->last_req_ms = now; /* retry timer starts when the broadcast ends */
-		} else if (d->last_req_ms == 0 || now - d->last_req_ms >= SIM_RETRY_MS ||
-			   (d->have_table && d->n_present - d->req_present >= d->req_asked &&
-			    now - d->last_req_ms >= sim->chunk_delay_ms)) {
-			request_missing(sim, d, now);
+		} else {
+			/* The agent's rules (repair_gap.h): wait for the broadcast's start; while
+			 * it is under way, the chunks above the highest one it brought are on
+			 * their way, and nothing is asked while chunks still come. */
+			int64_t gap = repair_gap_ms(&d->gap);
+			uint32_t limit = UINT32_MAX;
+
+			if (d->bcast_next > 0 &&
+			    now - d->last_bcast_ms < REPAIR_GAP_BROADCAST_OVER * gap)
+				limit = d->bcast_next;
+			if (d->have_table &&
+			    ((d->bcast_next == 0 &&
+			      now - d->job_start_ms < REPAIR_GAP_BROADCAST_START * SIM_GAP_MS) ||
+			     now - d->last_new_ms < gap)) {
+				/* retry timer starts when the chunks stop */
+			} else if (d->last_req_ms == 0 ||
+				   now - d->last_req_ms >=
+				       (gap > SIM_RETRY_MS ? gap : SIM_RETRY_MS) ||
+				   (d->have_table &&
+				    d->n_present - d->req_present >= d->req_asked &&
+				    now - d->last_req_ms >= sim->chunk_delay_ms)) {
+				request_missing(sim, d, now, limit);
+			}
 		}
 		if (d->phase == PH_DOWNLOADING && now - d->last_progress_ms >= SIM_PROGRESS_MS)
 			report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
@@ -614,6 +641,9 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 			d->table_len = f.payload_len;
 			memcpy(d->table_id, f.image_id, FOTA_IMAGE_ID_LEN);
 		}
+		/* Opened at once, as the agent does: the chunks right behind it then count
+		 * instead of waiting for a worker's next step. */
+		try_table(d);
 	} else if (d->phase == PH_DOWNLOADING && d->have_table &&
 		   memcmp(f.image_id, d->image_id, FOTA_IMAGE_ID_LEN) == 0 &&
 		   f.index < d->m.chunk_count) {
@@ -635,11 +665,17 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 		}
 		d->bytes += f.payload_len;
 		d->bytes_total += f.payload_len;
-		/* Checked against the signed table before it counts, as the agent does. */
-		if (!d->present[f.index] &&
-		    fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len)) {
+		/* Checked against the signed table before it counts, as the agent does; only a
+		 * verified frame says anything about the link. */
+		if (!fota_chunk_table_check(&d->table, f.index, f.payload, f.payload_len))
+			goto out;
+		repair_gap_frame(&d->gap, now);
+		if (broadcast && f.index >= d->bcast_next)
+			d->bcast_next = f.index + 1;
+		if (!d->present[f.index]) {
 			d->present[f.index] = 1;
 			d->n_present++;
+			d->last_new_ms = now;
 		}
 	}
 out:
