@@ -5,22 +5,25 @@
 # and the orchestrator, the orchestrator's status ingestion, and repairs. One invocation, one
 # Markdown table on stdout (and appended to --out FILE).
 #
-# Usage: bench/campaign_fleet.sh [--devices N] [--out FILE]
+# Usage: bench/campaign_fleet.sh [--devices N] [--pki DIR] [--out FILE]
 # Default 100 devices; FOTA_FULL=1 makes it 2,000. Raises the open-files limit to the hard
 # limit first (each device holds a TLS connection to the broker, and the broker one per device)
-# and says so. Needs a built tree (FOTA_BUILD, default ./build/release).
+# and says so. Needs a built tree (FOTA_BUILD, default ./build/release). --pki DIR keeps the
+# PKI (sim-1..sim-N, minutes for 2,000 devices) in DIR and reuses it when DIR already holds
+# one for at least N devices.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export FOTA_SRC=${FOTA_SRC:-$(cd "$here/.." && pwd)}
 export FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build/release}
 N=100
 [ "${FOTA_FULL:-0}" = 1 ] && N=2000
-OUT=""
+OUT="" PKI_DIR=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--devices) N=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '3,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--pki) PKI_DIR=$2; shift 2 ;;
+	-h | --help) sed -n '3,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "campaign_fleet.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -46,7 +49,18 @@ out() {
 }
 
 t=$SECONDS
-campaign_env "$N"
+if [ -n "$PKI_DIR" ]; then
+	# campaign_env, with the PKI kept across invocations.
+	fota_tmpdir T
+	[ -f "$PKI_DIR/devices/sim-$N.crt" ] || { rm -rf "$PKI_DIR"; campaign_pki "$PKI_DIR" "$N"; }
+	FOTA_PKI=$(cd "$PKI_DIR" && pwd)
+	export FOTA_PKI
+	ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
+	fota_broker_start "$T/broker"
+	export FOTA_ORCH_STATE=$T/orch
+else
+	campaign_env "$N"
+fi
 echo "PKI for $N devices in $((SECONDS - t)) s" >&2
 fota_random_image "$T/image.bin" 1
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
@@ -68,6 +82,7 @@ end=$(date +%s.%N)
 confirmed=$(cstatus fleet .counts.confirmed)
 broker_rss=$(rss_kib "$FOTA_BROKER_PID") broker_cpu=$(cpu_s "$FOTA_BROKER_PID")
 orch_rss=$(rss_kib "$SERVE_PID") orch_cpu=$(cpu_s "$SERVE_PID")
+sim_rss=$(rss_kib "$SIM_PID") sim_cpu=$(cpu_s "$SIM_PID")
 fota_stop_pid "$SERVE_PID" TERM
 fota_stop_pid "$SIM_PID" TERM
 ingest=$(grep "status ingestion" "$T/serve.log" | tail -n 1 | sed 's/^fota-orchestrator: //')
@@ -76,7 +91,7 @@ unsent=$(jq '[.devices[].statuses_unsent] | add' "$T/summary.json")
 retries=$(jq '[.devices[].status_retries] | add' "$T/summary.json")
 
 out ""
-out "### Staged campaign to $N simulated devices ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
+out "### Staged campaign to $N simulated devices ($(nproc) CPUs, $(date -u +%Y-%m-%d), load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 out ""
 out "| what | value |"
 out "|---|---|"
@@ -85,6 +100,7 @@ out "| campaign start to completed (canary 5, 10 %, 100 %; 1 MiB) | $(awk -v a="
 out "| confirmed | $confirmed of $N |"
 out "| broker (mosquitto) peak RSS, CPU time | $((broker_rss / 1024)) MiB, ${broker_cpu} s |"
 out "| orchestrator (serve) peak RSS, CPU time | $((orch_rss / 1024)) MiB, ${orch_cpu} s |"
+out "| simulator (fota-fleet-sim) peak RSS, CPU time | $((sim_rss / 1024)) MiB, ${sim_cpu} s |"
 out "| orchestrator status ingestion | ${ingest:-?} |"
 out "| repairs | ${repairs:-?} |"
 out "| simulator statuses unsent at exit, publishes repeated | ${unsent:-?}, ${retries:-?} |"

@@ -32,10 +32,10 @@
 #define SIM_WINDOW 32u
 /* A request with no new chunk for this long is sent again. */
 #define SIM_RETRY_MS 2000
-/* The floor of the repair gap (the agent's gap_ms, shorter): the agent's rules of
- * repair_gap.h then decide when a device asks, so that a broadcast slowed down by a loaded
- * broker is waited for instead of fetched twice. */
-#define SIM_GAP_MS 500
+/* The floor of the repair gap (the agent's default gap_ms): the agent's rules of repair_gap.h
+ * then decide when a device asks, so that a broadcast slowed down by a loaded broker is waited
+ * for instead of fetched twice. */
+#define SIM_GAP_MS 1000
 #define SIM_PROGRESS_MS 1000
 /* Open files beyond one socket per device: certificates being read, the trust store, stdio. */
 #define SIM_SPARE_FILES 64
@@ -104,7 +104,7 @@ struct device {
 	uint32_t bcast_next;   /* one above the highest chunk the broadcast brought; 0: none */
 	int64_t last_new_ms;   /* when a chunk last counted */
 	struct repair_gap gap; /* quiet time before asking, from the frames' pace */
-	int64_t job_start_ms;  /* when the job started: its broadcast is due from then */
+	int64_t table_ms;      /* when its table opened: its broadcast is due from then */
 	int64_t link_start_ms; /* --chunk-delay-ms: the slow link's current period */
 	uint32_t link_taken;   /* broadcast chunks it carried in that period */
 	uint32_t req_present, req_asked;
@@ -348,6 +348,7 @@ static void try_table(struct device *d)
 					d->m.table_sha256, &d->table, NULL) == FOTA_OK) {
 		d->present = calloc(d->m.chunk_count, 1);
 		d->have_table = d->present != NULL;
+		d->table_ms = fota_time_mono_ms();
 	}
 }
 
@@ -467,8 +468,7 @@ static void handle_directive(struct sim *sim, struct device *d, const uint8_t *j
 		d->last_req_ms = 0;
 		d->last_bcast_ms = 0;
 		d->bcast_next = 0;
-		d->job_start_ms = fota_time_mono_ms();
-		d->last_new_ms = d->job_start_ms;
+		d->last_new_ms = fota_time_mono_ms();
 		repair_gap_init(&d->gap, SIM_GAP_MS);
 		try_table(d);
 		report(sim, d, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "");
@@ -576,7 +576,7 @@ static void step(struct sim *sim, struct device *d)
 				limit = d->bcast_next;
 			if (d->have_table &&
 			    ((d->bcast_next == 0 &&
-			      now - d->job_start_ms < REPAIR_GAP_BROADCAST_START * SIM_GAP_MS) ||
+			      now - d->table_ms < REPAIR_GAP_BROADCAST_START * SIM_GAP_MS) ||
 			     now - d->last_new_ms < gap)) {
 				/* retry timer starts when the chunks stop */
 			} else if (d->last_req_ms == 0 ||
