@@ -472,8 +472,8 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 			    "release-manager)");
 		return;
 	}
-	snprintf(actor, sizeof(actor), "%s (%s)", req->local ? "local" : req->client_cn,
-		 orch_role_name(role));
+	/* Only a certificate's holder can change anything, so a change always has a name. */
+	snprintf(actor, sizeof(actor), "%s (%s)", req->client_cn, orch_role_name(role));
 	if (strcmp(rest, "devices") == 0 || strcmp(rest, "images") == 0) {
 		if (!get)
 			reply_error(res, 405, NULL, "only GET");

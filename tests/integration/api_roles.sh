@@ -144,6 +144,15 @@ check "... each named by device, seen at Unix seconds and the same time as a str
 	[ "$(jq -c '[.[] | [(.device | type), .last_seen_time == (.last_seen | todate)]] | unique' "$T/body")" = '[["string",true]]' ]
 check "device show --json is the device's entry of device list --json" \
 	[ "$(fota_orch device show sim-1 --json | jq -cS .)" = "$(fota_orch device list --json | jq -cS '.[] | select(.device == "sim-1")')" ]
+# force: created although the preflight refuses it, saying why.
+expect "force must be true or false" 400 rita POST campaigns \
+	-d '{"id":"f1","image":"'"$id"'","group":"nogroup","stages":["100%"],"force":"yes"}'
+check "... names force" [ "$(body .field)" = force ]
+expect "force creates what the preflight refuses" 201 rita POST campaigns \
+	-d '{"id":"f1","image":"'"$id"'","group":"nogroup","stages":["100%"],"force":true}'
+check "... and says why it was refused ($(body .forced))" [ "$(body '.forced | contains("nogroup")')" = true ]
+check "... stored in draft" [ "$(cstatus f1 .state)" = draft ]
+
 # Images: the API shows what the CLI shows.
 expect "viewer lists images" 200 vera GET images
 check "... as image list --json" [ "$(jq -cS . "$T/body")" = "$(fota_orch image list --json | jq -cS .)" ]
@@ -225,4 +234,16 @@ check "... and lists it with its error" \
 	[ "$(jq -r --arg i "$other" '.[] | select(.image_id == $i) | .error | length > 0' "$T/list.json")" = true ]
 expect "the API lists it too" 200 vera GET images
 check "... as image list --json" [ "$(jq -cS . "$T/body")" = "$(jq -cS . "$T/list.json")" ]
+# A listener that asks for no certificate (loopback only): every request is a viewer's.
+fota_stop_pid "$SERVE_PID"
+lport=$(fota__free_port)
+serve_start "$T/serve2.log" --http-listen "127.0.0.1:$lport"
+local_api() {
+	curl -s -o "$T/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$lport/api/v1/$2"
+}
+check "without a certificate on loopback, reading is allowed" [ "$(local_api GET campaigns/r2)" = 200 ]
+state=$(body .state)
+check "... a change is refused as a viewer's" [ "$(local_api POST campaigns/r2/pause)" = 403 ]
+check "... naming the role it needs" [ "$(body .error)" = "role viewer may not do this; it needs operator" ]
+check "... and nothing changed" [ "$(cstatus r2 .state)" = "$state" ]
 fota_summary

@@ -29,8 +29,13 @@ check "log_level = warning: no info line while devices registered" \
 	[ "$(grep -c '^<6>' "$log" || true)" = 0 ]
 check "every line carries a journald priority" [ "$(grep -vc '^<[3-7]>fota-orchestrator: ' "$log" || true)" = 0 ]
 
+# `systemctl reload` runs the packaged unit's ExecReload with $MAINPID the daemon's pid: the
+# first reload is that very command.
+exec_reload=$(sed -n 's/^ExecReload=//p' "$FOTA_SRC/cmake/systemd/fota-orchestrator.service.in")
+check "the unit's ExecReload sends SIGHUP to the daemon ($exec_reload)" \
+	[ "$exec_reload" = '/bin/kill -HUP $MAINPID' ]
 printf '[orchestrator]\nlog_level = info\nrate_bytes_per_s = 1M\n' >"$T/orch.conf"
-kill -HUP "$SERVE_PID"
+${exec_reload//\$MAINPID/$SERVE_PID}
 fota_wait_line "$log" "<5>fota-orchestrator: reload: [orchestrator] log_level: warning -> info" 10 ||
 	fail_soft "SIGHUP applied log_level and said so"
 check "SIGHUP names a key that needs a restart" grep -qF \
