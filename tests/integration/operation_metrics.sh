@@ -5,7 +5,7 @@
 # docs/operations.md lists exactly its metrics; /healthz answers before the broker does and
 # /readyz is 503 until it connects and again without it; off loopback the listener needs TLS
 # with client certificates and refuses clients without one; the dashboard, loaded in headless
-# Chromium during the campaign, ends on the final counts.
+# Chromium while the campaign is held mid-way, shows its counts then and the final ones after.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -47,28 +47,43 @@ check "POST /metrics is 405" \
 
 # What the group's broadcasts put on the broker, counted independently of serve.
 fota_sub_bg orchestrator "$T/frames.txt" -t "fota/v1/groups/lab/#" -F '%t %l'
-sim_start 3 lab "$T/sim.log" --step-ms 200
+# sim-3 stays off line (registered by hand) until the dashboard has seen the campaign held
+# mid-way: stage 2 running with sim-2 confirmed and sim-3 waited for.
+sim_start 3 lab "$T/sim.log" --step-ms 200 --offline 1
+fota_orch device add sim-3 --groups lab >/dev/null || fail "device add sim-3"
 fota_wait_for 30 registered lab 3 || fail "devices did not register"
 fota_orch campaign create m1 --image "$id" --group lab --stage sim-1 --stage 100% >/dev/null ||
 	fail "campaign create"
 fota_orch campaign start m1 >/dev/null || fail "campaign start"
 # The dashboard in a real headless browser: its script polls the API and fills the page.
 dom() {
-	chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=4000 --dump-dom \
+	chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 --dump-dom \
 		"$url/" 2>/dev/null
 }
-# cellof FILE CLASS: the text of the m1 row's cell of that class.
-cellof() { { grep -o "<tr data-campaign=\"m1\">.*</tr>" "$1" | grep -o "<td class=\"$2\">[^<]*" | head -1 | sed 's/.*>//'; } || true; }
+# row FILE: the m1 row of the campaigns table; cellof FILE CLASS: the text of its cell of that
+# class.
+row() { grep -o '<tr data-campaign="m1">.*</tr>' "$1" || true; }
+cellof() { { row "$1" | grep -o "<td class=\"$2\">[^<]*" | head -1 | sed 's/.*>//'; } || true; }
+mid_way() { [ "$(cstatus m1 '"\(.stage) \(.counts.confirmed)"')" = "2 2" ]; }
+fota_wait_for 60 mid_way || fail "the campaign did not reach stage 2 with 2 devices confirmed"
 dom >"$T/dom-running.html"
-running_state=$(cellof "$T/dom-running.html" state)
-check "the dashboard loads during the campaign and shows m1 ($running_state)" [ -n "$running_state" ]
+check "mid-campaign the dashboard shows m1 running in stage 2/2" \
+	eval '[ "$(cellof "$T/dom-running.html" state)" = running ] && row "$T/dom-running.html" | grep -qF "<td>2/2</td>"'
+check "... with the counts of campaign status: $(cstatus m1 .counts.admitted) admitted, 2 confirmed" eval \
+	'[ "$(cellof "$T/dom-running.html" admitted)" = "$(cstatus m1 .counts.admitted)" ] && [ "$(cellof "$T/dom-running.html" confirmed)" = 2 ]'
+bar=$(row "$T/dom-running.html" | grep -o 'class="ok" style="width: [0-9.]*%' | grep -o '[0-9.]*%') || true
+check "... and its progress bar short of 100% ($bar)" awk -v w="${bar%\%}" 'BEGIN { exit !(w != "" && w > 0 && w < 100) }'
+check "... and 2 devices on 2.0.0" \
+	grep -q '<tr data-version="2.0.0"><td>2.0.0</td><td class="count">2</td></tr>' "$T/dom-running.html"
+# sim-3 comes on line and finishes the campaign.
+sim_start 3 lab "$T/sim3.log" --step-ms 200 --offline "sim-1 sim-2"
 fota_orch campaign wait m1 --state completed --timeout 90 >/dev/null || fail "campaign did not complete"
 dom >"$T/dom-done.html"
 check "the dashboard shows m1 completed" [ "$(cellof "$T/dom-done.html" state)" = completed ]
 check "... with the confirmed count of campaign status" \
 	[ "$(cellof "$T/dom-done.html" confirmed)" = "$(cstatus m1 .counts.confirmed)" ]
 check "... and the admitted count" [ "$(cellof "$T/dom-done.html" admitted)" = "$(cstatus m1 .counts.admitted)" ]
-check "... and devices by version" \
+check "... and 3 devices on 2.0.0" \
 	grep -q '<tr data-version="2.0.0"><td>2.0.0</td><td class="count">3</td></tr>' "$T/dom-done.html"
 check "... and the campaign's last event" grep -q 'completed' <(grep -o '<ol id="events">.*</ol>' "$T/dom-done.html")
 
@@ -146,12 +161,14 @@ check "a non-loopback listener without TLS is a configuration error" exits_with 
 	"$FOTA_ORCH_BIN" serve --state-dir "$T/orch2" --broker tcp://127.0.0.1:1 --http-listen "0.0.0.0:$port"
 check "... naming what to set" grep -qF "[http] listen 0.0.0.0:$port is not a loopback address: set [http] cert, key and ca" "$T/exits.err"
 
-fota_broker_start "$T/broker"
+# The TLS listener answers before any broker does: none is started for it.
 read -r bcrt bkey < <(fota_cert broker)
 read -r ocrt okey < <(fota_cert orchestrator)
 tport=$(fota__free_port)
-FOTA_ORCH_STATE=$T/orch3 serve_start "$T/serve3.log" --http-listen "0.0.0.0:$tport" \
+FOTA_ORCH_STATE=$T/orch3 serve_launch "$T/serve3.log" --http-listen "0.0.0.0:$tport" \
 	--http-cert "$bcrt" --http-key "$bkey" --http-ca "$FOTA_PKI/ca.crt"
+fota_wait_line "$T/serve3.log" "http: listening on 0.0.0.0:$tport (TLS, client certificates)" 10 ||
+	fail "no TLS listener"
 turl=https://127.0.0.1:$tport
 check "TLS: a client with a certificate of the CA gets /healthz" \
 	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FOTA_PKI/ca.crt" --cert "$ocrt" --key "$okey" "$turl/healthz")" = 200 ]
