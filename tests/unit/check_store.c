@@ -3,14 +3,19 @@
  * with FOTA_TEST_STORE=postgresql://... (tests/tools/with_postgres.sh) the same tests run on
  * PostgreSQL. */
 #include <check.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "broadcast_store.h"
 #include "campaign.h"
 #include "store.h"
 
@@ -467,6 +472,186 @@ START_TEST(test_audit)
 }
 END_TEST
 
+/* --- several instances on one PostgreSQL: what the locks must prevent ---------------------- */
+
+static bool lock_try(struct orch_store *s, const char *name)
+{
+	struct fota_error err = {0};
+	bool got = false;
+
+	ck_assert_msg(s->ops->lock_try(s, name, &got, &err) == FOTA_OK, "%s", err.msg);
+	return got;
+}
+
+/* Forks a process that opens its own store, takes the lock name and holds it until killed:
+ * an instance that dies without a word. Returns its pid once the lock is held. */
+static pid_t holder_start(const char *name)
+{
+	int fds[2];
+	char ok = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct orch_store *s = NULL;
+		struct fota_error err = {0};
+		bool got = false;
+
+		close(fds[0]);
+		if (orch_store_open(pg_uri, &s, &err) == FOTA_OK &&
+		    s->ops->lock_try(s, name, &got, &err) == FOTA_OK && got)
+			ok = 1;
+		if (write(fds[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &ok, 1), 1);
+	close(fds[0]);
+	ck_assert_msg(ok == 1, "the holder process could not take %s", name);
+	return pid;
+}
+
+/* Waits (at most 30 s) until s gets the lock: the server frees a dead session's locks when
+ * it notices the connection is gone, not at the instant of the kill. */
+static bool lock_eventually(struct orch_store *s, const char *name)
+{
+	struct timespec pause_100ms = {0, 100 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (lock_try(s, name))
+			return true;
+		nanosleep(&pause_100ms, NULL);
+	}
+	return false;
+}
+
+/* The publish lock of a campaign and the owner lock of a broadcast: one holder among the
+ * handles on the database, released by unlock or by the death of the holder's connection. */
+START_TEST(test_locks_exclusive_and_taken_over)
+{
+	struct orch_store *a = open_store(), *b = open_store();
+	char owner[ORCH_BCAST_OWNER_LEN];
+	const char *names[2] = {"publish:r1", owner};
+	pid_t holder;
+	int i, status;
+
+	orch_bcast_owner_name(owner, "lab", "00112233aabbccdd");
+	for (i = 0; i < 2; i++) {
+		ck_assert_msg(lock_try(a, names[i]), "%s: the first handle gets it", names[i]);
+		ck_assert_msg(lock_try(a, names[i]), "%s: its holder asks again", names[i]);
+		ck_assert_msg(!lock_try(b, names[i]), "%s: taken by two handles", names[i]);
+		a->ops->unlock(a, names[i]);
+		ck_assert_msg(lock_try(b, names[i]), "%s: free after unlock", names[i]);
+		ck_assert_msg(!lock_try(a, names[i]), "%s: taken back while held", names[i]);
+		b->ops->unlock(b, names[i]);
+	}
+	/* Two locks are independent: holding one campaign's does not block another's. */
+	ck_assert(lock_try(a, "publish:r1"));
+	ck_assert(lock_try(b, "publish:r2"));
+	a->ops->unlock(a, "publish:r1");
+	b->ops->unlock(b, "publish:r2");
+
+	/* Takeover: another process holds the broadcast, is killed with -9, and b gets it. */
+	holder = holder_start(owner);
+	ck_assert_msg(!lock_try(b, owner), "taken while another process holds it");
+	ck_assert_msg(!lock_try(a, owner), "taken while another process holds it");
+	ck_assert_int_eq(kill(holder, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(holder, &status, 0), holder);
+	ck_assert_msg(lock_eventually(b, owner), "not taken over after its holder died");
+	ck_assert_msg(!lock_try(a, owner), "taken by two handles after the takeover");
+	orch_store_close(a);
+	orch_store_close(b);
+}
+END_TEST
+
+#define SEQ_PER_HANDLE 300
+
+struct seq_run {
+	pthread_barrier_t *start;
+	uint64_t got[SEQ_PER_HANDLE];
+	char err[sizeof(((struct fota_error *)0)->msg) + 16];
+};
+
+/* One instance's handle allocating directive sequences as fast as it can. */
+static void *seq_worker(void *arg)
+{
+	struct seq_run *r = arg;
+	struct orch_store *s = NULL;
+	struct fota_error err = {0};
+	int i;
+
+	if (orch_store_open(pg_uri, &s, &err) != FOTA_OK) {
+		snprintf(r->err, sizeof(r->err), "open: %s", err.msg);
+		pthread_barrier_wait(r->start);
+		return NULL;
+	}
+	pthread_barrier_wait(r->start);
+	for (i = 0; i < SEQ_PER_HANDLE; i++) {
+		if (s->ops->directive_seq_next(s, "lab", &r->got[i], &err) != FOTA_OK) {
+			snprintf(r->err, sizeof(r->err), "next: %s", err.msg);
+			break;
+		}
+	}
+	orch_store_close(s);
+	return NULL;
+}
+
+/* Two handles raise one group's sequence at the same time: each sees its own values rise,
+ * and no value is handed out twice. */
+START_TEST(test_directive_seq_concurrent)
+{
+	static struct seq_run runs[2];
+	static bool seen[2 * SEQ_PER_HANDLE + 1];
+	pthread_barrier_t start;
+	pthread_t t[2];
+	struct orch_store *s = open_store();
+	uint64_t last = 0;
+	int i, j;
+
+	orch_store_close(s); /* the schema exists before the race starts */
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 2), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&runs[i], 0, sizeof(runs[i]));
+		runs[i].start = &start;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, seq_worker, &runs[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < 2; i++) {
+		ck_assert_msg(runs[i].err[0] == '\0', "handle %d: %s", i, runs[i].err);
+		for (j = 0, last = 0; j < SEQ_PER_HANDLE; j++) {
+			uint64_t v = runs[i].got[j];
+
+			ck_assert_msg(v > last, "handle %d: %llu after %llu", i,
+				      (unsigned long long)v, (unsigned long long)last);
+			ck_assert_msg(v <= 2 * SEQ_PER_HANDLE, "value %llu out of range",
+				      (unsigned long long)v);
+			ck_assert_msg(!seen[v], "sequence %llu handed out twice",
+				      (unsigned long long)v);
+			seen[v] = true;
+			last = v;
+		}
+	}
+	/* Together they counted 1..600 without a gap: the last value is the count. */
+	s = open_store();
+	{
+		struct fota_error err = {0};
+		uint64_t next = 0;
+
+		ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &next, &err), FOTA_OK);
+		ck_assert_uint_eq(next, 2 * SEQ_PER_HANDLE + 1);
+	}
+	orch_store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -480,6 +665,11 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_directive_seq);
 	tcase_add_test(tc, test_group_pub);
 	tcase_add_test(tc, test_audit);
+	/* Only a database shared by several processes has locks to prove. */
+	if (pg_uri) {
+		tcase_add_test(tc, test_locks_exclusive_and_taken_over);
+		tcase_add_test(tc, test_directive_seq_concurrent);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }
