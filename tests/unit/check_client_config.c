@@ -31,7 +31,7 @@ START_TEST(test_sync_bytes)
 	struct client_config c;
 
 	client_config_defaults(&c);
-	ck_assert_uint_eq(c.sync_bytes, 1024 * 1024);
+	ck_assert_uint_eq(c.sync_bytes, 8u * 1024 * 1024);
 	ck_assert_uint_eq(c.sync_chunks, 0);
 	ck_assert_int_eq(set(&c, "transfer.sync_bytes=4096"), FOTA_OK);
 	ck_assert_uint_eq(c.sync_bytes, 4096);
