@@ -53,6 +53,14 @@ static const char *const known_members[] = {
     "image.from_sha256",
     "image.decoded_size",
     "image.decoded_sha256",
+    "image.delta",
+    "image.delta.from_sha256",
+    "image.delta.from_size",
+    "image.delta.size",
+    "image.delta.sha256",
+    "image.delta.chunk_count",
+    "image.delta.table_sha256",
+    "image.delta.compression",
     "install",
     "install.method",
     "install.params",
@@ -95,6 +103,22 @@ uint64_t fota_manifest_image_size(const struct fota_manifest *m)
 const uint8_t *fota_manifest_image_sha256(const struct fota_manifest *m)
 {
 	return fota_manifest_payload_encoded(m) ? m->decoded_sha256 : m->sha256;
+}
+
+void fota_manifest_delta_view(const struct fota_manifest *m, struct fota_manifest *view)
+{
+	*view = *m;
+	view->size = m->delta.size;
+	memcpy(view->sha256, m->delta.sha256, FOTA_SHA256_LEN);
+	view->chunk_count = m->delta.chunk_count;
+	memcpy(view->table_sha256, m->delta.table_sha256, FOTA_SHA256_LEN);
+	view->compression = m->delta.compression;
+	view->has_delta_base = true;
+	memcpy(view->from_sha256, m->delta.from_sha256, FOTA_SHA256_LEN);
+	view->decoded_size = fota_manifest_image_size(m);
+	memcpy(view->decoded_sha256, fota_manifest_image_sha256(m), FOTA_SHA256_LEN);
+	view->has_delta = false;
+	memset(&view->delta, 0, sizeof(view->delta));
 }
 
 const char *fota_compression_name(enum fota_compression c)
@@ -188,6 +212,47 @@ static fota_err parse_target(const cJSON *root, struct fota_manifest *m, struct 
 	return rc;
 }
 
+/* image.delta: a delta payload next to the full one, in the image's chunk size. */
+static fota_err parse_delta(const cJSON *im, struct fota_manifest *m, struct fota_error *err)
+{
+	const cJSON *d = NULL;
+	struct fota_manifest_delta *dl = &m->delta;
+	uint64_t v;
+	int e = 0;
+	fota_err rc = fota__json_get_object(im, "image.delta", false, &d, PFX, err);
+
+	if (rc != FOTA_OK || d == NULL)
+		return rc;
+	if (m->has_delta_base)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta and image.from_sha256 exclude each other");
+	m->has_delta = true;
+	rc = fota__json_get_hex(d, "image.delta.from_sha256", true, NULL, dl->from_sha256,
+				FOTA_SHA256_LEN, PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_uint(d, "image.delta.from_size", 1, FOTA_MAX_IMAGE_SIZE,
+					 &dl->from_size, PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_uint(d, "image.delta.size", 1, FOTA_MAX_IMAGE_SIZE, &dl->size,
+					 PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_hex(d, "image.delta.sha256", true, NULL, dl->sha256,
+					FOTA_SHA256_LEN, PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_uint(d, "image.delta.chunk_count", 1, FOTA_MAX_CHUNK_COUNT, &v,
+					 PFX, err);
+	if (rc != FOTA_OK)
+		return rc;
+	dl->chunk_count = (uint32_t)v;
+	rc = fota__json_get_hex(d, "image.delta.table_sha256", true, NULL, dl->table_sha256,
+				FOTA_SHA256_LEN, PFX, err);
+	if (rc == FOTA_OK)
+		rc = fota__json_get_enum(d, "image.delta.compression", compression_names,
+					 N_ELEMS(compression_names), "none or zstd", &e, PFX, err);
+	dl->compression = (enum fota_compression)e;
+	return rc;
+}
+
 static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
 {
 	const cJSON *im;
@@ -226,6 +291,8 @@ static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct f
 	m->compression = (enum fota_compression)e;
 	rc = fota__json_get_hex(im, "image.from_sha256", false, &m->has_delta_base, m->from_sha256,
 				FOTA_SHA256_LEN, PFX, err);
+	if (rc == FOTA_OK)
+		rc = parse_delta(im, m, err);
 	if (rc != FOTA_OK)
 		return rc;
 	if (!fota_manifest_payload_encoded(m)) {
@@ -361,6 +428,38 @@ static fota_err check_list(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n
 	return FOTA_OK;
 }
 
+static fota_err validate_delta(const struct fota_manifest *m, struct fota_error *err)
+{
+	const struct fota_manifest_delta *d = &m->delta;
+	uint64_t want;
+
+	if (m->has_delta_base)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta and image.from_sha256 exclude each other");
+	if (d->from_size == 0 || d->from_size > FOTA_MAX_IMAGE_SIZE)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta.from_size %" PRIu64 " out of range 1..%llu",
+				      d->from_size, FOTA_MAX_IMAGE_SIZE);
+	if (d->size == 0 || d->size > FOTA_MAX_IMAGE_SIZE)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta.size %" PRIu64 " out of range 1..%llu",
+				      d->size, FOTA_MAX_IMAGE_SIZE);
+	want = (d->size + m->chunk_size - 1) / m->chunk_size;
+	if (d->chunk_count != want)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta.chunk_count %" PRIu32
+					  " != ceil(size/chunk_size) %" PRIu64,
+				      d->chunk_count, want);
+	if ((unsigned)d->compression >= N_ELEMS(compression_names))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "image.delta.compression %d unknown",
+				      (int)d->compression);
+	/* Two payloads with one id would be one transfer and one checkpoint on a device. */
+	if (fota_digest_equal(d->sha256, m->sha256, FOTA_IMAGE_ID_LEN))
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      PFX "image.delta.sha256 has the image id of image.sha256");
+	return FOTA_OK;
+}
+
 static fota_err validate_image(const struct fota_manifest *m, struct fota_error *err)
 {
 	uint64_t want;
@@ -398,7 +497,7 @@ static fota_err validate_image(const struct fota_manifest *m, struct fota_error 
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      PFX "image.decoded_size %" PRIu64 " out of range 1..%llu",
 				      m->decoded_size, FOTA_MAX_IMAGE_SIZE);
-	return FOTA_OK;
+	return m->has_delta ? validate_delta(m, err) : FOTA_OK;
 }
 
 static fota_err validate_install(const struct fota_manifest *m, struct fota_error *err)
@@ -564,6 +663,18 @@ static cJSON *string_array(const char list[][FOTA_MAX_VERSION_LEN + 1], size_t n
 	return a;
 }
 
+static bool add_delta(cJSON *image, const struct fota_manifest_delta *d)
+{
+	cJSON *o = cJSON_AddObjectToObject(image, "delta");
+
+	return o != NULL && add_digest(o, "from_sha256", d->from_sha256) &&
+	       fota__json_add_uint(o, "from_size", d->from_size) &&
+	       fota__json_add_uint(o, "size", d->size) && add_digest(o, "sha256", d->sha256) &&
+	       cJSON_AddNumberToObject(o, "chunk_count", d->chunk_count) &&
+	       add_digest(o, "table_sha256", d->table_sha256) &&
+	       cJSON_AddStringToObject(o, "compression", fota_compression_name(d->compression));
+}
+
 /* Builds the document; false only on allocation failure. */
 static bool build(const struct fota_manifest *m, cJSON *root)
 {
@@ -603,6 +714,8 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 	if (fota_manifest_payload_encoded(m) &&
 	    (!fota__json_add_uint(image, "decoded_size", m->decoded_size) ||
 	     !add_digest(image, "decoded_sha256", m->decoded_sha256)))
+		return false;
+	if (m->has_delta && !add_delta(image, &m->delta))
 		return false;
 	install = cJSON_AddObjectToObject(root, "install");
 	if (install == NULL || !cJSON_AddStringToObject(

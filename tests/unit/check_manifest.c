@@ -91,6 +91,19 @@ static const struct bad_case bad_cases[] = {
     {"bad-decoded-size-missing.json", FOTA_ERR_FIELD, "image.decoded_size missing"},
     {"bad-decoded-on-plain.json", FOTA_ERR_FIELD,
      "image.decoded_size and image.decoded_sha256 are only for a compressed or delta payload"},
+    {"bad-delta-not-object.json", FOTA_ERR_FIELD, "image.delta is not an object"},
+    {"bad-delta-chunk-count.json", FOTA_ERR_FIELD,
+     "image.delta.chunk_count 3 != ceil(size/chunk_size) 2"},
+    {"bad-delta-and-from-sha256.json", FOTA_ERR_FIELD,
+     "image.delta and image.from_sha256 exclude each other"},
+    {"bad-delta-from-size-zero.json", FOTA_ERR_FIELD, "image.delta.from_size 0 out of range"},
+    {"bad-delta-from-size-missing.json", FOTA_ERR_FIELD, "image.delta.from_size missing"},
+    {"bad-delta-compression.json", FOTA_ERR_FIELD,
+     "image.delta.compression 'xz' is not none or zstd"},
+    {"bad-delta-same-id.json", FOTA_ERR_FIELD,
+     "image.delta.sha256 has the image id of image.sha256"},
+    {"bad-delta-size-too-big.json", FOTA_ERR_FIELD,
+     "image.delta.size 17179869185 out of range 1..17179869184"},
     {"bad-chunk-size-small.json", FOTA_ERR_FIELD,
      "image.chunk_size 512 out of range 1024..1048576"},
     {"bad-chunk-size-large.json", FOTA_ERR_FIELD, "image.chunk_size 2097152 out of range"},
@@ -140,6 +153,7 @@ static const char *const good_files[] = {
     "good-minimal.json",
     "good-unknown-members.json",
     "good-exact-boundaries.json",
+    "good-delta.json",
 };
 
 /* Every good file parses, and serializing then parsing again gives the same struct. */
@@ -162,6 +176,36 @@ START_TEST(test_good_file_round_trip)
 	ck_assert_str_eq(json, json2);
 	free(json);
 	free(json2);
+}
+END_TEST
+
+/* image.delta: the view a delta receiver works with names the delta payload and the image. */
+START_TEST(test_delta_view)
+{
+	struct fota_manifest m, v;
+	struct fota_error err = {0};
+	size_t len;
+	uint8_t *buf = slurp("good-delta.json", &len);
+
+	ck_assert_msg(fota_manifest_parse(buf, len, &m, &err) == FOTA_OK, "%s", err.msg);
+	free(buf);
+	ck_assert(m.has_delta);
+	ck_assert(!m.has_delta_base);
+	ck_assert(!fota_manifest_payload_encoded(&m)); /* the full payload is the image */
+	ck_assert_uint_eq(m.delta.from_size, 990000);
+	fota_manifest_delta_view(&m, &v);
+	ck_assert(!v.has_delta);
+	ck_assert(v.has_delta_base);
+	ck_assert(fota_manifest_payload_encoded(&v));
+	ck_assert_uint_eq(v.size, 70000);
+	ck_assert_uint_eq(v.chunk_count, 2);
+	ck_assert_int_eq(v.compression, FOTA_COMPRESSION_ZSTD);
+	ck_assert_mem_eq(v.sha256, m.delta.sha256, FOTA_SHA256_LEN);
+	ck_assert_mem_eq(v.table_sha256, m.delta.table_sha256, FOTA_SHA256_LEN);
+	ck_assert_mem_eq(v.from_sha256, m.delta.from_sha256, FOTA_SHA256_LEN);
+	ck_assert_uint_eq(fota_manifest_image_size(&v), 1000000);
+	ck_assert_mem_eq(fota_manifest_image_sha256(&v), m.sha256, FOTA_SHA256_LEN);
+	ck_assert_int_eq(fota_manifest_validate(&v, &err), FOTA_OK);
 }
 END_TEST
 
@@ -455,6 +499,7 @@ static Suite *manifest_suite(void)
 	tcase_add_loop_test(tc, test_good_file_round_trip, 0,
 			    (int)(sizeof(good_files) / sizeof(good_files[0])));
 	tcase_add_test(tc, test_good_fields);
+	tcase_add_test(tc, test_delta_view);
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_size_limit);
 	tcase_add_test(tc, test_nul_and_empty);

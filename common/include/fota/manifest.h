@@ -23,6 +23,18 @@ struct fota_param {
 	char value[FOTA_MAX_PARAM_LEN + 1];
 };
 
+/* A delta payload offered next to the full one (image.delta): it turns the image whose SHA-256
+ * is from_sha256 (from_size bytes) into this manifest's image. chunk_size is the image's. */
+struct fota_manifest_delta {
+	uint8_t from_sha256[FOTA_SHA256_LEN];
+	uint64_t from_size;
+	uint64_t size;
+	uint8_t sha256[FOTA_SHA256_LEN];
+	uint32_t chunk_count;
+	uint8_t table_sha256[FOTA_SHA256_LEN];
+	enum fota_compression compression;
+};
+
 struct fota_manifest {
 	uint64_t sequence; /* monotonic, anti-rollback */
 	int64_t created;   /* Unix seconds */
@@ -47,6 +59,8 @@ struct fota_manifest {
 	 * (compression other than none, or a delta). */
 	uint64_t decoded_size;
 	uint8_t decoded_sha256[FOTA_SHA256_LEN];
+	bool has_delta; /* image.delta: a delta payload next to the full one */
+	struct fota_manifest_delta delta;
 	enum fota_install_method install_method;
 	struct fota_param install_params[FOTA_MAX_PARAMS];
 	size_t n_install_params;
@@ -89,6 +103,13 @@ bool fota_manifest_payload_encoded(const struct fota_manifest *m);
  * same bytes for a plain payload. */
 uint64_t fota_manifest_image_size(const struct fota_manifest *m);
 const uint8_t *fota_manifest_image_sha256(const struct fota_manifest *m);
+
+/* The manifest as seen by one who receives its delta payload (m->has_delta): size, sha256,
+ * chunk_count, table_sha256 and compression are the delta's, from_sha256 its base, and
+ * decoded_size / decoded_sha256 the image; has_delta is false (the view names one payload).
+ * Everything a receiver checks a payload against (chunk table, digests, decode chain) works
+ * on the view as on a manifest whose only payload is the delta. */
+void fota_manifest_delta_view(const struct fota_manifest *m, struct fota_manifest *view);
 
 /* Install parameter by key, NULL if absent. */
 const char *fota_manifest_param(const struct fota_manifest *m, const char *key);
