@@ -1258,8 +1258,6 @@ static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t 
 {
 	struct fota_directive d;
 	struct orch_image *img = NULL;
-	struct fota_topic tt = {.kind = FOTA_TOPIC_GROUP_TABLE};
-	char topic[FOTA_MAX_TOPIC_LEN + 1];
 	fota_err rc;
 
 	memset(&d, 0, sizeof(d));
@@ -1271,13 +1269,9 @@ static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t 
 	rc = orch_campaign_directive(c, img, now, &d, err);
 	if (rc)
 		goto out;
-	/* The table first, retained: a device acting on the directive finds it. */
-	snprintf(tt.group, sizeof(tt.group), "%s", c->group);
-	memcpy(tt.image_id, img->id, sizeof(tt.image_id));
+	/* The tables first, retained: a device acting on the directive finds them. */
 	if (c->state != ORCH_CAMPAIGN_ABORTED) {
-		rc = fota_topic_build(e->cfg->prefix, &tt, topic, sizeof(topic), err);
-		if (rc == FOTA_OK)
-			rc = orch_publish_table(e->pub, topic, img, true, err);
+		rc = orch_publish_tables(e->pub, e->cfg, c->group, img, err);
 		if (rc)
 			goto out;
 	}

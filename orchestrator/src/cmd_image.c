@@ -20,6 +20,7 @@
 #include "config.h"
 #include "image_compress.h"
 #include "image_service.h"
+#include "image_delta.h"
 #include "image_store.h"
 
 #define DEFAULT_EXPIRES_DAYS 30u
@@ -52,7 +53,11 @@ static const char add_usage[] =
     "\n"
     "  --compress zstd[:L]    store FILE compressed with zstd at level L (1..22, default 19,\n"
     "                         window at most 8 MiB): devices receive the compressed payload\n"
-    "                         and install FILE\n" MANIFEST_OPTIONS_HELP "\n";
+    "                         and install FILE\n"
+    "  --delta-from ID        also store a delta payload from the stored image ID to FILE\n"
+    "                         (zstd-compressed), offered in the same manifest as\n"
+    "                         image.delta: devices running ID fetch it instead of the full\n"
+    "                         payload\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char sign_usage[] =
     "Usage: fota-orchestrator image sign FILE --name N --version V --vendor X --model M\n"
@@ -110,6 +115,7 @@ enum {
 	OPT_TRUST,
 	OPT_OUT,
 	OPT_COMPRESS,
+	OPT_DELTA_FROM,
 };
 
 /* clang-format off */
@@ -382,13 +388,43 @@ static fota_err compress_payload(const struct orch_config *cfg, struct fota_mani
 	return FOTA_OK;
 }
 
+/* --delta-from: the delta payload from the stored image old_id to FILE, made into a temporary
+ * file of the state dir (*path) and staged (*out); the manifest offers it as image.delta. */
+static fota_err delta_payload(const struct orch_config *cfg, struct manifest_opts *mo,
+			      const char *old_id, const char *file, char *path, size_t len,
+			      struct orch_stage **out, struct fota_error *err)
+{
+	struct fota_manifest_delta *d = &mo->m->delta;
+	fota_err rc = orch_state_path(cfg, path, len, err, "image-add.%ld.delta", (long)getpid());
+
+	if (rc == FOTA_OK)
+		rc = fota_mkdirs(cfg->state_dir, 0700, err);
+	if (rc != FOTA_OK)
+		return rc;
+	unlink(path); /* a leftover of an earlier run with the same pid */
+	rc = orch_delta_payload(cfg, old_id, file, path, d, err);
+	if (rc == FOTA_OK)
+		rc = orch_stage_new(cfg, path, (uint32_t)mo->chunk_size, out, err);
+	if (rc != FOTA_OK)
+		return rc;
+	mo->m->has_delta = true;
+	d->size = (*out)->size;
+	memcpy(d->sha256, (*out)->sha256, FOTA_SHA256_LEN);
+	d->chunk_count = (*out)->table.count;
+	fota_chunk_table_digest(&(*out)->table, d->table_sha256);
+	return FOTA_OK;
+}
+
 static int image_add(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    MANIFEST_LONGOPTS,
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"delta-from", required_argument, NULL, OPT_DELTA_FROM},
 	    ORCH_COMMON_LONGOPTS};
-	char payload[PATH_MAX] = "";
+	char payload[PATH_MAX] = "", delta[PATH_MAX] = "";
+	const char *delta_from = NULL;
+	struct orch_stage *dst = NULL;
 	int level = 0;
 	struct orch_config cfg;
 	struct manifest_opts mo;
@@ -396,7 +432,7 @@ static int image_add(int argc, char **argv)
 	struct fota_signer *signer = NULL;
 	struct orch_stage *st = NULL;
 	char *jws = NULL;
-	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1], delta_id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	uint8_t manifest_sha[FOTA_SHA256_LEN];
 	const char *file, *missing;
 	int opt, ret = ORCH_EXIT_USAGE;
@@ -413,6 +449,8 @@ static int image_add(int argc, char **argv)
 			continue;
 		if (opt == OPT_COMPRESS)
 			rc = orch_compress_parse(optarg, &level, &err);
+		else if (opt == OPT_DELTA_FROM)
+			delta_from = optarg;
 		else if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
 			fputs(add_usage, stderr);
 			goto out;
@@ -446,6 +484,17 @@ static int image_add(int argc, char **argv)
 		ret = ORCH_EXIT_USAGE;
 		goto out;
 	}
+	if (delta_from) {
+		if (delta_payload(&cfg, &mo, delta_from, file, delta, sizeof(delta), &dst, &err) ||
+		    orch_stop) {
+			if (!orch_stop)
+				orch_fail("image add --delta-from", &err);
+			ret = orch_stop ? ORCH_EXIT_INTERRUPTED : ORCH_EXIT_FAIL;
+			goto out;
+		}
+		orch_log("image add: delta payload from %s: %llu bytes", delta_from,
+			 (unsigned long long)mo.m->delta.size);
+	}
 	if (level > 0) {
 		if (compress_payload(&cfg, mo.m, file, level, payload, sizeof(payload), &err)) {
 			orch_fail("image add --compress", &err);
@@ -469,6 +518,11 @@ static int image_add(int argc, char **argv)
 		orch_fail("image add", &err);
 		goto out;
 	}
+	/* The delta first: a stored image whose manifest offers a delta has it in the store. */
+	if (dst && orch_stage_commit(dst, jws, strlen(jws), delta_id, &err)) {
+		orch_fail("store delta payload", &err);
+		goto out;
+	}
 	if (orch_stage_commit(st, jws, strlen(jws), id, &err)) {
 		orch_fail("store image", &err);
 		goto out;
@@ -479,9 +533,12 @@ static int image_add(int argc, char **argv)
 out:
 	if (payload[0])
 		unlink(payload);
+	if (delta[0])
+		unlink(delta);
 	free(jws);
 	fota_signer_free(signer);
 	orch_stage_free(st);
+	orch_stage_free(dst);
 	free(mo.m);
 	return ret;
 }

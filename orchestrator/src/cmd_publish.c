@@ -327,8 +327,6 @@ int orch_cmd_publish(int argc, char **argv)
 	const char *group = NULL, *campaign = NULL, *salt = NULL, *image_id;
 	const char *outcome = "published";
 	char t[FOTA_TIME_STR_LEN];
-	char table_topic[FOTA_MAX_TOPIC_LEN + 1];
-	struct fota_topic tt = {.kind = FOTA_TOPIC_GROUP_TABLE};
 	enum fota_state want = FOTA_STATE_CONFIRMED;
 	uint64_t percent = 0, days = DEFAULT_DIRECTIVE_DAYS, timeout_s = DEFAULT_WAIT_TIMEOUT_S;
 	bool have_percent = false, serve = false, broadcast = true, waiting, any_failed = false;
@@ -496,11 +494,8 @@ int orch_cmd_publish(int argc, char **argv)
 		orch_fail("directive sequence", &err);
 		goto out;
 	}
-	/* The table goes first: a device that acts on the directive finds it retained. */
-	snprintf(tt.group, sizeof(tt.group), "%s", group);
-	memcpy(tt.image_id, img->id, sizeof(tt.image_id));
-	if (fota_topic_build(cfg.prefix, &tt, table_topic, sizeof(table_topic), &err) ||
-	    orch_publish_table(pub, table_topic, img, true, &err)) {
+	/* The tables go first: a device that acts on the directive finds them retained. */
+	if (orch_publish_tables(pub, &cfg, group, img, &err)) {
 		orch_fail("publish table", &err);
 		ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;

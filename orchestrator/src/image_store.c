@@ -313,6 +313,14 @@ fota_err orch_image_open(const struct orch_config *cfg, const char *id_hex, stru
 		fota_error_prefix(err, path);
 		goto out;
 	}
+	/* The directory of a delta payload holds the release manifest that offers it: the image
+	 * is then the manifest's delta view, so chunks, table and repairs are the delta's. */
+	if (img->manifest.has_delta &&
+	    fota_digest_equal(img->manifest.delta.sha256, img->id_bin, FOTA_IMAGE_ID_LEN)) {
+		struct fota_manifest full = img->manifest;
+
+		fota_manifest_delta_view(&full, &img->manifest);
+	}
 	if (!fota_digest_equal(img->manifest.sha256, img->id_bin, FOTA_IMAGE_ID_LEN)) {
 		rc = fota_error_set(err, FOTA_ERR_DIGEST, "%s describes another image than %s",
 				    path, id_hex);

@@ -52,6 +52,40 @@ out:
 	return rc;
 }
 
+static fota_err publish_retained_table(const struct orch_publisher *pub, const char *prefix,
+				       const char *group, const struct orch_image *img,
+				       struct fota_error *err)
+{
+	struct fota_topic tt = {.kind = FOTA_TOPIC_GROUP_TABLE};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
+	fota_err rc;
+
+	snprintf(tt.group, sizeof(tt.group), "%s", group);
+	memcpy(tt.image_id, img->id, sizeof(tt.image_id));
+	rc = fota_topic_build(prefix, &tt, topic, sizeof(topic), err);
+	return rc ? rc : orch_publish_table(pub, topic, img, true, err);
+}
+
+fota_err orch_publish_tables(const struct orch_publisher *pub, const struct orch_config *cfg,
+			     const char *group, const struct orch_image *img,
+			     struct fota_error *err)
+{
+	struct orch_image *delta = NULL;
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	fota_err rc = publish_retained_table(pub, cfg->prefix, group, img, err);
+
+	if (rc || !img->manifest.has_delta)
+		return rc;
+	fota_hex_encode(img->manifest.delta.sha256, FOTA_IMAGE_ID_LEN, id);
+	rc = orch_image_open(cfg, id, &delta, err);
+	if (rc == FOTA_OK)
+		rc = publish_retained_table(pub, cfg->prefix, group, delta, err);
+	else
+		fota_error_prefix(err, "the delta payload");
+	orch_image_free(delta);
+	return rc;
+}
+
 fota_err orch_publish_chunk(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, uint32_t index, uint8_t *buf,
 			    size_t *frame_len, int64_t *sent_us, struct fota_mqtt_tally *tally,

@@ -33,6 +33,13 @@ size_t orch_frame_buf_size(const struct orch_image *img);
 fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
 			    const struct orch_image *img, bool retained, struct fota_error *err);
 
+/* The retained tables a campaign for img in group starts with, on each payload's table topic:
+ * the image's, then, when its manifest offers a delta (image.delta), the delta payload's from
+ * the store, so that a device fetching the delta finds its table as it subscribes. */
+fota_err orch_publish_tables(const struct orch_publisher *pub, const struct orch_config *cfg,
+			     const char *group, const struct orch_image *img,
+			     struct fota_error *err);
+
 /* One data frame, read from disk into buf and paced; QoS 1, not retained. tally (may be NULL)
  * counts whether the broker acknowledged it. sent_us (may be NULL) gets orch_flow_now_us()
  * of the moment after pacing and right before the publish call: where a round trip starts,

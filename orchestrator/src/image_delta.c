@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `image add --delta-from`: base image from the store, delta stream, zstd payload. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "fota/atomic_file.h"
+#include "fota/digest.h"
+
+#include "delta_make.h"
+#include "image_compress.h"
+#include "image_delta.h"
+#include "image_store.h"
+
+/* The image a stored image's payload decodes to, checked against its signed digest. */
+static fota_err load_base(const struct orch_image *img, uint8_t **out, size_t *len,
+			  struct fota_error *err)
+{
+	const struct fota_manifest *m = &img->manifest;
+	uint64_t size = fota_manifest_image_size(m);
+	uint8_t got[FOTA_SHA256_LEN];
+	char path[PATH_MAX + 16];
+	uint8_t *payload = NULL, *image = NULL;
+	size_t plen = 0;
+	fota_err rc;
+
+	*out = NULL;
+	if (m->has_delta_base)
+		return fota_error_set(err, FOTA_ERR_INVAL,
+				      "--delta-from %s: that is a delta payload, not an image",
+				      img->id);
+	if (size > ORCH_DELTA_MAX_BASE)
+		return fota_error_set(
+		    err, FOTA_ERR_TOO_BIG,
+		    "--delta-from %s: image of %llu bytes, deltas take up to %llu", img->id,
+		    (unsigned long long)size, (unsigned long long)ORCH_DELTA_MAX_BASE);
+	snprintf(path, sizeof(path), "%s/image.bin", img->dir);
+	rc = fota_read_file(path, (size_t)m->size, &payload, &plen, err);
+	if (rc != FOTA_OK)
+		return rc;
+	if (m->compression == FOTA_COMPRESSION_ZSTD) {
+		size_t n;
+
+		image = malloc(size ? (size_t)size : 1);
+		if (image == NULL) {
+			free(payload);
+			return fota_error_set(err, FOTA_ERR_NOMEM, "--delta-from: out of memory");
+		}
+		n = ZSTD_decompress(image, (size_t)size, payload, plen);
+		free(payload);
+		if (ZSTD_isError(n) || n != size) {
+			free(image);
+			return fota_error_set(err, FOTA_ERR_DIGEST,
+					      "--delta-from %s: its payload does not decode to its "
+					      "image",
+					      img->id);
+		}
+	} else {
+		image = payload;
+	}
+	fota_sha256(image, (size_t)size, got);
+	if (!fota_digest_equal(got, fota_manifest_image_sha256(m), FOTA_SHA256_LEN)) {
+		free(image);
+		return fota_error_set(err, FOTA_ERR_DIGEST,
+				      "--delta-from %s: the stored image does not match its digest",
+				      img->id);
+	}
+	*out = image;
+	*len = (size_t)size;
+	return FOTA_OK;
+}
+
+fota_err orch_delta_payload(const struct orch_config *cfg, const char *old_id, const char *new_file,
+			    const char *dst, struct fota_manifest_delta *d, struct fota_error *err)
+{
+	struct orch_image *img = NULL;
+	uint8_t *old = NULL, *new_ = NULL;
+	size_t old_len = 0, new_len = 0;
+	char raw[PATH_MAX + 8];
+	uint8_t unused[FOTA_SHA256_LEN];
+	uint64_t raw_size = 0;
+	FILE *f = NULL;
+	fota_err rc;
+
+	rc = orch_image_open(cfg, old_id, &img, err);
+	if (rc == FOTA_OK)
+		rc = load_base(img, &old, &old_len, err);
+	if (rc == FOTA_OK)
+		rc = fota_read_file(new_file, (size_t)ORCH_DELTA_MAX_BASE, &new_, &new_len, err);
+	if (rc != FOTA_OK)
+		goto out;
+	snprintf(raw, sizeof(raw), "%s.raw", dst);
+	unlink(raw);
+	f = fopen(raw, "wxe");
+	if (f == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot create %s", raw);
+		goto out;
+	}
+	rc = orch_delta_make(old, old_len, new_, new_len, f, err);
+	if (fclose(f) != 0 && rc == FOTA_OK)
+		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot write %s", raw);
+	if (rc == FOTA_OK)
+		rc = orch_compress_zstd(raw, dst, ORCH_DELTA_ZSTD_LEVEL, &raw_size, unused, err);
+	unlink(raw);
+	if (rc != FOTA_OK)
+		goto out;
+	memcpy(d->from_sha256, fota_manifest_image_sha256(&img->manifest), FOTA_SHA256_LEN);
+	d->from_size = old_len;
+	d->compression = FOTA_COMPRESSION_ZSTD;
+out:
+	if (rc != FOTA_OK)
+		fota_error_prefix(err, "delta");
+	free(old);
+	free(new_);
+	orch_image_free(img);
+	return rc;
+}
