@@ -59,8 +59,17 @@ struct job {
 	char campaign[FOTA_MAX_NAME_LEN + 1];
 	uint64_t directive_seq;
 	struct fota_manifest manifest;
-	uint8_t image_id[FOTA_IMAGE_ID_LEN];
+	uint8_t image_id[FOTA_IMAGE_ID_LEN]; /* the campaign's image: status, history, journal */
 	char image_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	/* The payload this job receives (frames, requests, checkpoint, decode chain): the
+	 * manifest's full payload, or its delta view (fota_manifest_delta_view) when the
+	 * installed image is the delta's base. payload_note says why a delta offered is not
+	 * taken, for the status. */
+	struct fota_manifest payload;
+	uint8_t payload_id[FOTA_IMAGE_ID_LEN];
+	char payload_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	bool via_delta;
+	char payload_note[FOTA_MAX_REASON_LEN];
 	struct transfer *xfer;
 	int64_t started_ms;
 	/* Progress clock for the repair gap and the stall timeout: only a chunk that verified
@@ -193,8 +202,8 @@ static void snapshot(struct agent *a, struct fota_status *s)
 	snprintf(s->campaign, sizeof(s->campaign), "%s", a->job.campaign);
 	snprintf(s->image_id, sizeof(s->image_id), "%s", a->job.image_hex);
 	if (a->job.active) {
-		s->image_size = a->job.manifest.size;
-		s->chunk_count = a->job.manifest.chunk_count;
+		s->image_size = a->job.payload.size;
+		s->chunk_count = a->job.payload.chunk_count;
 		if (a->job.xfer) {
 			s->chunks_present = transfer_present(a->job.xfer);
 			s->bytes_received = transfer_rx_bytes(a->job.xfer);
@@ -325,7 +334,7 @@ static int group_index(const struct agent *a, const char *group)
  * (the inactive slot); any other is staged under the state dir and decoded after it verified. */
 static bool payload_in_target(const struct agent *a)
 {
-	return a->inst->writes_target && decode_payload_is_image(&a->job.manifest);
+	return a->inst->writes_target && decode_payload_is_image(&a->job.payload);
 }
 
 /* Caller holds lock. Opens the transfer once both the manifest and the table are known. */
@@ -334,12 +343,12 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 	struct fota_error err = {0};
 	fota_err rc;
 
-	rc = transfer_open(a->cfg, &a->job.manifest, a->job.image_id, table, len,
+	rc = transfer_open(a->cfg, &a->job.payload, a->job.payload_id, table, len,
 			   payload_in_target(a) ? slot_path(a, bootctl_other(a->booted)) : NULL,
 			   &a->job.xfer, &err);
 	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_PARSE || rc == FOTA_ERR_FIELD) {
 		/* A forged or stale table is dropped like a forged chunk: ask again. */
-		log_warn("image %s: %s", a->job.image_hex, err.msg);
+		log_warn("payload %s: %s", a->job.payload_hex, err.msg);
 		return;
 	}
 	if (rc != FOTA_OK) {
@@ -353,8 +362,8 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 	repair_gap_init(&a->job.gap, a->cfg->gap_ms);
 	a->job.retries = 0;
 	if (transfer_recovered(a->job.xfer) > 0)
-		log_info("image %s: resuming with %u of %u chunks already verified on disk",
-			 a->job.image_hex, transfer_recovered(a->job.xfer),
+		log_info("payload %s: resuming with %u of %u chunks already verified on disk",
+			 a->job.payload_hex, transfer_recovered(a->job.xfer),
 			 transfer_count(a->job.xfer));
 	if (!a->job.gate_download)
 		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, NULL);
@@ -429,6 +438,82 @@ static void refuse_directive(struct agent *a, const char *group, const struct fo
 	set_state(a, FOTA_STATE_FAILED, acc->result, acc->reason);
 }
 
+/* Caller holds lock. The payload the job receives (docs/install.md, "Delta payloads"): the
+ * delta when the manifest offers one and the journal's installed image is its base, else the
+ * full payload, saying why in payload_note. The base itself is hashed before the delta is
+ * applied (decode_payload): the journal only chooses. */
+static void choose_payload(struct agent *a)
+{
+	const struct fota_manifest *m = &a->job.manifest;
+	char base[17], have[17] = "(none)";
+	uint8_t installed[FOTA_SHA256_LEN];
+
+	a->job.payload = *m;
+	a->job.via_delta = false;
+	a->job.payload_note[0] = '\0';
+	if (m->has_delta) {
+		bool known = a->journal.installed_sha256[0] &&
+			     fota_hex_decode(a->journal.installed_sha256, installed,
+					     FOTA_SHA256_LEN, NULL) == FOTA_OK;
+
+		fota_hex_encode(m->delta.from_sha256, 8, base);
+		if (known)
+			fota_hex_encode(installed, 8, have);
+		if (a->inst->base(a->cfg, a->booted) == NULL)
+			snprintf(a->job.payload_note, sizeof(a->job.payload_note),
+				 "full payload: method %s keeps no installed image to apply the "
+				 "delta to",
+				 a->inst->method);
+		else if (!known ||
+			 !fota_digest_equal(installed, m->delta.from_sha256, FOTA_SHA256_LEN))
+			snprintf(a->job.payload_note, sizeof(a->job.payload_note),
+				 "full payload: the delta's base %s... is not the installed image "
+				 "%s%s",
+				 base, have, known ? "..." : "");
+		else {
+			fota_manifest_delta_view(m, &a->job.payload);
+			a->job.via_delta = true;
+		}
+	}
+	memcpy(a->job.payload_id, a->job.payload.sha256, FOTA_IMAGE_ID_LEN);
+	fota_hex_encode(a->job.payload_id, FOTA_IMAGE_ID_LEN, a->job.payload_hex);
+	a->job.started_ms = fota_time_mono_ms();
+	a->job.last_new_chunk_ms = a->job.started_ms;
+}
+
+/* Caller holds lock. Opens the transfer of the job's payload if its table came already. */
+static void open_payload(struct agent *a)
+{
+	if (a->early_table && memcmp(a->early_table_id, a->job.payload_id, FOTA_IMAGE_ID_LEN) == 0)
+		start_transfer(a, a->early_table, a->early_table_len);
+	free(a->early_table);
+	a->early_table = NULL;
+	if (a->job.active && a->job.xfer == NULL && !a->job.gate_download)
+		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE,
+			  a->job.payload_note[0] ? a->job.payload_note : "waiting for chunk table");
+}
+
+/* Caller holds lock. The delta could not be had or applied: the job takes the full payload
+ * instead, from the start, and the status says why. */
+static void fall_back_to_full(struct agent *a, const char *why)
+{
+	log_warn("delta payload %s: %s; taking the full payload %s", a->job.payload_hex, why,
+		 a->job.image_hex);
+	transfer_discard(a->job.xfer);
+	a->job.xfer = NULL;
+	a->job.payload = a->job.manifest;
+	a->job.via_delta = false;
+	memcpy(a->job.payload_id, a->job.image_id, FOTA_IMAGE_ID_LEN);
+	memcpy(a->job.payload_hex, a->job.image_hex, sizeof(a->job.payload_hex));
+	snprintf(a->job.payload_note, sizeof(a->job.payload_note), "full payload: %s", why);
+	a->job.started_ms = a->job.last_new_chunk_ms = fota_time_mono_ms();
+	a->job.last_bcast_ms = a->job.table_ms = a->job.last_request_ms = 0;
+	a->job.bcast_next = a->job.bcast_head = 0;
+	a->job.head_asked = false;
+	a->job.retries = 0;
+	open_payload(a);
+}
+
 /* Caller holds lock. Starts the job the directive names, ending any other one. */
 static void start_job(struct agent *a, const char *group, const struct fota_acceptance *acc)
 {
@@ -447,18 +532,15 @@ static void start_job(struct agent *a, const char *group, const struct fota_acce
 	a->job.manifest = *m;
 	memcpy(a->job.image_id, m->sha256, FOTA_IMAGE_ID_LEN);
 	fota_hex_encode(a->job.image_id, FOTA_IMAGE_ID_LEN, a->job.image_hex);
-	a->job.started_ms = fota_time_mono_ms();
-	a->job.last_new_chunk_ms = a->job.started_ms;
+	choose_payload(a);
 	a->job.gate_download = a->cfg->policy_hook[0] != '\0';
-	log_info("directive %llu accepted: %s %s (%llu bytes, %u chunks), campaign %s",
+	log_info("directive %llu accepted: %s %s (%s payload %s: %llu bytes, %u chunks), "
+		 "campaign %s",
 		 (unsigned long long)d->directive_seq, m->name, m->version,
-		 (unsigned long long)m->size, m->chunk_count, d->campaign_id);
-	if (a->early_table && memcmp(a->early_table_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0)
-		start_transfer(a, a->early_table, a->early_table_len);
-	free(a->early_table);
-	a->early_table = NULL;
-	if (a->job.active && a->job.xfer == NULL && !a->job.gate_download)
-		set_state(a, FOTA_STATE_DOWNLOADING, FOTA_RESULT_NONE, "waiting for chunk table");
+		 a->job.via_delta ? "delta" : "full", a->job.payload_hex,
+		 (unsigned long long)a->job.payload.size, a->job.payload.chunk_count,
+		 d->campaign_id);
+	open_payload(a);
 }
 
 /* Caller holds lock. A directive that does not verify belongs to nobody: it is logged and
@@ -611,10 +693,10 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 	}
 	if (f.type == FOTA_FRAME_TABLE) {
 		if (a->job.active && a->job.xfer == NULL &&
-		    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) == 0) {
+		    memcmp(f.image_id, a->job.payload_id, FOTA_IMAGE_ID_LEN) == 0) {
 			start_transfer(a, f.payload, f.payload_len);
 		} else if (!a->job.active ||
-			   memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) != 0) {
+			   memcmp(f.image_id, a->job.payload_id, FOTA_IMAGE_ID_LEN) != 0) {
 			/* Kept for a directive still to come, which may also supersede the job
 			 * (or come while it installs). */
 			uint8_t *copy = malloc(f.payload_len ? f.payload_len : 1);
@@ -630,12 +712,12 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		return;
 	}
 	if (!a->job.active || a->job.xfer == NULL ||
-	    memcmp(f.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN) != 0 ||
+	    memcmp(f.image_id, a->job.payload_id, FOTA_IMAGE_ID_LEN) != 0 ||
 	    a->state != FOTA_STATE_DOWNLOADING)
 		return;
-	if (f.count != a->job.manifest.chunk_count) {
+	if (f.count != a->job.payload.chunk_count) {
 		log_warn("frame dropped: chunk count %u, manifest says %u", f.count,
-			 a->job.manifest.chunk_count);
+			 a->job.payload.chunk_count);
 		return;
 	}
 	rc = transfer_put(a->job.xfer, &f, &is_new, &err);
@@ -1115,7 +1197,7 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 		return false;
 ask:
 	memset(&req, 0, sizeof(req));
-	memcpy(req.image_id, a->job.image_id, FOTA_IMAGE_ID_LEN);
+	memcpy(req.image_id, a->job.payload_id, FOTA_IMAGE_ID_LEN);
 	if (a->job.xfer == NULL) {
 		req.want_table = true;
 	} else {
@@ -1132,8 +1214,11 @@ ask:
 		snprintf(msg, sizeof(msg),
 			 "stalled: %u repair requests brought no new chunk (%u of %u present)",
 			 a->job.retries, a->job.xfer ? transfer_present(a->job.xfer) : 0,
-			 a->job.manifest.chunk_count);
-		fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
+			 a->job.payload.chunk_count);
+		if (a->job.via_delta)
+			fall_back_to_full(a, msg);
+		else
+			fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
 		return false;
 	}
 	a->job.retries++;
@@ -1157,8 +1242,11 @@ static void check_stall(struct agent *a, int64_t now)
 		return;
 	snprintf(msg, sizeof(msg), "stalled: no new chunk for %u s (%u of %u present)",
 		 a->cfg->stall_timeout_s, a->job.xfer ? transfer_present(a->job.xfer) : 0,
-		 a->job.manifest.chunk_count);
-	fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
+		 a->job.payload.chunk_count);
+	if (a->job.via_delta)
+		fall_back_to_full(a, msg);
+	else
+		fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
 }
 
 /* Splits a configured command line on blanks (no shell) and runs it under a deadline. */
@@ -1240,7 +1328,8 @@ static void direct_installed(struct agent *a, const char *group, fota_err rc,
 	log_info("installed %s %s into %s (%llu bytes received for %llu)", a->job.manifest.name,
 		 a->job.manifest.version, where, (unsigned long long)transfer_rx_bytes(a->job.xfer),
 		 (unsigned long long)a->job.manifest.size);
-	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS, NULL);
+	set_state(a, FOTA_STATE_CONFIRMED, FOTA_RESULT_SUCCESS,
+		  a->job.payload_note[0] ? a->job.payload_note : NULL);
 	end_job(a, true);
 }
 
@@ -1283,6 +1372,7 @@ static void slot_installed(struct agent *a, const char *group, fota_err rc,
 {
 	struct journal_probation *p = &a->journal.probation;
 	enum bootctl_slot target = bootctl_other(a->booted);
+	char note[FOTA_MAX_REASON_LEN];
 
 	if (rc != FOTA_OK) {
 		memset(p, 0, sizeof(*p));
@@ -1297,13 +1387,15 @@ static void slot_installed(struct agent *a, const char *group, fota_err rc,
 	save_journal(a);
 	crash_point(a, "switched");
 	history(a, "switched", "");
-	log_info("slot %s holds %s %s, verified; trial boot armed (%s), rebooting",
+	log_info("slot %s holds %s %s (from the %s payload), verified; trial boot armed (%s), "
+		 "rebooting",
 		 bootctl_slot_name(target), a->job.manifest.name, a->job.manifest.version,
-		 bootctl_adapter_name(a->bc));
+		 a->job.via_delta ? "delta" : "full", bootctl_adapter_name(a->bc));
+	snprintf(note, sizeof(note), "%s", a->job.payload_note);
 	end_job(a, true); /* the slot is the data path: only the bitmap goes */
 	job_from_probation(a);
 	a->hold = true;
-	set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, NULL);
+	set_state(a, FOTA_STATE_REBOOTING, FOTA_RESULT_NONE, note[0] ? note : NULL);
 	a->reboot_pending = true;
 	a->reboot_since_ms = fota_time_mono_ms();
 }
@@ -1358,9 +1450,17 @@ static enum fota_result decode_result(fota_err rc)
 static fota_err decode_payload(struct agent *a, char *image_path, size_t len,
 			       struct fota_error *err)
 {
-	struct decode_chain chain;
+	struct decode_chain chain = {0};
+	struct decode_base base = {-1, 0};
+	const struct fota_manifest *m = &a->job.payload;
 	const char *payload = transfer_data_path(a->job.xfer);
-	fota_err rc = decode_chain_for(&a->job.manifest, &chain, err);
+	fota_err rc = FOTA_OK;
+
+	if (m->has_delta_base)
+		rc = decode_base_open(a->inst->base(a->cfg, a->booted),
+				      a->job.manifest.delta.from_size, m->from_sha256, &base, err);
+	if (rc == FOTA_OK)
+		rc = decode_chain_for(m, m->has_delta_base ? &base : NULL, &chain, err);
 
 	if (rc == FOTA_OK && decode_chain_is_identity(&chain)) {
 		snprintf(image_path, len, "%s", payload);
@@ -1374,6 +1474,7 @@ static fota_err decode_payload(struct agent *a, char *image_path, size_t len,
 				      decode_progress, a, err);
 	}
 	decode_chain_clear(&chain);
+	decode_base_close(&base);
 	return rc;
 }
 
@@ -1422,6 +1523,12 @@ static void *install_main(void *arg)
 	pthread_mutex_unlock(&a->lock);
 	rc = decode_payload(a, image_path, sizeof(image_path), &err);
 	pthread_mutex_lock(&a->lock);
+	if (rc != FOTA_OK && a->job.via_delta) {
+		/* The full payload is signed in the same manifest: take it, no operator needed. */
+		drop_decoded(a, image_path);
+		fall_back_to_full(a, err.msg);
+		goto out;
+	}
 	if (rc != FOTA_OK) {
 		drop_decoded(a, image_path);
 		fail_job(a, group, decode_result(rc), err.msg, rc != FOTA_ERR_IO);
@@ -1887,13 +1994,13 @@ static fota_err wanted_subscriptions(struct agent *a, struct fota_subscriptions 
 				     struct fota_error *err)
 {
 	const char *groups[CLIENT_MAX_GROUPS];
-	bool table = a->job.active && a->job.image_hex[0] != '\0';
+	bool table = a->job.active && a->job.payload_hex[0] != '\0';
 
 	for (int i = 0; i < a->n_groups; i++)
 		groups[i] = a->groups[i];
 	return fota_subscriptions_device(a->cfg->prefix, a->cfg->id, groups, (size_t)a->n_groups,
 					 table ? a->job.group : NULL,
-					 table ? a->job.image_hex : NULL, out, err);
+					 table ? a->job.payload_hex : NULL, out, err);
 }
 
 /* Without the lock (a SUBACK comes on the thread that delivers messages): brings the broker's

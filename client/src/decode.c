@@ -15,26 +15,100 @@ bool decode_payload_is_image(const struct fota_manifest *m)
 	return !fota_manifest_payload_encoded(m);
 }
 
-fota_err decode_chain_for(const struct fota_manifest *m, struct decode_chain *c,
-			  struct fota_error *err)
+fota_err decode_base_open(const char *path, uint64_t size, const uint8_t sha256[FOTA_SHA256_LEN],
+			  struct decode_base *out, struct fota_error *err)
 {
+	struct fota_sha256_ctx *sha = fota_sha256_new();
+	uint8_t *buf = malloc(DECODE_BLOCK);
+	uint8_t got[FOTA_SHA256_LEN];
+	char want_hex[17], got_hex[17];
+	uint64_t done = 0;
+	fota_err rc = FOTA_OK;
+
+	out->fd = -1;
+	out->size = size;
+	if (sha == NULL || buf == NULL) {
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "delta base: out of memory");
+		goto out;
+	}
+	out->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (out->fd < 0) {
+		rc = fota_error_set(err, FOTA_ERR_IO, "delta base %.128s: %s", path,
+				    strerror(errno));
+		goto out;
+	}
+	while (done < size) {
+		size_t want = size - done < DECODE_BLOCK ? (size_t)(size - done) : DECODE_BLOCK;
+		ssize_t n = pread(out->fd, buf, want, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc =
+			    fota_error_set(err, FOTA_ERR_DIGEST,
+					   "delta base %.128s ends at %llu of its %llu bytes", path,
+					   (unsigned long long)done, (unsigned long long)size);
+			goto out;
+		}
+		fota_sha256_update(sha, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	fota_sha256_final(sha, got);
+	if (!fota_digest_equal(got, sha256, FOTA_SHA256_LEN)) {
+		fota_hex_encode(got, 8, got_hex);
+		fota_hex_encode(sha256, 8, want_hex);
+		rc = fota_error_set(err, FOTA_ERR_DIGEST,
+				    "delta base: the installed image holds %s..., not the delta's "
+				    "base %s...",
+				    got_hex, want_hex);
+	}
+out:
+	if (rc != FOTA_OK)
+		decode_base_close(out);
+	free(buf);
+	fota_sha256_free(sha);
+	return rc;
+}
+
+void decode_base_close(struct decode_base *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+}
+
+fota_err decode_chain_for(const struct fota_manifest *m, const struct decode_base *base,
+			  struct decode_chain *c, struct fota_error *err)
+{
+	fota_err rc = FOTA_OK;
+
 	memset(c, 0, sizeof(*c));
 	c->out_size = fota_manifest_image_size(m);
 	memcpy(c->out_sha256, fota_manifest_image_sha256(m), FOTA_SHA256_LEN);
-	if (m->has_delta_base)
+	if (m->has_delta_base && base == NULL)
 		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
-				      "decode: delta payloads are not supported by this agent");
+				      "decode: a delta payload needs its base image");
 	switch (m->compression) {
 	case FOTA_COMPRESSION_NONE:
-		return FOTA_OK;
+		break;
 	case FOTA_COMPRESSION_ZSTD:
-		c->n = 1;
-		return decode_stage_zstd_new(&c->stages[0], err);
+		rc = decode_stage_zstd_new(&c->stages[c->n], err);
+		if (rc == FOTA_OK)
+			c->n++;
+		break;
 	default:
 		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
 				      "decode: compression '%s' not supported by this agent",
 				      fota_compression_name(m->compression));
 	}
+	if (rc == FOTA_OK && m->has_delta_base) {
+		rc = decode_stage_delta_new(base->fd, base->size, &c->stages[c->n], err);
+		if (rc == FOTA_OK)
+			c->n++;
+	}
+	if (rc != FOTA_OK)
+		decode_chain_clear(c);
+	return rc;
 }
 
 bool decode_chain_is_identity(const struct decode_chain *c)

@@ -52,10 +52,26 @@ struct decode_chain {
 /* True when the manifest's payload is the image itself: the chain has no stage. */
 bool decode_payload_is_image(const struct fota_manifest *m);
 
-/* Builds the chain the manifest's payload needs (none for a plain image). FOTA_ERR_INCOMPATIBLE
- * when this agent has no stage for it. */
-fota_err decode_chain_for(const struct fota_manifest *m, struct decode_chain *c,
-			  struct fota_error *err);
+/* The image a delta payload applies to: base_fd (the caller's, read with pread only) holds
+ * it in its first size bytes. */
+struct decode_base {
+	int fd;
+	uint64_t size;
+};
+
+/* Opens path (a file or block device) read-only as the base of a delta and hashes its first
+ * size bytes: FOTA_ERR_DIGEST, saying so, unless their SHA-256 is sha256 (the manifest's
+ * from_sha256), so a delta is never applied to anything but its own base. One pass over the
+ * base in DECODE_BLOCK reads. decode_base_close closes it (a closed base is a no-op). */
+fota_err decode_base_open(const char *path, uint64_t size, const uint8_t sha256[FOTA_SHA256_LEN],
+			  struct decode_base *out, struct fota_error *err);
+void decode_base_close(struct decode_base *b);
+
+/* Builds the chain the manifest's payload needs (none for a plain image): decompression, then
+ * for a delta (from_sha256) the delta stage over base. FOTA_ERR_INCOMPATIBLE when this agent
+ * has no stage for it, or a delta comes without a base. */
+fota_err decode_chain_for(const struct fota_manifest *m, const struct decode_base *base,
+			  struct decode_chain *c, struct fota_error *err);
 /* True when the payload is the image (no stage). */
 bool decode_chain_is_identity(const struct decode_chain *c);
 void decode_chain_clear(struct decode_chain *c);

@@ -16,6 +16,12 @@ static const char *file_where(const struct client_config *cfg)
 	return cfg->install_target;
 }
 
+static const char *file_base(const struct client_config *cfg, enum bootctl_slot booted)
+{
+	(void)booted;
+	return cfg->install_target;
+}
+
 static fota_err file_install(const struct install_request *r, struct fota_error *err)
 {
 	return install_file(r->image_path, r->cfg->install_target, err);
@@ -35,6 +41,11 @@ static const char *slot_where(const struct client_config *cfg)
 	return "the inactive slot";
 }
 
+static const char *slot_base(const struct client_config *cfg, enum bootctl_slot booted)
+{
+	return booted == BOOTCTL_SLOT_A ? cfg->slot_a : cfg->slot_b;
+}
+
 static fota_err slot_install(const struct install_request *r, struct fota_error *err)
 {
 	return install_slot(r->m, r->image_path, r->bc, r->slot, err);
@@ -51,6 +62,13 @@ static const char *script_where(const struct client_config *cfg)
 	return cfg->script_hook;
 }
 
+static const char *script_base(const struct client_config *cfg, enum bootctl_slot booted)
+{
+	(void)cfg;
+	(void)booted;
+	return NULL;
+}
+
 static fota_err script_install(const struct install_request *r, struct fota_error *err)
 {
 	return install_script(r->cfg->script_hook, r->image_path, r->m,
@@ -58,9 +76,9 @@ static fota_err script_install(const struct install_request *r, struct fota_erro
 }
 
 static const struct installer installers[] = {
-    {"file", false, false, file_missing, file_where, file_install},
-    {"ab-slot", true, true, slot_missing, slot_where, slot_install},
-    {"script", false, false, script_missing, script_where, script_install},
+    {"file", false, false, file_missing, file_where, file_base, file_install},
+    {"ab-slot", true, true, slot_missing, slot_where, slot_base, slot_install},
+    {"script", false, false, script_missing, script_where, script_base, script_install},
 };
 
 const struct installer *installer_find(const char *method)

@@ -68,6 +68,9 @@ struct installer {
 	const char *(*config_missing)(const struct client_config *cfg);
 	/* Where the image ends up, for the log. */
 	const char *(*where)(const struct client_config *cfg);
+	/* Where the installed image is, the base a delta payload applies to (read only): the
+	 * target file, or the booted slot. NULL when the method keeps none (a script). */
+	const char *(*base)(const struct client_config *cfg, enum bootctl_slot booted);
 	fota_err (*install)(const struct install_request *r, struct fota_error *err);
 };
 

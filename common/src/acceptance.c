@@ -167,8 +167,9 @@ static void judge_content(const struct fota_trust *trust, const struct fota_acce
 	}
 	if (m->has_delta_base && !dev->delta) {
 		fota_error_set(&err, FOTA_ERR_INCOMPATIBLE,
-			       "manifest rejected: delta payloads (from_sha256) are not supported "
-			       "by this agent");
+			       "manifest rejected: delta-only payloads (image.from_sha256) are not "
+			       "supported by this agent: it takes image.delta, next to a full "
+			       "payload");
 		goto refused;
 	}
 	if (dev->install_method == NULL ||

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&m, 0, sizeof(m));
 	m.compression = FOTA_COMPRESSION_ZSTD;
 	m.decoded_size = IMAGE_SIZE;
-	if (decode_chain_for(&m, &c, &err) != FOTA_OK)
+	if (decode_chain_for(&m, NULL, &c, &err) != FOTA_OK)
 		abort();
 	rc = decode_chain_run_mem(&c, data, size, count, &s, &err);
 	decode_chain_clear(&c);

@@ -5,6 +5,11 @@
 # compressed payload, is cut off half-way through decoding it into slot B (a power cut), and
 # on the next start decodes again from the staged payload, verifies slot B against the image
 # digest, arms the trial boot and is confirmed after the reboot.
+# Then a delta update (docs/install.md, "Delta payloads"): `image add --delta-from` offers a
+# delta from 2.0.0 next to the full 3.0.0 payload; the agent, running 2.0.0 on slot B, fetches
+# only the delta (by repair: nothing is broadcast on its topic), is cut off half-way through
+# applying it into slot A, applies it again from the start on the next start, verifies slot A
+# against the image digest and is confirmed on slot A; slot B is never written.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -70,4 +75,63 @@ wait "$AB_ORCH" && pass "orchestrator saw 2.0.0 confirmed" ||
 	{ cat "$T/publish.log" >&2; fail_soft "orchestrator did not see it"; }
 ls "$T/dev-1/state/transfer/"*.part >/dev/null 2>&1 &&
 	fail_soft "staged payload left behind" || pass "staged payload removed"
+
+# 3.0.0: 2.0.0 with 8 KiB changed in the middle and 4 KiB appended.
+{ head -c 1048576 "$T/v2.bin"; head -c 8192 /dev/urandom; tail -c +1056769 "$T/v2.bin"
+	head -c 4096 /dev/urandom; } >"$T/v3.bin"
+size3=$(stat -c %s "$T/v3.bin")
+sha3=$(sha256sum <"$T/v3.bin" | cut -d' ' -f1)
+id3=$(fota_image_add "$T/v3.bin" 3.0.0 3 --delta-from "$id" --method ab-slot --reboot \
+	--confirm-timeout 30) || fail "image add --delta-from failed"
+"$jws_tool" verify "$FOTA_PKI/trust" release "$FOTA_ORCH_STATE/images/$id3/manifest.jws" \
+	>"$T/manifest3.json" || fail "the stored manifest does not verify"
+jq -e --arg sha "$sha" --argjson size "$size" --arg sha3 "$sha3" '.image.sha256 == $sha3 and
+	.image.delta.from_sha256 == $sha and .image.delta.from_size == $size and
+	.image.delta.compression == "zstd" and .image.delta.size < .image.size / 20' \
+	"$T/manifest3.json" >/dev/null &&
+	pass "one manifest signs the full payload and a $(jq .image.delta.size "$T/manifest3.json")-byte delta from 2.0.0" ||
+	fail "manifest: $(jq -c .image "$T/manifest3.json")"
+delta_id=$(jq -r '.image.delta.sha256[0:16]' "$T/manifest3.json")
+cmp -s "$FOTA_ORCH_STATE/images/$delta_id/manifest.jws" \
+	"$FOTA_ORCH_STATE/images/$id3/manifest.jws" &&
+	pass "the delta payload $delta_id is stored under the same signed manifest" ||
+	fail "no delta payload $delta_id in the store"
+
+fota_client_kill dev-1
+export FOTA_CLIENT_CRASH_AT=decoding
+fota_client_start dev-1 "$T"
+unset FOTA_CLIENT_CRASH_AT
+back_online() { [[ "$(fota_status_field dev-1 state)" =~ ^(idle|confirmed)$ ]]; }
+fota_wait_for 10 back_online || fail "dev-1 did not come back online"
+fota_orch_bg "$T/publish3.log" publish "$id3" --group lab --serve \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate 8388608 \
+	--wait-devices dev-1 --wait-state confirmed --timeout 150
+AB_ORCH=$FOTA_ORCH_PID
+cut_twice() { [ "$(grep -c "crash point 'decoding' reached" "$T/dev-1/client.log")" = 2 ]; }
+fota_wait_for 60 cut_twice ||
+	{ tail -n 20 "$T/dev-1/client.log"; fail "the agent never reached the crash point applying the delta"; }
+fota_client_kill dev-1
+pass "power cut while applying the delta into slot A"
+grep -q "accepted: firmware 3.0.0 (delta payload $delta_id" "$T/dev-1/client.log" &&
+	pass "the agent chose the delta: it runs the delta's base" || fail_soft "no delta chosen"
+ab_eq "$(ab_env dev-1 "$T")" "boot_slot=B upgrade_available=0 bootcount=0 bootlimit=3" \
+	"boot environment untouched by the cut apply"
+ab_eq "$(ab_slot_sha dev-1 "$T" B "$size")" "$sha" "slot B, the base, still holds 2.0.0"
+
+fota_client_start dev-1 "$T"
+ab_wait_reboot dev-1 "$T" 90 ||
+	{ tail -n 20 "$T/dev-1/client.log"; fail "agent never asked to reboot after applying again"; }
+ab_eq "$(grep -c "decoding .*$delta_id\.part into .*A.img" "$T/dev-1/client.log")" 2 \
+	"the delta was applied twice: cut off, then from the start again"
+ab_eq "$(ab_slot_sha dev-1 "$T" A "$size3")" "$sha3" "slot A holds 3.0.0, built from the delta"
+grep -q "holds firmware 3.0.0 (from the delta payload), verified" "$T/dev-1/client.log" &&
+	pass "slot A verified against the image digest before the switch" || fail_soft "no verify line"
+ab_reboot dev-1 "$T"
+ab_eq "$AB_BOOTED" A "bootloader starts slot A on probation"
+fota_wait_state dev-1 confirmed 30 || fail "3.0.0 not confirmed after the reboot"
+pass "3.0.0 confirmed on slot A"
+ab_eq "$(jq -r .installed_sha256 "$T/dev-1/state/journal.json")" "$sha3" \
+	"journal records the 3.0.0 image digest"
+wait "$AB_ORCH" && pass "orchestrator saw 3.0.0 confirmed" ||
+	{ cat "$T/publish3.log" >&2; fail_soft "orchestrator did not see it"; }
 fota_summary

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Forged chunks (well-formed frames, right image id, wrong bytes) published by a rogue
 # identity are dropped before they touch storage, re-requested, and the image ends correct.
+# Then the same for a delta payload (image.delta): forged frames on the delta's topic are
+# dropped, the delta's chunks are re-requested and the image built from it is the signed one.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -39,4 +41,34 @@ fota_orch_bg "$T/serve.log" serve
 fota_wait_state dev-1 confirmed 60 && pass "dev-1 confirmed after repair" ||
 	{ tail -n 30 "$T/dev-1/client.log" >&2; fail "dev-1 did not finish"; }
 fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "dev-1's installed image"
+
+kill "$FOTA_ORCH_PID" && wait "$FOTA_ORCH_PID" || true
+{ head -c 300000 "$T/image.bin"; head -c 2000 /dev/urandom; tail -c +300001 "$T/image.bin"; } \
+	>"$T/image2.bin"
+id2=$(fota_image_add "$T/image2.bin" 3.0.0 11 --delta-from "$id") ||
+	fail "image add --delta-from failed"
+delta_id=$(jq -r '.image.delta.sha256[0:16]' \
+	<("$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" release \
+		"$FOTA_ORCH_STATE/images/$id2/manifest.jws"))
+dsize=$(stat -c %s "$FOTA_ORCH_STATE/images/$delta_id/image.bin")
+[ "$dsize" -le 65536 ] || fail "delta of $dsize bytes: the test expects one chunk"
+fota_orch publish "$id2" --group forgetest --no-broadcast \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" >"$T/publish2.log" 2>&1 ||
+	{ cat "$T/publish2.log" >&2; fail "publish failed"; }
+fota_wait_line "$T/dev-1/client.log" "(delta payload $delta_id" 10 || fail "dev-1 did not take the delta"
+opened() { [ "$(grep -c "fota-client info: downloading$" "$T/dev-1/client.log")" -ge 2 ]; }
+fota_wait_for 10 opened || fail "dev-1 did not open the delta's transfer from its retained table"
+head -c "$dsize" /dev/urandom >"$T/junk"
+fota_forge_frame "$delta_id" 0 1 "$T/junk" >"$T/forged.delta"
+fota_pub forger -t "fota/v1/groups/forgetest/images/$delta_id/chunks" -q 1 -f "$T/forged.delta" ||
+	fail "forger could not publish"
+fota_wait_line "$T/dev-1/client.log" "chunk 0 of $delta_id dropped" 10 &&
+	pass "the forged delta chunk was dropped" || fail "the forged delta chunk was not dropped"
+fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "nothing installed from forged delta data:"
+
+fota_orch_bg "$T/serve2.log" serve
+confirmed_2() { [ "$(fota_status_field dev-1 image)" = "$id2" ] && fota__state_is dev-1 confirmed; }
+fota_wait_for 60 confirmed_2 && pass "dev-1 confirmed 3.0.0 after repairing the delta" ||
+	{ tail -n 30 "$T/dev-1/client.log" >&2; fail "dev-1 did not finish the delta"; }
+fota_same "$T/dev-1/target/firmware.bin" "$T/image2.bin" "dev-1's image built from the delta"
 fota_summary

@@ -465,7 +465,7 @@ static const struct row rows[] = {
     {"zstd payload digest is not the installed image", t_zstd_payload_installed, FOTA_VERDICT_START,
      FOTA_RESULT_NONE, "accepted", true, false},
     {"delta image", t_delta, FOTA_VERDICT_REFUSE, FOTA_RESULT_UNSUPPORTED,
-     "delta payloads (from_sha256) are not supported", true, true},
+     "delta-only payloads (image.from_sha256) are not supported", true, true},
     {"other install method", t_wrong_method, FOTA_VERDICT_REFUSE, FOTA_RESULT_UNSUPPORTED,
      "install method 'ab-slot' but this device uses 'file'", true, true},
     {"same image as the running job", t_same_job, FOTA_VERDICT_CONTINUE, FOTA_RESULT_NONE,

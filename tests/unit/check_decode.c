@@ -158,13 +158,13 @@ START_TEST(test_plain_manifest_is_identity)
 	struct fota_error err = {0};
 
 	m.size = 10;
-	ck_assert_int_eq(decode_chain_for(&m, &c, &err), FOTA_OK);
+	ck_assert_int_eq(decode_chain_for(&m, NULL, &c, &err), FOTA_OK);
 	ck_assert(decode_chain_is_identity(&c));
 	ck_assert(decode_payload_is_image(&m));
 	ck_assert_uint_eq(c.out_size, 10);
 	m.has_delta_base = true;
 	ck_assert(!decode_payload_is_image(&m));
-	expect_err(decode_chain_for(&m, &c, &err), FOTA_ERR_INCOMPATIBLE, &err, "delta");
+	expect_err(decode_chain_for(&m, NULL, &c, &err), FOTA_ERR_INCOMPATIBLE, &err, "base");
 }
 END_TEST
 
@@ -201,7 +201,7 @@ static void zstd_chain(struct decode_chain *c)
 	m.decoded_size = DATA_SIZE;
 	fota_sha256(data, DATA_SIZE, m.decoded_sha256);
 	ck_assert(!decode_payload_is_image(&m));
-	ck_assert_msg(decode_chain_for(&m, c, &err) == FOTA_OK, "%s", err.msg);
+	ck_assert_msg(decode_chain_for(&m, NULL, c, &err) == FOTA_OK, "%s", err.msg);
 	ck_assert_int_eq(c->n, 1);
 	ck_assert_str_eq(c->stages[0]->name, "zstd");
 }

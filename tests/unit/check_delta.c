@@ -99,15 +99,20 @@ static fota_err collect(void *ctx, const uint8_t *p, size_t len, struct fota_err
 	return FOTA_OK;
 }
 
-/* Applies a delta (zstd-compressed first with zstd) and returns the chain's answer. */
+/* Applies a delta (zstd-compressed first with zstd) through the chain a delta manifest gets
+ * (decode_chain_for) and returns the chain's answer. */
 static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct collect *out,
 		      struct fota_error *err)
 {
+	struct decode_base base = {base_fd, OLD_LEN};
+	struct fota_manifest m = {0};
 	struct decode_chain c;
 	uint8_t *z = NULL;
 	fota_err rc;
 
-	memset(&c, 0, sizeof(c));
+	m.has_delta_base = true;
+	m.decoded_size = new_len;
+	fota_sha256(new_, new_len, m.decoded_sha256);
 	if (zstd) {
 		size_t cap = ZSTD_compressBound(len);
 
@@ -115,11 +120,11 @@ static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct collec
 		len = ZSTD_compress(z, cap, delta, len, 19);
 		ck_assert(!ZSTD_isError(len));
 		delta = z;
-		ck_assert_int_eq(decode_stage_zstd_new(&c.stages[c.n++], err), FOTA_OK);
+		m.compression = FOTA_COMPRESSION_ZSTD;
 	}
-	ck_assert_int_eq(decode_stage_delta_new(base_fd, OLD_LEN, &c.stages[c.n++], err), FOTA_OK);
-	c.out_size = new_len;
-	fota_sha256(new_, new_len, c.out_sha256);
+	ck_assert_int_eq(decode_chain_for(&m, &base, &c, err), FOTA_OK);
+	ck_assert_int_eq(c.n, zstd ? 2 : 1);
+	ck_assert_str_eq(c.stages[c.n - 1]->name, "delta");
 	out->len = 0;
 	rc = decode_chain_run_mem(&c, delta, len, collect, out, err);
 	decode_chain_clear(&c);
