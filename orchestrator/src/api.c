@@ -345,7 +345,9 @@ static void set_groups(struct orch_store *st, const struct orch_config *cfg, con
 	}
 	rc = orch_device_set_groups(st, id, groups, actor, &d, &changed, &err);
 	if (rc) {
-		reply_error(res, status_for(rc), rc == FOTA_ERR_NOT_FOUND ? NULL : "groups",
+		/* The rule of names and their number is about the body's groups. */
+		reply_error(res, status_for(rc),
+			    rc == FOTA_ERR_FIELD || rc == FOTA_ERR_TOO_BIG ? "groups" : NULL,
 			    err.msg);
 		goto out;
 	}
@@ -410,9 +412,11 @@ static void retry_campaign(struct orch_store *st, const char *id,
 	rc = orch_campaign_retry_by(st, id, device[0] ? device : NULL, actor, fota_time_now(), &n,
 				    &err);
 	if (rc) {
-		/* The device, where the rule was about it; else the campaign (the path). */
+		/* The device, where the rule was about it (orch_campaign_retry_by's refusals of a
+		 * device start "device "); else the campaign, which the path names. */
 		reply_error(res, status_for(rc),
-			    device[0] && strstr(err.msg, "device ") ? "device" : NULL, err.msg);
+			    device[0] && strncmp(err.msg, "device ", 7) == 0 ? "device" : NULL,
+			    err.msg);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -496,7 +500,7 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 	}
 	if (strncmp(rest, "devices/", 8) == 0) {
 		bool put = strcmp(req->method, "PUT") == 0;
-		const char *tail = path_id(rest + 8, id, FOTA_MAX_SEGMENT_LEN + 1);
+		const char *tail = path_id(rest + 8, id, sizeof(id));
 
 		if (!tail)
 			reply_error(res, 404, NULL, "no such device");

@@ -173,6 +173,8 @@ expect "operator may not set groups" 403 otto PUT devices/sim-2/groups -d "$grou
 expect "a group name the CLI refuses" 400 rita PUT devices/sim-2/groups -d '{"groups":["lab","a/b"]}'
 check "... names groups" [ "$(body .field)" = groups ]
 check "... says why" [ "$(body .error)" = "'a/b' is not a group name ([A-Za-z0-9._-])" ]
+check "... as device add --groups refuses it" exits_with 1 fota_orch device add sim-2 --groups lab,a/b
+check "... with the same words" grep -qF "device add: $(body .error)" "$T/exits.err"
 expect "more groups than a device follows" 400 rita PUT devices/sim-2/groups \
 	-d '{"groups":["g1","g2","g3","g4","g5","g6","g7","g8","g9"]}'
 check "... names groups" [ "$(body .field)" = groups ]
