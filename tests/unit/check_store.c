@@ -569,6 +569,68 @@ START_TEST(test_locks_exclusive_and_taken_over)
 }
 END_TEST
 
+struct txn_run {
+	struct orch_store *s;
+	volatile int began; /* set once begin returned */
+	fota_err rc;
+};
+
+static void *txn_worker(void *arg)
+{
+	struct txn_run *r = arg;
+	struct fota_error err = {0};
+
+	r->rc = r->s->ops->begin(r->s, &err);
+	__atomic_store_n(&r->began, 1, __ATOMIC_SEQ_CST);
+	if (r->rc == FOTA_OK)
+		r->s->ops->rollback(r->s);
+	return NULL;
+}
+
+/* True once the database shows a session waiting for an advisory lock (at most 30 s). */
+static bool advisory_waiter(void)
+{
+	struct timespec pause_50ms = {0, 50 * 1000 * 1000};
+	PGconn *c = PQconnectdb(pg_uri);
+	bool seen = false;
+	int i;
+
+	for (i = 0; i < 600 && !seen; i++) {
+		PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+					" AND NOT granted");
+
+		seen =
+		    PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+		PQclear(r);
+		if (!seen)
+			nanosleep(&pause_50ms, NULL);
+	}
+	PQfinish(c);
+	return seen;
+}
+
+/* A campaign step of one instance is one write transaction; another instance's transaction
+ * cannot begin until it ends, so two steps never interleave. */
+START_TEST(test_write_transactions_serialised)
+{
+	struct orch_store *a = open_store(), *b = open_store();
+	struct fota_error err = {0};
+	struct txn_run run = {b, 0, FOTA_OK};
+	pthread_t t;
+
+	ck_assert_int_eq(a->ops->begin(a, &err), FOTA_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, txn_worker, &run), 0);
+	ck_assert_msg(advisory_waiter(), "the second transaction never waited for the first");
+	ck_assert_msg(!__atomic_load_n(&run.began, __ATOMIC_SEQ_CST),
+		      "a second write transaction began while the first was open");
+	ck_assert_int_eq(a->ops->commit(a, &err), FOTA_OK);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(run.rc, FOTA_OK);
+	orch_store_close(a);
+	orch_store_close(b);
+}
+END_TEST
+
 #define SEQ_PER_HANDLE 300
 
 struct seq_run {
@@ -668,6 +730,7 @@ static Suite *store_suite(void)
 	/* Only a database shared by several processes has locks to prove. */
 	if (pg_uri) {
 		tcase_add_test(tc, test_locks_exclusive_and_taken_over);
+		tcase_add_test(tc, test_write_transactions_serialised);
 		tcase_add_test(tc, test_directive_seq_concurrent);
 	}
 	suite_add_tcase(s, tc);
