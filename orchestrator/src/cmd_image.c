@@ -68,8 +68,14 @@ static const char sign_usage[] =
     "with the release key to --out and prints the image id. Take FILE and the manifest to\n"
     "the orchestrator host and store them there with 'image import'.\n"
     "\n"
-    "  --out FILE             where the signed manifest (JWS JSON) is "
-    "written\n" MANIFEST_OPTIONS_HELP "\n";
+    "  --out FILE             where the signed manifest (JWS JSON) is written\n"
+    "  --compress zstd[:L]    compress FILE with zstd (as image add) into the new file\n"
+    "                         --payload-out P, the payload to import\n"
+    "  --payload-out P        where the compressed payload is written\n"
+    "  --delta-from BASE      also make a delta payload from the image file BASE to FILE\n"
+    "                         into the new file --delta-out D, offered in the manifest as\n"
+    "                         image.delta; import it with 'image import --delta D'\n"
+    "  --delta-out D          where the delta payload is written\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char import_usage[] =
     "Usage: fota-orchestrator image import FILE --manifest SIGNED.jws --trust DIR [OPTIONS]\n"
@@ -79,6 +85,8 @@ static const char import_usage[] =
     "SHA-256 and chunk table digest.\n"
     "\n"
     "  --manifest FILE        the signed manifest (JWS JSON)\n"
+    "  --delta FILE           the delta payload the manifest offers (image.delta), checked\n"
+    "                         and stored with the image\n"
     "  --trust DIR            trust store (release/ and orchestrator/ key directories, or a\n"
     "                         JWK Set file)\n"
     "\n";
@@ -116,6 +124,9 @@ enum {
 	OPT_OUT,
 	OPT_COMPRESS,
 	OPT_DELTA_FROM,
+	OPT_PAYLOAD_OUT,
+	OPT_DELTA_OUT,
+	OPT_DELTA,
 };
 
 /* clang-format off */
@@ -543,11 +554,61 @@ out:
 	return ret;
 }
 
+/* image sign --delta-out: the delta payload's size, digest and chunk table into the manifest. */
+static fota_err sign_delta_table(struct manifest_opts *mo, const char *path, struct fota_error *err)
+{
+	struct fota_manifest_delta *d = &mo->m->delta;
+	struct fota_chunk_table table = {0};
+	fota_err rc = fota_chunk_table_build_file(path, (uint32_t)mo->chunk_size, &table, d->sha256,
+						  &d->size, err);
+
+	if (rc == FOTA_OK) {
+		mo->m->has_delta = true;
+		d->chunk_count = table.count;
+		fota_chunk_table_digest(&table, d->table_sha256);
+	}
+	fota_chunk_table_clear(&table);
+	return rc;
+}
+
+/* What `image import` checks of a staged payload against its manifest (or delta view). */
+static bool stage_matches(const struct orch_stage *st, const struct fota_manifest *m,
+			  const char *file)
+{
+	uint8_t digest[FOTA_SHA256_LEN];
+
+	fota_chunk_table_digest(&st->table, digest);
+	if (st->size != m->size) {
+		orch_log("image import: %s has %llu bytes, the manifest says %llu", file,
+			 (unsigned long long)st->size, (unsigned long long)m->size);
+		return false;
+	}
+	if (!fota_digest_equal(st->sha256, m->sha256, FOTA_SHA256_LEN)) {
+		orch_log("image import: SHA-256 of %s differs from the manifest's", file);
+		return false;
+	}
+	if (st->table.count != m->chunk_count ||
+	    !fota_digest_equal(digest, m->table_sha256, FOTA_SHA256_LEN)) {
+		orch_log("image import: chunk table of %s differs from the manifest's", file);
+		return false;
+	}
+	return true;
+}
+
 /* `image sign`: the manifest of `image add`, for FILE as it is, into a file; no store. */
 static int image_sign(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    MANIFEST_LONGOPTS, {"out", required_argument, NULL, OPT_OUT}, ORCH_COMMON_LONGOPTS};
+	    MANIFEST_LONGOPTS,
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"payload-out", required_argument, NULL, OPT_PAYLOAD_OUT},
+	    {"delta-from", required_argument, NULL, OPT_DELTA_FROM},
+	    {"delta-out", required_argument, NULL, OPT_DELTA_OUT},
+	    ORCH_COMMON_LONGOPTS};
+	const char *payload_out = NULL, *delta_from = NULL, *delta_out = NULL;
+	bool wrote_payload = false, wrote_delta = false;
+	int level = 0;
 	struct orch_config cfg;
 	struct manifest_opts mo;
 	struct fota_error err = {0};
@@ -574,7 +635,15 @@ static int image_sign(int argc, char **argv)
 			out_path = optarg;
 			continue;
 		}
-		if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
+		if (opt == OPT_PAYLOAD_OUT || opt == OPT_DELTA_FROM || opt == OPT_DELTA_OUT) {
+			*(opt == OPT_PAYLOAD_OUT  ? &payload_out
+			  : opt == OPT_DELTA_FROM ? &delta_from
+						  : &delta_out) = optarg;
+			continue;
+		}
+		if (opt == OPT_COMPRESS)
+			rc = orch_compress_parse(optarg, &level, &err);
+		else if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
 			fputs(sign_usage, stderr);
 			goto out;
 		}
@@ -589,6 +658,16 @@ static int image_sign(int argc, char **argv)
 	}
 	if (optind + 1 != argc || !out_path) {
 		ret = usage_error(sign_usage, "image sign: need FILE and --out");
+		goto out;
+	}
+	if ((level > 0) != (payload_out != NULL)) {
+		ret =
+		    usage_error(sign_usage, "image sign: --compress and --payload-out go together");
+		goto out;
+	}
+	if ((delta_from != NULL) != (delta_out != NULL)) {
+		ret =
+		    usage_error(sign_usage, "image sign: --delta-from and --delta-out go together");
 		goto out;
 	}
 	file = argv[optind];
@@ -606,6 +685,24 @@ static int image_sign(int argc, char **argv)
 	}
 
 	ret = ORCH_EXIT_FAIL;
+	if (delta_from) {
+		wrote_delta = true;
+		if (orch_delta_payload_file(delta_from, file, delta_out, &mo.m->delta, &err) ||
+		    sign_delta_table(&mo, delta_out, &err)) {
+			orch_fail("image sign --delta-from", &err);
+			goto out;
+		}
+	}
+	if (level > 0) {
+		wrote_payload = true;
+		if (orch_compress_zstd(file, payload_out, level, &mo.m->decoded_size,
+				       mo.m->decoded_sha256, &err)) {
+			orch_fail("image sign --compress", &err);
+			goto out;
+		}
+		mo.m->compression = FOTA_COMPRESSION_ZSTD;
+		file = payload_out;
+	}
 	if (orch_image_source_open(file, (uint32_t)mo.chunk_size, &fd, &err) ||
 	    fota_chunk_table_build_file(file, (uint32_t)mo.chunk_size, &table, sha256, &size,
 					&err)) {
@@ -628,7 +725,12 @@ static int image_sign(int argc, char **argv)
 	/* The id `image import` will give it: the first bytes of the image SHA-256. */
 	fota_hex_encode(sha256, FOTA_IMAGE_ID_LEN, id);
 	ret = print_image(&cfg, id, mo.m, manifest_sha);
+	wrote_payload = wrote_delta = false; /* kept: they go with the manifest */
 out:
+	if (wrote_payload)
+		unlink(payload_out);
+	if (wrote_delta)
+		unlink(delta_out);
 	if (fd >= 0)
 		close(fd);
 	fota_chunk_table_clear(&table);
@@ -643,8 +745,12 @@ static int image_import(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"manifest", required_argument, NULL, OPT_MANIFEST},
 	    {"trust", required_argument, NULL, OPT_TRUST},
+	    {"delta", required_argument, NULL, OPT_DELTA},
 	    ORCH_COMMON_LONGOPTS,
 	};
+	const char *delta_path = NULL;
+	struct orch_stage *dst = NULL;
+	struct fota_manifest view;
 	struct orch_config cfg;
 	struct fota_manifest *m = NULL;
 	struct fota_error err = {0};
@@ -668,6 +774,9 @@ static int image_import(int argc, char **argv)
 			break;
 		case OPT_TRUST:
 			trust_path = optarg;
+			break;
+		case OPT_DELTA:
+			delta_path = optarg;
 			break;
 		default:
 			fputs(import_usage, stderr);
@@ -712,23 +821,31 @@ static int image_import(int argc, char **argv)
 		orch_log("import manifest: it expired at %s", t);
 		goto out;
 	}
+	if (delta_path && !m->has_delta) {
+		orch_log("image import: --delta %s, but the manifest offers no delta", delta_path);
+		goto out;
+	}
+	if (m->has_delta && !delta_path)
+		orch_log("image import: the manifest offers a delta, and no --delta was given: "
+			 "devices running its base will fall back to the full payload");
+	if (delta_path) {
+		fota_manifest_delta_view(m, &view);
+		if (orch_stage_new(&cfg, delta_path, m->chunk_size, &dst, &err)) {
+			orch_fail("image import --delta", &err);
+			goto out;
+		}
+		if (!stage_matches(dst, &view, delta_path))
+			goto out;
+	}
 	if (orch_stage_new(&cfg, file, m->chunk_size, &st, &err)) {
 		orch_fail("image import", &err);
 		goto out;
 	}
-	fota_chunk_table_digest(&st->table, digest);
-	if (st->size != m->size) {
-		orch_log("image import: %s has %llu bytes, the manifest says %llu", file,
-			 (unsigned long long)st->size, (unsigned long long)m->size);
+	if (!stage_matches(st, m, file))
 		goto out;
-	}
-	if (!fota_digest_equal(st->sha256, m->sha256, FOTA_SHA256_LEN)) {
-		orch_log("image import: SHA-256 of %s differs from the manifest's", file);
-		goto out;
-	}
-	if (st->table.count != m->chunk_count ||
-	    !fota_digest_equal(digest, m->table_sha256, FOTA_SHA256_LEN)) {
-		orch_log("image import: chunk table of %s differs from the manifest's", file);
+	/* The delta first: a stored image whose manifest offers a delta has it in the store. */
+	if (dst && orch_stage_commit(dst, (const char *)jws, jws_len, id, &err)) {
+		orch_fail("store delta payload", &err);
 		goto out;
 	}
 	if (orch_stage_commit(st, (const char *)jws, jws_len, id, &err)) {
@@ -749,6 +866,7 @@ out:
 	free(payload);
 	fota_trust_free(trust);
 	orch_stage_free(st);
+	orch_stage_free(dst);
 	free(m);
 	return ret;
 }

@@ -73,31 +73,26 @@ static fota_err load_base(const struct orch_image *img, uint8_t **out, size_t *l
 	return FOTA_OK;
 }
 
-fota_err orch_delta_payload(const struct orch_config *cfg, const char *old_id, const char *new_file,
-			    const char *dst, struct fota_manifest_delta *d, struct fota_error *err)
+/* The delta payload from old to new_file into dst; fills d but for size, sha256 and table. */
+static fota_err make_payload(const uint8_t *old, size_t old_len, const char *new_file,
+			     const char *dst, struct fota_manifest_delta *d, struct fota_error *err)
 {
-	struct orch_image *img = NULL;
-	uint8_t *old = NULL, *new_ = NULL;
-	size_t old_len = 0, new_len = 0;
+	uint8_t *new_ = NULL;
+	size_t new_len = 0;
 	char raw[PATH_MAX + 8];
 	uint8_t unused[FOTA_SHA256_LEN];
 	uint64_t raw_size = 0;
-	FILE *f = NULL;
-	fota_err rc;
+	FILE *f;
+	fota_err rc = fota_read_file(new_file, (size_t)ORCH_DELTA_MAX_BASE, &new_, &new_len, err);
 
-	rc = orch_image_open(cfg, old_id, &img, err);
-	if (rc == FOTA_OK)
-		rc = load_base(img, &old, &old_len, err);
-	if (rc == FOTA_OK)
-		rc = fota_read_file(new_file, (size_t)ORCH_DELTA_MAX_BASE, &new_, &new_len, err);
 	if (rc != FOTA_OK)
-		goto out;
+		return rc;
 	snprintf(raw, sizeof(raw), "%s.raw", dst);
 	unlink(raw);
 	f = fopen(raw, "wxe");
 	if (f == NULL) {
-		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot create %s", raw);
-		goto out;
+		free(new_);
+		return fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot create %s", raw);
 	}
 	rc = orch_delta_make(old, old_len, new_, new_len, f, err);
 	if (fclose(f) != 0 && rc == FOTA_OK)
@@ -105,16 +100,51 @@ fota_err orch_delta_payload(const struct orch_config *cfg, const char *old_id, c
 	if (rc == FOTA_OK)
 		rc = orch_compress_zstd(raw, dst, ORCH_DELTA_ZSTD_LEVEL, &raw_size, unused, err);
 	unlink(raw);
+	free(new_);
 	if (rc != FOTA_OK)
-		goto out;
-	memcpy(d->from_sha256, fota_manifest_image_sha256(&img->manifest), FOTA_SHA256_LEN);
+		return rc;
 	d->from_size = old_len;
 	d->compression = FOTA_COMPRESSION_ZSTD;
-out:
-	if (rc != FOTA_OK)
+	return FOTA_OK;
+}
+
+fota_err orch_delta_payload(const struct orch_config *cfg, const char *old_id, const char *new_file,
+			    const char *dst, struct fota_manifest_delta *d, struct fota_error *err)
+{
+	struct orch_image *img = NULL;
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	fota_err rc;
+
+	rc = orch_image_open(cfg, old_id, &img, err);
+	if (rc == FOTA_OK)
+		rc = load_base(img, &old, &old_len, err);
+	if (rc == FOTA_OK)
+		rc = make_payload(old, old_len, new_file, dst, d, err);
+	if (rc == FOTA_OK)
+		memcpy(d->from_sha256, fota_manifest_image_sha256(&img->manifest), FOTA_SHA256_LEN);
+	else
 		fota_error_prefix(err, "delta");
 	free(old);
-	free(new_);
 	orch_image_free(img);
+	return rc;
+}
+
+fota_err orch_delta_payload_file(const char *base_file, const char *new_file, const char *dst,
+				 struct fota_manifest_delta *d, struct fota_error *err)
+{
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	fota_err rc = fota_read_file(base_file, (size_t)ORCH_DELTA_MAX_BASE, &old, &old_len, err);
+
+	if (rc == FOTA_OK && old_len == 0)
+		rc = fota_error_set(err, FOTA_ERR_FIELD, "--delta-from %s is empty", base_file);
+	if (rc == FOTA_OK)
+		rc = make_payload(old, old_len, new_file, dst, d, err);
+	if (rc == FOTA_OK)
+		fota_sha256(old, old_len, d->from_sha256);
+	else
+		fota_error_prefix(err, "delta");
+	free(old);
 	return rc;
 }

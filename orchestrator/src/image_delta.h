@@ -22,4 +22,9 @@
 fota_err orch_delta_payload(const struct orch_config *cfg, const char *old_id, const char *new_file,
 			    const char *dst, struct fota_manifest_delta *d, struct fota_error *err);
 
+/* The same from an image file, base_file (offline signing: `image sign --delta-from`), whose
+ * SHA-256 becomes d->from_sha256. */
+fota_err orch_delta_payload_file(const char *base_file, const char *new_file, const char *dst,
+				 struct fota_manifest_delta *d, struct fota_error *err);
+
 #endif

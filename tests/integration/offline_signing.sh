@@ -4,7 +4,9 @@
 # manifest on a machine with the release key and no state directory, `image import` stores
 # the image on the orchestrator host against its trust store, and a real device installs it.
 # Also: what import refuses (other bytes, an untrusted key), and that sign writes nothing
-# when it fails.
+# when it fails. Then the next release signed offline with --compress and --delta-from (the
+# base is the image file of the first), imported with --delta: the device, running the
+# first, installs it from the delta payload.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -75,4 +77,52 @@ else
 	fail_soft "publish of the imported image did not end with dev-1 confirmed"
 fi
 fota_same "$T/dev-1/target/firmware.bin" "$offline/fw.bin" "dev-1's installed image"
+
+{ head -c 400000 "$offline/fw.bin"; head -c 3000 /dev/urandom; tail -c +400001 "$offline/fw.bin"; } \
+	>"$offline/fw2.bin"
+id2=$("$FOTA_ORCH_BIN" --state-dir "$offline/no-state" image sign "$offline/fw2.bin" \
+	--name firmware --version 3.0.0 --vendor acme --model gw-100 --hw B --sequence 11 \
+	--release-key "$release" --out "$offline/fw2.jws" --compress zstd \
+	--payload-out "$offline/fw2.zst" --delta-from "$offline/fw.bin" \
+	--delta-out "$offline/fw2.delta") || fail "image sign --compress --delta-from failed"
+check "image sign made no state directory" test ! -e "$offline/no-state"
+[ "$id2" = "$(sha256sum "$offline/fw2.zst" | cut -c1-16)" ] &&
+	pass "with --compress the id is the compressed payload's" || fail_soft "id2 $id2"
+cmp -s <(zstd -dc "$offline/fw2.zst") "$offline/fw2.bin" && pass "--payload-out is zstd of FILE" ||
+	fail_soft "--payload-out is not zstd of FILE"
+rc=0
+sign --release-key "$release" --out "$offline/half.jws" --compress zstd 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--compress and --payload-out go together" "$T/err" &&
+	[ ! -e "$offline/half.jws" ] && pass "--compress without --payload-out: exit 2, nothing written" ||
+	fail_soft "--compress without --payload-out: exit $rc: $(cat "$T/err")"
+rc=0
+fota_orch image import "$offline/fw2.zst" --manifest "$offline/fw2.jws" --trust "$host_trust" \
+	--delta "$offline/fw2.bin" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "fw2.bin has .* bytes, the manifest says" "$T/err" &&
+	pass "import of a wrong --delta refused: $(cat "$T/err")" ||
+	fail_soft "import of a wrong --delta: exit $rc: $(cat "$T/err")"
+rc=0
+fota_orch image import "$offline/fw.bin" --manifest "$offline/fw.jws" --trust "$host_trust" \
+	--delta "$offline/fw2.delta" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "the manifest offers no delta" "$T/err" &&
+	pass "--delta for a manifest without one refused" ||
+	fail_soft "--delta without image.delta: exit $rc: $(cat "$T/err")"
+got=$(fota_orch image import "$offline/fw2.zst" --manifest "$offline/fw2.jws" \
+	--trust "$host_trust" --delta "$offline/fw2.delta") || fail "image import --delta failed"
+[ "$got" = "$id2" ] && pass "image import stored image $id2 and its delta" ||
+	fail_soft "import printed '$got'"
+delta_id=$(sha256sum "$offline/fw2.delta" | cut -c1-16)
+check "the delta payload is in the store" cmp -s "$offline/fw2.delta" \
+	"$FOTA_ORCH_STATE/images/$delta_id/image.bin"
+if fota_orch publish "$id2" --group lab --serve \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish2.log" 2>&1; then
+	pass "dev-1 confirmed the offline-signed release"
+else
+	cat "$T/publish2.log" >&2
+	fail_soft "publish of the second imported image did not end with dev-1 confirmed"
+fi
+grep -q "accepted: firmware 3.0.0 (delta payload $delta_id" "$T/dev-1/client.log" &&
+	pass "dev-1 took the offline-signed delta" || fail_soft "dev-1 did not take the delta"
+fota_same "$T/dev-1/target/firmware.bin" "$offline/fw2.bin" "dev-1's image built from the delta"
 fota_summary
