@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Peak memory of applying a delta payload, through the agent's own decode chain
+ * (decode_base_open, decode_chain_for on a delta view, decode_chain_run into a file).
+ *
+ *   delta_apply_rss DIR SIZE_MIB
+ *
+ * Writes a SIZE_MIB base image to DIR, a new image that differs from it by 4 KiB in every MiB
+ * plus 64 KiB appended, and the zstd-compressed delta stream between them (records written
+ * directly: the apply's memory does not depend on how the records were found). Then runs
+ * itself in a fresh process to apply it, which prints its RSS before the apply (idle), its
+ * peak RSS (VmHWM) after, and the difference. Exit 0 only if the output is the new image.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "decode.h"
+#include "fota/digest.h"
+#include "fota/manifest.h"
+
+#define MIB (1024u * 1024u)
+#define CHANGE 4096u
+#define TAIL (64u * 1024u)
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void fill(uint8_t *p, size_t n, uint64_t *seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(*seed >> 56);
+	}
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+/* Compresses what it is given into f as one zstd frame with an 8 MiB window at most. */
+struct zout {
+	ZSTD_CCtx *c;
+	FILE *f;
+	uint8_t buf[1 << 17];
+};
+
+static void zput(struct zout *z, const void *p, size_t n, ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = {p, n, 0};
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = {z->buf, sizeof(z->buf), 0};
+
+		left = ZSTD_compressStream2(z->c, &out, &in, end);
+		if (ZSTD_isError(left) || fwrite(z->buf, 1, out.pos, z->f) != out.pos)
+			die("zstd");
+	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
+}
+
+static void make(const char *dir, uint64_t mib, uint8_t sha[FOTA_SHA256_LEN], uint64_t *new_size)
+{
+	char path[512];
+	uint8_t *base = malloc(MIB), *diff = calloc(1, MIB), rec[24], hdr[16];
+	uint64_t seed = 1, seed2 = 2;
+	struct fota_sha256_ctx *h = fota_sha256_new();
+	struct zout *z = calloc(1, sizeof(*z));
+	FILE *bf;
+
+	snprintf(path, sizeof(path), "%s/base.img", dir);
+	bf = fopen(path, "we");
+	snprintf(path, sizeof(path), "%s/delta.zst", dir);
+	z->f = fopen(path, "we");
+	z->c = ZSTD_createCCtx();
+	if (!base || !diff || !h || !bf || !z->f || !z->c)
+		die("setup");
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, 3);
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_windowLog, 23);
+	*new_size = mib * MIB + TAIL;
+	memcpy(hdr, "FOTADLT1", 8);
+	put64(hdr + 8, *new_size);
+	zput(z, hdr, sizeof(hdr), ZSTD_e_continue);
+	for (uint64_t m = 0; m < mib; m++) {
+		fill(base, MIB, &seed);
+		if (fwrite(base, 1, MIB, bf) != MIB)
+			die("write base");
+		memset(diff, 0, MIB);
+		fill(diff + MIB / 2, CHANGE, &seed2);
+		put64(rec, MIB);
+		put64(rec + 8, m + 1 == mib ? TAIL : 0);
+		put64(rec + 16, 0);
+		zput(z, rec, sizeof(rec), ZSTD_e_continue);
+		zput(z, diff, MIB, ZSTD_e_continue);
+		for (size_t i = 0; i < MIB; i++)
+			base[i] = (uint8_t)(base[i] + diff[i]);
+		fota_sha256_update(h, base, MIB);
+	}
+	fill(base, TAIL, &seed2);
+	zput(z, base, TAIL, ZSTD_e_end);
+	fota_sha256_update(h, base, TAIL);
+	fota_sha256_final(h, sha);
+	if (fclose(bf) != 0 || fclose(z->f) != 0)
+		die("close");
+	ZSTD_freeCCtx(z->c);
+	fota_sha256_free(h);
+	free(z);
+	free(base);
+	free(diff);
+}
+
+static long status_kib(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The fresh process: what the agent's install thread does with a staged delta. */
+static int apply(const char *dir, uint64_t base_size, uint64_t new_size, const char *sha_hex)
+{
+	struct fota_manifest m = {0};
+	struct decode_base base;
+	struct decode_chain c;
+	struct fota_error err = {0};
+	char bpath[512], dpath[512], opath[512];
+	uint8_t base_sha[FOTA_SHA256_LEN];
+	long idle = status_kib("VmRSS:"), peak;
+	fota_err rc;
+
+	snprintf(bpath, sizeof(bpath), "%s/base.img", dir);
+	snprintf(dpath, sizeof(dpath), "%s/delta.zst", dir);
+	snprintf(opath, sizeof(opath), "%s/new.img", dir);
+	/* The base digest, as the manifest would carry it (not counted: the orchestrator's). */
+	{
+		int fd = open(bpath, O_RDONLY | O_CLOEXEC);
+		struct fota_sha256_ctx *h = fota_sha256_new();
+		uint8_t *b = malloc(MIB);
+		ssize_t n;
+
+		while ((n = read(fd, b, MIB)) > 0)
+			fota_sha256_update(h, b, (size_t)n);
+		fota_sha256_final(h, base_sha);
+		fota_sha256_free(h);
+		free(b);
+		close(fd);
+		idle = status_kib("VmRSS:");
+	}
+	m.has_delta_base = true;
+	m.compression = FOTA_COMPRESSION_ZSTD;
+	m.decoded_size = new_size;
+	fota_hex_decode(sha_hex, m.decoded_sha256, FOTA_SHA256_LEN, NULL);
+	rc = decode_base_open(bpath, base_size, base_sha, &base, &err);
+	if (rc == FOTA_OK)
+		rc = decode_chain_for(&m, &base, &c, &err);
+	if (rc == FOTA_OK) {
+		rc = decode_chain_run(&c, dpath, opath, false, NULL, NULL, &err);
+		decode_chain_clear(&c);
+	}
+	decode_base_close(&base);
+	peak = status_kib("VmHWM:");
+	printf("apply %" PRIu64 " MiB: idle RSS %ld KiB, peak RSS %ld KiB, peak above idle %.1f "
+	       "MiB, %s\n",
+	       base_size / MIB, idle, peak, (double)(peak - idle) / 1024.0,
+	       rc == FOTA_OK ? "output verified" : err.msg);
+	return rc == FOTA_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t sha[FOTA_SHA256_LEN];
+	char hex[FOTA_SHA256_HEX_LEN + 1], bs[32], ns[32];
+	uint64_t mib, new_size = 0;
+	pid_t pid;
+	int st;
+
+	if (argc == 6 && strcmp(argv[1], "apply") == 0)
+		return apply(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
+			     argv[5]);
+	if (argc != 3 || (mib = strtoull(argv[2], NULL, 10)) == 0) {
+		fprintf(stderr, "usage: delta_apply_rss DIR SIZE_MIB\n");
+		return 2;
+	}
+	make(argv[1], mib, sha, &new_size);
+	fota_hex_encode(sha, FOTA_SHA256_LEN, hex);
+	snprintf(bs, sizeof(bs), "%" PRIu64, mib * MIB);
+	snprintf(ns, sizeof(ns), "%" PRIu64, new_size);
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", argv[0], "apply", argv[1], bs, ns, hex, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		die("fork");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
