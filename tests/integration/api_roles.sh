@@ -192,6 +192,10 @@ check "... and that the assignment was published" [ "$(body .assignment_publishe
 check "the CLI shows the new groups" [ "$(fota_orch device show sim-2 --json | jq -r .groups)" = beta,lab ]
 fota_sub orchestrator -t fota/v1/devices/sim-2/assignment -C 1 -W 3 >"$T/assignment.jws" ||
 	fail "no retained assignment on sim-2's topic"
+check "... on a connection of the API's own ($(grep -o 'as [^ ]*-api ' "$FOTA_BROKER_LOG" | head -1))" \
+	grep -q -- '-[0-9]*-api ' "$FOTA_BROKER_LOG"
+check "... which did not push serve off the broker" \
+	[ "$(grep -c "broker connection lost" "$T/serve.log" || true)" = 0 ]
 check "the retained assignment names both groups" \
 	[ "$(jq -r .payload "$T/assignment.jws" | tr '_-' '/+' | base64 -d 2>/dev/null | jq -c .groups)" = '["beta","lab"]' ]
 expect "viewer reads sim-2's events" 200 vera GET devices/sim-2/events
