@@ -27,6 +27,8 @@
  * answers a refused subscribe or publish by disconnecting) keeps the backoff growing, so a
  * refusal is not retried at the minimum delay forever. */
 #define STABLE_CONNECTION_MS 10000
+/* How long past its own timeout a reconnect may stay unanswered before it is settled here. */
+#define SILENT_CONNECT_MARGIN_MS 2000
 
 struct subscription {
 	char *filter;
@@ -36,7 +38,9 @@ struct subscription {
 struct slot {
 	int in_use;
 	MQTTAsync_token token;
-	struct fota_mqtt_tally *tally; /* NULL: not counted */
+	struct fota_mqtt_tally *tally;	    /* NULL: not counted */
+	uint64_t seq;			    /* publishing order, to find the oldest unanswered */
+	char topic[FOTA_MAX_TOPIC_LEN + 1]; /* named if the broker closes the connection */
 };
 
 struct early {
@@ -70,13 +74,15 @@ struct fota_mqtt {
 	int last_rc; /* last connect failure code */
 	char last_error[200];
 	unsigned backoff_ms;
-	int64_t connected_ms; /* monotonic time of the last successful connect */
+	int64_t connected_ms;	    /* monotonic time of the last successful connect */
+	int64_t connect_started_ms; /* of the attempt in progress, for the watchdog */
 	char pending_filter[FOTA_MAX_TOPIC_LEN + 16]; /* of the synchronous subscribe */
 
 	struct subscription subs[MAX_SUBSCRIPTIONS];
 	size_t n_subs;
 	/* Result of a synchronous subscribe: 1 waiting, 0 ok, -1 refused, -2 the connection
-	 * closed before the SUBACK (how some brokers refuse). */
+	 * closed before the SUBACK (how some brokers refuse), -3 the same while a publish was
+	 * unanswered too (which of the two was refused is unknown). */
 	int sub_pending;
 
 	struct slot slots[MAX_INFLIGHT];
@@ -85,6 +91,21 @@ struct fota_mqtt {
 	size_t n_early;
 	uint64_t failed_publishes;
 	unsigned generation; /* bumped when a connection is lost and every slot freed */
+	uint64_t publish_seq;
+	/* The oldest publish that failed on the current connection: Paho may fail the publishes
+	 * in flight before it reports the connection lost. */
+	char failed_topic[FOTA_MAX_TOPIC_LEN + 1];
+	unsigned failed_generation;
+
+	/* Renewed subscriptions in sending order, and how many SUBACKs came back: SUBACKs keep
+	 * that order, so a broker that closes the connection instead of answering refused the
+	 * first unanswered one. */
+	char *resub[MAX_SUBSCRIPTIONS];
+	size_t n_resub, resub_answered;
+	/* A refusal (a young connection closed with an operation unanswered) was reported
+	 * through on_lost: more are not, until a connection becomes stable (a broker that
+	 * refuses by disconnecting would otherwise fill the log at every reconnect). */
+	bool refusal_reported;
 };
 
 static char *dup_or_null(const char *s)
@@ -124,6 +145,32 @@ static int ssl_error_cb(const char *str, size_t len, void *u)
 static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp);
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp);
 
+/* Caller holds lock. */
+static void forget_resubscriptions(struct fota_mqtt *m)
+{
+	for (size_t i = 0; i < m->n_resub; i++)
+		free(m->resub[i]);
+	m->n_resub = 0;
+	m->resub_answered = 0;
+}
+
+static void on_resubscribe_answered(void *ctx, MQTTAsync_successData *resp)
+{
+	struct fota_mqtt *m = ctx;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	if (m->resub_answered < m->n_resub)
+		m->resub_answered++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_resubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	on_resubscribe_answered(ctx, NULL);
+}
+
 /* Paho thread: renew every remembered subscription without waiting for the SUBACKs. The
  * filters are copied under the lock, because the owner may change the list meanwhile, and
  * Paho is never called with the lock held. */
@@ -133,6 +180,7 @@ static void resubscribe_all(struct fota_mqtt *m)
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->lock);
+	forget_resubscriptions(m);
 	for (size_t i = 0; i < m->n_subs; i++) {
 		copy[n].filter = strdup(m->subs[i].filter);
 		copy[n].qos = m->subs[i].qos;
@@ -144,8 +192,18 @@ static void resubscribe_all(struct fota_mqtt *m)
 		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 
 		ro.context = m;
-		MQTTAsync_subscribe(m->client, copy[i].filter, copy[i].qos, &ro);
-		free(copy[i].filter);
+		ro.onSuccess = on_resubscribe_answered;
+		ro.onFailure = on_resubscribe_failed;
+		pthread_mutex_lock(&m->lock);
+		m->resub[m->n_resub++] = copy[i].filter; /* owned by m from here */
+		pthread_mutex_unlock(&m->lock);
+		if (MQTTAsync_subscribe(m->client, copy[i].filter, copy[i].qos, &ro) !=
+		    MQTTASYNC_SUCCESS) {
+			pthread_mutex_lock(&m->lock);
+			m->resub_answered =
+			    m->n_resub; /* not sent: nothing to blame on the broker */
+			pthread_mutex_unlock(&m->lock);
+		}
 	}
 }
 
@@ -156,6 +214,11 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 
 	(void)resp;
 	pthread_mutex_lock(&m->lock);
+	if (m->connected) {
+		/* Already taken for this connection by the watchdog below. */
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
 	reconnected = m->ever_connected;
 	m->connected = 1;
 	m->connecting = 0;
@@ -185,26 +248,92 @@ static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Caller holds lock. Appends 'topic' to the list in out unless it is there already. */
+static void list_topic(char *out, size_t size, const char *topic, unsigned *n)
+{
+	size_t len = strlen(out), tlen = strlen(topic);
+
+	for (const char *p = strstr(out, topic); p; p = strstr(p + 1, topic))
+		if (p > out && p[-1] == '\'' && p[tlen] == '\'')
+			return;
+	if (++*n <= 3)
+		snprintf(out + len, size - len, "%s'%s'", len ? ", " : "", topic);
+}
+
+/* Caller holds lock. The operations the broker left unanswered when it closed the
+ * connection, which some brokers (RabbitMQ's MQTT plugin, say) do instead of acknowledging
+ * and dropping a refused publish or subscription; "" when nothing was waiting. Every
+ * unanswered one is named: which of them was refused, MQTT 3.1.1 does not say. Tells
+ * whether a publish was among them, which makes a pending subscribe's refusal uncertain. */
+static bool describe_unanswered(const struct fota_mqtt *m, char *why, size_t size)
+{
+	char topics[3 * (FOTA_MAX_TOPIC_LEN + 4) + 1] = "";
+	const char *filter = NULL;
+	unsigned n = 0;
+
+	if (m->sub_pending == 1)
+		filter = m->pending_filter;
+	else if (m->resub_answered < m->n_resub)
+		filter = m->resub[m->resub_answered]; /* SUBACKs come in order */
+	if (m->failed_generation == m->generation + 1)
+		list_topic(topics, sizeof(topics), m->failed_topic, &n);
+	for (unsigned i = 0; i < m->max_inflight; i++)
+		if (m->slots[i].in_use)
+			list_topic(topics, sizeof(topics), m->slots[i].topic, &n);
+	if (filter && n)
+		snprintf(why, size,
+			 "the broker closed the connection after SUBSCRIBE '%s' while PUBLISH to "
+			 "%s%s was unanswered (one of them refused?)",
+			 filter, topics, n > 3 ? " and more" : "");
+	else if (filter)
+		snprintf(why, size, "the broker closed the connection after SUBSCRIBE '%s'%s",
+			 filter, m->sub_pending == 1 ? "" : " (renewed on reconnect; refused?)");
+	else if (n)
+		snprintf(why, size,
+			 "the broker closed the connection while PUBLISH to %s%s was unanswered "
+			 "(refused?)",
+			 topics, n > 3 ? " and more" : "");
+	else
+		why[0] = '\0';
+	return n > 0;
+}
+
 static void connection_lost(void *ctx, char *cause)
 {
 	struct fota_mqtt *m = ctx;
-	char why[sizeof(m->pending_filter) + 80];
+	char why[4 * (FOTA_MAX_TOPIC_LEN + 16) + 192];
+	bool stable, publishing, repeated = false;
 
 	pthread_mutex_lock(&m->lock);
+	/* A connection Paho never confirmed (see settle_silent_connect) was never stable. */
+	stable = m->connected && fota_time_mono_ms() - m->connected_ms >= STABLE_CONNECTION_MS;
 	m->connected = 0;
-	if (fota_time_mono_ms() - m->connected_ms >= STABLE_CONNECTION_MS)
+	if (stable) {
 		m->backoff_ms = m->reconnect_min_ms;
-	if (m->sub_pending == 1) {
-		m->sub_pending = -2;
-		snprintf(why, sizeof(why), "the broker closed the connection after SUBSCRIBE '%s'",
-			 m->pending_filter);
-		if (cause == NULL || *cause == '\0') {
+		m->refusal_reported = false;
+	}
+	/* Named only when the broker gave no reason and closed a young connection: a broker
+	 * restart an hour into a broadcast also leaves publishes unanswered, and is no
+	 * refusal. */
+	publishing = describe_unanswered(m, why, sizeof(why));
+	if (m->sub_pending == 1)
+		m->sub_pending = publishing ? -3 : -2;
+	if (why[0] != '\0' && !stable && (cause == NULL || *cause == '\0')) {
+		repeated = m->refusal_reported;
+		if (!repeated) {
+			m->refusal_reported = true;
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 "; such closings are not reported again until a connection "
+				 "lasts %d s",
+				 STABLE_CONNECTION_MS / 1000);
 			free(cause);
 			cause = strdup(why);
 		}
 	}
-	/* In-flight QoS 1 messages die with a clean session: free their slots and count them,
-	 * so publishers are not stuck waiting for acknowledgements that will never come. */
+	forget_resubscriptions(m);
+	/* In-flight QoS 1 messages die with a clean session: free their slots and count
+	 * them, so publishers are not stuck waiting for acknowledgements that will never
+	 * come. */
 	for (unsigned i = 0; i < m->max_inflight; i++) {
 		if (m->slots[i].in_use) {
 			m->slots[i].in_use = 0;
@@ -219,7 +348,7 @@ static void connection_lost(void *ctx, char *cause)
 	m->lost = 1;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
-	if (m->cb.on_lost)
+	if (m->cb.on_lost && !repeated)
 		m->cb.on_lost(m->cb.ctx, cause ? cause : "connection lost");
 	free(cause);
 }
@@ -247,11 +376,22 @@ static void count(struct fota_mqtt_tally *tally, int failed)
 		tally->acked++;
 }
 
+/* Caller holds lock. */
+static void note_failed_publish(struct fota_mqtt *m, const char *topic)
+{
+	if (m->failed_generation == m->generation + 1)
+		return; /* the oldest failure of this connection is already named */
+	snprintf(m->failed_topic, sizeof(m->failed_topic), "%s", topic);
+	m->failed_generation = m->generation + 1; /* + 1: zero means none */
+}
+
 /* Caller holds lock. Frees the slot of token or remembers it as completed early. */
 static void complete_token(struct fota_mqtt *m, MQTTAsync_token token, int failed)
 {
 	for (unsigned i = 0; i < m->max_inflight; i++) {
 		if (m->slots[i].in_use && m->slots[i].token == token) {
+			if (failed)
+				note_failed_publish(m, m->slots[i].topic);
 			m->slots[i].in_use = 0;
 			m->inflight--;
 			if (failed)
@@ -348,6 +488,7 @@ static int start_connect(struct fota_mqtt *m)
 		co.will = &wo;
 	}
 	m->connecting = 1;
+	m->connect_started_ms = fota_time_mono_ms();
 	m->last_error[0] = '\0';
 	/* Never call into Paho holding our lock: its thread takes our lock in callbacks. */
 	pthread_mutex_unlock(&m->lock);
@@ -356,6 +497,32 @@ static int start_connect(struct fota_mqtt *m)
 	if (rc != MQTTASYNC_SUCCESS)
 		m->connecting = 0;
 	return rc;
+}
+
+/* Caller holds lock (released around the Paho call). Paho 1.3 can leave a reconnect
+ * unanswered: the broker sent CONNACK (or the attempt died), yet neither onSuccess nor
+ * onFailure ever comes, nor the connect timeout (seen against RabbitMQ after a few
+ * connections it closed in answer to a refused publish). Past the timeout and a margin, the
+ * attempt is settled by asking Paho whether it is connected. */
+static void settle_silent_connect(struct fota_mqtt *m)
+{
+	int connected;
+
+	pthread_mutex_unlock(&m->lock);
+	connected = MQTTAsync_isConnected(m->client);
+	pthread_mutex_lock(&m->lock);
+	if (!m->connecting || m->connected)
+		return; /* a callback came meanwhile */
+	if (connected) {
+		pthread_mutex_unlock(&m->lock);
+		on_connect_ok(m, NULL);
+		pthread_mutex_lock(&m->lock);
+		return;
+	}
+	m->connecting = 0;
+	m->lost = 1;
+	snprintf(m->last_error, sizeof(m->last_error), "no answer to the connect within %d s",
+		 m->connect_timeout_s);
 }
 
 static void *reconnect_main(void *arg)
@@ -367,6 +534,19 @@ static void *reconnect_main(void *arg)
 		struct timespec deadline;
 		unsigned delay, jitter;
 
+		if (m->connecting && m->ever_connected) {
+			int64_t due = m->connect_started_ms + m->connect_timeout_s * 1000LL +
+				      SILENT_CONNECT_MARGIN_MS;
+			int64_t left = due - fota_time_mono_ms();
+
+			if (left <= 0)
+				settle_silent_connect(m);
+			else {
+				deadline_after(&deadline, (int)left);
+				wait_until(m, &deadline);
+			}
+			continue;
+		}
 		if (!m->lost || m->connecting) {
 			pthread_cond_wait(&m->cond, &m->lock);
 			continue;
@@ -499,6 +679,7 @@ void fota_mqtt_free(struct fota_mqtt *m)
 	}
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i].filter);
+	forget_resubscriptions(m);
 	free(m->uri);
 	free(m->client_id);
 	free(m->ca);
@@ -694,7 +875,16 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 			goto out;
 		}
 	}
-	if (m->sub_pending < 0) {
+	if (m->sub_pending == -3) {
+		/* A publish was refused as likely as the subscription: kept, so that the
+		 * reconnect renews it, and the caller learns the connection went. */
+		rc = fota_error_set(err, FOTA_ERR_MQTT,
+				    "mqtt: broker closed the connection after subscription '%s' "
+				    "while a publish was unanswered too (which one it refused is "
+				    "unknown; renewed on reconnect)",
+				    filter);
+		m->sub_pending = 0;
+	} else if (m->sub_pending < 0) {
 		int i = find_subscription(m, filter);
 
 		/* Forgotten, so that reconnects do not repeat a refusal the caller has seen. */
@@ -850,6 +1040,8 @@ fota_err fota_mqtt_publish_tallied(struct fota_mqtt *m, const char *topic, const
 		m->slots[slot].in_use = 1;
 		m->slots[slot].token = 0;
 		m->slots[slot].tally = tally;
+		m->slots[slot].seq = ++m->publish_seq;
+		snprintf(m->slots[slot].topic, sizeof(m->slots[slot].topic), "%s", topic);
 		m->inflight++;
 	}
 	gen = m->generation;
@@ -869,6 +1061,8 @@ fota_err fota_mqtt_publish_tallied(struct fota_mqtt *m, const char *topic, const
 	}
 	if (qos > 0) {
 		if (take_early(m, ro.token, &failed)) {
+			if (failed)
+				note_failed_publish(m, m->slots[slot].topic);
 			m->slots[slot].in_use = 0;
 			m->inflight--;
 			count(tally, failed);

@@ -8,7 +8,9 @@
 # - after a broker restart, a device that joins late (dev-2, started only then) gets the
 #   retained directive and table and installs; the daemon reconnects by itself;
 # - a message over our own size limit, which RabbitMQ delivers, is dropped with the reason;
-# - `status` shows both devices confirmed, from the broker's retained statuses.
+# - `status` shows both devices confirmed, from the broker's retained statuses;
+# - a device whose status publish the broker refuses (by closing the connection) names the
+#   refused topic once, and keeps reconnecting with a growing backoff.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -18,6 +20,7 @@ set -euo pipefail
 fota_require jq
 fota_tmpdir T
 fota_pki "$T/pki"
+export FOTA_RABBIT_NO_STATUS=dev-5
 fota_rabbit_start "$T/rabbit"
 pass "RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo '?') answers MQTT over mutual TLS on port $FOTA_BROKER_PORT"
 export FOTA_ORCH_STATE=$T/orch
@@ -60,6 +63,22 @@ fota_pub orchestrator -q 1 -t fota/v1/devices/dev-2/chunks -f "$T/big" ||
 text="dropped: message of 1100000 bytes on 'fota/v1/devices/dev-2/chunks' exceeds our limit"
 check "RabbitMQ delivered a 1,100,000-byte frame and dev-2 dropped it with the reason" \
 	fota_wait_for 10 grep -qF "$text" "$T/dev-2/client.log"
+
+# dev-5 may not publish its status: RabbitMQ closes the connection at each attempt.
+fota_client_conf dev-5 "$T" lab
+fota_client_start dev-5 "$T"
+closings() { grep "connection lost: the broker closed the connection" "$T/dev-5/client.log" || true; }
+reconnects() { grep -c "reconnected" "$T/dev-5/client.log" || true; }
+if fota_wait_for 60 eval '[ "$(reconnects)" -ge 3 ]'; then
+	pass "dev-5 kept reconnecting after the refusals ($(reconnects) reconnects)"
+else
+	fail_soft "dev-5 did not reconnect 3 times: $(grep -v "repair request not sent" "$T/dev-5/client.log" | tail -n 30)"
+fi
+reported_once() {
+	[ "$(closings | wc -l)" -eq 1 ] && closings | grep -qF "'fota/v1/devices/dev-5/status'"
+}
+check "dev-5 reported the closings once, naming its status publish: $(closings | cut -c1-400)" \
+	reported_once
 
 fota_orch status --json >"$T/status.json" 2>"$T/status.err" || fail "status: $(cat "$T/status.err")"
 state() { jq -r --arg d "$1" '.[] | select(.device == $d) | "\(.state)/\(.source)"' "$T/status.json"; }

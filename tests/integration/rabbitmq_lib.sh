@@ -51,7 +51,12 @@ fota_rabbit_config() {
 		for u in $users; do
 			case $u in orchestrator | forger) continue ;; esac
 			printf ',{"user":"%s","vhost":"/","exchange":"amq.topic",' "$u"
-			printf '"write":"^fota\\\\.v1\\\\.devices\\\\.{username}\\\\.(status|request)$",'
+			# FOTA_RABBIT_NO_STATUS: devices refused their own status topic, to see how
+			# the agent meets a broker that refuses a publish by closing the connection.
+			case " ${FOTA_RABBIT_NO_STATUS:-} " in
+			*" $u "*) printf '"write":"^fota\\\\.v1\\\\.devices\\\\.{username}\\\\.request$",' ;;
+			*) printf '"write":"^fota\\\\.v1\\\\.devices\\\\.{username}\\\\.(status|request)$",' ;;
+			esac
 			printf '"read":"^fota\\\\.v1\\\\.(groups\\\\.[^.]+\\\\.(directive|images\\\\.[^.]+\\\\.(table|chunks))|devices\\\\.{username}\\\\.(chunks|assignment))$"}'
 		done
 		printf ']}\n'
