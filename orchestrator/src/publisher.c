@@ -77,11 +77,15 @@ fota_err orch_publish_tables(const struct orch_publisher *pub, const struct orch
 	if (rc || !img->manifest.has_delta)
 		return rc;
 	fota_hex_encode(img->manifest.delta.sha256, FOTA_IMAGE_ID_LEN, id);
-	rc = orch_image_open(cfg, id, &delta, err);
-	if (rc == FOTA_OK)
-		rc = publish_retained_table(pub, cfg->prefix, group, delta, err);
-	else
-		fota_error_prefix(err, "the delta payload");
+	if (orch_image_open(cfg, id, &delta, err) != FOTA_OK) {
+		/* Imported without it: devices running its base ask for it, get nothing and fall
+		 * back to the full payload by themselves. */
+		orch_log("image %s: its delta payload %s is not usable (%s); devices running the "
+			 "base will fall back to the full payload",
+			 img->id, id, err->msg);
+		return FOTA_OK;
+	}
+	rc = publish_retained_table(pub, cfg->prefix, group, delta, err);
 	orch_image_free(delta);
 	return rc;
 }

@@ -35,7 +35,8 @@ fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
 
 /* The retained tables a campaign for img in group starts with, on each payload's table topic:
  * the image's, then, when its manifest offers a delta (image.delta), the delta payload's from
- * the store, so that a device fetching the delta finds its table as it subscribes. */
+ * the store, so that a device fetching the delta finds its table as it subscribes. A delta
+ * payload missing from the store is logged, not an error: devices fall back to the image. */
 fota_err orch_publish_tables(const struct orch_publisher *pub, const struct orch_config *cfg,
 			     const char *group, const struct orch_image *img,
 			     struct fota_error *err);

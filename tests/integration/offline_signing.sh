@@ -6,7 +6,9 @@
 # Also: what import refuses (other bytes, an untrusted key), and that sign writes nothing
 # when it fails. Then the next release signed offline with --compress and --delta-from (the
 # base is the image file of the first), imported with --delta: the device, running the
-# first, installs it from the delta payload.
+# first, installs it from the delta payload. A third release imported without its delta: the
+# device, running its base, asks for the delta, gets nothing (it is not in the store), and
+# falls back to the full payload by itself, saying why.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -125,4 +127,29 @@ fi
 grep -q "accepted: firmware 3.0.0 (delta payload $delta_id" "$T/dev-1/client.log" &&
 	pass "dev-1 took the offline-signed delta" || fail_soft "dev-1 did not take the delta"
 fota_same "$T/dev-1/target/firmware.bin" "$offline/fw2.bin" "dev-1's image built from the delta"
+
+{ head -c 200000 "$offline/fw2.bin"; head -c 3000 /dev/urandom; tail -c +200001 "$offline/fw2.bin"; } \
+	>"$offline/fw3.bin"
+id3=$("$FOTA_ORCH_BIN" --state-dir "$offline/no-state" image sign "$offline/fw3.bin" \
+	--name firmware --version 4.0.0 --vendor acme --model gw-100 --hw B --sequence 12 \
+	--release-key "$release" --out "$offline/fw3.jws" --delta-from "$offline/fw2.bin" \
+	--delta-out "$offline/fw3.delta") || fail "image sign --delta-from failed"
+fota_orch image import "$offline/fw3.bin" --manifest "$offline/fw3.jws" \
+	--trust "$host_trust" >/dev/null || fail "image import without --delta failed"
+fota_client_kill dev-1
+fota_client_conf dev-1 "$T" lab max_retries=2
+fota_client_start dev-1 "$T"
+if fota_orch publish "$id3" --group lab --serve \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish3.log" 2>&1; then
+	pass "dev-1 confirmed a release whose delta is not in the store"
+else
+	cat "$T/publish3.log" >&2
+	fail_soft "publish of the third image did not end with dev-1 confirmed"
+fi
+reason=$(fota_status_field dev-1 reason)
+[[ "$reason" == "full payload: stalled: 2 repair requests brought no new chunk"* ]] &&
+	pass "the unavailable delta fell back to the full payload: $reason" ||
+	fail_soft "unavailable delta: reason '$reason'"
+fota_same "$T/dev-1/target/firmware.bin" "$offline/fw3.bin" "dev-1's image from the full payload"
 fota_summary
