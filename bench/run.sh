@@ -186,16 +186,23 @@ image_for() {
 	[ -n "$ID" ] || fail "image add of $1 failed (see $T/image-add.log)"
 }
 
-# ours_publish ID GROUP DEVS(comma) [publish options...]: seconds until all are confirmed.
+# ours_publish ID GROUP DEVS(comma) [publish options...]: seconds until all are confirmed
+# and the command has exited in R; until it printed the last device's "confirmed" in
+# R_SEEN (the end point of the Paho baselines: no teardown). Its stdout, each line behind
+# the time it was read, in $T/publish.out.
 ours_publish() {
-	local id=$1 group=$2 devs=$3 t0 t1
+	local id=$1 group=$2 devs=$3 t0 t1 seen
 	shift 3
 	t0=$(now_ms)
 	fota_orch publish "$id" --group "$group" --orch-key "$ORCH_KEY" --wait-devices "$devs" \
-		--wait-state confirmed --timeout 900 "$@" >"$T/publish.log" 2>&1 ||
+		--wait-state confirmed --timeout 900 "$@" 2>"$T/publish.log" |
+		while IFS= read -r line; do printf '%s %s\n' "$(now_ms)" "$line"; done \
+			>"$T/publish.out" ||
 		{ tail -n 20 "$T/publish.log" >&2; fail "publish of $id to $group failed"; }
 	t1=$(now_ms)
 	R=$(secs "$t0" "$t1")
+	seen=$(awk '/ confirmed$/ {t = $1} END {print t}' "$T/publish.out")
+	R_SEEN=$(secs "$t0" "${seen:-$t1}")
 }
 
 RUN_GROUP=0
@@ -337,7 +344,7 @@ https_get() {
 # 1. One device, end to end.
 bench_transfer() {
 	local mib=$MIB_ONE img=$T/one.bin id id256 r
-	local -a ours ours0 ours256 whole p64 p256 https
+	local -a ours seen ours0 ours256 whole p64 p256 https
 	note "1. single device, $mib MiB"
 	fota_random_image "$img" "$mib"
 	image_for "$img"
@@ -345,7 +352,7 @@ bench_transfer() {
 	image_for "$img" 262144
 	id256=$ID
 	for ((r = 0; r < RUNS; r++)); do
-		ours_single "$img" "$id"; ours+=("$R")
+		ours_single "$img" "$id"; ours+=("$R"); seen+=("$R_SEEN")
 		ours_single "$img" "$id" --rate 64M; ours0+=("$R")
 		ours_single "$img" "$id256"; ours256+=("$R")
 		mosq_whole "$img"; whole+=("$R")
@@ -375,6 +382,8 @@ bench_transfer() {
 			"${pair:+$(ratio "$pair" "$m")} |"
 	}
 	row1 "ours, defaults (64 KiB chunks, window 8, no --rate)" "$m64" "${ours[@]}"
+	row1 "ours, defaults, until publish prints confirmed (no exit; as the Paho rows end)" "$m64" \
+		"${seen[@]}"
 	row1 "ours, --rate 64M (the former default pace), 64 KiB chunks" "$m64" "${ours0[@]}"
 	row1 "ours, defaults, 256 KiB chunks" "$m256" "${ours256[@]}"
 	row1 "(a) mosquitto_pub -f, one message -> mosquitto_sub" "" "${whole[@]}"
@@ -456,7 +465,7 @@ bench_fixed() {
 # 2. Fan-out to one group.
 bench_fanout() {
 	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0
-	local -a ours paho ocpu pcpu orss prss
+	local -a ours paho ocpu pcpu orss prss rep
 	note "2. fan-out, $mib MiB to: $FANOUT"
 	fota_random_image "$img" "$mib"
 	image_for "$img"
@@ -466,12 +475,14 @@ bench_fanout() {
 	out ""
 	out "Seconds until the last device has the image (ours: verified, installed, confirmed;"
 	out "Paho: every chunk written); broker CPU seconds and broker peak RSS (VmHWM, MiB) over"
-	out "the same interval."
+	out "the same interval; repairs: chunk frames the orchestrator sent again on request"
+	out "(publish --json, repairs.frames). Both sides: 64 KiB chunks, QoS 1; Paho window 8,"
+	out "ours the default flow control (at most 8 in flight)."
 	out ""
-	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker peak RSS MiB ours | Paho |"
-	out "|---|---|---|---|---|---|---|---|"
+	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker peak RSS MiB ours | Paho | repair frames ours |"
+	out "|---|---|---|---|---|---|---|---|---|"
 	for n in $FANOUT; do
-		ours=() paho=() ocpu=() pcpu=() orss=() prss=()
+		ours=() paho=() ocpu=() pcpu=() orss=() prss=() rep=()
 		for ((r = 0; r < RUNS; r++)); do
 			new_group
 			g=$G
@@ -484,8 +495,9 @@ bench_fanout() {
 			wait_idle $(seq -f 'dev-%g' 1 "$n")
 			c0=$(proc_cpu "$FOTA_BROKER_PID")
 			hwm_reset "$FOTA_BROKER_PID"
-			ours_publish "$id" "$g" "$list"
+			ours_publish "$id" "$g" "$list" --json
 			ours+=("$R")
+			rep+=("$(cut -d' ' -f2- "$T/publish.out" | jq -r '.repairs.frames')")
 			orss+=("$(awk -v k="$(proc_hwm "$FOTA_BROKER_PID")" 'BEGIN {printf "%.1f", k / 1024}')")
 			ocpu+=("$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
 				'BEGIN {printf "%.2f", b - a}')")
@@ -496,7 +508,7 @@ bench_fanout() {
 			pcpu+=("$PAHO_BROKER_CPU")
 			prss+=("$(awk -v k="$PAHO_BROKER_RSS" 'BEGIN {printf "%.1f", k / 1024}')")
 		done
-		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") |"
+		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") | $(fmt "${rep[@]}") |"
 	done
 }
 
