@@ -18,7 +18,7 @@ campaign_pki() {
 }
 
 # sim_start N GROUP LOG [options...]: fota-fleet-sim with sim-1..sim-N in GROUP; waits until
-# every device connected. Pid in SIM_PID.
+# every device connected (at most FOTA_SIM_READY_S seconds, default 120). Pid in SIM_PID.
 sim_start() {
 	local n=$1 group=$2 log=$3
 	shift 3
@@ -27,7 +27,7 @@ sim_start() {
 		--count "$n" "$@" >"$log.out" 2>"$log" &
 	SIM_PID=$!
 	fota_cleanup_pid "$SIM_PID"
-	fota_wait_line "$log.out" "ready" 120 || { tail "$log" >&2; fail "simulator did not start"; }
+	fota_wait_line "$log.out" "ready" "${FOTA_SIM_READY_S:-120}" || { tail "$log" >&2; fail "simulator did not start"; }
 }
 
 # serve_launch LOG [options...]: the orchestrator daemon with the orchestrator key, not waiting
