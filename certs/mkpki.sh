@@ -3,13 +3,16 @@
 # Makes a development PKI for the FOTA system: TLS CA and certificates, signing keys, trust store.
 #
 # Usage: mkpki.sh OUTDIR [--devices "dev-1 dev-2"] [--broker-names "localhost mosquitto"]
-#                        [--force] [--bulk]
+#                        [--http-names "orchestrator"] [--force] [--bulk]
 #
 # Running it again over an existing OUTDIR keeps the CA and every file already there and only
 # adds what is missing (new devices, say); delete broker.crt to reissue it with other names.
 # --force deletes what this script made and starts over. --bulk issues each device certificate
 # with a single openssl process (key, request and signature at once) and checks one of them
 # instead of each: about 20 times faster, for simulated fleets of hundreds of devices.
+# --http-names also makes the orchestrator's HTTPS server certificate (http.crt, for those DNS
+# names, localhost and 127.0.0.1) and a client certificate for scrapers and dashboard readers
+# (monitor.crt, CN monitor, OU viewer).
 # Everything is ECDSA P-256 and made with the openssl command line only. Development use only:
 # a production PKI keeps the CA and the release key offline.
 set -euo pipefail
@@ -26,17 +29,19 @@ die() {
 
 # Identities the broker ACL gives special rights to, and test certificates with fixed names:
 # a device certificate with one of these CNs would inherit those rights or clash.
-RESERVED_IDS="orchestrator forger broker ca wrong-ca wrong-ca-device expired-device"
+RESERVED_IDS="orchestrator forger broker ca wrong-ca wrong-ca-device expired-device http monitor"
 
 OUT=""
 DEVICES="dev-1 dev-2 dev-3"
 BROKER_NAMES=""
+HTTP_NAMES=""
 FORCE=0
 BULK=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--devices) [ $# -ge 2 ] || usage; DEVICES="$2"; shift 2 ;;
 	--broker-names) [ $# -ge 2 ] || usage; BROKER_NAMES="$2"; shift 2 ;;
+	--http-names) [ $# -ge 2 ] || usage; HTTP_NAMES="$2"; shift 2 ;;
 	--force) FORCE=1; shift ;;
 	--bulk) BULK=1; shift ;;
 	-h | --help) usage ;;
@@ -57,8 +62,8 @@ for d in $DEVICES; do
 		[ "$d" != "$r" ] || die "device id '$d' is reserved (broker ACL / test identity)"
 	done
 done
-for n in $BROKER_NAMES; do
-	[[ "$n" =~ ^[A-Za-z0-9.-]+$ ]] || die "broker name '$n' is not a DNS name"
+for n in $BROKER_NAMES $HTTP_NAMES; do
+	[[ "$n" =~ ^[A-Za-z0-9.-]+$ ]] || die "broker or http name '$n' is not a DNS name"
 done
 
 umask 077
@@ -69,7 +74,7 @@ if [ -e "$OUT/ca.crt" ] || [ -e "$OUT/ca.key" ]; then
 	if [ "$FORCE" = 1 ]; then
 		# Only what this script makes: OUTDIR may be a mounted volume with other files.
 		rm -rf "$OUT/devices" "$OUT/signing" "$OUT/trust"
-		rm -f "$OUT"/{ca,broker,orchestrator,forger,wrong-ca}.{crt,key} "$OUT/SUMMARY.txt"
+		rm -f "$OUT"/{ca,broker,orchestrator,forger,wrong-ca,http,monitor}.{crt,key} "$OUT/SUMMARY.txt"
 	else
 		if [ ! -s "$OUT/ca.crt" ] || [ ! -s "$OUT/ca.key" ]; then
 			die "$OUT has only half a CA (ca.crt/ca.key); fix it or use --force"
@@ -91,6 +96,11 @@ for n in $BROKER_NAMES; do
 	fi
 done
 
+HTTP_SAN="DNS:localhost,IP:127.0.0.1"
+for n in $HTTP_NAMES; do
+	HTTP_SAN="$HTTP_SAN,DNS:$n"
+done
+
 # A private config so the result does not depend on the system openssl.cnf.
 cat >"$WORK/openssl.cnf" <<EOF
 [req]
@@ -109,6 +119,14 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = $SAN
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[ext_http]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $HTTP_SAN
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 
@@ -236,6 +254,11 @@ make_ca "$OUT/ca" "FOTA Development CA"
 make_leaf "$OUT/broker" "mosquitto" ext_server "$OUT/ca"
 make_leaf "$OUT/orchestrator" "orchestrator" ext_client "$OUT/ca"
 make_leaf "$OUT/forger" "forger" ext_client "$OUT/ca"
+if [ -n "$HTTP_NAMES" ]; then
+	make_leaf "$OUT/http" "orchestrator-http" ext_http "$OUT/ca"
+	# make_leaf puts its CN argument into -subj "/CN=...": the OU rides along.
+	make_leaf "$OUT/monitor" "monitor/OU=viewer" ext_client "$OUT/ca"
+fi
 for d in $DEVICES; do
 	if [ "$BULK" = 1 ]; then
 		make_leaf_fast "$OUT/devices/$d" "$d" ext_client "$OUT/ca"
@@ -253,7 +276,7 @@ make_signing release release-1
 make_signing orchestrator orch-1
 
 # Catch a broken certificate here rather than as a TLS failure in some test much later.
-for crt in broker orchestrator forger; do
+for crt in broker orchestrator forger ${HTTP_NAMES:+http monitor}; do
 	openssl verify -CAfile "$OUT/ca.crt" "$OUT/$crt.crt" >/dev/null ||
 		die "$crt.crt does not verify against ca.crt"
 done
@@ -278,6 +301,7 @@ fi
 	done < <(find "$OUT" -maxdepth "$((BULK ? 1 : 2))" -name '*.crt' | sort)
 	[ "$BULK" = 0 ] || echo "  devices/: $(find "$OUT/devices" -name '*.crt' | wc -l) certificates"
 	echo "  broker SAN: $SAN"
+	[ -z "$HTTP_NAMES" ] || echo "  http SAN: $HTTP_SAN"
 	echo "  signing keys (private, keep secret): $(cd "$OUT" && find signing -name '*.pem' | sort | xargs)"
 	echo "  trust store (public): $OUT/trust"
 	echo "  created: ${#CREATED[@]}, kept: ${#KEPT[@]}"
