@@ -108,6 +108,12 @@ build_up() {
 	e2e_log "building the images and starting the stack"
 	compose build >"$work/build.log" 2>&1 ||
 		{ tail -n 40 "$work/build.log" >&2; e2e_die "compose build failed (above)"; }
+	# podman-compose 1.0.3 exits 0 when an image fails to build and leaves the old image
+	# under its tag: the stack would then run stale binaries.
+	if grep -q '^exit code: [1-9]' "$work/build.log"; then
+		grep -B 30 -m 1 '^exit code: [1-9]' "$work/build.log" >&2
+		e2e_die "an image failed to build (above)"
+	fi
 	compose up -d >"$work/up.log" 2>&1 ||
 		{ tail -n 40 "$work/up.log" >&2; e2e_die "compose up failed (above)"; }
 }
