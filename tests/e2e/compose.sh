@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # End to end through docker/compose.yaml: build, bring the stack up, publish a real signed update
 # to the gateways' group, wait for every gateway's final state, check each installed image
-# byte for byte, print a summary, and tear everything down (also on failure).
+# byte for byte, check that Prometheus scrapes the orchestrator (target up, the confirmed
+# gateways in a fota metric) and that the published dashboard port answers only with a client
+# certificate, print a summary, and tear everything down (also on failure).
 #
 # Usage: tests/e2e/compose.sh [--wrong-ca] [--mib N] [--timeout S] [--keep]
 #   --wrong-ca   add docker/compose.wrong-ca.yaml: a gateway with a certificate from an untrusted
@@ -47,6 +49,22 @@ t0=$SECONDS
 declare -A phase=()
 
 e2e_have jq || e2e_apt jq || e2e_die "jq is missing"
+e2e_have curl || e2e_apt curl || e2e_die "curl is missing"
+# free_port: a loopback TCP port nothing listens on, for the stack's published ports.
+free_port() {
+	local p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+FOTA_DASHBOARD_PORT=$(free_port) && FOTA_PROMETHEUS_PORT=$(free_port) ||
+	e2e_die "no free loopback port"
+export FOTA_DASHBOARD_PORT FOTA_PROMETHEUS_PORT
+# Images tagged for this run only: another build of the stack at the same time (another
+# checkout) cannot retag what this run starts. Layers stay cached across runs.
+export FOTA_IMAGE_TAG=$project
 e2e_engine
 e2e_log "engine: $ENGINE, compose: ${COMPOSE[*]}, project $project, work folder $work"
 e2e_base_image
@@ -76,7 +94,7 @@ teardown() {
 	set +e
 	[ -n "${publish_pid:-}" ] && kill "$publish_pid" 2>/dev/null
 	if [ "$rc" -ne 0 ]; then
-		for s in pki mosquitto orchestrator "${devices[@]}"; do
+		for s in pki mosquitto orchestrator prometheus "${devices[@]}"; do
 			echo "--- last lines of $s ($(state "$s")) ---" >&2
 			"$ENGINE" logs "$(cid "$s")" 2>&1 | tail -n 15 >&2
 		done
@@ -87,6 +105,9 @@ teardown() {
 		compose down -v >"$work/down.log" 2>&1 ||
 			{ echo "compose down failed:" >&2; tail -n 5 "$work/down.log" >&2; }
 		e2e_remove_project "$project"
+		for s in client pki broker orchestrator prometheus; do
+			"$ENGINE" rmi "localhost/fota-$s:$FOTA_IMAGE_TAG" >/dev/null 2>&1 || true
+		done
 		rm -rf "$work"
 	fi
 	e2e_log "done in $((SECONDS - t0)) s"
@@ -137,7 +158,7 @@ step pki wait_pki
 # Containers that must be running; a device expected to fail may die.
 check_running() {
 	local s d
-	for s in mosquitto orchestrator "${devices[@]}"; do
+	for s in mosquitto orchestrator prometheus "${devices[@]}"; do
 		d=$(state "$s")
 		[ "$d" = running ] && continue
 		[[ " ${expect_fail[*]} " == *" $s "* ]] && continue
@@ -195,6 +216,52 @@ publish_watch() {
 step publish publish
 check_running || e2e_die "a container stopped"
 
+# Prometheus, through its published port: the orchestrator target is up (TLS with the monitor
+# client certificate) and a fota metric carries what the update did.
+promql() {
+	curl -s --max-time 5 "http://127.0.0.1:$FOTA_PROMETHEUS_PORT/api/v1/query" \
+		--data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null
+}
+# wait_promql QUERY VALUE: up to 60 s (scrapes every 5 s) for QUERY to give VALUE.
+wait_promql() {
+	local deadline=$((SECONDS + 60)) v
+	while :; do
+		v=$(promql "$1")
+		[ "$v" = "$2" ] && return 0
+		[ "$SECONDS" -lt "$deadline" ] || { echo "$1 = '${v}', wanted $2"; return 1; }
+		sleep 2
+	done
+}
+prometheus_check() {
+	local ok=$((${#devices[@]} - ${#expect_fail[@]}))
+	wait_promql 'up{job="fota-orchestrator"}' 1 ||
+		{ curl -s "http://127.0.0.1:$FOTA_PROMETHEUS_PORT/api/v1/targets" | jq -c '.data.activeTargets[] | {health, lastError}' >&2 || true
+		  e2e_die "Prometheus does not report the orchestrator target up"; }
+	wait_promql 'fota_devices{state="confirmed"}' "$ok" ||
+		e2e_die "Prometheus did not scrape fota_devices{state=\"confirmed\"} = $ok"
+	e2e_log "prometheus: target up, fota_devices{state=\"confirmed\"} = $ok"
+}
+step prometheus prometheus_check
+
+# The dashboard port, published on the host's loopback: a client certificate of the compose CA
+# opens it (the one Prometheus uses), none gets 403.
+dashboard_check() {
+	local c code base=https://127.0.0.1:$FOTA_DASHBOARD_PORT
+	c=$(cid prometheus)
+	for f in ca.crt monitor.crt monitor.key; do
+		"$ENGINE" exec "$c" cat "/etc/fota-prometheus/$f" >"$work/$f" ||
+			e2e_die "cannot read $f from the prometheus container"
+	done
+	code=$(curl -s -o "$work/dashboard.html" -w '%{http_code}' --cacert "$work/ca.crt" \
+		--cert "$work/monitor.crt" --key "$work/monitor.key" "$base/") || true
+	[ "$code" = 200 ] && grep -q '<title>FOTA fleet</title>' "$work/dashboard.html" ||
+		e2e_die "the dashboard on $base/ answered $code with the monitor certificate"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/ca.crt" "$base/") || true
+	[ "$code" = 403 ] || e2e_die "the dashboard answered $code without a client certificate"
+	e2e_log "dashboard: $base/ answers with the monitor certificate, 403 without"
+}
+step dashboard dashboard_check
+
 # Verdict per device: its container, the state it reported, and the installed bytes.
 orch status --json >"$work/status.json" 2>"$work/status.err" || true
 failed=()
@@ -230,7 +297,7 @@ if [ "$wrong_ca" = 1 ]; then
 fi
 
 echo
-echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB)"
+echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s"
 echo "failed devices: ${failed[*]:-none}; expected to fail: ${expect_fail[*]:-none}"
 if [ "${failed[*]:-}" != "${expect_fail[*]:-}" ]; then
 	echo "compose e2e FAILED: the failed devices are not the expected ones"
