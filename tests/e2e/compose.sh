@@ -6,10 +6,13 @@
 # gateways in a fota metric) and that the published dashboard port answers only with a client
 # certificate, print a summary, and tear everything down (also on failure).
 #
-# Usage: tests/e2e/compose.sh [--wrong-ca] [--mib N] [--timeout S] [--keep]
+# Usage: tests/e2e/compose.sh [--wrong-ca] [--postgresql] [--mib N] [--timeout S] [--keep]
 #   --wrong-ca   add docker/compose.wrong-ca.yaml: a gateway with a certificate from an untrusted
 #                CA. The run then passes only if exactly that device fails and the broker
 #                refused its certificate.
+#   --postgresql add docker/compose.postgresql.yaml (store in a PostgreSQL service); the run
+#                also finds the publish record and the audit trail in the database.
+#                Full mode only (FOTA_FULL=1), else exit 77.
 #   --mib N      image size in MiB (default 4);  --timeout S  wait for devices (default 300,
 #                90 with --wrong-ca);  --keep  leave the stack up for a post-mortem.
 # Exit: 0 when the devices that failed are exactly the expected ones (none by default), 1
@@ -21,19 +24,25 @@ src=$(cd "$here/../.." && pwd)
 . "$here/engine_lib.sh"
 
 wrong_ca=0
+postgresql=0
 mib=4
 timeout_s=""
 keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--wrong-ca) wrong_ca=1; shift ;;
+	--postgresql) postgresql=1; shift ;;
 	--mib) mib=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) sed -n '7,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '7,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ -n "$timeout_s" ] || { [ "$wrong_ca" = 1 ] && timeout_s=90 || timeout_s=300; }
+if [ "$postgresql" = 1 ] && [ "${FOTA_FULL:-0}" != 1 ]; then
+	echo "SKIP: the PostgreSQL compose variant builds one more image; it runs with FOTA_FULL=1"
+	exit 77
+fi
 
 devices=(gw-1 gw-2 gw-3)
 expect_fail=()
@@ -42,6 +51,11 @@ if [ "$wrong_ca" = 1 ]; then
 	devices+=(wrong-ca-device)
 	expect_fail=(wrong-ca-device)
 	files+=(-f "$src/docker/compose.wrong-ca.yaml")
+fi
+extra=()
+if [ "$postgresql" = 1 ]; then
+	files+=(-f "$src/docker/compose.postgresql.yaml")
+	extra=(postgresql)
 fi
 project=fotae2e$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/fota-compose.XXXXXX")
@@ -94,7 +108,7 @@ teardown() {
 	set +e
 	[ -n "${publish_pid:-}" ] && kill "$publish_pid" 2>/dev/null
 	if [ "$rc" -ne 0 ]; then
-		for s in pki mosquitto orchestrator prometheus "${devices[@]}"; do
+		for s in pki mosquitto "${extra[@]}" orchestrator prometheus "${devices[@]}"; do
 			echo "--- last lines of $s ($(state "$s")) ---" >&2
 			"$ENGINE" logs "$(cid "$s")" 2>&1 | tail -n 15 >&2
 		done
@@ -296,11 +310,32 @@ if [ "$wrong_ca" = 1 ]; then
 		tail -n 2 | sed 's/^/   wrong-ca-device log: /'
 fi
 
+# The PostgreSQL variant: what the orchestrator did is in the database, not in a SQLite file.
+store_check=""
+if [ "$postgresql" = 1 ]; then
+	# As the orchestrator connects: role fota with its password (compose.postgresql.yaml).
+	psql() {
+		"$ENGINE" exec -e PGPASSWORD=fota-dev-only "$(cid postgresql)" \
+			psql -h 127.0.0.1 -U fota -d fota -At -c "$1" 2>&1 || true
+	}
+	pubs=$(psql "SELECT count(*) FROM group_pubs WHERE grp = 'fleet' AND image_id = '$image_id'")
+	audited=$(psql "SELECT count(DISTINCT device) FROM audit WHERE image_id = '$image_id'")
+	sqlite=$("$ENGINE" exec "$(cid orchestrator)" sh -c \
+		'[ -e /var/lib/fota-orchestrator/orchestrator.db ] && echo present || echo absent')
+	echo "   postgresql: publish records $pubs, devices in the audit trail $audited; SQLite file $sqlite"
+	[ "$pubs" = 1 ] && [ "$audited" = "${#devices[@]}" ] &&
+		[ "$sqlite" = absent ] || store_check="the store's rows are not in PostgreSQL"
+fi
+
 echo
 echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s"
 echo "failed devices: ${failed[*]:-none}; expected to fail: ${expect_fail[*]:-none}"
 if [ "${failed[*]:-}" != "${expect_fail[*]:-}" ]; then
 	echo "compose e2e FAILED: the failed devices are not the expected ones"
+	exit 1
+fi
+if [ -n "$store_check" ]; then
+	echo "compose e2e FAILED: $store_check"
 	exit 1
 fi
 if [ "$wrong_ca" = 1 ] && [ -z "$refusal" ]; then
