@@ -156,15 +156,7 @@ static void show_campaign(struct orch_store *st, const char *id, struct orch_htt
 		reply_error(res, status_for(rc), NULL, err.msg);
 		goto out;
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "campaign", c.id);
-	cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
-	cJSON_AddStringToObject(o, "reason", c.reason);
-	cJSON_AddStringToObject(o, "image", c.image_id);
-	cJSON_AddStringToObject(o, "group", c.group);
-	cJSON_AddNumberToObject(o, "stage", c.stage + 1);
-	cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
-	cJSON_AddNumberToObject(o, "percent", c.cur_percent);
+	o = orch_campaign_head_json(&c);
 	cJSON_AddItemToObject(o, "counts", orch_counts_json(&t->all));
 	stages = cJSON_AddArrayToObject(o, "stages");
 	for (uint32_t i = 0; i < c.n_stages && i < ORCH_MAX_STAGES; i++) {

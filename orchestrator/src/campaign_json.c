@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A campaign's device counts as JSON: one spelling for `campaign status --json` and the HTTP
- * API, so the two cannot drift apart. */
+/* A campaign's head and device counts as JSON: one spelling for `campaign status --json` and
+ * the HTTP API, so the two cannot drift apart. */
 #include <cjson/cJSON.h>
 
 #include "fota/status.h"
@@ -27,5 +27,20 @@ cJSON *orch_counts_json(const struct orch_counts *k)
 			cJSON_AddNumberToObject(st, fota_state_name((enum fota_state)i),
 						k->by_state[i]);
 	cJSON_AddItemToObject(o, "states", st);
+	return o;
+}
+
+cJSON *orch_campaign_head_json(const struct orch_campaign *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "campaign", c->id);
+	cJSON_AddStringToObject(o, "state", orch_cstate_name(c->state));
+	cJSON_AddStringToObject(o, "reason", c->reason);
+	cJSON_AddStringToObject(o, "image", c->image_id);
+	cJSON_AddStringToObject(o, "group", c->group);
+	cJSON_AddNumberToObject(o, "stage", c->stage + 1);
+	cJSON_AddNumberToObject(o, "stages_total", c->n_stages);
+	cJSON_AddNumberToObject(o, "percent", c->cur_percent);
 	return o;
 }

@@ -12,4 +12,9 @@
  * owns the result. */
 cJSON *orch_counts_json(const struct orch_counts *k);
 
+/* A new object with what identifies a campaign and where it stands: {"campaign", "state",
+ * "reason", "image", "group", "stage" (1-based), "stages_total", "percent"}; the caller adds
+ * its own members and owns the result. */
+cJSON *orch_campaign_head_json(const struct orch_campaign *c);
+
 #endif

@@ -372,15 +372,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		      v.all.confirmed;
 
 	if (json) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "campaign", c.id);
-		cJSON_AddStringToObject(o, "state", orch_cstate_name(c.state));
-		cJSON_AddStringToObject(o, "reason", c.reason);
-		cJSON_AddStringToObject(o, "image", c.image_id);
-		cJSON_AddStringToObject(o, "group", c.group);
-		cJSON_AddNumberToObject(o, "stage", c.stage + 1);
-		cJSON_AddNumberToObject(o, "stages_total", c.n_stages);
-		cJSON_AddNumberToObject(o, "percent", c.cur_percent);
+		o = orch_campaign_head_json(&c);
 		cJSON_AddNumberToObject(o, "directive_seq", (double)c.directive_seq);
 		cJSON_AddBoolToObject(o, "published", c.pub_rev >= c.want_rev);
 		cJSON_AddNumberToObject(o, "expected_devices", expected);
