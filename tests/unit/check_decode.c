@@ -42,22 +42,6 @@ static void expect_err(fota_err rc, fota_err want, const struct fota_error *err,
 	ck_assert_msg(strstr(err->msg, says) != NULL, "'%s' does not say '%s'", err->msg, says);
 }
 
-struct collect {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static fota_err collect(void *ctx, const uint8_t *p, size_t len, struct fota_error *err)
-{
-	struct collect *c = ctx;
-
-	(void)err;
-	ck_assert_uint_le(c->len + len, c->cap);
-	memcpy(c->p + c->len, p, len);
-	c->len += len;
-	return FOTA_OK;
-}
-
 /* A chain of n identity stages whose image is data[0..size) */
 static void identity_chain(struct decode_chain *c, int n, uint64_t size)
 {
@@ -73,11 +57,12 @@ static void identity_chain(struct decode_chain *c, int n, uint64_t size)
 START_TEST(test_chain_passes_through)
 {
 	struct decode_chain c;
-	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct tu_sink out = {malloc(DATA_SIZE), 0, DATA_SIZE};
 	struct fota_error err = {0};
 
 	identity_chain(&c, _i, DATA_SIZE);
-	ck_assert_msg(decode_chain_run_mem(&c, data, DATA_SIZE, collect, &out, &err) == FOTA_OK,
+	ck_assert_msg(decode_chain_run_mem(&c, data, DATA_SIZE, tu_sink_write, &out, &err) ==
+			  FOTA_OK,
 		      "%s", err.msg);
 	ck_assert_uint_eq(out.len, DATA_SIZE);
 	ck_assert_mem_eq(out.p, data, DATA_SIZE);
@@ -89,25 +74,25 @@ END_TEST
 START_TEST(test_chain_refuses_wrong_output)
 {
 	struct decode_chain c;
-	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct tu_sink out = {malloc(DATA_SIZE), 0, DATA_SIZE};
 	struct fota_error err = {0};
 	fota_err rc;
 
 	identity_chain(&c, 1, DATA_SIZE);
 	switch (_i) {
 	case 0: /* one byte short */
-		rc = decode_chain_run_mem(&c, data, DATA_SIZE - 1, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, data, DATA_SIZE - 1, tu_sink_write, &out, &err);
 		expect_err(rc, FOTA_ERR_DIGEST, &err, "output has");
 		break;
 	case 1: /* one byte long: stopped before it is written */
 		c.out_size = DATA_SIZE - 1;
-		rc = decode_chain_run_mem(&c, data, DATA_SIZE, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, data, DATA_SIZE, tu_sink_write, &out, &err);
 		expect_err(rc, FOTA_ERR_DIGEST, &err, "grows past");
 		ck_assert_uint_le(out.len, DATA_SIZE - 1);
 		break;
 	default: /* same size, other bytes */
 		c.out_sha256[0] ^= 1;
-		rc = decode_chain_run_mem(&c, data, DATA_SIZE, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, data, DATA_SIZE, tu_sink_write, &out, &err);
 		expect_err(rc, FOTA_ERR_DIGEST, &err, "SHA-256");
 		break;
 	}
@@ -219,7 +204,7 @@ START_TEST(test_zstd)
 {
 	size_t cap = ZSTD_compressBound(DATA_SIZE) + 64, n;
 	uint8_t *z = malloc(2 * cap);
-	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct tu_sink out = {malloc(DATA_SIZE), 0, DATA_SIZE};
 	struct decode_chain c;
 	struct fota_error err = {0};
 	fota_err rc;
@@ -229,31 +214,31 @@ START_TEST(test_zstd)
 	switch (_i) {
 	case 0:
 		n = compress(z, cap, data, DATA_SIZE, 3);
-		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, z, n, tu_sink_write, &out, &err);
 		ck_assert_msg(rc == FOTA_OK, "%s", err.msg);
 		ck_assert_mem_eq(out.p, data, DATA_SIZE);
 		break;
 	case 1:
 		n = compress(z, cap, data, DATA_SIZE / 3, 1);
 		n += compress(z + n, cap, data + DATA_SIZE / 3, DATA_SIZE - DATA_SIZE / 3, 19);
-		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, z, n, tu_sink_write, &out, &err);
 		ck_assert_msg(rc == FOTA_OK, "%s", err.msg);
 		ck_assert_mem_eq(out.p, data, DATA_SIZE);
 		break;
 	case 2:
 		n = compress(z, cap, data, DATA_SIZE, 3);
-		rc = decode_chain_run_mem(&c, z, n - 1, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, z, n - 1, tu_sink_write, &out, &err);
 		expect_err(rc, FOTA_ERR_PARSE, &err, "ends inside a frame");
 		break;
 	case 3:
 		n = compress(z, cap, data, DATA_SIZE, 3);
 		z[n / 2] ^= 0x55;
-		rc = decode_chain_run_mem(&c, z, n, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, z, n, tu_sink_write, &out, &err);
 		ck_assert_msg(rc == FOTA_ERR_PARSE || rc == FOTA_ERR_DIGEST, "%d %s", (int)rc,
 			      err.msg);
 		break;
 	default:
-		rc = decode_chain_run_mem(&c, data, 1000, collect, &out, &err);
+		rc = decode_chain_run_mem(&c, data, 1000, tu_sink_write, &out, &err);
 		expect_err(rc, FOTA_ERR_PARSE, &err, "zstd");
 		break;
 	}
@@ -270,17 +255,17 @@ START_TEST(test_zstd_window_limit)
 	static const uint8_t frame[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70, 0x01, 0x00, 0x00};
 	static const uint8_t fits[] = {
 	    0x28, 0xb5, 0x2f, 0xfd, 0x00, (FOTA_ZSTD_MAX_WINDOW_LOG - 10) << 3, 0x01, 0x00, 0x00};
-	struct collect out = {malloc(DATA_SIZE), 0, DATA_SIZE};
+	struct tu_sink out = {malloc(DATA_SIZE), 0, DATA_SIZE};
 	struct decode_chain c;
 	struct fota_error err = {0};
 
 	zstd_chain(&c);
-	expect_err(decode_chain_run_mem(&c, frame, sizeof(frame), collect, &out, &err),
+	expect_err(decode_chain_run_mem(&c, frame, sizeof(frame), tu_sink_write, &out, &err),
 		   FOTA_ERR_TOO_BIG, &err, "window larger than this agent's 8 MiB limit");
 	decode_chain_clear(&c);
 	zstd_chain(&c);
 	c.out_size = 0;
-	ck_assert_msg(decode_chain_run_mem(&c, fits, sizeof(fits), collect, &out, &err) ==
+	ck_assert_msg(decode_chain_run_mem(&c, fits, sizeof(fits), tu_sink_write, &out, &err) ==
 			  FOTA_ERR_DIGEST,
 		      "%s", err.msg); /* decodes (to nothing), then is not the image */
 	decode_chain_clear(&c);

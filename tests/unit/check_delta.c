@@ -83,25 +83,9 @@ static uint8_t *make(size_t *len)
 	return (uint8_t *)buf;
 }
 
-struct collect {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static fota_err collect(void *ctx, const uint8_t *p, size_t len, struct fota_error *err)
-{
-	struct collect *c = ctx;
-
-	(void)err;
-	ck_assert_uint_le(c->len + len, c->cap);
-	memcpy(c->p + c->len, p, len);
-	c->len += len;
-	return FOTA_OK;
-}
-
 /* Applies a delta (zstd-compressed first with zstd) through the chain a delta manifest gets
  * (decode_chain_for) and returns the chain's answer. */
-static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct collect *out,
+static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct tu_sink *out,
 		      struct fota_error *err)
 {
 	struct decode_base base = {base_fd, OLD_LEN};
@@ -126,7 +110,7 @@ static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct collec
 	ck_assert_int_eq(c.n, zstd ? 2 : 1);
 	ck_assert_str_eq(c.stages[c.n - 1]->name, "delta");
 	out->len = 0;
-	rc = decode_chain_run_mem(&c, delta, len, collect, out, err);
+	rc = decode_chain_run_mem(&c, delta, len, tu_sink_write, out, err);
 	decode_chain_clear(&c);
 	free(z);
 	return rc;
@@ -134,7 +118,7 @@ static fota_err apply(const uint8_t *delta, size_t len, bool zstd, struct collec
 
 START_TEST(test_round_trip)
 {
-	struct collect out = {malloc(2 * OLD_LEN), 0, 2 * OLD_LEN};
+	struct tu_sink out = {malloc(2 * OLD_LEN), 0, 2 * OLD_LEN};
 	struct fota_error err = {0};
 	uint8_t *delta;
 	size_t len;
@@ -174,7 +158,7 @@ START_TEST(test_refusals)
 {
 	static const char *const says[] = {"magic", "passes the image's end", "base bytes",
 					   "leaves the base", "stream ends"};
-	struct collect out = {malloc(2 * OLD_LEN), 0, 2 * OLD_LEN};
+	struct tu_sink out = {malloc(2 * OLD_LEN), 0, 2 * OLD_LEN};
 	struct fota_error err = {0};
 	uint8_t s[16 + 24 + 8];
 	size_t len = 16 + 24;

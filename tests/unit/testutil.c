@@ -142,3 +142,14 @@ int tu_run(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+fota_err tu_sink_write(void *ctx, const uint8_t *data, size_t len, struct fota_error *err)
+{
+	struct tu_sink *c = ctx;
+
+	(void)err;
+	ck_assert_uint_le(c->len + len, c->cap);
+	memcpy(c->p + c->len, data, len);
+	c->len += len;
+	return FOTA_OK;
+}

@@ -45,6 +45,14 @@ void tu_assert_rejected(fota_err rc, fota_err want, const struct fota_error *err
 void tu_assert_table_covers_dir(const char *dir, const void *table, size_t n, size_t stride,
 				size_t offset);
 
+/* An in-memory sink for streaming stages (the decode chain's output callback): appends to p,
+ * asserting the output stays within cap. */
+struct tu_sink {
+	uint8_t *p;
+	size_t len, cap;
+};
+fota_err tu_sink_write(void *ctx, const uint8_t *data, size_t len, struct fota_error *err);
+
 /* Runs a suite and turns the result into the process exit status. */
 int tu_run(Suite *s);
 
