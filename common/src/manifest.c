@@ -61,6 +61,9 @@ static const char *const known_members[] = {
     "image.delta.chunk_count",
     "image.delta.table_sha256",
     "image.delta.compression",
+    "image.encryption",
+    "image.encryption.alg",
+    "image.encryption.key_wrap",
     "install",
     "install.method",
     "install.params",
@@ -80,6 +83,14 @@ static const char *const compression_names[] = {
     [FOTA_COMPRESSION_NONE] = "none",
     [FOTA_COMPRESSION_ZSTD] = "zstd",
 };
+
+static const char *const encryption_names[] = {
+    [FOTA_ENCRYPTION_NONE] = "none",
+    [FOTA_ENCRYPTION_A256GCM_CHUNK] = "A256GCM-chunk",
+};
+
+/* The one key wrap the one encryption scheme uses. */
+static const char *const key_wrap_names[] = {"ECDH-ES+A256KW"};
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -119,6 +130,13 @@ void fota_manifest_delta_view(const struct fota_manifest *m, struct fota_manifes
 	memcpy(view->decoded_sha256, fota_manifest_image_sha256(m), FOTA_SHA256_LEN);
 	view->has_delta = false;
 	memset(&view->delta, 0, sizeof(view->delta));
+}
+
+const char *fota_encryption_name(enum fota_encryption e)
+{
+	if ((unsigned)e >= N_ELEMS(encryption_names))
+		return "unknown";
+	return encryption_names[e];
 }
 
 const char *fota_compression_name(enum fota_compression c)
@@ -253,6 +271,25 @@ static fota_err parse_delta(const cJSON *im, struct fota_manifest *m, struct fot
 	return rc;
 }
 
+/* image.encryption: {"alg":"A256GCM-chunk","key_wrap":"ECDH-ES+A256KW"}; "none" is what its
+ * absence means, so it is not written out as an alg. */
+static fota_err parse_encryption(const cJSON *im, struct fota_manifest *m, struct fota_error *err)
+{
+	const cJSON *en = NULL;
+	int e = 0;
+	fota_err rc = fota__json_get_object(im, "image.encryption", false, &en, PFX, err);
+
+	if (rc != FOTA_OK || en == NULL)
+		return rc;
+	rc = fota__json_get_enum(en, "image.encryption.alg", encryption_names + 1,
+				 N_ELEMS(encryption_names) - 1, "A256GCM-chunk", &e, PFX, err);
+	if (rc != FOTA_OK)
+		return rc;
+	m->encryption = (enum fota_encryption)(e + 1);
+	return fota__json_get_enum(en, "image.encryption.key_wrap", key_wrap_names,
+				   N_ELEMS(key_wrap_names), "ECDH-ES+A256KW", &e, PFX, err);
+}
+
 static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct fota_error *err)
 {
 	const cJSON *im;
@@ -293,6 +330,8 @@ static fota_err parse_image(const cJSON *root, struct fota_manifest *m, struct f
 				FOTA_SHA256_LEN, PFX, err);
 	if (rc == FOTA_OK)
 		rc = parse_delta(im, m, err);
+	if (rc == FOTA_OK)
+		rc = parse_encryption(im, m, err);
 	if (rc != FOTA_OK)
 		return rc;
 	if (!fota_manifest_payload_encoded(m)) {
@@ -492,6 +531,9 @@ static fota_err validate_image(const struct fota_manifest *m, struct fota_error 
 	if ((unsigned)m->compression >= N_ELEMS(compression_names))
 		return fota_error_set(err, FOTA_ERR_FIELD, PFX "image.compression %d unknown",
 				      (int)m->compression);
+	if ((unsigned)m->encryption >= N_ELEMS(encryption_names))
+		return fota_error_set(err, FOTA_ERR_FIELD, PFX "image.encryption %d unknown",
+				      (int)m->encryption);
 	if (fota_manifest_payload_encoded(m) &&
 	    (m->decoded_size == 0 || m->decoded_size > FOTA_MAX_IMAGE_SIZE))
 		return fota_error_set(err, FOTA_ERR_FIELD,
@@ -675,10 +717,18 @@ static bool add_delta(cJSON *image, const struct fota_manifest_delta *d)
 	       cJSON_AddStringToObject(o, "compression", fota_compression_name(d->compression));
 }
 
+static bool add_encryption(cJSON *image, enum fota_encryption e)
+{
+	cJSON *o = cJSON_AddObjectToObject(image, "encryption");
+
+	return o != NULL && cJSON_AddStringToObject(o, "alg", fota_encryption_name(e)) &&
+	       cJSON_AddStringToObject(o, "key_wrap", key_wrap_names[0]);
+}
+
 /* Builds the document; false only on allocation failure. */
 static bool build(const struct fota_manifest *m, cJSON *root)
 {
-	cJSON *target, *image, *install, *params, *list;
+	cJSON *target, *image, *install, *params, *list, *crit;
 
 	if (!cJSON_AddStringToObject(root, "schema", FOTA_MANIFEST_SCHEMA) ||
 	    !fota__json_add_uint(root, "sequence", m->sequence) ||
@@ -717,6 +767,8 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 		return false;
 	if (m->has_delta && !add_delta(image, &m->delta))
 		return false;
+	if (m->encryption != FOTA_ENCRYPTION_NONE && !add_encryption(image, m->encryption))
+		return false;
 	install = cJSON_AddObjectToObject(root, "install");
 	if (install == NULL || !cJSON_AddStringToObject(
 				   install, "method", fota_install_method_name(m->install_method)))
@@ -729,9 +781,21 @@ static bool build(const struct fota_manifest *m, cJSON *root)
 					     m->install_params[i].value))
 			return false;
 	}
-	return cJSON_AddBoolToObject(root, "reboot", m->reboot) &&
-	       cJSON_AddNumberToObject(root, "confirm_timeout_s", m->confirm_timeout_s) &&
-	       cJSON_AddBoolToObject(root, "allow_downgrade", m->allow_downgrade);
+	if (!cJSON_AddBoolToObject(root, "reboot", m->reboot) ||
+	    !cJSON_AddNumberToObject(root, "confirm_timeout_s", m->confirm_timeout_s) ||
+	    !cJSON_AddBoolToObject(root, "allow_downgrade", m->allow_downgrade))
+		return false;
+	/* A reader that does not know image.encryption would take ciphertext for the image; naming
+	 * it critical makes such a reader refuse the manifest instead. */
+	if (m->encryption == FOTA_ENCRYPTION_NONE)
+		return true;
+	list = cJSON_AddArrayToObject(root, "critical");
+	crit = cJSON_CreateString("image.encryption");
+	if (list == NULL || crit == NULL || !cJSON_AddItemToArray(list, crit)) {
+		cJSON_Delete(crit);
+		return false;
+	}
+	return true;
 }
 
 fota_err fota_manifest_to_json(const struct fota_manifest *m, char **out, struct fota_error *err)

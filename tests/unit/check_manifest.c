@@ -54,7 +54,7 @@ static const struct bad_case bad_cases[] = {
     {"bad-invalid-utf8.json", FOTA_ERR_PARSE, "malformed JSON near byte 321"},
     {"bad-schema.json", FOTA_ERR_FIELD, "schema 'fota-manifest/2' is not 'fota-manifest/1'"},
     {"bad-schema-missing.json", FOTA_ERR_FIELD, "schema missing"},
-    {"bad-critical-unknown.json", FOTA_ERR_CRITICAL, "unknown critical field 'image.encryption'"},
+    {"bad-critical-unknown.json", FOTA_ERR_CRITICAL, "unknown critical field 'image.sealing'"},
     {"bad-critical-not-array.json", FOTA_ERR_FIELD, "critical is not an array"},
     {"bad-sequence-missing.json", FOTA_ERR_FIELD, "sequence missing"},
     {"bad-sequence-zero.json", FOTA_ERR_FIELD, "sequence 0 out of range 1..9007199254740991"},
@@ -111,6 +111,12 @@ static const struct bad_case bad_cases[] = {
     {"bad-chunk-count-over-limit.json", FOTA_ERR_FIELD,
      "image.chunk_count 32769 out of range 1..32768"},
     {"bad-compression.json", FOTA_ERR_FIELD, "image.compression 'lz4' is not none or zstd"},
+    {"bad-encryption-alg.json", FOTA_ERR_FIELD,
+     "image.encryption.alg 'A128CBC-HS256' is not A256GCM-chunk"},
+    {"bad-encryption-key-wrap.json", FOTA_ERR_FIELD,
+     "image.encryption.key_wrap 'RSA-OAEP' is not ECDH-ES+A256KW"},
+    {"bad-encryption-not-object.json", FOTA_ERR_FIELD, "image.encryption is not an object"},
+    {"bad-encryption-alg-missing.json", FOTA_ERR_FIELD, "image.encryption.alg missing"},
     {"bad-install-method.json", FOTA_ERR_FIELD,
      "install.method 'rpm' is not file, ab-slot or script"},
     {"bad-param-name.json", FOTA_ERR_FIELD, "install.params name '1slot'"},
@@ -154,6 +160,7 @@ static const char *const good_files[] = {
     "good-unknown-members.json",
     "good-exact-boundaries.json",
     "good-delta.json",
+    "good-encrypted.json",
 };
 
 /* Every good file parses, and serializing then parsing again gives the same struct. */
@@ -206,6 +213,38 @@ START_TEST(test_delta_view)
 	ck_assert_uint_eq(fota_manifest_image_size(&v), 1000000);
 	ck_assert_mem_eq(fota_manifest_image_sha256(&v), m.sha256, FOTA_SHA256_LEN);
 	ck_assert_int_eq(fota_manifest_validate(&v, &err), FOTA_OK);
+}
+END_TEST
+
+/* image.encryption covers both payloads, and the writer names it critical so that a reader
+ * without it refuses the manifest rather than taking ciphertext for the image. */
+START_TEST(test_encryption)
+{
+	struct fota_manifest m, v;
+	struct fota_error err = {0};
+	char *json = NULL;
+	size_t len;
+	uint8_t *buf = slurp("good-encrypted.json", &len);
+
+	ck_assert_msg(fota_manifest_parse(buf, len, &m, &err) == FOTA_OK, "%s", err.msg);
+	free(buf);
+	ck_assert_int_eq(m.encryption, FOTA_ENCRYPTION_A256GCM_CHUNK);
+	ck_assert_str_eq(fota_encryption_name(m.encryption), "A256GCM-chunk");
+	fota_manifest_delta_view(&m, &v);
+	ck_assert_int_eq(v.encryption, FOTA_ENCRYPTION_A256GCM_CHUNK);
+	ck_assert_int_eq(fota_manifest_to_json(&m, &json, &err), FOTA_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"encryption\":{\"alg\":\"A256GCM-chunk\","
+					   "\"key_wrap\":\"ECDH-ES+A256KW\"}"));
+	ck_assert_ptr_nonnull(strstr(json, "\"critical\":[\"image.encryption\"]"));
+	free(json);
+	m.encryption = FOTA_ENCRYPTION_NONE;
+	ck_assert_int_eq(fota_manifest_to_json(&m, &json, &err), FOTA_OK);
+	ck_assert_ptr_null(strstr(json, "encryption"));
+	ck_assert_ptr_null(strstr(json, "critical"));
+	free(json);
+	m.encryption = (enum fota_encryption)7;
+	ck_assert_int_eq(fota_manifest_validate(&m, &err), FOTA_ERR_FIELD);
+	ck_assert_str_eq(err.msg, "manifest rejected: image.encryption 7 unknown");
 }
 END_TEST
 
@@ -500,6 +539,7 @@ static Suite *manifest_suite(void)
 			    (int)(sizeof(good_files) / sizeof(good_files[0])));
 	tcase_add_test(tc, test_good_fields);
 	tcase_add_test(tc, test_delta_view);
+	tcase_add_test(tc, test_encryption);
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_size_limit);
 	tcase_add_test(tc, test_nul_and_empty);

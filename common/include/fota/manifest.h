@@ -17,6 +17,9 @@
 
 enum fota_install_method { FOTA_INSTALL_FILE = 0, FOTA_INSTALL_AB_SLOT, FOTA_INSTALL_SCRIPT };
 enum fota_compression { FOTA_COMPRESSION_NONE = 0, FOTA_COMPRESSION_ZSTD };
+/* image.encryption: how the payloads' chunks are encrypted (fota/chunk_crypt.h) and how their
+ * content key reaches a device (fota/jwe.h). One scheme so far. */
+enum fota_encryption { FOTA_ENCRYPTION_NONE = 0, FOTA_ENCRYPTION_A256GCM_CHUNK };
 
 struct fota_param {
 	char key[FOTA_MAX_NAME_LEN + 1];
@@ -61,6 +64,10 @@ struct fota_manifest {
 	uint8_t decoded_sha256[FOTA_SHA256_LEN];
 	bool has_delta; /* image.delta: a delta payload next to the full one */
 	struct fota_manifest_delta delta;
+	/* NONE when image.encryption is absent; otherwise every chunk of both payloads travels
+	 * sealed (ciphertext || tag), while sizes, digests and the chunk tables stay over the
+	 * plaintext. */
+	enum fota_encryption encryption;
 	enum fota_install_method install_method;
 	struct fota_param install_params[FOTA_MAX_PARAMS];
 	size_t n_install_params;
@@ -116,5 +123,7 @@ const char *fota_manifest_param(const struct fota_manifest *m, const char *key);
 
 const char *fota_install_method_name(enum fota_install_method m);
 const char *fota_compression_name(enum fota_compression c);
+/* "none" or "A256GCM-chunk". */
+const char *fota_encryption_name(enum fota_encryption e);
 
 #endif
