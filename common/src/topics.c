@@ -14,6 +14,7 @@ static const char *const leaves[] = {
     [FOTA_TOPIC_DEVICE_REQUEST] = "request",
     [FOTA_TOPIC_DEVICE_CHUNKS] = "chunks",
     [FOTA_TOPIC_DEVICE_ASSIGNMENT] = "assignment",
+    [FOTA_TOPIC_DEVICE_KEY] = "key",
 };
 
 static bool segment_char(char c)
@@ -134,6 +135,7 @@ fota_err fota_topic_build(const char *prefix, const struct fota_topic *t, char *
 	case FOTA_TOPIC_DEVICE_REQUEST:
 	case FOTA_TOPIC_DEVICE_CHUNKS:
 	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
+	case FOTA_TOPIC_DEVICE_KEY:
 		if (!fota_topic_segment_valid(t->device))
 			return fota_error_set(err, FOTA_ERR_INVAL, "invalid device id '%.64s'",
 					      t->device);
@@ -221,7 +223,7 @@ fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_top
 			return fota_error_set(err, FOTA_ERR_PARSE,
 					      "topic '%.80s' has an invalid device id", topic);
 		memcpy(out->device, lv[1].s, lv[1].n);
-		for (int k = FOTA_TOPIC_DEVICE_STATUS; k <= FOTA_TOPIC_DEVICE_ASSIGNMENT; k++) {
+		for (int k = FOTA_TOPIC_DEVICE_STATUS; k <= FOTA_TOPIC_DEVICE_KEY; k++) {
 			if (level_is(&lv[2], leaves[k])) {
 				out->kind = (enum fota_topic_kind)k;
 				return FOTA_OK;
@@ -302,6 +304,8 @@ size_t fota_topic_payload_limit(enum fota_topic_kind kind)
 		return FOTA_MAX_REQUEST_BYTES;
 	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
 		return FOTA_MAX_ASSIGNMENT_BYTES;
+	case FOTA_TOPIC_DEVICE_KEY:
+		return FOTA_MAX_KEY_DOC_BYTES;
 	}
 	return 0;
 }

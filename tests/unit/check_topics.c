@@ -84,6 +84,7 @@ static const struct {
     {"fota/v1",
      {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT, .device = "gw-1"},
      "fota/v1/devices/gw-1/assignment"},
+    {"fota/v1", {.kind = FOTA_TOPIC_DEVICE_KEY, .device = "gw-1"}, "fota/v1/devices/gw-1/key"},
 };
 
 START_TEST(test_build_parse)
@@ -233,6 +234,7 @@ static const struct {
     {FOTA_TOPIC_DEVICE_STATUS, FOTA_MAX_STATUS_BYTES},
     {FOTA_TOPIC_DEVICE_REQUEST, FOTA_MAX_REQUEST_BYTES},
     {FOTA_TOPIC_DEVICE_ASSIGNMENT, FOTA_MAX_ASSIGNMENT_BYTES},
+    {FOTA_TOPIC_DEVICE_KEY, FOTA_MAX_KEY_DOC_BYTES},
 };
 
 /* Every kind has our own limit: at it a message passes, one byte over it is dropped with a

@@ -32,6 +32,13 @@
 #define FOTA_MAX_ASSIGNMENT_BYTES (16 * 1024)
 #define FOTA_MAX_ASSIGNED_GROUPS 8
 
+/* A wrapped content key: the JWE compact string, its decoded protected header, and the key it
+ * may carry; and the signed key document (an envelope around one JWE) as received. */
+#define FOTA_MAX_JWE_BYTES 2048
+#define FOTA_MAX_JWE_HEADER_BYTES 512
+#define FOTA_MAX_JWE_CEK_LEN 64
+#define FOTA_MAX_KEY_DOC_BYTES (8 * 1024)
+
 /* Devices named in one directive admission list. */
 #define FOTA_MAX_ADMIT_DEVICES 1024
 

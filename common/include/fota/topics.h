@@ -20,6 +20,7 @@ enum fota_topic_kind {
 	FOTA_TOPIC_DEVICE_REQUEST,	/* {prefix}/devices/{device}/request */
 	FOTA_TOPIC_DEVICE_CHUNKS,	/* {prefix}/devices/{device}/chunks */
 	FOTA_TOPIC_DEVICE_ASSIGNMENT,	/* {prefix}/devices/{device}/assignment */
+	FOTA_TOPIC_DEVICE_KEY,		/* {prefix}/devices/{device}/key */
 };
 
 struct fota_topic {
@@ -44,7 +45,7 @@ fota_err fota_topic_parse(const char *prefix, const char *topic, struct fota_top
  * through (brokers differ: Mosquitto's message_size_limit, none in RabbitMQ 3.10's MQTT):
  * directive FOTA_MAX_DIRECTIVE_BYTES, chunks and table a frame with the longest header,
  * status FOTA_MAX_STATUS_BYTES, request FOTA_MAX_REQUEST_BYTES, assignment
- * FOTA_MAX_ASSIGNMENT_BYTES. */
+ * FOTA_MAX_ASSIGNMENT_BYTES, key FOTA_MAX_KEY_DOC_BYTES. */
 size_t fota_topic_payload_limit(enum fota_topic_kind kind);
 /* FOTA_ERR_TOO_BIG, naming the topic, the size and the limit, when len exceeds the limit of
  * t's kind; receivers drop such a message before anything else looks at it. */
