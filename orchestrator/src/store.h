@@ -24,6 +24,8 @@
 /* Comma-joined device ids of one stage ("dev-1,dev-2"); bounded by the directive's list. */
 #define ORCH_MAX_STAGE_DEVICES_LEN (FOTA_MAX_ADMIT_DEVICES * (FOTA_MAX_SEGMENT_LEN + 1))
 #define ORCH_MAX_EVENT_DETAIL 256
+/* A device's certificate as PEM, with its terminating NUL: one certificate, never a chain. */
+#define ORCH_MAX_DEVICE_CERT_PEM 8192
 
 enum orch_cstate {
 	ORCH_CAMPAIGN_DRAFT = 0, /* created, not started: nothing published */
@@ -198,6 +200,15 @@ struct orch_store_ops {
 				void *ctx, struct fota_error *err);
 	fota_err (*group_each)(struct orch_store *s, orch_name_fn fn, void *ctx,
 			       struct fota_error *err);
+	/* The certificate (PEM, checked by the caller) of registered device id, which the
+	 * orchestrator wraps content keys to; "" removes it. FOTA_ERR_NOT_FOUND if id is not
+	 * registered. */
+	fota_err (*device_cert_put)(struct orch_store *s, const char *id, const char *pem,
+				    struct fota_error *err);
+	/* Copies the stored certificate into pem (NUL-terminated, cap bytes at most);
+	 * FOTA_ERR_NOT_FOUND, saying which, if the device or its certificate is absent. */
+	fota_err (*device_cert_get)(struct orch_store *s, const char *id, char *pem, size_t cap,
+				    struct fota_error *err);
 
 	fota_err (*image_put)(struct orch_store *s, const char *id, const char *name,
 			      const char *version, uint64_t size, struct fota_error *err);

@@ -110,6 +110,8 @@ static const char *const migrations[] = {
     "CREATE INDEX audit_device ON audit(device, seq);"
     "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
     " FOR EACH ROW EXECUTE FUNCTION fota_append_only();",
+    /* 6: the device's certificate (PEM, '' for none): content keys are wrapped to its key. */
+    "ALTER TABLE devices ADD COLUMN cert TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -445,6 +447,42 @@ static fota_err pg_group_each(struct orch_store *base, orch_name_fn fn, void *ct
 		if (fn(ctx, PQgetvalue(r, i, 0)))
 			break;
 	PQclear(r);
+	return FOTA_OK;
+}
+
+static fota_err pg_device_cert_put(struct orch_store *base, const char *id, const char *pem,
+				   struct fota_error *err)
+{
+	const char *v[2] = {id, pem};
+	long changed = 0;
+	fota_err rc = run(P(base), "UPDATE devices SET cert = $2 WHERE id = $1", 2, v, err,
+			  "device certificate", &changed);
+
+	if (rc == FOTA_OK && changed == 0)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
+	return rc;
+}
+
+static fota_err pg_device_cert_get(struct orch_store *base, const char *id, char *pem, size_t cap,
+				   struct fota_error *err)
+{
+	PGresult *r = query(P(base), "SELECT cert FROM devices WHERE id = $1", 1, &id, err,
+			    "device certificate", NULL);
+	bool found;
+
+	pem[0] = '\0';
+	if (!r)
+		return err ? err->code : FOTA_ERR_IO;
+	found = PQntuples(r) > 0;
+	if (found)
+		snprintf(pem, cap, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!found)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
+				      id);
+	if (!pem[0])
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
+				      "device '%s' has no certificate in the registry", id);
 	return FOTA_OK;
 }
 
@@ -878,6 +916,8 @@ static const struct orch_store_ops pg_ops = {
     .device_get = pg_device_get,
     .device_each = pg_device_each,
     .group_each = pg_group_each,
+    .device_cert_put = pg_device_cert_put,
+    .device_cert_get = pg_device_cert_get,
     .image_put = pg_image_put,
     .campaign_create = pg_campaign_create,
     .campaign_put = pg_campaign_put,

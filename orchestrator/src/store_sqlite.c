@@ -120,6 +120,8 @@ static const struct migration {
      "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
      " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
      true},
+    /* 6: the device's certificate (PEM, '' for none): content keys are wrapped to its key. */
+    {"ALTER TABLE devices ADD COLUMN cert TEXT NOT NULL DEFAULT '';", false},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -427,6 +429,52 @@ static fota_err sq_device_each(struct orch_store *base, const char *group, orch_
 		bind_text(st, 1, group);
 	c = cursor(st);
 	return rows_done(s, st, orch_rows_device(&c, fn, ctx), err, "devices");
+}
+
+static const char sql_cert_put[] = "UPDATE devices SET cert = ?2 WHERE id = ?1";
+static const char sql_cert_get[] = "SELECT cert FROM devices WHERE id = ?1";
+
+static fota_err sq_device_cert_put(struct orch_store *base, const char *id, const char *pem,
+				   struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cert_put, err);
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, pem);
+	rc = step_done(s, st, err, "device certificate");
+	if (rc == FOTA_OK && sqlite3_changes(s->db) == 0)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
+	return rc;
+}
+
+static fota_err sq_device_cert_get(struct orch_store *base, const char *id, char *pem, size_t cap,
+				   struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_cert_get, err);
+	int rc;
+
+	pem[0] = '\0';
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(pem, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "device certificate");
+	if (rc == SQLITE_DONE)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
+				      id);
+	if (!pem[0])
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
+				      "device '%s' has no certificate in the registry", id);
+	return FOTA_OK;
 }
 
 static const char sql_groups[] = "SELECT name FROM groups ORDER BY name";
@@ -938,6 +986,8 @@ static const struct orch_store_ops sqlite_ops = {
     .device_get = sq_device_get,
     .device_each = sq_device_each,
     .group_each = sq_group_each,
+    .device_cert_put = sq_device_cert_put,
+    .device_cert_get = sq_device_cert_get,
     .image_put = sq_image_put,
     .campaign_create = sq_campaign_create,
     .campaign_put = sq_campaign_put,

@@ -178,6 +178,42 @@ START_TEST(test_devices)
 }
 END_TEST
 
+START_TEST(test_device_cert)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_device d, got;
+	char pem[ORCH_MAX_DEVICE_CERT_PEM];
+	static const char cert[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	strcpy(d.groups, "lab");
+	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
+	/* Registered without one: absent, and the message says so. */
+	ck_assert_int_eq(s->ops->device_cert_get(s, "gw-1", pem, sizeof(pem), &err),
+			 FOTA_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no certificate"));
+	ck_assert_int_eq(s->ops->device_cert_put(s, "gw-1", cert, &err), FOTA_OK);
+	/* A status report (device_put) keeps it. */
+	strcpy(d.version, "2.0.0");
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_cert_get(s, "gw-1", pem, sizeof(pem), &err), FOTA_OK);
+	ck_assert_str_eq(pem, cert);
+	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &got, &err), FOTA_OK);
+	ck_assert_str_eq(got.groups, "lab");
+	/* Unregistered devices have nothing to store it on. */
+	ck_assert_int_eq(s->ops->device_cert_put(s, "gw-9", cert, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "gw-9"));
+	ck_assert_int_eq(s->ops->device_cert_get(s, "gw-9", pem, sizeof(pem), &err),
+			 FOTA_ERR_NOT_FOUND);
+	ck_assert_int_eq(s->ops->device_cert_put(s, "gw-1", "", &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_cert_get(s, "gw-1", pem, sizeof(pem), &err),
+			 FOTA_ERR_NOT_FOUND);
+	orch_store_close(s);
+}
+END_TEST
+
 static int count_ev(void *ctx, const struct orch_event *e)
 {
 	(void)e;
@@ -332,13 +368,15 @@ START_TEST(test_broadcast_progress)
 	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
 	orch_store_close(s);
 
-	/* A state directory from before broadcasts were stored: the migration adds the table
+	/* A state directory from before broadcasts were stored: the migrations add the tables
 	 * and keeps everything else. */
 	ck_assert_msg(raw_exec(pg_uri ? "DROP TABLE broadcasts; DROP TABLE group_seqs;"
 					" DROP TABLE group_pubs; DROP TABLE audit;"
+					" ALTER TABLE devices DROP COLUMN cert;"
 					" UPDATE fota_schema SET version = 3"
 				      : "DROP TABLE broadcasts; DROP TABLE group_seqs;"
 					" DROP TABLE group_pubs; DROP TABLE audit;"
+					" ALTER TABLE devices DROP COLUMN cert;"
 					" PRAGMA user_version = 3",
 			       msg, sizeof(msg)),
 		      "%s", msg);
@@ -722,6 +760,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_migrations);
 	tcase_add_test(tc, test_devices);
+	tcase_add_test(tc, test_device_cert);
 	tcase_add_test(tc, test_campaign_round_trip);
 	tcase_add_test(tc, test_broadcast_progress);
 	tcase_add_test(tc, test_directive_seq);
