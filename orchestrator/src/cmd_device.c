@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "device_cert.h"
 #include "device_service.h"
 #include "store.h"
 
@@ -23,16 +24,22 @@ static const char device_usage[] =
     "\n"
     "  list [--group G]        registered devices (from their status reports and imports)\n"
     "  show ID                 one device\n"
-    "  add ID --groups G1,G2 [--model M] [--hw H] [--version V]\n"
+    "  add ID --groups G1,G2 [--model M] [--hw H] [--version V] [--device-cert FILE]\n"
     "  import FILE.csv         inventory with a header line naming the columns:\n"
     "                          id (required), groups (separated by ';' or '|'), model, hw,\n"
-    "                          version. Devices already known keep what the CSV leaves empty.\n"
+    "                          version, cert (a PEM file, relative to the CSV's directory).\n"
+    "                          Devices already known keep what the CSV leaves empty.\n"
+    "\n"
+    "--device-cert FILE (and the cert column) registers the device's own certificate (PEM):\n"
+    "it must chain to [orchestrator] device_ca (default [broker] ca), be valid now, name the\n"
+    "device id as its CN and hold an EC P-256 key. Content keys of encrypted images are\n"
+    "wrapped to that key; a device without a certificate gets no encrypted image.\n"
     "\n"
     "add and import publish each device's new groups to it as a signed assignment, retained\n"
     "on its own topic (with the orchestrator key; without one the registry alone changes).\n"
     "\n";
 
-enum { OPT_GROUP = 1, OPT_GROUPS, OPT_MODEL, OPT_HW, OPT_VERSION };
+enum { OPT_GROUP = 1, OPT_GROUPS, OPT_MODEL, OPT_HW, OPT_VERSION, OPT_DEVICE_CERT };
 
 /* One line of `device list`'s table. */
 static int list_one(void *ctx, const struct orch_device *d)
@@ -95,11 +102,27 @@ static size_t split(char *line, char **fields, size_t max)
 	return n;
 }
 
-static fota_err import_csv(struct orch_store *st, const char *path, size_t *count,
-			   struct orch_assign_list *assigned, struct fota_error *err)
+/* The certificate file a CSV line names, relative to the CSV's own directory, into pem. */
+static fota_err read_csv_cert(const char *csv, const char *name, char *pem, size_t cap,
+			      struct fota_error *err)
 {
-	enum { C_ID, C_GROUPS, C_MODEL, C_HW, C_VERSION, C__N };
-	static const char *const names[C__N] = {"id", "groups", "model", "hw", "version"};
+	char path[PATH_MAX];
+	const char *slash = strrchr(csv, '/');
+	int n = name[0] == '/' || !slash
+		    ? snprintf(path, sizeof(path), "%s", name)
+		    : snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - csv), csv, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return fota_error_set(err, FOTA_ERR_TOO_BIG, "certificate path too long");
+	return orch_device_cert_read(path, pem, cap, err);
+}
+
+static fota_err import_csv(struct orch_store *st, const char *path, const char *device_ca,
+			   size_t *count, struct orch_assign_list *assigned, struct fota_error *err)
+{
+	enum { C_ID, C_GROUPS, C_MODEL, C_HW, C_VERSION, C_CERT, C__N };
+	static const char *const names[C__N] = {"id", "groups", "model", "hw", "version", "cert"};
+	static char pem[ORCH_MAX_DEVICE_CERT_PEM];
 	int col[C__N];
 	char line[CSV_MAX_LINE + 2];
 	char *f[32];
@@ -156,6 +179,13 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 		snprintf(d.hw, sizeof(d.hw), "%s", FIELD(C_HW));
 		snprintf(d.version, sizeof(d.version), "%s", FIELD(C_VERSION));
 		rc = orch_device_groups_parse(FIELD(C_GROUPS), d.groups, sizeof(d.groups), err);
+		if (rc == FOTA_OK && FIELD(C_CERT)[0])
+			rc = read_csv_cert(path, FIELD(C_CERT), pem, sizeof(pem), err);
+		if (rc == FOTA_OK)
+			rc = orch_device_store(st, &d, d.groups[0] != '\0', assigned, err);
+		if (rc == FOTA_OK && FIELD(C_CERT)[0])
+			rc = orch_device_cert_register(st, d.id, pem, device_ca, fota_time_now(),
+						       err);
 #undef FIELD
 		if (rc) {
 			char where[PATH_MAX + 32];
@@ -164,9 +194,6 @@ static fota_err import_csv(struct orch_store *st, const char *path, size_t *coun
 			fota_error_prefix(err, where);
 			break;
 		}
-		rc = orch_device_store(st, &d, d.groups[0] != '\0', assigned, err);
-		if (rc)
-			break;
 		(*count)++;
 	}
 	if (rc == FOTA_OK)
@@ -186,6 +213,7 @@ int orch_cmd_device(int argc, char **argv)
 	    {"model", required_argument, NULL, OPT_MODEL},
 	    {"hw", required_argument, NULL, OPT_HW},
 	    {"version", required_argument, NULL, OPT_VERSION},
+	    {"device-cert", required_argument, NULL, OPT_DEVICE_CERT},
 	    ORCH_COMMON_LONGOPTS,
 	};
 	struct orch_config cfg;
@@ -193,7 +221,9 @@ int orch_cmd_device(int argc, char **argv)
 	struct orch_store *st = NULL;
 	struct orch_device d;
 	struct orch_assign_list assigned = {0};
-	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL;
+	const char *sub = NULL, *arg = NULL, *group = NULL, *groups = NULL, *cert_file = NULL;
+	static char pem[ORCH_MAX_DEVICE_CERT_PEM];
+	char cert[128];
 	int opt, ret = ORCH_EXIT_USAGE;
 
 	memset(&d, 0, sizeof(d));
@@ -216,6 +246,9 @@ int orch_cmd_device(int argc, char **argv)
 			break;
 		case OPT_VERSION:
 			snprintf(d.version, sizeof(d.version), "%s", optarg);
+			break;
+		case OPT_DEVICE_CERT:
+			cert_file = optarg;
 			break;
 		default:
 			fputs(device_usage, stderr);
@@ -270,13 +303,23 @@ int orch_cmd_device(int argc, char **argv)
 			orch_print_json(o, "{}");
 			cJSON_Delete(o);
 		} else {
+			/* Whether content keys can be wrapped to it, and until when. */
+			cert[0] = '\0';
+			if (st->ops->device_cert_get(st, arg, pem, sizeof(pem), NULL) == FOTA_OK)
+				orch_device_cert_describe(pem, cert, sizeof(cert), NULL);
 			list_one(NULL, &d);
+			printf("certificate: %s\n", cert[0] ? cert : "none");
 		}
 		ret = ORCH_EXIT_OK;
 	} else if (strcmp(sub, "add") == 0) {
 		snprintf(d.id, sizeof(d.id), "%s", arg);
+		if (cert_file && orch_device_cert_read(cert_file, pem, sizeof(pem), &err)) {
+			orch_fail("device add", &err);
+			goto out;
+		}
 		if (strlen(arg) >= sizeof(d.id) ||
-		    orch_device_add(st, &d, groups, &assigned, &err)) {
+		    orch_device_add(st, &d, groups, cert_file ? pem : NULL,
+				    orch_config_device_ca(&cfg), &assigned, &err)) {
 			if (strlen(arg) >= sizeof(d.id) || !fota_topic_segment_valid(d.id)) {
 				orch_log("device add: '%s' is not a device id", arg);
 				ret = ORCH_EXIT_USAGE;
@@ -289,7 +332,7 @@ int orch_cmd_device(int argc, char **argv)
 	} else if (strcmp(sub, "import") == 0) {
 		size_t n = 0;
 
-		if (import_csv(st, arg, &n, &assigned, &err)) {
+		if (import_csv(st, arg, orch_config_device_ca(&cfg), &n, &assigned, &err)) {
 			orch_fail("device import", &err);
 			goto out;
 		}

@@ -35,6 +35,8 @@ const char orch_config_help[] =
     "  --prefix P           [orchestrator] prefix: topic prefix (default " FOTA_DEFAULT_PREFIX ")\n"
     "  --release-key PEM    [orchestrator] release_key: signs manifests (image add)\n"
     "  --orch-key PEM       [orchestrator] orchestrator_key: signs directives (publish)\n"
+    "  --device-ca FILE     [orchestrator] device_ca: CA bundle device certificates must\n"
+    "                       chain to (device add --cert; default: [broker] ca)\n"
     "  --rate BYTES_PER_S   [orchestrator] rate_bytes_per_s: a cap, K/M/G suffixes\n"
     "                       (default 0: no cap, acknowledgements set the pace)\n"
     "  --window N           [orchestrator] window: QoS 1 frames in flight (default 8)\n"
@@ -68,6 +70,7 @@ static const struct key_map key_map[] = {
     {ORCH_OPT_PREFIX, "orchestrator", "prefix"},
     {ORCH_OPT_RELEASE_KEY, "orchestrator", "release_key"},
     {ORCH_OPT_ORCH_KEY, "orchestrator", "orchestrator_key"},
+    {ORCH_OPT_DEVICE_CA, "orchestrator", "device_ca"},
     {ORCH_OPT_RATE, "orchestrator", "rate_bytes_per_s"},
     {ORCH_OPT_WINDOW, "orchestrator", "window"},
     {ORCH_OPT_LOG_LEVEL, "orchestrator", "log_level"},
@@ -181,6 +184,11 @@ static fota_err set_str(char *dst, size_t size, const char *key, const char *val
 	return FOTA_OK;
 }
 
+const char *orch_config_device_ca(const struct orch_config *cfg)
+{
+	return cfg->device_ca[0] ? cfg->device_ca : cfg->ca;
+}
+
 fota_err orch_config_set(struct orch_config *cfg, const char *section, const char *key,
 			 const char *value, struct fota_error *err)
 {
@@ -239,6 +247,8 @@ fota_err orch_config_set(struct orch_config *cfg, const char *section, const cha
 			return set_str(cfg->release_key, sizeof(cfg->release_key), key, value, err);
 		if (strcmp(key, "orchestrator_key") == 0)
 			return set_str(cfg->orch_key, sizeof(cfg->orch_key), key, value, err);
+		if (strcmp(key, "device_ca") == 0)
+			return set_str(cfg->device_ca, sizeof(cfg->device_ca), key, value, err);
 		if (strcmp(key, "rate_bytes_per_s") == 0) {
 			rc = orch_parse_size(value, &v, err);
 			if (rc)

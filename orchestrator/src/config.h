@@ -50,6 +50,7 @@ enum orch_opt {
 	ORCH_OPT_HTTP_CA,
 	ORCH_OPT_STORE,
 	ORCH_OPT_BROKER_ACCESS,
+	ORCH_OPT_DEVICE_CA,
 	ORCH_OPT_JSON,
 	ORCH_OPT_HELP,
 };
@@ -68,6 +69,7 @@ enum orch_opt {
 	{"prefix", required_argument, NULL, ORCH_OPT_PREFIX}, \
 	{"release-key", required_argument, NULL, ORCH_OPT_RELEASE_KEY}, \
 	{"orch-key", required_argument, NULL, ORCH_OPT_ORCH_KEY}, \
+	{"device-ca", required_argument, NULL, ORCH_OPT_DEVICE_CA}, \
 	{"rate", required_argument, NULL, ORCH_OPT_RATE}, \
 	{"window", required_argument, NULL, ORCH_OPT_WINDOW}, \
 	{"serve-client-id", required_argument, NULL, ORCH_OPT_SERVE_CLIENT_ID}, \
@@ -112,6 +114,9 @@ struct orch_config {
 	char prefix[FOTA_MAX_PREFIX_LEN + 1];
 	char release_key[PATH_MAX];
 	char orch_key[PATH_MAX];
+	/* CA bundle a device's registered certificate must chain to; "" : the broker's ca (use
+	 * orch_config_device_ca). */
+	char device_ca[PATH_MAX];
 	uint64_t rate_bytes_per_s;
 	unsigned window;
 	enum orch_log_level log_level;
@@ -143,6 +148,10 @@ fota_err orch_config_load(struct orch_config *cfg, struct fota_error *err);
 /* Sets one [section] key as the file would; used for files and flags alike. */
 fota_err orch_config_set(struct orch_config *cfg, const char *section, const char *key,
 			 const char *value, struct fota_error *err);
+
+/* The CA bundle device certificates are checked against: [orchestrator] device_ca, else
+ * [broker] ca (the CA that lets devices connect). */
+const char *orch_config_device_ca(const struct orch_config *cfg);
 
 /* "123", "64K", "64M", "1G" (binary multiples) into bytes. */
 fota_err orch_parse_size(const char *s, uint64_t *out, struct fota_error *err);

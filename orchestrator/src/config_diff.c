@@ -28,6 +28,7 @@ static const struct field {
     {"orchestrator", "prefix", STR, offsetof(struct orch_config, prefix), false},
     {"orchestrator", "release_key", STR, offsetof(struct orch_config, release_key), false},
     {"orchestrator", "orchestrator_key", STR, offsetof(struct orch_config, orch_key), false},
+    {"orchestrator", "device_ca", STR, offsetof(struct orch_config, device_ca), false},
     {"orchestrator", "rate_bytes_per_s", U64, offsetof(struct orch_config, rate_bytes_per_s),
      false},
     {"orchestrator", "window", UNSIGNED, offsetof(struct orch_config, window), false},

@@ -9,6 +9,7 @@
 
 #include "assign.h"
 #include "broker.h"
+#include "device_cert.h"
 #include "device_service.h"
 #include "dynsec.h"
 #include "log.h"
@@ -135,7 +136,25 @@ fota_err orch_device_store(struct orch_store *st, struct orch_device *d, bool se
 	return rc;
 }
 
+fota_err orch_device_cert_register(struct orch_store *st, const char *id, const char *cert_pem,
+				   const char *device_ca, int64_t now, struct fota_error *err)
+{
+	fota_err rc;
+
+	if (!device_ca || !*device_ca)
+		return fota_error_set(err, FOTA_ERR_FIELD,
+				      "no CA to check the certificate against (set [orchestrator] "
+				      "device_ca or [broker] ca)");
+	rc = orch_device_cert_check(cert_pem, device_ca, id, now, err);
+	if (rc == FOTA_ERR_FIELD && err)
+		fota_error_prefix(err, "certificate refused");
+	if (rc == FOTA_OK)
+		rc = st->ops->device_cert_put(st, id, cert_pem, err);
+	return rc;
+}
+
 fota_err orch_device_add(struct orch_store *st, struct orch_device *d, const char *groups,
+			 const char *cert_pem, const char *device_ca,
 			 struct orch_assign_list *changed, struct fota_error *err)
 {
 	fota_err rc;
@@ -148,6 +167,9 @@ fota_err orch_device_add(struct orch_store *st, struct orch_device *d, const cha
 	if (rc)
 		return rc;
 	rc = orch_device_store(st, d, groups != NULL, changed, err);
+	if (rc == FOTA_OK && cert_pem)
+		rc =
+		    orch_device_cert_register(st, d->id, cert_pem, device_ca, fota_time_now(), err);
 	if (rc == FOTA_OK)
 		rc = st->ops->commit(st, err);
 	if (rc)

@@ -51,10 +51,19 @@ void orch_assign_list_free(struct orch_assign_list *l);
 fota_err orch_device_store(struct orch_store *st, struct orch_device *d, bool set_groups,
 			   struct orch_assign_list *changed, struct fota_error *err);
 
+/* Within the caller's transaction, after the device is stored: checks cert_pem as
+ * orch_device_cert_check does against device_ca (orch_config_device_ca) at now, and keeps it
+ * as the certificate of device id. FOTA_ERR_FIELD saying why it is refused. */
+fota_err orch_device_cert_register(struct orch_store *st, const char *id, const char *cert_pem,
+				   const char *device_ca, int64_t now, struct fota_error *err);
+
 /* `device add`: registers d->id (FOTA_ERR_FIELD unless a topic segment) with d's model, hw
  * and version; groups NULL leaves its groups alone, else they are parsed as
- * orch_device_groups_parse and set. One transaction. */
+ * orch_device_groups_parse and set; cert_pem NULL leaves its certificate alone, else it is
+ * registered as orch_device_cert_register (against device_ca, now). One transaction: a
+ * refused certificate registers nothing. */
 fota_err orch_device_add(struct orch_store *st, struct orch_device *d, const char *groups,
+			 const char *cert_pem, const char *device_ca,
 			 struct orch_assign_list *changed, struct fota_error *err);
 
 /* Sets the groups of registered device id (FOTA_ERR_NOT_FOUND otherwise), all else kept,

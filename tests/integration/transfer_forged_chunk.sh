@@ -4,11 +4,58 @@
 # identity are dropped before they touch storage, re-requested, and the image ends correct.
 # Then the same for a delta payload (image.delta): forged frames on the delta's topic are
 # dropped, the delta's chunks are re-requested and the image built from it is the signed one.
+# First, the registry accepts a device's certificate (content keys are wrapped to its key)
+# only if it chains to the device CA, is valid, names the device and holds a P-256 key.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
 
 fota_transfer_env
+
+# cert_refused ID FILE REASON [options...]: `device add ID --device-cert FILE` exits 1 naming
+# REASON, and the registry holds no certificate for ID after it.
+cert_refused() {
+	local id=$1 file=$2 reason=$3 rc=0
+	shift 3
+	fota_orch device add "$id" --device-cert "$file" "$@" >/dev/null 2>"$T/cert.err" || rc=$?
+	[ "$rc" = 1 ] || { echo "exit $rc: $(cat "$T/cert.err")"; return 1; }
+	grep -qF -- "$reason" "$T/cert.err" || { echo "no '$reason' in: $(cat "$T/cert.err")"; return 1; }
+	! fota_orch device show "$id" 2>/dev/null | grep -q "^certificate: CN"
+}
+pki=$FOTA_PKI/devices
+check "a certificate of another CA is refused" \
+	cert_refused wrong-ca-device "$pki/wrong-ca-device.crt" "does not verify against"
+check "an expired certificate is refused" \
+	cert_refused expired-device "$pki/expired-device.crt" "certificate has expired"
+check "another device's certificate is refused" \
+	cert_refused dev-1 "$pki/dev-2.crt" "the certificate's CN 'dev-2' is not the device id 'dev-1'"
+check "a server-only certificate is refused" \
+	cert_refused mosquitto "$FOTA_PKI/broker.crt" "unsuitable certificate purpose"
+check "a key is not a certificate" cert_refused dev-1 "$pki/dev-1.key" "not a PEM certificate"
+cat "$pki/dev-1.crt" "$FOTA_PKI/ca.crt" >"$T/chain.pem"
+check "a file of two certificates is refused" \
+	cert_refused dev-1 "$T/chain.pem" "more than one certificate"
+check "a device CA that did not sign it refuses it" \
+	cert_refused dev-1 "$pki/dev-1.crt" "does not verify against" --device-ca "$FOTA_PKI/wrong-ca.crt"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/rsa.key" -subj /CN=dev-1 -days 2 \
+	-out "$T/rsa.crt" 2>/dev/null
+check "a key that is not P-256 is refused" \
+	cert_refused dev-1 "$T/rsa.crt" "not EC P-256" --device-ca "$T/rsa.crt"
+fota_orch device add dev-1 --groups forgetest --device-cert "$pki/dev-1.crt" 2>"$T/cert.err" ||
+	fail "device add --device-cert: $(cat "$T/cert.err")"
+check "device show names the registered certificate" \
+	grep -q "^certificate: CN dev-1, valid until 20" <(fota_orch device show dev-1)
+printf 'id,groups,cert\ndev-2,forgetest,devices/dev-2.crt\ndev-3,forgetest,devices/dev-4.crt\n' \
+	>"$FOTA_PKI/inventory.csv"
+check "device import refuses a cert column naming another device's certificate" \
+	grep -q "inventory.csv:3: certificate refused: the certificate's CN 'dev-4'" \
+	<(fota_orch device import "$FOTA_PKI/inventory.csv" 2>&1 || true)
+check "... and imports nothing of the file" grep -q "^certificate: none" <(fota_orch device show dev-2 2>&1 || echo "certificate: none")
+printf 'id,groups,cert\ndev-2,forgetest,devices/dev-2.crt\n' >"$FOTA_PKI/inventory.csv"
+fota_orch device import "$FOTA_PKI/inventory.csv" >/dev/null 2>"$T/cert.err" ||
+	fail "device import with a cert column: $(cat "$T/cert.err")"
+check "device import registers the cert column's certificate, relative to the CSV" \
+	grep -q "^certificate: CN dev-2," <(fota_orch device show dev-2)
 
 fota_random_image "$T/image.bin" 1
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
