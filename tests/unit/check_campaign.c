@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "payload_choice.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -325,6 +326,21 @@ START_TEST(test_needs_image)
 }
 END_TEST
 
+/* The delta is broadcast only when more than half of the waiting devices run its base. */
+START_TEST(test_delta_pays)
+{
+	ck_assert(!orch_delta_pays(0, 0));
+	ck_assert(!orch_delta_pays(0, 1));
+	ck_assert(orch_delta_pays(1, 1));
+	ck_assert(!orch_delta_pays(1, 2));
+	ck_assert(orch_delta_pays(2, 3));
+	ck_assert(orch_delta_pays(4, 5));
+	ck_assert(!orch_delta_pays(500, 1000));
+	ck_assert(orch_delta_pays(501, 1000));
+	ck_assert(orch_delta_pays(UINT32_MAX, UINT32_MAX));
+}
+END_TEST
+
 static Suite *campaign_suite(void)
 {
 	Suite *s = suite_create("campaign");
@@ -336,6 +352,7 @@ static Suite *campaign_suite(void)
 	tcase_add_test(tc, test_judge);
 	tcase_add_loop_test(tc, test_broadcast_decide, 0, N(decide_cases));
 	tcase_add_test(tc, test_needs_image);
+	tcase_add_test(tc, test_delta_pays);
 	suite_add_tcase(s, tc);
 	return s;
 }
