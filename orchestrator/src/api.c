@@ -134,8 +134,11 @@ static int tally_one(void *ctx, const struct orch_cdev *d)
 	return 0;
 }
 
-static void show_campaign(struct orch_store *st, const char *id, struct orch_http_response *res)
+static void show_campaign(struct orch_store *st, const struct orch_config *cfg, const char *id,
+			  struct orch_http_response *res)
 {
+	struct orch_payload_choice pay;
+	char pay_last[ORCH_MAX_EVENT_DETAIL];
 	struct fota_error err = {0};
 	struct orch_campaign c;
 	struct tally *t = calloc(1, sizeof(*t));
@@ -152,12 +155,17 @@ static void show_campaign(struct orch_store *st, const char *id, struct orch_htt
 		t->c = &c;
 		rc = st->ops->cdev_each(st, c.id, tally_one, t, &err);
 	}
+	if (rc == FOTA_OK)
+		rc = orch_payload_choose(cfg, st, &c, &pay, &err);
+	if (rc == FOTA_OK)
+		rc = orch_payload_last(st, c.id, pay_last, sizeof(pay_last), &err);
 	if (rc) {
 		reply_error(res, status_for(rc), NULL, err.msg);
 		goto out;
 	}
 	o = orch_campaign_head_json(&c);
 	cJSON_AddItemToObject(o, "counts", orch_counts_json(&t->all));
+	cJSON_AddItemToObject(o, "payload", orch_payload_json(&pay, pay_last));
 	stages = cJSON_AddArrayToObject(o, "stages");
 	for (uint32_t i = 0; i < c.n_stages && i < ORCH_MAX_STAGES; i++) {
 		cJSON *s = orch_counts_json(&t->stage[i]);
@@ -538,7 +546,7 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 		if (!get)
 			reply_error(res, 405, NULL, "only GET");
 		else
-			show_campaign(st, id, res);
+			show_campaign(st, cfg, id, res);
 		return;
 	}
 	snprintf(verb, sizeof(verb), "%.15s", slash + 1);

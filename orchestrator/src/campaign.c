@@ -11,6 +11,7 @@
 #include "fota/topics.h"
 
 #include "broadcast_store.h"
+#include "payload_choice.h"
 #include "campaign.h"
 #include "log.h"
 
@@ -1290,6 +1291,36 @@ out:
 	return rc;
 }
 
+/* The payload the broadcast for c carries (orch_payload_choose), recorded as a `payload`
+ * event when the image offers a delta. Any failure falls back to the full payload: devices
+ * on the base then fetch the delta by repair. */
+static void choose_payload(struct orch_engine *e, const struct orch_campaign *c,
+			   char id[FOTA_IMAGE_ID_HEX_LEN + 1])
+{
+	struct orch_payload_choice p;
+	struct fota_error err = {0};
+	char why[ORCH_MAX_EVENT_DETAIL];
+
+	memcpy(id, c->image_id, FOTA_IMAGE_ID_HEX_LEN + 1);
+	if (orch_payload_choose(e->cfg, e->store, c, &p, &err)) {
+		orch_fail("payload choice", &err);
+		return;
+	}
+	if (!p.has_delta)
+		return;
+	memcpy(id, p.payload_id, FOTA_IMAGE_ID_HEX_LEN + 1);
+	orch_payload_choice_describe(&p, why, sizeof(why));
+	orch_log("campaign %s: %s", c->id, why);
+	if (e->store->ops->begin(e->store, &err)) {
+		orch_fail("payload event", &err);
+	} else if (orch_campaign_event(e->store, c->id, "", "payload", p.delta ? "delta" : "full",
+				       &err, "%s", why) ||
+		   e->store->ops->commit(e->store, &err)) {
+		e->store->ops->rollback(e->store);
+		orch_fail("payload event", &err);
+	}
+}
+
 fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_t now,
 			  struct fota_error *err)
 {
@@ -1515,17 +1546,20 @@ publish:
 		char owner[ORCH_BCAST_OWNER_LEN];
 		struct fota_error lerr = {0};
 		enum orch_bcast_action a = ORCH_BCAST_COVERED;
+		char payload[FOTA_IMAGE_ID_HEX_LEN + 1];
 		bool mine = false;
 
-		/* The instance that owns the group's broadcast of the image sends it; another
+		choose_payload(e, &c, payload);
+
+		/* The instance that owns the group's broadcast of the payload sends it; another
 		 * instance's broadcast already serves these devices. */
-		orch_bcast_owner_name(owner, c.group, c.image_id);
+		orch_bcast_owner_name(owner, c.group, payload);
 		if (st->ops->lock_try(st, owner, &mine, &lerr))
 			orch_fail("broadcast ownership", &lerr);
 		if (mine) {
-			a = orch_broadcaster_request(e->bcast, c.id, c.group, c.image_id, devices,
+			a = orch_broadcaster_request(e->bcast, c.id, c.group, payload, devices,
 						     admitted_now, (uint32_t)m.n);
-			if (!orch_bcast_local(e->bcast, c.group, c.image_id))
+			if (!orch_bcast_local(e->bcast, c.group, payload))
 				st->ops->unlock(st, owner);
 		}
 

@@ -44,3 +44,28 @@ cJSON *orch_campaign_head_json(const struct orch_campaign *c)
 	cJSON_AddNumberToObject(o, "percent", c->cur_percent);
 	return o;
 }
+
+cJSON *orch_payload_json(const struct orch_payload_choice *p, const char *last)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (p->has_delta) {
+		cJSON_AddStringToObject(o, "delta", p->delta_id);
+		cJSON_AddStringToObject(o, "base", p->base_id);
+	} else {
+		cJSON_AddNullToObject(o, "delta");
+		cJSON_AddNullToObject(o, "base");
+	}
+	if (p->base_known)
+		cJSON_AddStringToObject(o, "base_version", p->base_version);
+	else
+		cJSON_AddNullToObject(o, "base_version");
+	cJSON_AddNumberToObject(o, "waiting", p->waiting);
+	cJSON_AddNumberToObject(o, "on_base", p->on_base);
+	cJSON_AddStringToObject(o, "broadcast", p->delta ? "delta" : "full");
+	if (last && last[0])
+		cJSON_AddStringToObject(o, "last_choice", last);
+	else
+		cJSON_AddNullToObject(o, "last_choice");
+	return o;
+}

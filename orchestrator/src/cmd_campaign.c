@@ -332,11 +332,29 @@ static const char *delivery(const struct orch_campaign *c, const struct view *v,
 	return orch_broadcast_pays(n, x->members) ? "broadcast" : "unicast";
 }
 
-static int show_status(struct orch_store *st, const char *id, bool json, struct fota_error *err)
+/* The payload line of `campaign status` (orch_payload_json in --json). */
+static void print_payload(const struct orch_payload_choice *p, const char *last)
+{
+	if (!p->has_delta) {
+		printf("payload  full (the image offers no delta)\n");
+		return;
+	}
+	printf("payload  delta %s from base %s (version %s): broadcast %s now, %u of %u waiting "
+	       "devices run the base\n",
+	       p->delta_id, p->base_id, p->base_known ? p->base_version : "unknown: not stored",
+	       p->delta ? "delta" : "full", p->on_base, p->waiting);
+	if (last[0])
+		printf("         last choice: %s\n", last);
+}
+
+static int show_status(const struct orch_config *cfg, struct orch_store *st, const char *id,
+		       bool json, struct fota_error *err)
 {
 	struct orch_campaign c;
 	struct view v;
 	struct expect x;
+	struct orch_payload_choice pay;
+	char pay_last[ORCH_MAX_EVENT_DETAIL];
 	int64_t now = fota_time_now(), eta = -1;
 	uint32_t i, expected, nbcast = 0, nbcast_bad = 0;
 	char t[FOTA_TIME_STR_LEN], d1[32], b[BAR_WIDTH + 1];
@@ -358,7 +376,9 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		orch_fail("campaign status", err);
 		goto out;
 	}
-	if (orch_campaign_broadcasts(st, c.id, &nbcast, &nbcast_bad, err)) {
+	if (orch_campaign_broadcasts(st, c.id, &nbcast, &nbcast_bad, err) ||
+	    orch_payload_choose(cfg, st, &c, &pay, err) ||
+	    orch_payload_last(st, c.id, pay_last, sizeof(pay_last), err)) {
 		orch_fail("campaign status", err);
 		goto out;
 	}
@@ -379,6 +399,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 		cJSON_AddNumberToObject(o, "group_members", x.members);
 		cJSON_AddNumberToObject(o, "broadcasts", nbcast);
 		cJSON_AddNumberToObject(o, "broadcasts_incomplete", nbcast_bad);
+		cJSON_AddItemToObject(o, "payload", orch_payload_json(&pay, pay_last));
 		cJSON_AddItemToObject(o, "counts", orch_counts_json(&v.all));
 		stages = cJSON_AddArrayToObject(o, "stages");
 		for (i = 0; i < c.n_stages; i++) {
@@ -464,6 +485,7 @@ static int show_status(struct orch_store *st, const char *id, bool json, struct 
 	if (nbcast_bad)
 		printf(" (%u stopped or failed)", nbcast_bad);
 	printf("\n");
+	print_payload(&pay, pay_last);
 	if (cJSON_GetArraySize(v.failures) > 0) {
 		const cJSON *f;
 
@@ -917,7 +939,7 @@ int orch_cmd_campaign(int argc, char **argv)
 			if (watch && !cfg.json && isatty(STDOUT_FILENO))
 				printf("\033[H\033[2J");
 			ret = pending ? show_pending(st, id, cfg.json, &err)
-				      : show_status(st, id, cfg.json, &err);
+				      : show_status(&cfg, st, id, cfg.json, &err);
 			fflush(stdout);
 			if (!watch || ret != ORCH_EXIT_OK || !orch_sleep_ms((long)watch * 1000))
 				break;
