@@ -68,10 +68,10 @@ static fota_err check_fields(uint8_t type, uint32_t index, uint32_t count, uint3
 	if (payload_len == 0)
 		return fota_error_set(err, FOTA_ERR_FIELD,
 				      "frame rejected: data frame %u has an empty payload", index);
-	if (payload_len > FOTA_MAX_CHUNK_SIZE)
+	if (payload_len > FOTA_MAX_DATA_PAYLOAD)
 		return fota_error_set(err, FOTA_ERR_TOO_BIG,
 				      "frame rejected: chunk of %u bytes > limit %u", payload_len,
-				      FOTA_MAX_CHUNK_SIZE);
+				      FOTA_MAX_DATA_PAYLOAD);
 	return FOTA_OK;
 }
 

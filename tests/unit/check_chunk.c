@@ -7,6 +7,7 @@
 
 #include "fota/atomic_file.h"
 #include "fota/chunk.h"
+#include "fota/chunk_crypt.h"
 #include "testutil.h"
 
 static const uint8_t test_id[FOTA_IMAGE_ID_LEN] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
@@ -148,9 +149,10 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	/* A frame header that claims the largest allowed table, and one chunk over the limit. */
-	size_t big = FOTA_MAX_FRAME_BYTES;
-	uint8_t *buf = calloc(1, big + FOTA_MAX_FRAME_HEADER_LEN);
+	/* A frame header that claims the largest allowed table, the largest sealed chunk, and one
+	 * byte more. */
+	size_t big = FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_COUNT * 32u;
+	uint8_t *buf = calloc(1, FOTA_MAX_FRAME_BYTES + FOTA_MAX_FRAME_HEADER_LEN);
 	struct fota_frame f = {0};
 	struct fota_error err = {0};
 
@@ -164,15 +166,18 @@ START_TEST(test_limits)
 
 	f.type = FOTA_FRAME_DATA;
 	f.count = 2;
-	f.payload_len = FOTA_MAX_CHUNK_SIZE + 1;
+	f.payload_len = FOTA_MAX_CHUNK_SIZE + FOTA_CHUNK_TAG_LEN;
 	fota_frame_encode_header(&f, buf);
-	ck_assert_int_eq(
-	    fota_frame_decode(buf, FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_SIZE + 1, &f, &err),
-	    FOTA_ERR_TOO_BIG);
+	ck_assert_int_eq(fota_frame_decode(buf, FOTA_MAX_FRAME_BYTES, &f, &err), FOTA_OK);
+	f.payload_len = FOTA_MAX_CHUNK_SIZE + FOTA_CHUNK_TAG_LEN + 1;
+	fota_frame_encode_header(&f, buf);
+	ck_assert_int_eq(fota_frame_decode(buf, FOTA_MAX_FRAME_BYTES + 1, &f, &err),
+			 FOTA_ERR_TOO_BIG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "> limit"));
 
-	ck_assert_int_eq(fota_frame_decode(buf, big + FOTA_MAX_FRAME_HEADER_LEN, &f, &err),
-			 FOTA_ERR_TOO_BIG);
+	ck_assert_int_eq(
+	    fota_frame_decode(buf, FOTA_MAX_FRAME_BYTES + FOTA_MAX_FRAME_HEADER_LEN, &f, &err),
+	    FOTA_ERR_TOO_BIG);
 	ck_assert_int_eq(fota_frame_decode(NULL, 0, &f, &err), FOTA_ERR_PARSE);
 	free(buf);
 }

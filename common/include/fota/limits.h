@@ -50,8 +50,12 @@
 /* The largest zstd window a device decodes with (2^23 = 8 MiB): what a frame may ask the
  * decoder to keep in memory. `image add --compress` never writes a larger one. */
 #define FOTA_ZSTD_MAX_WINDOW_LOG 23
-/* Header plus payload of one chunk frame; a table frame carries count * 32 bytes. */
-#define FOTA_MAX_FRAME_BYTES (FOTA_FRAME_HEADER_LEN + FOTA_MAX_CHUNK_COUNT * 32u)
+/* The payload of one data frame: a chunk, or a sealed chunk of an encrypted payload, which is
+ * followed by its 16-byte GCM tag (FOTA_CHUNK_TAG_LEN). */
+#define FOTA_MAX_DATA_PAYLOAD (FOTA_MAX_CHUNK_SIZE + 16u)
+/* Header plus payload of one chunk frame: the largest data frame; a table frame carries
+ * count * 32 bytes, at most 1 MiB. */
+#define FOTA_MAX_FRAME_BYTES (FOTA_FRAME_HEADER_LEN + FOTA_MAX_DATA_PAYLOAD)
 #define FOTA_FRAME_HEADER_LEN 32u
 /* Longer headers (fields appended by later frame versions) are skipped up to this size. */
 #define FOTA_MAX_FRAME_HEADER_LEN 256u
