@@ -3,6 +3,7 @@
 #ifndef FOTA_CHUNK_CRYPT_H
 #define FOTA_CHUNK_CRYPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
