@@ -29,6 +29,10 @@
 #define STABLE_CONNECTION_MS 10000
 /* How long past its own timeout a reconnect may stay unanswered before it is settled here. */
 #define SILENT_CONNECT_MARGIN_MS 2000
+/* How long a closing session waits for its unacknowledged publishes before the DISCONNECT,
+ * and past that for Paho to report the DISCONNECT sent. */
+#define DISCONNECT_TIMEOUT_MS 1000
+#define DISCONNECT_MARGIN_MS 1000
 
 struct subscription {
 	char *filter;
@@ -71,7 +75,8 @@ struct fota_mqtt {
 	int connecting;
 	int lost; /* reconnect thread should act */
 	int shutting_down;
-	int last_rc; /* last connect failure code */
+	int disconnected; /* Paho reported the DISCONNECT of fota_mqtt_free sent (or failed) */
+	int last_rc;	  /* last connect failure code */
 	char last_error[200];
 	unsigned backoff_ms;
 	int64_t connected_ms;	    /* monotonic time of the last successful connect */
@@ -654,29 +659,63 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 	return FOTA_OK;
 }
 
-void fota_mqtt_free(struct fota_mqtt *m)
+static void on_disconnect_done(struct fota_mqtt *m)
 {
-	if (m == NULL)
-		return;
+	pthread_mutex_lock(&m->lock);
+	m->disconnected = 1;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_disconnected(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	on_disconnect_done(ctx);
+}
+
+static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	on_disconnect_done(ctx);
+}
+
+/* Stops reconnecting, then sends DISCONNECT (so the broker does not fire the last will) and
+ * waits until Paho says it went out: its completion, not a poll of MQTTAsync_isConnected every
+ * 20 ms, which a command paid for at every exit. */
+static void close_session(struct fota_mqtt *m)
+{
+	MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+	struct timespec deadline;
+
 	pthread_mutex_lock(&m->lock);
 	m->shutting_down = 1;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	if (m->reconnect_started)
 		pthread_join(m->reconnect_thread, NULL);
-	if (m->client) {
-		MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+	m->reconnect_started = 0;
+	if (!m->client || !MQTTAsync_isConnected(m->client))
+		return;
+	dopt.timeout = DISCONNECT_TIMEOUT_MS;
+	dopt.onSuccess = on_disconnected;
+	dopt.onFailure = on_disconnect_failed;
+	dopt.context = m;
+	if (MQTTAsync_disconnect(m->client, &dopt) != MQTTASYNC_SUCCESS)
+		return;
+	deadline_after(&deadline, DISCONNECT_TIMEOUT_MS + DISCONNECT_MARGIN_MS);
+	pthread_mutex_lock(&m->lock);
+	while (!m->disconnected && wait_until(m, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&m->lock);
+}
 
-		dopt.timeout = 1000;
-		if (MQTTAsync_isConnected(m->client))
-			MQTTAsync_disconnect(m->client, &dopt);
-		/* Give the DISCONNECT a moment so the broker does not fire the last will. */
-		for (int i = 0; i < 50 && MQTTAsync_isConnected(m->client); i++) {
-			struct timespec ts = {0, 20 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+void fota_mqtt_free(struct fota_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	close_session(m);
+	if (m->client)
 		MQTTAsync_destroy(&m->client);
-	}
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i].filter);
 	forget_resubscriptions(m);
@@ -690,6 +729,17 @@ void fota_mqtt_free(struct fota_mqtt *m)
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+void fota_mqtt_close_for_exit(struct fota_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	/* MQTTAsync_destroy of the last client stops Paho's threads, and its receive thread
+	 * notices only after its idle sleep of 100 ms: time a process that exits next spends for
+	 * nothing. The client stays allocated, still reachable through Paho's list of clients,
+	 * and m with it (it is the context of Paho's callbacks). */
+	close_session(m);
 }
 
 /* Paho says "no reason given (code -1)" or "TCP/TLS connect failure" whether the name did not
