@@ -468,6 +468,7 @@ int orch_cmd_publish(int argc, char **argv)
 	 * no early report or repair request is missed. A burst of a few frames keeps the pipe
 	 * full without flooding broker queues. */
 	opts.serving = serve;
+	opts.exit_after = true;
 	opts.burst_bytes = (uint64_t)cfg.window * orch_frame_buf_size(img);
 	opts.on_status = on_status;
 	opts.status_ctx = &w;

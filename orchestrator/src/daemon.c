@@ -400,7 +400,10 @@ void orch_daemon_free(struct orch_daemon *d)
 	orch_routes_clear(&d->routes);
 	orch_broadcaster_free(d->bcast);
 	orch_repair_free(d->repair);
-	fota_mqtt_free(d->mqtt);
+	if (d->opts.exit_after)
+		fota_mqtt_close_for_exit(d->mqtt);
+	else
+		fota_mqtt_free(d->mqtt);
 	orch_fleet_free(d->fleet);
 	orch_engine_free(d->engine);
 	orch_store_close(d->store);

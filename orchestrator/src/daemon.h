@@ -27,6 +27,9 @@ struct orch_daemon_opts {
 	bool serving;
 	bool shared;  /* $share/fota/... subscriptions; retained statuses are read once */
 	bool patient; /* wait for a broker that is not up yet, until orch_stop */
+	/* The process exits right after orch_daemon_free (a command, not `serve` under a test):
+	 * the broker session is closed with fota_mqtt_close_for_exit. */
+	bool exit_after;
 	/* Pacer burst; 0: a window of full-size repair frames. */
 	uint64_t burst_bytes;
 	/* Every status change the fleet view sees (MQTT thread); NULL: one log line per change of
