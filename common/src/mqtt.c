@@ -27,7 +27,13 @@
  * answers a refused subscribe or publish by disconnecting) keeps the backoff growing, so a
  * refusal is not retried at the minimum delay forever. */
 #define STABLE_CONNECTION_MS 10000
-/* How long past its own timeout a reconnect may stay unanswered before it is settled here. */
+/* How long past its own timeout a reconnect may stay unanswered before it is settled here: at
+ * least this, and at least the connect timeout again. Settling starts a new MQTTAsync_connect
+ * on the same handle, and Paho 1.3 rewrites the client's will and TLS options there without
+ * its own lock: if its thread is still on the old attempt (a loaded machine where hundreds of
+ * clients reconnect at once answers late), it reads freed memory. Paho answers every attempt
+ * it still holds within its timeout unless its thread is starved, so twice the timeout leaves
+ * the settling to the attempts Paho has truly forgotten. */
 #define SILENT_CONNECT_MARGIN_MS 2000
 /* How long a closing session waits for its unacknowledged publishes before the DISCONNECT,
  * and past that for Paho to report the DISCONNECT sent. */
@@ -540,8 +546,11 @@ static void *reconnect_main(void *arg)
 		unsigned delay, jitter;
 
 		if (m->connecting && m->ever_connected) {
-			int64_t due = m->connect_started_ms + m->connect_timeout_s * 1000LL +
-				      SILENT_CONNECT_MARGIN_MS;
+			int64_t margin = m->connect_timeout_s * 1000LL > SILENT_CONNECT_MARGIN_MS
+					     ? m->connect_timeout_s * 1000LL
+					     : SILENT_CONNECT_MARGIN_MS;
+			int64_t due =
+			    m->connect_started_ms + m->connect_timeout_s * 1000LL + margin;
 			int64_t left = due - fota_time_mono_ms();
 
 			if (left <= 0)
