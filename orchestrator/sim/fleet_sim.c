@@ -40,8 +40,16 @@
 /* Open files beyond one socket per device: certificates being read, the trust store, stdio. */
 #define SIM_SPARE_FILES 64
 #define SIM_MAX_WORKERS 16
-/* Threads connecting devices in parallel at start. */
-#define SIM_CONNECTORS 32
+/* Threads connecting devices in parallel at start: at most this many TLS handshakes are in
+ * flight at once, so that a loaded machine answers each of them within its timeout. */
+#define SIM_CONNECTORS 16
+/* Default connection attempts started per second (--connect-rate). */
+#define SIM_CONNECT_RATE 50
+/* Default seconds a connect attempt may take (--connect-timeout). */
+#define SIM_CONNECT_TIMEOUT_S 30
+/* A device whose connect failed tries again after this, doubled per failure up to the max. */
+#define SIM_CONNECT_RETRY_MS 1000
+#define SIM_CONNECT_RETRY_MAX_MS 16000
 
 static const char usage[] =
     "Usage: fota-fleet-sim --broker URI --ca FILE --certs DIR --trust DIR --group G\n"
@@ -65,6 +73,9 @@ static const char usage[] =
     "  --timeout S            give up after S seconds (exit 3)\n"
     "  --workers N            threads running device state machines (default 4)\n"
     "  --window N             chunks per repair request (default 32)\n"
+    "  --connect-rate N       connection attempts started per second at start (default 50);\n"
+    "                         a failed attempt is retried with backoff until it succeeds\n"
+    "  --connect-timeout S    seconds one connection attempt may take (default 30)\n"
     "\n";
 
 enum phase { PH_IDLE, PH_DOWNLOADING, PH_INSTALLING, PH_DONE };
@@ -152,6 +163,14 @@ struct sim {
 	long chunk_delay_ms, step_ms;
 	uint32_t window;
 	volatile sig_atomic_t stop;
+	/* Start: connection attempts paced to connect_rate per second, and how many devices
+	 * are connected (printed as they come, so that a caller can tell progress from a
+	 * stall). */
+	long connect_rate, connect_timeout_s;
+	pthread_mutex_t pace_lock;
+	int64_t next_attempt_ms;
+	size_t n_connected;
+	unsigned long connect_failures;
 };
 
 static struct sim *g_sim; /* for the signal handler only */
@@ -741,7 +760,7 @@ static bool connect_one(struct sim *sim, struct device *d)
 	mc.cert_file = crt;
 	mc.key_file = key;
 	mc.keepalive_s = 60;
-	mc.connect_timeout_s = 20;
+	mc.connect_timeout_s = (int)sim->connect_timeout_s;
 	mc.max_inflight = 8;
 	mc.reconnect_min_ms = 500;
 	mc.reconnect_max_ms = 5000;
@@ -757,17 +776,20 @@ static bool connect_one(struct sim *sim, struct device *d)
 	mc.will_payload = d->will;
 	mc.will_len = strlen(d->will);
 	mc.will_retained = true;
-	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) || fota_mqtt_connect(d->mqtt, 30000, &err) ||
+	/* The wait covers Paho's own connect timeout and a margin: the attempt is settled by
+	 * Paho (success or failure) before the handle is freed and a new one made. */
+	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||
+	    fota_mqtt_connect(d->mqtt, (int)sim->connect_timeout_s * 1000 + 5000, &err) ||
 	    fota_topic_group_filter(sim->prefix, sim->group, filter, sizeof(filter), &err) ||
 	    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
 		logf_("%s: %s", d->id, err.msg);
-		return false;
+		goto fail;
 	}
 	t.kind = FOTA_TOPIC_DEVICE_CHUNKS;
 	if (fota_topic_build(sim->prefix, &t, filter, sizeof(filter), &err) ||
 	    fota_mqtt_subscribe(d->mqtt, filter, 1, &err)) {
 		logf_("%s: %s", d->id, err.msg);
-		return false;
+		goto fail;
 	}
 	/* Birth message: who it is, what it runs, its groups. */
 	pthread_mutex_lock(&d->lock);
@@ -775,29 +797,64 @@ static bool connect_one(struct sim *sim, struct device *d)
 	pthread_mutex_unlock(&d->lock);
 	flush_out(d);
 	return true;
+fail:
+	/* A fresh client for the next attempt: never a second connect on a handle whose
+	 * attempt Paho may still be working on (see fota_mqtt_connect in mqtt.c). */
+	fota_mqtt_free(d->mqtt);
+	d->mqtt = NULL;
+	return false;
 }
 
 struct connector {
 	struct sim *sim;
 	unsigned index, stride;
 	size_t connected;
-	bool failed;
 };
 
-/* Paho handles each client's handshake on its own schedule; connecting many devices at once
- * overlaps those waits instead of paying them one after another. */
+/* Waits for the next attempt's turn: at most connect_rate attempts start per second. */
+static void pace_attempt(struct sim *sim)
+{
+	int64_t now, at;
+
+	pthread_mutex_lock(&sim->pace_lock);
+	now = fota_time_mono_ms();
+	at = sim->next_attempt_ms > now ? sim->next_attempt_ms : now;
+	sim->next_attempt_ms = at + 1000 / sim->connect_rate;
+	pthread_mutex_unlock(&sim->pace_lock);
+	while (!sim->stop && fota_time_mono_ms() < at)
+		sleep_ms(at - fota_time_mono_ms() < 50 ? at - fota_time_mono_ms() : 50);
+}
+
+/* Paho handles each client's handshake on its own schedule; connecting several devices at
+ * once overlaps those waits instead of paying them one after another. A connect that fails
+ * (a loaded broker answers late, refuses for a moment) is tried again with a doubling,
+ * jittered backoff until it succeeds or the simulator stops: one slow handshake must not end
+ * the run. */
 static void *connector(void *p)
 {
 	struct connector *c = p;
+	struct sim *sim = c->sim;
 	size_t i;
 
-	for (i = c->index; i < c->sim->n && !c->sim->stop && !c->failed; i += c->stride) {
-		if (c->sim->devs[i].offline)
+	for (i = c->index; i < sim->n && !sim->stop; i += c->stride) {
+		long backoff = SIM_CONNECT_RETRY_MS;
+
+		if (sim->devs[i].offline)
 			continue;
-		if (connect_one(c->sim, &c->sim->devs[i]))
-			c->connected++;
-		else
-			c->failed = true;
+		for (;;) {
+			pace_attempt(sim);
+			if (sim->stop)
+				break;
+			if (connect_one(sim, &sim->devs[i])) {
+				c->connected++;
+				__atomic_add_fetch(&sim->n_connected, 1, __ATOMIC_RELAXED);
+				break;
+			}
+			__atomic_add_fetch(&sim->connect_failures, 1, __ATOMIC_RELAXED);
+			sleep_ms(backoff / 2 + rand() % (backoff / 2 + 1));
+			backoff = backoff * 2 > SIM_CONNECT_RETRY_MAX_MS ? SIM_CONNECT_RETRY_MAX_MS
+									 : backoff * 2;
+		}
 	}
 	return NULL;
 }
@@ -962,6 +1019,8 @@ int main(int argc, char **argv)
 		O_PREFIX,
 		O_WINDOW,
 		O_METHOD,
+		O_CONNECT_RATE,
+		O_CONNECT_TIMEOUT,
 		O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -988,6 +1047,8 @@ int main(int argc, char **argv)
 	    {"prefix", required_argument, NULL, O_PREFIX},
 	    {"window", required_argument, NULL, O_WINDOW},
 	    {"method", required_argument, NULL, O_METHOD},
+	    {"connect-rate", required_argument, NULL, O_CONNECT_RATE},
+	    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -998,7 +1059,9 @@ int main(int argc, char **argv)
 			  .method = "file",
 			  .workers = 4,
 			  .step_ms = 100,
-			  .window = SIM_WINDOW};
+			  .window = SIM_WINDOW,
+			  .connect_rate = SIM_CONNECT_RATE,
+			  .connect_timeout_s = SIM_CONNECT_TIMEOUT_S};
 	struct fota_error err = {0};
 	const char *broker = NULL, *ca = NULL, *certs = NULL, *trust = NULL, *devices = NULL;
 	const char *id_prefix = "sim-", *offline = "", *version = "1.0.0", *summary = NULL;
@@ -1086,6 +1149,12 @@ int main(int argc, char **argv)
 		case O_METHOD:
 			sim.method = optarg;
 			break;
+		case O_CONNECT_RATE:
+			sim.connect_rate = strtol(optarg, NULL, 10);
+			break;
+		case O_CONNECT_TIMEOUT:
+			sim.connect_timeout_s = strtol(optarg, NULL, 10);
+			break;
 		case O_HELP:
 			fputs(usage, stdout);
 			return 0;
@@ -1096,7 +1165,8 @@ int main(int argc, char **argv)
 	}
 	if (!broker || !certs || !trust || !sim.group || (!devices && count <= 0) ||
 	    sim.workers == 0 || sim.workers > SIM_MAX_WORKERS || sim.window == 0 ||
-	    sim.window > FOTA_MAX_REQUEST_CHUNKS) {
+	    sim.window > FOTA_MAX_REQUEST_CHUNKS || sim.connect_rate <= 0 ||
+	    sim.connect_rate > 1000 || sim.connect_timeout_s <= 0) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -1164,27 +1234,44 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	t0 = fota_time_mono_ms();
+	pthread_mutex_init(&sim.pace_lock, NULL);
 	{
 		struct connector cs[SIM_CONNECTORS];
 		pthread_t ct[SIM_CONNECTORS];
+		size_t online = 0, shown = 0;
 		unsigned k;
-		bool failed = false;
 
+		for (i = 0; i < sim.n; i++)
+			online += !sim.devs[i].offline;
 		for (k = 0; k < SIM_CONNECTORS; k++) {
 			cs[k] =
 			    (struct connector){.sim = &sim, .index = k, .stride = SIM_CONNECTORS};
 			pthread_create(&ct[k], NULL, connector, &cs[k]);
 		}
+		/* Progress once a second, for a caller that waits as long as devices keep
+		 * connecting rather than for a fixed time. */
+		while (!sim.stop) {
+			size_t now_connected = __atomic_load_n(&sim.n_connected, __ATOMIC_RELAXED);
+
+			if (now_connected != shown) {
+				shown = now_connected;
+				printf("connected %zu of %zu\n", shown, online);
+				fflush(stdout);
+			}
+			if (now_connected == online)
+				break;
+			sleep_ms(1000);
+		}
 		for (k = 0; k < SIM_CONNECTORS; k++) {
 			pthread_join(ct[k], NULL);
 			connected += cs[k].connected;
-			failed = failed || cs[k].failed;
 		}
-		if (failed)
+		if (sim.stop)
 			goto out;
 	}
-	logf_("%zu devices connected in %.1f s (%zu offline)", connected,
-	      (double)(fota_time_mono_ms() - t0) / 1000.0, sim.n - connected);
+	logf_("%zu devices connected in %.1f s (%zu offline, %lu attempts failed and retried)",
+	      connected, (double)(fota_time_mono_ms() - t0) / 1000.0, sim.n - connected,
+	      sim.connect_failures);
 	printf("ready %zu\n", connected);
 	fflush(stdout);
 	for (i = 0; i < sim.workers; i++) {

@@ -17,9 +17,9 @@ campaign_pki() {
 	ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
 }
 
-# sim_start N GROUP LOG [options...]: fota-fleet-sim with sim-1..sim-N in GROUP; waits until
-# every device connected (at most FOTA_SIM_READY_S seconds, default 120). Pid in SIM_PID.
-sim_start() {
+# sim_launch N GROUP LOG [options...]: fota-fleet-sim with sim-1..sim-N in GROUP, not waiting;
+# its stdout (progress, then "ready") in LOG.out. Pid in SIM_PID.
+sim_launch() {
 	local n=$1 group=$2 log=$3
 	shift 3
 	"$FOTA_SIM_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
@@ -27,6 +27,13 @@ sim_start() {
 		--count "$n" "$@" >"$log.out" 2>"$log" &
 	SIM_PID=$!
 	fota_cleanup_pid "$SIM_PID"
+}
+
+# sim_start N GROUP LOG [options...]: sim_launch, then waits until every device connected (at
+# most FOTA_SIM_READY_S seconds, default 120).
+sim_start() {
+	local log=$3
+	sim_launch "$@"
 	fota_wait_line "$log.out" "ready" "${FOTA_SIM_READY_S:-120}" || { tail "$log" >&2; fail "simulator did not start"; }
 }
 
