@@ -14,11 +14,13 @@
 #include "fleet.h"
 #include "store.h"
 
-/* Audit lines wait at most this long for their transaction, or until a batch is full: a
- * restart replays every retained status at once, and one transaction per status would make
- * the store, not the broker, the limit of ingestion. A kill -9 loses at most this much. */
-#define AUDIT_FLUSH_MS 200
+/* Group commit: the writer takes whatever is waiting (at most a batch) as soon as it is
+ * free, so a row waits only for the transaction in progress, never for a timer, and batches
+ * grow by themselves while the store is busy (a restart replays every retained status at
+ * once; one transaction per status would make the store, not the broker, the limit). */
 #define AUDIT_BATCH 512
+/* A batch the store refused is tried again after this. */
+#define AUDIT_RETRY_MS 200
 /* Changes waiting while the store is slow or down; ingestion waits beyond this, so the trail
  * loses nothing and memory stays bounded. */
 #define AUDIT_PENDING_MAX 16384
@@ -85,10 +87,17 @@ static void *audit_writer(void *arg)
 		struct timespec ts;
 
 		pthread_mutex_lock(&f->lock);
-		deadline_in(&ts, AUDIT_FLUSH_MS);
-		while (!f->stopping && f->n_pending < AUDIT_BATCH &&
-		       pthread_cond_timedwait(&f->wake, &f->lock, &ts) != ETIMEDOUT)
-			;
+		if (n > 0) {
+			/* The store refused the batch in hand: wait a moment before trying again.
+			 */
+			deadline_in(&ts, AUDIT_RETRY_MS);
+			while (!f->stopping &&
+			       pthread_cond_timedwait(&f->wake, &f->lock, &ts) != ETIMEDOUT)
+				;
+		} else {
+			while (!f->stopping && f->n_pending == 0)
+				pthread_cond_wait(&f->wake, &f->lock);
+		}
 		stop = f->stopping;
 		if (n == 0 && f->n_pending > 0) {
 			n = f->n_pending < AUDIT_BATCH ? f->n_pending : AUDIT_BATCH;
@@ -229,8 +238,8 @@ static void audit(struct orch_fleet *f, const struct fota_status *s)
 	/* The device's own time lets readers drop the replays of retained statuses that follow
 	 * an orchestrator restart: same device, device_ts and state means the same event. */
 	a->device_ts = s->timestamp;
-	if (f->n_pending >= AUDIT_BATCH)
-		pthread_cond_signal(&f->wake);
+	if (f->n_pending == 1)
+		pthread_cond_signal(&f->wake); /* the writer may be idle: rows wait for nothing */
 }
 
 void orch_fleet_ingest(struct orch_fleet *f, const char *device, const uint8_t *payload, size_t len)

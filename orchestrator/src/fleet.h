@@ -30,7 +30,7 @@ void orch_fleet_free(struct orch_fleet *f);
 /* A status message from {prefix}/devices/{device}/status. The device id comes from the topic
  * (the broker ACL ties it to the sender), never from the payload. Invalid messages are logged
  * and dropped. A change of state, result, campaign or image appends one struct orch_audit to
- * the audit trail: in order, in batches within AUDIT_FLUSH_MS (fleet.c). */
+ * the audit trail: in order, in batches taken as soon as the writer is free (fleet.c). */
 void orch_fleet_ingest(struct orch_fleet *f, const char *device, const uint8_t *payload,
 		       size_t len);
 
