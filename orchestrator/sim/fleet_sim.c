@@ -42,7 +42,7 @@
 #define SIM_MAX_WORKERS 16
 /* Threads connecting devices in parallel at start: at most this many TLS handshakes are in
  * flight at once, so that a loaded machine answers each of them within its timeout. */
-#define SIM_CONNECTORS 16
+#define SIM_CONNECTORS 32
 /* Default connection attempts started per second (--connect-rate). */
 #define SIM_CONNECT_RATE 50
 /* Default seconds a connect attempt may take (--connect-timeout). */
