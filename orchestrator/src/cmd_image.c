@@ -2,12 +2,14 @@
 /* `image add|sign|import|list`: sign images' manifests, put signed images into the store and
  * show what it holds. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "fota/atomic_file.h"
 #include "fota/envelope.h"
@@ -21,6 +23,7 @@
 #include "image_compress.h"
 #include "image_service.h"
 #include "image_delta.h"
+#include "image_seal.h"
 #include "image_store.h"
 
 #define DEFAULT_EXPIRES_DAYS 30u
@@ -57,7 +60,12 @@ static const char add_usage[] =
     "  --delta-from ID        also store a delta payload from the stored image ID to FILE\n"
     "                         (zstd-compressed), offered in the same manifest as\n"
     "                         image.delta: devices running ID fetch it instead of the full\n"
-    "                         payload\n" MANIFEST_OPTIONS_HELP "\n";
+    "                         payload\n"
+    "  --encrypt              seal every chunk of the payload (and of the delta payload)\n"
+    "                         with a fresh content key (AES-256-GCM), kept 0600 beside the\n"
+    "                         image; campaigns wrap it to each admitted device's registered\n"
+    "                         certificate. The manifest says "
+    "image.encryption.\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char sign_usage[] =
     "Usage: fota-orchestrator image sign FILE --name N --version V --vendor X --model M\n"
@@ -127,6 +135,7 @@ enum {
 	OPT_PAYLOAD_OUT,
 	OPT_DELTA_OUT,
 	OPT_DELTA,
+	OPT_ENCRYPT,
 };
 
 /* clang-format off */
@@ -432,8 +441,11 @@ static int image_add(int argc, char **argv)
 	    MANIFEST_LONGOPTS,
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"delta-from", required_argument, NULL, OPT_DELTA_FROM},
+	    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
 	    ORCH_COMMON_LONGOPTS};
 	char payload[PATH_MAX] = "", delta[PATH_MAX] = "";
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	bool encrypt = false;
 	const char *delta_from = NULL;
 	struct orch_stage *dst = NULL;
 	int level = 0;
@@ -462,6 +474,8 @@ static int image_add(int argc, char **argv)
 			rc = orch_compress_parse(optarg, &level, &err);
 		else if (opt == OPT_DELTA_FROM)
 			delta_from = optarg;
+		else if (opt == OPT_ENCRYPT)
+			encrypt = true;
 		else if (!manifest_option(&mo, opt, optarg, &rc, &err)) {
 			fputs(add_usage, stderr);
 			goto out;
@@ -524,6 +538,18 @@ static int image_add(int argc, char **argv)
 		}
 		goto out;
 	}
+	if (encrypt) {
+		/* Both payloads are bound to the full payload's id; the table and digests stay
+		 * the plaintext's, as the manifest describes them. */
+		fota_hex_encode(st->sha256, FOTA_IMAGE_ID_LEN, id);
+		if (orch_content_key_new(key, &err) ||
+		    orch_stage_seal(st, key, id, FOTA_PAYLOAD_FULL, true, &err) ||
+		    (dst && orch_stage_seal(dst, key, id, FOTA_PAYLOAD_DELTA, false, &err))) {
+			orch_fail("image add --encrypt", &err);
+			goto out;
+		}
+		mo.m->encryption = FOTA_ENCRYPTION_A256GCM_CHUNK;
+	}
 	if (manifest_sign(&mo, signer, st->size, st->sha256, &st->table, &jws, manifest_sha,
 			  &err)) {
 		orch_fail("image add", &err);
@@ -542,6 +568,7 @@ static int image_add(int argc, char **argv)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
 	ret = print_image(&cfg, id, mo.m, manifest_sha);
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	if (payload[0])
 		unlink(payload);
 	if (delta[0])
@@ -823,6 +850,13 @@ static int image_import(int argc, char **argv)
 	}
 	if (delta_path && !m->has_delta) {
 		orch_log("image import: --delta %s, but the manifest offers no delta", delta_path);
+		goto out;
+	}
+	if (m->encryption != FOTA_ENCRYPTION_NONE) {
+		/* Its content key and sealed chunks are made only where the image is added. */
+		orch_log("image import: the manifest says image.encryption %s; encrypted images "
+			 "are stored with image add --encrypt, not imported",
+			 fota_encryption_name(m->encryption));
 		goto out;
 	}
 	if (m->has_delta && !delta_path)

@@ -32,6 +32,11 @@ static fota_err load_base(const struct orch_image *img, uint8_t **out, size_t *l
 		return fota_error_set(err, FOTA_ERR_INVAL,
 				      "--delta-from %s: that is a delta payload, not an image",
 				      img->id);
+	if (m->encryption != FOTA_ENCRYPTION_NONE)
+		return fota_error_set(err, FOTA_ERR_INVAL,
+				      "--delta-from %s: that image is stored encrypted, and the "
+				      "store keeps no plaintext to make a delta from",
+				      img->id);
 	if (size > ORCH_DELTA_MAX_BASE)
 		return fota_error_set(
 		    err, FOTA_ERR_TOO_BIG,

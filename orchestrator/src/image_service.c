@@ -31,6 +31,7 @@ cJSON *orch_image_json(const char *id, const struct fota_manifest *m,
 	fota_hex_encode(manifest_sha256, FOTA_SHA256_LEN, hex);
 	cJSON_AddStringToObject(o, "manifest_sha256", hex);
 	cJSON_AddStringToObject(o, "method", fota_install_method_name(m->install_method));
+	cJSON_AddStringToObject(o, "encryption", fota_encryption_name(m->encryption));
 	fota_time_format(m->expires, t);
 	cJSON_AddStringToObject(o, "expires", t);
 	return o;

@@ -15,7 +15,8 @@
 #include "image_store.h"
 
 /* {"image_id", "name", "version", "vendor", "model", "sequence", "size", "sha256",
- * "chunk_size", "chunk_count", "manifest_sha256", "method", "expires"}; the caller owns it. */
+ * "chunk_size", "chunk_count", "manifest_sha256", "method", "encryption" ("none" or
+ * "A256GCM-chunk"), "expires"}; the caller owns it. */
 cJSON *orch_image_json(const char *id, const struct fota_manifest *m,
 		       const uint8_t manifest_sha256[FOTA_SHA256_LEN]);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fota/atomic_file.h"
+#include "fota/chunk_crypt.h"
 #include "fota/digest.h"
 #include "fota/envelope.h"
 #include "fota/limits.h"
@@ -349,10 +350,14 @@ fota_err orch_image_open(const struct orch_config *cfg, const char *id_hex, stru
 		rc = fota_error_set(err, FOTA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (fstat(img->fd, &sb) != 0 || (uint64_t)sb.st_size != img->manifest.size) {
-		rc = fota_error_set(err, FOTA_ERR_IO, "%s has %lld bytes, the manifest says %llu",
+	if (fstat(img->fd, &sb) != 0 ||
+	    (uint64_t)sb.st_size !=
+		img->manifest.size +
+		    (uint64_t)img->manifest.chunk_count * orch_image_chunk_extra(&img->manifest)) {
+		rc = fota_error_set(err, FOTA_ERR_IO, "%s has %lld bytes, the manifest says %llu%s",
 				    path, (long long)sb.st_size,
-				    (unsigned long long)img->manifest.size);
+				    (unsigned long long)img->manifest.size,
+				    img->manifest.encryption ? " and a tag per chunk" : "");
 		goto out;
 	}
 	*out = img;
@@ -382,18 +387,22 @@ void orch_image_free(struct orch_image *img)
 	free(img);
 }
 
+size_t orch_image_chunk_extra(const struct fota_manifest *m)
+{
+	return m->encryption != FOTA_ENCRYPTION_NONE ? FOTA_CHUNK_TAG_LEN : 0;
+}
+
 fota_err orch_image_read_chunk(const struct orch_image *img, uint32_t index, uint8_t *buf,
 			       size_t *len, struct fota_error *err)
 {
-	uint32_t want;
-	size_t got = 0;
+	size_t extra = orch_image_chunk_extra(&img->manifest), want, got = 0;
 	off_t off;
 
 	if (index >= img->manifest.chunk_count)
 		return fota_error_set(err, FOTA_ERR_INVAL, "chunk %u beyond chunk count %u", index,
 				      img->manifest.chunk_count);
-	want = fota_chunk_len(img->manifest.size, img->manifest.chunk_size, index);
-	off = (off_t)((uint64_t)index * img->manifest.chunk_size);
+	want = fota_chunk_len(img->manifest.size, img->manifest.chunk_size, index) + extra;
+	off = (off_t)((uint64_t)index * (img->manifest.chunk_size + extra));
 	while (got < want) {
 		ssize_t n = pread(img->fd, buf + got, want - got, off + (off_t)got);
 

@@ -21,7 +21,8 @@
 
 /*
  * Layout of one image, <state>/images/<image_id_hex>/:
- *   image.bin     the image bytes (a private copy, so later edits of the source do not matter)
+ *   image.bin     the image bytes (a private copy, so later edits of the source do not matter);
+ *                 of an encrypted image, its sealed chunks, with content.key (image_seal.h)
  *   table.bin     chunk hash table, chunk_count * 32 raw bytes
  *   manifest.jws  the signed manifest envelope, exactly as devices receive it
  * A directory appears complete or not at all: it is built under a staging name and renamed.
@@ -79,7 +80,12 @@ void orch_image_free(struct orch_image *img); /* NULL is a no-op */
 /* False once the stored image directory was replaced (a newer manifest): reopen it. */
 bool orch_image_current(const struct orch_image *img);
 
-/* Bytes of chunk index; buf must hold manifest.chunk_size. */
+/* Bytes a stored chunk of an image with manifest m carries beyond its plaintext: the GCM tag
+ * of an encrypted image (image_seal.h), else none. */
+size_t orch_image_chunk_extra(const struct fota_manifest *m);
+
+/* Bytes of chunk index as stored and sent: the plaintext, or for an encrypted image its
+ * ciphertext || tag; buf must hold manifest.chunk_size + orch_image_chunk_extra. */
 fota_err orch_image_read_chunk(const struct orch_image *img, uint32_t index, uint8_t *buf,
 			       size_t *len, struct fota_error *err);
 

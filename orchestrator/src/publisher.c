@@ -20,7 +20,8 @@
 
 size_t orch_frame_buf_size(const struct orch_image *img)
 {
-	return FOTA_FRAME_HEADER_LEN + img->manifest.chunk_size;
+	return FOTA_FRAME_HEADER_LEN + img->manifest.chunk_size +
+	       orch_image_chunk_extra(&img->manifest);
 }
 
 fota_err orch_publish_table(const struct orch_publisher *pub, const char *topic,
