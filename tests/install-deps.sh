@@ -28,9 +28,11 @@ PKGS+=(postgresql-15)  # unit.check_store_postgresql runs the store's suite on a
 PKGS+=(rabbitmq-server)  # a second broker implementation for integration.rabbitmq_campaign
 PKGS+=(libzstd-dev zstd) # zstd payloads: the agent's decoder, image add --compress; zstd CLI in tests
 PKGS+=(libdivsufsort-dev) # the orchestrator's delta maker: suffix sorting of the base image
+PKGS+=(python3-jwcrypto)  # integration.jwe_interop: an independent JWE (ECDH-ES+A256KW) implementation
 # Used only by tests, style checks, fuzzing and benchmarks: not installed for the demo.
 TEST_ONLY=(clang clang-format libclang-rt-14-dev faketime prometheus chromium sqlite3
 	postgresql-15 rabbitmq-server)
+TEST_ONLY+=(python3-jwcrypto)  # only integration.jwe_interop uses it
 
 missing=()
 for p in "${PKGS[@]}"; do
