@@ -111,14 +111,23 @@ struct orch_cdev {
 	enum orch_cmark mark;
 };
 
+/* A comma-joined list of groups with its NUL. */
+#define ORCH_GROUPS_LEN (FOTA_MAX_LIST_ITEMS * (FOTA_MAX_SEGMENT_LEN + 1))
+
 struct orch_device {
 	char id[FOTA_MAX_SEGMENT_LEN + 1];
 	char model[FOTA_MAX_NAME_LEN + 1];
 	char hw[FOTA_MAX_VERSION_LEN + 1];
 	char version[FOTA_MAX_VERSION_LEN + 1];
-	char groups[FOTA_MAX_LIST_ITEMS * (FOTA_MAX_SEGMENT_LEN + 1)]; /* comma-joined */
-	int64_t last_seen;					       /* 0: never */
+	char groups[ORCH_GROUPS_LEN]; /* comma-joined */
+	int64_t last_seen;	      /* 0: never */
 	bool online;
+	/* The groups the device's last status said it follows ("" before any). */
+	char reported[ORCH_GROUPS_LEN];
+	/* The last assignment published for it: groups, sequence, when, until when (0: none). */
+	char assigned[ORCH_GROUPS_LEN];
+	uint64_t assignment_seq;
+	int64_t assignment_published, assignment_expires;
 };
 
 /* One audit line: campaign-level (device "") or about one device. */
@@ -190,7 +199,8 @@ struct orch_store_ops {
 	void (*rollback)(struct orch_store *s);
 	int (*schema_version)(struct orch_store *s);
 
-	/* Devices: groups NULL keeps the stored groups. */
+	/* Devices: groups NULL keeps the stored groups; reported "" keeps the stored ones; the
+	 * assignment record is left alone. */
 	fota_err (*device_put)(struct orch_store *s, const struct orch_device *d, bool set_groups,
 			       struct fota_error *err);
 	fota_err (*device_get)(struct orch_store *s, const char *id, struct orch_device *out,
@@ -209,6 +219,11 @@ struct orch_store_ops {
 	 * FOTA_ERR_NOT_FOUND, saying which, if the device or its certificate is absent. */
 	fota_err (*device_cert_get)(struct orch_store *s, const char *id, char *pem, size_t cap,
 				    struct fota_error *err);
+	/* Records the assignment published for registered device id (the assigned* fields of
+	 * struct orch_device); FOTA_ERR_NOT_FOUND if id is not registered. */
+	fota_err (*device_assignment_put)(struct orch_store *s, const char *id, const char *groups,
+					  uint64_t seq, int64_t published, int64_t expires,
+					  struct fota_error *err);
 
 	fota_err (*image_put)(struct orch_store *s, const char *id, const char *name,
 			      const char *version, uint64_t size, struct fota_error *err);

@@ -112,6 +112,12 @@ static const char *const migrations[] = {
     " FOR EACH ROW EXECUTE FUNCTION fota_append_only();",
     /* 6: the device's certificate (PEM, '' for none): content keys are wrapped to its key. */
     "ALTER TABLE devices ADD COLUMN cert TEXT NOT NULL DEFAULT '';",
+    /* 7: the groups a device reports and the assignment last published for it. */
+    "ALTER TABLE devices ADD COLUMN reported_groups TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE devices ADD COLUMN assigned_groups TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE devices ADD COLUMN assignment_seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN assignment_published BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN assignment_expires BIGINT NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -359,12 +365,13 @@ static void pg_rollback(struct orch_store *base)
 /* --- devices and groups ------------------------------------------------------------------- */
 
 static const char sql_dev_put[] =
-    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES ($1,$2,$3,$4,$5,$6)"
+    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7)"
     " ON CONFLICT (id) DO UPDATE SET"
     " model = CASE WHEN $2 = '' THEN devices.model ELSE $2 END,"
     " hw = CASE WHEN $3 = '' THEN devices.hw ELSE $3 END,"
     " version = CASE WHEN $4 = '' THEN devices.version ELSE $4 END,"
-    " last_seen = GREATEST(devices.last_seen, $5), online = $6";
+    " last_seen = GREATEST(devices.last_seen, $5), online = $6,"
+    " reported_groups = CASE WHEN $7 = '' THEN devices.reported_groups ELSE $7 END";
 static const char sql_grp_clear[] = "DELETE FROM device_groups WHERE device = $1";
 static const char sql_grp_new[] = "INSERT INTO groups (name) VALUES ($1) ON CONFLICT DO NOTHING";
 static const char sql_grp_add[] =
@@ -397,7 +404,7 @@ static fota_err pg_device_put(struct orch_store *base, const struct orch_device 
 #define DEV_COLS                                                                                   \
 	"SELECT " ORCH_DEVICE_COLS ","                                                             \
 	" COALESCE((SELECT string_agg(grp, ',' ORDER BY grp) FROM device_groups g"                 \
-	" WHERE g.device = d.id), '') FROM devices d"
+	" WHERE g.device = d.id), ''), " ORCH_DEVICE_ASSIGNMENT_COLS " FROM devices d"
 static const char sql_dev_get[] = DEV_COLS " WHERE d.id = $1";
 static const char sql_dev_all[] = DEV_COLS " ORDER BY d.id";
 static const char sql_dev_grp[] =
@@ -432,6 +439,25 @@ static fota_err pg_device_each(struct orch_store *base, const char *group, orch_
 	orch_rows_device(&c, fn, ctx);
 	PQclear(rows.r);
 	return FOTA_OK;
+}
+
+static const char sql_dev_assigned[] =
+    "UPDATE devices SET assigned_groups = $2, assignment_seq = $3, assignment_published = $4,"
+    " assignment_expires = $5 WHERE id = $1";
+
+static fota_err pg_device_assignment_put(struct orch_store *base, const char *id,
+					 const char *groups, uint64_t seq, int64_t published,
+					 int64_t expires, struct fota_error *err)
+{
+	char n[3][24];
+	const char *v[5] = {id, groups, num(n[0], (int64_t)seq), num(n[1], published),
+			    num(n[2], expires)};
+	long changed = 0;
+	fota_err rc = run(P(base), sql_dev_assigned, 5, v, err, "device assignment", &changed);
+
+	if (rc == FOTA_OK && changed == 0)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
+	return rc;
 }
 
 static fota_err pg_group_each(struct orch_store *base, orch_name_fn fn, void *ctx,
@@ -918,6 +944,7 @@ static const struct orch_store_ops pg_ops = {
     .group_each = pg_group_each,
     .device_cert_put = pg_device_cert_put,
     .device_cert_get = pg_device_cert_get,
+    .device_assignment_put = pg_device_assignment_put,
     .image_put = pg_image_put,
     .campaign_create = pg_campaign_create,
     .campaign_put = pg_campaign_put,

@@ -29,6 +29,11 @@ void orch_row_device(const struct orch_row *r, struct orch_device *d)
 	d->last_seen = r->i64(r->ctx, 4);
 	d->online = r->i64(r->ctx, 5) != 0;
 	copy(r, 6, d->groups, sizeof(d->groups));
+	copy(r, 7, d->reported, sizeof(d->reported));
+	copy(r, 8, d->assigned, sizeof(d->assigned));
+	d->assignment_seq = (uint64_t)r->i64(r->ctx, 9);
+	d->assignment_published = r->i64(r->ctx, 10);
+	d->assignment_expires = r->i64(r->ctx, 11);
 }
 
 void orch_row_campaign(const struct orch_row *r, struct orch_campaign *c)
@@ -224,6 +229,7 @@ void orch_params_device(struct orch_params *p, const struct orch_device *d)
 	text(p, 3, d->version);
 	i64(p, 4, d->last_seen);
 	i64(p, 5, d->online ? 1 : 0);
+	text(p, 6, d->reported);
 }
 
 void orch_params_campaign(struct orch_params *p, const struct orch_campaign *c)

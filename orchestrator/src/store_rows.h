@@ -69,8 +69,12 @@ struct orch_params {
 /* The columns of a device row but its groups, which each backend aggregates its own way
  * (column 6). */
 #define ORCH_DEVICE_COLS "d.id, d.model, d.hw, d.version, d.last_seen, d.online"
-#define ORCH_DEVICE_INSERT_COLS "id, model, hw, version, last_seen, online"
-#define ORCH_DEVICE_INSERT_NCOLS 6
+#define ORCH_DEVICE_INSERT_COLS "id, model, hw, version, last_seen, online, reported_groups"
+#define ORCH_DEVICE_INSERT_NCOLS 7
+/* After the groups column, which each backend aggregates in its own dialect. */
+#define ORCH_DEVICE_ASSIGNMENT_COLS                                                                \
+	"d.reported_groups, d.assigned_groups, d.assignment_seq, d.assignment_published,"          \
+	" d.assignment_expires"
 /* Without campaign, which every query names in its WHERE clause (parameter 0 of a put). */
 #define ORCH_CDEV_COLS                                                                             \
 	"device, stage, admitted, reported, state, result, reason, chunks_present, chunk_count,"   \

@@ -122,6 +122,14 @@ static const struct migration {
      true},
     /* 6: the device's certificate (PEM, '' for none): content keys are wrapped to its key. */
     {"ALTER TABLE devices ADD COLUMN cert TEXT NOT NULL DEFAULT '';", false},
+    /* 7: the groups a device reports and the assignment last published for it, so that
+     * campaigns and renewals know what to (re)publish. */
+    {"ALTER TABLE devices ADD COLUMN reported_groups TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE devices ADD COLUMN assigned_groups TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE devices ADD COLUMN assignment_seq INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE devices ADD COLUMN assignment_published INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE devices ADD COLUMN assignment_expires INTEGER NOT NULL DEFAULT 0;",
+     false},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -337,12 +345,13 @@ static void sq_rollback(struct orch_store *base)
 /* --- devices and groups ------------------------------------------------------------------- */
 
 static const char sql_dev_put[] =
-    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6)"
+    "INSERT INTO devices (" ORCH_DEVICE_INSERT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7)"
     " ON CONFLICT(id) DO UPDATE SET"
     " model = CASE WHEN ?2 = '' THEN model ELSE ?2 END,"
     " hw = CASE WHEN ?3 = '' THEN hw ELSE ?3 END,"
     " version = CASE WHEN ?4 = '' THEN version ELSE ?4 END,"
-    " last_seen = MAX(last_seen, ?5), online = ?6";
+    " last_seen = MAX(last_seen, ?5), online = ?6,"
+    " reported_groups = CASE WHEN ?7 = '' THEN reported_groups ELSE ?7 END";
 static const char sql_grp_clear[] = "DELETE FROM device_groups WHERE device = ?1";
 static const char sql_grp_new[] = "INSERT OR IGNORE INTO groups (name) VALUES (?1)";
 static const char sql_grp_add[] =
@@ -391,8 +400,8 @@ static fota_err sq_device_put(struct orch_store *base, const struct orch_device 
 
 #define DEV_COLS                                                                                   \
 	"SELECT " ORCH_DEVICE_COLS ", COALESCE((SELECT group_concat(grp, ',') FROM"                \
-	" (SELECT grp FROM device_groups g WHERE g.device = d.id ORDER BY grp)), '') FROM "        \
-	"devices d"
+	" (SELECT grp FROM device_groups g WHERE g.device = d.id ORDER BY grp)), "                 \
+	"''), " ORCH_DEVICE_ASSIGNMENT_COLS " FROM devices d"
 static const char sql_dev_get[] = DEV_COLS " WHERE d.id = ?1";
 static const char sql_dev_all[] = DEV_COLS " ORDER BY d.id";
 static const char sql_dev_grp[] =
@@ -475,6 +484,31 @@ static fota_err sq_device_cert_get(struct orch_store *base, const char *id, char
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND,
 				      "device '%s' has no certificate in the registry", id);
 	return FOTA_OK;
+}
+
+static const char sql_dev_assigned[] =
+    "UPDATE devices SET assigned_groups = ?2, assignment_seq = ?3, assignment_published = ?4,"
+    " assignment_expires = ?5 WHERE id = ?1";
+
+static fota_err sq_device_assignment_put(struct orch_store *base, const char *id,
+					 const char *groups, uint64_t seq, int64_t published,
+					 int64_t expires, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = prep(s, sql_dev_assigned, err);
+	fota_err rc;
+
+	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, groups);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+	sqlite3_bind_int64(st, 4, published);
+	sqlite3_bind_int64(st, 5, expires);
+	rc = step_done(s, st, err, "device assignment");
+	if (rc == FOTA_OK && sqlite3_changes(s->db) == 0)
+		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
+	return rc;
 }
 
 static const char sql_groups[] = "SELECT name FROM groups ORDER BY name";
@@ -988,6 +1022,7 @@ static const struct orch_store_ops sqlite_ops = {
     .group_each = sq_group_each,
     .device_cert_put = sq_device_cert_put,
     .device_cert_get = sq_device_cert_get,
+    .device_assignment_put = sq_device_assignment_put,
     .image_put = sq_image_put,
     .campaign_create = sq_campaign_create,
     .campaign_put = sq_campaign_put,

@@ -60,6 +60,14 @@ static bool raw_exec(const char *sql, char *msg, size_t size)
 	return ok;
 }
 
+/* Undoes migration 7, for tests that take a store back to an older version. */
+#define DROP_ASSIGNMENT_COLS                                                                       \
+	" ALTER TABLE devices DROP COLUMN reported_groups;"                                        \
+	" ALTER TABLE devices DROP COLUMN assigned_groups;"                                        \
+	" ALTER TABLE devices DROP COLUMN assignment_seq;"                                         \
+	" ALTER TABLE devices DROP COLUMN assignment_published;"                                   \
+	" ALTER TABLE devices DROP COLUMN assignment_expires;"
+
 static int latest_version(void)
 {
 	return pg_uri ? orch_store_pg_latest_version() : orch_store_sqlite_latest_version();
@@ -173,6 +181,43 @@ START_TEST(test_devices)
 	ck_assert_int_eq(s->ops->device_each(s, "north", count_dev, &n, &err), FOTA_OK);
 	ck_assert_int_eq(n, 2);
 	ck_assert_int_eq(s->ops->device_get(s, "nope", &got, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
+	orch_store_close(s);
+}
+END_TEST
+
+/* What a device reports it follows and the assignment last published for it: a report keeps
+ * the record, a report without groups keeps the reported ones. */
+START_TEST(test_device_assignment)
+{
+	struct orch_store *s = open_store();
+	struct fota_error err = {0};
+	struct orch_device d, got;
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	strcpy(d.groups, "canary,lab");
+	strcpy(d.reported, "lab");
+	ck_assert_int_eq(s->ops->device_put(s, &d, true, &err), FOTA_OK);
+	ck_assert_int_eq(
+	    s->ops->device_assignment_put(s, "gw-1", "canary,lab", 3, 1700000000, 1731536000, &err),
+	    FOTA_OK);
+	d.reported[0] = '\0';
+	d.last_seen = 60;
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &got, &err), FOTA_OK);
+	ck_assert_str_eq(got.reported, "lab");
+	ck_assert_str_eq(got.assigned, "canary,lab");
+	ck_assert_uint_eq(got.assignment_seq, 3);
+	ck_assert_int_eq(got.assignment_published, 1700000000);
+	ck_assert_int_eq(got.assignment_expires, 1731536000);
+	strcpy(d.reported, "canary,lab");
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_get(s, "gw-1", &got, &err), FOTA_OK);
+	ck_assert_str_eq(got.reported, "canary,lab");
+	ck_assert_uint_eq(got.assignment_seq, 3);
+	ck_assert_int_eq(s->ops->device_assignment_put(s, "nope", "", 1, 1, 1, &err),
+			 FOTA_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
 	orch_store_close(s);
 }
@@ -370,14 +415,15 @@ START_TEST(test_broadcast_progress)
 
 	/* A state directory from before broadcasts were stored: the migrations add the tables
 	 * and keeps everything else. */
-	ck_assert_msg(raw_exec(pg_uri ? "DROP TABLE broadcasts; DROP TABLE group_seqs;"
-					" DROP TABLE group_pubs; DROP TABLE audit;"
-					" ALTER TABLE devices DROP COLUMN cert;"
-					" UPDATE fota_schema SET version = 3"
-				      : "DROP TABLE broadcasts; DROP TABLE group_seqs;"
-					" DROP TABLE group_pubs; DROP TABLE audit;"
-					" ALTER TABLE devices DROP COLUMN cert;"
-					" PRAGMA user_version = 3",
+	ck_assert_msg(raw_exec(pg_uri
+				   ? "DROP TABLE broadcasts; DROP TABLE group_seqs;"
+				     " DROP TABLE group_pubs; DROP TABLE audit;"
+				     " ALTER TABLE devices DROP COLUMN cert;" DROP_ASSIGNMENT_COLS
+				     " UPDATE fota_schema SET version = 3"
+				   : "DROP TABLE broadcasts; DROP TABLE group_seqs;"
+				     " DROP TABLE group_pubs; DROP TABLE audit;"
+				     " ALTER TABLE devices DROP COLUMN cert;" DROP_ASSIGNMENT_COLS
+				     " PRAGMA user_version = 3",
 			       msg, sizeof(msg)),
 		      "%s", msg);
 	s = open_store();
@@ -760,6 +806,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_migrations);
 	tcase_add_test(tc, test_devices);
+	tcase_add_test(tc, test_device_assignment);
 	tcase_add_test(tc, test_device_cert);
 	tcase_add_test(tc, test_campaign_round_trip);
 	tcase_add_test(tc, test_broadcast_progress);
