@@ -10,8 +10,61 @@
 #include "fota/topics.h"
 
 #include "assign.h"
+#include "broker.h"
+#include "dynsec.h"
 #include "publisher.h"
 #include "store.h"
+
+/* True when csv (comma-joined) names g. */
+static bool lists(const char *csv, const char *g, size_t len)
+{
+	for (const char *p = csv; p && *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && strncmp(p, g, len) == 0)
+			return true;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+/* Every group of a is in b. */
+static bool all_in(const char *a, const char *b)
+{
+	for (const char *p = a; p && *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && !lists(b, p, n))
+			return false;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return true;
+}
+
+bool orch_assign_same_groups(const char *a, const char *b)
+{
+	return all_in(a, b) && all_in(b, a);
+}
+
+bool orch_assign_needed(const struct orch_device *d, int64_t now)
+{
+	if (orch_assign_same_groups(d->groups, d->reported))
+		return false;
+	if (!d->assignment_seq || !orch_assign_same_groups(d->groups, d->assigned))
+		return true;
+	return d->last_seen > d->assignment_published &&
+	       now - d->assignment_published >= ORCH_ASSIGNMENT_RETRY_S;
+}
+
+bool orch_assign_due(const struct orch_device *d, int64_t now)
+{
+	return d->assignment_seq &&
+	       d->assignment_expires - now <= (int64_t)ORCH_ASSIGNMENT_RENEW_DAYS * 86400;
+}
 
 fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
 			    struct fota_error *err)
@@ -77,11 +130,37 @@ fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *c
 	if (rc == FOTA_OK)
 		rc = fota_mqtt_publish(mqtt, topic, jws, strlen(jws), 1, true,
 				       ORCH_PUBLISH_TIMEOUT_MS, err);
+	/* Recorded once the broker has it: what campaigns and renewals go by. */
+	if (rc == FOTA_OK)
+		rc = st->ops->device_assignment_put(st, device, groups_csv ? groups_csv : "",
+						    a.assignment_seq, a.created, a.expires, err);
 	if (rc)
 		fota_error_prefix(err, "assignment");
 	else if (seq)
 		*seq = a.assignment_seq;
 	free(json);
 	free(jws);
+	return rc;
+}
+
+fota_err orch_assign_device(struct fota_mqtt *m, struct orch_routes *routes,
+			    const struct orch_config *cfg, struct orch_store *st,
+			    struct fota_signer *signer, const char *device, const char *also_left,
+			    struct orch_device *out, uint64_t *seq, struct fota_error *err)
+{
+	struct orch_device d;
+	char left[2 * ORCH_GROUPS_LEN + 1];
+	fota_err rc = st->ops->device_get(st, device, &d, err);
+
+	if (rc == FOTA_OK && cfg->dynsec) {
+		snprintf(left, sizeof(left), "%s%s%s", d.assigned,
+			 d.assigned[0] && also_left && also_left[0] ? "," : "",
+			 also_left ? also_left : "");
+		rc = orch_dynsec_device(m, routes, cfg, d.id, left, d.groups, err);
+	}
+	if (rc == FOTA_OK)
+		rc = orch_assign_publish(m, cfg, st, signer, d.id, d.groups, seq, err);
+	if (rc == FOTA_OK && out)
+		*out = d;
 	return rc;
 }

@@ -11,7 +11,6 @@
 #include "broker.h"
 #include "device_cert.h"
 #include "device_service.h"
-#include "dynsec.h"
 #include "log.h"
 
 cJSON *orch_device_json(const struct orch_device *d)
@@ -268,12 +267,8 @@ fota_err orch_device_assignments_publish(const struct orch_config *cfg, struct o
 		struct orch_device d;
 		uint64_t seq = 0;
 
-		rc = st->ops->device_get(st, l->e[i].id, &d, err);
-		if (rc == FOTA_OK && own->dynsec)
-			rc = orch_dynsec_device(mqtt, &routes, own, d.id, l->e[i].old_groups,
-						d.groups, err);
-		if (rc == FOTA_OK)
-			rc = orch_assign_publish(mqtt, own, st, signer, d.id, d.groups, &seq, err);
+		rc = orch_assign_device(mqtt, &routes, own, st, signer, l->e[i].id,
+					l->e[i].old_groups, &d, &seq, err);
 		if (rc) {
 			char where[FOTA_MAX_SEGMENT_LEN + 16];
 
