@@ -10,6 +10,8 @@
 #include "fota/timeutil.h"
 #include "fota/topics.h"
 
+#include "assign.h"
+#include "assigner.h"
 #include "broadcast_store.h"
 #include "payload_choice.h"
 #include "campaign.h"
@@ -836,6 +838,7 @@ struct orch_engine {
 	const struct orch_publisher *pub;
 	struct fota_signer *signer;
 	struct orch_broadcaster *bcast;
+	struct orch_assigner *assigner; /* NULL: assignments are not sent */
 	/* The zone of the last daily window looked at (engine thread only): campaigns mostly
 	 * share one, and reading it each step would read its file four times a second. */
 	struct fota_tz_cache zones;
@@ -916,6 +919,11 @@ void orch_engine_set_broadcaster(struct orch_engine *e, struct orch_broadcaster 
 	e->bcast = b;
 }
 
+void orch_engine_set_assigner(struct orch_engine *e, struct orch_assigner *a)
+{
+	e->assigner = a;
+}
+
 void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
 {
 	pthread_mutex_lock(&e->lock);
@@ -955,6 +963,8 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	snprintf(dev.hw, sizeof(dev.hw), "%s", s->hw_revision);
 	snprintf(dev.version, sizeof(dev.version), "%s", s->version);
 	snprintf(dev.groups, sizeof(dev.groups), "%s", groups ? groups : "");
+	/* What the device follows, whatever the registry says: campaigns compare the two. */
+	snprintf(dev.reported, sizeof(dev.reported), "%s", dev.groups);
 	dev.last_seen = now;
 	dev.online = s->state != FOTA_STATE_OFFLINE;
 	/* The registry's groups are the truth once set (`device add`/`import` assign them and the
@@ -1088,11 +1098,13 @@ struct member {
 	char id[FOTA_MAX_SEGMENT_LEN + 1];
 	char model[FOTA_MAX_NAME_LEN + 1];
 	char hw[FOTA_MAX_VERSION_LEN + 1];
+	bool needs_assignment; /* orch_assign_needed */
 };
 
 struct members {
 	struct member *m;
 	size_t n, cap;
+	int64_t now;
 	bool oom;
 };
 
@@ -1114,6 +1126,7 @@ static int add_member(void *ctx, const struct orch_device *d)
 	memcpy(m->m[m->n].id, d->id, sizeof(m->m[m->n].id));
 	memcpy(m->m[m->n].model, d->model, sizeof(m->m[m->n].model));
 	memcpy(m->m[m->n].hw, d->hw, sizeof(m->m[m->n].hw));
+	m->m[m->n].needs_assignment = orch_assign_needed(d, m->now);
 	m->n++;
 	return 0;
 }
@@ -1254,6 +1267,40 @@ static fota_err mark_timeouts(struct orch_store *st, const struct orch_campaign 
 	return rc;
 }
 
+/* The admitted members that do not follow their registry groups yet get their assignment: a
+ * campaign on a group reaches a device added to it (`device add --groups`) even when that
+ * command could not publish it. A broker that is gone ends the round; the next step tries
+ * again. */
+static void send_assignments(struct orch_engine *e, const struct orch_campaign *c,
+			     const struct members *m)
+{
+	if (!orch_assigner_can_sign(e->assigner))
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct fota_error err = {0};
+		struct orch_device d;
+		uint64_t seq = 0;
+
+		if (!m->m[i].needs_assignment ||
+		    !orch_campaign_admits(c, c->stage, c->cur_percent, m->m[i].id))
+			continue;
+		if (orch_assigner_send(e->assigner, e->store, m->m[i].id, NULL, &d, &seq, &err)) {
+			char what[FOTA_MAX_NAME_LEN + FOTA_MAX_SEGMENT_LEN + 48];
+
+			snprintf(what, sizeof(what), "campaign %s: assignment for %s", c->id,
+				 m->m[i].id);
+			orch_fail(what, &err);
+			if (err.code == FOTA_ERR_MQTT)
+				return;
+			continue;
+		}
+		orch_log("campaign %s: %s reports groups %s, not its registry's: assignment %llu "
+			 "published, groups %s",
+			 c->id, d.id, d.reported[0] ? d.reported : "(none)",
+			 (unsigned long long)seq, d.groups[0] ? d.groups : "(none)");
+	}
+}
+
 static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t now,
 			struct fota_error *err)
 {
@@ -1326,7 +1373,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 {
 	struct orch_store *st = e->store;
 	struct orch_campaign c;
-	struct members m = {0};
+	struct members m = {.now = now};
 	struct tally t;
 	enum orch_verdict v = ORCH_VERDICT_HOLD;
 	uint32_t target, eff, admitted_now = 0;
@@ -1483,6 +1530,8 @@ publish:
 	if (rc)
 		goto out;
 	in_txn = false;
+	if (c.state == ORCH_CAMPAIGN_RUNNING && in_window)
+		send_assignments(e, &c, &m);
 	if (c.pub_rev < c.want_rev && e->pub) {
 		uint64_t rev;
 

@@ -200,6 +200,10 @@ void orch_engine_get_stats(struct orch_engine *e, struct orch_engine_stats *out)
  * for a broadcast (docs/campaigns.md, "Delivery"), and a campaign that stops running stops
  * its broadcast. b (NULL: repair only) must outlive the engine's use of it. */
 void orch_engine_set_broadcaster(struct orch_engine *e, struct orch_broadcaster *b);
+struct orch_assigner;
+/* With an assigner, each step sends the devices a running campaign admits their assignment
+ * when they do not yet follow their registry groups (orch_assign_needed). */
+void orch_engine_set_assigner(struct orch_engine *e, struct orch_assigner *a);
 
 /* Records finished broadcasts as campaign events ("broadcast") and the progress of running
  * ones (broadcast_store.h); run_once calls it. */

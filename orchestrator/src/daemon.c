@@ -11,6 +11,7 @@
 #include "fota/status.h"
 #include "fota/timeutil.h"
 
+#include "assigner.h"
 #include "broadcast_store.h"
 #include "broadcaster.h"
 #include "broker.h"
@@ -31,6 +32,8 @@
 /* Repairs are bursts of at most FOTA_MAX_REQUEST_CHUNKS frames; the bucket holds a window's
  * worth so one device cannot monopolise the link. */
 #define REPAIR_FRAME_BYTES (64u * 1024u + 32u)
+/* How often `serve` looks for group assignments to renew (and once at start). */
+#define ASSIGNMENT_RENEW_CHECK_MS (3600 * 1000)
 
 struct orch_daemon {
 	struct orch_config cfg; /* a copy: repair and engine keep pointers into it */
@@ -44,6 +47,7 @@ struct orch_daemon {
 	struct orch_fleet *fleet;
 	struct orch_store *store;
 	struct orch_engine *engine;
+	struct orch_assigner *assigner; /* with campaigns */
 	struct fota_signer *signer;
 	struct orch_endpoints *endpoints; /* NULL: no [http] listen */
 	int lock_fd;
@@ -231,6 +235,10 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 		    orch_engine_new(&d->cfg, d->store, &d->pub, d->signer, &d->engine, err))
 			return err->code;
 		orch_engine_set_broadcaster(d->engine, d->bcast);
+		d->assigner = orch_assigner_new(&d->cfg, d->mqtt, &d->routes, d->signer);
+		if (!d->assigner)
+			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+		orch_engine_set_assigner(d->engine, d->assigner);
 		/* Broadcasts a killed daemon left unfinished go on where the broker's
 		 * acknowledgements ended; their directives are out already, so nothing else would
 		 * send them. */
@@ -301,7 +309,7 @@ out:
 
 void orch_daemon_run(struct orch_daemon *d)
 {
-	int64_t last_tick = 0;
+	int64_t last_tick = 0, last_renew = 0;
 
 	do {
 		int64_t now = fota_time_mono_ms();
@@ -315,6 +323,12 @@ void orch_daemon_run(struct orch_daemon *d)
 		if (d->engine && now - last_tick >= CAMPAIGN_TICK_MS) {
 			orch_engine_run_once(d->engine);
 			last_tick = now;
+		}
+		/* Assignments expire (ORCH_ASSIGNMENT_DAYS); devices keep theirs valid only if
+		 * someone renews them. */
+		if (d->assigner && (!last_renew || now - last_renew >= ASSIGNMENT_RENEW_CHECK_MS)) {
+			orch_assigner_renew(d->assigner, d->store, fota_time_now());
+			last_renew = now;
 		}
 	} while (!d->stop && orch_sleep_ms(INGEST_POLL_MS));
 	if (d->engine) {
@@ -379,6 +393,11 @@ struct fota_mqtt *orch_daemon_mqtt(struct orch_daemon *d)
 	return d->mqtt;
 }
 
+struct orch_assigner *orch_daemon_assigner(struct orch_daemon *d)
+{
+	return d->assigner;
+}
+
 struct orch_fleet *orch_daemon_fleet(struct orch_daemon *d)
 {
 	return d->fleet;
@@ -406,6 +425,7 @@ void orch_daemon_free(struct orch_daemon *d)
 		fota_mqtt_free(d->mqtt);
 	orch_fleet_free(d->fleet);
 	orch_engine_free(d->engine);
+	orch_assigner_free(d->assigner);
 	orch_store_close(d->store);
 	fota_signer_free(d->signer);
 	orch_routes_destroy(&d->routes);

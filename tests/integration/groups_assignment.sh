@@ -4,7 +4,10 @@
 # assignment retained on its own topic, and the agent follows it live (status and
 # subscriptions), so a campaign on the new group installs. An assignment that comes while a
 # job runs waits for the job to end; a forged or an older one is ignored with the reason; the
-# applied one survives a restart, whatever the configuration says.
+# applied one survives a restart, whatever the configuration says. `serve` sends the
+# assignment itself to a device a campaign admits that does not follow its registry groups
+# (here: `device add` ran without the orchestrator key), and renews assignments that expire
+# within 30 days.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -19,11 +22,26 @@ groups_are() {
 	[ "$(fota_status_json dev-1 | jq -c '.groups' 2>/dev/null)" = "$1" ]
 }
 
+# assignment_of DEV: the payload of DEV's retained assignment (base64url without padding, which
+# base64 -d decodes but complains about).
+assignment_of() {
+	fota_sub orchestrator -t "fota/v1/devices/$1/assignment" -C 1 -W 3 |
+		jq -r .payload | tr '_-' '/+' | { base64 -d 2>/dev/null || true; }
+}
+
+# An assignment published 340 days ago (valid for 25 more): serve renews it when it starts.
+FOTA_FAKE_NOW=$(($(date +%s) - 340 * 86400)) fota_orch device add ghost --groups lab \
+	--orch-key "$ORCH_KEY" 2>"$T/ghost.err" || fail "device add ghost: $(cat "$T/ghost.err")"
 fota_client_conf dev-1 "$T" lab
 fota_client_start dev-1 "$T"
 fota_wait_for 30 groups_are '["lab"]' || fail "dev-1 did not report: $(fota_status_json dev-1)"
 pass "dev-1 starts with its configuration's groups"
 serve_start "$T/serve.log"
+check "serve renews the assignment that expires within 30 days" \
+	fota_wait_line "$T/serve.log" "assignment 2 for ghost renewed: groups lab" 20
+expires=$(assignment_of ghost | jq -r .expires)
+check "the renewed assignment is valid for a year from now ($expires)" \
+	[ "$(date -d "$expires" +%s)" -gt $(($(date +%s) + 360 * 86400)) ]
 
 # 1. device add: the registry changes and dev-1 follows, without a restart.
 fota_orch device add dev-1 --groups canary --orch-key "$ORCH_KEY" 2>"$T/add1.err" ||
@@ -96,4 +114,27 @@ fota_client_start dev-1 "$T"
 check "dev-1 restarts with the assigned groups" \
 	fota_wait_line "$T/dev-1/client.log" "connected as dev-1, groups: canary,field (assignment 2)" 30
 check "dev-1 reports them" fota_wait_for 20 groups_are '["canary","field"]'
+
+# 5. The registry changes without an assignment (no orchestrator key at hand); a campaign on
+# the new group sends dev-1 its assignment itself and completes without touching dev-1.
+fota_orch device add dev-1 --groups canary,field,north 2>"$T/add3.err" ||
+	fail "device add: $(cat "$T/add3.err")"
+check "device add without a key changes the registry only" \
+	grep -q "no orchestrator key" "$T/add3.err"
+check "dev-1 still follows canary,field" groups_are '["canary","field"]'
+fota_random_image "$T/image3.bin" 1
+id3=$(fota_image_add "$T/image3.bin" 3.0.0 11) || fail "image add failed"
+fota_orch campaign create c2 --image "$id3" --group north --stage 100% >/dev/null ||
+	fail "campaign create c2"
+fota_orch campaign start c2 >/dev/null || fail "campaign start c2"
+check "serve sends dev-1 its assignment for the campaign" \
+	fota_wait_line "$T/serve.log" "campaign c2: dev-1 reports groups canary,field, not its registry's: assignment 3 published, groups canary,field,north" 30
+completed() { [ "$(cstatus c2 .state)" = completed ]; }
+if fota_wait_for 120 completed; then
+	pass "the campaign on north completes"
+else
+	fail_soft "c2: $(fota_orch campaign status c2 2>&1 | tail -5); dev-1: $(fota_status_json dev-1)"
+fi
+fota_same "$T/dev-1/target/firmware.bin" "$T/image3.bin" "dev-1's installed image of c2"
+check "dev-1 follows the registry's groups" groups_are '["canary","field","north"]'
 fota_summary
