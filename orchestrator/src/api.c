@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "api_body.h"
+#include "assigner.h"
 #include "campaign.h"
 #include "campaign_json.h"
 #include "device_service.h"
@@ -325,8 +326,10 @@ static void show_device(struct orch_store *st, const char *id, struct orch_http_
 }
 
 /* The registry changes in one transaction with its event; then, as `device add` does, the
- * device is sent its signed assignment over a connection of the API's own. */
-static void set_groups(struct orch_store *st, const struct orch_config *cfg, const char *id,
+ * device is sent its signed assignment, over the daemon's own broker session (a of
+ * orch_daemon_assigner; NULL: not connected yet). Without a session the answer comes at once:
+ * this thread also answers /healthz. */
+static void set_groups(struct orch_store *st, struct orch_assigner *a, const char *id,
 		       const struct orch_http_request *req, const char *actor,
 		       struct orch_http_response *res)
 {
@@ -351,7 +354,13 @@ static void set_groups(struct orch_store *st, const struct orch_config *cfg, con
 			    err.msg);
 		goto out;
 	}
-	rc = orch_device_assignments_publish(cfg, st, &changed, "-api", false, &published, &err);
+	if (a == NULL)
+		rc = fota_error_set(&err, FOTA_ERR_MQTT, "not connected to the broker yet");
+	for (size_t i = 0; rc == FOTA_OK && i < changed.n && orch_assigner_can_sign(a); i++) {
+		rc = orch_assigner_send(a, st, changed.e[i].id, changed.e[i].old_groups, NULL, NULL,
+					&err);
+		published = rc == FOTA_OK;
+	}
 	if (rc) {
 		char msg[FOTA_ERROR_MSG_MAX + 96];
 
@@ -453,7 +462,8 @@ static bool allowed(enum orch_role have, enum orch_role need, struct orch_http_r
 }
 
 void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
-		     const struct orch_http_request *req, struct orch_http_response *res)
+		     struct orch_assigner *assigner, const struct orch_http_request *req,
+		     struct orch_http_response *res)
 {
 	const char *rest = req->path + strlen(ORCH_API_PREFIX);
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
@@ -517,7 +527,7 @@ void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
 		else if (!put)
 			reply_error(res, 405, NULL, "only PUT");
 		else if (allowed(role, ORCH_ROLE_RELEASE_MANAGER, res))
-			set_groups(st, cfg, id, req, actor, res);
+			set_groups(st, assigner, id, req, actor, res);
 		return;
 	}
 	if (strcmp(rest, "campaigns") == 0) {

@@ -23,9 +23,13 @@ enum orch_role {
 enum orch_role orch_role_from_ou(const char *ou);
 const char *orch_role_name(enum orch_role r);
 
+struct orch_assigner;
+
 /* Answers req (its path starts with ORCH_API_PREFIX) from store st, a handle of the calling
- * thread; cfg locates the image store. */
+ * thread; cfg locates the image store; assignments go through assigner (NULL while the
+ * daemon's broker session is not up). */
 void orch_api_handle(struct orch_store *st, const struct orch_config *cfg,
-		     const struct orch_http_request *req, struct orch_http_response *res);
+		     struct orch_assigner *assigner, const struct orch_http_request *req,
+		     struct orch_http_response *res);
 
 #endif

@@ -395,7 +395,8 @@ struct fota_mqtt *orch_daemon_mqtt(struct orch_daemon *d)
 
 struct orch_assigner *orch_daemon_assigner(struct orch_daemon *d)
 {
-	return d->assigner;
+	/* Other threads (HTTP) may ask while orch_daemon_start still sets it up. */
+	return d->phase == ORCH_DAEMON_RUNNING ? d->assigner : NULL;
 }
 
 struct orch_fleet *orch_daemon_fleet(struct orch_daemon *d)

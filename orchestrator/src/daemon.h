@@ -108,8 +108,8 @@ void orch_daemon_log_stats(struct orch_daemon *d);
 const struct orch_publisher *orch_daemon_publisher(struct orch_daemon *d);
 struct fota_mqtt *orch_daemon_mqtt(struct orch_daemon *d);
 struct orch_fleet *orch_daemon_fleet(struct orch_daemon *d);
-/* Sends group assignments over the daemon's session (with campaigns; NULL before the
- * session is up or without campaigns). */
+/* Sends group assignments over the daemon's session (with campaigns; NULL until
+ * orch_daemon_start has returned, and without campaigns). Any thread. */
 struct orch_assigner *orch_daemon_assigner(struct orch_daemon *d);
 const struct orch_config *orch_daemon_config(const struct orch_daemon *d);
 

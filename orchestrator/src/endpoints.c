@@ -110,7 +110,8 @@ static void on_request(void *ctx, const struct orch_http_request *req,
 	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (strncmp(req->path, ORCH_API_PREFIX, strlen(ORCH_API_PREFIX)) == 0)
-		orch_api_handle(e->store, orch_daemon_config(e->daemon), req, res);
+		orch_api_handle(e->store, orch_daemon_config(e->daemon),
+				orch_daemon_assigner(e->daemon), req, res);
 	else if (strcmp(req->path, "/healthz") == 0 && get)
 		orch_http_reply(res, 200, "text/plain; charset=utf-8", "ok\n");
 	else if (strcmp(req->path, "/readyz") == 0 && get)
