@@ -13,7 +13,7 @@ static const char serve_usage[] =
     "Usage: fota-orchestrator serve [--shared] [OPTIONS]\n"
     "\n"
     "Subscribes to every device's request and status topics, answers repair requests for\n"
-    "any image in the store (paced by --rate), appends status changes to the store's audit\n"
+    "any image in the store (--rate caps them), appends status changes to the store's audit\n"
     "log, keeps the device registry and runs every active campaign of\n"
     "<state_dir>/orchestrator.db (docs/campaigns.md), publishing their directives signed\n"
     "with the orchestrator key. A directive that admits several devices still needing the\n"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Acknowledgement-clocked window: grows while the broker answers promptly, halves when it
- * slows, so a broadcast needs no configured pace. */
+ * suddenly slows, so a broadcast needs no configured pace. */
 #include <time.h>
 
 #include "flow_window.h"
@@ -24,7 +24,7 @@ void orch_flow_init(struct orch_flow *f, unsigned max_frames, size_t frame_bytes
 		f->max = 1;
 	f->min = f->max < ORCH_FLOW_MIN_FRAMES ? f->max : ORCH_FLOW_MIN_FRAMES;
 	f->cwnd = (double)f->min;
-	f->base_us = 0;
+	f->srtt_us = 0;
 	f->acks = 0;
 	f->hold = 0;
 	f->slow_start = 1;
@@ -33,18 +33,26 @@ void orch_flow_init(struct orch_flow *f, unsigned max_frames, size_t frame_bytes
 
 static int slow(const struct orch_flow *f, int64_t rtt_us)
 {
-	return rtt_us > f->base_us * ORCH_FLOW_SLOW_FACTOR &&
-	       rtt_us > f->base_us + ORCH_FLOW_SLACK_US;
+	return rtt_us > f->srtt_us * ORCH_FLOW_SLOW_FACTOR &&
+	       rtt_us > f->srtt_us + ORCH_FLOW_SLACK_US;
 }
 
 void orch_flow_on_ack(struct orch_flow *f, int64_t rtt_us)
 {
+	int is_slow;
+
 	if (rtt_us < 1)
 		rtt_us = 1;
-	if (f->base_us == 0 || rtt_us < f->base_us)
-		f->base_us = rtt_us;
+	if (f->srtt_us == 0)
+		f->srtt_us = rtt_us;
+	is_slow = slow(f, rtt_us);
+	/* Judged against the smoothed round trip, then folded into it (gain 1/8, as TCP's
+	 * SRTT): a load that lasts becomes the norm, so only a sudden slowdown halves. */
+	f->srtt_us += (rtt_us - f->srtt_us) / 8;
+	if (f->srtt_us < 1)
+		f->srtt_us = 1;
 	f->acks++;
-	if (slow(f, rtt_us)) {
+	if (is_slow) {
 		/* The frames already in flight were sent with the old window and come back slow
 		 * too: one halving per window's worth of answers, as TCP reacts once per loss
 		 * episode. */

@@ -12,9 +12,11 @@
  * chunk x window passes about 2 MiB. */
 #define ORCH_FLOW_MAX_BYTES (2u * 1024 * 1024)
 /* An acknowledgement is slow when its round trip exceeds ORCH_FLOW_SLOW_FACTOR times the
- * fastest one seen and also the fastest plus ORCH_FLOW_SLACK_US: the absolute slack keeps
- * scheduling jitter on a busy host (a loopback round trip is a fraction of a millisecond) from
- * counting as congestion. */
+ * smoothed round trip and also the smoothed one plus ORCH_FLOW_SLACK_US: the absolute slack
+ * keeps scheduling jitter on a busy host (a loopback round trip is a fraction of a
+ * millisecond) from counting as congestion. Not the fastest round trip ever seen: that one
+ * comes from an idle broker, and a fan-out to a few hundred devices never returns to it, so
+ * every answer read as slow and held the window at its floor (0.50x plain Paho at 200). */
 #define ORCH_FLOW_SLOW_FACTOR 4
 #define ORCH_FLOW_SLACK_US 50000
 /* The window starts at and never falls below this many frames (or the cap, if smaller). With
@@ -27,9 +29,10 @@
 /*
  * Acknowledgement clocking in the manner of TCP: the window starts at ORCH_FLOW_MIN_FRAMES and
  * grows by one per prompt acknowledgement (doubling each round trip) until the first slow one,
- * then by one per window's worth of prompt acknowledgements. A slow acknowledgement halves the
- * window, at most once per window's worth of acknowledgements, never below
- * ORCH_FLOW_MIN_FRAMES. The broker
+ * then by one per window's worth of prompt acknowledgements. A slow acknowledgement (a sudden
+ * slowdown against the smoothed round trip) halves the window, at most once per window's worth
+ * of acknowledgements, never below ORCH_FLOW_MIN_FRAMES; a slowdown that lasts raises the
+ * smoothed round trip and the window grows again. The broker
  * acknowledges a QoS 1 PUBLISH once it has handed it to every subscriber's queue, so round
  * trips grow when the broker (its CPU, its fan-out, its socket buffers) falls behind.
  */
@@ -37,7 +40,7 @@ struct orch_flow {
 	unsigned max;	  /* never more frames in flight than this */
 	unsigned min;	  /* nor fewer: ORCH_FLOW_MIN_FRAMES, or max if smaller */
 	double cwnd;	  /* current window, in frames */
-	int64_t base_us;  /* fastest round trip seen; 0 before the first */
+	int64_t srtt_us;  /* smoothed round trip (gain 1/8); 0 before the first */
 	uint64_t acks;	  /* acknowledgements seen */
 	uint64_t hold;	  /* no second halving before this many acknowledgements */
 	int slow_start;	  /* still doubling per round trip */
