@@ -921,6 +921,15 @@ static int list_one(void *ctx, const char *id, const struct orch_image *img,
 	printf("%-16s  %-20s %-12s %12llu %7u %8llu  %s\n", id, img->manifest.name,
 	       img->manifest.version, (unsigned long long)img->manifest.size,
 	       img->manifest.chunk_count, (unsigned long long)img->manifest.sequence, t);
+	if (img->manifest.has_delta) {
+		char d[FOTA_IMAGE_ID_HEX_LEN + 1], b[FOTA_IMAGE_ID_HEX_LEN + 1];
+
+		fota_hex_encode(img->manifest.delta.sha256, FOTA_IMAGE_ID_LEN, d);
+		fota_hex_encode(img->manifest.delta.from_sha256, FOTA_IMAGE_ID_LEN, b);
+		printf("  delta %s from %s %12llu %7u\n", d, b,
+		       (unsigned long long)img->manifest.delta.size,
+		       img->manifest.delta.chunk_count);
+	}
 	return 0;
 }
 

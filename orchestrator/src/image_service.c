@@ -34,6 +34,19 @@ cJSON *orch_image_json(const char *id, const struct fota_manifest *m,
 	cJSON_AddStringToObject(o, "encryption", fota_encryption_name(m->encryption));
 	fota_time_format(m->expires, t);
 	cJSON_AddStringToObject(o, "expires", t);
+	if (m->has_delta) {
+		cJSON *d = cJSON_AddObjectToObject(o, "delta");
+		char id_hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+
+		fota_hex_encode(m->delta.sha256, FOTA_IMAGE_ID_LEN, id_hex);
+		cJSON_AddStringToObject(d, "image_id", id_hex);
+		fota_hex_encode(m->delta.from_sha256, FOTA_SHA256_LEN, hex);
+		cJSON_AddStringToObject(d, "from_sha256", hex);
+		cJSON_AddNumberToObject(d, "size", (double)m->delta.size);
+		cJSON_AddNumberToObject(d, "chunk_count", m->delta.chunk_count);
+	} else {
+		cJSON_AddNullToObject(o, "delta");
+	}
 	return o;
 }
 
@@ -52,6 +65,8 @@ static int visit_one(void *ctx, const char *id)
 
 	if (orch_image_open(v->cfg, id, &img, &why))
 		stop = v->fn(v->ctx, id, NULL, &why);
+	else if (img->delta_payload) /* listed under the image that offers it */
+		stop = 0;
 	else
 		stop = v->fn(v->ctx, id, img, NULL);
 	orch_image_free(img);

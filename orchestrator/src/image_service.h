@@ -16,13 +16,15 @@
 
 /* {"image_id", "name", "version", "vendor", "model", "sequence", "size", "sha256",
  * "chunk_size", "chunk_count", "manifest_sha256", "method", "encryption" ("none" or
- * "A256GCM-chunk"), "expires"}; the caller owns it. */
+ * "A256GCM-chunk"), "expires", "delta"}, delta being null or {"image_id", "from_sha256",
+ * "size", "chunk_count"} of the delta payload the manifest offers; the caller owns it. */
 cJSON *orch_image_json(const char *id, const struct fota_manifest *m,
 		       const uint8_t manifest_sha256[FOTA_SHA256_LEN]);
 
 /* Calls fn for every stored image (sorted by id), opened; an image that does not open is
- * passed with img NULL and why, so a damaged image is reported, not hidden. Stops at fn's
- * first non-zero return. */
+ * passed with img NULL and why, so a damaged image is reported, not hidden. A delta payload's
+ * directory is no image of its own: it is left out (orch_image_json names it under its image).
+ * Stops at fn's first non-zero return. */
 typedef int (*orch_image_visit_fn)(void *ctx, const char *id, const struct orch_image *img,
 				   const struct fota_error *why);
 fota_err orch_images_each(const struct orch_config *cfg, orch_image_visit_fn fn, void *ctx,

@@ -321,6 +321,7 @@ fota_err orch_image_open(const struct orch_config *cfg, const char *id_hex, stru
 		struct fota_manifest full = img->manifest;
 
 		fota_manifest_delta_view(&full, &img->manifest);
+		img->delta_payload = true;
 	}
 	if (!fota_digest_equal(img->manifest.sha256, img->id_bin, FOTA_IMAGE_ID_LEN)) {
 		rc = fota_error_set(err, FOTA_ERR_DIGEST, "%s describes another image than %s",

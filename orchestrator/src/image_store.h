@@ -39,6 +39,8 @@ struct orch_image {
 	size_t manifest_jws_len;
 	uint8_t *table; /* owned, manifest.chunk_count * 32 bytes */
 	size_t table_len;
+	/* A delta payload's directory: manifest is the delta view of the image that offers it. */
+	bool delta_payload;
 	int fd; /* image.bin */
 	char dir[PATH_MAX];
 	ino_t dir_ino; /* taken before reading: a re-added manifest swaps the directory */

@@ -99,6 +99,16 @@ delta_id=$(jq -r '.image.delta.sha256[0:16]' \
 		"$FOTA_ORCH_STATE/images/$id2/manifest.jws"))
 dsize=$(stat -c %s "$FOTA_ORCH_STATE/images/$delta_id/image.bin")
 [ "$dsize" -le 65536 ] || fail "delta of $dsize bytes: the test expects one chunk"
+check "image list --json lists the two images, not the delta payload as a third" \
+	[ "$(fota_orch image list --json | jq -r '[.[].image_id] | sort | join(" ")')" = \
+		"$(printf '%s\n' "$id" "$id2" | sort | paste -sd' ')" ]
+check "... and names the delta under its image" \
+	[ "$(fota_orch image list --json | jq -r --arg i "$id2" \
+		'.[] | select(.image_id == $i) | .delta | "\(.image_id) \(.from_sha256[0:16]) \(.size)"')" = \
+		"$delta_id $id $dsize" ]
+under=$(fota_orch image list | grep -A1 "^$id2 " | tail -n 1)
+check "image list shows the delta on a line under its image" \
+	grep -Eq "^  delta $delta_id from $id +$dsize +1$" <<<"$under"
 fota_orch publish "$id2" --group forgetest --no-broadcast \
 	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" >"$T/publish2.log" 2>&1 ||
 	{ cat "$T/publish2.log" >&2; fail "publish failed"; }
