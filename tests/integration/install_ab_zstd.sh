@@ -10,6 +10,8 @@
 # only the delta (by repair: nothing is broadcast on its topic), is cut off half-way through
 # applying it into slot A, applies it again from the start on the next start, verifies slot A
 # against the image digest and is confirmed on slot A; slot B is never written.
+# Last, the wrong base: 4.0.0 offers a delta from 2.0.0, but the agent runs 3.0.0; it takes the
+# full payload into slot B, says why in its status, and is confirmed on slot B.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -134,4 +136,31 @@ ab_eq "$(jq -r .installed_sha256 "$T/dev-1/state/journal.json")" "$sha3" \
 	"journal records the 3.0.0 image digest"
 wait "$AB_ORCH" && pass "orchestrator saw 3.0.0 confirmed" ||
 	{ cat "$T/publish3.log" >&2; fail_soft "orchestrator did not see it"; }
+
+# 4.0.0: 3.0.0 with 4 KiB changed, offering a delta from 2.0.0, which dev-1 no longer runs.
+cp "$T/v3.bin" "$T/v4.bin"
+head -c 4096 /dev/urandom | dd of="$T/v4.bin" bs=4096 seek=100 conv=notrunc status=none
+size4=$(stat -c %s "$T/v4.bin")
+sha4=$(sha256sum <"$T/v4.bin" | cut -d' ' -f1)
+id4=$(fota_image_add "$T/v4.bin" 4.0.0 4 --delta-from "$id" --method ab-slot --reboot \
+	--confirm-timeout 30) || fail "image add --delta-from (4.0.0) failed"
+fota_orch_bg "$T/publish4.log" publish "$id4" --group lab --serve \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" --rate 8388608 \
+	--wait-devices dev-1 --wait-state confirmed --timeout 150
+AB_ORCH=$FOTA_ORCH_PID
+rebooting() { [ "$(fota_status_field dev-1 state)" = rebooting ]; }
+fota_wait_for 90 rebooting ||
+	{ tail -n 20 "$T/dev-1/client.log"; fail "agent never got to reboot into 4.0.0"; }
+grep -q "accepted: firmware 4.0.0 (full payload $id4" "$T/dev-1/client.log" &&
+	pass "wrong base: the agent chose the full payload" || fail_soft "wrong base: no full payload"
+reason=$(fota_status_field dev-1 reason)
+[[ "$reason" == "full payload: the delta's base ${sha:0:16}... is not the installed image ${sha3:0:16}..." ]] &&
+	pass "wrong base: the status says why: $reason" || fail_soft "wrong base: reason '$reason'"
+ab_eq "$(ab_slot_sha dev-1 "$T" B "$size4")" "$sha4" "slot B holds 4.0.0, from the full payload"
+ab_reboot dev-1 "$T"
+ab_eq "$AB_BOOTED" B "bootloader starts slot B on probation"
+fota_wait_state dev-1 confirmed 30 || fail "4.0.0 not confirmed after the reboot"
+pass "4.0.0 confirmed on slot B"
+wait "$AB_ORCH" && pass "orchestrator saw 4.0.0 confirmed" ||
+	{ cat "$T/publish4.log" >&2; fail_soft "orchestrator did not see it"; }
 fota_summary
