@@ -13,6 +13,8 @@
 #include "assign.h"
 #include "assigner.h"
 #include "broadcast_store.h"
+#include "campaign_keys.h"
+#include "key_delivery.h"
 #include "payload_choice.h"
 #include "campaign.h"
 #include "log.h"
@@ -953,7 +955,7 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	struct orch_device dev, old;
 	struct orch_campaign c;
 	struct orch_cdev d;
-	bool changed, refailed, unmarked;
+	bool changed, refailed, unmarked, no_cert;
 	fota_err rc;
 
 	memset(&dev, 0, sizeof(dev));
@@ -1007,15 +1009,18 @@ fota_err orch_engine_ingest(struct orch_engine *e, const struct fota_status *s, 
 	refailed = !changed && is_failure(s->state) &&
 		   (s->timestamp > d.device_ts ||
 		    (!unacknowledged(&c, &d) && c.resumed && s->timestamp >= c.resumed));
-	/* Any report ends a timeout; one that is not a failure proves the registry wrong. */
+	/* Any report ends a timeout; one that is not a failure proves the registry wrong, but
+	 * not a missing certificate: that device has no key, whatever it says. */
+	no_cert = d.mark == ORCH_CMARK_INCOMPATIBLE && strcmp(d.reason, ORCH_REASON_NO_CERT) == 0;
 	unmarked = d.mark == ORCH_CMARK_TIMED_OUT ||
-		   (d.mark == ORCH_CMARK_INCOMPATIBLE && !is_failure(s->state));
+		   (d.mark == ORCH_CMARK_INCOMPATIBLE && !is_failure(s->state) && !no_cert);
 	if (!changed && !refailed && !unmarked && d.chunks_present == s->chunks_present)
 		goto out; /* a replayed retained status: nothing new */
 	d.reported = true;
 	d.state = s->state;
 	d.result = s->result;
-	snprintf(d.reason, sizeof(d.reason), "%s", s->reason);
+	if (!no_cert)
+		snprintf(d.reason, sizeof(d.reason), "%s", s->reason);
 	d.chunks_present = s->chunks_present;
 	d.chunk_count = s->chunk_count;
 	d.updated = now;
@@ -1183,20 +1188,35 @@ static bool daily_open(struct orch_engine *e, const struct orch_campaign *c, int
 	return tz && fota_daily_window_open(&c->daily, tz, now, NULL);
 }
 
+/* Whether a device may be admitted to a campaign of an encrypted image: its content key can
+ * only be wrapped to the key of a registered certificate. */
+static bool has_cert(struct orch_store *st, const char *id)
+{
+	static char pem[ORCH_MAX_DEVICE_CERT_PEM];
+
+	return st->ops->device_cert_get(st, id, pem, sizeof(pem), NULL) == FOTA_OK;
+}
+
 /* Records the admission of id (once). A device whose registry entry (reg, NULL: unknown) rules
- * the image out is recorded as incompatible instead, and never counted as admitted. */
+ * the image out, or that has no certificate for an encrypted image's key, is recorded as
+ * incompatible instead, with the reason, and never counted as admitted. */
 static fota_err admit(struct orch_store *st, const struct orch_campaign *c, const char *id,
-		      const struct member *reg, int64_t now, const char *how, uint32_t *admitted,
-		      struct fota_error *err)
+		      const struct member *reg, bool encrypted, int64_t now, const char *how,
+		      uint32_t *admitted, struct fota_error *err)
 {
 	struct orch_cdev d;
 	char why[FOTA_MAX_REASON_LEN + 1];
-	bool ins = false;
+	bool ins = false, ok;
 	fota_err rc = st->ops->cdev_admit(st, c->id, id, c->stage, now, &ins, err);
 
 	if (rc || !ins)
 		return rc;
-	if (!reg || orch_campaign_compatible(c, reg->model, reg->hw, why, sizeof(why))) {
+	ok = !reg || orch_campaign_compatible(c, reg->model, reg->hw, why, sizeof(why));
+	if (ok && encrypted && !has_cert(st, id)) {
+		ok = false;
+		snprintf(why, sizeof(why), "%s", ORCH_REASON_NO_CERT);
+	}
+	if (ok) {
 		(*admitted)++;
 		return orch_campaign_event(st, c->id, id, "admitted", "", err, "stage %u%s",
 					   c->stage + 1, how);
@@ -1323,6 +1343,12 @@ static fota_err publish(struct orch_engine *e, struct orch_campaign *c, int64_t 
 		if (rc)
 			goto out;
 	}
+	/* Each admitted device's key before the directive that lets it start. */
+	if (c->state != ORCH_CAMPAIGN_ABORTED) {
+		rc = orch_campaign_keys_sync(e->cfg, e->store, e->pub, e->signer, c, err);
+		if (rc)
+			goto out;
+	}
 	rc = orch_directive_next_seq(e->store, c->group, &d.directive_seq, err);
 	if (rc == FOTA_OK)
 		rc = orch_publish_directive(e->pub, e->store, e->signer, &d, img->id, err);
@@ -1378,6 +1404,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	enum orch_verdict v = ORCH_VERDICT_HOLD;
 	uint32_t target, eff, admitted_now = 0;
 	bool in_window = false, in_txn = false, published = false, publishing = false;
+	bool encrypted = false;
 	char publisher[FOTA_MAX_NAME_LEN + 16];
 	size_t i;
 	fota_err rc;
@@ -1398,6 +1425,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	}
 	in_window = (!c.not_before || now >= c.not_before) && (!c.not_after || now < c.not_after) &&
 		    daily_open(e, &c, now);
+	encrypted = orch_campaign_image_encrypted(e->cfg, c.image_id);
 	rc = st->ops->device_each(st, c.group, add_member, &m, err);
 	if (rc == FOTA_OK && m.oom)
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
@@ -1435,7 +1463,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 	for (i = 0; in_window && i < m.n; i++) {
 		if (!orch_campaign_admits(&c, c.stage, c.cur_percent, m.m[i].id))
 			continue;
-		rc = admit(st, &c, m.m[i].id, &m.m[i], now, "", &admitted_now, err);
+		rc = admit(st, &c, m.m[i].id, &m.m[i], encrypted, now, "", &admitted_now, err);
 		if (rc)
 			goto out;
 	}
@@ -1456,7 +1484,7 @@ fota_err orch_engine_step(struct orch_engine *e, const char *campaign_id, int64_
 				snprintf(lm.model, sizeof(lm.model), "%s", reg.model);
 				snprintf(lm.hw, sizeof(lm.hw), "%s", reg.hw);
 			}
-			rc = admit(st, &c, lm.id, known ? &lm : NULL, now, " (listed)",
+			rc = admit(st, &c, lm.id, known ? &lm : NULL, encrypted, now, " (listed)",
 				   &admitted_now, err);
 			if (rc)
 				goto out;
@@ -1586,6 +1614,14 @@ publish:
 			rc = st->ops->commit(st, err);
 		if (rc == FOTA_OK)
 			in_txn = false;
+	}
+	/* Between directives: keys for devices admitted since (a listed device's report), and
+	 * back from those that confirmed. */
+	if (!published && encrypted && e->pub && !in_txn) {
+		struct fota_error kerr = {0};
+
+		if (orch_campaign_keys_sync(e->cfg, st, e->pub, e->signer, &c, &kerr))
+			orch_fail("content keys", &kerr);
 	}
 	/* The directive is out: devices it admits start now, and the broadcast reaches them.
 	 * A directive that admits nobody new (a resume, a republish after a restart) counts the
