@@ -95,6 +95,7 @@ static bool device_cmds(cJSON *cmds, const struct orch_config *cfg, const char *
 	    {"publishClientSend", "status"},	{"publishClientSend", "request"},
 	    {"subscribeLiteral", "chunks"},	{"publishClientReceive", "chunks"},
 	    {"subscribeLiteral", "assignment"}, {"publishClientReceive", "assignment"},
+	    {"subscribeLiteral", "key"},	{"publishClientReceive", "key"},
 	};
 	char role[FOTA_MAX_SEGMENT_LEN + 16], topic[FOTA_MAX_TOPIC_LEN + 1];
 	bool ok;
