@@ -85,6 +85,62 @@ static int note_event(void *ctx, const struct orch_event *e)
 	return 0;
 }
 
+struct names {
+	char (*id)[FOTA_MAX_SEGMENT_LEN + 1];
+	size_t n;
+	bool oom;
+};
+
+static int add_name(void *ctx, const struct orch_device *d)
+{
+	struct names *s = ctx;
+	void *tmp = realloc(s->id, (s->n + 1) * sizeof(*s->id));
+
+	if (!tmp) {
+		s->oom = true;
+		return 1;
+	}
+	s->id = tmp;
+	snprintf(s->id[s->n++], sizeof(*s->id), "%s", d->id);
+	return 0;
+}
+
+fota_err orch_group_keys_publish(const struct orch_config *cfg, struct orch_store *st,
+				 const struct orch_publisher *pub, struct fota_signer *signer,
+				 const char *group, const char *image_id, unsigned *sent,
+				 struct fota_error *err)
+{
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	struct names s = {0};
+	fota_err rc;
+
+	*sent = 0;
+	rc = orch_content_key_load(cfg, image_id, key, err);
+	if (rc)
+		return rc;
+	rc = st->ops->device_each(st, group, add_name, &s, err);
+	if (rc == FOTA_OK && s.oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == FOTA_OK && i < s.n; i++) {
+		uint64_t seq = 0;
+
+		rc = orch_key_publish(pub->mqtt, cfg->prefix, st, signer, s.id[i], image_id, key,
+				      &seq, err);
+		if (rc == FOTA_ERR_NOT_FOUND) {
+			orch_log("%s: not sent the content key: %s", s.id[i], ORCH_REASON_NO_CERT);
+			fota_error_clear(err);
+			rc = FOTA_OK;
+		} else if (rc == FOTA_OK) {
+			orch_log("key document %llu for %s: image %s", (unsigned long long)seq,
+				 s.id[i], image_id);
+			(*sent)++;
+		}
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	free(s.id);
+	return rc;
+}
+
 fota_err orch_campaign_keys_sync(const struct orch_config *cfg, struct orch_store *st,
 				 const struct orch_publisher *pub, struct fota_signer *signer,
 				 const struct orch_campaign *c, struct fota_error *err)

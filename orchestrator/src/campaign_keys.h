@@ -29,4 +29,13 @@ fota_err orch_campaign_keys_sync(const struct orch_config *cfg, struct orch_stor
 				 const struct orch_publisher *pub, struct fota_signer *signer,
 				 const struct orch_campaign *c, struct fota_error *err);
 
+/* `publish` of an encrypted image to group: the key document for every registry member of
+ * the group that has a certificate, before the directive; each member without one is named
+ * on stderr (it cannot decrypt the image). *sent counts the documents published. Nothing is
+ * cleared later: a publish keeps no per-device record. */
+fota_err orch_group_keys_publish(const struct orch_config *cfg, struct orch_store *st,
+				 const struct orch_publisher *pub, struct fota_signer *signer,
+				 const char *group, const char *image_id, unsigned *sent,
+				 struct fota_error *err);
+
 #endif

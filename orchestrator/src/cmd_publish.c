@@ -15,6 +15,7 @@
 #include "fota/topics.h"
 
 #include "broker.h"
+#include "campaign_keys.h"
 #include "cmd.h"
 #include "config.h"
 #include "fleet.h"
@@ -501,6 +502,17 @@ int orch_cmd_publish(int argc, char **argv)
 		orch_fail("publish table", &err);
 		ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
 		goto out;
+	}
+	/* An encrypted image's key reaches the group's members before the directive. */
+	if (img->manifest.encryption != FOTA_ENCRYPTION_NONE) {
+		unsigned sent = 0;
+
+		if (orch_group_keys_publish(&cfg, store, pub, signer, group, img->id, &sent,
+					    &err)) {
+			orch_fail("publish content keys", &err);
+			ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;
+			goto out;
+		}
 	}
 	w.created = d.created;
 	w.published_ms = fota_time_mono_ms();
