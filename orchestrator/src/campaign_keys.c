@@ -178,7 +178,9 @@ fota_err orch_campaign_keys_sync(const struct orch_config *cfg, struct orch_stor
 			if (orch_key_clear(pub->mqtt, cfg->prefix, d->id, &derr) == FOTA_OK)
 				d->done = "key_cleared";
 		}
-		if (derr.msg[0])
+		/* A device admitted on its own report has no registered certificate: it cannot
+		 * get the key, and saying so on every step would drown the log. */
+		if (derr.msg[0] && derr.code != FOTA_ERR_NOT_FOUND)
 			orch_log("campaign %s: %s", c->id, derr.msg);
 		n_done += d->done != NULL;
 	}
