@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The running daemon: one object that opens the MQTT session, pacer, repair server, fleet
  * view, broadcaster and campaign engine in order, runs the campaign ticks and closes it all. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "http.h"
 #include "known_devices.h"
 #include "log.h"
+#include "log_budget.h"
 #include "pacer.h"
 #include "stop.h"
 
@@ -81,13 +83,34 @@ static void on_raw_status(void *ctx, const char *device, const uint8_t *payload,
 	orch_engine_submit_status(ctx, device, payload, len);
 }
 
-/* MQTT thread: one line per change of state or result (not every progress report). */
+/* Status-change lines per second: a fleet in step changes state by the thousand a second, and
+ * a line each would cost ingestion a write per status (the audit trail keeps every change). */
+#define STATUS_LINES_PER_S 50
+
+/* MQTT thread: one line per change of state or result (not every progress report), at most
+ * STATUS_LINES_PER_S a second; the first line after a busier second says how many were not
+ * written. */
 static void log_status(void *ctx, const struct fota_status *prev, const struct fota_status *cur)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct orch_log_budget budget = {.per_s = STATUS_LINES_PER_S,
+						.second_start_ms = INT64_MIN};
+	unsigned long held;
+	bool write;
+
 	(void)ctx;
 	if (prev && prev->state == cur->state && prev->result == cur->result &&
 	    strcmp(prev->campaign, cur->campaign) == 0)
 		return;
+	pthread_mutex_lock(&lock);
+	write = orch_log_budget_take(&budget, fota_time_mono_ms(), &held);
+	pthread_mutex_unlock(&lock);
+	if (!write)
+		return;
+	if (held)
+		orch_log("%lu status changes not logged one by one (more than %d a second; the "
+			 "audit trail has each)",
+			 held, STATUS_LINES_PER_S);
 	orch_log("%s: %s%s%s%s%s (campaign %s, image %s, version %s)", cur->device,
 		 prev ? fota_state_name(prev->state) : "", prev ? " -> " : "",
 		 fota_state_name(cur->state),
