@@ -23,7 +23,7 @@
 
 struct opts {
 	const char *uri, *ca, *cert, *key, *id, *topic, *file, *out, *prefix;
-	unsigned chunk, window, devices, rounds;
+	unsigned chunk, window, devices, rounds, qos;
 	uint64_t bytes, messages;
 };
 
@@ -215,7 +215,8 @@ static MQTTAsync connect_or_die(const struct opts *o)
 	return c;
 }
 
-/* Publishes one QoS 1 message once fewer than window are awaiting their PUBACK. */
+/* Publishes one message (QoS 1 by default, --qos) once fewer than window are awaiting their
+ * PUBACK (at QoS 0, Paho's confirmation that it wrote the message to the socket). */
 static void publish(MQTTAsync c, const struct opts *o, const char *topic, const void *p, size_t n)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -232,7 +233,7 @@ static void publish(MQTTAsync c, const struct opts *o, const char *topic, const 
 	pthread_mutex_unlock(&st.lock);
 	ro.onSuccess = on_sent;
 	ro.onFailure = on_send_fail;
-	rc = MQTTAsync_send(c, topic, (int)n, p, 1, 0, &ro);
+	rc = MQTTAsync_send(c, topic, (int)n, p, (int)o->qos, 0, &ro);
 	if (rc != MQTTASYNC_SUCCESS) {
 		fprintf(stderr, "paho_bench: send: %d\n", rc);
 		exit(1);
@@ -370,28 +371,38 @@ static int run_flood(const struct opts *o)
 
 static const char usage[] =
     "Usage: paho_bench pub|sub|flood --uri U --ca F --cert F --key F --id CLIENT_ID\n"
-    "  pub:   --topic T --file F --chunk BYTES --window N\n"
+    "  pub:   --topic T --file F --chunk BYTES --window N [--qos 0|1]\n"
     "  sub:   --topic T (--bytes N | --messages N) [--out FILE]\n"
     "  flood: --prefix P --devices N --rounds R --window N\n";
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"uri", required_argument, NULL, 'u'},     {"ca", required_argument, NULL, 'a'},
-	    {"cert", required_argument, NULL, 'c'},    {"key", required_argument, NULL, 'k'},
-	    {"id", required_argument, NULL, 'i'},      {"topic", required_argument, NULL, 't'},
-	    {"file", required_argument, NULL, 'f'},    {"out", required_argument, NULL, 'o'},
-	    {"chunk", required_argument, NULL, 's'},   {"window", required_argument, NULL, 'w'},
-	    {"bytes", required_argument, NULL, 'b'},   {"messages", required_argument, NULL, 'm'},
-	    {"devices", required_argument, NULL, 'd'}, {"rounds", required_argument, NULL, 'r'},
-	    {"prefix", required_argument, NULL, 'p'},  {NULL, 0, NULL, 0},
+	    {"uri", required_argument, NULL, 'u'},
+	    {"ca", required_argument, NULL, 'a'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"topic", required_argument, NULL, 't'},
+	    {"file", required_argument, NULL, 'f'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"chunk", required_argument, NULL, 's'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"bytes", required_argument, NULL, 'b'},
+	    {"messages", required_argument, NULL, 'm'},
+	    {"devices", required_argument, NULL, 'd'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"prefix", required_argument, NULL, 'p'},
+	    {"qos", required_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct opts o = {.id = "paho-bench",
 			 .chunk = 65536,
 			 .window = 10,
 			 .prefix = "fota/v1",
 			 .devices = 1000,
-			 .rounds = 1};
+			 .rounds = 1,
+			 .qos = 1};
 	const char *mode;
 	int ch;
 
@@ -448,12 +459,15 @@ int main(int argc, char **argv)
 		case 'p':
 			o.prefix = optarg;
 			break;
+		case 'q':
+			o.qos = (unsigned)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (!o.uri || !o.ca || !o.cert || !o.key || !o.window || !o.chunk) {
+	if (!o.uri || !o.ca || !o.cert || !o.key || !o.window || !o.chunk || o.qos > 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
