@@ -122,8 +122,8 @@ fota_orch device add dev-1 --groups canary,field,north 2>"$T/add3.err" ||
 check "device add without a key changes the registry only" \
 	grep -q "no orchestrator key" "$T/add3.err"
 check "dev-1 still follows canary,field" groups_are '["canary","field"]'
-fota_random_image "$T/image3.bin" 1
-id3=$(fota_image_add "$T/image3.bin" 3.0.0 11) || fail "image add failed"
+fota_random_image "$T/image3.bin" 64k
+id3=$(fota_image_add "$T/image3.bin" 3.0.0 11 --chunk-size 16384) || fail "image add failed"
 fota_orch campaign create c2 --image "$id3" --group north --stage 100% >/dev/null ||
 	fail "campaign create c2"
 fota_orch campaign start c2 >/dev/null || fail "campaign start c2"
