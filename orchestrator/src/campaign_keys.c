@@ -107,8 +107,8 @@ static int add_name(void *ctx, const struct orch_device *d)
 
 fota_err orch_group_keys_publish(const struct orch_config *cfg, struct orch_store *st,
 				 const struct orch_publisher *pub, struct fota_signer *signer,
-				 const char *group, const char *image_id, unsigned *sent,
-				 struct fota_error *err)
+				 const char *group, const struct fota_directive *d,
+				 const char *image_id, unsigned *sent, struct fota_error *err)
 {
 	uint8_t key[FOTA_CONTENT_KEY_LEN];
 	struct names s = {0};
@@ -124,6 +124,9 @@ fota_err orch_group_keys_publish(const struct orch_config *cfg, struct orch_stor
 	for (size_t i = 0; rc == FOTA_OK && i < s.n; i++) {
 		uint64_t seq = 0;
 
+		/* Never to a device the directive does not let start. */
+		if (!fota_directive_admits(d, s.id[i]))
+			continue;
 		rc = orch_key_publish(pub->mqtt, cfg->prefix, st, signer, s.id[i], image_id, key,
 				      &seq, err);
 		if (rc == FOTA_ERR_NOT_FOUND) {

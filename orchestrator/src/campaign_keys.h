@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "fota/directive.h"
 #include "fota/error.h"
 #include "fota/signer.h"
 
@@ -29,13 +30,14 @@ fota_err orch_campaign_keys_sync(const struct orch_config *cfg, struct orch_stor
 				 const struct orch_publisher *pub, struct fota_signer *signer,
 				 const struct orch_campaign *c, struct fota_error *err);
 
-/* `publish` of an encrypted image to group: the key document for every registry member of
- * the group that has a certificate, before the directive; each member without one is named
- * on stderr (it cannot decrypt the image). *sent counts the documents published. Nothing is
- * cleared later: a publish keeps no per-device record. */
+/* `publish` of an encrypted image to group with directive d: the key document for every
+ * registry member of the group that d admits (fota_directive_admits) and that has a
+ * certificate, before the directive; each admitted member without one is named on stderr
+ * (it cannot decrypt the image). *sent counts the documents published. Nothing is cleared
+ * later: a publish keeps no per-device record. */
 fota_err orch_group_keys_publish(const struct orch_config *cfg, struct orch_store *st,
 				 const struct orch_publisher *pub, struct fota_signer *signer,
-				 const char *group, const char *image_id, unsigned *sent,
-				 struct fota_error *err);
+				 const char *group, const struct fota_directive *d,
+				 const char *image_id, unsigned *sent, struct fota_error *err);
 
 #endif

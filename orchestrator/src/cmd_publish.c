@@ -507,7 +507,7 @@ int orch_cmd_publish(int argc, char **argv)
 	if (img->manifest.encryption != FOTA_ENCRYPTION_NONE) {
 		unsigned sent = 0;
 
-		if (orch_group_keys_publish(&cfg, store, pub, signer, group, img->id, &sent,
+		if (orch_group_keys_publish(&cfg, store, pub, signer, group, &d, img->id, &sent,
 					    &err)) {
 			orch_fail("publish content keys", &err);
 			ret = fota_mqtt_is_connected(mqtt) ? ORCH_EXIT_FAIL : ORCH_EXIT_BROKER;

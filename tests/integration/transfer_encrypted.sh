@@ -143,12 +143,16 @@ fota_wait_for 20 key_gone && pass "dev-1's retained key is removed once it confi
 check "... and dev-2's stays until it confirms" [ -n "$(key_doc dev-2)" ]
 fota_stop_pid "$SERVE_PID"
 
-# publish to a group: the members with a certificate get the key first.
+# publish to a group: the members it admits with a certificate get the key first; dev-2, a
+# member with a certificate that this publish does not admit, gets no new one.
 fota_orch device add dev-4 --groups pub --device-cert "$FOTA_PKI/devices/dev-4.crt" 2>/dev/null ||
 	fail "device add dev-4"
 fota_orch device add dev-5 --groups pub 2>/dev/null || fail "device add dev-5"
-fota_orch publish "$id" --group pub --no-broadcast "${ORCH_KEY_ARGS[@]}" >"$T/publish.log" 2>&1 ||
-	{ cat "$T/publish.log" >&2; fail "publish failed"; }
+fota_orch device add dev-2 --groups lab,pub 2>/dev/null || fail "device add dev-2"
+key_seq() { "$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" orchestrator <(key_doc "$1") | jq -r .seq; }
+dev2_seq=$(key_seq dev-2)
+fota_orch publish "$id" --group pub --admit dev-4,dev-5 --percent 0 --no-broadcast \
+	"${ORCH_KEY_ARGS[@]}" >"$T/publish.log" 2>&1 || { cat "$T/publish.log" >&2; fail "publish failed"; }
 check "publish names the member it cannot give the key" \
 	grep -q "dev-5: not sent the content key: no device certificate" "$T/publish.log"
 "$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" orchestrator \
@@ -157,4 +161,5 @@ jq -r .jwe "$T/dev-4.json" >"$T/dev-4.jwe"
 check "dev-4's key from publish unwraps with its TLS key to the content key" \
 	cmp -s <(unwrap "$T/dev-4.jwe" "$FOTA_PKI/devices/dev-4.key") "$store/content.key"
 check "dev-5 gets none" [ -z "$(key_doc dev-5)" ]
+check "dev-2, not admitted by this publish, got no key document from it" [ "$(key_seq dev-2)" = "$dev2_seq" ]
 fota_summary
