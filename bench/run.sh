@@ -119,8 +119,7 @@ export FOTA_ORCH_STATE=$T/orch
 ORCH_KEY=$FOTA_PKI/signing/orchestrator/orch-1.pem
 read -r ORCH_CRT ORCH_KEYFILE < <(fota_cert orchestrator)
 
-now_ms() { date +%s%3N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1000}'; }
+. "$BENCH_DIR/https_baseline.sh"
 
 # stats V...: "median min max" of the values.
 stats() {
@@ -284,59 +283,6 @@ mosq_whole() {
 	t1=$(now_ms)
 	cmp -s "$T/whole.bin" "$file" || fail "mosquitto_sub wrote a different file"
 	rm -f "$T/whole.bin"
-	R=$(secs "$t0" "$t1")
-}
-
-NGINX_PID=""
-nginx_start() {
-	local port dir=$T/nginx
-	mkdir -p "$dir/www" "$dir/tmp"
-	port=$(fota__free_port)
-	cat >"$dir/nginx.conf" <<-EOF
-		$([ "$(id -u)" = 0 ] && echo "user root;")
-		worker_processes 2;
-		daemon off;
-		pid $dir/nginx.pid;
-		error_log $dir/error.log;
-		events { worker_connections 256; }
-		http {
-		  access_log off;
-		  sendfile on;
-		  client_body_temp_path $dir/tmp;
-		  proxy_temp_path $dir/tmp;
-		  fastcgi_temp_path $dir/tmp;
-		  uwsgi_temp_path $dir/tmp;
-		  scgi_temp_path $dir/tmp;
-		  server {
-		    listen 127.0.0.1:$port ssl;
-		    ssl_protocols TLSv1.2 TLSv1.3;
-		    ssl_certificate $FOTA_PKI/broker.crt;
-		    ssl_certificate_key $FOTA_PKI/broker.key;
-		    ssl_client_certificate $FOTA_PKI/ca.crt;
-		    ssl_verify_client on;
-		    root $dir/www;
-		  }
-		}
-	EOF
-	nginx -c "$dir/nginx.conf" -p "$dir" >"$dir/stdout.log" 2>&1 &
-	NGINX_PID=$!
-	fota_cleanup_pid "$NGINX_PID" QUIT
-	NGINX_PORT=$port
-	fota_wait_for 10 fota__port_busy "$port" || fail "nginx did not start (see $dir/error.log)"
-}
-
-# https_get FILE: seconds for curl with a client certificate to fetch FILE from nginx.
-https_get() {
-	local file=$1 crt key t0 t1
-	read -r crt key < <(fota_cert dev-1)
-	[ -n "$NGINX_PID" ] || nginx_start
-	ln -f "$file" "$T/nginx/www/image.bin" 2>/dev/null || cp "$file" "$T/nginx/www/image.bin"
-	t0=$(now_ms)
-	curl -sf --cacert "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
-		-o "$T/curl.bin" "https://127.0.0.1:$NGINX_PORT/image.bin" || fail "curl failed"
-	t1=$(now_ms)
-	cmp -s "$T/curl.bin" "$file" || fail "curl fetched a different file"
-	rm -f "$T/curl.bin"
 	R=$(secs "$t0" "$t1")
 }
 
