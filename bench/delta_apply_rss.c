@@ -10,18 +10,26 @@
  * directly: the apply's memory does not depend on how the records were found). Then runs
  * itself in a fresh process to apply it, which prints its RSS before the apply (idle), its
  * peak RSS (VmHWM) after, and the difference. Exit 0 only if the output is the new image.
+ *
+ *   delta_apply_rss diff BASE NEW DELTA
+ *   delta_apply_rss patch BASE DELTA OUT NEW_SIZE NEW_SHA256
+ *
+ * The same two steps on real files (bench/delta_sizes.sh): the delta payload `image add
+ * --delta-from` stores, and its apply through the agent's decode chain.
  */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <zstd.h>
 
 #include "decode.h"
+#include "image_delta.h"
 #include "fota/digest.h"
 #include "fota/manifest.h"
 
@@ -134,21 +142,19 @@ static long status_kib(const char *key)
 	return v;
 }
 
-/* The fresh process: what the agent's install thread does with a staged delta. */
-static int apply(const char *dir, uint64_t base_size, uint64_t new_size, const char *sha_hex)
+/* What the agent's install thread does with a staged delta: base bpath (base_size bytes),
+ * zstd-compressed delta dpath, output opath that must be new_size bytes of SHA-256 sha_hex. */
+static int apply_files(const char *bpath, const char *dpath, const char *opath, uint64_t base_size,
+		       uint64_t new_size, const char *sha_hex)
 {
 	struct fota_manifest m = {0};
 	struct decode_base base;
 	struct decode_chain c;
 	struct fota_error err = {0};
-	char bpath[512], dpath[512], opath[512];
 	uint8_t base_sha[FOTA_SHA256_LEN];
 	long idle = status_kib("VmRSS:"), peak;
 	fota_err rc;
 
-	snprintf(bpath, sizeof(bpath), "%s/base.img", dir);
-	snprintf(dpath, sizeof(dpath), "%s/delta.zst", dir);
-	snprintf(opath, sizeof(opath), "%s/new.img", dir);
 	/* The base digest, as the manifest would carry it (not counted: the orchestrator's). */
 	{
 		int fd = open(bpath, O_RDONLY | O_CLOEXEC);
@@ -156,6 +162,8 @@ static int apply(const char *dir, uint64_t base_size, uint64_t new_size, const c
 		uint8_t *b = malloc(MIB);
 		ssize_t n;
 
+		if (fd < 0 || !h || !b)
+			die(bpath);
 		while ((n = read(fd, b, MIB)) > 0)
 			fota_sha256_update(h, b, (size_t)n);
 		fota_sha256_final(h, base_sha);
@@ -184,6 +192,39 @@ static int apply(const char *dir, uint64_t base_size, uint64_t new_size, const c
 	return rc == FOTA_OK ? 0 : 1;
 }
 
+/* The fresh process of the synthetic measurement. */
+static int apply(const char *dir, uint64_t base_size, uint64_t new_size, const char *sha_hex)
+{
+	char bpath[512], dpath[512], opath[512];
+
+	snprintf(bpath, sizeof(bpath), "%s/base.img", dir);
+	snprintf(dpath, sizeof(dpath), "%s/delta.zst", dir);
+	snprintf(opath, sizeof(opath), "%s/new.img", dir);
+	return apply_files(bpath, dpath, opath, base_size, new_size, sha_hex);
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		die(path);
+	return (uint64_t)sb.st_size;
+}
+
+/* The delta payload `image add --delta-from` would store for BASE -> NEW. */
+static int diff_files(const char *base, const char *new_, const char *out)
+{
+	struct fota_manifest_delta d = {0};
+	struct fota_error err = {0};
+
+	if (orch_delta_payload_file(base, new_, out, &d, &err) != FOTA_OK) {
+		fprintf(stderr, "delta_apply_rss diff: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t sha[FOTA_SHA256_LEN];
@@ -192,11 +233,19 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int st;
 
+	if (argc == 5 && strcmp(argv[1], "diff") == 0)
+		return diff_files(argv[2], argv[3], argv[4]);
+	if (argc == 7 && strcmp(argv[1], "patch") == 0)
+		return apply_files(argv[2], argv[3], argv[4], file_size(argv[2]),
+				   strtoull(argv[5], NULL, 10), argv[6]);
 	if (argc == 6 && strcmp(argv[1], "apply") == 0)
 		return apply(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
 			     argv[5]);
 	if (argc != 3 || (mib = strtoull(argv[2], NULL, 10)) == 0) {
-		fprintf(stderr, "usage: delta_apply_rss DIR SIZE_MIB\n");
+		fprintf(stderr,
+			"usage: delta_apply_rss DIR SIZE_MIB\n"
+			"       delta_apply_rss diff BASE NEW DELTA\n"
+			"       delta_apply_rss patch BASE DELTA OUT NEW_SIZE NEW_SHA256\n");
 		return 2;
 	}
 	make(argv[1], mib, sha, &new_size);
