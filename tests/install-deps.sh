@@ -30,11 +30,13 @@ PKGS+=(libzstd-dev zstd) # zstd payloads: the agent's decoder, image add --compr
 PKGS+=(libdivsufsort-dev) # the orchestrator's delta maker: suffix sorting of the base image
 PKGS+=(python3-jwcrypto)  # integration.jwe_interop: an independent JWE (ECDH-ES+A256KW) implementation
 PKGS+=(python3-cryptography)  # integration.transfer_encrypted opens sealed chunks (AES-GCM) independently
+PKGS+=(bsdiff xdelta3 time)  # bench/delta_sizes.sh: the delta tools our patches are compared with
 # Used only by tests, style checks, fuzzing and benchmarks: not installed for the demo.
 TEST_ONLY=(clang clang-format libclang-rt-14-dev faketime prometheus chromium sqlite3
 	postgresql-15 rabbitmq-server)
 TEST_ONLY+=(python3-jwcrypto)  # only integration.jwe_interop uses it
 TEST_ONLY+=(python3-cryptography)  # only integration.transfer_encrypted uses it directly
+TEST_ONLY+=(bsdiff xdelta3 time)  # only bench/delta_sizes.sh uses them
 
 missing=()
 for p in "${PKGS[@]}"; do
