@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "fota/atomic_file.h"
 #include "fota/checkpoint.h"
 #include "fota/chunk_table.h"
@@ -30,6 +32,13 @@ struct transfer {
 	int rx_fd;
 	uint64_t rx_bytes;
 	char rx_path[CLIENT_PATH_MAX + 64];
+	/* Encrypted payloads: the content key, where the AAD places the frames, and one chunk of
+	 * plaintext (allocated with the key). */
+	bool has_key;
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	char key_image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t key_kind;
+	uint8_t *plain;
 };
 
 fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
@@ -89,6 +98,10 @@ void transfer_free(struct transfer *t)
 {
 	if (t == NULL)
 		return;
+	OPENSSL_cleanse(t->key, sizeof(t->key));
+	if (t->plain != NULL)
+		OPENSSL_cleanse(t->plain, t->manifest->chunk_size);
+	free(t->plain);
 	fota_checkpoint_free(t->cp);
 	fota_sha256_free(t->prefix);
 	fota_chunk_table_clear(&t->table);
@@ -106,9 +119,50 @@ static bool sync_due(const struct transfer *t)
 	       (c->sync_chunks != 0 && t->unsynced >= c->sync_chunks);
 }
 
+fota_err transfer_set_content_key(struct transfer *t, const uint8_t key[FOTA_CONTENT_KEY_LEN],
+				  const char *image_id_hex, uint32_t kind, struct fota_error *err)
+{
+	if (image_id_hex == NULL || strlen(image_id_hex) != FOTA_IMAGE_ID_HEX_LEN)
+		return fota_error_set(err, FOTA_ERR_INVAL, "content key: bad image id");
+	if (t->plain == NULL) {
+		t->plain = malloc(t->manifest->chunk_size);
+		if (t->plain == NULL)
+			return fota_error_set(err, FOTA_ERR_NOMEM, "content key: out of memory");
+	}
+	memcpy(t->key, key, sizeof(t->key));
+	memcpy(t->key_image_id, image_id_hex, sizeof(t->key_image_id));
+	t->key_kind = kind;
+	t->has_key = true;
+	return FOTA_OK;
+}
+
+bool transfer_has_content_key(const struct transfer *t)
+{
+	return t->has_key;
+}
+
+/* Opens a sealed frame into t->plain; *plain is the frame the table check then sees. */
+static fota_err open_frame(struct transfer *t, const struct fota_frame *f, struct fota_frame *plain,
+			   struct fota_error *err)
+{
+	if (!t->has_key)
+		return fota_error_set(err, FOTA_ERR_STATE, "chunk %u: no content key", f->index);
+	if (f->payload_len < FOTA_CHUNK_TAG_LEN ||
+	    f->payload_len - FOTA_CHUNK_TAG_LEN > t->manifest->chunk_size)
+		return fota_error_set(err, FOTA_ERR_DIGEST,
+				      "chunk %u: %u bytes cannot be a sealed chunk", f->index,
+				      f->payload_len);
+	*plain = *f;
+	plain->payload_len = f->payload_len - FOTA_CHUNK_TAG_LEN;
+	plain->payload = t->plain;
+	return fota_chunk_open(t->key, t->key_image_id, t->key_kind, f->index, f->payload,
+			       f->payload_len, t->plain, err);
+}
+
 fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
 		      struct fota_error *err)
 {
+	struct fota_frame opened;
 	fota_err rc;
 
 	*is_new = false;
@@ -119,6 +173,13 @@ fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_n
 		t->rx_fd = -1;
 	if (fota_checkpoint_has(t->cp, f->index))
 		return FOTA_OK;
+	/* The GCM tag first, then the signed table hash on the plaintext (checkpoint_put). */
+	if (t->manifest->encryption != FOTA_ENCRYPTION_NONE) {
+		rc = open_frame(t, f, &opened, err);
+		if (rc != FOTA_OK)
+			return rc;
+		f = &opened;
+	}
 	rc = fota_checkpoint_put(t->cp, f->index, f->payload, f->payload_len, err);
 	if (rc != FOTA_OK)
 		return rc;

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fota/chunk.h"
+#include "fota/chunk_crypt.h"
 #include "fota/error.h"
 #include "fota/manifest.h"
 #include "fota/request.h"
@@ -24,8 +25,17 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 		       struct fota_error *err);
 void transfer_free(struct transfer *t);
 
-/* Takes one data frame already matched to this image. FOTA_ERR_DIGEST: forged or corrupt,
- * nothing written. Sets *is_new when the chunk was not present before. */
+/* For a payload whose manifest says image.encryption: the content key that opens its frames,
+ * the image id of the AAD (the full payload's, 16 hex digits) and the payload kind
+ * (FOTA_PAYLOAD_FULL or FOTA_PAYLOAD_DELTA). t keeps a copy, wiped by transfer_free. */
+fota_err transfer_set_content_key(struct transfer *t, const uint8_t key[FOTA_CONTENT_KEY_LEN],
+				  const char *image_id_hex, uint32_t kind, struct fota_error *err);
+bool transfer_has_content_key(const struct transfer *t);
+
+/* Takes one data frame already matched to this image. FOTA_ERR_DIGEST: forged or corrupt
+ * (for an encrypted payload also: the GCM tag does not verify), nothing written; FOTA_ERR_STATE
+ * "no content key": an encrypted payload's frame before its key. Sets *is_new when the chunk
+ * was not present before. */
 fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_new,
 		      struct fota_error *err);
 /* Makes everything received durable; transfer_put calls it every sync_bytes payload bytes

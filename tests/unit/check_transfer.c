@@ -241,6 +241,59 @@ START_TEST(test_sync_by_bytes)
 }
 END_TEST
 
+/* An encrypted payload: a frame waits for the key, a sealed chunk is opened and then checked
+ * against the signed table, and one sealed for another place or altered is dropped. */
+START_TEST(test_encrypted)
+{
+	static const char id[] = "0102030405060708";
+	uint8_t key[FOTA_CONTENT_KEY_LEN], sealed[COUNT][CHUNK + FOTA_CHUNK_TAG_LEN];
+	struct fota_error err = {0};
+	struct transfer *t = NULL;
+	struct fota_frame f;
+	bool is_new = false;
+
+	memset(key, 0x5a, sizeof(key));
+	for (uint32_t i = 0; i < COUNT; i++)
+		ck_assert_int_eq(fota_chunk_seal(key, id, FOTA_PAYLOAD_DELTA, i, image + i * CHUNK,
+						 fota_chunk_len(SIZE, CHUNK, i), sealed[i], &err),
+				 FOTA_OK);
+	manifest.encryption = FOTA_ENCRYPTION_A256GCM_CHUNK;
+	ck_assert_msg(transfer_open(&cfg, &manifest, image_id, table, sizeof(table), NULL, &t,
+				    &err) == FOTA_OK,
+		      "%s", err.msg);
+	f = frame(0);
+	f.payload = sealed[0];
+	f.payload_len += FOTA_CHUNK_TAG_LEN;
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_ERR_STATE);
+	ck_assert_str_eq(err.msg, "chunk 0: no content key");
+	ck_assert(!transfer_has_content_key(t));
+	ck_assert_int_eq(transfer_set_content_key(t, key, id, FOTA_PAYLOAD_DELTA, &err), FOTA_OK);
+	/* Chunk 1 sealed as chunk 0's place: the tag, not the table, refuses it. */
+	f = frame(1);
+	f.payload = sealed[0];
+	f.payload_len = CHUNK + FOTA_CHUNK_TAG_LEN;
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_ERR_DIGEST);
+	ck_assert_str_eq(err.msg, "chunk 1: GCM tag mismatch");
+	sealed[1][7] ^= 0x01;
+	f.payload = sealed[1];
+	ck_assert_int_eq(transfer_put(t, &f, &is_new, &err), FOTA_ERR_DIGEST);
+	ck_assert_str_eq(err.msg, "chunk 1: GCM tag mismatch");
+	sealed[1][7] ^= 0x01;
+	ck_assert_int_eq(transfer_present(t), 0);
+	for (uint32_t i = 0; i < COUNT; i++) {
+		f = frame(i);
+		f.payload = sealed[i];
+		f.payload_len += FOTA_CHUNK_TAG_LEN;
+		ck_assert_msg(transfer_put(t, &f, &is_new, &err) == FOTA_OK, "%s", err.msg);
+		ck_assert(is_new);
+	}
+	/* What was stored is the plaintext image. */
+	ck_assert(transfer_complete(t));
+	ck_assert_msg(transfer_verify(t, &err) == FOTA_OK, "%s", err.msg);
+	transfer_free(t);
+}
+END_TEST
+
 static Suite *transfer_suite(void)
 {
 	Suite *s = suite_create("transfer");
@@ -252,6 +305,7 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_prefix_hashed_in_order);
 	tcase_add_test(tc, test_prefix_not_trusted_after_resume);
 	tcase_add_test(tc, test_sync_by_bytes);
+	tcase_add_test(tc, test_encrypted);
 	suite_add_tcase(s, tc);
 	return s;
 }
