@@ -82,6 +82,11 @@ fota_err fota_subscriptions_device(const char *prefix, const char *device,
 	if (rc != FOTA_OK)
 		return rc;
 	add(out, buf);
+	t.kind = FOTA_TOPIC_DEVICE_KEY;
+	rc = fota_topic_build(prefix, &t, buf, sizeof(buf), err);
+	if (rc != FOTA_OK)
+		return rc;
+	add(out, buf);
 	return FOTA_OK;
 }
 

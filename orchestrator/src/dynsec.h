@@ -15,7 +15,7 @@
 
 /*
  * Makes the broker grant device exactly: publishing its own status and requests, reading its
- * own chunks and assignment topics (role fota-device-<id>), and reading the topics of each
+ * own chunks, assignment and key topics (role fota-device-<id>), and reading the topics of each
  * group in new_groups (comma-joined; dynsec group and role fota-group-<g>); it leaves the
  * dynsec groups of old_groups it no longer has. Creates what is missing; what exists already
  * is no error. m must be connected through routes (its control hook is used while this

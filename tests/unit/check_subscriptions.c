@@ -23,7 +23,7 @@ START_TEST(test_no_job)
 	ck_assert_int_eq(
 	    fota_subscriptions_device("fota/v1", "dev-1", groups, 2, NULL, NULL, &s, &err),
 	    FOTA_OK);
-	ck_assert_uint_eq(s.n, 8);
+	ck_assert_uint_eq(s.n, 9);
 	ck_assert_str_eq(s.filter[0], "fota/v1/groups/lab/directive");
 	ck_assert_str_eq(s.filter[1], "fota/v1/groups/lab/images/+/chunks");
 	ck_assert_str_eq(s.filter[2], "fota/v1/groups/lab/images/+/table");
@@ -32,6 +32,7 @@ START_TEST(test_no_job)
 	ck_assert_str_eq(s.filter[5], "fota/v1/groups/eu/images/+/table");
 	ck_assert_str_eq(s.filter[6], "fota/v1/devices/dev-1/chunks");
 	ck_assert_str_eq(s.filter[7], "fota/v1/devices/dev-1/assignment");
+	ck_assert_str_eq(s.filter[8], "fota/v1/devices/dev-1/key");
 }
 END_TEST
 
@@ -44,13 +45,14 @@ START_TEST(test_job_table_exact)
 	ck_assert_int_eq(fota_subscriptions_device("acme/fota", "dev-1", groups, 1, "lab",
 						   "0123456789abcdef", &s, &err),
 			 FOTA_OK);
-	ck_assert_uint_eq(s.n, 6);
+	ck_assert_uint_eq(s.n, 7);
 	ck_assert_str_eq(s.filter[2], "acme/fota/groups/lab/images/+/table");
 	ck_assert_str_eq(s.filter[3], "acme/fota/groups/lab/images/0123456789abcdef/table");
-	/* Every retained document (directive, the job's table, assignment) is also named
+	/* Every retained document (directive, the job's table, assignment, key) is also named
 	 * exactly; the only wildcards are a group's chunks and its live tables. */
 	for (size_t i = 0; i < s.n; i++) {
-		if (strstr(s.filter[i], "/directive") || strstr(s.filter[i], "/assignment"))
+		if (strstr(s.filter[i], "/directive") || strstr(s.filter[i], "/assignment") ||
+		    strstr(s.filter[i], "/key"))
 			ck_assert_msg(!wild(s.filter[i]), "%s", s.filter[i]);
 		if (wild(s.filter[i]))
 			ck_assert_msg(strstr(s.filter[i], "/images/+/chunks") ||
@@ -68,7 +70,7 @@ START_TEST(test_repeated_group_once)
 	ck_assert_int_eq(
 	    fota_subscriptions_device("fota/v1", "dev-1", groups, 2, NULL, NULL, &s, NULL),
 	    FOTA_OK);
-	ck_assert_uint_eq(s.n, 5);
+	ck_assert_uint_eq(s.n, 6);
 }
 END_TEST
 

@@ -11,7 +11,7 @@
 /* Groups one device may belong to, each worth two filters, plus the job's table, the
  * device's own chunks and its group assignment. */
 #define FOTA_SUBSCRIPTIONS_MAX_GROUPS FOTA_MAX_LIST_ITEMS
-#define FOTA_SUBSCRIPTIONS_MAX (3 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 3)
+#define FOTA_SUBSCRIPTIONS_MAX (3 * FOTA_SUBSCRIPTIONS_MAX_GROUPS + 4)
 
 struct fota_subscriptions {
 	size_t n;
