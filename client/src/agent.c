@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "bootctl.h"
+#include "content_key.h"
 #include "decode.h"
 #include "fota/acceptance.h"
 #include "fota/assignment.h"
@@ -108,6 +109,10 @@ struct deferred {
 struct agent {
 	const struct client_config *cfg;
 	struct fota_trust *trust;
+	/* An encrypted image's key from the device's key topic; wiped when its job ends. */
+	struct content_key ckey;
+	/* The last key document verified but its key did not unwrap with the device key. */
+	bool ckey_unwrap_failed;
 	struct fota_tz_cache zones; /* the zone of the last daily window judged (under lock) */
 	struct fota_mqtt *mqtt;
 	struct reporter reporter;
@@ -301,6 +306,9 @@ static void end_job(struct agent *a, bool discard)
 		transfer_discard(a->job.xfer);
 	else
 		transfer_free(a->job.xfer);
+	/* The key opened this job's image only: held no longer than the job. */
+	if (a->job.active && content_key_for(&a->ckey, a->job.manifest.sha256))
+		content_key_clear(&a->ckey);
 	/* Later reports of the outcome (a reconnect, a republish) still name the job's campaign
 	 * and image, so the orchestrator counts them for that campaign. */
 	memcpy(campaign, a->job.campaign, sizeof(campaign));
@@ -337,6 +345,48 @@ static bool payload_in_target(const struct agent *a)
 	return a->inst->writes_target && decode_payload_is_image(&a->job.payload);
 }
 
+/* Caller holds lock. An encrypted job's transfer gets the key once both are there; the AAD
+ * names the image by its full payload's id whichever payload the job receives. */
+static void give_content_key(struct agent *a)
+{
+	struct fota_error err = {0};
+	char id[FOTA_SHA256_HEX_LEN + 1];
+
+	if (a->job.xfer == NULL || a->job.manifest.encryption == FOTA_ENCRYPTION_NONE ||
+	    transfer_has_content_key(a->job.xfer) ||
+	    !content_key_for(&a->ckey, a->job.manifest.sha256))
+		return;
+	fota_hex_encode(a->job.manifest.sha256, FOTA_IMAGE_ID_LEN, id);
+	if (transfer_set_content_key(a->job.xfer, a->ckey.key, id,
+				     a->job.via_delta ? FOTA_PAYLOAD_DELTA : FOTA_PAYLOAD_FULL,
+				     &err) != FOTA_OK)
+		log_warn("content key: %s", err.msg);
+	else
+		log_info("content key for image %s in use", id);
+}
+
+/* Caller holds lock. A message on the device's key topic: never disturbs the job, which only
+ * gains a key it did not have. */
+static void handle_key(struct agent *a, const uint8_t *payload, size_t len)
+{
+	struct fota_error err = {0};
+	fota_err rc;
+
+	if (len == 0)
+		return; /* cleared on the broker */
+	rc = content_key_accept(&a->ckey, a->trust, a->cfg->id, a->cfg->key, payload, len, &err);
+	if (rc != FOTA_OK) {
+		log_warn("key document ignored: %s", err.msg);
+		if (strstr(err.msg, "content key does not unwrap") != NULL)
+			a->ckey_unwrap_failed = true;
+		return;
+	}
+	a->ckey_unwrap_failed = false;
+	log_info("key document %llu for image %s accepted", (unsigned long long)a->ckey.seq,
+		 a->ckey.image_id);
+	give_content_key(a);
+}
+
 /* Caller holds lock. Opens the transfer once both the manifest and the table are known. */
 static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 {
@@ -357,6 +407,7 @@ static void start_transfer(struct agent *a, const uint8_t *table, size_t len)
 			 err.msg, false);
 		return;
 	}
+	give_content_key(a);
 	a->job.last_new_chunk_ms = fota_time_mono_ms();
 	a->job.table_ms = a->job.last_new_chunk_ms;
 	repair_gap_init(&a->job.gap, a->cfg->gap_ms);
@@ -721,6 +772,8 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		return;
 	}
 	rc = transfer_put(a->job.xfer, &f, &is_new, &err);
+	if (rc == FOTA_ERR_STATE)
+		return; /* an encrypted payload's chunk before its key: asked for again later */
 	if (rc == FOTA_ERR_DIGEST || rc == FOTA_ERR_FIELD || rc == FOTA_ERR_INVAL) {
 		/* Dropped before it touched storage; the gap is re-requested like any other. */
 		a->job.forged++;
@@ -978,6 +1031,10 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	case FOTA_TOPIC_DEVICE_ASSIGNMENT:
 		if (strcmp(t.device, a->cfg->id) == 0)
 			handle_assignment(a, payload, len);
+		break;
+	case FOTA_TOPIC_DEVICE_KEY:
+		if (strcmp(t.device, a->cfg->id) == 0)
+			handle_key(a, payload, len);
 		break;
 	default:
 		break;
@@ -1240,6 +1297,15 @@ static void check_stall(struct agent *a, int64_t now)
 		return;
 	if (now - a->job.last_new_chunk_ms < (int64_t)a->cfg->stall_timeout_s * 1000)
 		return;
+	if (a->job.manifest.encryption != FOTA_ENCRYPTION_NONE &&
+	    (a->job.xfer == NULL || !transfer_has_content_key(a->job.xfer))) {
+		/* The same wait as for a missing table, then the reason is the key. */
+		snprintf(msg, sizeof(msg), "%s (none usable within %u s)",
+			 a->ckey_unwrap_failed ? "content key does not unwrap" : "no content key",
+			 a->cfg->stall_timeout_s);
+		fail_job(a, a->job.group, FOTA_RESULT_STALLED, msg, false);
+		return;
+	}
 	snprintf(msg, sizeof(msg), "stalled: no new chunk for %u s (%u of %u present)",
 		 a->cfg->stall_timeout_s, a->job.xfer ? transfer_present(a->job.xfer) : 0,
 		 a->job.payload.chunk_count);
