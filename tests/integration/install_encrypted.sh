@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# docs/client.md, "Encrypted images", with real agents: an image added with --encrypt installs
+# on a device registered with its certificate (the agent unwraps the content key with its TLS
+# key and opens every chunk), and a group member that got no key fails with `no content key`
+# once its stall timeout runs out; one given another device's wrapped key (signed, re-addressed)
+# fails with `content key does not unwrap`.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/transfer_lib.sh"
+
+fota_transfer_env
+fota_random_image "$T/image.bin" 200k
+id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size 16384 --encrypt) ||
+	fail "image add --encrypt failed"
+fota_orch device add dev-1 --groups lab --model gw-100 --hw B \
+	--device-cert "$FOTA_PKI/devices/dev-1.crt" 2>/dev/null || fail "device add dev-1"
+fota_orch device add dev-2 --groups lab --model gw-100 --hw B 2>/dev/null ||
+	fail "device add dev-2"
+
+fota_client_conf dev-1 "$T" lab
+fota_client_conf dev-2 "$T" lab stall_timeout_s=5
+fota_client_start dev-1 "$T"
+fota_client_start dev-2 "$T"
+fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"
+fota_wait_for 10 fota__state_is dev-2 idle || fail "dev-2 did not come online"
+fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+	--wait-devices dev-1 --wait-state confirmed --timeout 60 >"$T/publish.log" 2>&1 ||
+	{ cat "$T/publish.log"; tail -n 20 "$T/dev-1/client.log"; fail "publish did not end confirmed"; }
+pass "dev-1 confirmed the encrypted update"
+fota_same "$T/image.bin" "$T/dev-1/target/firmware.bin" "dev-1's installed image"
+check "dev-1 accepted its key document" grep -q "key document .* for image $id accepted" \
+	"$T/dev-1/client.log"
+# The key lives in the agent's memory only: no file under its state directory holds it.
+key_on_disk() {
+	python3 - "$FOTA_ORCH_STATE/images/$id/content.key" "$T/dev-1/state" <<'PY'
+import os, sys
+key = open(sys.argv[1], "rb").read()
+for root, _, files in os.walk(sys.argv[2]):
+    for f in files:
+        if key in open(os.path.join(root, f), "rb").read():
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+check "dev-1 never wrote the content key to its state directory" eval '! key_on_disk'
+
+fota_wait_state dev-2 failed 30 ||
+	{ tail -n 20 "$T/dev-2/client.log"; fail "dev-2 (no certificate, no key) did not fail"; }
+reason=$(fota_status_field dev-2 reason)
+case "$reason" in
+"no content key"*) pass "dev-2, which got no key, failed: $reason" ;;
+*) fail_soft "dev-2 failed with '$reason', not 'no content key'" ;;
+esac
+check "dev-2 wrote nothing to its target" test ! -s "$T/dev-2/target/firmware.bin"
+
+# dev-1's wrapped key, re-addressed to dev-3 and signed with the orchestrator key: it verifies,
+# but the JWE does not open with dev-3's TLS key.
+FOTA_CLIENT_TIMEOUT=3 fota_sub orchestrator -t fota/v1/devices/dev-1/key -C 1 -W 3 >"$T/k1.jws" ||
+	fail "no key document for dev-1"
+"$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" orchestrator "$T/k1.jws" |
+	jq -c '.device = "dev-3" | .seq = 1' >"$T/k3.json" || fail "dev-1's key document"
+"$FOTA_BUILD/tests/tools/fota_jws_tool" sign "$FOTA_PKI/signing/orchestrator/orch-1.pem" - \
+	"$T/k3.json" >"$T/k3.jws" || fail "signing the re-addressed key document"
+fota_pub orchestrator -t fota/v1/devices/dev-3/key -r -f "$T/k3.jws" || fail "publishing it"
+fota_orch device add dev-3 --groups lab --model gw-100 --hw B 2>/dev/null ||
+	fail "device add dev-3"
+fota_client_conf dev-3 "$T" lab stall_timeout_s=5
+fota_client_start dev-3 "$T"
+fota_wait_state dev-3 failed 30 ||
+	{ tail -n 20 "$T/dev-3/client.log"; fail "dev-3 (another device's key) did not fail"; }
+reason=$(fota_status_field dev-3 reason)
+case "$reason" in
+"content key does not unwrap"*) pass "dev-3, given dev-1's wrapped key, failed: $reason" ;;
+*) fail_soft "dev-3 failed with '$reason', not 'content key does not unwrap'" ;;
+esac
+check "dev-3 logged why it ignored the key document" \
+	grep -q "key document ignored: content key does not unwrap" "$T/dev-3/client.log"
+fota_summary
