@@ -4,7 +4,8 @@
 # on a device registered with its certificate (the agent unwraps the content key with its TLS
 # key and opens every chunk), and a group member that got no key fails with `no content key`
 # once its stall timeout runs out; one given another device's wrapped key (signed, re-addressed)
-# fails with `content key does not unwrap`.
+# fails with `content key does not unwrap`; tampered ciphertext is dropped on its GCM tag and
+# re-requested.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -76,4 +77,41 @@ case "$reason" in
 esac
 check "dev-3 logged why it ignored the key document" \
 	grep -q "key document ignored: content key does not unwrap" "$T/dev-3/client.log"
+
+# Tampered ciphertext: each real sealed chunk with one bit flipped, published by a rogue
+# identity before any genuine chunk, is dropped on its GCM tag, re-requested, and the image
+# ends correct. dev-4 is alone in the group the test forger may write to, and the directive
+# goes out without a broadcast.
+fota_orch device add dev-4 --groups forgetest --model gw-100 --hw B \
+	--device-cert "$FOTA_PKI/devices/dev-4.crt" 2>/dev/null || fail "device add dev-4"
+fota_client_conf dev-4 "$T" forgetest
+fota_client_start dev-4 "$T"
+fota_wait_for 10 fota__state_is dev-4 idle || fail "dev-4 did not come online"
+fota_orch publish "$id" --group forgetest --no-broadcast \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" >"$T/publish4.log" 2>&1 ||
+	{ cat "$T/publish4.log" >&2; fail "publish failed"; }
+fota_wait_line "$T/dev-4/client.log" "content key for image $id in use" 10 ||
+	{ tail -n 20 "$T/dev-4/client.log"; fail "dev-4 did not take its content key"; }
+count=13 # 200 KiB in 16 KiB chunks
+sealed=$FOTA_ORCH_STATE/images/$id/image.bin
+for ((i = 0; i < count; i++)); do
+	n=$((16384 + 16))
+	[ "$i" -lt $((count - 1)) ] || n=$((204800 - 12 * 16384 + 16))
+	python3 - "$sealed" $((i * (16384 + 16))) "$n" >"$T/tampered.$i" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()[int(sys.argv[2]):int(sys.argv[2]) + int(sys.argv[3])]
+sys.stdout.buffer.write(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+PY
+	fota_forge_frame "$id" "$i" "$count" "$T/tampered.$i" >"$T/frame.$i"
+	fota_pub forger -t "fota/v1/groups/forgetest/images/$id/chunks" -q 1 -f "$T/frame.$i" ||
+		fail "forger could not publish"
+done
+tag_drops() { [ "$(grep -c "dropped: chunk [0-9]*: GCM tag mismatch" "$T/dev-4/client.log")" -ge "$count" ]; }
+fota_wait_for 10 tag_drops && pass "all $count tampered chunks dropped on their GCM tag" ||
+	fail_soft "$(grep -c "GCM tag mismatch" "$T/dev-4/client.log") of $count tampered chunks dropped"
+check "nothing installed from tampered data" test ! -e "$T/dev-4/target/firmware.bin"
+fota_orch_bg "$T/serve.log" serve
+fota_wait_state dev-4 confirmed 60 && pass "dev-4 confirmed after the chunks were re-requested" ||
+	{ tail -n 30 "$T/dev-4/client.log" >&2; fail "dev-4 did not finish"; }
+fota_same "$T/image.bin" "$T/dev-4/target/firmware.bin" "dev-4's installed image"
 fota_summary
