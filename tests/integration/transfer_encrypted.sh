@@ -6,7 +6,10 @@
 # the directive, and python3-jwcrypto unwraps that key with the device's TLS key; a group
 # member without a certificate is not admitted and gets no key; no device reads another's
 # key topic; the retained key is removed once the device confirms. `publish` to a group does
-# the same for the members with a certificate.
+# the same for the members it admits with a certificate; there, real agents show tampered
+# ciphertext dropped for its GCM tag and re-requested by repair before an install of the
+# signed image, and a device handed another device's wrapped key failing with `content key
+# does not unwrap`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -145,14 +148,53 @@ fota_stop_pid "$SERVE_PID"
 
 # publish to a group: the members it admits with a certificate get the key first; dev-2, a
 # member with a certificate that this publish does not admit, gets no new one.
-fota_orch device add dev-4 --groups pub --device-cert "$FOTA_PKI/devices/dev-4.crt" 2>/dev/null ||
+fota_orch device add dev-4 --groups forgetest --device-cert "$FOTA_PKI/devices/dev-4.crt" 2>/dev/null ||
 	fail "device add dev-4"
-fota_orch device add dev-5 --groups pub 2>/dev/null || fail "device add dev-5"
-fota_orch device add dev-2 --groups lab,pub 2>/dev/null || fail "device add dev-2"
+fota_orch device add dev-5 --groups forgetest 2>/dev/null || fail "device add dev-5"
+fota_orch device add dev-2 --groups lab,forgetest 2>/dev/null || fail "device add dev-2"
 key_seq() { "$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" orchestrator <(key_doc "$1") | jq -r .seq; }
 dev2_seq=$(key_seq dev-2)
-fota_orch publish "$id" --group pub --admit dev-4,dev-5 --percent 0 --no-broadcast \
+# Real agents: dev-4 (admitted, with a certificate) and dev-5, which is handed a key document
+# the orchestrator signed for it but wrapped to another device's key.
+fota_client_conf dev-4 "$T" forgetest
+fota_client_conf dev-5 "$T" forgetest stall_timeout_s=6
+fota_client_start dev-4 "$T"
+fota_client_start dev-5 "$T"
+fota_wait_for 10 fota__state_is dev-4 idle || fail "dev-4 did not come online"
+fota_wait_for 10 fota__state_is dev-5 idle || fail "dev-5 did not come online"
+jq -c --arg id "$id" '{type: "fota-key/1", device: "dev-5", image_id: $id, seq: 1, jwe: .jwe}' \
+	"$T/dev-1.json" >"$T/foreign.json"
+"$FOTA_BUILD/tests/tools/fota_jws_tool" sign "$FOTA_PKI/signing/orchestrator/orch-1.pem" - \
+	"$T/foreign.json" >"$T/foreign.jws" || fail "signing the foreign key document"
+fota_pub orchestrator -q 1 -r -t fota/v1/devices/dev-5/key -f "$T/foreign.jws" ||
+	fail "publishing the foreign key document"
+fota_orch publish "$id" --group forgetest --admit dev-4,dev-5 --percent 0 --no-broadcast \
 	"${ORCH_KEY_ARGS[@]}" >"$T/publish.log" 2>&1 || { cat "$T/publish.log" >&2; fail "publish failed"; }
+# No broadcast: dev-4 must fetch every chunk by repair, so forged ciphertext that arrives first
+# has to be dropped and asked for again.
+fota_wait_line "$T/dev-4/client.log" "downloading" 10 || fail "dev-4 did not start"
+for ((i = 0; i < 13; i++)); do
+	len=16384
+	[ "$i" -lt 12 ] || len=$((204800 - 12 * 16384))
+	head -c $((len + 16)) /dev/urandom >"$T/junk"
+	fota_forge_frame "$id" "$i" 13 "$T/junk" >"$T/forged.$i"
+	fota_pub forger -t "fota/v1/groups/forgetest/images/$id/chunks" -q 1 -f "$T/forged.$i" ||
+		fail "forger could not publish"
+done
+fota_wait_for 10 grep -q "dropped: chunk [0-9]*: GCM tag mismatch" "$T/dev-4/client.log" &&
+	pass "dev-4 dropped tampered ciphertext (GCM tag mismatch)" ||
+	fail_soft "no tampered frame was dropped for its tag"
+[ -e "$T/dev-4/target/firmware.bin" ] && fail_soft "something was installed from tampered data" ||
+	pass "nothing installed from tampered data"
+serve_start "$T/serve2.log"
+fota_wait_state dev-4 confirmed 60 && pass "dev-4 installed the encrypted image after repair" ||
+	{ tail -n 30 "$T/dev-4/client.log" >&2; fail "dev-4 did not finish"; }
+fota_same "$T/dev-4/target/firmware.bin" "$T/image.bin" "dev-4's installed image"
+unwraps_not() { [[ "$(fota_status_field dev-5 reason)" == "content key does not unwrap"* ]]; }
+fota_wait_for 30 unwraps_not && pass "dev-5, given another device's wrapped key, reports: content key does not unwrap" ||
+	fail_soft "dev-5 reported '$(fota_status_field dev-5 state)/$(fota_status_field dev-5 reason)'"
+[ -e "$T/dev-5/target/firmware.bin" ] && fail_soft "dev-5 installed something" ||
+	pass "dev-5 installed nothing"
 check "publish names the member it cannot give the key" \
 	grep -q "dev-5: not sent the content key: no device certificate" "$T/publish.log"
 "$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" orchestrator \
@@ -160,6 +202,7 @@ check "publish names the member it cannot give the key" \
 jq -r .jwe "$T/dev-4.json" >"$T/dev-4.jwe"
 check "dev-4's key from publish unwraps with its TLS key to the content key" \
 	cmp -s <(unwrap "$T/dev-4.jwe" "$FOTA_PKI/devices/dev-4.key") "$store/content.key"
-check "dev-5 gets none" [ -z "$(key_doc dev-5)" ]
+same_doc() { [ "$(key_doc "$1")" = "$(cat "$2")" ]; }
+check "dev-5 got none from publish (only the foreign one stays)" same_doc dev-5 "$T/foreign.jws"
 check "dev-2, not admitted by this publish, got no key document from it" [ "$(key_seq dev-2)" = "$dev2_seq" ]
 fota_summary
