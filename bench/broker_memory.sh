@@ -42,7 +42,6 @@ out() {
 	[ -z "$OUT" ] || echo "$*" >>"$OUT"
 }
 rss_mib() { awk -v k="$2" '$1 == k":" {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-now_ms() { date +%s%3N; }
 
 fota_tmpdir T
 if [ -n "$PKI_DIR" ]; then
@@ -85,11 +84,11 @@ measure() {
 	idle=$(rss_mib "$FOTA_BROKER_PID" VmRSS)
 	hwm_reset
 	cpu0=$(awk '{print $14 + $15}' "/proc/$FOTA_BROKER_PID/stat")
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	"$PAHO" pub --uri "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
 		--id "mem-pub" --topic "$topic" --file "$T/image.bin" --chunk "$chunk" --window 8 \
 		--qos "$qos" >"$T/pub.out" 2>&1 || fail "publisher failed: $(cat "$T/pub.out")"
-	t1=$(now_ms)
+	t1=$(fota_now_ms)
 	# Until the broker is quiet: no CPU used for 2 s (every copy sent or dropped).
 	while :; do
 		sleep 2

@@ -3,7 +3,6 @@
 # certificates (the broker's certificate and CA from $FOTA_PKI), fetched by curl. Sourced by
 # bench/run.sh and bench/slow_link.sh after tests/integration/lib.sh; needs $T.
 
-now_ms() { date +%s%3N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1000}'; }
 
 NGINX_PID=""
@@ -55,10 +54,10 @@ https_get() {
 	read -r crt key < <(fota_cert dev-1)
 	[ -n "$NGINX_PID" ] || nginx_start
 	ln -f "$file" "$T/nginx/www/image.bin" 2>/dev/null || cp "$file" "$T/nginx/www/image.bin"
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	$HTTPS_CLIENT_WRAP curl -sf --cacert "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
 		-o "$T/curl.bin" "https://$NGINX_ADDR:$NGINX_PORT/image.bin" || fail "curl failed"
-	t1=$(now_ms)
+	t1=$(fota_now_ms)
 	cmp -s "$T/curl.bin" "$file" || fail "curl fetched a different file"
 	rm -f "$T/curl.bin"
 	R=$(secs "$t0" "$t1")

@@ -190,15 +190,15 @@ image_for() {
 # R_SEEN (the end point of the Paho baselines: no teardown). Its stdout, each line behind
 # the time it was read, in $T/publish.out.
 ours_publish() {
-	local id=$1 group=$2 devs=$3 t0 t1 seen
+	local id=$1 group=$2 devs=$3 t0 t1 seen ts
 	shift 3
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	fota_orch publish "$id" --group "$group" --orch-key "$ORCH_KEY" --wait-devices "$devs" \
 		--wait-state confirmed --timeout 900 "$@" 2>"$T/publish.log" |
-		while IFS= read -r line; do printf '%s %s\n' "$(now_ms)" "$line"; done \
+		while IFS= read -r line; do fota_now_ms ts && printf '%s %s\n' "$ts" "$line"; done \
 			>"$T/publish.out" ||
 		{ tail -n 20 "$T/publish.log" >&2; fail "publish of $id to $group failed"; }
-	t1=$(now_ms)
+	t1=$(fota_now_ms)
 	R=$(secs "$t0" "$t1")
 	seen=$(awk '/ confirmed$/ {t = $1} END {print t}' "$T/publish.out")
 	R_SEEN=$(secs "$t0" "${seen:-$t1}")
@@ -249,7 +249,7 @@ paho_fanout() {
 	done
 	c0=$(proc_cpu "$FOTA_BROKER_PID")
 	hwm_reset "$FOTA_BROKER_PID"
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	paho orchestrator pub --id pb-pub --topic "$topic" --file "$file" --chunk "$chunk" \
 		--window "$window" >"$T/paho-pub.out" 2>&1 || fail "paho publisher failed"
 	for i in "${pids[@]}"; do wait "$i" || fail "paho subscriber failed"; done
@@ -275,12 +275,12 @@ mosq_whole() {
 	fota_cleanup_pid "$sub" KILL
 	fota_wait_line "$FOTA_BROKER_LOG" "as $id" 10 || fail "mosquitto_sub did not connect"
 	sleep 0.3 # its SUBSCRIBE follows the CONNACK at once; the broker does not log it
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	# A 64 MiB message on a loaded machine takes longer than the helpers' 10 s default.
 	FOTA_CLIENT_TIMEOUT=300 fota_pub orchestrator -i "whp$RANDOM" -q 1 -t "$topic" -f "$file" ||
 		fail "mosquitto_pub failed"
 	wait "$sub" || fail "mosquitto_sub failed"
-	t1=$(now_ms)
+	t1=$(fota_now_ms)
 	cmp -s "$T/whole.bin" "$file" || fail "mosquitto_sub wrote a different file"
 	rm -f "$T/whole.bin"
 	R=$(secs "$t0" "$t1")
@@ -380,16 +380,16 @@ bench_fixed() {
 		ours_single "$one" "$id"; e2e+=("$R")
 		new_group
 		local t0 t1
-		t0=$(now_ms)
+		t0=$(fota_now_ms)
 		fota_orch publish "$id" --group "$G" --orch-key "$ORCH_KEY" --no-broadcast \
 			>"$T/publish-fixed.log" 2>&1 || fail "publish --no-broadcast failed"
-		t1=$(now_ms); pub+=("$(secs "$t0" "$t1")")
-		t0=$(now_ms)
+		t1=$(fota_now_ms); pub+=("$(secs "$t0" "$t1")")
+		t0=$(fota_now_ms)
 		sha256sum "$img" >/dev/null
-		t1=$(now_ms); sha+=("$(secs "$t0" "$t1")")
-		t0=$(now_ms)
+		t1=$(fota_now_ms); sha+=("$(secs "$t0" "$t1")")
+		t0=$(fota_now_ms)
 		dd if="$img" of="$T/fixed-copy.bin" bs=1M conv=fsync status=none
-		t1=$(now_ms); copy+=("$(secs "$t0" "$t1")")
+		t1=$(fota_now_ms); copy+=("$(secs "$t0" "$t1")")
 		rm -f "$T/fixed-copy.bin"
 	done
 	fota_client_kill dev-1 TERM
@@ -543,16 +543,16 @@ bench_resume() {
 				sleep "$(awk -v d="$dur" -v k="$k" 'BEGIN {printf "%.2f", d / (k + 1)}')"
 				fota_client_kill dev-1 KILL
 				: >"$T/dev-1/client.log"
-				t0=$(now_ms)
+				t0=$(fota_now_ms)
 				fota_client_start dev-1 "$T"
 				tc=""
 				tr=""
-				while { [ -z "$tr" ] || [ -z "$tc" ]; } && [ $(($(now_ms) - t0)) -lt 30000 ]; do
+				while { [ -z "$tr" ] || [ -z "$tc" ]; } && [ $(($(fota_now_ms) - t0)) -lt 30000 ]; do
 					if [ -z "$tc" ] && grep -q "connected as" "$T/dev-1/client.log"; then
-						tc=$(now_ms)
+						tc=$(fota_now_ms)
 					fi
 					if [ -z "$tr" ] && grep -q "resuming with" "$T/dev-1/client.log"; then
-						tr=$(now_ms)
+						tr=$(fota_now_ms)
 					fi
 					sleep 0.02
 				done
@@ -630,7 +630,7 @@ bench_orch() {
 		fota_cleanup_pid "$cnt" KILL
 		fota_wait_line "$T/count.out" ready 20 || fail "counting subscriber not ready"
 		# (Retained statuses of real devices may arrive first; they only make this faster.)
-		t0=$(now_ms)
+		t0=$(fota_now_ms)
 		paho orchestrator flood --id pb-flood --devices "$n" --rounds "$rounds" --window 10 \
 			>"$T/flood.out" 2>&1 || fail "flood publisher failed"
 		wait "$cnt" || fail "counting subscriber failed"
@@ -649,26 +649,26 @@ bench_orch() {
 		fota_wait_for 20 grep -qi "serving\|subscribed\|ready" "$st/serve.log" ||
 			sleep 2
 		sleep 0.5
-		t0=$(now_ms)
+		t0=$(fota_now_ms)
 		paho orchestrator flood --id pb-flood --devices "$n" --rounds "$rounds" --window 10 \
 			>"$T/flood.out" 2>&1 || fail "flood publisher failed"
 		pub+=("$(awk '/^flood/ {sub("msg_s=", "", $4); print $4}' "$T/flood.out")")
 		# Until all are recorded, or nothing new for 3 s: the broker drops what overflows
 		# the orchestrator's queue (max_queued_messages), and those never arrive.
 		local prev=-1 still=0
-		t1=$(now_ms)
+		t1=$(fota_now_ms)
 		while :; do
 			lines=$(sqlite3 "$st/orchestrator.db" \
 				"SELECT count(*) FROM audit WHERE device LIKE 'sim-%'" 2>/dev/null || true)
 			lines=${lines:-0}
-			[ "$lines" -ge "$total" ] && { t1=$(now_ms); break; }
+			[ "$lines" -ge "$total" ] && { t1=$(fota_now_ms); break; }
 			if [ "$lines" -eq "$prev" ]; then
 				still=$((still + 1))
 				[ "$still" -ge 60 ] && break
 			else
 				still=0
 				prev=$lines
-				t1=$(now_ms)
+				t1=$(fota_now_ms)
 			fi
 			sleep 0.05
 		done

@@ -84,11 +84,11 @@ start_device() {
 # install DEV GROUP ID: seconds from publish to the device's confirmed report.
 install() {
 	local t0 t1
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	fota_orch publish "$3" --group "$2" --orch-key "$ORCH_KEY" --no-broadcast --rate "$RATE" \
 		--wait-devices "$1" --wait-state confirmed --timeout 1800 >"$T/publish-$3.log" 2>&1 ||
 		{ tail -n 20 "$T/publish-$3.log" "$T/$1/client.log" >&2; fail "$1 did not install $3"; }
-	t1=$(now_ms)
+	t1=$(fota_now_ms)
 	fota_same "$T/$1/target/firmware.bin" "$NEW" "$1's installed image" >&2
 	R=$(secs "$t0" "$t1")
 }

@@ -35,7 +35,6 @@ out() {
 	echo "$*"
 	[ -z "$OUT" ] || echo "$*" >>"$OUT"
 }
-now_ms() { date +%s%3N; }
 paho() {
 	local who=$1 mode=$2 crt key
 	shift 2
@@ -75,17 +74,17 @@ for ((k = 0; k < RUNS; k++)); do
 	cnt=$!
 	fota_cleanup_pid "$cnt" KILL
 	fota_wait_line "$T/count.out" ready 20 || fail "counting subscriber not ready"
-	t0=$(now_ms)
+	t0=$(fota_now_ms)
 	flood "$best_w" >"$T/flood.out" || fail "flood publisher failed"
 	pub+=("$(awk '/^flood/ {sub("msg_s=", "", $4); print $4}' "$T/flood.out")")
 	# The orchestrator: until every report is in the audit trail, or nothing new for 3 s
 	# (what overflowed its session queue in the broker never arrives).
-	rows=0 prev=-1 still=0 t1=$(now_ms)
+	rows=0 prev=-1 still=0 t1=$(fota_now_ms)
 	while [ "$rows" -lt "$total" ] && [ "$still" -lt 60 ]; do
 		sleep 0.05
 		rows=$(sqlite3 "$st/orchestrator.db" \
 			"SELECT count(*) FROM audit WHERE device LIKE 'sim-%'" 2>/dev/null) || rows=$prev
-		if [ "$rows" -gt "$prev" ]; then prev=$rows still=0 t1=$(now_ms); else still=$((still + 1)); fi
+		if [ "$rows" -gt "$prev" ]; then prev=$rows still=0 t1=$(fota_now_ms); else still=$((still + 1)); fi
 	done
 	wait "$cnt" || fail "counting subscriber failed"
 	tc=$(awk '/^done/ {print $2}' "$T/count.out")

@@ -119,6 +119,14 @@ trap fota__on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# fota_now_ms [VAR]: wall-clock milliseconds, printed or stored in VAR. From bash's
+# EPOCHREALTIME, not date(1): a benchmark that stamps every output line inside its own clock
+# must not pay a fork and exec per line (with VAR, not even a fork).
+fota_now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	if [ $# -gt 0 ]; then printf -v "$1" '%s' "${t%???}"; else echo "${t%???}"; fi
+}
+
 # fota_tmpdir VAR: a fresh directory removed at exit, its path stored in VAR.
 fota_tmpdir() {
 	local d
