@@ -346,15 +346,20 @@ static bool payload_in_target(const struct agent *a)
 }
 
 /* Caller holds lock. An encrypted job's transfer gets the key once both are there; the AAD
- * names the image by its full payload's id whichever payload the job receives. */
+ * names the image by its full payload's id whichever payload the job receives. A key wiped
+ * when an earlier job for the image ended is opened again from the held document. */
 static void give_content_key(struct agent *a)
 {
 	struct fota_error err = {0};
 	char id[FOTA_SHA256_HEX_LEN + 1];
 
 	if (a->job.xfer == NULL || a->job.manifest.encryption == FOTA_ENCRYPTION_NONE ||
-	    transfer_has_content_key(a->job.xfer) ||
-	    !content_key_for(&a->ckey, a->job.manifest.sha256))
+	    transfer_has_content_key(a->job.xfer))
+		return;
+	if (!content_key_for(&a->ckey, a->job.manifest.sha256) && a->ckey.doc_len > 0 &&
+	    content_key_reopen(&a->ckey, a->trust, a->cfg->id, a->cfg->key, &err) != FOTA_OK)
+		log_warn("held key document: %s", err.msg);
+	if (!content_key_for(&a->ckey, a->job.manifest.sha256))
 		return;
 	fota_hex_encode(a->job.manifest.sha256, FOTA_IMAGE_ID_LEN, id);
 	if (transfer_set_content_key(a->job.xfer, a->ckey.key, id,
@@ -372,8 +377,10 @@ static void handle_key(struct agent *a, const uint8_t *payload, size_t len)
 	struct fota_error err = {0};
 	fota_err rc;
 
-	if (len == 0)
-		return; /* cleared on the broker */
+	if (len == 0) {
+		content_key_forget(&a->ckey); /* cleared on the broker: no later job needs it */
+		return;
+	}
 	rc = content_key_accept(&a->ckey, a->trust, a->cfg->id, a->cfg->key, payload, len, &err);
 	if (rc != FOTA_OK) {
 		log_warn("key document ignored: %s", err.msg);

@@ -57,6 +57,10 @@ fota_err content_key_accept(struct content_key *ck, const struct fota_trust *tru
 		memcpy(ck->image_id, doc.image_id, sizeof(ck->image_id));
 		ck->seq = doc.seq;
 		ck->has = true;
+		/* fota_key_doc_accept bounds len by FOTA_MAX_KEY_DOC_BYTES; payload may be ck->doc
+		 */
+		ck->doc_len = len <= sizeof(ck->doc) ? len : 0;
+		memmove(ck->doc, payload, ck->doc_len);
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
@@ -77,4 +81,18 @@ void content_key_clear(struct content_key *ck)
 	OPENSSL_cleanse(ck->key, sizeof(ck->key));
 	ck->image_id[0] = '\0';
 	ck->has = false;
+}
+
+fota_err content_key_reopen(struct content_key *ck, const struct fota_trust *trust,
+			    const char *device, const char *key_path, struct fota_error *err)
+{
+	if (ck->doc_len == 0)
+		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no key document held");
+	return content_key_accept(ck, trust, device, key_path, ck->doc, ck->doc_len, err);
+}
+
+void content_key_forget(struct content_key *ck)
+{
+	OPENSSL_cleanse(ck->doc, ck->doc_len);
+	ck->doc_len = 0;
 }

@@ -5,10 +5,12 @@
 # key and opens every chunk), and a group member that got no key fails with `no content key`
 # once its stall timeout runs out; one given another device's wrapped key (signed, re-addressed)
 # fails with `content key does not unwrap`; tampered ciphertext is dropped on its GCM tag and
-# re-requested.
+# re-requested; a later job for the same image (a newer directive, no new key document) finds
+# the key again after the failed first job wiped it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
+. "$(dirname "$0")/directive_lib.sh"
 
 fota_transfer_env
 fota_random_image "$T/image.bin" 200k
@@ -114,4 +116,31 @@ fota_orch_bg "$T/serve.log" serve
 fota_wait_state dev-4 confirmed 60 && pass "dev-4 confirmed after the chunks were re-requested" ||
 	{ tail -n 30 "$T/dev-4/client.log" >&2; fail "dev-4 did not finish"; }
 fota_same "$T/image.bin" "$T/dev-4/target/firmware.bin" "dev-4's installed image"
+
+# A later job for the same image, as a campaign's retry sends it: dev-5's first job gets its
+# key and directive but no chunk (nothing serves repairs) and fails on its stall timeout, which
+# wipes the key. A newer directive for the same image comes with no new key document (the
+# retained one is not sent again on a subscription that stays): the agent opens the document
+# it kept, instead of failing with `no content key`.
+kill "$FOTA_ORCH_PID" && wait "$FOTA_ORCH_PID" 2>/dev/null || true
+fota_orch device add dev-5 --groups again --model gw-100 --hw B \
+	--device-cert "$FOTA_PKI/devices/dev-5.crt" 2>/dev/null || fail "device add dev-5"
+fota_client_conf dev-5 "$T" again stall_timeout_s=3
+fota_client_start dev-5 "$T"
+fota_wait_for 10 fota__state_is dev-5 idle || fail "dev-5 did not come online"
+fota_orch publish "$id" --group again --no-broadcast \
+	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" >"$T/publish5.log" 2>&1 ||
+	{ cat "$T/publish5.log" >&2; fail "publish to again failed"; }
+fota_wait_state dev-5 failed 30 ||
+	{ tail -n 20 "$T/dev-5/client.log"; fail "dev-5's first job (no chunks served) did not fail"; }
+check "dev-5's first job had its key" \
+	grep -q "content key for image $id in use" "$T/dev-5/client.log"
+directive_resign again '.directive_seq += 1' "$T/again-2.jws"
+directive_send "$T/again-2.jws" again
+fota_orch_bg "$T/serve-2.log" serve
+fota_wait_state dev-5 confirmed 60 && pass "dev-5's second job for the image confirmed" ||
+	{ tail -n 20 "$T/dev-5/client.log" >&2; fail "dev-5's second job did not confirm"; }
+check "dev-5 opened the key document it kept, receiving none" \
+	[ "$(grep -c "key document .* accepted" "$T/dev-5/client.log")" = 1 ]
+fota_same "$T/image.bin" "$T/dev-5/target/firmware.bin" "dev-5's installed image"
 fota_summary

@@ -114,6 +114,32 @@ START_TEST(test_accept_and_clear)
 }
 END_TEST
 
+/* A later job for the same image (a campaign's retry) opens the held document again after the
+ * key was wiped; once the orchestrator clears the document there is nothing to reopen. */
+START_TEST(test_reopen_after_clear)
+{
+	struct content_key ck = {0};
+	struct fota_error err = {0};
+
+	ck_assert_int_eq(content_key_reopen(&ck, trust, "dev-1", key1, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert_int_eq(accept(&ck, key1, doc("dev-1", dev1, 4, "orch-1"), &err), FOTA_OK);
+	content_key_clear(&ck);
+	ck_assert(!content_key_for(&ck, image_sha));
+	ck_assert_msg(content_key_reopen(&ck, trust, "dev-1", key1, &err) == FOTA_OK, "%s",
+		      err.msg);
+	ck_assert(content_key_for(&ck, image_sha));
+	ck_assert_mem_eq(ck.key, cek, sizeof(cek));
+	ck_assert_uint_eq(ck.seq, 4);
+	/* reopened means verified and unwrapped again: another device's key cannot */
+	content_key_clear(&ck);
+	ck_assert_int_eq(content_key_reopen(&ck, trust, "dev-1", key2, &err), FOTA_ERR_SIGNATURE);
+	ck_assert(!ck.has);
+	content_key_forget(&ck);
+	ck_assert_int_eq(content_key_reopen(&ck, trust, "dev-1", key1, &err), FOTA_ERR_NOT_FOUND);
+	ck_assert(!ck.has);
+}
+END_TEST
+
 /* Each ignored document leaves the key in use untouched, and says why. */
 START_TEST(test_ignored)
 {
@@ -149,6 +175,7 @@ static Suite *content_key_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_accept_and_clear);
 	tcase_add_test(tc, test_ignored);
+	tcase_add_test(tc, test_reopen_after_clear);
 	suite_add_tcase(s, tc);
 	return s;
 }
