@@ -21,7 +21,7 @@ fota_pub orchestrator -q 1 -t fota/v1/devices/dev-1/chunks -f "$T/big" ||
 fota_pub orchestrator -q 1 -t fota/v1/groups/lab/images/0123456789abcdef/chunks -f "$T/big" ||
 	fail "the broker refused 1,100,000 bytes on the group topic"
 for topic in fota/v1/devices/dev-1/chunks fota/v1/groups/lab/images/0123456789abcdef/chunks; do
-	text="dropped: message of 1100000 bytes on '$topic' exceeds our limit of 1048832 bytes"
+	text="dropped: message of 1100000 bytes on '$topic' exceeds our limit of 1048848 bytes"
 	if fota_wait_for 10 grep -qF "$text" "$T/dev-1/client.log"; then
 		pass "the agent dropped the oversize message on $topic with the reason"
 	else
