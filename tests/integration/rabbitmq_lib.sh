@@ -57,7 +57,7 @@ fota_rabbit_config() {
 			*" $u "*) printf '"write":"^fota\\\\.v1\\\\.devices\\\\.{username}\\\\.request$",' ;;
 			*) printf '"write":"^fota\\\\.v1\\\\.devices\\\\.{username}\\\\.(status|request)$",' ;;
 			esac
-			printf '"read":"^fota\\\\.v1\\\\.(groups\\\\.[^.]+\\\\.(directive|images\\\\.[^.]+\\\\.(table|chunks))|devices\\\\.{username}\\\\.(chunks|assignment))$"}'
+			printf '"read":"^fota\\\\.v1\\\\.(groups\\\\.[^.]+\\\\.(directive|images\\\\.[^.]+\\\\.(table|chunks))|devices\\\\.{username}\\\\.(chunks|assignment|key))$"}'
 		done
 		printf ']}\n'
 	} >"$dir/definitions.json"
