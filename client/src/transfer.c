@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,7 +31,10 @@ struct transfer {
 	uint32_t unsynced;
 	uint64_t unsynced_bytes;
 	uint32_t cursor;
-	int rx_fd;
+	/* The counter file mapped shared: a store per frame instead of a pwrite, and as
+	 * before it outlives a killed process (the page cache holds it) but is never synced.
+	 * NULL: not kept on disk. */
+	uint64_t *rx_map;
 	uint64_t rx_bytes;
 	char rx_path[CLIENT_PATH_MAX + 64];
 	/* Encrypted payloads: the content key, where the AAD places the frames, and one chunk of
@@ -40,6 +45,29 @@ struct transfer {
 	uint32_t key_kind;
 	uint8_t *plain;
 };
+
+/* The counter file only accounts; losing it loses a statistic, never data. */
+static void map_rx_counter(struct transfer *t)
+{
+	struct stat st;
+	void *map;
+	int fd = open(t->rx_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 ||
+	    (st.st_size < (off_t)sizeof(uint64_t) && ftruncate(fd, sizeof(uint64_t)) != 0)) {
+		close(fd);
+		return;
+	}
+	map = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd); /* the mapping keeps the file */
+	if (map == MAP_FAILED)
+		return;
+	t->rx_map = map;
+	/* A file shorter than the counter was zero-filled by ftruncate: that reads as 0. */
+	t->rx_bytes = *t->rx_map;
+}
 
 fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
 		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
@@ -57,7 +85,6 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 		return fota_error_set(err, FOTA_ERR_NOMEM, "transfer: out of memory");
 	t->cfg = cfg;
 	t->manifest = m;
-	t->rx_fd = -1;
 	t->prefix = fota_sha256_new();
 	memcpy(t->image_sha256, m->sha256, sizeof(t->image_sha256));
 	rc = fota_chunk_table_from_bytes(table, table_len, m->chunk_count, m->table_sha256,
@@ -79,12 +106,8 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 	rc = fota_checkpoint_open(&p, &t->cp, err);
 	if (rc != FOTA_OK)
 		goto fail;
-	/* The counter file only accounts; losing it loses a statistic, never data. */
 	snprintf(t->rx_path, sizeof(t->rx_path), "%s/%s.rx", dir, name);
-	t->rx_fd = open(t->rx_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (t->rx_fd >= 0 &&
-	    pread(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) != (ssize_t)sizeof(t->rx_bytes))
-		t->rx_bytes = 0;
+	map_rx_counter(t);
 	*out = t;
 	return FOTA_OK;
 fail:
@@ -105,8 +128,8 @@ void transfer_free(struct transfer *t)
 	fota_checkpoint_free(t->cp);
 	fota_sha256_free(t->prefix);
 	fota_chunk_table_clear(&t->table);
-	if (t->rx_fd >= 0)
-		close(t->rx_fd);
+	if (t->rx_map != NULL)
+		munmap(t->rx_map, sizeof(uint64_t));
 	free(t);
 }
 
@@ -168,9 +191,8 @@ fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_n
 	*is_new = false;
 	/* Count before anything can fail: bytes that crossed the network are what we report. */
 	t->rx_bytes += f->payload_len;
-	if (t->rx_fd >= 0 &&
-	    pwrite(t->rx_fd, &t->rx_bytes, sizeof(t->rx_bytes), 0) != (ssize_t)sizeof(t->rx_bytes))
-		t->rx_fd = -1;
+	if (t->rx_map != NULL)
+		*t->rx_map = t->rx_bytes;
 	if (fota_checkpoint_has(t->cp, f->index))
 		return FOTA_OK;
 	/* The GCM tag first, then the signed table hash on the plaintext (checkpoint_put). */
