@@ -355,6 +355,25 @@ out:
 	return rc;
 }
 
+fota_err fota__json_load_kind(const uint8_t *buf, size_t len, size_t max, const char *kind,
+			      const char *expected, cJSON **out, const char *pfx,
+			      struct fota_error *err)
+{
+	const char *s;
+	fota_err rc = fota__json_load(buf, len, max, out, pfx, err);
+
+	if (rc == FOTA_OK)
+		rc = fota__json_get_string(*out, kind, true, 1, FOTA_MAX_NAME_LEN, &s, pfx, err);
+	if (rc == FOTA_OK && strcmp(s, expected) != 0)
+		rc = fota_error_set(err, FOTA_ERR_FIELD, "%s%s '%s' is not '%s'", pfx, kind, s,
+				    expected);
+	if (rc != FOTA_OK) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 const cJSON *fota__json_member(const cJSON *obj, const char *path)
 {
 	const char *dot = strrchr(path, '.');

@@ -28,6 +28,13 @@
 fota_err fota__json_load(const uint8_t *buf, size_t len, size_t max, cJSON **out, const char *pfx,
 			 struct fota_error *err);
 
+/* fota__json_load, then the member `kind` ("schema" or "type") must be the string `expected`:
+ * every signed document says what it is before any other member is read, so one kind of
+ * document is never taken for another. *out as for fota__json_load: NULL on error. */
+fota_err fota__json_load_kind(const uint8_t *buf, size_t len, size_t max, const char *kind,
+			      const char *expected, cJSON **out, const char *pfx,
+			      struct fota_error *err);
+
 /* The member named by the last component of path, or NULL. */
 const cJSON *fota__json_member(const cJSON *obj, const char *path);
 

@@ -26,11 +26,25 @@ static fota_err load(const char *json, size_t max, cJSON **root, struct fota_err
 	return fota__json_load((const uint8_t *)json, strlen(json), max, root, PFX, err);
 }
 
-static const struct {
+struct load_case {
 	const char *json;
 	fota_err code;
 	const char *msg;
-} load_cases[] = {
+};
+
+/* A load gave the case's outcome, and a root exactly when it succeeded; frees the root. */
+static void assert_loaded(fota_err rc, cJSON *root, const struct load_case *c,
+			  const struct fota_error *err)
+{
+	assert_err(rc, c->code, err, c->msg);
+	if (rc == FOTA_OK)
+		ck_assert_ptr_nonnull(root);
+	else
+		ck_assert_ptr_null(root);
+	cJSON_Delete(root);
+}
+
+static const struct load_case load_cases[] = {
     {"{\"a\":1,\"b\":2}", FOTA_OK, ""},
     {"{\"a\":1,\"A\":2}", FOTA_OK, ""}, /* names compare case-sensitively */
     {"{\"a\":{\"a\":1}}", FOTA_OK, ""}, /* same name at different depths is fine */
@@ -55,12 +69,7 @@ START_TEST(test_load_cases)
 	cJSON *root = (cJSON *)1;
 	fota_err rc = load(load_cases[_i].json, 4096, &root, &err);
 
-	assert_err(rc, load_cases[_i].code, &err, load_cases[_i].msg);
-	if (rc == FOTA_OK)
-		ck_assert_ptr_nonnull(root);
-	else
-		ck_assert_ptr_null(root);
-	cJSON_Delete(root);
+	assert_loaded(rc, root, &load_cases[_i], &err);
 }
 END_TEST
 
@@ -200,6 +209,30 @@ START_TEST(test_load_bytes)
 	/* Exactly len bytes are read: a document cut short is malformed, not read past. */
 	assert_err(fota__json_load((const uint8_t *)doc, 5, 16, &root, PFX, &err), FOTA_ERR_PARSE,
 		   &err, "malformed JSON");
+}
+END_TEST
+
+/* A document names its kind first; another kind, or none, is refused before any member. */
+static const struct load_case kind_cases[] = {
+    {"{\"schema\":\"fota.doc/v1\",\"x\":1}", FOTA_OK, ""},
+    {"{\"schema\":\"fota.doc/v2\"}", FOTA_ERR_FIELD, "schema 'fota.doc/v2' is not 'fota.doc/v1'"},
+    {"{\"type\":\"fota.doc/v1\"}", FOTA_ERR_FIELD, "schema missing"},
+    {"{\"schema\":7}", FOTA_ERR_FIELD, "schema"},
+    {"{\"schema\":\"\"}", FOTA_ERR_FIELD, "schema"},
+    {"{\"schema\":\"fota.doc/v1\",\"schema\":\"x\"}", FOTA_ERR_PARSE, "duplicate member"},
+    {"{\"schema\":\"fota.doc/v1\",\"pad\":\"too long for the limit\"}", FOTA_ERR_TOO_BIG,
+     "limit 48"},
+};
+
+START_TEST(test_load_kind_cases)
+{
+	struct fota_error err = {0};
+	cJSON *root = (cJSON *)1;
+	const char *json = kind_cases[_i].json;
+	fota_err rc = fota__json_load_kind((const uint8_t *)json, strlen(json), 48, "schema",
+					   "fota.doc/v1", &root, PFX, &err);
+
+	assert_loaded(rc, root, &kind_cases[_i], &err);
 }
 END_TEST
 
@@ -449,6 +482,7 @@ static Suite *json_suite(void)
 
 	tcase_add_loop_test(tc, test_load_cases, 0, TU_N(load_cases));
 	tcase_add_test(tc, test_load_bytes);
+	tcase_add_loop_test(tc, test_load_kind_cases, 0, TU_N(kind_cases));
 	tcase_add_loop_test(tc, test_strict_cases, 0, TU_N(strict_cases));
 	tcase_add_test(tc, test_depth_limit);
 	tcase_add_loop_test(tc, test_int_cases, 0, TU_N(int_cases));
