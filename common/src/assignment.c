@@ -90,17 +90,10 @@ fota_err fota_assignment_parse(const uint8_t *json, size_t len, struct fota_assi
 	if (out == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
 	memset(out, 0, sizeof(*out));
-	rc = fota__json_load(json, len, FOTA_MAX_ASSIGNMENT_BYTES, &root, PFX, err);
+	rc = fota__json_load_kind(json, len, FOTA_MAX_ASSIGNMENT_BYTES, "schema",
+				  FOTA_ASSIGNMENT_SCHEMA, &root, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
-	rc = fota__json_get_string(root, "schema", true, 1, FOTA_MAX_NAME_LEN, &s, PFX, err);
-	if (rc != FOTA_OK)
-		goto out;
-	if (strcmp(s, FOTA_ASSIGNMENT_SCHEMA) != 0) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD,
-				    PFX "schema '%s' is not '" FOTA_ASSIGNMENT_SCHEMA "'", s);
-		goto out;
-	}
 	rc = fota__json_get_uint(root, "assignment_seq", 1, FOTA__JSON_MAX_INT,
 				 &out->assignment_seq, PFX, err);
 	if (rc == FOTA_OK)

@@ -186,24 +186,16 @@ fota_err fota_directive_parse(const uint8_t *json, size_t len, struct fota_direc
 			      struct fota_error *err)
 {
 	cJSON *root = NULL;
-	const char *schema;
 	int e = 0;
 	fota_err rc;
 
 	if (out == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
 	memset(out, 0, sizeof(*out));
-	rc = fota__json_load(json, len, FOTA_MAX_DIRECTIVE_BYTES, &root, PFX, err);
+	rc = fota__json_load_kind(json, len, FOTA_MAX_DIRECTIVE_BYTES, "schema",
+				  FOTA_DIRECTIVE_SCHEMA, &root, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
-	rc = fota__json_get_string(root, "schema", true, 1, FOTA_MAX_NAME_LEN, &schema, PFX, err);
-	if (rc != FOTA_OK)
-		goto out;
-	if (strcmp(schema, FOTA_DIRECTIVE_SCHEMA) != 0) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD,
-				    PFX "schema '%s' is not '" FOTA_DIRECTIVE_SCHEMA "'", schema);
-		goto out;
-	}
 	rc = fota__json_get_uint(root, "directive_seq", 1, FOTA__JSON_MAX_INT, &out->directive_seq,
 				 PFX, err);
 	if (rc == FOTA_OK)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private header of json.c (not installed): the strict JSON rules every signed or device document
- * follows (docs/manifest.md, "Common rules"), shared by manifest.c, directive.c, status.c and
- * request.c, plus the lenient lookup the key loaders use.
+ * follows (docs/manifest.md, "Common rules"), shared by manifest.c, directive.c, key_doc.c,
+ * assignment.c, status.c and request.c, plus the lenient lookup the key loaders use.
  *
  * Messages start with pfx, the caller's "<document> rejected: ", so they read as the caller's own;
  * paths are dotted ("image.size") and only their last component is looked up. */

@@ -47,17 +47,10 @@ fota_err fota_key_doc_parse(const uint8_t *json, size_t len, struct fota_key_doc
 	if (out == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
 	memset(out, 0, sizeof(*out));
-	rc = fota__json_load(json, len, FOTA_MAX_KEY_DOC_BYTES, &root, PFX, err);
+	rc = fota__json_load_kind(json, len, FOTA_MAX_KEY_DOC_BYTES, "type", FOTA_KEY_DOC_TYPE,
+				  &root, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
-	rc = fota__json_get_string(root, "type", true, 1, FOTA_MAX_NAME_LEN, &s, PFX, err);
-	if (rc != FOTA_OK)
-		goto out;
-	if (strcmp(s, FOTA_KEY_DOC_TYPE) != 0) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD,
-				    PFX "type '%s' is not '" FOTA_KEY_DOC_TYPE "'", s);
-		goto out;
-	}
 	rc = fota__json_get_string(root, "device", true, 1, FOTA_MAX_SEGMENT_LEN, &s, PFX, err);
 	if (rc == FOTA_OK)
 		memcpy(out->device, s, strlen(s) + 1);

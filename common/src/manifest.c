@@ -395,24 +395,16 @@ fota_err fota_manifest_parse(const uint8_t *json, size_t len, struct fota_manife
 			     struct fota_error *err)
 {
 	cJSON *root = NULL;
-	const char *schema;
 	uint64_t v;
 	fota_err rc;
 
 	if (out == NULL)
 		return fota_error_set(err, FOTA_ERR_INVAL, PFX "no output");
 	memset(out, 0, sizeof(*out));
-	rc = fota__json_load(json, len, FOTA_MAX_MANIFEST_BYTES, &root, PFX, err);
+	rc = fota__json_load_kind(json, len, FOTA_MAX_MANIFEST_BYTES, "schema",
+				  FOTA_MANIFEST_SCHEMA, &root, PFX, err);
 	if (rc != FOTA_OK)
 		goto out;
-	rc = fota__json_get_string(root, "schema", true, 1, FOTA_MAX_NAME_LEN, &schema, PFX, err);
-	if (rc != FOTA_OK)
-		goto out;
-	if (strcmp(schema, FOTA_MANIFEST_SCHEMA) != 0) {
-		rc = fota_error_set(err, FOTA_ERR_FIELD,
-				    PFX "schema '%s' is not '" FOTA_MANIFEST_SCHEMA "'", schema);
-		goto out;
-	}
 	/* Before any other member: an unknown critical one may change what the others mean. */
 	rc = parse_critical(root, err);
 	if (rc != FOTA_OK)
