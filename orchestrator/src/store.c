@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Backend-independent parts of the store: opening by URI, campaign state names, cleanup. */
+/* Backend-independent parts of the store: opening by URI, campaign state names, cleanup, and
+ * collecting a campaign's devices. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,5 +117,52 @@ fota_err orch_open_store(const struct orch_config *cfg, struct orch_store **out,
 		rc = orch_state_path(cfg, path, sizeof(path), err, ORCH_STORE_FILE);
 	if (rc == FOTA_OK)
 		rc = orch_store_open(path, out, err);
+	return rc;
+}
+
+struct cdev_list {
+	orch_cdev_pick_fn keep;
+	void *ctx;
+	struct orch_cdev *d;
+	size_t n, cap;
+	bool oom;
+};
+
+static int collect_one(void *ctx, const struct orch_cdev *d)
+{
+	struct cdev_list *l = ctx;
+
+	if (!l->keep(l->ctx, d))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct orch_cdev *tmp = realloc(l->d, cap * sizeof(*tmp));
+
+		if (!tmp) {
+			l->oom = true;
+			return 1;
+		}
+		l->d = tmp;
+		l->cap = cap;
+	}
+	l->d[l->n++] = *d;
+	return 0;
+}
+
+fota_err orch_cdev_collect(struct orch_store *s, const char *campaign, orch_cdev_pick_fn keep,
+			   void *ctx, struct orch_cdev **out, size_t *n, struct fota_error *err)
+{
+	struct cdev_list l = {.keep = keep, .ctx = ctx};
+	fota_err rc = s->ops->cdev_each(s, campaign, collect_one, &l, err);
+
+	if (rc == FOTA_OK && l.oom)
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	if (rc != FOTA_OK) {
+		free(l.d);
+		l.d = NULL;
+		l.n = 0;
+	}
+	*out = l.d;
+	*n = l.n;
 	return rc;
 }

@@ -314,6 +314,13 @@ fota_err orch_store_import_files(struct orch_store *s, const char *state_dir,
 				 struct fota_error *err);
 void orch_store_close(struct orch_store *s); /* NULL is a no-op */
 
+/* Copies of the devices of campaign that keep(ctx, d) picks, in the store's order, so the caller
+ * may change their rows after the walk (the rows change under a walk otherwise). *out: caller
+ * frees, NULL when *n is 0. FOTA_ERR_NOMEM if they do not fit in memory. */
+typedef bool (*orch_cdev_pick_fn)(void *ctx, const struct orch_cdev *d);
+fota_err orch_cdev_collect(struct orch_store *s, const char *campaign, orch_cdev_pick_fn keep,
+			   void *ctx, struct orch_cdev **out, size_t *n, struct fota_error *err);
+
 /* The store cfg names (--store), else that of the state directory, <state_dir>/ORCH_STORE_FILE,
  * creating both. */
 #define ORCH_STORE_FILE "orchestrator.db"
