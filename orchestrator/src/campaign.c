@@ -713,31 +713,20 @@ static bool retryable(const struct orch_cdev *d)
 	       (d->mark == ORCH_CMARK_NONE && is_failure(d->state));
 }
 
-struct retry_list {
+/* The devices a retry takes: every retryable one, or only the one named. */
+struct retry_pick {
 	const char *only;
-	struct orch_cdev *d;
-	size_t n;
-	bool oom, found;
+	bool found; /* the one named is in the campaign */
 };
 
-static int collect_retry(void *ctx, const struct orch_cdev *d)
+static bool pick_retry(void *ctx, const struct orch_cdev *d)
 {
-	struct retry_list *r = ctx;
-	struct orch_cdev *tmp;
+	struct retry_pick *r = ctx;
 
 	if (r->only && strcmp(r->only, d->device) != 0)
-		return 0;
+		return false;
 	r->found = true;
-	if (!retryable(d))
-		return 0;
-	tmp = realloc(r->d, (r->n + 1) * sizeof(*tmp));
-	if (!tmp) {
-		r->oom = true;
-		return 1;
-	}
-	r->d = tmp;
-	r->d[r->n++] = *d;
-	return 0;
+	return retryable(d);
 }
 
 fota_err orch_campaign_retry(struct orch_store *st, const char *id, const char *device, int64_t now,
@@ -752,8 +741,9 @@ fota_err orch_campaign_retry_by(struct orch_store *st, const char *id, const cha
 {
 	const char *by = actor && *actor ? " by " : "";
 	struct orch_campaign c;
-	struct retry_list r = {.only = device};
-	size_t i;
+	struct retry_pick r = {.only = device};
+	struct orch_cdev *list = NULL;
+	size_t i, n = 0;
 	fota_err rc;
 
 	memset(&c, 0, sizeof(c));
@@ -770,18 +760,16 @@ fota_err orch_campaign_retry_by(struct orch_store *st, const char *id, const cha
 				    orch_cstate_name(c.state));
 		goto out;
 	}
-	rc = st->ops->cdev_each(st, c.id, collect_retry, &r, err);
-	if (rc == FOTA_OK && r.oom)
-		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	rc = orch_cdev_collect(st, c.id, pick_retry, &r, &list, &n, err);
 	if (rc == FOTA_OK && device && !r.found)
 		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
 				    device, c.id);
-	else if (rc == FOTA_OK && device && r.n == 0)
+	else if (rc == FOTA_OK && device && n == 0)
 		rc = fota_error_set(err, FOTA_ERR_STATE,
 				    "device %s of campaign %s neither failed nor timed out", device,
 				    c.id);
-	for (i = 0; rc == FOTA_OK && i < r.n; i++) {
-		struct orch_cdev *d = &r.d[i];
+	for (i = 0; rc == FOTA_OK && i < n; i++) {
+		struct orch_cdev *d = &list[i];
 		char was[64];
 
 		snprintf(was, sizeof(was), "%s",
@@ -801,26 +789,26 @@ fota_err orch_campaign_retry_by(struct orch_store *st, const char *id, const cha
 		if (rc == FOTA_OK)
 			rc = st->ops->cdev_put(st, c.id, d, err);
 	}
-	if (rc == FOTA_OK && r.n) {
+	if (rc == FOTA_OK && n) {
 		/* A new directive sequence: devices that settled on the last one act again. */
 		c.want_rev++;
 		rc = orch_campaign_event(st, c.id, "", "retry", "command", err,
-					 "%zu device%s re-admitted%s%s", r.n, r.n == 1 ? "" : "s",
-					 by, by[0] ? actor : "");
+					 "%zu device%s re-admitted%s%s", n, n == 1 ? "" : "s", by,
+					 by[0] ? actor : "");
 		if (rc == FOTA_OK)
 			rc = st->ops->campaign_put(st, &c, err);
 	}
 	if (rc == FOTA_OK)
 		rc = st->ops->commit(st, err);
 	if (rc == FOTA_OK) {
-		*count = (uint32_t)r.n;
-		free(r.d);
+		*count = (uint32_t)n;
+		free(list);
 		orch_campaign_clear(&c);
 		return FOTA_OK;
 	}
 out:
 	st->ops->rollback(st);
-	free(r.d);
+	free(list);
 	orch_campaign_clear(&c);
 	return rc;
 }
@@ -1236,26 +1224,13 @@ static fota_err admit(struct orch_store *st, const struct orch_campaign *c, cons
 struct silent {
 	const struct orch_campaign *c;
 	int64_t now;
-	struct orch_cdev *d;
-	size_t n;
-	bool oom;
 };
 
-static int find_silent(void *ctx, const struct orch_cdev *d)
+static bool is_silent(void *ctx, const struct orch_cdev *d)
 {
-	struct silent *s = ctx;
-	struct orch_cdev *tmp;
+	const struct silent *s = ctx;
 
-	if (!orch_cdev_timed_out(s->c, d, s->now))
-		return 0;
-	tmp = realloc(s->d, (s->n + 1) * sizeof(*tmp));
-	if (!tmp) {
-		s->oom = true;
-		return 1;
-	}
-	s->d = tmp;
-	s->d[s->n++] = *d;
-	return 0;
+	return orch_cdev_timed_out(s->c, d, s->now);
 }
 
 /* Marks every admitted device silent past the campaign's device timeout as timed out. */
@@ -1263,15 +1238,13 @@ static fota_err mark_timeouts(struct orch_store *st, const struct orch_campaign 
 			      struct fota_error *err)
 {
 	struct silent s = {.c = c, .now = now};
-	size_t i;
+	struct orch_cdev *list = NULL;
+	size_t i, n = 0;
 	fota_err rc;
 
-	/* Collected first: the rows change while the store walks them otherwise. */
-	rc = st->ops->cdev_each(st, c->id, find_silent, &s, err);
-	if (rc == FOTA_OK && s.oom)
-		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
-	for (i = 0; rc == FOTA_OK && i < s.n; i++) {
-		struct orch_cdev *d = &s.d[i];
+	rc = orch_cdev_collect(st, c->id, is_silent, &s, &list, &n, err);
+	for (i = 0; rc == FOTA_OK && i < n; i++) {
+		struct orch_cdev *d = &list[i];
 
 		d->mark = ORCH_CMARK_TIMED_OUT;
 		rc = orch_campaign_event_seq(
@@ -1283,7 +1256,7 @@ static fota_err mark_timeouts(struct orch_store *st, const struct orch_campaign 
 		if (rc == FOTA_OK)
 			orch_log("campaign %s: %s timed out", c->id, d->device);
 	}
-	free(s.d);
+	free(list);
 	return rc;
 }
 

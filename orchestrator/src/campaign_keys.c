@@ -35,28 +35,32 @@ struct kdev {
 struct kset {
 	struct kdev *d;
 	size_t n;
-	bool oom;
 };
 
-static int add_cdev(void *ctx, const struct orch_cdev *d)
+static bool unmarked(void *ctx, const struct orch_cdev *d)
 {
-	struct kset *s = ctx;
-	struct kdev *tmp;
+	(void)ctx;
+	return d->mark == ORCH_CMARK_NONE;
+}
 
-	if (d->mark != ORCH_CMARK_NONE)
-		return 0;
-	tmp = realloc(s->d, (s->n + 1) * sizeof(*tmp));
-	if (!tmp) {
-		s->oom = true;
-		return 1;
+/* The campaign's unmarked devices, each with what its state says about the key. */
+static fota_err kset_load(struct orch_store *st, const char *campaign, struct kset *s,
+			  struct fota_error *err)
+{
+	struct orch_cdev *list = NULL;
+	size_t n = 0;
+	fota_err rc = orch_cdev_collect(st, campaign, unmarked, NULL, &list, &n, err);
+
+	if (rc == FOTA_OK && n && !(s->d = calloc(n, sizeof(*s->d))))
+		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == FOTA_OK && i < n; i++) {
+		snprintf(s->d[i].id, sizeof(s->d[i].id), "%s", list[i].device);
+		s->d[i].confirmed = list[i].state == FOTA_STATE_CONFIRMED;
+		s->d[i].wants = !orch_cdev_settled(&list[i]);
+		s->n++;
 	}
-	s->d = tmp;
-	memset(&s->d[s->n], 0, sizeof(s->d[0]));
-	snprintf(s->d[s->n].id, sizeof(s->d[0].id), "%s", d->device);
-	s->d[s->n].confirmed = d->state == FOTA_STATE_CONFIRMED;
-	s->d[s->n].wants = !orch_cdev_settled(d);
-	s->n++;
-	return 0;
+	free(list);
+	return rc;
 }
 
 static int cmp_kdev(const void *a, const void *b)
@@ -162,9 +166,7 @@ fota_err orch_campaign_keys_sync(const struct orch_config *cfg, struct orch_stor
 	}
 	if (rc)
 		return rc;
-	rc = st->ops->cdev_each(st, c->id, add_cdev, &s, err);
-	if (rc == FOTA_OK && s.oom)
-		rc = fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	rc = kset_load(st, c->id, &s, err);
 	if (rc)
 		goto out;
 	qsort(s.d, s.n, sizeof(*s.d), cmp_kdev);
