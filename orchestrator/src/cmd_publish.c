@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `publish`: sign a campaign directive, broadcast the image, then optionally serve and wait. */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +28,8 @@
 #define DEFAULT_DIRECTIVE_DAYS 30u
 #define DEFAULT_WAIT_TIMEOUT_S 600u
 #define FLUSH_TIMEOUT_MS 60000
-/* --wait-devices notices the last report this late at most: 20 ms, not the 200 ms it was,
- * which one update in 64 KiB paid as a tenth of a second on average. */
+/* The waits for reports wake on each status received (status_wake); they also look again
+ * this often, which bounds how late SIGINT and the timeouts are noticed. */
 #define WAIT_POLL_MS 20
 /* The longest the broadcast waits for the awaited devices to take the directive. */
 #define BROADCAST_HOLD_MS 2000
@@ -75,6 +77,44 @@ struct devlist {
 	char **items;
 	size_t n;
 };
+
+/* Wakes the waits below when a status arrives, instead of them finding it at their next poll:
+ * the broadcast starts, and the command ends, as soon as the report that allows it is in. */
+struct status_wake {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t reports; /* statuses received so far */
+};
+
+static struct status_wake status_wake = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static uint64_t status_reports(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&status_wake.lock);
+	n = status_wake.reports;
+	pthread_mutex_unlock(&status_wake.lock);
+	return n;
+}
+
+/* Waits until a status came after the first `seen`, or ms passed (the poll that stays, for
+ * SIGINT and the timeouts); false once stopped. */
+static bool await_status(uint64_t seen, long ms)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ms * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&status_wake.lock);
+	while (status_wake.reports == seen && rc != ETIMEDOUT && !orch_stop)
+		rc = pthread_cond_timedwait(&status_wake.cond, &status_wake.lock, &until);
+	pthread_mutex_unlock(&status_wake.lock);
+	return !orch_stop;
+}
 
 struct watch {
 	char campaign[FOTA_MAX_NAME_LEN + 1];
@@ -162,6 +202,10 @@ static void on_status(void *ctx, const struct fota_status *prev, const struct fo
 	const struct watch *w = ctx;
 	char line[FOTA_MAX_REASON_LEN + 128];
 
+	pthread_mutex_lock(&status_wake.lock);
+	status_wake.reports++;
+	pthread_cond_broadcast(&status_wake.cond);
+	pthread_mutex_unlock(&status_wake.lock);
 	if (!w->print || !relevant(w, cur))
 		return;
 	if (prev && relevant(w, prev) && prev->state == cur->state &&
@@ -233,13 +277,14 @@ static void hold_broadcast(struct orch_fleet *fleet, const struct watch *w, cons
 		struct fota_status s;
 		size_t i, heard = 0;
 		int64_t rx = 0;
+		uint64_t seen = status_reports();
 
 		for (i = 0; i < l->n; i++)
 			if (orch_fleet_get(fleet, l->items[i], &s, &rx) && relevant(w, &s) &&
 			    rx >= w->published_ms)
 				heard++;
 		if (heard == l->n || fota_time_mono_ms() - start >= BROADCAST_HOLD_MS ||
-		    !orch_sleep_ms(WAIT_POLL_MS))
+		    !await_status(seen, WAIT_POLL_MS))
 			return;
 	}
 }
@@ -555,6 +600,7 @@ int orch_cmd_publish(int argc, char **argv)
 				waiting ? "" : "; SIGINT or SIGTERM stops");
 		outcome = "stopped";
 		for (;;) {
+			uint64_t seen = status_reports();
 			bool all_final =
 			    waiting && wait_check(fleet, &w, &waitl, want, &any_failed);
 
@@ -571,7 +617,7 @@ int orch_cmd_publish(int argc, char **argv)
 				ret = any_failed ? ORCH_EXIT_FAIL : ORCH_EXIT_TIMEOUT;
 				break;
 			}
-			if (!orch_sleep_ms(WAIT_POLL_MS)) {
+			if (!await_status(seen, WAIT_POLL_MS)) {
 				if (waiting) {
 					orch_log("wait: interrupted");
 					ret = ORCH_EXIT_FAIL;
