@@ -36,16 +36,10 @@ fota_orch image show 0000000000000000 >/dev/null 2>&1 || rc=$?
 check "image show of an unknown id exits 5 (got $rc)" [ "$rc" -eq 5 ]
 
 # Operator certificates from the test CA, the role in the OU.
-opcert() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
-		-subj "/CN=$1/OU=$2" -out "$T/$1.csr" 2>/dev/null
-	openssl x509 -req -in "$T/$1.csr" -CA "$FOTA_PKI/ca.crt" -CAkey "$FOTA_PKI/ca.key" \
-		-CAcreateserial -days 1 -out "$T/$1.crt" 2>/dev/null
-}
-opcert vera viewer
-opcert otto operator
-opcert rita release-manager
-opcert nemo nobody
+fota_role_cert "$T" vera viewer
+fota_role_cert "$T" otto operator
+fota_role_cert "$T" rita release-manager
+fota_role_cert "$T" nemo nobody
 
 read -r bcrt bkey < <(fota_cert broker)
 port=$(fota__free_port)

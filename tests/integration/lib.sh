@@ -175,6 +175,15 @@ fota_cert() {
 	esac
 }
 
+# fota_role_cert DIR NAME ROLE: DIR/NAME.crt and .key, an operator's certificate from the test CA
+# with the API role (docs/api.md) in its OU.
+fota_role_cert() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/$2.key" \
+		-subj "/CN=$2/OU=$3" -out "$1/$2.csr" 2>/dev/null
+	openssl x509 -req -in "$1/$2.csr" -CA "$FOTA_PKI/ca.crt" -CAkey "$FOTA_PKI/ca.key" \
+		-CAcreateserial -days 1 -out "$1/$2.crt" 2>/dev/null
+}
+
 # fota__tls_args NAME: FOTA__ARGS = connection options for the test broker as NAME's
 # certificate ("-" for none: the CA only, so the client still speaks TLS).
 fota__tls_args() {
