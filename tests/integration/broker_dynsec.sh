@@ -4,7 +4,8 @@
 # dynamic-security plugin, kept in step by `device add` over $CONTROL. A device may subscribe
 # only to its own topics and its groups' (a refusal shows in the MQTT 3.1.1 SUBACK), publish
 # only its own status and requests, cannot take over another device's connection, and moves
-# between groups live, without a broker restart. Several orchestrator connections coexist.
+# between groups live, without a broker restart, moved by `device add` or by the HTTP API
+# (PUT of its groups). Several orchestrator connections coexist.
 # `serve` drives the plugin too: a campaign on a group the registry gave a device (without an
 # assignment) grants it and installs; the device, moved out of its old group, is then refused
 # that group's topics and reads nothing of its next image.
@@ -97,16 +98,36 @@ check "the impostor was given client id dev-1" grep -q " as dev-1 (.*u'dev-1')" 
 check "dev-6 is still online" [ "$(fota_status_field dev-6 state)" != offline ]
 
 # 5. Several orchestrator connections at once: serve stays connected while commands run.
-serve_start "$T/serve.log"
+fota_role_cert "$T" rita release-manager
+read -r bcrt bkey < <(fota_cert broker)
+port=$(fota__free_port) || fail "no free loopback port"
+serve_start "$T/serve.log" --http-listen "127.0.0.1:$port" --http-cert "$bcrt" \
+	--http-key "$bkey" --http-ca "$FOTA_PKI/ca.crt"
 add dev-6 B
 check "serve kept its connection" [ "$(grep -ci "connection lost" "$T/serve.log")" = 0 ]
 
-# 6. Live move A -> B: no broker restart, the agent follows on its own.
-add dev-1 B
-check "dev-1 moved to B" fota_wait_for 30 groups_are dev-1 '["B"]'
-expect_sub dev-1 fota/v1/groups/B/directive granted
+# 6. Live move A -> C: no broker restart, the agent follows on its own.
+add dev-1 C
+check "dev-1 moved to C" fota_wait_for 30 groups_are dev-1 '["C"]'
+# The probes below take over dev-1's session (its client id is its CN): the agent is stopped
+# meanwhile rather than left to reconnect after each, with its backoff growing.
+fota_client_kill dev-1 TERM
+expect_sub dev-1 fota/v1/groups/C/directive granted
 expect_sub dev-1 fota/v1/groups/A/directive denied
 check "the broker was not restarted" kill -0 "$FOTA_BROKER_PID"
+
+# ... and C -> B through the HTTP API (PUT of its groups): serve grants B, takes C away and
+# sends the assignment, which the agent follows when it comes back.
+code=$(curl -s -o "$T/put.json" -w '%{http_code}' --cacert "$FOTA_PKI/ca.crt" \
+	--cert "$T/rita.crt" --key "$T/rita.key" -X PUT -H 'Content-Type: application/json' \
+	--data '{"groups": ["B"]}' "https://127.0.0.1:$port/api/v1/devices/dev-1/groups") || true
+check "PUT of dev-1's groups answers 200, assignment published (got $code)" \
+	[ "$code:$(jq -c '[.groups, .assignment_published]' "$T/put.json" 2>/dev/null)" = '200:["B",true]' ]
+check "serve granted dev-1 group B" fota_wait_line "$T/serve.log" "broker access for dev-1: groups B" 10
+expect_sub dev-1 fota/v1/groups/B/directive granted
+expect_sub dev-1 fota/v1/groups/C/directive denied
+fota_client_start dev-1 "$T"
+check "dev-1 follows the API's move to B" fota_wait_for 30 groups_are dev-1 '["B"]'
 
 # 7. The registry moves dev-6 to A without an assignment (no key at hand): its grants still say
 # B. A campaign on A makes serve grant A, take B away and send the assignment; dev-6 installs.
@@ -136,11 +157,16 @@ directive_cb() {
 		grep -q .
 }
 check "B's next directive is out" fota_wait_for 30 directive_cb
+# The probes take over dev-6's session (as in 6.): the agent is stopped meanwhile, and started
+# again from its configuration, which still names B; the broker refuses B, its assignment says A.
+fota_client_kill dev-6 TERM
 expect_sub dev-6 'fota/v1/groups/B/#' denied
 expect_sub dev-6 fota/v1/groups/B/directive denied
-check "dev-6 never saw campaign cb" [ "$(grep -c "campaign cb" "$T/dev-6/client.log")" = 0 ]
-# The subscriptions above took dev-6's session for a moment (its will said offline): the
-# agent's next report says what it runs.
+before=$(wc -l <"$T/dev-6/client.log")
+fota_client_start dev-6 "$T"
+since_restart() { tail -n "+$((before + 1))" "$T/dev-6/client.log" | grep -qF -- "$1"; }
+check "dev-6, started again, follows A" fota_wait_for 30 since_restart "groups: A (assignment"
 version_is() { [ "$(fota_status_field "$1" version)" = "$2" ]; }
 check "dev-6 still runs A's image" fota_wait_for 30 version_is dev-6 2.0.0
+check "dev-6 never saw campaign cb" [ "$(grep -c "campaign cb" "$T/dev-6/client.log")" = 0 ]
 fota_summary
