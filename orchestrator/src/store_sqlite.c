@@ -11,6 +11,7 @@
 
 #include "store.h"
 #include "store_rows.h"
+#include "store_turns.h"
 
 /* Statements are prepared once per handle; the SQL text pointer is the cache key. */
 #define STMT_CACHE 40
@@ -21,6 +22,10 @@ struct sqlite_store {
 	struct orch_store base; /* first: the generic handle */
 	sqlite3 *db;
 	char dir[PATH_MAX]; /* of the database file: the state directory */
+	/* The other connections of this process to the same file wait in turn, not in the busy
+	 * handler's sleeps; NULL without memory for it (the busy handler alone then). */
+	struct orch_store_turns *turns;
+	bool has_turn; /* from BEGIN until the transaction ends */
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
@@ -323,23 +328,49 @@ static void sq_close(struct orch_store *base)
 
 	for (i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].st);
-	sqlite3_close(s->db);
+	sqlite3_close(s->db); /* rolls back a transaction still open */
+	if (s->has_turn)
+		orch_store_turn_give(s->turns);
+	orch_store_turns_put(s->turns);
 	free(s);
+}
+
+/* The turn ends with the transaction, whichever way it ends (a failed COMMIT keeps it open). */
+static void end_turn_if_done(struct sqlite_store *s)
+{
+	if (s->has_turn && sqlite3_get_autocommit(s->db)) {
+		s->has_turn = false;
+		orch_store_turn_give(s->turns);
+	}
 }
 
 static fota_err sq_begin(struct orch_store *base, struct fota_error *err)
 {
-	return exec(S(base), "BEGIN IMMEDIATE", err);
+	struct sqlite_store *s = S(base);
+	fota_err rc;
+
+	if (s->turns && !s->has_turn)
+		s->has_turn = orch_store_turn_take(s->turns, BUSY_TIMEOUT_MS);
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	end_turn_if_done(s);
+	return rc;
 }
 
 static fota_err sq_commit(struct orch_store *base, struct fota_error *err)
 {
-	return exec(S(base), "COMMIT", err);
+	struct sqlite_store *s = S(base);
+	fota_err rc = exec(s, "COMMIT", err);
+
+	end_turn_if_done(s);
+	return rc;
 }
 
 static void sq_rollback(struct orch_store *base)
 {
-	exec(S(base), "ROLLBACK", NULL);
+	struct sqlite_store *s = S(base);
+
+	exec(s, "ROLLBACK", NULL);
+	end_turn_if_done(s);
 }
 
 /* --- devices and groups ------------------------------------------------------------------- */
@@ -1083,6 +1114,14 @@ fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struc
 		rc = migrate(s, err);
 	if (rc)
 		goto fail;
+	{
+		/* One queue per file, however the path was spelled; a database in memory is
+		 * its connection's alone. */
+		char real[PATH_MAX];
+
+		if (strcmp(path, ":memory:") != 0 && realpath(path, real))
+			s->turns = orch_store_turns_get(real);
+	}
 	*out = &s->base;
 	return FOTA_OK;
 fail:
