@@ -8,11 +8,9 @@
 
 #include "fota/acceptance.h"
 #include "fota/b64url.h"
-#include "fota/signer.h"
 #include "fota/trust.h"
 #include "testutil.h"
 
-#define TRUST_DIR FOTA_TEST_DATA "/trust/"
 #define NOW 1800000000 /* 2027-01-15T08:00:00Z: every case uses this clock */
 #define DAY 86400
 
@@ -30,28 +28,6 @@ struct scene {
 	bool empty;
 	uint8_t installed[FOTA_SHA256_LEN], job[FOTA_SHA256_LEN];
 };
-
-static struct fota_signer *load_signer(const char *file)
-{
-	struct fota_signer *s = NULL;
-	struct fota_error err = {0};
-
-	ck_assert_msg(fota_signer_load(file, NULL, &s, &err) == FOTA_OK, "%s: %s", file, err.msg);
-	return s;
-}
-
-static char *sign(const char *key, const char *payload)
-{
-	struct fota_signer *s = load_signer(key);
-	struct fota_error err = {0};
-	char *json = NULL;
-
-	ck_assert_msg(fota_envelope_sign(&s, 1, (const uint8_t *)payload, strlen(payload), 0, &json,
-					 &err) == FOTA_OK,
-		      "%s", err.msg);
-	fota_signer_free(s);
-	return json;
-}
 
 /* A flattened envelope with "alg":"none" and no signature, as a forger would send it. */
 static char *unsigned_envelope(const char *payload)
@@ -118,11 +94,9 @@ static void judge(struct scene *s, const struct fota_trust *trust, struct fota_a
 {
 	struct fota_error err = {0};
 	char *mjson = NULL, *djson = NULL, *env;
-	const char *orch_key = TRUST_DIR "private/orch-1.pem";
 
 	ck_assert_msg(fota_manifest_to_json(&s->m, &mjson, &err) == FOTA_OK, "%s", err.msg);
-	s->d.manifest_jws =
-	    sign(s->rel_sig == REL_RELEASE ? TRUST_DIR "private/rel-2.pem" : orch_key, mjson);
+	s->d.manifest_jws = tu_sign(s->rel_sig == REL_RELEASE ? "rel-2" : "orch-1", mjson);
 	s->d.manifest_jws_len = strlen(s->d.manifest_jws);
 	fota_sha256((const uint8_t *)mjson, strlen(mjson), s->d.manifest_sha256);
 	if (s->wrong_digest)
@@ -131,10 +105,10 @@ static void judge(struct scene *s, const struct fota_trust *trust, struct fota_a
 	switch (s->orch_sig) {
 	case SIG_ORCH:
 	case SIG_BROKEN:
-		env = sign(orch_key, djson);
+		env = tu_sign("orch-1", djson);
 		break;
 	case SIG_RELEASE_KEY:
-		env = sign(TRUST_DIR "private/rel-2.pem", djson);
+		env = tu_sign("rel-2", djson);
 		break;
 	default:
 		env = unsigned_envelope(djson);
@@ -479,12 +453,10 @@ static const struct row rows[] = {
 START_TEST(test_table)
 {
 	const struct row *r = &rows[_i];
-	struct fota_trust *trust = fota_trust_new();
-	struct fota_error err = {0};
+	struct fota_trust *trust = tu_trust();
 	struct fota_acceptance a;
 	struct scene s;
 
-	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
 	setenv("FOTA_ZONEINFO", FOTA_TEST_DATA "/zoneinfo", 1);
 	scene_init(&s);
 	r->tweak(&s);

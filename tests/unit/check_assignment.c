@@ -6,12 +6,9 @@
 #include <string.h>
 
 #include "fota/assignment.h"
-#include "fota/envelope.h"
-#include "fota/signer.h"
 #include "fota/trust.h"
 #include "testutil.h"
 
-#define TRUST_DIR FOTA_TEST_DATA "/trust/"
 #define NOW 1800000000 /* 2027-01-15T08:00:00Z */
 
 #define DOC(seq, dev, groups, created, expires)                                                    \
@@ -117,20 +114,6 @@ START_TEST(test_size_limit)
 }
 END_TEST
 
-static char *sign(const char *key, const char *payload)
-{
-	struct fota_signer *s = NULL;
-	struct fota_error err = {0};
-	char *json = NULL;
-
-	ck_assert_msg(fota_signer_load(key, NULL, &s, &err) == FOTA_OK, "%s", err.msg);
-	ck_assert_msg(fota_envelope_sign(&s, 1, (const uint8_t *)payload, strlen(payload), 0, &json,
-					 &err) == FOTA_OK,
-		      "%s", err.msg);
-	fota_signer_free(s);
-	return json;
-}
-
 static const struct {
 	const char *key;
 	const char *device;
@@ -150,16 +133,12 @@ static const struct {
 
 START_TEST(test_accept)
 {
-	struct fota_trust *trust = fota_trust_new();
+	struct fota_trust *trust = tu_trust();
 	struct fota_assignment a;
 	struct fota_error err = {0};
-	char key[256];
-	char *env;
+	char *env = tu_sign(accept_cases[_i].key, GOOD);
 	fota_err rc;
 
-	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
-	snprintf(key, sizeof(key), TRUST_DIR "private/%s.pem", accept_cases[_i].key);
-	env = sign(key, GOOD);
 	rc = fota_assignment_accept(trust, (const uint8_t *)env, strlen(env),
 				    accept_cases[_i].device, accept_cases[_i].last_seq,
 				    accept_cases[_i].now, &a, &err);

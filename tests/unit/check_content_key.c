@@ -10,13 +10,9 @@
 #include <openssl/pem.h>
 
 #include "content_key.h"
-#include "fota/envelope.h"
 #include "fota/jwe.h"
 #include "fota/key_doc.h"
-#include "fota/signer.h"
 #include "testutil.h"
-
-#define TRUST_DIR FOTA_TEST_DATA "/trust/"
 
 static char tmpdir[256], key1[300], key2[300];
 static EVP_PKEY *dev1, *dev2;
@@ -36,8 +32,6 @@ static void write_key(EVP_PKEY *k, const char *path)
 
 static void setup(void)
 {
-	struct fota_error err = {0};
-
 	tu_tmpdir_make(tmpdir, sizeof(tmpdir), "check_content_key");
 	tu_path(key1, sizeof(key1), tmpdir, "dev-1.key");
 	tu_path(key2, sizeof(key2), tmpdir, "dev-2.key");
@@ -45,8 +39,7 @@ static void setup(void)
 	dev2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	write_key(dev1, key1);
 	write_key(dev2, key2);
-	trust = fota_trust_new();
-	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
+	trust = tu_trust();
 }
 
 static void teardown(void)
@@ -61,20 +54,15 @@ static void teardown(void)
 static char *doc(const char *device, EVP_PKEY *to, uint64_t seq, const char *signer)
 {
 	struct fota_key_doc k = {.seq = seq};
-	struct fota_signer *s = NULL;
 	struct fota_error err = {0};
-	char path[256], *jwe = NULL, *json = NULL, *env = NULL;
+	char *jwe = NULL, *json = NULL, *env;
 
 	snprintf(k.device, sizeof(k.device), "%s", device);
 	snprintf(k.image_id, sizeof(k.image_id), "8f434346648f6b96");
 	ck_assert_int_eq(fota_jwe_wrap_key(to, cek, sizeof(cek), device, &jwe, &err), FOTA_OK);
 	snprintf(k.jwe, sizeof(k.jwe), "%s", jwe);
 	ck_assert_int_eq(fota_key_doc_to_json(&k, &json, &err), FOTA_OK);
-	snprintf(path, sizeof(path), TRUST_DIR "private/%s.pem", signer);
-	ck_assert_msg(fota_signer_load(path, NULL, &s, &err) == FOTA_OK, "%s", err.msg);
-	ck_assert_int_eq(
-	    fota_envelope_sign(&s, 1, (const uint8_t *)json, strlen(json), 0, &env, &err), FOTA_OK);
-	fota_signer_free(s);
+	env = tu_sign(signer, json);
 	free(jwe);
 	free(json);
 	return env;

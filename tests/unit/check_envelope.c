@@ -22,16 +22,6 @@
 #define ENV_DIR FOTA_TEST_DATA "/envelope/"
 #define TRUST_DIR FOTA_TEST_DATA "/trust/"
 
-static struct fota_trust *store(void)
-{
-	struct fota_trust *trust = fota_trust_new();
-	struct fota_error err = {0};
-
-	ck_assert_ptr_nonnull(trust);
-	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
-	return trust;
-}
-
 static struct fota_signer *signer(const char *path, const char *kid)
 {
 	struct fota_signer *s = NULL;
@@ -322,7 +312,7 @@ static const struct {
 
 START_TEST(test_sign_verify_tamper_table)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s = signer(signed_cases[_i].key, signed_cases[_i].kid);
 	struct env_ctx ctx = {trust, signed_cases[_i].flat};
 	char *json = sign_with(&s, 1, signed_cases[_i].flat);
@@ -397,7 +387,7 @@ static const struct {
 
 START_TEST(test_bad_envelopes)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_error err = {0};
 	char path[512], *json;
 
@@ -493,7 +483,7 @@ static const struct {
 
 START_TEST(test_strict_envelope)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_error err = {0};
 	const char *header = strict_cases[_i].header ? strict_cases[_i].header : good_header;
 	size_t header_len =
@@ -511,7 +501,7 @@ END_TEST
 /* A NUL byte inside the received envelope bytes, after a complete, validly signed object. */
 START_TEST(test_envelope_nul_byte)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_error err = {0};
 	char *json = signed_raw_header(good_header, strlen(good_header), "", " ");
 	size_t len = strlen(json);
@@ -572,7 +562,7 @@ END_TEST
 
 START_TEST(test_oversize)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s = signer(ENV_DIR "rfc7515_a3_key.jwk", "rel-es256");
 	char *json = sign_with(&s, 1, 0);
 	struct fota_error err = {0};
@@ -597,7 +587,7 @@ END_TEST
 
 START_TEST(test_role_separation)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *orch = signer(TRUST_DIR "private/orch-1.pem", NULL);
 	char *json = sign_with(&orch, 1, 0);
 	struct fota_error err = {0};
@@ -615,7 +605,7 @@ END_TEST
 
 START_TEST(test_threshold)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s[3] = {signer(ENV_DIR "rfc7515_a3_key.jwk", "rel-es256"),
 				    signer(TRUST_DIR "private/rel-2.pem", NULL),
 				    signer(TRUST_DIR "private/rel-ed25519.pem", NULL)};
@@ -661,7 +651,7 @@ static char *merge(const char *a, const char *b)
 
 START_TEST(test_same_key_counted_once)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s = signer(ENV_DIR "rfc7515_a3_key.jwk", "rel-es256");
 	struct fota_error err = {0};
 	char *a = sign_with(&s, 1, 0), *b = sign_with(&s, 1, 0), *both;
@@ -683,7 +673,7 @@ END_TEST
 
 START_TEST(test_unknown_signer_skipped)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s[2] = {signer(TRUST_DIR "private/rel-2.pem", "retired-2019"),
 				    signer(TRUST_DIR "private/rel-2.pem", NULL)};
 	struct fota_error err = {0};
@@ -707,7 +697,7 @@ END_TEST
 
 START_TEST(test_bad_signature_by_trusted_key)
 {
-	struct fota_trust *trust = store();
+	struct fota_trust *trust = tu_trust();
 	struct fota_signer *s = signer(TRUST_DIR "private/rel-2.pem", NULL);
 	struct fota_signer *imposter = signer(ENV_DIR "rfc7515_a3_key.jwk", "rel-2");
 	struct fota_error err = {0};

@@ -5,13 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/envelope.h"
 #include "fota/key_doc.h"
-#include "fota/signer.h"
 #include "fota/trust.h"
 #include "testutil.h"
-
-#define TRUST_DIR FOTA_TEST_DATA "/trust/"
 
 #define DOC(seq, dev, id, jwe)                                                                     \
 	"{\"type\":\"fota-key/1\",\"device\":\"" dev "\",\"image_id\":\"" id "\",\"seq\":" seq     \
@@ -98,20 +94,6 @@ START_TEST(test_size_limits)
 }
 END_TEST
 
-static char *sign(const char *key, const char *payload)
-{
-	struct fota_signer *s = NULL;
-	struct fota_error err = {0};
-	char *json = NULL;
-
-	ck_assert_msg(fota_signer_load(key, NULL, &s, &err) == FOTA_OK, "%s", err.msg);
-	ck_assert_msg(fota_envelope_sign(&s, 1, (const uint8_t *)payload, strlen(payload), 0, &json,
-					 &err) == FOTA_OK,
-		      "%s", err.msg);
-	fota_signer_free(s);
-	return json;
-}
-
 static const struct {
 	const char *key;
 	const char *device;
@@ -128,16 +110,12 @@ static const struct {
 
 START_TEST(test_accept)
 {
-	struct fota_trust *trust = fota_trust_new();
+	struct fota_trust *trust = tu_trust();
 	struct fota_key_doc k;
 	struct fota_error err = {0};
-	char key[256];
-	char *env;
+	char *env = tu_sign(accept_cases[_i].key, GOOD);
 	fota_err rc;
 
-	ck_assert_msg(fota_trust_load(trust, TRUST_DIR "store", &err) == FOTA_OK, "%s", err.msg);
-	snprintf(key, sizeof(key), TRUST_DIR "private/%s.pem", accept_cases[_i].key);
-	env = sign(key, GOOD);
 	rc = fota_key_doc_accept(trust, (const uint8_t *)env, strlen(env), accept_cases[_i].device,
 				 accept_cases[_i].last_seq, &k, &err);
 	if (accept_cases[_i].want == FOTA_OK) {

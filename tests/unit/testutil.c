@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fota/signer.h"
+
 void tu_tmpdir_make(char *dir, size_t n, const char *name)
 {
 	const char *base = getenv("TMPDIR");
@@ -93,6 +95,32 @@ void tu_write_file(const char *path, const void *data, size_t len, mode_t mode)
 void tu_write_text(const char *path, const char *text)
 {
 	tu_write_file(path, text, strlen(text), 0666);
+}
+
+struct fota_trust *tu_trust(void)
+{
+	struct fota_trust *trust = fota_trust_new();
+	struct fota_error err = {0};
+
+	ck_assert_ptr_nonnull(trust);
+	ck_assert_msg(fota_trust_load(trust, FOTA_TEST_DATA "/trust/store", &err) == FOTA_OK, "%s",
+		      err.msg);
+	return trust;
+}
+
+char *tu_sign(const char *kid, const char *payload)
+{
+	struct fota_signer *s = NULL;
+	struct fota_error err = {0};
+	char path[512], *json = NULL;
+
+	snprintf(path, sizeof(path), FOTA_TEST_DATA "/trust/private/%s.pem", kid);
+	ck_assert_msg(fota_signer_load(path, NULL, &s, &err) == FOTA_OK, "%s: %s", path, err.msg);
+	ck_assert_msg(fota_envelope_sign(&s, 1, (const uint8_t *)payload, strlen(payload), 0, &json,
+					 &err) == FOTA_OK,
+		      "%s", err.msg);
+	fota_signer_free(s);
+	return json;
 }
 
 void tu_assert_rejected(fota_err rc, fota_err want, const struct fota_error *err,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fota/error.h"
+#include "fota/trust.h"
 
 #define TU_N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
@@ -34,6 +35,14 @@ void tu_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* tu_write_file for a string, with the mode fopen would use. */
 void tu_write_text(const char *path, const char *text);
+
+/* The trust store of the test data (tests/data/trust/store): orch-1 signs for the
+ * orchestrator, rel-2 for releases. The caller frees it with fota_trust_free. */
+struct fota_trust *tu_trust(void);
+
+/* payload in a general-serialization envelope signed by the test key named kid
+ * (tests/data/trust/private/<kid>.pem). The caller frees it. */
+char *tu_sign(const char *kid, const char *payload);
 
 /* Asserts rc == want and, for a refusal, that the message starts with prefix and names why;
  * what labels the case in failure messages. */
