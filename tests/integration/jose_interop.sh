@@ -7,6 +7,7 @@
 # Needs `jose` and `jq` on PATH; exits 77 (skip) when either is missing.
 # Prints every check; exits non-zero on the first mismatch.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
 	echo "usage: $0 FOTA_JWS_TOOL" >&2
@@ -21,20 +22,8 @@ for cmd in jose jq; do
 done
 
 # jose parses an -i argument with two dots as compact JWS text, so file names have one dot.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+fota_tmpdir work
 cd "$work"
-checks=0
-
-ok() {
-	checks=$((checks + 1))
-	echo "ok $checks - $*"
-}
-
-fail() {
-	echo "FAIL - $*" >&2
-	exit 1
-}
 
 # Non-ASCII and JSON-special bytes, so base64url and byte-exact payload handling both matter.
 printf '{"schema":"fota.manifest.v1","sequence":7,"note":"interop \xc3\xa9 \\"q\\" +/="}\n' >payload
@@ -65,7 +54,7 @@ check_alg() {
 	jose jws ver -i ours_general.json -k "trust/release/$k1.jwk" -O out ||
 		fail "$alg: jose rejects our general serialization"
 	same_payload "$alg ours general" out
-	ok "$alg: jose jws ver accepts our general JSON serialization"
+	pass "$alg: jose jws ver accepts our general JSON serialization"
 
 	"$tool" sign "key_$k1.jwk" "$k1" payload --flat >ours_flat.json
 	jq -e 'has("signature") and (has("signatures") | not)' ours_flat.json >/dev/null ||
@@ -73,7 +62,7 @@ check_alg() {
 	jose jws ver -i ours_flat.json -k "trust/release/$k1.jwk" -O out ||
 		fail "$alg: jose rejects our flattened serialization"
 	same_payload "$alg ours flattened" out
-	ok "$alg: jose jws ver accepts our flattened JSON serialization"
+	pass "$alg: jose jws ver accepts our flattened JSON serialization"
 
 	# jose -> ours: flattened, the same as general with one signature, and two signers
 	jose jws sig -I payload -k "key_$k1.jwk" -s "{\"protected\":{\"kid\":\"$k1\"}}" \
@@ -83,14 +72,14 @@ check_alg() {
 	"$tool" verify trust release theirs_flat.json >out ||
 		fail "$alg: we reject jose's flattened serialization"
 	same_payload "$alg jose flattened" out
-	ok "$alg: we verify jose jws sig flattened JSON serialization"
+	pass "$alg: we verify jose jws sig flattened JSON serialization"
 
 	jq -c '{payload, signatures: [{protected, signature}]}' theirs_flat.json \
 		>theirs_general1.json
 	"$tool" verify trust release theirs_general1.json >out ||
 		fail "$alg: we reject jose's signature in general serialization"
 	same_payload "$alg jose general (1)" out
-	ok "$alg: we verify jose's signature in general JSON serialization"
+	pass "$alg: we verify jose's signature in general JSON serialization"
 
 	jose jws sig -I payload \
 		-k "key_$k1.jwk" -s "{\"protected\":{\"kid\":\"$k1\"}}" \
@@ -100,7 +89,7 @@ check_alg() {
 	"$tool" verify trust release theirs_general2.json >out ||
 		fail "$alg: we reject jose's two-signature general serialization"
 	same_payload "$alg jose general (2)" out
-	ok "$alg: we verify jose jws sig general JSON serialization with two signers"
+	pass "$alg: we verify jose jws sig general JSON serialization with two signers"
 
 	# Both sides must refuse a changed payload; ours must refuse the wrong role.
 	jq -c '.payload = "e30"' ours_flat.json >tampered.json
@@ -114,7 +103,7 @@ check_alg() {
 	if "$tool" verify trust orchestrator theirs_flat.json >/dev/null 2>&1; then
 		fail "$alg: we accept a release signature for the orchestrator role"
 	fi
-	ok "$alg: both refuse a replaced payload; a release key does not sign for orchestrator"
+	pass "$alg: both refuse a replaced payload; a release key does not sign for orchestrator"
 
 	rm -f trust/release/*.jwk
 }
@@ -126,4 +115,4 @@ if jose alg | grep -qx EdDSA && jose jwk gen -i '{"alg":"EdDSA"}' >/dev/null 2>&
 else
 	echo "# EdDSA: not supported by this jose build, not checked"
 fi
-echo "# $checks interoperability checks passed"
+fota_summary

@@ -8,6 +8,7 @@
 # Needs openssl and Debian's python3 with jwcrypto (/usr/bin/python3); exits 77 (skip) when
 # jwcrypto is missing. Prints every check; exits non-zero on the first mismatch.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
 	echo "usage: $0 FOTA_JWE_TOOL" >&2
@@ -21,20 +22,8 @@ if ! "$py" -c 'import jwcrypto' 2>/dev/null; then
 	exit 77
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+fota_tmpdir work
 cd "$work"
-checks=0
-
-ok() {
-	checks=$((checks + 1))
-	echo "ok $checks - $*"
-}
-
-fail() {
-	echo "FAIL - $*" >&2
-	exit 1
-}
 
 # The device's TLS key and a certificate for it; another device's key.
 openssl ecparam -name prime256v1 -genkey -noout -out dev-1.key 2>/dev/null
@@ -76,13 +65,13 @@ PY
 read -r got kid < <("$py" jwc.py decrypt dev-1.key ours.jwe)
 [ "$got" = "$cek" ] || fail "jwcrypto unwrapped $got from our JWE, expected $cek"
 [ "$kid" = dev-1 ] || fail "our JWE's kid is '$kid'"
-ok "our JWE, wrapped to the certificate, unwraps with jwcrypto to the same key (kid dev-1)"
+pass "our JWE, wrapped to the certificate, unwraps with jwcrypto to the same key (kid dev-1)"
 
 # jwcrypto -> ours.
 "$py" jwc.py encrypt dev-1.crt dev-1 "$cek" >theirs.jwe
 got=$("$tool" unwrap dev-1.key theirs.jwe)
 [ "$got" = "$cek" ] || fail "we unwrapped $got from jwcrypto's JWE, expected $cek"
-ok "jwcrypto's JWE unwraps with our code to the same key"
+pass "jwcrypto's JWE unwraps with our code to the same key"
 
 # Another device's key opens neither, with the reason a device reports.
 for f in ours.jwe theirs.jwe; do
@@ -94,6 +83,6 @@ for f in ours.jwe theirs.jwe; do
 		fail "jwcrypto unwrapped $f with dev-2's key"
 	fi
 done
-ok "another device's key unwraps neither JWE, ours or jwcrypto's: $(cat err)"
+pass "another device's key unwraps neither JWE, ours or jwcrypto's: $(cat err)"
 
-echo "all $checks JWE interoperability checks passed"
+fota_summary
