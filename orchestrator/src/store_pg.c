@@ -449,12 +449,14 @@ static fota_err pg_device_assignment_put(struct orch_store *base, const char *id
 					 const char *groups, uint64_t seq, int64_t published,
 					 int64_t expires, struct fota_error *err)
 {
-	char n[3][24];
-	const char *v[5] = {id, groups, num(n[0], (int64_t)seq), num(n[1], published),
-			    num(n[2], expires)};
+	struct pg_params pp;
+	struct orch_params pv = params(&pp);
 	long changed = 0;
-	fota_err rc = run(P(base), sql_dev_assigned, 5, v, err, "device assignment", &changed);
+	fota_err rc;
 
+	orch_params_assignment(&pv, id, groups, seq, published, expires);
+	rc = run(P(base), sql_dev_assigned, ORCH_ASSIGNMENT_NPARAMS, pp.v, err, "device assignment",
+		 &changed);
 	if (rc == FOTA_OK && changed == 0)
 		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
 	return rc;

@@ -232,6 +232,16 @@ void orch_params_device(struct orch_params *p, const struct orch_device *d)
 	text(p, 6, d->reported);
 }
 
+void orch_params_assignment(struct orch_params *p, const char *id, const char *groups, uint64_t seq,
+			    int64_t published, int64_t expires)
+{
+	text(p, 0, id);
+	text(p, 1, groups);
+	i64(p, 2, (int64_t)seq);
+	i64(p, 3, published);
+	i64(p, 4, expires);
+}
+
 void orch_params_campaign(struct orch_params *p, const struct orch_campaign *c)
 {
 	p->formatted[0] = '\0';

@@ -111,6 +111,11 @@ const char *orch_group_list_next(const char *p, char g[FOTA_MAX_SEGMENT_LEN + 1]
 
 /* Writers, ORCH_*_NCOLS parameters each. */
 void orch_params_device(struct orch_params *p, const struct orch_device *d);
+/* A published assignment: the device id (parameter 0, WHERE id = first parameter), then
+ * assigned_groups, assignment_seq, assignment_published, assignment_expires. */
+void orch_params_assignment(struct orch_params *p, const char *id, const char *groups, uint64_t seq,
+			    int64_t published, int64_t expires);
+#define ORCH_ASSIGNMENT_NPARAMS 5
 void orch_params_campaign(struct orch_params *p, const struct orch_campaign *c);
 void orch_params_stage(struct orch_params *p, const char *campaign, uint32_t idx,
 		       const struct orch_cstage *g);

@@ -527,15 +527,13 @@ static fota_err sq_device_assignment_put(struct orch_store *base, const char *id
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_dev_assigned, err);
+	struct orch_params pv;
 	fota_err rc;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
-	bind_text(st, 1, id);
-	bind_text(st, 2, groups);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
-	sqlite3_bind_int64(st, 4, published);
-	sqlite3_bind_int64(st, 5, expires);
+	pv = params(st);
+	orch_params_assignment(&pv, id, groups, seq, published, expires);
 	rc = step_done(s, st, err, "device assignment");
 	if (rc == FOTA_OK && sqlite3_changes(s->db) == 0)
 		rc = fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry", id);
