@@ -6,8 +6,8 @@
  *   delta_apply_rss DIR SIZE_MIB
  *
  * Writes a SIZE_MIB base image to DIR, a new image that differs from it by 4 KiB in every MiB
- * plus 64 KiB appended, and the zstd-compressed delta stream between them (records written
- * directly: the apply's memory does not depend on how the records were found). Then runs
+ * plus 64 KiB appended, and the delta payload between them (records given to the payload's
+ * writer directly: the apply's memory does not depend on how the records were found). Then runs
  * itself in a fresh process to apply it, which prints its RSS before the apply (idle), its
  * peak RSS (VmHWM) after, and the difference. Exit 0 only if the output is the new image.
  *
@@ -26,9 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <zstd.h>
-
 #include "decode.h"
+#include "delta_writer.h"
 #include "image_delta.h"
 #include "fota/digest.h"
 #include "fota/manifest.h"
@@ -36,12 +35,6 @@
 #define MIB (1024u * 1024u)
 #define CHANGE 4096u
 #define TAIL (64u * 1024u)
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void fill(uint8_t *p, size_t n, uint64_t *seed)
 {
@@ -57,73 +50,53 @@ static void die(const char *what)
 	exit(2);
 }
 
-/* Compresses what it is given into f as one zstd frame with an 8 MiB window at most. */
-struct zout {
-	ZSTD_CCtx *c;
-	FILE *f;
-	uint8_t buf[1 << 17];
-};
-
-static void zput(struct zout *z, const void *p, size_t n, ZSTD_EndDirective end)
+static void check(fota_err rc, const struct fota_error *err)
 {
-	ZSTD_inBuffer in = {p, n, 0};
-	size_t left;
-
-	do {
-		ZSTD_outBuffer out = {z->buf, sizeof(z->buf), 0};
-
-		left = ZSTD_compressStream2(z->c, &out, &in, end);
-		if (ZSTD_isError(left) || fwrite(z->buf, 1, out.pos, z->f) != out.pos)
-			die("zstd");
-	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	if (rc != FOTA_OK) {
+		fprintf(stderr, "delta_apply_rss: %s\n", err->msg);
+		exit(2);
+	}
 }
 
 static void make(const char *dir, uint64_t mib, uint8_t sha[FOTA_SHA256_LEN], uint64_t *new_size)
 {
 	char path[512];
-	uint8_t *base = malloc(MIB), *diff = calloc(1, MIB), rec[24], hdr[16];
+	uint8_t *base = malloc(MIB), *diff = calloc(1, MIB);
 	uint64_t seed = 1, seed2 = 2;
 	struct fota_sha256_ctx *h = fota_sha256_new();
-	struct zout *z = calloc(1, sizeof(*z));
-	FILE *bf;
+	struct orch_delta_writer *w = NULL;
+	struct fota_error err = {0};
+	FILE *bf, *df;
 
 	snprintf(path, sizeof(path), "%s/base.img", dir);
 	bf = fopen(path, "we");
 	snprintf(path, sizeof(path), "%s/delta.zst", dir);
-	z->f = fopen(path, "we");
-	z->c = ZSTD_createCCtx();
-	if (!base || !diff || !h || !bf || !z->f || !z->c)
+	df = fopen(path, "we");
+	if (!base || !diff || !h || !bf || !df)
 		die("setup");
-	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, 3);
-	ZSTD_CCtx_setParameter(z->c, ZSTD_c_windowLog, 23);
 	*new_size = mib * MIB + TAIL;
-	memcpy(hdr, "FOTADLT1", 8);
-	put64(hdr + 8, *new_size);
-	zput(z, hdr, sizeof(hdr), ZSTD_e_continue);
+	check(orch_delta_writer_new(df, *new_size, 3, &w, &err), &err);
 	for (uint64_t m = 0; m < mib; m++) {
 		fill(base, MIB, &seed);
 		if (fwrite(base, 1, MIB, bf) != MIB)
 			die("write base");
 		memset(diff, 0, MIB);
 		fill(diff + MIB / 2, CHANGE, &seed2);
-		put64(rec, MIB);
-		put64(rec + 8, m + 1 == mib ? TAIL : 0);
-		put64(rec + 16, 0);
-		zput(z, rec, sizeof(rec), ZSTD_e_continue);
-		zput(z, diff, MIB, ZSTD_e_continue);
+		check(orch_delta_writer_record(w, MIB, m + 1 == mib ? TAIL : 0, 0, &err), &err);
+		check(orch_delta_writer_diff(w, diff, MIB, &err), &err);
 		for (size_t i = 0; i < MIB; i++)
 			base[i] = (uint8_t)(base[i] + diff[i]);
 		fota_sha256_update(h, base, MIB);
 	}
 	fill(base, TAIL, &seed2);
-	zput(z, base, TAIL, ZSTD_e_end);
+	check(orch_delta_writer_extra(w, base, TAIL, &err), &err);
+	check(orch_delta_writer_finish(w, &err), &err);
+	orch_delta_writer_free(w);
 	fota_sha256_update(h, base, TAIL);
 	fota_sha256_final(h, sha);
-	if (fclose(bf) != 0 || fclose(z->f) != 0)
+	if (fclose(bf) != 0 || fclose(df) != 0)
 		die("close");
-	ZSTD_freeCCtx(z->c);
 	fota_sha256_free(h);
-	free(z);
 	free(base);
 	free(diff);
 }

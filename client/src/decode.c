@@ -88,6 +88,18 @@ fota_err decode_chain_for(const struct fota_manifest *m, const struct decode_bas
 	if (m->has_delta_base && base == NULL)
 		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
 				      "decode: a delta payload needs its base image");
+	if (m->has_delta_base) {
+		/* A delta payload compresses its own streams (fota/delta_format.h): one stage. */
+		if (m->compression != FOTA_COMPRESSION_ZSTD)
+			return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
+					      "decode: a delta payload's streams are zstd, not "
+					      "'%s': not supported by this agent",
+					      fota_compression_name(m->compression));
+		rc = decode_stage_delta_new(base->fd, base->size, &c->stages[c->n], err);
+		if (rc == FOTA_OK)
+			c->n++;
+		return rc;
+	}
 	switch (m->compression) {
 	case FOTA_COMPRESSION_NONE:
 		break;
@@ -100,11 +112,6 @@ fota_err decode_chain_for(const struct fota_manifest *m, const struct decode_bas
 		return fota_error_set(err, FOTA_ERR_INCOMPATIBLE,
 				      "decode: compression '%s' not supported by this agent",
 				      fota_compression_name(m->compression));
-	}
-	if (rc == FOTA_OK && m->has_delta_base) {
-		rc = decode_stage_delta_new(base->fd, base->size, &c->stages[c->n], err);
-		if (rc == FOTA_OK)
-			c->n++;
 	}
 	if (rc != FOTA_OK)
 		decode_chain_clear(c);

@@ -67,9 +67,10 @@ fota_err decode_base_open(const char *path, uint64_t size, const uint8_t sha256[
 			  struct decode_base *out, struct fota_error *err);
 void decode_base_close(struct decode_base *b);
 
-/* Builds the chain the manifest's payload needs (none for a plain image): decompression, then
- * for a delta (from_sha256) the delta stage over base. FOTA_ERR_INCOMPATIBLE when this agent
- * has no stage for it, or a delta comes without a base. */
+/* Builds the chain the manifest's payload needs (none for a plain image): decompression, or
+ * for a delta (from_sha256) the delta stage over base alone, which decompresses its own zstd
+ * streams. FOTA_ERR_INCOMPATIBLE when this agent has no stage for it, or a delta comes without
+ * a base or with a compression other than zstd. */
 fota_err decode_chain_for(const struct fota_manifest *m, const struct decode_base *base,
 			  struct decode_chain *c, struct fota_error *err);
 /* True when the payload is the image (no stage). */

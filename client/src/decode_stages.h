@@ -12,9 +12,10 @@ fota_err decode_stage_identity_new(struct decode_stage **out, struct fota_error 
  * 2^FOTA_ZSTD_MAX_WINDOW_LOG bytes: a larger one is FOTA_ERR_TOO_BIG, saying so. */
 fota_err decode_stage_zstd_new(struct decode_stage **out, struct fota_error *err);
 
-/* A delta stream (decode_delta.c) applied to the first base_size bytes of base_fd, read with
- * pread; the caller owns base_fd. Lengths and seeks outside the base or the new image are
- * FOTA_ERR_PARSE. */
+/* A delta payload (fota/delta_format.h, decode_delta.c) applied to the first base_size bytes of
+ * base_fd, read with pread; the caller owns base_fd. Lengths and seeks outside the base or the
+ * new image, and the first format, are FOTA_ERR_PARSE; a chunk or zstd window over the format's
+ * limits is FOTA_ERR_TOO_BIG. */
 fota_err decode_stage_delta_new(int base_fd, uint64_t base_size, struct decode_stage **out,
 				struct fota_error *err);
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bsdiff's algorithm over a libdivsufsort suffix array, writing one interleaved record stream. */
+/* bsdiff's algorithm over a libdivsufsort suffix array, its records written by delta_writer. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <divsufsort.h>
 
 #include "delta_make.h"
+#include "delta_writer.h"
 
 static size_t match_len(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -38,45 +39,32 @@ static size_t search(const saidx_t *sa, const uint8_t *old, size_t old_len, cons
 	}
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static fota_err record(FILE *out, const uint8_t *old, size_t old_pos, const uint8_t *new_,
-		       size_t new_pos, size_t diff, size_t extra, int64_t seek,
+static fota_err record(struct orch_delta_writer *w, const uint8_t *old, size_t old_pos,
+		       const uint8_t *new_, size_t new_pos, size_t diff, size_t extra, int64_t seek,
 		       struct fota_error *err)
 {
-	uint8_t ctrl[24], buf[4096];
+	uint8_t buf[4096];
+	fota_err rc = orch_delta_writer_record(w, diff, extra, seek, err);
 
-	put64(ctrl, diff);
-	put64(ctrl + 8, extra);
-	put64(ctrl + 16, (uint64_t)seek);
-	if (fwrite(ctrl, 1, sizeof(ctrl), out) != sizeof(ctrl))
-		goto fail;
-	for (size_t i = 0; i < diff;) {
+	for (size_t i = 0; rc == FOTA_OK && i < diff;) {
 		size_t n = diff - i < sizeof(buf) ? diff - i : sizeof(buf);
 
 		for (size_t k = 0; k < n; k++)
 			buf[k] = (uint8_t)(new_[new_pos + i + k] - old[old_pos + i + k]);
-		if (fwrite(buf, 1, n, out) != n)
-			goto fail;
+		rc = orch_delta_writer_diff(w, buf, n, err);
 		i += n;
 	}
-	if (extra && fwrite(new_ + new_pos + diff, 1, extra, out) != extra)
-		goto fail;
-	return FOTA_OK;
-fail:
-	return fota_error_set(err, FOTA_ERR_IO, "delta: write failed");
+	if (rc == FOTA_OK)
+		rc = orch_delta_writer_extra(w, new_ + new_pos + diff, extra, err);
+	return rc;
 }
 
 fota_err orch_delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_, size_t new_len,
-			 FILE *out, struct fota_error *err)
+			 int level, FILE *out, struct fota_error *err)
 {
 	size_t scan = 0, len = 0, pos = 0, last_scan = 0, last_pos = 0;
 	int64_t last_offset = 0;
-	uint8_t hdr[16];
+	struct orch_delta_writer *w = NULL;
 	saidx_t *sa;
 	fota_err rc = FOTA_OK;
 
@@ -90,12 +78,7 @@ fota_err orch_delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_
 		free(sa);
 		return fota_error_set(err, FOTA_ERR_NOMEM, "delta: suffix sort failed");
 	}
-	memcpy(hdr, "FOTADLT1", 8);
-	put64(hdr + 8, new_len);
-	if (fwrite(hdr, 1, sizeof(hdr), out) != sizeof(hdr)) {
-		free(sa);
-		return fota_error_set(err, FOTA_ERR_IO, "delta: write failed");
-	}
+	rc = orch_delta_writer_new(out, new_len, level, &w, err);
 	while (scan < new_len && rc == FOTA_OK) {
 		size_t old_score = 0, scsc;
 
@@ -155,7 +138,7 @@ fota_err orch_delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_
 				lenf += lens - overlap;
 				lenb -= lens;
 			}
-			rc = record(out, old, last_pos, new_, last_scan, lenf,
+			rc = record(w, old, last_pos, new_, last_scan, lenf,
 				    (scan - lenb) - (last_scan + lenf),
 				    (int64_t)(pos - lenb) - (int64_t)(last_pos + lenf), err);
 			last_scan = scan - lenb;
@@ -163,6 +146,9 @@ fota_err orch_delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_
 			last_offset = (int64_t)pos - (int64_t)scan;
 		}
 	}
+	if (rc == FOTA_OK)
+		rc = orch_delta_writer_finish(w, err);
+	orch_delta_writer_free(w);
 	free(sa);
 	return rc;
 }

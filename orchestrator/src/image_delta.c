@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `image add --delta-from`: base image from the store, delta stream, zstd payload. */
+/* `image add --delta-from`: base image from the store, delta payload (zstd streams inside). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "fota/digest.h"
 
 #include "delta_make.h"
-#include "image_compress.h"
 #include "image_delta.h"
 #include "image_store.h"
 
@@ -78,33 +78,34 @@ static fota_err load_base(const struct orch_image *img, uint8_t **out, size_t *l
 	return FOTA_OK;
 }
 
-/* The delta payload from old to new_file into dst; fills d but for size, sha256 and table. */
+/* The delta payload from old to new_file into dst (a new file, mode 0600); fills d but for
+ * size, sha256 and table. */
 static fota_err make_payload(const uint8_t *old, size_t old_len, const char *new_file,
 			     const char *dst, struct fota_manifest_delta *d, struct fota_error *err)
 {
 	uint8_t *new_ = NULL;
 	size_t new_len = 0;
-	char raw[PATH_MAX + 8];
-	uint8_t unused[FOTA_SHA256_LEN];
-	uint64_t raw_size = 0;
 	FILE *f;
+	int fd;
 	fota_err rc = fota_read_file(new_file, (size_t)ORCH_DELTA_MAX_BASE, &new_, &new_len, err);
 
 	if (rc != FOTA_OK)
 		return rc;
-	snprintf(raw, sizeof(raw), "%s.raw", dst);
-	unlink(raw);
-	f = fopen(raw, "wxe");
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "we") : NULL;
 	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		free(new_);
-		return fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot create %s", raw);
+		return fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot create %s", dst);
 	}
-	rc = orch_delta_make(old, old_len, new_, new_len, f, err);
+	rc = orch_delta_make(old, old_len, new_, new_len, ORCH_DELTA_ZSTD_LEVEL, f, err);
+	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == FOTA_OK)
+		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot write %s", dst);
 	if (fclose(f) != 0 && rc == FOTA_OK)
-		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot write %s", raw);
-	if (rc == FOTA_OK)
-		rc = orch_compress_zstd(raw, dst, ORCH_DELTA_ZSTD_LEVEL, &raw_size, unused, err);
-	unlink(raw);
+		rc = fota_error_set(err, FOTA_ERR_IO, "--delta-from: cannot write %s", dst);
+	if (rc != FOTA_OK)
+		unlink(dst);
 	free(new_);
 	if (rc != FOTA_OK)
 		return rc;
