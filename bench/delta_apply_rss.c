@@ -3,13 +3,15 @@
  * Peak memory of applying a delta payload, through the agent's own decode chain
  * (decode_base_open, decode_chain_for on a delta view, decode_chain_run into a file).
  *
- *   delta_apply_rss DIR SIZE_MIB
+ *   delta_apply_rss DIR SIZE_MIB [incompressible]
  *
  * Writes a SIZE_MIB base image to DIR, a new image that differs from it by 4 KiB in every MiB
  * plus 64 KiB appended, and the delta payload between them (records given to the payload's
  * writer directly: the apply's memory does not depend on how the records were found). Then runs
  * itself in a fresh process to apply it, which prints its RSS before the apply (idle), its
  * peak RSS (VmHWM) after, and the difference. Exit 0 only if the output is the new image.
+ * With "incompressible", every diff byte is random and 16 MiB of random bytes are appended:
+ * full diff chunks and every stream's window filled, the most a delta makes the apply hold.
  *
  *   delta_apply_rss diff BASE NEW DELTA
  *   delta_apply_rss patch BASE DELTA OUT NEW_SIZE NEW_SHA256
@@ -19,6 +21,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,8 @@
 #define MIB (1024u * 1024u)
 #define CHANGE 4096u
 #define TAIL (64u * 1024u)
+/* The incompressible case's new tail: longer than any stream's window. */
+#define WORST_TAIL (16u * MIB)
 
 static void fill(uint8_t *p, size_t n, uint64_t *seed)
 {
@@ -58,7 +63,8 @@ static void check(fota_err rc, const struct fota_error *err)
 	}
 }
 
-static void make(const char *dir, uint64_t mib, uint8_t sha[FOTA_SHA256_LEN], uint64_t *new_size)
+static void make(const char *dir, uint64_t mib, bool worst, uint8_t sha[FOTA_SHA256_LEN],
+		 uint64_t *new_size)
 {
 	char path[512];
 	uint8_t *base = malloc(MIB), *diff = calloc(1, MIB);
@@ -74,25 +80,32 @@ static void make(const char *dir, uint64_t mib, uint8_t sha[FOTA_SHA256_LEN], ui
 	df = fopen(path, "we");
 	if (!base || !diff || !h || !bf || !df)
 		die("setup");
-	*new_size = mib * MIB + TAIL;
+	uint64_t tail = worst ? WORST_TAIL : TAIL;
+
+	*new_size = mib * MIB + tail;
 	check(orch_delta_writer_new(df, *new_size, 3, &w, &err), &err);
 	for (uint64_t m = 0; m < mib; m++) {
 		fill(base, MIB, &seed);
 		if (fwrite(base, 1, MIB, bf) != MIB)
 			die("write base");
 		memset(diff, 0, MIB);
-		fill(diff + MIB / 2, CHANGE, &seed2);
-		check(orch_delta_writer_record(w, MIB, m + 1 == mib ? TAIL : 0, 0, &err), &err);
+		if (worst)
+			fill(diff, MIB, &seed2);
+		else
+			fill(diff + MIB / 2, CHANGE, &seed2);
+		check(orch_delta_writer_record(w, MIB, m + 1 == mib ? tail : 0, 0, &err), &err);
 		check(orch_delta_writer_diff(w, diff, MIB, &err), &err);
 		for (size_t i = 0; i < MIB; i++)
 			base[i] = (uint8_t)(base[i] + diff[i]);
 		fota_sha256_update(h, base, MIB);
 	}
-	fill(base, TAIL, &seed2);
-	check(orch_delta_writer_extra(w, base, TAIL, &err), &err);
+	for (uint64_t left = tail; left > 0; left -= TAIL) {
+		fill(base, TAIL, &seed2);
+		check(orch_delta_writer_extra(w, base, TAIL, &err), &err);
+		fota_sha256_update(h, base, TAIL);
+	}
 	check(orch_delta_writer_finish(w, &err), &err);
 	orch_delta_writer_free(w);
-	fota_sha256_update(h, base, TAIL);
 	fota_sha256_final(h, sha);
 	if (fclose(bf) != 0 || fclose(df) != 0)
 		die("close");
@@ -214,14 +227,15 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "apply") == 0)
 		return apply(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
 			     argv[5]);
-	if (argc != 3 || (mib = strtoull(argv[2], NULL, 10)) == 0) {
+	if ((argc != 3 && (argc != 4 || strcmp(argv[3], "incompressible") != 0)) ||
+	    (mib = strtoull(argv[2], NULL, 10)) == 0) {
 		fprintf(stderr,
-			"usage: delta_apply_rss DIR SIZE_MIB\n"
+			"usage: delta_apply_rss DIR SIZE_MIB [incompressible]\n"
 			"       delta_apply_rss diff BASE NEW DELTA\n"
 			"       delta_apply_rss patch BASE DELTA OUT NEW_SIZE NEW_SHA256\n");
 		return 2;
 	}
-	make(argv[1], mib, sha, &new_size);
+	make(argv[1], mib, argc == 4, sha, &new_size);
 	fota_hex_encode(sha, FOTA_SHA256_LEN, hex);
 	snprintf(bs, sizeof(bs), "%" PRIu64, mib * MIB);
 	snprintf(ns, sizeof(ns), "%" PRIu64, new_size);
