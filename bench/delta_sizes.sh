@@ -4,13 +4,15 @@
 # `image add --delta-from` stores) against bsdiff, `zstd -19 --long --patch-from`,
 # `xdelta3 -9` and the full image at `zstd -19`, with each tool's apply time and peak RSS.
 #
-# Usage: bench/delta_sizes.sh [--pairs "libssl3 openssl systemd"] [--keep DIR] [--payloads-to OUT]
+# Usage: bench/delta_sizes.sh [--pairs "libssl3 openssl systemd python3.11-minimal git"] [--keep DIR]
+#                              [--payloads-to OUT]
 # Each pair is the two newest versions of a package in the configured apt sources (apt-cache
 # madison), fetched with apt-get download; its payloads are uncompressed tars of files the
 # package installs (dpkg-deb --fsys-tarfile), re-packed in name order with fixed owners and
 # times so that only the files' content differs:
 #   PACKAGE  the whole package, e.g. libssl3 (libssl.so.3, libcrypto.so.3, engines), openssl
-#            (the CLI), systemd (binaries, units, libsystemd-shared)
+#            (the CLI), systemd (binaries, units, libsystemd-shared), python3.11-minimal (the
+#            interpreter), git (44 MiB: bsdiff alone takes about 10 minutes on 2 loaded CPUs)
 #   kernel   linux-image-*-amd64 of the two newest linux-image-amd64: vmlinuz and the
 #            modules under kernel/drivers/net (83 MiB: bsdiff alone takes over 10 minutes
 #            on 2 loaded CPUs, so it is not in the default list)
@@ -25,7 +27,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 FOTA_SRC=${FOTA_SRC:-$(cd "$BENCH_DIR/.." && pwd)}
 FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build}
-PAIRS="libssl3 openssl systemd"
+PAIRS="libssl3 openssl systemd python3.11-minimal git"
 CACHE=${TMPDIR:-/tmp}/fota-delta-sizes
 PAYLOADS_TO=""
 while [ $# -gt 0 ]; do
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
 	--pairs) PAIRS=$2; shift 2 ;;
 	--keep) CACHE=$2; shift 2 ;;
 	--payloads-to) PAYLOADS_TO=$2; shift 2 ;;
-	-h | --help) sed -n '4,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '4,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "delta_sizes.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
