@@ -9,10 +9,21 @@
 #  - the orchestrator, whose processes share one certificate, gets a listener of its own
 #    (8884) without that rule, so each of its connections keeps its own client id. Expose 8884
 #    only where the orchestrator runs: a device that reaches it could choose its client id.
+# The plugin is looked up at run time where Debian installs it for the machine's architecture
+# (/usr/lib/<multiarch>/), so the same script serves amd64, arm64 and armhf images.
 set -eu
 conf=$1
-sed -e 's|^acl_file /mosquitto/config/acl$|plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\
-plugin_opt_config_file /mosquitto/data/dynamic-security.json|' \
+plugin=""
+for p in /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so; do
+	[ -f "$p" ] && plugin=$p && break
+done
+[ -n "$plugin" ] || {
+	echo "dynsec-conf.sh: mosquitto_dynamic_security.so not found under /usr/lib" \
+		"(Mosquitto 2.x's dynamic-security plugin)" >&2
+	exit 1
+}
+sed -e "s|^acl_file /mosquitto/config/acl\$|plugin $plugin\\
+plugin_opt_config_file /mosquitto/data/dynamic-security.json|" \
 	-e 's|^use_identity_as_username true$|use_identity_as_username true\
 use_username_as_clientid true|' "$conf"
 cat <<'CONF'

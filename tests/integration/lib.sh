@@ -254,18 +254,17 @@ fota__free_port() {
 # FOTA_BROKER_ACCESS=dynsec, the dynamic-security variant (docker/mosquitto/dynsec-conf.sh):
 # the orchestrator then has a listener of its own on FOTA_BROKER_ORCH_PORT.
 fota_broker_config() {
-	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto" conf plugin
+	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto" conf
 	mkdir -p "$dir/data"
 	conf=$src/mosquitto.conf
 	if [ "${FOTA_BROKER_ACCESS:-acl_file}" = dynsec ]; then
 		FOTA_BROKER_ORCH_PORT=$(fota__free_port) || fail "no free loopback port"
 		export FOTA_BROKER_ORCH_PORT
-		plugin=$(find /usr/lib -name mosquitto_dynamic_security.so 2>/dev/null | head -1)
-		[ -n "$plugin" ] || fail "FOTA_BROKER_ACCESS=dynsec: mosquitto_dynamic_security.so not found"
-		sh "$src/dynsec-conf.sh" "$src/mosquitto.conf" |
-			sed -e "s|^plugin /usr/lib/.*/mosquitto_dynamic_security.so\$|plugin $plugin|" \
-				-e "s|^listener 8884\$|listener $FOTA_BROKER_ORCH_PORT $FOTA_BROKER_BIND|" \
-				>"$dir/dynsec.conf"
+		# (It finds the plugin as in the broker image: /usr/lib/<multiarch>/.)
+		sh "$src/dynsec-conf.sh" "$src/mosquitto.conf" >"$dir/dynsec.conf.in" ||
+			fail "FOTA_BROKER_ACCESS=dynsec: docker/mosquitto/dynsec-conf.sh failed (above)"
+		sed -e "s|^listener 8884\$|listener $FOTA_BROKER_ORCH_PORT $FOTA_BROKER_BIND|" \
+			"$dir/dynsec.conf.in" >"$dir/dynsec.conf"
 		cp "$src/dynamic-security.json" "$dir/data/dynamic-security.json"
 		conf=$dir/dynsec.conf
 	fi
