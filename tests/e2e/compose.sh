@@ -3,8 +3,9 @@
 # End to end through docker/compose.yaml: build, bring the stack up, publish a real signed update
 # to the gateways' group, wait for every gateway's final state, check each installed image
 # byte for byte, check that Prometheus scrapes the orchestrator (target up, the confirmed
-# gateways in a fota metric) and that the published dashboard port answers only with a client
-# certificate, print a summary, and tear everything down (also on failure).
+# gateways in a fota metric), that the published dashboard port answers only with a client
+# certificate and that the broker enforces group membership (a gateway's certificate is refused
+# another group's topics), print a summary, and tear everything down (also on failure).
 #
 # Usage: tests/e2e/compose.sh [--wrong-ca] [--postgresql] [--mib N] [--timeout S] [--keep]
 #   --wrong-ca   add docker/compose.wrong-ca.yaml: a gateway with a certificate from an untrusted
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) sed -n '7,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '10,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ -n "$timeout_s" ] || { [ "$wrong_ca" = 1 ] && timeout_s=90 || timeout_s=300; }
@@ -298,6 +299,34 @@ for d in "${devices[@]}"; do
 		"$verdict"
 done
 
+# Group membership is the broker's (dynamic security): with gw-1's certificate, from inside the
+# broker container (MQTT stays on the compose network), the broker hands out its group's
+# retained directive and refuses another group's topics (MQTT 3.1.1 SUBACK 0x80, which
+# mosquitto_sub reports). Run last: the client id is the certificate CN, so each probe takes
+# over gw-1's session for a moment.
+# broker_sub TOPIC ARGS...: mosquitto_sub's output as gw-1, exit status ignored.
+broker_sub() {
+	local topic=$1
+	shift
+	"$ENGINE" exec "$(cid mosquitto)" timeout 15 mosquitto_sub -h mosquitto -p 8883 -V mqttv311 \
+		--cafile /pki/ca.crt --cert /pki/devices/gw-1.crt --key /pki/devices/gw-1.key \
+		-t "$topic" "$@" 2>&1 || true
+}
+enforcement_check() {
+	local own other
+	own=$(broker_sub fota/v1/groups/fleet/directive -C 1 -W 10)
+	other=$(broker_sub 'fota/v1/groups/lab/#' -W 5)
+	if [ -z "$own" ] || grep -q "denied" <<<"$own"; then
+		enforcement="gw-1 did not get its own group's directive: ${own:-nothing}"
+	elif ! grep -q "All subscription requests were denied" <<<"$other"; then
+		enforcement="the broker did not refuse gw-1 group lab's topics: ${other:-no SUBACK 0x80}"
+	else
+		enforcement=""
+		echo "   broker: gw-1 reads fleet's directive and is refused fota/v1/groups/lab/# (SUBACK 0x80)"
+	fi
+}
+step enforcement enforcement_check
+
 # A wrong-CA device must have been refused by the broker, not failed for another reason.
 refusal=""
 if [ "$wrong_ca" = 1 ]; then
@@ -328,10 +357,14 @@ if [ "$postgresql" = 1 ]; then
 fi
 
 echo
-echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s"
+echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s, group check ${phase[enforcement]} s"
 echo "failed devices: ${failed[*]:-none}; expected to fail: ${expect_fail[*]:-none}"
 if [ "${failed[*]:-}" != "${expect_fail[*]:-}" ]; then
 	echo "compose e2e FAILED: the failed devices are not the expected ones"
+	exit 1
+fi
+if [ -n "$enforcement" ]; then
+	echo "compose e2e FAILED: $enforcement"
 	exit 1
 fi
 if [ -n "$store_check" ]; then
