@@ -1235,15 +1235,12 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 	gap = a->job.xfer ? repair_gap_ms(&a->job.gap) : a->cfg->gap_ms;
 	/* Before the broadcast's first frame every chunk it brings would be fetched twice: wait
 	 * for it, until its start is overdue. */
-	if (a->job.xfer && a->job.bcast_next == 0 &&
-	    now - a->job.table_ms < REPAIR_GAP_BROADCAST_START * (int64_t)a->cfg->gap_ms)
+	if (a->job.xfer &&
+	    repair_gap_await_broadcast(&a->job.gap, a->job.bcast_next, a->job.table_ms, now))
 		return false;
 	/* While a broadcast is still under way, chunks above the highest one seen are on their
-	 * way, queued in the broker or the link; asking for them would fetch them twice. A
-	 * broadcast that fell silent is over (or dead): then ask for everything. */
-	limit = UINT32_MAX;
-	if (a->job.bcast_next > 0 && now - a->job.last_bcast_ms < REPAIR_GAP_BROADCAST_OVER * gap)
-		limit = a->job.bcast_next;
+	 * way; a broadcast that fell silent is over (or dead): then ask for everything. */
+	limit = repair_gap_limit(&a->job.gap, a->job.bcast_next, a->job.last_bcast_ms, now);
 	if (head) {
 		a->job.head_asked = true;
 		limit = a->job.bcast_head;
@@ -1255,7 +1252,7 @@ static bool next_request(struct agent *a, int64_t now, char **json)
 		return false;
 	/* Ask only when no new chunk came for a gap: while they flow, the broadcast or an
 	 * answer is still arriving, and asking would fetch chunks twice. Back off on retries. */
-	backoff = gap << (a->job.retries < 5 ? a->job.retries : 5);
+	backoff = repair_gap_backoff_ms((uint32_t)gap, a->job.retries);
 	if (now - a->job.last_new_chunk_ms < gap || now - a->job.last_request_ms < backoff ||
 	    now - a->job.started_ms < (int64_t)a->cfg->gap_ms)
 		return false;

@@ -48,3 +48,25 @@ uint32_t repair_gap_ms(const struct repair_gap *g)
 		gap = g->floor_ms;
 	return (uint32_t)(gap > cap ? cap : gap);
 }
+
+bool repair_gap_await_broadcast(const struct repair_gap *g, uint32_t bcast_next, int64_t table_ms,
+				int64_t now_ms)
+{
+	return bcast_next == 0 &&
+	       now_ms - table_ms < REPAIR_GAP_BROADCAST_START * (int64_t)g->floor_ms;
+}
+
+uint32_t repair_gap_limit(const struct repair_gap *g, uint32_t bcast_next, int64_t last_bcast_ms,
+			  int64_t now_ms)
+{
+	if (bcast_next > 0 &&
+	    now_ms - last_bcast_ms < REPAIR_GAP_BROADCAST_OVER * (int64_t)repair_gap_ms(g))
+		return bcast_next;
+	return UINT32_MAX;
+}
+
+int64_t repair_gap_backoff_ms(uint32_t gap_ms, unsigned retries)
+{
+	return (int64_t)gap_ms << (retries < REPAIR_GAP_BACKOFF_SHIFTS ? retries
+								       : REPAIR_GAP_BACKOFF_SHIFTS);
+}

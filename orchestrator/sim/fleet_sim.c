@@ -30,8 +30,6 @@
 
 /* Chunks asked for per repair request: the device's window. */
 #define SIM_WINDOW 32u
-/* A request with no new chunk for this long is sent again. */
-#define SIM_RETRY_MS 2000
 /* The floor of the repair gap (the agent's default gap_ms): the agent's rules of repair_gap.h
  * then decide when a device asks, so that a broadcast slowed down by a loaded broker is waited
  * for instead of fetched twice. */
@@ -119,6 +117,7 @@ struct device {
 	int64_t link_start_ms; /* --chunk-delay-ms: the slow link's current period */
 	uint32_t link_taken;   /* broadcast chunks it carried in that period */
 	uint32_t req_present, req_asked;
+	unsigned retries; /* requests since the last new chunk: the agent's backoff */
 	int install_step;
 	char will[FOTA_MAX_STATUS_BYTES];
 	/* What it runs and reports. */
@@ -485,6 +484,7 @@ static void handle_directive(struct sim *sim, struct device *d, const uint8_t *j
 		d->job_seq = dir->directive_seq;
 		d->phase = PH_DOWNLOADING;
 		d->last_req_ms = 0;
+		d->retries = 0;
 		d->last_bcast_ms = 0;
 		d->bcast_next = 0;
 		d->last_new_ms = fota_time_mono_ms();
@@ -548,6 +548,7 @@ static bool request_missing(struct sim *sim, struct device *d, int64_t now, uint
 		free(json);
 	d->req_present = d->n_present;
 	d->req_asked = asked;
+	d->retries++;
 	repair_gap_break(&d->gap); /* the answer's first interval is the round trip */
 	return true;
 }
@@ -588,19 +589,16 @@ static void step(struct sim *sim, struct device *d)
 			 * it is under way, the chunks above the highest one it brought are on
 			 * their way, and nothing is asked while chunks still come. */
 			int64_t gap = repair_gap_ms(&d->gap);
-			uint32_t limit = UINT32_MAX;
+			uint32_t limit =
+			    repair_gap_limit(&d->gap, d->bcast_next, d->last_bcast_ms, now);
 
-			if (d->bcast_next > 0 &&
-			    now - d->last_bcast_ms < REPAIR_GAP_BROADCAST_OVER * gap)
-				limit = d->bcast_next;
 			if (d->have_table &&
-			    ((d->bcast_next == 0 &&
-			      now - d->table_ms < REPAIR_GAP_BROADCAST_START * SIM_GAP_MS) ||
+			    (repair_gap_await_broadcast(&d->gap, d->bcast_next, d->table_ms, now) ||
 			     now - d->last_new_ms < gap)) {
 				/* retry timer starts when the chunks stop */
 			} else if (d->last_req_ms == 0 ||
 				   now - d->last_req_ms >=
-				       (gap > SIM_RETRY_MS ? gap : SIM_RETRY_MS) ||
+				       repair_gap_backoff_ms((uint32_t)gap, d->retries) ||
 				   (d->have_table &&
 				    d->n_present - d->req_present >= d->req_asked &&
 				    now - d->last_req_ms >= sim->chunk_delay_ms)) {
@@ -695,6 +693,7 @@ static void on_frame(struct device *d, const uint8_t *p, size_t len, bool broadc
 			d->present[f.index] = 1;
 			d->n_present++;
 			d->last_new_ms = now;
+			d->retries = 0;
 		}
 	}
 out:

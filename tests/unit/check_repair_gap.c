@@ -95,6 +95,44 @@ START_TEST(test_stopped_stream_is_not_a_sample)
 }
 END_TEST
 
+START_TEST(test_await_broadcast_until_its_start_is_overdue)
+{
+	struct repair_gap g;
+	int64_t table = 10000, overdue = table + REPAIR_GAP_BROADCAST_START * 1000;
+
+	repair_gap_init(&g, 1000);
+	ck_assert(repair_gap_await_broadcast(&g, 0, table, table));
+	ck_assert(repair_gap_await_broadcast(&g, 0, table, overdue - 1));
+	ck_assert(!repair_gap_await_broadcast(&g, 0, table, overdue));
+	/* Its first frame came: no more waiting for the start. */
+	ck_assert(!repair_gap_await_broadcast(&g, 1, table, table + 1));
+}
+END_TEST
+
+START_TEST(test_limit_while_the_broadcast_runs)
+{
+	struct repair_gap g;
+	int64_t last = 50000, over = last + REPAIR_GAP_BROADCAST_OVER * 1000;
+
+	repair_gap_init(&g, 1000);
+	ck_assert_uint_eq(repair_gap_limit(&g, 0, 0, last), UINT32_MAX); /* none seen */
+	ck_assert_uint_eq(repair_gap_limit(&g, 7, last, last + 1), 7);
+	ck_assert_uint_eq(repair_gap_limit(&g, 7, last, over - 1), 7);
+	/* Silent for REPAIR_GAP_BROADCAST_OVER gaps: over, everything may be asked for. */
+	ck_assert_uint_eq(repair_gap_limit(&g, 7, last, over), UINT32_MAX);
+}
+END_TEST
+
+START_TEST(test_backoff_doubles_up_to_its_cap)
+{
+	ck_assert_int_eq(repair_gap_backoff_ms(1000, 0), 1000);
+	ck_assert_int_eq(repair_gap_backoff_ms(1000, 1), 2000);
+	ck_assert_int_eq(repair_gap_backoff_ms(1000, 3), 8000);
+	ck_assert_int_eq(repair_gap_backoff_ms(1000, REPAIR_GAP_BACKOFF_SHIFTS), 32000);
+	ck_assert_int_eq(repair_gap_backoff_ms(1000, 1000), 32000);
+}
+END_TEST
+
 START_TEST(test_gap_is_capped)
 {
 	static const int64_t crawl[] = {50000, 5000};
@@ -121,6 +159,9 @@ static Suite *repair_gap_suite(void)
 	tcase_add_test(tc, test_break_is_not_a_sample);
 	tcase_add_test(tc, test_stopped_stream_is_not_a_sample);
 	tcase_add_test(tc, test_gap_is_capped);
+	tcase_add_test(tc, test_await_broadcast_until_its_start_is_overdue);
+	tcase_add_test(tc, test_limit_while_the_broadcast_runs);
+	tcase_add_test(tc, test_backoff_doubles_up_to_its_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -40,4 +40,27 @@ void repair_gap_break(struct repair_gap *g);
 /* max(floor, mean + 4 x deviation), at most max(floor, REPAIR_GAP_MAX_MS). */
 uint32_t repair_gap_ms(const struct repair_gap *g);
 
+/* When a device may ask, as the agent and the fleet simulator both decide it. bcast_next is one
+ * above the highest chunk the broadcast it follows brought (0: none yet), last_bcast_ms when its
+ * last frame came, table_ms when the image's chunk table opened (its broadcast is due from
+ * then). */
+
+/* True while the device waits for its broadcast's first frame: before it, every chunk the
+ * broadcast brings would be fetched twice. Until REPAIR_GAP_BROADCAST_START floors after the
+ * table; then the start is overdue and the device repairs. */
+bool repair_gap_await_broadcast(const struct repair_gap *g, uint32_t bcast_next, int64_t table_ms,
+				int64_t now_ms);
+/* How long after its previous request a device asks again when that one brought no new chunk:
+ * gap_ms doubled per such request (retries), up to 2^REPAIR_GAP_BACKOFF_SHIFTS x gap_ms. A
+ * request that brings nothing (lost, or cut because the broadcast brings the chunks) is not
+ * repeated at the pace of the gap while the device waits. */
+#define REPAIR_GAP_BACKOFF_SHIFTS 5
+int64_t repair_gap_backoff_ms(uint32_t gap_ms, unsigned retries);
+/* What a request may ask for lies below this. While the broadcast is under way (a frame came
+ * within REPAIR_GAP_BROADCAST_OVER repair gaps) the chunks above the highest one it brought are
+ * on their way, queued in the broker or the link: bcast_next. Otherwise UINT32_MAX: a broadcast
+ * that fell silent is over (or dead), and everything missing may be asked for. */
+uint32_t repair_gap_limit(const struct repair_gap *g, uint32_t bcast_next, int64_t last_bcast_ms,
+			  int64_t now_ms);
+
 #endif
