@@ -153,3 +153,25 @@ uint32_t fota_request_total_chunks(const struct fota_request *r)
 		total += r->ranges[i].count;
 	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
+
+uint32_t fota_request_clip(struct fota_request *r, uint32_t limit)
+{
+	uint64_t dropped = 0;
+	size_t i, kept = 0;
+
+	for (i = 0; i < r->n_ranges && i < FOTA_MAX_REQUEST_RANGES; i++) {
+		struct fota_range rg = r->ranges[i];
+
+		if (rg.first >= limit) {
+			dropped += rg.count;
+			continue;
+		}
+		if (rg.count > limit - rg.first) {
+			dropped += rg.count - (limit - rg.first);
+			rg.count = limit - rg.first;
+		}
+		r->ranges[kept++] = rg;
+	}
+	r->n_ranges = kept;
+	return dropped > UINT32_MAX ? UINT32_MAX : (uint32_t)dropped;
+}

@@ -146,6 +146,25 @@ START_TEST(test_byte_limit_and_struct)
 }
 END_TEST
 
+START_TEST(test_clip_keeps_what_lies_below)
+{
+	struct fota_request r = {
+	    .want_table = true, .ranges = {{0, 4}, {6, 4}, {12, 2}, {20, 1}}, .n_ranges = 4};
+
+	ck_assert_uint_eq(fota_request_clip(&r, 8), 2 + 2 + 1);
+	ck_assert_uint_eq(r.n_ranges, 2);
+	ck_assert_uint_eq(r.ranges[0].first, 0);
+	ck_assert_uint_eq(r.ranges[0].count, 4);
+	ck_assert_uint_eq(r.ranges[1].first, 6);
+	ck_assert_uint_eq(r.ranges[1].count, 2);
+	ck_assert(r.want_table);
+	ck_assert_uint_eq(fota_request_clip(&r, UINT32_MAX), 0);
+	ck_assert_uint_eq(r.n_ranges, 2);
+	ck_assert_uint_eq(fota_request_clip(&r, 0), 6);
+	ck_assert_uint_eq(r.n_ranges, 0);
+}
+END_TEST
+
 static Suite *request_suite(void)
 {
 	Suite *s = suite_create("request");
@@ -155,6 +174,7 @@ static Suite *request_suite(void)
 	tcase_add_loop_test(tc, test_cases, 0, TU_N(cases));
 	tcase_add_test(tc, test_range_count_limit);
 	tcase_add_test(tc, test_byte_limit_and_struct);
+	tcase_add_test(tc, test_clip_keeps_what_lies_below);
 	suite_add_tcase(s, tc);
 	return s;
 }

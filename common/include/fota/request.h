@@ -30,5 +30,8 @@ fota_err fota_request_to_json(const struct fota_request *r, char **out, struct f
 fota_err fota_request_parse(const uint8_t *json, size_t len, struct fota_request *out,
 			    struct fota_error *err);
 uint32_t fota_request_total_chunks(const struct fota_request *r);
+/* Drops the chunks from `limit` on (a range across it is cut, ranges beyond it removed) and
+ * returns how many were dropped. The table wish stays. */
+uint32_t fota_request_clip(struct fota_request *r, uint32_t limit);
 
 #endif
