@@ -393,6 +393,26 @@ size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadca
 	return n;
 }
 
+bool orch_broadcaster_ahead(struct orch_broadcaster *b, const char *group, const char *image_id,
+			    uint32_t *next)
+{
+	struct fota_mqtt_tally t = {0};
+	const struct job *j;
+	bool ahead;
+
+	pthread_mutex_lock(&b->lock);
+	j = find(b, group, image_id);
+	ahead = j && !__atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE);
+	if (ahead) {
+		if (j->phase == ORCH_BCAST_RUNNING)
+			fota_mqtt_tally_get(b->pub->mqtt, &j->tally, &t);
+		/* Acknowledged in order (MQTT 3.1.1, 4.6), as in orch_broadcaster_progress. */
+		*next = j->first + (uint32_t)t.acked;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return ahead;
+}
+
 void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign)
 {
 	size_t i;

@@ -114,6 +114,12 @@ enum orch_bcast_action orch_broadcaster_resume(struct orch_broadcaster *b, const
 size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadcast_progress *out,
 				 size_t max);
 
+/* Whether a broadcast of image_id to group is queued or running (and not told to stop), and if
+ * so *next: the first chunk the broker has not acknowledged yet. Every chunk from *next on
+ * still goes to each connected member of the group. */
+bool orch_broadcaster_ahead(struct orch_broadcaster *b, const char *group, const char *image_id,
+			    uint32_t *next);
+
 /* Drops queued broadcasts of the campaign and stops its running one before the next chunk. */
 void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign);
 
