@@ -183,6 +183,26 @@ struct orch_daemon *orch_daemon_new(const struct orch_config *cfg,
 }
 
 /* The state directory, its lock, the events log and the store: everything on disk. */
+/* The repair server's question (orch_repair_ahead_fn): whether a broadcast of the image to one
+ * of the groups the device last reported still runs, and from which chunk on it brings them
+ * all. A device not heard yet, or that reports no groups, gets every chunk it asks for. */
+static uint32_t broadcast_ahead(void *ctx, const char *device,
+				const uint8_t image_id[FOTA_IMAGE_ID_LEN])
+{
+	struct orch_daemon *d = ctx;
+	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	struct fota_status st;
+	uint32_t lowest = UINT32_MAX, next;
+
+	if (!orch_fleet_get(d->fleet, device, &st, NULL))
+		return UINT32_MAX;
+	fota_hex_encode(image_id, FOTA_IMAGE_ID_LEN, hex);
+	for (size_t i = 0; i < st.n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
+		if (orch_broadcaster_ahead(d->bcast, st.groups[i], hex, &next) && next < lowest)
+			lowest = next;
+	return lowest;
+}
+
 static fota_err open_state(struct orch_daemon *d, enum orch_daemon_step *step,
 			   struct fota_error *err)
 {
@@ -258,6 +278,8 @@ fota_err orch_daemon_start(struct orch_daemon *d, enum orch_daemon_step *step,
 		    orch_engine_new(&d->cfg, d->store, &d->pub, d->signer, &d->engine, err))
 			return err->code;
 		orch_engine_set_broadcaster(d->engine, d->bcast);
+		if (d->repair && d->fleet)
+			orch_repair_set_ahead(d->repair, broadcast_ahead, d);
 		d->assigner = orch_assigner_new(&d->cfg, d->mqtt, &d->routes, d->signer);
 		if (!d->assigner)
 			return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
@@ -401,9 +423,11 @@ void orch_daemon_log_stats(struct orch_daemon *d)
 			 (unsigned long long)es->dropped, (unsigned long long)es->directives);
 	if (d->repair)
 		orch_log("stopping: %llu repairs served, %llu rejected, %llu dropped, %llu frames "
-			 "sent",
+			 "sent; %llu requests cut by %llu chunks a running broadcast brought",
 			 (unsigned long long)s.repair.served, (unsigned long long)s.repair.rejected,
-			 (unsigned long long)s.repair.dropped, (unsigned long long)s.repair.frames);
+			 (unsigned long long)s.repair.dropped, (unsigned long long)s.repair.frames,
+			 (unsigned long long)s.repair.ahead_requests,
+			 (unsigned long long)s.repair.ahead_chunks);
 }
 
 const struct orch_publisher *orch_daemon_publisher(struct orch_daemon *d)

@@ -172,6 +172,11 @@ static void daemon_metrics(FILE *f, const struct orch_daemon_stats *ds)
 	header(f, "fota_repair_frames_sent_total", "counter",
 	       "Frames (chunks and tables) the repair server sent.");
 	fprintf(f, "fota_repair_frames_sent_total %llu\n", (unsigned long long)ds->repair.frames);
+	header(f, "fota_repair_chunks_left_to_broadcast_total", "counter",
+	       "Chunks asked for by repair and not sent unicast: a running broadcast to the "
+	       "device's group still brought them.");
+	fprintf(f, "fota_repair_chunks_left_to_broadcast_total %llu\n",
+		(unsigned long long)ds->repair.ahead_chunks);
 }
 
 static void fleet_metrics(FILE *f, struct orch_fleet *fleet)

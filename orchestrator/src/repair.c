@@ -41,8 +41,10 @@ struct orch_repair {
 	bool stopping;
 	struct orch_rsched *sched;
 	struct orch_repair_stats stats;
-	/* Invalid and dropped requests are logged once per ORCH_REPAIR_FLOOD_LOG_MS each. */
-	struct log_limit rejected_log, dropped_log;
+	/* Invalid, dropped and cut requests are logged once per ORCH_REPAIR_FLOOD_LOG_MS each. */
+	struct log_limit rejected_log, dropped_log, ahead_log;
+	orch_repair_ahead_fn ahead;
+	void *ahead_ctx;
 	/* Worker-only state. */
 	struct open_image open[ORCH_REPAIR_OPEN_IMAGES];
 	uint64_t use_clock;
@@ -320,6 +322,38 @@ void orch_repair_free(struct orch_repair *r)
 	free(r);
 }
 
+/* Cuts req to the chunks below the first one the device's group broadcast still brings: a
+ * device that asks early (its copy of the broadcast is late, the broker or its link holds it)
+ * would otherwise get the rest of the image twice, once unicast, and the broker would hold one
+ * unicast copy per such device on top of the broadcast. True when nothing is left to serve. */
+static bool leave_to_broadcast(struct orch_repair *r, const char *device, struct fota_request *req)
+{
+	char why[96 + FOTA_IMAGE_ID_HEX_LEN];
+	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t next, cut;
+
+	if (req->n_ranges == 0)
+		return false;
+	next = r->ahead(r->ahead_ctx, device, req->image_id);
+	if (next == UINT32_MAX || (cut = fota_request_clip(req, next)) == 0)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	r->stats.ahead_requests++;
+	r->stats.ahead_chunks += cut;
+	pthread_mutex_unlock(&r->lock);
+	fota_hex_encode(req->image_id, FOTA_IMAGE_ID_LEN, hex);
+	snprintf(why, sizeof(why), "%u chunk%s from %u on come by the running broadcast of %s", cut,
+		 cut == 1 ? "" : "s", next, hex);
+	log_limited(r, &r->ahead_log, device, "cut", why);
+	return req->n_ranges == 0 && !req->want_table;
+}
+
+void orch_repair_set_ahead(struct orch_repair *r, orch_repair_ahead_fn fn, void *ctx)
+{
+	r->ahead_ctx = ctx;
+	r->ahead = fn;
+}
+
 void orch_repair_submit(struct orch_repair *r, const char *device, const uint8_t *payload,
 			size_t len)
 {
@@ -339,6 +373,8 @@ void orch_repair_submit(struct orch_repair *r, const char *device, const uint8_t
 		log_rejected(r, device, err.msg);
 		return;
 	}
+	if (r->ahead && leave_to_broadcast(r, device, &req))
+		return;
 	pthread_mutex_lock(&r->lock);
 	orch_rsched_add(r->sched, device, &req, fota_time_mono_ms(), &a);
 	if (a.queued || a.table) {
