@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # A staged campaign (canary of 5 named devices, 10 %, 100 %; 1 MiB image) to simulated devices
 # on this machine: time from `campaign start` to completed, peak RSS and CPU time of the broker
-# and the orchestrator, the orchestrator's status ingestion, and repairs. One invocation, one
-# Markdown table on stdout (and appended to --out FILE).
+# and the orchestrator, the orchestrator's status ingestion and its ingest lag (the age of the
+# oldest status waiting in serve's queue, `fota_status_queue_oldest_seconds` on its /metrics,
+# sampled each second), and repairs. One invocation, one Markdown table on stdout (and
+# appended to --out FILE).
 #
 # Usage: bench/campaign_fleet.sh [--devices N] [--pki DIR] [--out FILE]
 # Default 100 devices; FOTA_FULL=1 makes it 2,000. Raises the open-files limit to the hard
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--devices) N=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--pki) PKI_DIR=$2; shift 2 ;;
-	-h | --help) sed -n '3,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "campaign_fleet.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -46,6 +48,7 @@ STALL_S=${FOTA_FLEET_STALL_S:-300}
 . "$FOTA_SRC/tests/integration/lib.sh"
 . "$FOTA_SRC/tests/integration/transfer_lib.sh"
 . "$FOTA_SRC/tests/integration/campaign_lib.sh"
+fota_require curl jq
 
 # rss_kib PID / cpu_s PID: peak resident set (VmHWM) and user+system CPU seconds so far.
 rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
@@ -109,7 +112,25 @@ why_stopped() {
 }
 fota_random_image "$T/image.bin" 1
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
-serve_start "$T/serve.log"
+metrics_port=$(fota__free_port) || fail "no free port for serve's metrics"
+serve_start "$T/serve.log" --http-listen "127.0.0.1:$metrics_port"
+# serve's ingest lag once a second from here on: the oldest queued status's age, the queue's
+# length and the statuses dropped so far, with the phase (connect, then the campaign).
+touch "$T/phase.connect"
+(
+	while kill -0 "$SERVE_PID" 2>/dev/null; do
+		phase=connect
+		[ ! -e "$T/phase.campaign" ] || phase=campaign
+		curl -s --max-time 2 "http://127.0.0.1:$metrics_port/metrics" | awk -v p="$phase" '
+			$1 == "fota_status_queue_oldest_seconds" { lag = $2 }
+			$1 == "fota_status_queue_length" { len = $2 }
+			$1 == "fota_status_dropped_total" { drop = $2 }
+			END { if (lag != "") print p, lag, len, drop }'
+		sleep 1
+	done
+) >"$T/ingest_lag" 2>/dev/null &
+lag_sampler=$!
+fota_cleanup_pid "$lag_sampler"
 t=$SECONDS
 # No fixed deadline for connecting: the simulator prints "connected K of N" as devices come
 # (at a bounded rate, failed attempts retried); wait while K grows, give up after STALL_S
@@ -143,6 +164,7 @@ $(($(grep -c "campaign fleet: stage" "$T/serve.log") + 1))"
 sampler=$!
 fota_cleanup_pid "$sampler"
 start=$(date +%s.%N)
+touch "$T/phase.campaign"
 fota_orch campaign start fleet >/dev/null || fail "campaign start"
 # No fixed deadline: wait while the campaign moves (its stage or any device count changes),
 # give up after STALL_S seconds in which nothing changed, or at once when a process died.
@@ -162,11 +184,25 @@ broker_rss=$(rss_kib "$FOTA_BROKER_PID") broker_cpu=$(cpu_s "$FOTA_BROKER_PID")
 orch_rss=$(rss_kib "$SERVE_PID") orch_cpu=$(cpu_s "$SERVE_PID")
 sim_rss=$(rss_kib "$SIM_PID") sim_cpu=$(cpu_s "$SIM_PID")
 fota_stop_pid "$sampler" TERM
+fota_stop_pid "$lag_sampler" TERM
 fota_stop_pid "$SERVE_PID" TERM
 fota_stop_pid "$SIM_PID" TERM
 per_stage=$(awk '$1 > p[$2] {p[$2] = $1} END {for (s = 1; s <= 3; s++) printf "%s%d MiB", (s > 1 ? ", " : ""), p[s] / 1024}' "$T/broker_rss")
 ingest=$(grep "status ingestion" "$T/serve.log" | tail -n 1 | sed 's/^fota-orchestrator: //')
 repairs=$(grep "repairs served" "$T/serve.log" | tail -n 1 | sed 's/^.*stopping: //')
+# lag_stats PHASE: "max X s, p95 Y s, longest queue Z (K samples)" of the samples of PHASE.
+lag_stats() {
+	awk -v p="$1" '$1 == p { print $2, $3 }' "$T/ingest_lag" | sort -g | awk '
+		{ lag[NR] = $1; if ($2 > q) q = $2 }
+		END {
+			if (NR == 0) { print "no samples"; exit }
+			i = int(NR * 0.95 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR
+			printf "max %.1f s, p95 %.1f s, longest queue %d (%d samples)", lag[NR], lag[i], q, NR
+		}'
+}
+lag_connect=$(lag_stats connect)
+lag_campaign=$(lag_stats campaign)
+lag_dropped=$(awk 'END { print $4 }' "$T/ingest_lag")
 unsent=$(jq '[.devices[].statuses_unsent] | add' "$T/summary.json")
 retries=$(jq '[.devices[].status_retries] | add' "$T/summary.json")
 
@@ -183,6 +219,9 @@ out "| broker peak RSS during stage 1, 2, 3 (sampled each second) | $per_stage |
 out "| orchestrator (serve) peak RSS, CPU time | $((orch_rss / 1024)) MiB, ${orch_cpu} s |"
 out "| simulator (fota-fleet-sim) peak RSS, CPU time | $((sim_rss / 1024)) MiB, ${sim_cpu} s |"
 out "| orchestrator status ingestion | ${ingest:-?} |"
+out "| ingest lag (oldest queued status, sampled each second): campaign start to completed | $lag_campaign |"
+out "| ingest lag while the devices connected | $lag_connect |"
+out "| statuses dropped by serve (fota_status_dropped_total at the end) | ${lag_dropped:-?} |"
 out "| repairs | ${repairs:-?} |"
 out "| simulator statuses unsent at exit, publishes repeated | ${unsent:-?}, ${retries:-?} |"
 
