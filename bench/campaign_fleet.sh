@@ -19,7 +19,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export FOTA_SRC=${FOTA_SRC:-$(cd "$here/.." && pwd)}
-export FOTA_BUILD=${FOTA_BUILD:-$FOTA_SRC/build/release}
+# Absolute: the scene runs in its own folder.
+FOTA_BUILD=$(cd "${FOTA_BUILD:-$FOTA_SRC/build/release}" && pwd)
+export FOTA_BUILD
 N=100
 [ "${FOTA_FULL:-0}" = 1 ] && N=2000
 OUT="" PKI_DIR=""
@@ -197,7 +199,7 @@ lag_stats() {
 		END {
 			if (NR == 0) { print "no samples"; exit }
 			i = int(NR * 0.95 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR
-			printf "max %.1f s, p95 %.1f s, longest queue %d (%d samples)", lag[NR], lag[i], q, NR
+			printf "max %.2f s, p95 %.2f s, longest queue %d (%d samples)", lag[NR], lag[i], q, NR
 		}'
 }
 lag_connect=$(lag_stats connect)
