@@ -83,6 +83,7 @@ bool orch_store_turn_take(struct orch_store_turns *t, int timeout_ms)
 {
 	struct waiter w = {.granted = false, .next = NULL};
 	struct timespec until;
+	pthread_condattr_t attr;
 	bool got;
 
 	pthread_mutex_lock(&lock);
@@ -91,14 +92,18 @@ bool orch_store_turn_take(struct orch_store_turns *t, int timeout_ms)
 		pthread_mutex_unlock(&lock);
 		return true;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
+	/* Monotonic: a wall-clock step (NTP at boot) must not stretch or cut the wait. */
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_cond_init(&w.cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cond, &attr);
+	pthread_condattr_destroy(&attr);
 	if (t->tail)
 		t->tail->next = &w;
 	else
