@@ -81,7 +81,8 @@ static bool gather(struct delta_stage *d, size_t need, const uint8_t *in, size_t
 {
 	size_t n = need - d->hdr_have < in_len ? need - d->hdr_have : in_len;
 
-	memcpy(d->hdr + d->hdr_have, in, n);
+	if (n > 0)
+		memcpy(d->hdr + d->hdr_have, in, n);
 	d->hdr_have += n;
 	*used += n;
 	return d->hdr_have == need;
@@ -92,7 +93,8 @@ static bool keep(struct chunk *c, const uint8_t *in, size_t in_len, size_t *used
 {
 	size_t n = c->len - c->pos < in_len ? c->len - c->pos : in_len;
 
-	memcpy(c->p + c->pos, in, n);
+	if (n > 0) /* an empty chunk has no buffer: memcpy must not see its NULL */
+		memcpy(c->p + c->pos, in, n);
 	c->pos += n;
 	*used += n;
 	if (c->pos < c->len)
