@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 
 #include "fota/atomic_file.h"
 #include "fota/envelope.h"
@@ -444,7 +443,6 @@ static int image_add(int argc, char **argv)
 	    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
 	    ORCH_COMMON_LONGOPTS};
 	char payload[PATH_MAX] = "", delta[PATH_MAX] = "";
-	uint8_t key[FOTA_CONTENT_KEY_LEN];
 	bool encrypt = false;
 	const char *delta_from = NULL;
 	struct orch_stage *dst = NULL;
@@ -539,12 +537,7 @@ static int image_add(int argc, char **argv)
 		goto out;
 	}
 	if (encrypt) {
-		/* Both payloads are bound to the full payload's id; the table and digests stay
-		 * the plaintext's, as the manifest describes them. */
-		fota_hex_encode(st->sha256, FOTA_IMAGE_ID_LEN, id);
-		if (orch_content_key_new(key, &err) ||
-		    orch_stage_seal(st, key, id, FOTA_PAYLOAD_FULL, true, &err) ||
-		    (dst && orch_stage_seal(dst, key, id, FOTA_PAYLOAD_DELTA, false, &err))) {
+		if (orch_stages_seal(st, dst, &err)) {
 			orch_fail("image add --encrypt", &err);
 			goto out;
 		}
@@ -568,7 +561,6 @@ static int image_add(int argc, char **argv)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
 	ret = print_image(&cfg, id, mo.m, manifest_sha);
 out:
-	OPENSSL_cleanse(key, sizeof(key));
 	if (payload[0])
 		unlink(payload);
 	if (delta[0])

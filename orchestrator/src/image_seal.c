@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "fota/atomic_file.h"
+#include "fota/digest.h"
 
 #include "image_seal.h"
 
@@ -112,6 +113,23 @@ out:
 		OPENSSL_cleanse(in, st->chunk_size);
 	free(in);
 	free(out);
+	return rc;
+}
+
+fota_err orch_stages_seal(struct orch_stage *st, struct orch_stage *dst, struct fota_error *err)
+{
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	fota_err rc;
+
+	/* The id a device knows both payloads by is the full payload's, from its plaintext. */
+	fota_hex_encode(st->sha256, FOTA_IMAGE_ID_LEN, id);
+	rc = orch_content_key_new(key, err);
+	if (rc == FOTA_OK)
+		rc = orch_stage_seal(st, key, id, FOTA_PAYLOAD_FULL, true, err);
+	if (rc == FOTA_OK && dst)
+		rc = orch_stage_seal(dst, key, id, FOTA_PAYLOAD_DELTA, false, err);
+	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }
 

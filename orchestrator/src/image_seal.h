@@ -32,6 +32,13 @@ fota_err orch_stage_seal(struct orch_stage *st, const uint8_t key[FOTA_CONTENT_K
 			 const char *image_id, enum fota_payload_kind kind, bool write_key,
 			 struct fota_error *err);
 
+/* What `image add --encrypt` and `image import` of an encrypted manifest both do to their
+ * staged payloads: a fresh content key seals st (FOTA_PAYLOAD_FULL) and, unless NULL, the
+ * staged delta payload dst (FOTA_PAYLOAD_DELTA), both bound to st's image id, and is written
+ * as st's content.key (0600); the key leaves no other copy in memory. Tables and digests stay
+ * the plaintext's, so a manifest signed over them still describes the payloads. */
+fota_err orch_stages_seal(struct orch_stage *st, struct orch_stage *dst, struct fota_error *err);
+
 /* The content key of stored image id_hex. FOTA_ERR_NOT_FOUND if it has none (not
  * encrypted); FOTA_ERR_IO naming the file if it is unreadable or not 32 bytes. */
 fota_err orch_content_key_load(const struct orch_config *cfg, const char *id_hex,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for encrypted images in the store: the staged payload is replaced by its sealed
  * chunks (each opens with the content key, bound to the image id, kind and index), the key is
- * kept 0600 beside it, and a stored chunk is read as ciphertext || tag. */
+ * kept 0600 beside it, a stored chunk is read as ciphertext || tag, and the step add and
+ * import share seals a payload and its delta under one fresh key. */
 #include <check.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +164,95 @@ START_TEST(test_stored_chunks_are_ciphertext)
 }
 END_TEST
 
+/* Reads the whole staged image.bin of st into buf (exactly want bytes). */
+static void read_staged(const struct orch_stage *st, uint8_t *buf, size_t want)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/image.bin", st->dir);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(buf, 1, want, f), want);
+	ck_assert_int_eq(fgetc(f), EOF);
+	fclose(f);
+}
+
+/* Reads the staged content.key of st; false if there is none. */
+static bool read_staged_key(const struct orch_stage *st, uint8_t key[FOTA_CONTENT_KEY_LEN])
+{
+	char path[PATH_MAX + 64];
+	struct stat sb;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" ORCH_CONTENT_KEY_FILE, st->dir);
+	if (stat(path, &sb) != 0)
+		return false;
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(key, 1, FOTA_CONTENT_KEY_LEN, f), FOTA_CONTENT_KEY_LEN);
+	ck_assert_int_eq(fgetc(f), EOF);
+	fclose(f);
+	return true;
+}
+
+/* The shared step of `image add --encrypt` and `image import`: one fresh key seals the full
+ * payload and the delta payload, both bound to the full payload's id, each by its kind; only
+ * the full payload's directory keeps the key; a second call makes another key. */
+START_TEST(test_stages_seal_both_payloads)
+{
+	static const uint8_t delta_plain[CHUNK + 5] = {1, 2, 3};
+	struct fota_error err = {0};
+	struct orch_stage *st = NULL, *dst = NULL, *again = NULL;
+	uint8_t key[FOTA_CONTENT_KEY_LEN], key2[FOTA_CONTENT_KEY_LEN];
+	uint8_t sealed[SIZE + 4 * FOTA_CHUNK_TAG_LEN], out[CHUNK];
+	uint8_t dsealed[sizeof(delta_plain) + 2 * FOTA_CHUNK_TAG_LEN];
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1], dsrc[sizeof(dir) + 16];
+	uint8_t sha_before[FOTA_SHA256_LEN];
+	FILE *f;
+
+	snprintf(dsrc, sizeof(dsrc), "%s/delta.bin", dir);
+	f = fopen(dsrc, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(delta_plain, 1, sizeof(delta_plain), f), sizeof(delta_plain));
+	fclose(f);
+	ck_assert_int_eq(orch_stage_new(&cfg, src, CHUNK, &st, &err), FOTA_OK);
+	ck_assert_int_eq(orch_stage_new(&cfg, dsrc, CHUNK, &dst, &err), FOTA_OK);
+	memcpy(sha_before, st->sha256, sizeof(sha_before));
+	fota_hex_encode(st->sha256, FOTA_IMAGE_ID_LEN, id);
+	ck_assert_int_eq(orch_stages_seal(st, dst, &err), FOTA_OK);
+	ck_assert_mem_eq(st->sha256, sha_before, sizeof(sha_before));
+	ck_assert(read_staged_key(st, key));
+	ck_assert(!read_staged_key(dst, key2));
+
+	read_staged(st, sealed, sizeof(sealed));
+	ck_assert_int_eq(fota_chunk_open(key, id, FOTA_PAYLOAD_FULL, 0, sealed,
+					 CHUNK + FOTA_CHUNK_TAG_LEN, out, &err),
+			 FOTA_OK);
+	ck_assert_mem_eq(out, plain, CHUNK);
+	read_staged(dst, dsealed, sizeof(dsealed));
+	ck_assert_int_eq(fota_chunk_open(key, id, FOTA_PAYLOAD_DELTA, 1,
+					 dsealed + CHUNK + FOTA_CHUNK_TAG_LEN,
+					 5 + FOTA_CHUNK_TAG_LEN, out, &err),
+			 FOTA_OK);
+	ck_assert_mem_eq(out, delta_plain + CHUNK, 5);
+	ck_assert_int_ne(fota_chunk_open(key, id, FOTA_PAYLOAD_FULL, 1,
+					 dsealed + CHUNK + FOTA_CHUNK_TAG_LEN,
+					 5 + FOTA_CHUNK_TAG_LEN, out, &err),
+			 FOTA_OK);
+
+	/* Without a delta, and a fresh key each time. */
+	ck_assert_int_eq(orch_stage_new(&cfg, src, CHUNK, &again, &err), FOTA_OK);
+	ck_assert_int_eq(orch_stages_seal(again, NULL, &err), FOTA_OK);
+	ck_assert(read_staged_key(again, key2));
+	ck_assert_mem_ne(key, key2, sizeof(key));
+	orch_stage_free(st);
+	orch_stage_free(dst);
+	orch_stage_free(again);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("image_seal");
@@ -172,6 +263,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_seal_round_trip);
 	tcase_add_test(tc, test_stored_chunks_are_ciphertext);
+	tcase_add_test(tc, test_stages_seal_both_payloads);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
