@@ -88,6 +88,14 @@ enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool s
 	return orch_broadcast_pays(*fresh_since, members) ? ORCH_BCAST_AGAIN : ORCH_BCAST_SKIPPED;
 }
 
+bool orch_broadcast_in_grace(int64_t duration_ms, int64_t ended_ms, int64_t now_ms)
+{
+	int64_t grace =
+	    duration_ms < ORCH_BROADCAST_GRACE_MAX_MS ? duration_ms : ORCH_BROADCAST_GRACE_MAX_MS;
+
+	return grace > 0 && now_ms >= ended_ms && now_ms - ended_ms < grace;
+}
+
 static struct job *find(struct orch_broadcaster *b, const char *group, const char *image_id)
 {
 	size_t i;

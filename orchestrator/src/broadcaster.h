@@ -59,6 +59,18 @@ enum orch_bcast_action orch_broadcast_decide(enum orch_bcast_phase phase, bool s
 					     uint32_t *fresh_since, uint32_t devices,
 					     uint32_t fresh, uint32_t members);
 
+/*
+ * The grace period after a broadcast ended: the broker acknowledged every chunk, but may still
+ * hold copies in its per-client queues or be writing them to a slow subscriber, so a device
+ * that asks for chunks then may merely not have them yet. Until duration_ms (how long the
+ * broadcast ran) has passed again after ended_ms, and never longer than
+ * ORCH_BROADCAST_GRACE_MAX_MS, repair leaves the broadcast's chunks to it
+ * (docs/orchestrator.md, "Repair protocol"). A broker that drains its queues at least half as
+ * fast as the broadcast filled them is done by then; past it, every request is served in full.
+ */
+#define ORCH_BROADCAST_GRACE_MAX_MS 30000
+bool orch_broadcast_in_grace(int64_t duration_ms, int64_t ended_ms, int64_t now_ms);
+
 enum orch_bcast_end {
 	ORCH_BCAST_DONE = 0, /* every chunk went out */
 	ORCH_BCAST_STOPPED,  /* the campaign was paused or aborted, or the daemon stopped */

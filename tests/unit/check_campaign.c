@@ -326,6 +326,25 @@ START_TEST(test_needs_image)
 }
 END_TEST
 
+/* How long after its end repair still leaves chunks to a broadcast: as long as it ran, capped. */
+START_TEST(test_broadcast_grace)
+{
+	const int64_t end = 100000;
+
+	/* A 2 s broadcast: 2 s of grace, from its end on. */
+	ck_assert(orch_broadcast_in_grace(2000, end, end));
+	ck_assert(orch_broadcast_in_grace(2000, end, end + 1999));
+	ck_assert(!orch_broadcast_in_grace(2000, end, end + 2000));
+	ck_assert(!orch_broadcast_in_grace(2000, end, end - 1)); /* before it ended: not grace */
+	/* A long broadcast: the cap bounds what a device that really lost chunks waits. */
+	ck_assert(orch_broadcast_in_grace(600000, end, end + ORCH_BROADCAST_GRACE_MAX_MS - 1));
+	ck_assert(!orch_broadcast_in_grace(600000, end, end + ORCH_BROADCAST_GRACE_MAX_MS));
+	/* A broadcast that took no measurable time leaves nothing in the broker. */
+	ck_assert(!orch_broadcast_in_grace(0, end, end));
+	ck_assert(!orch_broadcast_in_grace(-5, end, end));
+}
+END_TEST
+
 /* The delta is broadcast only when more than half of the waiting devices run its base. */
 START_TEST(test_delta_pays)
 {
@@ -351,6 +370,7 @@ static Suite *campaign_suite(void)
 	tcase_add_test(tc, test_validate);
 	tcase_add_test(tc, test_judge);
 	tcase_add_loop_test(tc, test_broadcast_decide, 0, N(decide_cases));
+	tcase_add_test(tc, test_broadcast_grace);
 	tcase_add_test(tc, test_needs_image);
 	tcase_add_test(tc, test_delta_pays);
 	suite_add_tcase(s, tc);
