@@ -12,19 +12,10 @@ set -euo pipefail
 . "$(dirname "$0")/campaign_lib.sh"
 
 CHUNK=65536
-fota_transfer_env
-ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
-
-fota_random_image "$T/image.bin" 4
+campaign_agents_scene 4 "$CHUNK" 4
+id=$IMAGE_ID
 size=$(stat -c %s "$T/image.bin")
 chunks=$(((size + CHUNK - 1) / CHUNK))
-id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size "$CHUNK") || fail "image add failed"
-serve_start "$T/serve.log"
-for d in dev-1 dev-2 dev-3 dev-4; do
-	fota_client_conf "$d" "$T" lab
-	fota_client_start "$d" "$T"
-done
-fota_wait_for 30 registered lab 4 || fail "the agents did not register in group lab"
 pass "4 agents registered in group lab"
 
 fota_orch campaign create bc --image "$id" --group lab --stage dev-1:success=100 \

@@ -91,6 +91,25 @@ campaign_env() {
 	export FOTA_ORCH_STATE=$T/orch
 }
 
+# campaign_agents_scene MIB CHUNK N [serve options...]: the scene of a campaign to real agents:
+# fota_transfer_env, a random image of MIB MiB in $T/image.bin added as 2.0.0 with CHUNK-byte
+# chunks (its id in IMAGE_ID), serve started with the options (log $T/serve.log), and agents
+# dev-1..dev-N in group lab, registered.
+campaign_agents_scene() {
+	local mib=$1 chunk=$2 n=$3 d
+	shift 3
+	fota_transfer_env
+	ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
+	fota_random_image "$T/image.bin" "$mib"
+	IMAGE_ID=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size "$chunk") || fail "image add failed"
+	serve_start "$T/serve.log" "$@"
+	for d in $(seq -f 'dev-%g' 1 "$n"); do
+		fota_client_conf "$d" "$T" lab
+		fota_client_start "$d" "$T"
+	done
+	fota_wait_for 30 registered lab "$n" || fail "the agents did not register in group lab"
+}
+
 # exits_with CODE CMD...: true if CMD exits with CODE (its stderr kept in $T/exits.err).
 exits_with() {
 	local want=$1 rc=0
