@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "broadcaster.h"
+#include "fota/timeutil.h"
+
 #include "log.h"
 #include "image_store.h"
 
@@ -25,6 +27,17 @@ struct job {
 	uint32_t fresh_since; /* devices admitted since the running one started */
 };
 
+/* A broadcast that ended with every chunk acknowledged, within or past its grace period
+ * (orch_broadcast_in_grace). */
+struct ended {
+	bool used;
+	char campaign[FOTA_MAX_NAME_LEN + 1];
+	char group[FOTA_MAX_SEGMENT_LEN + 1];
+	char image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	uint32_t first; /* the chunk it started at: the ones below came otherwise */
+	int64_t ended_ms, duration_ms;
+};
+
 struct orch_broadcaster {
 	const struct orch_config *cfg;
 	const struct orch_publisher *pub;
@@ -35,6 +48,8 @@ struct orch_broadcaster {
 	bool quit;
 	uint64_t order;
 	struct job jobs[ORCH_BROADCAST_JOBS];
+	/* The latest ended broadcast per group and image, as many as jobs can run. */
+	struct ended ended[ORCH_BROADCAST_JOBS];
 	struct orch_broadcast_result results[ORCH_BROADCAST_RESULTS];
 	size_t res_head, res_len;
 	struct orch_broadcaster_stats totals;
@@ -148,6 +163,37 @@ static bool should_stop(void *ctx)
 	return __atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE);
 }
 
+/* Caller holds the lock. Keeps a broadcast that sent and had acknowledged every chunk for its
+ * grace period, in place of an older one of the same group and image or of the oldest. */
+static void record_ended(struct orch_broadcaster *b, const struct job *snap,
+			 const struct orch_broadcast_result *r, int64_t now)
+{
+	struct ended *e = NULL, *unused = NULL, *oldest = NULL;
+	size_t i;
+
+	for (i = 0; i < ORCH_BROADCAST_JOBS && !e; i++) {
+		struct ended *c = &b->ended[i];
+
+		if (!c->used)
+			unused = unused ? unused : c;
+		else if (strcmp(c->group, snap->group) == 0 &&
+			 strcmp(c->image_id, snap->image_id) == 0)
+			e = c;
+		else if (!oldest || c->ended_ms < oldest->ended_ms)
+			oldest = c;
+	}
+	if (!e)
+		e = unused ? unused : oldest;
+	memset(e, 0, sizeof(*e));
+	e->used = true;
+	snprintf(e->campaign, sizeof(e->campaign), "%s", snap->campaign);
+	snprintf(e->group, sizeof(e->group), "%s", snap->group);
+	snprintf(e->image_id, sizeof(e->image_id), "%s", snap->image_id);
+	e->first = snap->first;
+	e->ended_ms = now;
+	e->duration_ms = r->stats.elapsed_ms;
+}
+
 static void push_result(struct orch_broadcaster *b, const struct orch_broadcast_result *r)
 {
 	if (b->res_len == ORCH_BROADCAST_RESULTS) {
@@ -243,6 +289,8 @@ static void *worker(void *arg)
 		/* Counted before the result is taken, so a recorded broadcast is in the totals. */
 		b->totals.chunks += r->stats.chunks;
 		b->totals.bytes += r->stats.bytes;
+		if (r->end == ORCH_BCAST_DONE && r->stats.acked == r->stats.chunks)
+			record_ended(b, &snap, r, fota_time_mono_ms());
 		push_result(b, r);
 		if (j->again && !b->quit) {
 			j->phase = ORCH_BCAST_QUEUED;
@@ -402,20 +450,37 @@ size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadca
 }
 
 bool orch_broadcaster_ahead(struct orch_broadcaster *b, const char *group, const char *image_id,
-			    uint32_t *next)
+			    uint32_t *next, bool *ended)
 {
 	struct fota_mqtt_tally t = {0};
 	const struct job *j;
-	bool ahead;
+	bool ahead = false;
+	size_t i;
 
+	*ended = false;
 	pthread_mutex_lock(&b->lock);
 	j = find(b, group, image_id);
-	ahead = j && !__atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE);
-	if (ahead) {
+	if (j && !__atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE)) {
+		ahead = true;
 		if (j->phase == ORCH_BCAST_RUNNING)
 			fota_mqtt_tally_get(b->pub->mqtt, &j->tally, &t);
 		/* Acknowledged in order (MQTT 3.1.1, 4.6), as in orch_broadcaster_progress. */
 		*next = j->first + (uint32_t)t.acked;
+	} else if (!j) {
+		int64_t now = fota_time_mono_ms();
+
+		for (i = 0; i < ORCH_BROADCAST_JOBS && !ahead; i++) {
+			const struct ended *e = &b->ended[i];
+
+			if (!e->used || strcmp(e->group, group) != 0 ||
+			    strcmp(e->image_id, image_id) != 0 ||
+			    !orch_broadcast_in_grace(e->duration_ms, e->ended_ms, now))
+				continue;
+			/* Every chunk from where it started is acknowledged, and may still be on
+			 * its way to the device. */
+			ahead = *ended = true;
+			*next = e->first;
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	return ahead;
@@ -426,6 +491,10 @@ void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign)
 	size_t i;
 
 	pthread_mutex_lock(&b->lock);
+	/* A stopped campaign's devices are told to pause or abort: nothing is on their way. */
+	for (i = 0; i < ORCH_BROADCAST_JOBS; i++)
+		if (b->ended[i].used && strcmp(b->ended[i].campaign, campaign) == 0)
+			b->ended[i].used = false;
 	for (i = 0; i < ORCH_BROADCAST_JOBS; i++) {
 		struct job *j = &b->jobs[i];
 

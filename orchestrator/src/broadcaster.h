@@ -128,9 +128,11 @@ size_t orch_broadcaster_progress(struct orch_broadcaster *b, struct orch_broadca
 
 /* Whether a broadcast of image_id to group is queued or running (and not told to stop), and if
  * so *next: the first chunk the broker has not acknowledged yet. Every chunk from *next on
- * still goes to each connected member of the group. */
+ * still goes to each connected member of the group. Also true, with *ended set and *next the
+ * chunk it started at, for a broadcast that sent and had acknowledged every chunk and is
+ * within its grace period (orch_broadcast_in_grace): its chunks may still be on their way. */
 bool orch_broadcaster_ahead(struct orch_broadcaster *b, const char *group, const char *image_id,
-			    uint32_t *next);
+			    uint32_t *next, bool *ended);
 
 /* Drops queued broadcasts of the campaign and stops its running one before the next chunk. */
 void orch_broadcaster_stop(struct orch_broadcaster *b, const char *campaign);

@@ -184,22 +184,28 @@ struct orch_daemon *orch_daemon_new(const struct orch_config *cfg,
 
 /* The state directory, its lock, the events log and the store: everything on disk. */
 /* The repair server's question (orch_repair_ahead_fn): whether a broadcast of the image to one
- * of the groups the device last reported still runs, and from which chunk on it brings them
- * all. A device not heard yet, or that reports no groups, gets every chunk it asks for. */
+ * of the groups the device last reported still runs, or ended within its grace period, and
+ * from which chunk on it brings them all. A device not heard yet, or that reports no groups,
+ * gets every chunk it asks for. */
 static uint32_t broadcast_ahead(void *ctx, const char *device,
-				const uint8_t image_id[FOTA_IMAGE_ID_LEN])
+				const uint8_t image_id[FOTA_IMAGE_ID_LEN], bool *ended)
 {
 	struct orch_daemon *d = ctx;
 	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
 	struct fota_status st;
 	uint32_t lowest = UINT32_MAX, next;
+	bool this_ended;
 
+	*ended = false;
 	if (!orch_fleet_get(d->fleet, device, &st, NULL))
 		return UINT32_MAX;
 	fota_hex_encode(image_id, FOTA_IMAGE_ID_LEN, hex);
 	for (size_t i = 0; i < st.n_groups && i < FOTA_MAX_STATUS_GROUPS; i++)
-		if (orch_broadcaster_ahead(d->bcast, st.groups[i], hex, &next) && next < lowest)
+		if (orch_broadcaster_ahead(d->bcast, st.groups[i], hex, &next, &this_ended) &&
+		    next < lowest) {
 			lowest = next;
+			*ended = this_ended;
+		}
 	return lowest;
 }
 
@@ -423,11 +429,14 @@ void orch_daemon_log_stats(struct orch_daemon *d)
 			 (unsigned long long)es->dropped, (unsigned long long)es->directives);
 	if (d->repair)
 		orch_log("stopping: %llu repairs served, %llu rejected, %llu dropped, %llu frames "
-			 "sent; %llu requests cut by %llu chunks a running broadcast brought",
+			 "sent; %llu requests cut by %llu chunks a running broadcast brought, %llu "
+			 "requests by %llu chunks an ended broadcast brought in its grace period",
 			 (unsigned long long)s.repair.served, (unsigned long long)s.repair.rejected,
 			 (unsigned long long)s.repair.dropped, (unsigned long long)s.repair.frames,
-			 (unsigned long long)s.repair.ahead_requests,
-			 (unsigned long long)s.repair.ahead_chunks);
+			 (unsigned long long)(s.repair.ahead_requests - s.repair.grace_requests),
+			 (unsigned long long)(s.repair.ahead_chunks - s.repair.grace_chunks),
+			 (unsigned long long)s.repair.grace_requests,
+			 (unsigned long long)s.repair.grace_chunks);
 }
 
 const struct orch_publisher *orch_daemon_publisher(struct orch_daemon *d)

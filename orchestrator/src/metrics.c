@@ -174,9 +174,13 @@ static void daemon_metrics(FILE *f, const struct orch_daemon_stats *ds)
 	fprintf(f, "fota_repair_frames_sent_total %llu\n", (unsigned long long)ds->repair.frames);
 	header(f, "fota_repair_chunks_left_to_broadcast_total", "counter",
 	       "Chunks asked for by repair and not sent unicast: a running broadcast to the "
-	       "device's group still brought them.");
+	       "device's group still brought them, or one within its grace period after its end.");
 	fprintf(f, "fota_repair_chunks_left_to_broadcast_total %llu\n",
 		(unsigned long long)ds->repair.ahead_chunks);
+	header(f, "fota_repair_chunks_left_to_ended_broadcast_total", "counter",
+	       "Of those, the chunks cut within a broadcast's grace period after its end.");
+	fprintf(f, "fota_repair_chunks_left_to_ended_broadcast_total %llu\n",
+		(unsigned long long)ds->repair.grace_chunks);
 }
 
 static void fleet_metrics(FILE *f, struct orch_fleet *fleet)

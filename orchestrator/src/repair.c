@@ -325,25 +325,39 @@ void orch_repair_free(struct orch_repair *r)
 /* Cuts req to the chunks below the first one the device's group broadcast still brings: a
  * device that asks early (its copy of the broadcast is late, the broker or its link holds it)
  * would otherwise get the rest of the image twice, once unicast, and the broker would hold one
- * unicast copy per such device on top of the broadcast. True when nothing is left to serve. */
+ * unicast copy per such device on top of the broadcast. The same within the grace period after
+ * the broadcast ended, when the broker may still be delivering it. True when nothing is left to
+ * serve. */
 static bool leave_to_broadcast(struct orch_repair *r, const char *device, struct fota_request *req)
 {
-	char why[96 + FOTA_IMAGE_ID_HEX_LEN];
+	char why[128 + FOTA_IMAGE_ID_HEX_LEN];
 	char hex[FOTA_IMAGE_ID_HEX_LEN + 1];
 	uint32_t next, cut;
+	bool ended = false;
 
 	if (req->n_ranges == 0)
 		return false;
-	next = r->ahead(r->ahead_ctx, device, req->image_id);
+	next = r->ahead(r->ahead_ctx, device, req->image_id, &ended);
 	if (next == UINT32_MAX || (cut = fota_request_clip(req, next)) == 0)
 		return false;
 	pthread_mutex_lock(&r->lock);
 	r->stats.ahead_requests++;
 	r->stats.ahead_chunks += cut;
+	if (ended) {
+		r->stats.grace_requests++;
+		r->stats.grace_chunks += cut;
+	}
 	pthread_mutex_unlock(&r->lock);
 	fota_hex_encode(req->image_id, FOTA_IMAGE_ID_LEN, hex);
-	snprintf(why, sizeof(why), "%u chunk%s from %u on come by the running broadcast of %s", cut,
-		 cut == 1 ? "" : "s", next, hex);
+	if (ended)
+		snprintf(why, sizeof(why),
+			 "%u chunk%s from %u on came by the broadcast of %s, which ended within "
+			 "its grace period",
+			 cut, cut == 1 ? "" : "s", next, hex);
+	else
+		snprintf(why, sizeof(why),
+			 "%u chunk%s from %u on come by the running broadcast of %s", cut,
+			 cut == 1 ? "" : "s", next, hex);
 	log_limited(r, &r->ahead_log, device, "cut", why);
 	return req->n_ranges == 0 && !req->want_table;
 }

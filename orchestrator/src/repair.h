@@ -4,6 +4,7 @@
 #ifndef ORCH_REPAIR_H
 #define ORCH_REPAIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,13 +30,17 @@ struct orch_repair_stats {
 	 * asks again for any it then still misses). */
 	uint64_t ahead_requests;
 	uint64_t ahead_chunks;
+	/* Of those, the ones cut within the grace period after the broadcast ended. */
+	uint64_t grace_requests;
+	uint64_t grace_chunks;
 };
 
 /* The first chunk of image_id from which a broadcast queued or running to one of the device's
- * groups still brings every chunk; UINT32_MAX when there is none. Called on the MQTT thread,
- * without the repair lock. */
+ * groups still brings every chunk, or one that ended within its grace period brought them
+ * (*ended set); UINT32_MAX when there is none. Called on the MQTT thread, without the repair
+ * lock. */
 typedef uint32_t (*orch_repair_ahead_fn)(void *ctx, const char *device,
-					 const uint8_t image_id[FOTA_IMAGE_ID_LEN]);
+					 const uint8_t image_id[FOTA_IMAGE_ID_LEN], bool *ended);
 
 /* Starts the worker thread. cfg and pub must outlive the repair object. */
 fota_err orch_repair_new(const struct orch_config *cfg, const struct orch_publisher *pub,
