@@ -7,12 +7,14 @@
 # sampled each second), and repairs. One invocation, one Markdown table on stdout (and
 # appended to --out FILE).
 #
-# Usage: bench/campaign_fleet.sh [--devices N] [--pki DIR] [--out FILE]
-# Default 100 devices; FOTA_FULL=1 makes it 2,000. Raises the open-files limit to the hard
-# limit first (each device holds a TLS connection to the broker, and the broker one per device)
-# and says so. Needs a built tree (FOTA_BUILD, default ./build/release). --pki DIR keeps the
-# PKI (sim-1..sim-N, minutes for 2,000 devices) in DIR and reuses it when DIR already holds
-# one for at least N devices. No fixed deadline: it waits as long as devices keep connecting
+# Usage: bench/campaign_fleet.sh [--devices N] [--sim-procs P] [--pki DIR] [--out FILE]
+# Default 100 devices; FOTA_FULL=1 makes it 2,000. --sim-procs spreads the devices over P
+# simulator processes (default 2, at most one per device), so that one process reading every
+# device's TLS stream does not hold the broker's deliveries back; their peak RSS and CPU time
+# are reported summed. Raises the open-files limit to the hard limit first (each device holds
+# a TLS connection to the broker, and the broker one per device) and says so. Needs a built
+# tree (FOTA_BUILD, default ./build/release). --pki DIR keeps the PKI (sim-1..sim-N, minutes
+# for 2,000 devices) in DIR and reuses it when DIR already holds one for at least N devices. No fixed deadline: it waits as long as devices keep connecting
 # and the campaign keeps moving, and gives up after FOTA_FLEET_STALL_S (default 300) seconds
 # without progress, printing why (each process alive or not, their last log lines, the
 # campaign's status, the kernel's word on a crash, a core dump's backtrace).
@@ -24,16 +26,20 @@ FOTA_BUILD=$(cd "${FOTA_BUILD:-$FOTA_SRC/build/release}" && pwd)
 export FOTA_BUILD
 N=100
 [ "${FOTA_FULL:-0}" = 1 ] && N=2000
-OUT="" PKI_DIR=""
+OUT="" PKI_DIR="" PROCS=2
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--devices) N=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--pki) PKI_DIR=$2; shift 2 ;;
-	-h | --help) sed -n '3,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--sim-procs) PROCS=$2; shift 2 ;;
+	-h | --help) sed -n '3,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "campaign_fleet.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
+
+[[ "$PROCS" =~ ^[1-9][0-9]*$ ]] || { echo "campaign_fleet.sh: --sim-procs $PROCS: not a positive count" >&2; exit 2; }
+[ "$PROCS" -le "$N" ] || PROCS=$N
 
 soft=$(ulimit -Sn) hard=$(ulimit -Hn)
 if [ "$soft" != "$hard" ]; then
@@ -84,11 +90,11 @@ why_stopped() {
 	local name pid log core
 	[ "$finished" = 0 ] || return 0
 	echo "=== why the fleet bench stopped ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)) ===" >&2
-	for name in broker serve sim; do
+	for name in broker serve $(seq -f 'sim%g' 1 "$PROCS"); do
 		case $name in
 		broker) pid=${FOTA_BROKER_PID:-} log=${FOTA_BROKER_LOG:-} ;;
 		serve) pid=${SERVE_PID:-} log=$T/serve.log ;;
-		sim) pid=${SIM_PID:-} log=$T/sim.log ;;
+		sim*) pid=${SIM_PIDS[${name#sim} - 1]:-} log=$T/$name.log ;;
 		esac
 		if [ -z "$pid" ]; then
 			echo "--- $name: not started" >&2
@@ -100,7 +106,9 @@ why_stopped() {
 		fi
 		[ -z "$log" ] || [ ! -f "$log" ] || { echo "--- last lines of $log:" >&2; tail -n 15 "$log" >&2; }
 	done
-	[ ! -f "$T/sim.log.out" ] || { echo "--- simulator stdout:" >&2; tail -n 3 "$T/sim.log.out" >&2; }
+	for log in "$T"/sim*.log.out; do
+		[ ! -f "$log" ] || { echo "--- $(basename "$log"):" >&2; tail -n 3 "$log" >&2; }
+	done
 	echo "--- campaign status:" >&2
 	fota_orch campaign status fleet >&2 2>&1 || echo "(no campaign)" >&2
 	echo "--- kernel messages since the start:" >&2
@@ -134,22 +142,44 @@ touch "$T/phase.connect"
 lag_sampler=$!
 fota_cleanup_pid "$lag_sampler"
 t=$SECONDS
-# No fixed deadline for connecting: the simulator prints "connected K of N" as devices come
-# (at a bounded rate, failed attempts retried); wait while K grows, give up after STALL_S
-# seconds without a new device.
-sim_launch "$N" lab "$T/sim.log" --step-ms 100 --summary "$T/summary.json"
+# The simulators: devices sim-1..sim-N in PROCS contiguous slices, one process each, with its
+# log in sim<K>.log, its stdout in sim<K>.log.out and its summary in summary<K>.json.
+SIM_PIDS=()
+for k in $(seq 1 "$PROCS"); do
+	lo=$(((k - 1) * N / PROCS + 1)) hi=$((k * N / PROCS))
+	# The simulator's default of 50 connection attempts a second, shared: the broker sees the
+	# same rate of TLS handshakes whatever P.
+	sim_launch 0 lab "$T/sim$k.log" --devices "$(seq -s, -f 'sim-%g' "$lo" "$hi")" \
+		--connect-rate $(((50 + PROCS - 1) / PROCS)) --step-ms 100 --summary "$T/summary$k.json"
+	SIM_PIDS+=("$SIM_PID")
+done
 fota_cleanup_add why_stopped # runs before the processes are stopped (last registered first)
+# No fixed deadline for connecting: each simulator prints "connected K of M" as devices come
+# (at a bounded rate, failed attempts retried), then "ready"; wait while the sum grows, give up
+# after STALL_S seconds without a new device.
+# sims_connected: devices connected over all simulators, from each one's latest progress line.
+sims_connected() {
+	local out n sum=0
+	for out in "$T"/sim*.log.out; do
+		n=$(grep -E "^(connected|ready)" "$out" 2>/dev/null | tail -n 1 | awk '{print $2}')
+		sum=$((sum + ${n:-0}))
+	done
+	echo "$sum"
+}
+sims_ready() { [ "$(cat "$T"/sim*.log.out 2>/dev/null | grep -c "^ready")" = "$PROCS" ]; }
 last=-1 moved=$SECONDS
-until grep -q "^ready" "$T/sim.log.out" 2>/dev/null; do
-	kill -0 "$SIM_PID" 2>/dev/null || fail "the simulator exited while connecting"
-	now=$(grep -c "^connected" "$T/sim.log.out" 2>/dev/null) || now=0
+until sims_ready; do
+	for pid in "${SIM_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null || fail "a simulator (pid $pid) exited while connecting"
+	done
+	now=$(sims_connected)
 	[ "$now" = "$last" ] || { last=$now moved=$SECONDS; }
 	[ $((SECONDS - moved)) -lt "$STALL_S" ] ||
-		fail "no device connected for $STALL_S s ($(tail -n 1 "$T/sim.log.out"))"
+		fail "no device connected for $STALL_S s ($now of $N connected)"
 	sleep 1
 done
 connect_s=$((SECONDS - t))
-echo "simulator: $(tail -n 1 "$T/sim.log")" >&2
+for k in $(seq 1 "$PROCS"); do echo "simulator $k: $(tail -n 1 "$T/sim$k.log")" >&2; done
 fota_wait_for 300 registered lab "$N" || fail "devices did not register"
 
 fota_orch campaign create fleet --image "$id" --group lab --stage sim-1,sim-2,sim-3,sim-4,sim-5 \
@@ -172,7 +202,7 @@ fota_orch campaign start fleet >/dev/null || fail "campaign start"
 # give up after STALL_S seconds in which nothing changed, or at once when a process died.
 last="" moved=$SECONDS
 until fota_orch campaign wait fleet --state completed --timeout 30 >/dev/null 2>&1; do
-	for pid in "$FOTA_BROKER_PID" "$SERVE_PID" "$SIM_PID"; do
+	for pid in "$FOTA_BROKER_PID" "$SERVE_PID" "${SIM_PIDS[@]}"; do
 		kill -0 "$pid" 2>/dev/null || fail "process $pid ended during the campaign"
 	done
 	now=$(cstatus fleet '[.stage, .state, .counts] | tostring')
@@ -184,11 +214,17 @@ end=$(date +%s.%N)
 confirmed=$(cstatus fleet .counts.confirmed)
 broker_rss=$(rss_kib "$FOTA_BROKER_PID") broker_cpu=$(cpu_s "$FOTA_BROKER_PID")
 orch_rss=$(rss_kib "$SERVE_PID") orch_cpu=$(cpu_s "$SERVE_PID")
-sim_rss=$(rss_kib "$SIM_PID") sim_cpu=$(cpu_s "$SIM_PID")
+# The simulators' figures summed over the processes (peak RSS: the sum of each one's peak, an
+# upper bound of their peak together).
+sim_rss=0 sim_cpu=0
+for pid in "${SIM_PIDS[@]}"; do
+	sim_rss=$((sim_rss + $(rss_kib "$pid")))
+	sim_cpu=$(awk -v a="$sim_cpu" -v b="$(cpu_s "$pid")" 'BEGIN { printf "%.1f", a + b }')
+done
 fota_stop_pid "$sampler" TERM
 fota_stop_pid "$lag_sampler" TERM
 fota_stop_pid "$SERVE_PID" TERM
-fota_stop_pid "$SIM_PID" TERM
+for pid in "${SIM_PIDS[@]}"; do fota_stop_pid "$pid" TERM; done
 per_stage=$(awk '$1 > p[$2] {p[$2] = $1} END {for (s = 1; s <= 3; s++) printf "%s%d MiB", (s > 1 ? ", " : ""), p[s] / 1024}' "$T/broker_rss")
 ingest=$(grep "status ingestion" "$T/serve.log" | tail -n 1 | sed 's/^fota-orchestrator: //')
 repairs=$(grep "repairs served" "$T/serve.log" | tail -n 1 | sed 's/^.*stopping: //')
@@ -205,8 +241,8 @@ lag_stats() {
 lag_connect=$(lag_stats connect)
 lag_campaign=$(lag_stats campaign)
 lag_dropped=$(awk 'END { print $4 }' "$T/ingest_lag")
-unsent=$(jq '[.devices[].statuses_unsent] | add' "$T/summary.json")
-retries=$(jq '[.devices[].status_retries] | add' "$T/summary.json")
+unsent=$(jq -s '[.[].devices[].statuses_unsent] | add' "$T"/summary*.json)
+retries=$(jq -s '[.[].devices[].status_retries] | add' "$T"/summary*.json)
 
 out ""
 out "### Staged campaign to $N simulated devices ($(nproc) CPUs, $(date -u +%Y-%m-%d), load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -219,7 +255,7 @@ out "| confirmed | $confirmed of $N |"
 out "| broker (mosquitto) peak RSS, CPU time | $((broker_rss / 1024)) MiB, ${broker_cpu} s |"
 out "| broker peak RSS during stage 1, 2, 3 (sampled each second) | $per_stage |"
 out "| orchestrator (serve) peak RSS, CPU time | $((orch_rss / 1024)) MiB, ${orch_cpu} s |"
-out "| simulator (fota-fleet-sim) peak RSS, CPU time | $((sim_rss / 1024)) MiB, ${sim_cpu} s |"
+out "| simulator (fota-fleet-sim, $PROCS processes) peak RSS (sum of each one's peak), CPU time (sum) | $((sim_rss / 1024)) MiB, ${sim_cpu} s |"
 out "| orchestrator status ingestion | ${ingest:-?} |"
 out "| ingest lag (oldest queued status, sampled each second): campaign start to completed | $lag_campaign |"
 out "| ingest lag while the devices connected | $lag_connect |"
@@ -229,7 +265,7 @@ out "| simulator statuses unsent at exit, publishes repeated | ${unsent:-?}, ${r
 
 # Functional checks only (a CI run uses few devices): every device confirmed, in the
 # orchestrator and in what the broker acknowledged to the simulator, and no status lost.
-sim_confirmed=$(jq -r '.counts.confirmed // 0' "$T/summary.json")
+sim_confirmed=$(jq -s '[.[].counts.confirmed // 0] | add' "$T"/summary*.json)
 [ "$confirmed" = "$N" ] || fail "the orchestrator counts $confirmed of $N confirmed"
 [ "$sim_confirmed" = "$N" ] || fail "the broker holds $sim_confirmed of $N confirmed statuses"
 [ "$unsent" = 0 ] || fail "$unsent statuses were never acknowledged by the broker"
