@@ -82,14 +82,21 @@ static const char sign_usage[] =
     "  --delta-from BASE      also make a delta payload from the image file BASE to FILE\n"
     "                         into the new file --delta-out D, offered in the manifest as\n"
     "                         image.delta; import it with 'image import --delta D'\n"
-    "  --delta-out D          where the delta payload is written\n" MANIFEST_OPTIONS_HELP "\n";
+    "  --delta-out D          where the delta payload is written\n"
+    "  --encrypt              sign image.encryption into the manifest: the payload (and the\n"
+    "                         delta payload) must travel sealed. No key is made here:\n"
+    "                         'image import' makes the content key on the orchestrator host\n"
+    "                         and seals the chunks as image add --encrypt "
+    "does\n" MANIFEST_OPTIONS_HELP "\n";
 
 static const char import_usage[] =
     "Usage: fota-orchestrator image import FILE --manifest SIGNED.jws --trust DIR [OPTIONS]\n"
     "\n"
     "Stores an image whose manifest was signed elsewhere (offline release key). The manifest\n"
     "must verify with the release role of the trust store, and FILE must match its size,\n"
-    "SHA-256 and chunk table digest.\n"
+    "SHA-256 and chunk table digest. A manifest with image.encryption (image sign\n"
+    "--encrypt) gets a fresh content key here, kept 0600 beside the image, and its payloads\n"
+    "are stored sealed, as image add --encrypt stores them.\n"
     "\n"
     "  --manifest FILE        the signed manifest (JWS JSON)\n"
     "  --delta FILE           the delta payload the manifest offers (image.delta), checked\n"
@@ -624,6 +631,7 @@ static int image_sign(int argc, char **argv)
 	    {"payload-out", required_argument, NULL, OPT_PAYLOAD_OUT},
 	    {"delta-from", required_argument, NULL, OPT_DELTA_FROM},
 	    {"delta-out", required_argument, NULL, OPT_DELTA_OUT},
+	    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
 	    ORCH_COMMON_LONGOPTS};
 	const char *payload_out = NULL, *delta_from = NULL, *delta_out = NULL;
 	bool wrote_payload = false, wrote_delta = false;
@@ -658,6 +666,11 @@ static int image_sign(int argc, char **argv)
 			*(opt == OPT_PAYLOAD_OUT  ? &payload_out
 			  : opt == OPT_DELTA_FROM ? &delta_from
 						  : &delta_out) = optarg;
+			continue;
+		}
+		if (opt == OPT_ENCRYPT) {
+			/* Only the promise is signed here; the key is made where it is imported. */
+			mo.m->encryption = FOTA_ENCRYPTION_A256GCM_CHUNK;
 			continue;
 		}
 		if (opt == OPT_COMPRESS)
@@ -844,13 +857,6 @@ static int image_import(int argc, char **argv)
 		orch_log("image import: --delta %s, but the manifest offers no delta", delta_path);
 		goto out;
 	}
-	if (m->encryption != FOTA_ENCRYPTION_NONE) {
-		/* Its content key and sealed chunks are made only where the image is added. */
-		orch_log("image import: the manifest says image.encryption %s; encrypted images "
-			 "are stored with image add --encrypt, not imported",
-			 fota_encryption_name(m->encryption));
-		goto out;
-	}
 	if (m->has_delta && !delta_path)
 		orch_log("image import: the manifest offers a delta, and no --delta was given: "
 			 "devices running its base will fall back to the full payload");
@@ -869,6 +875,14 @@ static int image_import(int argc, char **argv)
 	}
 	if (!stage_matches(st, m, file))
 		goto out;
+	/* The release key signed that this image travels sealed: it is stored sealed or not at
+	 * all. The tables stay the plaintext's, so the signed manifest still describes it. */
+	if (m->encryption != FOTA_ENCRYPTION_NONE && orch_stages_seal(st, dst, &err)) {
+		orch_log("image import: the manifest says image.encryption %s, and sealing the "
+			 "payload failed: %s; nothing was stored",
+			 fota_encryption_name(m->encryption), err.msg);
+		goto out;
+	}
 	/* The delta first: a stored image whose manifest offers a delta has it in the store. */
 	if (dst && orch_stage_commit(dst, (const char *)jws, jws_len, id, &err)) {
 		orch_fail("store delta payload", &err);

@@ -8,7 +8,9 @@
 # base is the image file of the first), imported with --delta: the device, running the
 # first, installs it from the delta payload. A third release imported without its delta: the
 # device, running its base, asks for the delta, gets nothing (it is not in the store), and
-# falls back to the full payload by itself, saying why.
+# falls back to the full payload by itself, saying why. A fourth release signed offline with
+# --encrypt and imported: the orchestrator host makes its content key and seals the chunks,
+# and the device installs it from ciphertext that a subscriber sees on the wire.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -21,6 +23,19 @@ fota_random_image "$offline/fw.bin" 1
 sign() {
 	"$FOTA_ORCH_BIN" --state-dir "$offline/no-state" image sign "$offline/fw.bin" \
 		--name firmware --version 2.0.0 --vendor acme --model gw-100 --hw B --sequence 10 "$@"
+}
+# publish_confirmed ID LOG WHAT [publish options...]: publishes ID to group lab and passes once
+# dev-1 confirmed it.
+publish_confirmed() {
+	local id=$1 log=$2 what=$3
+	shift 3
+	if fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
+		--wait-devices dev-1 --wait-state confirmed "$@" >"$log" 2>&1; then
+		pass "dev-1 confirmed $what"
+	else
+		cat "$log" >&2
+		fail_soft "publish of $what did not end with dev-1 confirmed"
+	fi
 }
 
 # Offline machine: the release key, the image, no state directory, no broker.
@@ -71,13 +86,7 @@ fota_orch image import "$offline/fw.bin" --manifest "$offline/wrong.jws" \
 fota_client_conf dev-1 "$T" lab
 fota_client_start dev-1 "$T"
 fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"
-if fota_orch publish "$id" --group lab --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish.log" 2>&1; then
-	pass "dev-1 confirmed the offline-signed image"
-else
-	cat "$T/publish.log" >&2
-	fail_soft "publish of the imported image did not end with dev-1 confirmed"
-fi
+publish_confirmed "$id" "$T/publish.log" "the offline-signed image" --timeout 120
 fota_same "$T/dev-1/target/firmware.bin" "$offline/fw.bin" "dev-1's installed image"
 
 { head -c 400000 "$offline/fw.bin"; head -c 3000 /dev/urandom; tail -c +400001 "$offline/fw.bin"; } \
@@ -116,14 +125,7 @@ got=$(fota_orch image import "$offline/fw2.zst" --manifest "$offline/fw2.jws" \
 delta_id=$(sha256sum "$offline/fw2.delta" | cut -c1-16)
 check "the delta payload is in the store" cmp -s "$offline/fw2.delta" \
 	"$FOTA_ORCH_STATE/images/$delta_id/image.bin"
-if fota_orch publish "$id2" --group lab --serve \
-	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish2.log" 2>&1; then
-	pass "dev-1 confirmed the offline-signed release"
-else
-	cat "$T/publish2.log" >&2
-	fail_soft "publish of the second imported image did not end with dev-1 confirmed"
-fi
+publish_confirmed "$id2" "$T/publish2.log" "the offline-signed release" --timeout 120 --serve
 grep -q "accepted: firmware 3.0.0 (delta payload $delta_id" "$T/dev-1/client.log" &&
 	pass "dev-1 took the offline-signed delta" || fail_soft "dev-1 did not take the delta"
 fota_same "$T/dev-1/target/firmware.bin" "$offline/fw2.bin" "dev-1's image built from the delta"
@@ -139,17 +141,68 @@ fota_orch image import "$offline/fw3.bin" --manifest "$offline/fw3.jws" \
 fota_client_kill dev-1
 fota_client_conf dev-1 "$T" lab max_retries=2
 fota_client_start dev-1 "$T"
-if fota_orch publish "$id3" --group lab --serve \
-	--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" \
-	--wait-devices dev-1 --wait-state confirmed --timeout 120 >"$T/publish3.log" 2>&1; then
-	pass "dev-1 confirmed a release whose delta is not in the store"
-else
-	cat "$T/publish3.log" >&2
-	fail_soft "publish of the third image did not end with dev-1 confirmed"
-fi
+publish_confirmed "$id3" "$T/publish3.log" "a release whose delta is not in the store" \
+	--timeout 120 --serve
 reason=$(fota_status_field dev-1 reason)
 [[ "$reason" == "full payload: stalled: 2 repair requests brought no new chunk"* ]] &&
 	pass "the unavailable delta fell back to the full payload: $reason" ||
 	fail_soft "unavailable delta: reason '$reason'"
 fota_same "$T/dev-1/target/firmware.bin" "$offline/fw3.bin" "dev-1's image from the full payload"
+
+# A release signed offline with --encrypt: the release key signs image.encryption, import
+# makes the content key on this host and stores the chunks sealed, and dev-1 (registered with
+# its certificate, so it gets the key wrapped to it) installs it from ciphertext. A subscriber
+# with the orchestrator's certificate sees every chunk on the wire: none is its plaintext.
+fota_random_image "$offline/fw4.bin" 200k
+id4=$("$FOTA_ORCH_BIN" --state-dir "$offline/no-state" image sign "$offline/fw4.bin" \
+	--name firmware --version 5.0.0 --vendor acme --model gw-100 --hw B --sequence 13 \
+	--chunk-size 16384 --release-key "$release" --out "$offline/fw4.jws" --encrypt) ||
+	fail "image sign --encrypt failed"
+check "image sign --encrypt made no state directory and no key" test ! -e "$offline/no-state"
+"$FOTA_BUILD/tests/tools/fota_jws_tool" verify "$FOTA_PKI/trust" release "$offline/fw4.jws" \
+	>"$T/fw4.json" || fail "the --encrypt manifest does not verify as the release key's"
+check "the release key signed image.encryption, listed as critical" \
+	[ "$(jq -c '[.image.encryption.alg, .image.encryption.key_wrap, .critical]' "$T/fw4.json")" \
+	= '["A256GCM-chunk","ECDH-ES+A256KW",["image.encryption"]]' ]
+fota_orch image import "$offline/fw4.bin" --manifest "$offline/fw4.jws" --trust "$host_trust" \
+	--json >"$T/import4.json" 2>"$T/import4.err" ||
+	{ cat "$T/import4.err" >&2; fail "image import of the --encrypt manifest failed"; }
+check "import stored image $id4 as encrypted" \
+	[ "$(jq -r '[.image_id, .encryption] | join(" ")' "$T/import4.json")" = "$id4 A256GCM-chunk" ]
+store4=$FOTA_ORCH_STATE/images/$id4
+check "its content key is kept 0600 beside it" [ "$(stat -c '%a %s' "$store4/content.key")" = "600 32" ]
+check "the store keeps the sealed chunks (a 16-byte tag each), no plaintext" \
+	[ "$(stat -c %s "$store4/image.bin")" = $((204800 + 13 * 16)) ]
+key4=$(od -An -tx1 "$store4/content.key" | tr -d ' \n')
+check "import did not print the content key" eval '! grep -qi "$key4" "$T/import4.json" "$T/import4.err"'
+fota_orch device add dev-1 --groups lab --model gw-100 --hw B \
+	--device-cert "$FOTA_PKI/devices/dev-1.crt" 2>/dev/null || fail "device add dev-1"
+# dev-1's retained status arrives once the subscription (one SUBSCRIBE for both topics) holds.
+fota_sub_bg orchestrator "$T/frames4" -t "fota/v1/groups/lab/images/$id4/chunks" \
+	-t fota/v1/devices/dev-1/status -F '%t %x'
+fota_wait_line "$T/frames4" "fota/v1/devices/dev-1/status " 10 ||
+	fail "the chunk subscriber did not subscribe"
+publish_confirmed "$id4" "$T/publish4.log" "the release signed offline with --encrypt" --timeout 60 --serve
+fota_same "$T/dev-1/target/firmware.bin" "$offline/fw4.bin" "dev-1's image opened from ciphertext"
+check "dev-1 took its content key" grep -q "content key for image $id4 in use" "$T/dev-1/client.log"
+check "no log holds the content key" eval '! grep -qi "$key4" "$T/publish4.log" "$T/dev-1/client.log"'
+python3 - "$T/frames4" "$offline/fw4.bin" "$id4" <<'PY' &&
+import struct, sys
+chunk = 16384
+plain = open(sys.argv[2], "rb").read()
+topic = "fota/v1/groups/lab/images/%s/chunks " % sys.argv[3]
+frames = [bytes.fromhex(l[len(topic):].strip()) for l in open(sys.argv[1]) if l.startswith(topic)]
+seen = set()
+for f in frames:
+    assert f[8:16].hex() == sys.argv[3], "frame of another image"
+    (i,) = struct.unpack(">I", f[16:20])
+    want = plain[i * chunk:(i + 1) * chunk]
+    assert f[32:] != want and want[:64] not in f[32:], "chunk %d on the wire is plaintext" % i
+    assert len(f) - 32 == len(want) + 16, "chunk %d is not ciphertext || tag" % i
+    seen.add(i)
+assert seen == set(range(13)), "chunks seen on the wire: %s of 13" % sorted(seen)
+print(len(frames))
+PY
+	pass "every chunk of the encrypted import crossed the broker as ciphertext || tag" ||
+	fail_soft "the wire carried plaintext chunks of the encrypted import (or not all chunks)"
 fota_summary

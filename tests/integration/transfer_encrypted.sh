@@ -9,7 +9,8 @@
 # the same for the members it admits with a certificate; there, real agents show tampered
 # ciphertext dropped for its GCM tag and re-requested by repair before an install of the
 # signed image, and a device handed another device's wrapped key failing with `content key
-# does not unwrap`.
+# does not unwrap`. The same signed manifest imported into another store (image import) is
+# sealed there under a content key of its own.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
@@ -74,10 +75,33 @@ check "the store keeps ciphertext, a tag per chunk, no plaintext" \
 open_payload "$store/content.key" "$store/image.bin" "$id" 16384 204800 0 >"$T/opened.bin" ||
 	fail "the stored chunks do not open with the content key"
 fota_same "$T/opened.bin" "$T/image.bin" "the stored chunks, opened independently,"
-check "image import refuses an encrypted manifest" \
-	grep -q "encrypted images are stored with image add --encrypt" \
-	<(fota_orch image import "$T/image.bin" --manifest "$store/manifest.jws" \
-		--trust "$FOTA_PKI/trust" 2>&1 || true)
+# The same signed manifest imported on another host: image import seals as image add does,
+# under a content key of its own, and the chunks open independently with that key.
+# First with a file size limit that fits the 200 KiB copy but not the sealed chunks (a tag
+# more each): sealing fails, the import says why and stores nothing.
+imported=$T/imported/images/$id
+rc=0
+(
+	trap '' XFSZ
+	ulimit -f 200
+	exec "$FOTA_ORCH_BIN" --state-dir "$T/imported" image import "$T/image.bin" \
+		--manifest "$store/manifest.jws" --trust "$FOTA_PKI/trust"
+) >/dev/null 2>"$T/import-fail.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "image.encryption A256GCM-chunk, and sealing the payload failed: write .*: File too large; nothing was stored" "$T/import-fail.err" &&
+	[ ! -e "$imported" ] && pass "an import whose sealing fails stores nothing: $(cat "$T/import-fail.err")" ||
+	fail_soft "failed sealing: exit $rc, $(cat "$T/import-fail.err")"
+"$FOTA_ORCH_BIN" --state-dir "$T/imported" image import "$T/image.bin" \
+	--manifest "$store/manifest.jws" --trust "$FOTA_PKI/trust" >/dev/null ||
+	fail "image import of an encrypted manifest failed"
+check "import keeps its own content key 0600" \
+	[ "$(stat -c '%a %s' "$imported/content.key")" = "600 32" ]
+check "... a new one, not the key image add made" \
+	eval '! cmp -s "$imported/content.key" "$store/content.key"'
+check "import stores ciphertext, a tag per chunk, no plaintext" \
+	[ "$(stat -c %s "$imported/image.bin")" = $((204800 + 13 * 16)) ]
+open_payload "$imported/content.key" "$imported/image.bin" "$id" 16384 204800 0 \
+	>"$T/opened-import.bin" || fail "the imported chunks do not open with their content key"
+fota_same "$T/opened-import.bin" "$T/image.bin" "the imported chunks, opened independently,"
 check "a delta from an encrypted image is refused" \
 	grep -q "that image is stored encrypted" \
 	<(fota_image_add "$T/image.bin" 2.0.1 11 --delta-from "$id" 2>&1 || true)
