@@ -918,7 +918,14 @@ static fota_err sq_directive_seq_next(struct orch_store *base, const char *group
 	int rc;
 	uint64_t v = 0;
 
+	bool own_commit = sqlite3_get_autocommit(s->db) != 0;
+
 	if (!st)
+		return err ? err->code : FOTA_ERR_IO;
+	/* A sequence lost to a power cut would be handed out again, and devices that saw the
+	 * first directive with it would refuse the second: this commit alone syncs the WAL
+	 * (synchronous=FULL), so the sequence is on disk before any directive carries it. */
+	if (own_commit && exec(s, "PRAGMA synchronous=FULL", err))
 		return err ? err->code : FOTA_ERR_IO;
 	bind_text(st, 1, group);
 	rc = sqlite3_step(st);
@@ -927,6 +934,8 @@ static fota_err sq_directive_seq_next(struct orch_store *base, const char *group
 		rc = sqlite3_step(st);
 	}
 	sqlite3_reset(st);
+	if (own_commit)
+		exec(s, "PRAGMA synchronous=NORMAL", NULL);
 	if (rc != SQLITE_DONE || v == 0)
 		return db_error(s, err, "directive sequence");
 	*seq = v;
@@ -1108,6 +1117,15 @@ fota_err orch_store_sqlite_open(const char *path, struct orch_store **out, struc
 	 * last transactions, which the retained device statuses replay. */
 	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
 		  err);
+	/* No checkpoint when the last connection closes: it synced the WAL and the database
+	 * (0.13 s after publish saw confirmed, in a trace on a loaded machine) for no promise
+	 * of ours. What is committed survives a process crash in the WAL as well as in the
+	 * database; a power cut may lose the last transactions either way, as said above. A
+	 * writer's automatic checkpoint (every 1,000 WAL pages) moves the WAL into the
+	 * database; the WAL and its index stay beside the database file between commands. */
+	if (rc == FOTA_OK &&
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+		rc = fota_error_set(err, FOTA_ERR_IO, "store: %s", sqlite3_errmsg(s->db));
 	if (rc == FOTA_OK)
 		rc = migrate(s, err);
 	if (rc)
