@@ -133,7 +133,9 @@ verifies every chunk, resumes across restarts and power loss,
 installs with A/B slots, a script or a file, and reports its state.")
 set(CPACK_DEBIAN_ORCHESTRATOR_PACKAGE_NAME fota-orchestrator)
 set(CPACK_DEBIAN_ORCHESTRATOR_PACKAGE_SECTION admin)
-set(CPACK_DEBIAN_ORCHESTRATOR_PACKAGE_DEPENDS "passwd")
+# libpq5 by name: the orchestrator loads it at run time (a PostgreSQL store), so
+# dpkg-shlibdeps cannot see it.
+set(CPACK_DEBIAN_ORCHESTRATOR_PACKAGE_DEPENDS "passwd, libpq5")
 set(CPACK_DEBIAN_ORCHESTRATOR_PACKAGE_SUGGESTS "mosquitto (>= 2.0.13)")
 file(WRITE ${PROJECT_BINARY_DIR}/debian/orchestrator/conffiles
   "${FOTA_SYSCONFDIR}/orchestrator.conf.example\n")

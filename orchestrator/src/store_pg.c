@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "fota/timeutil.h"
 
+#include "pq_lib.h"
 #include "store.h"
 #include "store_rows.h"
 
@@ -135,7 +134,7 @@ static struct pg_store *P(struct orch_store *s)
 static fota_err pg_error(struct pg_store *s, const PGresult *r, struct fota_error *err,
 			 const char *what)
 {
-	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+	const char *msg = r ? libpq.resultErrorMessage(r) : libpq.errorMessage(s->conn);
 	size_t len = strlen(msg);
 
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
@@ -148,8 +147,8 @@ static fota_err pg_error(struct pg_store *s, const PGresult *r, struct fota_erro
 static PGresult *query(struct pg_store *s, const char *sql, int n, const char *const *vals,
 		       struct fota_error *err, const char *what, PGresult **failed)
 {
-	PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = libpq.execParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	ExecStatusType st = libpq.resultStatus(r);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
@@ -157,7 +156,7 @@ static PGresult *query(struct pg_store *s, const char *sql, int n, const char *c
 	if (failed)
 		*failed = r;
 	else
-		PQclear(r);
+		libpq.clear(r);
 	return NULL;
 }
 
@@ -170,21 +169,21 @@ static fota_err run(struct pg_store *s, const char *sql, int n, const char *cons
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
 	if (changed)
-		*changed = strtol(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
+		*changed = strtol(libpq.cmdTuples(r), NULL, 10);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
 static fota_err exec_plain(struct pg_store *s, const char *sql, struct fota_error *err,
 			   const char *what)
 {
-	PGresult *r = PQexec(s->conn, sql);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = libpq.exec(s->conn, sql);
+	ExecStatusType st = libpq.resultStatus(r);
 	fota_err rc = FOTA_OK;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = pg_error(s, r, err, what);
-	PQclear(r);
+	libpq.clear(r);
 	return rc;
 }
 
@@ -197,7 +196,7 @@ static const char *num(char buf[24], int64_t v)
 
 static int64_t col_i64(const PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+	return libpq.getisnull(r, row, col) ? 0 : strtoll(libpq.getvalue(r, row, col), NULL, 10);
 }
 
 /* The shared row mapping (store_rows.h) over a result held by the client. */
@@ -210,7 +209,7 @@ static const char *row_text(void *ctx, int col)
 {
 	const struct pg_rows *p = ctx;
 
-	return PQgetvalue(p->r, p->i, col); /* "" for NULL */
+	return libpq.getvalue(p->r, p->i, col); /* "" for NULL */
 }
 
 static int64_t row_i64(void *ctx, int col)
@@ -224,7 +223,7 @@ static int row_next(void *ctx)
 {
 	struct pg_rows *p = ctx;
 
-	return ++p->i < PQntuples(p->r) ? 1 : 0;
+	return ++p->i < libpq.ntuples(p->r) ? 1 : 0;
 }
 
 static struct orch_cursor cursor(struct pg_rows *rows, PGresult *r)
@@ -235,7 +234,7 @@ static struct orch_cursor cursor(struct pg_rows *rows, PGresult *r)
 }
 
 /* Runs a query and opens a cursor on its rows: false (err filled in) if it failed. The caller
- * PQclear()s rows->r. */
+ * libpq.clear()s rows->r. */
 static bool query_rows(struct pg_store *s, const char *sql, int n, const char *const *vals,
 		       struct fota_error *err, const char *what, struct pg_rows *rows,
 		       struct orch_cursor *c)
@@ -274,12 +273,12 @@ static struct orch_params params(struct pg_params *pp)
 static int pg_schema_version(struct orch_store *base)
 {
 	struct pg_store *s = P(base);
-	PGresult *r = PQexec(s->conn, "SELECT version FROM fota_schema");
+	PGresult *r = libpq.exec(s->conn, "SELECT version FROM fota_schema");
 	int v = -1;
 
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	if (libpq.resultStatus(r) == PGRES_TUPLES_OK && libpq.ntuples(r) == 1)
 		v = (int)col_i64(r, 0, 0);
-	PQclear(r);
+	libpq.clear(r);
 	return v;
 }
 
@@ -333,7 +332,7 @@ static void pg_close(struct orch_store *base)
 {
 	struct pg_store *s = P(base);
 
-	PQfinish(s->conn);
+	libpq.finish(s->conn);
 	free(s);
 }
 
@@ -420,7 +419,7 @@ static fota_err pg_device_get(struct orch_store *base, const char *id, struct or
 	if (!query_rows(P(base), sql_dev_get, 1, &id, err, "device", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	found = orch_rows_first_device(&c, out) > 0;
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
 				      id);
@@ -437,7 +436,7 @@ static fota_err pg_device_each(struct orch_store *base, const char *group, orch_
 			"devices", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	orch_rows_device(&c, fn, ctx);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	return FOTA_OK;
 }
 
@@ -471,10 +470,10 @@ static fota_err pg_group_each(struct orch_store *base, orch_name_fn fn, void *ct
 
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
-	for (i = 0; i < PQntuples(r); i++)
-		if (fn(ctx, PQgetvalue(r, i, 0)))
+	for (i = 0; i < libpq.ntuples(r); i++)
+		if (fn(ctx, libpq.getvalue(r, i, 0)))
 			break;
-	PQclear(r);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -501,10 +500,10 @@ static fota_err pg_device_cert_get(struct orch_store *base, const char *id, char
 	pem[0] = '\0';
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
-	found = PQntuples(r) > 0;
+	found = libpq.ntuples(r) > 0;
 	if (found)
-		snprintf(pem, cap, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
+		snprintf(pem, cap, "%s", libpq.getvalue(r, 0, 0));
+	libpq.clear(r);
 	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no device '%s' in the registry",
 				      id);
@@ -553,17 +552,18 @@ static fota_err write_campaign(struct pg_store *s, const char *sql, const struct
 	orch_params_campaign(&pv, c);
 	r = query(s, sql, ORCH_CAMPAIGN_NCOLS, pp.v, err, "campaign", &failed);
 	if (!r) {
-		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
+		const char *state =
+		    failed ? libpq.resultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
 
 		rc = err ? err->code : FOTA_ERR_IO;
 		if (create && state && strcmp(state, "23505") == 0) /* unique_violation */
 			rc = fota_error_set(err, FOTA_ERR_STATE, "campaign '%s' exists already",
 					    c->id);
-		PQclear(failed);
+		libpq.clear(failed);
 		return rc;
 	}
-	changed = strtol(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
+	changed = strtol(libpq.cmdTuples(r), NULL, 10);
+	libpq.clear(r);
 	if (changed == 0)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", c->id);
 	rc = run(s, "DELETE FROM stages WHERE campaign = $1", 1, pp.v, err, "stages", NULL);
@@ -601,11 +601,11 @@ static fota_err pg_campaign_get(struct orch_store *base, const char *id, struct 
 			err, "campaign", &rows, &cur))
 		return err ? err->code : FOTA_ERR_IO;
 	if (cur.next(&rows) <= 0) {
-		PQclear(rows.r);
+		libpq.clear(rows.r);
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "no campaign '%s'", id);
 	}
 	orch_row_campaign(&cur.row, c);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	if (!query_rows(s,
 			"SELECT " ORCH_STAGE_COLS " FROM stages WHERE campaign = $1 ORDER BY idx",
 			1, &id, err, "stages", &rows, &cur))
@@ -615,7 +615,7 @@ static fota_err pg_campaign_get(struct orch_store *base, const char *id, struct 
 		if (rc == FOTA_OK)
 			c->n_stages++;
 	}
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	if (rc) {
 		orch_campaign_clear(c);
 		return rc;
@@ -639,10 +639,10 @@ static fota_err pg_campaign_each(struct orch_store *base, bool active_only, orch
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
 	/* The result is held by the client: the callback may use the store. */
-	for (i = 0; i < PQntuples(r); i++)
-		if (fn(ctx, PQgetvalue(r, i, 0)))
+	for (i = 0; i < libpq.ntuples(r); i++)
+		if (fn(ctx, libpq.getvalue(r, i, 0)))
 			break;
-	PQclear(r);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -694,7 +694,7 @@ static fota_err pg_cdev_get(struct orch_store *base, const char *campaign, const
 			2, v, err, "campaign device", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	found = orch_rows_first_cdev(&c, out) > 0;
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "device %s is not in campaign %s",
 				      device, campaign);
@@ -713,7 +713,7 @@ static fota_err pg_cdev_each(struct orch_store *base, const char *campaign, orch
 			1, &campaign, err, "campaign devices", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	orch_rows_cdev(&c, fn, ctx);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	return FOTA_OK;
 }
 
@@ -736,7 +736,7 @@ static fota_err pg_event_append(struct orch_store *base, struct orch_event *e,
 		return err ? err->code : FOTA_ERR_IO;
 	e->ts = when;
 	e->seq = col_i64(r, 0, 0);
-	PQclear(r);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -754,7 +754,7 @@ static fota_err pg_event_each(struct orch_store *base, const char *campaign, con
 			2, v, err, "events", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	orch_rows_event(&c, fn, ctx);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	return FOTA_OK;
 }
 
@@ -787,7 +787,7 @@ static fota_err pg_bcast_each(struct orch_store *base, bool active_only, orch_bc
 			1, &state, err, "broadcasts", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	orch_rows_bcast(&c, fn, ctx);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	return FOTA_OK;
 }
 
@@ -806,7 +806,7 @@ static fota_err pg_directive_seq_next(struct orch_store *base, const char *group
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
 	*seq = (uint64_t)col_i64(r, 0, 0);
-	PQclear(r);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -847,7 +847,7 @@ static fota_err pg_group_pub_get(struct orch_store *base, const char *group,
 			&group, err, "group publish record", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	found = orch_rows_first_group_pub(&c, out) > 0;
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	if (!found)
 		return fota_error_set(err, FOTA_ERR_NOT_FOUND, "nothing was published to group %s",
 				      group);
@@ -874,7 +874,7 @@ static fota_err pg_audit_append(struct orch_store *base, struct orch_audit *a,
 		return err ? err->code : FOTA_ERR_IO;
 	a->ts = when;
 	a->seq = col_i64(r, 0, 0);
-	PQclear(r);
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -890,7 +890,7 @@ static fota_err pg_audit_each(struct orch_store *base, const char *device, orch_
 			1, &device, err, "audit", &rows, &c))
 		return err ? err->code : FOTA_ERR_IO;
 	orch_rows_audit(&c, fn, ctx);
-	PQclear(rows.r);
+	libpq.clear(rows.r);
 	return FOTA_OK;
 }
 
@@ -911,8 +911,8 @@ static fota_err pg_lock_try(struct orch_store *base, const char *name, bool *got
 	r = query(P(base), sql, 1, &name, err, "lock", NULL);
 	if (!r)
 		return err ? err->code : FOTA_ERR_IO;
-	*got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
+	*got = strcmp(libpq.getvalue(r, 0, 0), "t") == 0;
+	libpq.clear(r);
 	return FOTA_OK;
 }
 
@@ -925,9 +925,9 @@ static void pg_unlock(struct orch_store *base, const char *name)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%d, hashtext($1))", PG_OWNER_CLASS);
 	for (i = 0; i < 64; i++) {
 		PGresult *r = query(P(base), sql, 1, &name, NULL, "unlock", NULL);
-		bool held = r && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		bool held = r && strcmp(libpq.getvalue(r, 0, 0), "t") == 0;
 
-		PQclear(r);
+		libpq.clear(r);
 		if (!held)
 			break;
 	}
@@ -985,14 +985,20 @@ fota_err orch_store_pg_open(const char *uri, struct orch_store **out, struct fot
 	*out = NULL;
 	if (!s)
 		return fota_error_set(err, FOTA_ERR_NOMEM, "store: out of memory");
+	/* Every other function here runs on a store this opened, so after libpq is loaded. */
+	rc = orch_pq_load(err);
+	if (rc) {
+		free(s);
+		return rc;
+	}
 	s->base.ops = &pg_ops;
-	s->conn = PQconnectdb(uri);
-	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+	s->conn = libpq.connectdb(uri);
+	if (!s->conn || libpq.status(s->conn) != CONNECTION_OK) {
 		/* libpq's message names the host and the reason, never the password. */
 		rc = pg_error(s, NULL, err, "cannot connect to PostgreSQL");
 		goto fail;
 	}
-	PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
+	libpq.setNoticeProcessor(s->conn, quiet_notice, NULL);
 	rc = migrate(s, err);
 	if (rc)
 		goto fail;
