@@ -13,8 +13,13 @@
 # --http-names also makes the orchestrator's HTTPS server certificate (http.crt, for those DNS
 # names, localhost and 127.0.0.1) and a client certificate for scrapers and dashboard readers
 # (monitor.crt, CN monitor, OU viewer).
+# Two CAs: ca.crt signs the broker's server certificate and every device certificate;
+# operator-ca.crt signs only the orchestrator's client certificate, so that the broker's
+# orchestrator listener (dynamic security, docs/operations.md) can refuse every device in the
+# TLS handshake. client-cas.crt (both CAs, derived on every run) is what the shared device
+# listener trusts, so the one orchestrator certificate works there too.
 # Everything is ECDSA P-256 and made with the openssl command line only. Development use only:
-# a production PKI keeps the CA and the release key offline.
+# a production PKI keeps the CAs and the release key offline.
 set -euo pipefail
 
 usage() {
@@ -74,7 +79,8 @@ if [ -e "$OUT/ca.crt" ] || [ -e "$OUT/ca.key" ]; then
 	if [ "$FORCE" = 1 ]; then
 		# Only what this script makes: OUTDIR may be a mounted volume with other files.
 		rm -rf "$OUT/devices" "$OUT/signing" "$OUT/trust"
-		rm -f "$OUT"/{ca,broker,orchestrator,forger,wrong-ca,http,monitor}.{crt,key} "$OUT/SUMMARY.txt"
+		rm -f "$OUT"/{ca,operator-ca,broker,orchestrator,forger,wrong-ca,http,monitor}.{crt,key} \
+			"$OUT/client-cas.crt" "$OUT/SUMMARY.txt"
 	else
 		if [ ! -s "$OUT/ca.crt" ] || [ ! -s "$OUT/ca.key" ]; then
 			die "$OUT has only half a CA (ca.crt/ca.key); fix it or use --force"
@@ -251,8 +257,16 @@ mkdir -p "$OUT/devices"
 chmod 0755 "$OUT" "$OUT/devices"
 
 make_ca "$OUT/ca" "FOTA Development CA"
+make_ca "$OUT/operator-ca" "FOTA Operator CA"
 make_leaf "$OUT/broker" "mosquitto" ext_server "$OUT/ca"
-make_leaf "$OUT/orchestrator" "orchestrator" ext_client "$OUT/ca"
+# A PKI made before the operator CA existed has an orchestrator certificate from ca.crt, which
+# the orchestrator listener refuses: issue it again from the operator CA.
+if [ -s "$OUT/orchestrator.crt" ] &&
+	! openssl verify -CAfile "$OUT/operator-ca.crt" "$OUT/orchestrator.crt" >/dev/null 2>&1; then
+	echo "mkpki: orchestrator.crt is not from operator-ca.crt: issuing it again from the operator CA"
+	rm -f "$OUT/orchestrator.crt" "$OUT/orchestrator.key"
+fi
+make_leaf "$OUT/orchestrator" "orchestrator" ext_client "$OUT/operator-ca"
 make_leaf "$OUT/forger" "forger" ext_client "$OUT/ca"
 if [ -n "$HTTP_NAMES" ]; then
 	make_leaf "$OUT/http" "orchestrator-http" ext_http "$OUT/ca"
@@ -275,8 +289,14 @@ make_expired "$OUT/devices/expired-device" "expired-device"
 make_signing release release-1
 make_signing orchestrator orch-1
 
+# The shared listener's trust: both CAs. Derived every time, so it never drifts from them.
+cat "$OUT/ca.crt" "$OUT/operator-ca.crt" >"$OUT/client-cas.crt"
+chmod 0644 "$OUT/client-cas.crt"
+
 # Catch a broken certificate here rather than as a TLS failure in some test much later.
-for crt in broker orchestrator forger ${HTTP_NAMES:+http monitor}; do
+openssl verify -CAfile "$OUT/operator-ca.crt" "$OUT/orchestrator.crt" >/dev/null ||
+	die "orchestrator.crt does not verify against operator-ca.crt"
+for crt in broker forger ${HTTP_NAMES:+http monitor}; do
 	openssl verify -CAfile "$OUT/ca.crt" "$OUT/$crt.crt" >/dev/null ||
 		die "$crt.crt does not verify against ca.crt"
 done
@@ -298,7 +318,8 @@ fi
 			sed -n 's/^ *commonName *= *//p')
 		end=$(openssl x509 -in "$crt" -noout -enddate | cut -d= -f2)
 		printf '  %-36s %-26s %s\n' "${crt#"$OUT"/}" "CN=$subj" "$end"
-	done < <(find "$OUT" -maxdepth "$((BULK ? 1 : 2))" -name '*.crt' | sort)
+	done < <(find "$OUT" -maxdepth "$((BULK ? 1 : 2))" -name '*.crt' ! -name client-cas.crt | sort)
+	echo "  client-cas.crt: ca.crt and operator-ca.crt (the device listener's client trust)"
 	[ "$BULK" = 0 ] || echo "  devices/: $(find "$OUT/devices" -name '*.crt' | wc -l) certificates"
 	echo "  broker SAN: $SAN"
 	[ -z "$HTTP_NAMES" ] || echo "  http SAN: $HTTP_SAN"

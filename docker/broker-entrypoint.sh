@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Broker entrypoint: copies the broker certificate and key from the PKI volume, writes the
-# Mosquitto configuration for FOTA_BROKER_ACCESS, then runs Mosquitto.
+# Broker entrypoint: copies the broker certificate and key and the client CAs (client-cas.crt
+# for the device listener, operator-ca.crt for the orchestrator's) from the PKI volume, writes
+# the Mosquitto configuration for FOTA_BROKER_ACCESS, then runs Mosquitto.
 #
 # FOTA_BROKER_ACCESS=dynsec (the default): group membership enforced by the dynamic-security
 # plugin that fota-orchestrator drives (docker/mosquitto/dynsec-conf.sh; the orchestrator on
@@ -16,8 +17,8 @@ set -eu
 . /usr/local/lib/fota/wait-pki.sh
 pki=${FOTA_PKI_DIR:-/pki}
 if [ "$pki" != none ]; then
-	wait_pki "$pki/ca.crt" "$pki/broker.crt" "$pki/broker.key"
-	install -m 0644 "$pki/ca.crt" "$pki/broker.crt" /mosquitto/certs/
+	wait_pki "$pki/client-cas.crt" "$pki/operator-ca.crt" "$pki/broker.crt" "$pki/broker.key"
+	install -m 0644 "$pki/client-cas.crt" "$pki/operator-ca.crt" "$pki/broker.crt" /mosquitto/certs/
 	install -o mosquitto -g mosquitto -m 0600 "$pki/broker.key" /mosquitto/certs/broker.key
 fi
 conf=/mosquitto/config/mosquitto.conf

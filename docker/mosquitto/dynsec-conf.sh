@@ -7,8 +7,9 @@
 #  - on the device listener (8883) the client id is the certificate CN
 #    (use_username_as_clientid), so no device can take over another's connection;
 #  - the orchestrator, whose processes share one certificate, gets a listener of its own
-#    (8884) without that rule, so each of its connections keeps its own client id. Expose 8884
-#    only where the orchestrator runs: a device that reaches it could choose its client id.
+#    (8884) without that rule, so each of its connections keeps its own client id. That
+#    listener trusts only the operator CA, which signs nothing but orchestrator certificates:
+#    a device certificate fails the TLS handshake there, so no device can choose its client id.
 # The plugin is looked up at run time where Debian installs it for the machine's architecture
 # (/usr/lib/<multiarch>/), so the same script serves amd64, arm64 and armhf images.
 set -eu
@@ -31,7 +32,7 @@ cat <<'CONF'
 # --- The orchestrator's listener (dynamic security) --------------------------------------------
 listener 8884
 protocol mqtt
-cafile /mosquitto/certs/ca.crt
+cafile /mosquitto/certs/operator-ca.crt
 certfile /mosquitto/certs/broker.crt
 keyfile /mosquitto/certs/broker.key
 require_certificate true

@@ -16,7 +16,7 @@ fota_rabbit_config() {
 		listeners.tcp = none
 		mqtt.listeners.tcp = none
 		mqtt.listeners.ssl.default = $FOTA_BROKER_BIND:$FOTA_BROKER_PORT
-		ssl_options.cacertfile = $FOTA_PKI/ca.crt
+		ssl_options.cacertfile = $FOTA_PKI/client-cas.crt
 		ssl_options.certfile = $FOTA_PKI/broker.crt
 		ssl_options.keyfile = $FOTA_PKI/broker.key
 		ssl_options.verify = verify_peer

@@ -58,6 +58,29 @@ else
 	fail_soft "valid device connects and publishes its own status: $(cat "$T/err")"
 fi
 
+# The orchestrator (the watcher above) is connected with a certificate of the operator CA, not
+# the device CA: the shared listener trusts both (client-cas.crt).
+operator_ca_only() {
+	openssl verify -CAfile "$FOTA_PKI/operator-ca.crt" "$FOTA_PKI/orchestrator.crt" >/dev/null &&
+		! openssl verify -CAfile "$FOTA_PKI/ca.crt" "$FOTA_PKI/orchestrator.crt" >/dev/null 2>&1
+}
+check "the orchestrator's certificate is from the operator CA only" operator_ca_only
+# A PKI from before the operator CA (its orchestrator certificate from the device CA): mkpki
+# run over it again adds the operator CA and reissues the orchestrator certificate from it.
+# (Only what mkpki checks, so that it has little to summarise: it runs in a few seconds.)
+old=$T/old-pki
+mkdir -p "$old/devices"
+cp -a "$FOTA_PKI"/{ca,broker,forger,wrong-ca}.* "$FOTA_PKI/signing" "$old/"
+cp -a "$FOTA_PKI"/devices/{dev-1,wrong-ca-device,expired-device}.* "$old/devices/"
+fota_role_cert "$old" orchestrator none
+reissued() {
+	"$FOTA_SRC/certs/mkpki.sh" "$old" --devices dev-1 >"$T/old-pki.log" 2>&1 &&
+		grep -q "issuing it again from the operator CA" "$T/old-pki.log" &&
+		openssl verify -CAfile "$old/operator-ca.crt" "$old/orchestrator.crt" >/dev/null &&
+		[ "$(grep -c "BEGIN CERTIFICATE" "$old/client-cas.crt")" = 2 ]
+}
+check "mkpki reissues an old PKI's orchestrator certificate from the operator CA" reissued
+
 # refused LABEL NAME|- [mosquitto_pub options]: the connection fails and nothing is delivered.
 refused() {
 	local label=$1 name=$2 tok
