@@ -97,6 +97,28 @@ check "no session was opened as dev-6" [ "$(grep -c " as dev-6 " "$T/takeover.lo
 check "the impostor was given client id dev-1" grep -q " as dev-1 (.*u'dev-1')" "$T/takeover.log"
 check "dev-6 is still online" [ "$(fota_status_field dev-6 state)" != offline ]
 
+# ... and on the orchestrator's listener, which keeps client ids: it trusts only the operator
+# CA, so dev-1's certificate fails the TLS handshake there and cannot close dev-6's session
+# either. A watcher sees every status of dev-6 (the last will would be "offline"); the fence
+# message after the attempt marks the end of what it must have seen.
+fota_sub_bg orchestrator "$T/dev-6.watch" -V mqttv311 -t fota/v1/devices/dev-6/status -t fota/v1/fence
+fota_wait_line "$T/dev-6.watch" '"dev-6"' 10 || fail "no retained status of dev-6 to watch"
+before=$(wc -l <"$FOTA_BROKER_LOG")
+read -r crt key < <(fota_cert dev-1)
+rc=0
+out=$(timeout 10 mosquitto_sub -h "$FOTA_BROKER_BIND" -p "$FOTA_BROKER_ORCH_PORT" -V mqttv311 \
+	--cafile "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" -i dev-6 -t fota/v1/groups/A/directive \
+	-W 2 2>&1) || rc=$?
+refused() { [ "$rc" != 0 ] && [ "$rc" != 27 ]; } # 27: -W ran out, so it was connected
+check "dev-1's certificate is refused on the orchestrator listener (exit $rc: $out)" refused
+fota_pub orchestrator -q 1 -t fota/v1/fence -m fence-orch-listener || fail "fence publish failed"
+fota_wait_line "$T/dev-6.watch" fence-orch-listener 10 || fail "the fence did not arrive"
+tail -n "+$((before + 1))" "$FOTA_BROKER_LOG" >"$T/takeover-orch.log"
+check "the broker refused it in the TLS handshake" grep -q "certificate verify failed" "$T/takeover-orch.log"
+check "dev-6's connection was not closed" [ "$(grep -c "already connected" "$T/takeover-orch.log")" = 0 ]
+check "no session was opened as dev-6" [ "$(grep -c " as dev-6 " "$T/takeover-orch.log")" = 0 ]
+check "no last will of dev-6 was published" [ "$(grep -c '"offline"' "$T/dev-6.watch")" = 0 ]
+
 # 5. Several orchestrator connections at once: serve stays connected while commands run.
 fota_role_cert "$T" rita release-manager
 read -r bcrt bkey < <(fota_cert broker)
