@@ -5,7 +5,8 @@
 # byte for byte, check that Prometheus scrapes the orchestrator (target up, the confirmed
 # gateways in a fota metric), that the published dashboard port answers only with a client
 # certificate and that the broker enforces group membership (a gateway's certificate is refused
-# another group's topics), print a summary, and tear everything down (also on failure).
+# another group's topics) and refuses a gateway's certificate on the orchestrator's listener,
+# print a summary, and tear everything down (also on failure).
 #
 # Usage: tests/e2e/compose.sh [--wrong-ca] [--postgresql] [--mib N] [--timeout S] [--keep]
 #   --wrong-ca   add docker/compose.wrong-ca.yaml: a gateway with a certificate from an untrusted
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) sed -n '10,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '11,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ -n "$timeout_s" ] || { [ "$wrong_ca" = 1 ] && timeout_s=90 || timeout_s=300; }
@@ -327,6 +328,55 @@ enforcement_check() {
 }
 step enforcement enforcement_check
 
+# The orchestrator's listener 8884 keeps client ids, so it trusts only the operator CA: gw-1's
+# certificate asking for client id gw-2 there fails the TLS handshake and cannot close gw-2's
+# session. A watcher (the orchestrator's certificate on 8884) sees every status of gw-2 (its
+# last will would be "offline") until a fence published after the attempt. The broker's log
+# reaches `logs` only when it stops (stdout is not flushed per line): this runs last, then
+# stops the broker and finds the refusal there, and no "Client gw-2 already connected".
+takeover_check() {
+	local c rc=0 out watch_pid i
+	c=$(cid mosquitto)
+	"$ENGINE" exec "$c" timeout 30 mosquitto_sub -h mosquitto -p 8884 -V mqttv311 -i e2e-watch \
+		--cafile /pki/ca.crt --cert /pki/orchestrator.crt --key /pki/orchestrator.key \
+		-t fota/v1/devices/gw-2/status -t fota/v1/fence >"$work/gw-2.watch" 2>&1 &
+	watch_pid=$!
+	for ((i = 0; i < 50; i++)); do
+		grep -q '"gw-2"' "$work/gw-2.watch" && break
+		sleep 0.2
+	done
+	out=$("$ENGINE" exec "$c" timeout 15 mosquitto_sub -h mosquitto -p 8884 -V mqttv311 -i gw-2 \
+		--cafile /pki/ca.crt --cert /pki/devices/gw-1.crt --key /pki/devices/gw-1.key \
+		-t fota/v1/groups/fleet/directive -W 3 2>&1) || rc=$?
+	"$ENGINE" exec "$c" timeout 15 mosquitto_pub -h mosquitto -p 8884 -i e2e-fence -q 1 \
+		--cafile /pki/ca.crt --cert /pki/orchestrator.crt --key /pki/orchestrator.key \
+		-t fota/v1/fence -m fence-8884 >/dev/null 2>&1 || true
+	for ((i = 0; i < 50; i++)); do
+		grep -q fence-8884 "$work/gw-2.watch" && break
+		sleep 0.2
+	done
+	kill "$watch_pid" 2>/dev/null || true
+	wait "$watch_pid" 2>/dev/null || true
+	"$ENGINE" stop -t 10 "$c" >/dev/null 2>&1 || true
+	"$ENGINE" logs "$c" >"$work/broker.log" 2>&1 || true
+	takeover=""
+	# 27: -W ran out, so the impostor was connected; 0: it read a message.
+	if [ "$rc" = 0 ] || [ "$rc" = 27 ]; then
+		takeover="gw-1's certificate connected to 8884 as gw-2 (exit $rc): $out"
+	elif ! grep -q '"gw-2"' "$work/gw-2.watch" || ! grep -q fence-8884 "$work/gw-2.watch"; then
+		takeover="the watcher of gw-2's status saw no status or no fence: $(head -c 300 "$work/gw-2.watch")"
+	elif grep -q '"offline"' "$work/gw-2.watch"; then
+		takeover="gw-2's last will (offline) was published"
+	elif grep -q "Client gw-2 already connected" "$work/broker.log"; then
+		takeover="the broker closed gw-2's connection for the impostor"
+	elif ! grep -A 1 "on port 8884\.$" "$work/broker.log" | grep -q "certificate verify failed"; then
+		takeover="the broker log shows no refused certificate on 8884"
+	else
+		echo "   broker: gw-1's certificate refused in the TLS handshake on 8884 (exit $rc); gw-2 stayed connected"
+	fi
+}
+step takeover takeover_check
+
 # A wrong-CA device must have been refused by the broker, not failed for another reason.
 refusal=""
 if [ "$wrong_ca" = 1 ]; then
@@ -357,7 +407,7 @@ if [ "$postgresql" = 1 ]; then
 fi
 
 echo
-echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s, group check ${phase[enforcement]} s"
+echo "publish exit code: $publish_rc; timings: build+up ${phase[build_up]} s, pki ${phase[pki]} s, update ${phase[publish]} s ($mib MiB), prometheus ${phase[prometheus]} s, group check ${phase[enforcement]} s, takeover check ${phase[takeover]} s"
 echo "failed devices: ${failed[*]:-none}; expected to fail: ${expect_fail[*]:-none}"
 if [ "${failed[*]:-}" != "${expect_fail[*]:-}" ]; then
 	echo "compose e2e FAILED: the failed devices are not the expected ones"
@@ -365,6 +415,10 @@ if [ "${failed[*]:-}" != "${expect_fail[*]:-}" ]; then
 fi
 if [ -n "$enforcement" ]; then
 	echo "compose e2e FAILED: $enforcement"
+	exit 1
+fi
+if [ -n "$takeover" ]; then
+	echo "compose e2e FAILED: $takeover"
 	exit 1
 fi
 if [ -n "$store_check" ]; then
