@@ -163,8 +163,8 @@ check "... naming what to set" grep -qF "[http] listen 0.0.0.0:$port is not a lo
 
 # The TLS listener answers before any broker does: none is started for it.
 read -r bcrt bkey < <(fota_cert broker)
-# Any client certificate of the CA: /healthz needs no role.
-read -r ccrt ckey < <(fota_cert dev-1)
+# Any client certificate of the CA (a simulated device's): /healthz needs no role.
+read -r ccrt ckey < <(fota_cert sim-1)
 tport=$(fota__free_port)
 FOTA_ORCH_STATE=$T/orch3 serve_launch "$T/serve3.log" --http-listen "0.0.0.0:$tport" \
 	--http-cert "$bcrt" --http-key "$bkey" --http-ca "$FOTA_PKI/ca.crt"
