@@ -22,6 +22,7 @@ campaign_pki() {
 sim_launch() {
 	local n=$1 group=$2 log=$3
 	shift 3
+	fota_register $(seq -f "sim-%g=$group" 1 "$n")
 	"$FOTA_SIM_BIN" --broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" \
 		--certs "$FOTA_PKI/devices" --trust "$FOTA_PKI/trust" --group "$group" \
 		--count "$n" "$@" >"$log.out" 2>"$log" &
@@ -44,7 +45,8 @@ serve_launch() {
 	shift
 	read -r crt key < <(fota_cert orchestrator)
 	"$FOTA_ORCH_BIN" serve --shared --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" \
-		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" "$@" \
+		--cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE" --broker-access "$FOTA_BROKER_ACCESS" \
+		"${ORCH_KEY_ARGS[@]}" "$@" \
 		>>"$log" 2>&1 &
 	SERVE_PID=$!
 	fota_cleanup_pid "$SERVE_PID"
@@ -67,9 +69,11 @@ serve__started() {
 	[ "$(grep -c "serving" "$1")" -gt "$2" ]
 }
 
-# registered GROUP N: true once N devices of GROUP are in the registry.
+# registered GROUP N: true once N devices of GROUP in the registry have reported (a device
+# fota_register entered counts only once its status arrived).
 registered() {
-	[ "$(fota_orch device list --group "$1" --json 2>/dev/null | jq length)" -ge "$2" ]
+	[ "$(fota_orch device list --group "$1" --json 2>/dev/null |
+		jq '[.[] | select(.last_seen != null)] | length')" -ge "$2" ]
 }
 
 # cstatus ID FILTER: a jq filter over `campaign status ID --json`.

@@ -21,6 +21,10 @@ FOTA__TMPDIRS=()
 FOTA_BROKER_PID=""
 # Address the test broker listens on: loopback, or a test host address in a namespace test.
 FOTA_BROKER_BIND=${FOTA_BROKER_BIND:-127.0.0.1}
+# How the test broker grants access: acl_file (the shipped ACL file) or dynsec (the
+# dynamic-security plugin, which the orchestrator drives; see fota_register in transfer_lib.sh).
+FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
+export FOTA_BROKER_ACCESS
 
 # --- Results ---------------------------------------------------------------------------------
 
@@ -257,7 +261,7 @@ fota_broker_config() {
 	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto" conf
 	mkdir -p "$dir/data"
 	conf=$src/mosquitto.conf
-	if [ "${FOTA_BROKER_ACCESS:-acl_file}" = dynsec ]; then
+	if [ "$FOTA_BROKER_ACCESS" = dynsec ]; then
 		FOTA_BROKER_ORCH_PORT=$(fota__free_port) || fail "no free loopback port"
 		export FOTA_BROKER_ORCH_PORT
 		# (It finds the plugin as in the broker image: /usr/lib/<multiarch>/.)

@@ -5,6 +5,10 @@
 FOTA_CLIENT_BIN=${FOTA_CLIENT_BIN:-$FOTA_BUILD/client/fota-client}
 FOTA_ORCH_BIN=${FOTA_ORCH_BIN:-$FOTA_BUILD/orchestrator/fota-orchestrator}
 declare -A FOTA_CLIENT_PIDS=()
+# Devices registered with the broker (fota_register): id -> groups; and agents configured by
+# fota_client_conf but not yet registered: id -> their directory.
+declare -A FOTA_REGISTERED=()
+declare -A FOTA__UNREGISTERED=()
 
 # fota_transfer_env: the usual scene, a temporary folder $T with a fresh PKI, a broker, and
 # the orchestrator's state folder ($FOTA_ORCH_STATE).
@@ -39,11 +43,21 @@ fota_client_conf() {
 		printf '[transfer]\ngap_ms = 500\nstall_timeout_s = 120\n'
 		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
 	} >"$dir/$dev/client.conf"
+	FOTA__UNREGISTERED[$dev]=$dir
 }
 
-# fota_client_start DEV DIR: runs the agent in the background, log in DIR/DEV/client.log.
+# fota_client_start DEV DIR: registers DEV (with the groups its client.conf names now, and
+# every other agent configured since, in one go: fota_register), then runs the agent in the
+# background, log in DIR/DEV/client.log. FOTA_REGISTER_AGENTS=0: no registration, for a test
+# whose subject is registration itself.
 fota_client_start() {
-	local dev=$1 dir=$2
+	local dev=$1 dir=$2 d devs=()
+	FOTA__UNREGISTERED[$dev]=$dir
+	for d in "${!FOTA__UNREGISTERED[@]}"; do
+		devs+=("$d=$(sed -n 's/^groups = //p' "${FOTA__UNREGISTERED[$d]}/$d/client.conf")")
+	done
+	[ "${FOTA_REGISTER_AGENTS:-1}" = 0 ] || fota_register "${devs[@]}"
+	FOTA__UNREGISTERED=()
 	"$FOTA_CLIENT_BIN" --config "$dir/$dev/client.conf" >>"$dir/$dev/client.log" 2>&1 &
 	FOTA_CLIENT_PIDS[$dev]=$!
 	fota_cleanup_pid "$!"
@@ -58,13 +72,39 @@ fota_client_kill() {
 	FOTA_CLIENT_PIDS[$1]=""
 }
 
-# fota_orch ARGS...: the orchestrator as "orchestrator" against the test broker; state in
-# $FOTA_ORCH_STATE (set by the test).
+# fota_orch ARGS...: the orchestrator as "orchestrator" against the test broker (on its own
+# listener, and driving the plugin when the broker runs dynsec, as [broker] access = dynsec
+# does in the compose stack); state in $FOTA_ORCH_STATE (set by the test).
 fota_orch() {
 	local crt key
 	read -r crt key < <(fota_cert orchestrator)
 	"$FOTA_ORCH_BIN" --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
-		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
+		--key "$key" --state-dir "$FOTA_ORCH_STATE" --broker-access "$FOTA_BROKER_ACCESS" "$@"
+}
+
+# fota_register ID=GROUPS...: registers devices before they connect, as production does: one
+# `device import` (GROUPS comma-separated) into the test's registry with the orchestrator key,
+# which under dynsec grants each device its own topics and its groups' over
+# $CONTROL/dynamic-security/v1 and retains its signed assignment (those groups). A device
+# already registered with the same groups is skipped. With FOTA_BROKER_ACCESS=acl_file it does
+# nothing: the ACL file grants every certificate by its CN.
+fota_register() {
+	local e id csv out n=0
+	[ "$FOTA_BROKER_ACCESS" = dynsec ] || return 0
+	[ -n "${FOTA_ORCH_STATE:-}" ] || fail "fota_register: set FOTA_ORCH_STATE first"
+	csv=$(mktemp "$FOTA_BROKER_DIR/register.XXXXXX") || fail "fota_register: mktemp"
+	echo "id,groups" >"$csv"
+	for e in "$@"; do
+		id=${e%%=*}
+		[ "${FOTA_REGISTERED[$id]-}" != "${e#*=}" ] || continue
+		[ -n "${e#*=}" ] || fail "fota_register $id: no groups (a device in none may do nothing)"
+		echo "$id,$(tr , ';' <<<"${e#*=}")" >>"$csv"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || return 0
+	out=$(fota_orch device import "$csv" --orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem" 2>&1) ||
+		fail "fota_register: device import failed: $out"
+	for e in "$@"; do FOTA_REGISTERED[${e%%=*}]=${e#*=}; done
 }
 
 # fota_orch_bg LOG ARGS...: the orchestrator in the background, output to LOG; its pid (the
@@ -80,7 +120,7 @@ fota_orch__exec() {
 	local crt key
 	read -r crt key < <(fota_cert orchestrator)
 	exec "$FOTA_ORCH_BIN" --broker "${FOTA_BROKER_ORCH_URI:-$FOTA_BROKER_URI}" --ca "$FOTA_PKI/ca.crt" --cert "$crt" \
-		--key "$key" --state-dir "$FOTA_ORCH_STATE" "$@"
+		--key "$key" --state-dir "$FOTA_ORCH_STATE" --broker-access "$FOTA_BROKER_ACCESS" "$@"
 }
 
 # fota_image_add FILE VERSION SEQUENCE [extra image-add options...]: prints the image id.
