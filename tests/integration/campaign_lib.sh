@@ -107,10 +107,9 @@ campaign_agents_scene() {
 	fota_random_image "$T/image.bin" "$mib"
 	IMAGE_ID=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size "$chunk") || fail "image add failed"
 	serve_start "$T/serve.log" "$@"
-	for d in $(seq -f 'dev-%g' 1 "$n"); do
-		fota_client_conf "$d" "$T" lab
-		fota_client_start "$d" "$T"
-	done
+	# All configured before the first start: fota_client_start registers them in one go.
+	for d in $(seq -f 'dev-%g' 1 "$n"); do fota_client_conf "$d" "$T" lab; done
+	for d in $(seq -f 'dev-%g' 1 "$n"); do fota_client_start "$d" "$T"; done
 	fota_wait_for 30 registered lab "$n" || fail "the agents did not register in group lab"
 }
 

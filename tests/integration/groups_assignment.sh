@@ -32,10 +32,12 @@ assignment_of() {
 # An assignment published 340 days ago (valid for 25 more): serve renews it when it starts.
 FOTA_FAKE_NOW=$(($(date +%s) - 340 * 86400)) fota_orch device add ghost --groups lab \
 	--orch-key "$ORCH_KEY" 2>"$T/ghost.err" || fail "device add ghost: $(cat "$T/ghost.err")"
+# fota_client_start registers dev-1 in lab (the harness's fota_register, as a device is
+# registered before it connects): that is assignment 1, so the ones below count from 2.
 fota_client_conf dev-1 "$T" lab
 fota_client_start dev-1 "$T"
 fota_wait_for 30 groups_are '["lab"]' || fail "dev-1 did not report: $(fota_status_json dev-1)"
-pass "dev-1 starts with its configuration's groups"
+pass "dev-1 starts in lab, its registration's and its configuration's group"
 serve_start "$T/serve.log"
 check "serve renews the assignment that expires within 30 days" \
 	fota_wait_line "$T/serve.log" "assignment 2 for ghost renewed: groups lab" 20
@@ -46,7 +48,7 @@ check "the renewed assignment is valid for a year from now ($expires)" \
 # 1. device add: the registry changes and dev-1 follows, without a restart.
 fota_orch device add dev-1 --groups canary --orch-key "$ORCH_KEY" 2>"$T/add1.err" ||
 	fail "device add: $(cat "$T/add1.err")"
-check "device add says what it published" grep -q "assignment 1 for dev-1: groups canary" "$T/add1.err"
+check "device add says what it published" grep -q "assignment 2 for dev-1: groups canary" "$T/add1.err"
 fota_sub orchestrator -t fota/v1/devices/dev-1/assignment -C 1 -W 3 >"$T/assignment1.jws" ||
 	fail "no retained assignment on dev-1's topic"
 check "the retained assignment is signed and names canary" \
@@ -57,7 +59,7 @@ else
 	fail_soft "dev-1: $(fota_status_json dev-1)"
 fi
 check "dev-1 logged the applied assignment" \
-	grep -q "assignment 1 applied, groups: canary (assignment 1)" "$T/dev-1/client.log"
+	grep -q "assignment 2 applied, groups: canary (assignment 2)" "$T/dev-1/client.log"
 check "the registry keeps canary after dev-1's reports" \
 	[ "$(fota_orch device show dev-1 --json | jq -r .groups)" = canary ]
 
@@ -77,7 +79,7 @@ fota_wait_line "$T/dev-1/client.log" "paused" 20 || fail "dev-1 did not see the 
 fota_orch device add dev-1 --groups canary,field --orch-key "$ORCH_KEY" 2>"$T/add2.err" ||
 	fail "device add: $(cat "$T/add2.err")"
 check "the assignment during the job waits" \
-	fota_wait_line "$T/dev-1/client.log" "assignment 2 waits until the job under way has ended" 20
+	fota_wait_line "$T/dev-1/client.log" "assignment 3 waits until the job under way has ended" 20
 check "dev-1 still follows canary only while the job holds" groups_are '["canary"]'
 check "the job is still under way" [ "$(fota_status_field dev-1 state)" = downloading ]
 fota_orch campaign resume c1 >/dev/null || fail "campaign resume"
@@ -88,7 +90,7 @@ else
 fi
 fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "dev-1's installed image"
 if fota_wait_for 20 groups_are '["canary","field"]'; then
-	pass "after the job, dev-1 follows assignment 2"
+	pass "after the job, dev-1 follows assignment 3"
 else
 	fail_soft "dev-1: $(fota_status_json dev-1)"
 fi
@@ -103,16 +105,16 @@ fota_pub orchestrator -t fota/v1/devices/dev-1/assignment -q 1 -f "$T/rogue.jws"
 check "dev-1 logged why it ignored the forged assignment" \
 	fota_wait_line "$T/dev-1/client.log" "assignment rejected: " 20
 fota_pub orchestrator -t fota/v1/devices/dev-1/assignment -q 1 -f "$T/assignment1.jws" ||
-	fail "replaying assignment 1 failed"
+	fail "replaying assignment 2 failed"
 check "dev-1 logged why it ignored the older assignment" \
-	fota_wait_line "$T/dev-1/client.log" "assignment 1 ignored: not newer than 2" 20
+	fota_wait_line "$T/dev-1/client.log" "assignment 2 ignored: not newer than 3" 20
 check "dev-1's groups did not change" groups_are '["canary","field"]'
 
 # 4. After a restart the applied assignment holds, not the configuration's group.
 fota_client_kill dev-1
 fota_client_start dev-1 "$T"
 check "dev-1 restarts with the assigned groups" \
-	fota_wait_line "$T/dev-1/client.log" "connected as dev-1, groups: canary,field (assignment 2)" 30
+	fota_wait_line "$T/dev-1/client.log" "connected as dev-1, groups: canary,field (assignment 3)" 30
 check "dev-1 reports them" fota_wait_for 20 groups_are '["canary","field"]'
 
 # 5. The registry changes without an assignment (no orchestrator key at hand); a campaign on
@@ -128,7 +130,7 @@ fota_orch campaign create c2 --image "$id3" --group north --stage 100% >/dev/nul
 	fail "campaign create c2"
 fota_orch campaign start c2 >/dev/null || fail "campaign start c2"
 check "serve sends dev-1 its assignment for the campaign" \
-	fota_wait_line "$T/serve.log" "campaign c2: dev-1 reports groups canary,field, not its registry's: assignment 3 published, groups canary,field,north" 30
+	fota_wait_line "$T/serve.log" "campaign c2: dev-1 reports groups canary,field, not its registry's: assignment 4 published, groups canary,field,north" 30
 completed() { [ "$(cstatus c2 .state)" = completed ]; }
 if fota_wait_for 120 completed; then
 	pass "the campaign on north completes"

@@ -5,8 +5,9 @@
 # Source it from a test script (which runs with `set -euo pipefail`):
 #   . "$(dirname "$0")/lib.sh"
 #   fota_tmpdir T; fota_pki "$T/pki"; fota_broker_start "$T/broker"
-# The broker runs the shipped docker/mosquitto/mosquitto.conf and acl with only the port, the
-# file paths and test-only additions changed, so tests exercise the configuration users deploy.
+# The broker runs the shipped docker/mosquitto configuration with only the ports, the file
+# paths and test-only additions changed, so tests exercise the configuration users deploy: by
+# default its dynamic-security variant, as the compose stack does (FOTA_BROKER_ACCESS below).
 # Environment: FOTA_SRC (source tree), FOTA_BUILD (build tree), both set by ctest;
 # FOTA_KEEP_TMP=1 keeps temporary directories for a post-mortem.
 
@@ -21,9 +22,11 @@ FOTA__TMPDIRS=()
 FOTA_BROKER_PID=""
 # Address the test broker listens on: loopback, or a test host address in a namespace test.
 FOTA_BROKER_BIND=${FOTA_BROKER_BIND:-127.0.0.1}
-# How the test broker grants access: acl_file (the shipped ACL file) or dynsec (the
-# dynamic-security plugin, which the orchestrator drives; see fota_register in transfer_lib.sh).
-FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
+# How the test broker grants access: dynsec (the default, as in the compose stack: the
+# dynamic-security plugin, which the orchestrator drives; devices must be registered, see
+# fota_register in transfer_lib.sh) or acl_file (the shipped ACL file), which a test sets
+# before fota_broker_start only where its purpose is the ACL file itself.
+FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-dynsec}
 export FOTA_BROKER_ACCESS
 
 # --- Results ---------------------------------------------------------------------------------
@@ -255,12 +258,17 @@ fota__free_port() {
 }
 
 # fota_broker_config DIR PORT: DIR/mosquitto.conf and DIR/acl from docker/mosquitto. With
-# FOTA_BROKER_ACCESS=dynsec, the dynamic-security variant (docker/mosquitto/dynsec-conf.sh):
-# the orchestrator then has a listener of its own on FOTA_BROKER_ORCH_PORT.
+# FOTA_BROKER_ACCESS=dynsec (the default), the dynamic-security variant
+# (docker/mosquitto/dynsec-conf.sh): the orchestrator then has a listener of its own on
+# FOTA_BROKER_ORCH_PORT, and devices may do nothing until registered (fota_register).
 fota_broker_config() {
 	local dir=$1 port=$2 src="$FOTA_SRC/docker/mosquitto" conf
 	mkdir -p "$dir/data"
 	conf=$src/mosquitto.conf
+	case "$FOTA_BROKER_ACCESS" in
+	dynsec | acl_file) ;;
+	*) fail "FOTA_BROKER_ACCESS='$FOTA_BROKER_ACCESS': want dynsec or acl_file" ;;
+	esac
 	if [ "$FOTA_BROKER_ACCESS" = dynsec ]; then
 		FOTA_BROKER_ORCH_PORT=$(fota__free_port) || fail "no free loopback port"
 		export FOTA_BROKER_ORCH_PORT
@@ -269,7 +277,8 @@ fota_broker_config() {
 			fail "FOTA_BROKER_ACCESS=dynsec: docker/mosquitto/dynsec-conf.sh failed (above)"
 		sed -e "s|^listener 8884\$|listener $FOTA_BROKER_ORCH_PORT $FOTA_BROKER_BIND|" \
 			"$dir/dynsec.conf.in" >"$dir/dynsec.conf"
-		cp "$src/dynamic-security.json" "$dir/data/dynamic-security.json"
+		fota_dynsec_seed "$src/dynamic-security.json" >"$dir/data/dynamic-security.json" ||
+			fail "docker/mosquitto/dynamic-security.json: jq could not add the test identities"
 		conf=$dir/dynsec.conf
 	fi
 	sed -e "s|^listener 8883\$|listener $port $FOTA_BROKER_BIND|" \
@@ -298,6 +307,17 @@ fota_broker_config() {
 		user forger
 		topic write fota/v1/groups/forgetest/#
 	EOF
+}
+
+# fota_dynsec_seed FILE: the plugin's state file FILE (docker/mosquitto/dynamic-security.json)
+# with the test-only identities the ACL file gets below: "forger" may publish to
+# fota/v1/groups/forgetest/# and nothing else. Never in the shipped file.
+fota_dynsec_seed() {
+	fota_require jq
+	jq '.clients += [{"username": "forger", "roles": [{"rolename": "test-only-forger"}],
+		"textName": "Test only (tests/integration/lib.sh), never in a real broker: publishes forged frames to one test group"}]
+	| .roles += [{"rolename": "test-only-forger", "acls": [
+		{"acltype": "publishClientSend", "topic": "fota/v1/groups/forgetest/#", "allow": true}]}]' "$1"
 }
 
 # Accepts a TLS connection and a subscription with the orchestrator's certificate.

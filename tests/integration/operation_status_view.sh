@@ -17,6 +17,9 @@ fota_broker_start "$T/broker"
 export FOTA_ORCH_STATE=$T/orch
 
 ORCH_KEY_ARGS=(--orch-key "$FOTA_PKI/signing/orchestrator/orch-1.pem")
+# dev-1 and dev-2 publish their statuses below: registered first, as the broker admits only
+# registered devices.
+fota_register dev-1=lab dev-2=lab
 fota_orch device add dev-1 --groups lab --version 1.0 >/dev/null || fail "device add dev-1"
 fota_orch device add dev-3 --groups lab >/dev/null || fail "device add dev-3"
 ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -5,7 +5,7 @@
 # cuts the request at the first chunk the broker has not acknowledged, counts and logs the cut,
 # and sends unicast only the chunks below it. Three real agents in group lab, a campaign of
 # 100 %, a broadcast paced to 128 KiB/s (16 chunks of 64 KiB: a burst of 8, then two a
-# second); right after it starts, a request as dev-1 for all 16 chunks. Before the cut serve
+# second); right after it starts, a request on dev-1's topic for all 16 chunks. Before the cut serve
 # sent all 16 to dev-1 unicast.
 # Then the grace period after the broadcast ended (as long as it ran): a request right after
 # its end is cut too (the broker may still be delivering the broadcast), and one after the
@@ -19,14 +19,18 @@ CHUNKS=16
 campaign_agents_scene 1 65536 3 --rate 128K
 id=$IMAGE_ID
 
-# Every frame sent to dev-1's own chunk topic, one line each.
-fota_sub_bg dev-1 "$T/unicast.txt" -t fota/v1/devices/dev-1/chunks -F '%l'
+# Every frame sent to dev-1's own chunk topic, one line each (read as the orchestrator: a
+# second connection with dev-1's certificate would take over the agent's session, whose client
+# id is its CN).
+fota_sub_bg orchestrator "$T/unicast.txt" -t fota/v1/devices/dev-1/chunks -F '%l'
 fota_orch campaign create rb --image "$id" --group lab --stage 100%:success=100 \
 	--fail-threshold 1 >/dev/null || fail "campaign create"
 fota_orch campaign start rb >/dev/null || fail "campaign start"
 fota_wait_line "$T/serve.log" "broadcast of image $id to group lab (campaign rb" 30 ||
 	fail "serve did not start the broadcast"
-fota_pub dev-1 -q 1 -t fota/v1/devices/dev-1/request \
+# On dev-1's request topic, for the same reason with the orchestrator's certificate: serve
+# knows a requester only by its topic.
+fota_pub orchestrator -q 1 -t fota/v1/devices/dev-1/request \
 	-m "{\"image\":\"$id\",\"table\":false,\"ranges\":[[0,$CHUNKS]]}" ||
 	fail "the early request did not reach the broker"
 pass "dev-1 asked for all $CHUNKS chunks while the broadcast ran"
@@ -35,7 +39,7 @@ pass "dev-1 asked for all $CHUNKS chunks while the broadcast ran"
 # is cut too, the broker may still be delivering the broadcast. 4 chunks: within the pacer's
 # burst, so served at once when they are served.
 ask4() {
-	fota_pub dev-1 -q 1 -t fota/v1/devices/dev-1/request \
+	fota_pub orchestrator -q 1 -t fota/v1/devices/dev-1/request \
 		-m "{\"image\":\"$id\",\"table\":false,\"ranges\":[[0,4]]}"
 }
 fota_wait_line "$T/serve.log" "broadcast of image $id to group lab: sent $CHUNKS chunks" 60 ||

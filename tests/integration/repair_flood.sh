@@ -22,8 +22,10 @@ fota_random_image "$T/image.bin" 4
 id=$(fota_image_add "$T/image.bin" 2.0.0 10 --chunk-size "$CHUNK") || fail "image add failed"
 serve_start "$T/serve.log"
 
-# The flooder's frames, one line each, to count what it is served.
-fota_sub_bg dev-1 "$T/flood-frames.txt" -t fota/v1/devices/dev-1/chunks -F '%l'
+# The flooder's frames, one line each, to count what it is served (read as the orchestrator:
+# the flooder's connections take dev-1's client id, its CN, and would take this one over).
+fota_register dev-1=lab
+fota_sub_bg orchestrator "$T/flood-frames.txt" -t fota/v1/devices/dev-1/chunks -F '%l'
 for i in $(seq 1 10000); do
 	case $((i % 3)) in
 	0) echo "{\"image\":\"$id\",\"table\":true,\"ranges\":[[0,256]]}" ;;

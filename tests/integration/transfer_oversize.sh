@@ -11,6 +11,7 @@ set -euo pipefail
 
 fota_require jq head
 fota_transfer_env
+fota_register dev-2=lab # publishes an oversize status below
 fota_client_conf dev-1 "$T" lab
 fota_client_start dev-1 "$T"
 fota_wait_for 10 fota__state_is dev-1 idle || fail "dev-1 did not come online"

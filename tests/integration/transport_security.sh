@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Transport security against the real broker: mTLS admission and the shipped ACL, per identity.
+# The one test on the ACL file rather than the harness's default dynamic security: its purpose
+# is the shipped docker/mosquitto/acl, what a broker without the plugin enforces (the
+# orchestrator's default, [broker] access = acl_file); broker_dynsec.sh checks the plugin's.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+export FOTA_BROKER_ACCESS=acl_file
 
 fota_tmpdir T
 fota_pki "$T/pki"
