@@ -11,7 +11,7 @@ set -euo pipefail
 fota_transfer_env
 read -r crt key < <(fota_cert orchestrator)
 # The shipped orchestrator.conf with the test broker's address, files and state directory.
-sed -e "s|^uri = .*|uri = $FOTA_BROKER_URI|" -e "s|^ca = .*|ca = $FOTA_PKI/ca.crt|" \
+sed -e "s|^uri = .*|uri = $FOTA_BROKER_ORCH_URI|" -e "s|^ca = .*|ca = $FOTA_PKI/ca.crt|" \
 	-e "s|^cert = .*|cert = $crt|" -e "s|^key = .*|key = $key|" \
 	-e "s|^state_dir = .*|state_dir = $FOTA_ORCH_STATE|" \
 	-e "s|^orchestrator_key = .*|orchestrator_key = $FOTA_PKI/signing/orchestrator/orch-1.pem|" \

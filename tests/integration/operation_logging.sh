@@ -19,7 +19,7 @@ read -r crt key < <(fota_cert orchestrator)
 # systemd names the journal socket it gives a service as stderr by device and inode; the log
 # file stands in for it.
 JOURNAL_STREAM=$(stat -c '%d:%i' "$log") "$FOTA_ORCH_BIN" serve --config "$T/orch.conf" \
-	--broker "$FOTA_BROKER_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
+	--broker "$FOTA_BROKER_ORCH_URI" --ca "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" \
 	--state-dir "$FOTA_ORCH_STATE" "${ORCH_KEY_ARGS[@]}" >>"$log" 2>&1 &
 SERVE_PID=$!
 fota_cleanup_pid "$SERVE_PID"

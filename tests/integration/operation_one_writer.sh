@@ -30,7 +30,7 @@ absent() {
 
 serve_start "$T/serve.log"
 read -r crt key < <(fota_cert orchestrator)
-second_run "$T/serve2.log" "$FOTA_ORCH_BIN" serve --broker "$FOTA_BROKER_URI" \
+second_run "$T/serve2.log" "$FOTA_ORCH_BIN" serve --broker "$FOTA_BROKER_ORCH_URI" \
 	--ca "$FOTA_PKI/ca.crt" --cert "$crt" --key "$key" --state-dir "$FOTA_ORCH_STATE"
 check "second serve exits 2 (got $RC)" [ "$RC" -eq 2 ]
 check "second serve says in one line that pid $SERVE_PID holds the state directory: $(cat "$T/serve2.log")" \

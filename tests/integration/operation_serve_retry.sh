@@ -21,7 +21,7 @@ retries() {
 	[ "$(grep -c "retrying in" "$1")" -ge "$2" ]
 }
 
-serve_bg "$FOTA_BROKER_URI" "$T/serve.log"
+serve_bg "$FOTA_BROKER_ORCH_URI" "$T/serve.log"
 check "serve retries while the broker is down" \
 	fota_wait_for 20 retries "$T/serve.log" 3
 check "and is still running" kill -0 "$SERVE_PID"
@@ -35,7 +35,7 @@ fota_stop_pid "$SERVE_PID"
 
 # SIGTERM while waiting for the broker: a clean stop.
 fota_broker_stop
-serve_bg "$FOTA_BROKER_URI" "$T/serve2.log"
+serve_bg "$FOTA_BROKER_ORCH_URI" "$T/serve2.log"
 fota_wait_for 20 retries "$T/serve2.log" 1 || fail "serve did not wait for the broker"
 kill -TERM "$SERVE_PID"
 RC=0
