@@ -49,6 +49,8 @@ fota_transfer_env
 fota_random_image "$T/image.bin" "$IMAGE_MIB"
 id=$(fota_image_add "$T/image.bin" 2.0.0 10) || fail "image add failed"
 fota_client_conf dev-1 "$T" lab "stall_timeout_s=240" "gap_ms=1000"
+# Started in the namespace, not by fota_client_start: registered here, as it would do.
+fota_register dev-1=lab
 ip netns exec "$NS" "$FOTA_CLIENT_BIN" --config "$T/dev-1/client.conf" >>"$T/dev-1/client.log" 2>&1 &
 FOTA_CLIENT_PIDS[dev-1]=$!
 fota_cleanup_pid "$!"
