@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Local demo: a Mosquitto with mutual TLS on loopback, the orchestrator, three gateway agents,
-# and one real signed update end to end, then a summary. Installs missing packages, builds.
+# Local demo: a Mosquitto with mutual TLS on loopback that enforces each gateway's groups
+# (dynamic security, as the compose stack), the orchestrator, three gateway agents registered
+# before they connect, and one real signed update end to end, then a summary. Installs missing packages, builds.
 # Usage: tests/e2e/demo.sh [IMAGE_MIB]   (default 16; FOTA_KEEP_TMP=1 keeps the work folder)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,14 +23,13 @@ echo "== work folder $T"
 echo "== development PKI: CA, broker, orchestrator, devices, release and orchestrator keys"
 fota_pki "$T/pki"
 fota_broker_start "$T/broker"
-echo "== mosquitto with mutual TLS and ACLs on $FOTA_BROKER_URI"
+echo "== mosquitto with mutual TLS and dynamic security on $FOTA_BROKER_URI (orchestrator: $FOTA_BROKER_ORCH_URI)"
 export FOTA_ORCH_STATE=$T/orch
 
-echo "== three gateways join group 'demo'"
-for d in dev-1 dev-2 dev-3; do
-	fota_client_conf "$d" "$T" demo
-	fota_client_start "$d" "$T"
-done
+echo "== three gateways registered in group 'demo' (device import: broker grants, assignments), then started"
+for d in dev-1 dev-2 dev-3; do fota_client_conf "$d" "$T" demo; done
+# (The first start registers all three in one device import: fota_register.)
+for d in dev-1 dev-2 dev-3; do fota_client_start "$d" "$T"; done
 fota_wait_for 10 fota__state_is dev-3 idle || fail "the gateways did not come online"
 
 echo "== release engineer signs a $mib MiB image (release key)"
