@@ -894,21 +894,27 @@ fota_err fota_mqtt_subscribe(struct fota_mqtt *m, const char *filter, int qos,
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	struct timespec deadline;
 	fota_err rc = FOTA_OK;
-	int prc;
+	int prc, known;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->n_subs == MAX_SUBSCRIPTIONS) {
+	known = find_subscription(m, filter);
+	if (known >= 0) {
+		/* Remembered once, however often it is asked for (the dynamic-security client
+		 * subscribes to its response topic for every device it grants). */
+		m->subs[known].qos = qos;
+	} else if (m->n_subs == MAX_SUBSCRIPTIONS) {
 		rc = fota_error_set(err, FOTA_ERR_TOO_BIG, "mqtt: more than %d subscriptions",
 				    MAX_SUBSCRIPTIONS);
 		goto out;
+	} else {
+		m->subs[m->n_subs].filter = strdup(filter);
+		if (m->subs[m->n_subs].filter == NULL) {
+			rc = fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
+			goto out;
+		}
+		m->subs[m->n_subs].qos = qos;
+		m->n_subs++;
 	}
-	m->subs[m->n_subs].filter = strdup(filter);
-	if (m->subs[m->n_subs].filter == NULL) {
-		rc = fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
-		goto out;
-	}
-	m->subs[m->n_subs].qos = qos;
-	m->n_subs++;
 	if (!m->connected)
 		goto out; /* subscribed on connect */
 	ro.onSuccess = on_subscribe_ok;
