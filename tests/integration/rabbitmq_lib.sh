@@ -97,6 +97,10 @@ fota_rabbit_start() {
 	fota_require mosquitto_sub mosquitto_pub timeout epmd
 	[ -x "$FOTA_RABBIT_BIN" ] || fota_require rabbitmq-server
 	[ -n "${FOTA_PKI:-}" ] || fail "fota_rabbit_start needs fota_pki first"
+	# Mosquitto's dynamic-security plugin does not exist here: RabbitMQ has its own
+	# permissions, which the orchestrator does not drive ([broker] access = acl_file), so
+	# fota_register has nothing to do.
+	export FOTA_BROKER_ACCESS=acl_file
 	mkdir -p "$dir/home" "$dir/log" "$dir/mnesia"
 	FOTA_BROKER_DIR=$(cd "$dir" && pwd)
 	FOTA_BROKER_LOG=$FOTA_BROKER_DIR/rabbitmq.out
