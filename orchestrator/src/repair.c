@@ -212,7 +212,7 @@ static uint64_t serve(struct orch_repair *r, const struct orch_rsched_turn *t)
 		}
 	}
 	bump(r, &r->stats.frames, sent);
-	if (t->finished)
+	if (t->finished && !t->flooding)
 		orch_log("repair for %s: sent %u chunk%s%s of image %s", t->device, t->burst_chunks,
 			 t->burst_chunks == 1 ? "" : "s", t->burst_table ? " and the table" : "",
 			 hex);

@@ -31,6 +31,9 @@ struct dev {
 	int64_t last_ms;
 	/* Flood accounting since f_since. */
 	int64_t f_since, f_reported;
+	/* Reported as a flood, and not yet a whole interval without flooding since: its served
+	 * chunks are in its flood lines, not in one line per emptied queue. */
+	bool f_logged;
 	uint64_t f_requests, f_redundant, f_duplicate, f_dropped, f_served;
 };
 
@@ -283,6 +286,7 @@ static void account(struct dev *d, const struct orch_rsched_added *a, int64_t no
 	if (now - d->f_since >= ORCH_REPAIR_FLOOD_LOG_MS && !flooding(d)) {
 		d->f_requests = d->f_redundant = d->f_duplicate = d->f_dropped = d->f_served = 0;
 		d->f_since = now;
+		d->f_logged = false;
 	}
 	d->f_requests++;
 	d->f_redundant += a->queued == 0 && !a->table;
@@ -296,6 +300,7 @@ static void account(struct dev *d, const struct orch_rsched_added *a, int64_t no
 	out->flood_dropped = d->f_dropped;
 	out->flood_served = d->f_served;
 	out->flood_ms = now - d->f_since;
+	d->f_logged = true;
 	d->f_requests = d->f_redundant = d->f_duplicate = d->f_dropped = d->f_served = 0;
 	d->f_since = d->f_reported = now;
 }
@@ -367,6 +372,7 @@ static void take_turn(struct orch_rsched *s, struct dev *d, struct orch_rsched_t
 	turn->finished = !has_work(d);
 	turn->burst_chunks = d->burst_chunks;
 	turn->burst_table = d->burst_table;
+	turn->flooding = d->f_logged;
 	if (turn->finished) {
 		d->burst_chunks = 0;
 		d->burst_table = false;

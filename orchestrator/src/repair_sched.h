@@ -79,6 +79,10 @@ struct orch_rsched_turn {
 	bool finished;
 	uint32_t burst_chunks;
 	bool burst_table;
+	/* The device was reported as a flood (orch_rsched_added.report) and has not had a whole
+	 * ORCH_REPAIR_FLOOD_LOG_MS without flooding since: its flood lines count what it is
+	 * served, so the caller logs no line per emptied queue for it. */
+	bool flooding;
 };
 
 enum orch_rsched_next {

@@ -237,6 +237,44 @@ START_TEST(test_flood_report_once_per_interval)
 }
 END_TEST
 
+START_TEST(test_flooding_device_turns_say_so)
+{
+	struct orch_rsched *s = orch_rsched_new(0, 0);
+	struct orch_rsched_added a;
+	struct orch_rsched_turn t;
+	int64_t wait_ms, now = 0;
+	bool reported = false;
+	int i;
+
+	/* A calm device's emptied queue gets its own log line. */
+	add(s, "dev", request(1, false, 0, 4), now, &a);
+	ck_assert_int_eq(orch_rsched_next(s, now, &t, &wait_ms), ORCH_RSCHED_TURN);
+	ck_assert(t.finished);
+	ck_assert(!t.flooding);
+	/* Reported as a flood: its turns say so, its flood lines count what it is served. */
+	for (i = 0; i < 40 && !reported; i++) {
+		add(s, "dev", request(1, false, 0, 4), ++now, &a);
+		reported = a.report;
+	}
+	ck_assert(reported);
+	ck_assert_int_eq(orch_rsched_next(s, now, &t, &wait_ms), ORCH_RSCHED_TURN);
+	ck_assert(t.finished);
+	ck_assert(t.flooding);
+	/* Still so right after the report, when its counters start again from zero. */
+	add(s, "dev", request(1, false, 0, 4), ++now, &a);
+	ck_assert(!a.report);
+	ck_assert_int_eq(orch_rsched_next(s, now, &t, &wait_ms), ORCH_RSCHED_TURN);
+	ck_assert(t.flooding);
+	/* A whole interval without flooding: calm again. */
+	now += ORCH_REPAIR_FLOOD_LOG_MS + 1;
+	add(s, "dev", request(1, false, 0, 4), now, &a);
+	ck_assert_int_eq(orch_rsched_next(s, now, &t, &wait_ms), ORCH_RSCHED_TURN);
+	ck_assert(t.finished);
+	ck_assert(!t.flooding);
+	orch_rsched_free(s);
+}
+END_TEST
+
 START_TEST(test_other_image_replaces)
 {
 	struct orch_rsched *s = orch_rsched_new(0, 0);
@@ -348,6 +386,7 @@ static Suite *repair_sched_suite(void)
 	tcase_add_test(tc, test_round_robin_alternates);
 	tcase_add_test(tc, test_device_rate);
 	tcase_add_test(tc, test_flood_report_once_per_interval);
+	tcase_add_test(tc, test_flooding_device_turns_say_so);
 	tcase_add_test(tc, test_other_image_replaces);
 	tcase_add_test(tc, test_device_table_full);
 	suite_add_tcase(s, tc);
