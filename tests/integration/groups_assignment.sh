@@ -78,8 +78,10 @@ fota_orch campaign pause c1 >/dev/null || fail "campaign pause"
 fota_wait_line "$T/dev-1/client.log" "paused" 20 || fail "dev-1 did not see the pause"
 fota_orch device add dev-1 --groups canary,field --orch-key "$ORCH_KEY" 2>"$T/add2.err" ||
 	fail "device add: $(cat "$T/add2.err")"
+# (The plugin disconnects a client whose groups change; the agent reads assignment 3 after it
+# reconnects, and its reconnect backoff doubles up to 16 s after refused attempts: 45 s.)
 check "the assignment during the job waits" \
-	fota_wait_line "$T/dev-1/client.log" "assignment 3 waits until the job under way has ended" 20
+	fota_wait_line "$T/dev-1/client.log" "assignment 3 waits until the job under way has ended" 45
 check "dev-1 still follows canary only while the job holds" groups_are '["canary"]'
 check "the job is still under way" [ "$(fota_status_field dev-1 state)" = downloading ]
 fota_orch campaign resume c1 >/dev/null || fail "campaign resume"
