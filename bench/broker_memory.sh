@@ -31,11 +31,7 @@ if [ "$soft" != "$hard" ]; then
 	echo "open files: soft limit raised from $soft to the hard limit $hard" >&2
 fi
 
-# The ACL file, unless asked: the baseline pairs share the broker, and their clients connect
-# with device certificates that the plugin would tie to (and take over) device sessions.
-export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
-. "$FOTA_SRC/tests/integration/lib.sh"
-. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$here/bench_lib.sh"
 . "$FOTA_SRC/tests/integration/campaign_lib.sh"
 PAHO=${FOTA_BENCH_PAHO:-$FOTA_BUILD/bench/paho_bench}
 [ -x "$PAHO" ] || fail "$PAHO is not built (set FOTA_BUILD)"

@@ -53,11 +53,7 @@ fi
 ulimit -c unlimited 2>/dev/null && echo "core dumps: on (ulimit -c unlimited)" >&2
 STALL_S=${FOTA_FLEET_STALL_S:-300}
 
-# The ACL file, unless asked: the baseline pairs share the broker, and their clients connect
-# with device certificates that the plugin would tie to (and take over) device sessions.
-export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
-. "$FOTA_SRC/tests/integration/lib.sh"
-. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$here/bench_lib.sh"
 . "$FOTA_SRC/tests/integration/campaign_lib.sh"
 fota_require curl jq
 

@@ -34,11 +34,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# The ACL file, unless asked: the baseline pairs share the broker, and their clients connect
-# with device certificates that the plugin would tie to (and take over) device sessions.
-export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
-. "$FOTA_SRC/tests/integration/lib.sh"
-. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$BENCH_DIR/bench_lib.sh"
 PAHO=${FOTA_BENCH_PAHO:-$FOTA_BUILD/bench/paho_bench}
 
 if [ "$QUICK" = 1 ]; then

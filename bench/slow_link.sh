@@ -58,11 +58,7 @@ fi
 
 # --- inside the server namespace -----------------------------------------------------------
 export FOTA_BROKER_BIND=$SRV_IP
-# The ACL file, unless asked: the baseline pairs share the broker, and their clients connect
-# with device certificates that the plugin would tie to (and take over) device sessions.
-export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
-. "$FOTA_SRC/tests/integration/lib.sh"
-. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$BENCH_DIR/bench_lib.sh"
 NGINX_ADDR=$SRV_IP
 HTTPS_CLIENT_WRAP="ip netns exec $DEV_NS"
 . "$BENCH_DIR/https_baseline.sh"

@@ -27,11 +27,7 @@ while [ $# -gt 0 ]; do
 	*) echo "status_ingest.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-# The ACL file, unless asked: the baseline pairs share the broker, and their clients connect
-# with device certificates that the plugin would tie to (and take over) device sessions.
-export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
-. "$FOTA_SRC/tests/integration/lib.sh"
-. "$FOTA_SRC/tests/integration/transfer_lib.sh"
+. "$here/bench_lib.sh"
 PAHO=${FOTA_BENCH_PAHO:-$FOTA_BUILD/bench/paho_bench}
 [ -x "$PAHO" ] || fail "$PAHO is not built (set FOTA_BUILD)"
 fota_require sqlite3
