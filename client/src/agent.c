@@ -46,6 +46,7 @@
 #include "fota/repair_gap.h"
 #include "reporter.h"
 #include "transfer.h"
+#include "wakeup.h"
 
 /* How long after connecting the agent republishes its status a second time. */
 #define STATUS_RESEND_AFTER_MS 2000
@@ -117,7 +118,7 @@ struct agent {
 	struct fota_mqtt *mqtt;
 	struct reporter reporter;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	struct wakeup wake;
 	struct journal journal;
 	struct job job;
 	enum fota_state state;
@@ -258,7 +259,7 @@ static void set_state(struct agent *a, enum fota_state st, enum fota_result res,
 		log_info("%s (%s): %s", fota_state_name(st), fota_result_name(res), reason);
 	else
 		log_info("%s", fota_state_name(st));
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 	crash_point(a, fota_state_name(st));
 }
 
@@ -609,7 +610,7 @@ static void count_unverified(struct agent *a, const struct fota_acceptance *acc)
 	log_warn("%s (%llu unverifiable directives so far)", acc->reason,
 		 (unsigned long long)a->unverified);
 	a->resend_status = true; /* the same status, with the new count */
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 }
 
 /* Caller holds lock. Every directive is judged by fota_acceptance_judge (the rules live
@@ -798,7 +799,7 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		a->job.last_bcast_ms = now;
 		if (a->job.bcast_next == 0 && f.index > 0) {
 			a->job.bcast_head = f.index;
-			pthread_cond_signal(&a->wake); /* next_request asks for them now */
+			wakeup_signal(&a->wake); /* next_request asks for them now */
 		}
 		if (f.index >= a->job.bcast_next)
 			a->job.bcast_next = f.index + 1;
@@ -808,7 +809,7 @@ static void handle_frame(struct agent *a, const char *topic_image, const uint8_t
 		a->job.retries = 0;
 	}
 	if (transfer_complete(a->job.xfer))
-		pthread_cond_signal(&a->wake);
+		wakeup_signal(&a->wake);
 }
 
 /* Caller holds lock. A directive that came while the install thread ran: the latest one per
@@ -944,7 +945,7 @@ static void handle_assignment(struct agent *a, const uint8_t *payload, size_t le
 	if (a->job.active || a->installing || a->hold)
 		log_info("assignment %llu waits until the job under way has ended",
 			 (unsigned long long)as.assignment_seq);
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 }
 
 /* Caller holds lock. Kept directives move with their group; those of a group left go. */
@@ -1056,7 +1057,7 @@ static void on_connected(void *ctx, bool reconnected)
 	pthread_mutex_lock(&a->lock);
 	a->resend_status = true;
 	a->resend_again_ms = fota_time_mono_ms() + STATUS_RESEND_AFTER_MS;
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	if (reconnected)
 		log_info("reconnected");
@@ -1098,7 +1099,7 @@ fota_err agent_new(const struct client_config *cfg, struct agent **out, struct f
 		return fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
 	a->cfg = cfg;
 	pthread_mutex_init(&a->lock, NULL);
-	fota_time_cond_init(&a->wake); /* timed waits on CLOCK_MONOTONIC */
+	wakeup_init(&a->wake);
 	rc = fota_mkdirs(cfg->state_dir, 0700, err);
 	if (rc != FOTA_OK)
 		goto fail;
@@ -1211,7 +1212,7 @@ void agent_free(struct agent *a)
 	fota_trust_free(a->trust);
 	fota_tz_cache_clear(&a->zones);
 	reporter_destroy(&a->reporter);
-	pthread_cond_destroy(&a->wake);
+	wakeup_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -1623,7 +1624,7 @@ static void *install_main(void *arg)
 out:
 	a->installing = false;
 	take_up_waiting(a);
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
@@ -1935,7 +1936,7 @@ static void *policy_main(void *arg)
 		snprintf(a->job.policy_reason, sizeof(a->job.policy_reason), "%s", reason);
 	}
 	a->asking = false;
-	pthread_cond_signal(&a->wake);
+	wakeup_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	free(q);
 	return NULL;
@@ -2142,14 +2143,13 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 	pthread_mutex_unlock(&a->lock);
 
 	while (!*stop) {
-		struct timespec deadline;
 		char *request = NULL;
 		int64_t now;
 		bool due;
 
 		pthread_mutex_lock(&a->lock);
-		fota_time_mono_deadline(&deadline, 100);
-		pthread_cond_timedwait(&a->wake, &a->lock, &deadline);
+		/* Returns at once for a signal sent while this loop published or subscribed. */
+		wakeup_wait(&a->wake, &a->lock, 100);
 		now = fota_time_mono_ms();
 		if (a->resend_again_ms && now >= a->resend_again_ms) {
 			a->resend_again_ms = 0;
@@ -2178,11 +2178,13 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 				log_warn("repair request not sent: %s", perr.msg);
 			free(request);
 		}
-		reporter_flush(&a->reporter, a->mqtt);
+		/* Subscribe before reporting: "downloading" starts the broadcast, and a chunk the
+		 * broker routes before the chunk topic's SUBACK is lost to this device. */
 		if (update_subscriptions(a, &serr) != FOTA_OK && strcmp(serr.msg, last_serr) != 0) {
 			log_warn("subscriptions: %s", serr.msg);
 			snprintf(last_serr, sizeof(last_serr), "%s", serr.msg);
 		}
+		reporter_flush(&a->reporter, a->mqtt);
 		pthread_mutex_lock(&a->lock);
 		report_outcome_done(a);
 		due = reboot_due(a, true);
