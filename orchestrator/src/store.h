@@ -195,7 +195,12 @@ struct orch_store_ops {
 	const char *name;
 	void (*close)(struct orch_store *s);
 	fota_err (*begin)(struct orch_store *s, struct fota_error *err);
+	/* Survives a crash of the process; a power cut may take the last commits back. */
 	fota_err (*commit)(struct orch_store *s, struct fota_error *err);
+	/* Commits like commit, and returns only once the transaction, and every one committed
+	 * before it, is on stable storage: a power cut cannot take it back. For a transaction
+	 * that something published next relies on (a sequence number a message carries). */
+	fota_err (*commit_durable)(struct orch_store *s, struct fota_error *err);
 	void (*rollback)(struct orch_store *s);
 	int (*schema_version)(struct orch_store *s);
 

@@ -351,6 +351,10 @@ static fota_err pg_begin(struct orch_store *base, struct fota_error *err)
 	return rc;
 }
 
+/* Every COMMIT is durable already: with synchronous_commit at its default (on), PostgreSQL
+ * returns from COMMIT once the write-ahead log is flushed up to the commit record, which
+ * also covers every commit before it. (A server configured with synchronous_commit = off
+ * gives that up for all of its clients.) */
 static fota_err pg_commit(struct orch_store *base, struct fota_error *err)
 {
 	return exec_plain(P(base), "COMMIT", err, "commit");
@@ -938,6 +942,7 @@ static const struct orch_store_ops pg_ops = {
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
+    .commit_durable = pg_commit,
     .rollback = pg_rollback,
     .schema_version = pg_schema_version,
     .device_put = pg_device_put,

@@ -356,13 +356,50 @@ static fota_err sq_begin(struct orch_store *base, struct fota_error *err)
 	return rc;
 }
 
-static fota_err sq_commit(struct orch_store *base, struct fota_error *err)
+/*
+ * Makes what was committed survive a power cut. At synchronous=NORMAL a COMMIT leaves the
+ * write-ahead log in the page cache; syncing the log file afterwards is what
+ * synchronous=FULL does at the commit itself (that pragma cannot change inside a
+ * transaction, when the caller would know it needs it). The log is appended to until a
+ * checkpoint, which syncs it and the database before the log is reused, so one sync covers
+ * this commit and every one before it, without a checkpoint's copying. Without a log (a
+ * rollback journal, whose NORMAL commit syncs the database; a database in memory) there is
+ * no file open to sync.
+ */
+static fota_err sync_log(struct sqlite_store *s, struct fota_error *err)
 {
-	struct sqlite_store *s = S(base);
+	sqlite3_file *log = NULL;
+	int rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+
+	if (rc == SQLITE_OK && log && log->pMethods)
+		rc = log->pMethods->xSync(log, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK)
+		return fota_error_set(err, FOTA_ERR_IO,
+				      "store: committed, but the write-ahead log did not sync: %s",
+				      sqlite3_errstr(rc));
+	return FOTA_OK;
+}
+
+static fota_err commit_txn(struct sqlite_store *s, bool durable, struct fota_error *err)
+{
 	fota_err rc = exec(s, "COMMIT", err);
 
 	end_turn_if_done(s);
+	if (rc == FOTA_OK && durable)
+		rc = sync_log(s, err);
 	return rc;
+}
+
+static fota_err sq_commit(struct orch_store *base, struct fota_error *err)
+{
+	struct sqlite_store *s = S(base);
+
+	return commit_txn(s, false, err);
+}
+
+static fota_err sq_commit_durable(struct orch_store *base, struct fota_error *err)
+{
+	return commit_txn(S(base), true, err);
 }
 
 static void sq_rollback(struct orch_store *base)
@@ -1052,6 +1089,7 @@ static const struct orch_store_ops sqlite_ops = {
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
+    .commit_durable = sq_commit_durable,
     .rollback = sq_rollback,
     .schema_version = sq_schema_version,
     .device_put = sq_device_put,

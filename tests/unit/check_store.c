@@ -452,6 +452,15 @@ START_TEST(test_directive_seq)
 	ck_assert_uint_eq(seq, 2);
 	ck_assert_int_eq(s->ops->directive_seq_next(s, "north", &other, &err), FOTA_OK);
 	ck_assert_uint_eq(other, 1);
+	/* Inside a transaction, rolled back: not handed out; committed: kept. */
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 3);
+	s->ops->rollback(s);
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 3);
+	ck_assert_int_eq(s->ops->commit_durable(s, &err), FOTA_OK);
 	/* Raising never lowers. */
 	ck_assert_int_eq(s->ops->directive_seq_raise(s, "lab", 1, &err), FOTA_OK);
 	ck_assert_int_eq(s->ops->directive_seq_raise(s, "north", 40, &err), FOTA_OK);
@@ -459,9 +468,83 @@ START_TEST(test_directive_seq)
 	/* Durable across handles: a restart continues above what was handed out. */
 	s = open_store();
 	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
-	ck_assert_uint_eq(seq, 3);
+	ck_assert_uint_eq(seq, 4);
 	ck_assert_int_eq(s->ops->directive_seq_next(s, "north", &other, &err), FOTA_OK);
 	ck_assert_uint_eq(other, 41);
+	orch_store_close(s);
+}
+END_TEST
+
+/*
+ * Syncs of SQLite's write-ahead log, counted by a VFS over the default one that every
+ * connection of this process opens files through: the one sign a test can see that a commit
+ * would survive a power cut (synchronous=NORMAL commits leave the log in the page cache).
+ */
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs counting_vfs;
+static const sqlite3_io_methods *real_log_methods;
+static sqlite3_io_methods counting_log_methods;
+static int log_syncs;
+
+static int counting_sync(sqlite3_file *f, int flags)
+{
+	log_syncs++;
+	return real_log_methods->xSync(f, flags);
+}
+
+static int counting_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+			 int *out)
+{
+	int rc = real_vfs->xOpen(real_vfs, name, f, flags, out);
+
+	(void)vfs;
+	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && f->pMethods) {
+		/* The file is the real VFS's; only its sync goes through the counter. */
+		ck_assert(!real_log_methods || real_log_methods == f->pMethods);
+		real_log_methods = f->pMethods;
+		counting_log_methods = *f->pMethods;
+		counting_log_methods.xSync = counting_sync;
+		f->pMethods = &counting_log_methods;
+	}
+	return rc;
+}
+
+static void count_log_syncs(void)
+{
+	if (real_vfs)
+		return;
+	real_vfs = sqlite3_vfs_find(NULL);
+	ck_assert_ptr_nonnull(real_vfs);
+	counting_vfs = *real_vfs;
+	counting_vfs.zName = "counting";
+	counting_vfs.xOpen = counting_open;
+	ck_assert_int_eq(sqlite3_vfs_register(&counting_vfs, 1), SQLITE_OK);
+}
+
+/* commit survives a crash of the process; commit_durable also syncs the log. */
+START_TEST(test_commit_durable)
+{
+	struct orch_store *s;
+	struct fota_error err = {0};
+	struct orch_device d;
+	int before;
+
+	count_log_syncs();
+	s = open_store();
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "gw-1");
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	before = log_syncs;
+	ck_assert_int_eq(s->ops->commit(s, &err), FOTA_OK);
+	ck_assert_int_eq(log_syncs, before);
+	strcpy(d.id, "gw-2");
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->device_put(s, &d, false, &err), FOTA_OK);
+	before = log_syncs;
+	ck_assert_msg(s->ops->commit_durable(s, &err) == FOTA_OK, "%s", err.msg);
+	ck_assert_int_gt(log_syncs, before);
+	ck_assert_int_eq(s->ops->device_get(s, "gw-2", &d, &err), FOTA_OK);
 	orch_store_close(s);
 }
 END_TEST
@@ -813,6 +896,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_directive_seq);
 	tcase_add_test(tc, test_group_pub);
 	tcase_add_test(tc, test_audit);
+	/* Only SQLite leaves commits in the page cache, and has a log to count syncs of. */
+	if (!pg_uri) {
+		tcase_add_test(tc, test_commit_durable);
+	}
 	/* Only a database shared by several processes has locks to prove. */
 	if (pg_uri) {
 		tcase_add_test(tc, test_locks_exclusive_and_taken_over);
