@@ -199,7 +199,9 @@ struct orch_store_ops {
 	fota_err (*commit)(struct orch_store *s, struct fota_error *err);
 	/* Commits like commit, and returns only once the transaction, and every one committed
 	 * before it, is on stable storage: a power cut cannot take it back. For a transaction
-	 * that something published next relies on (a sequence number a message carries). */
+	 * that something published next relies on (a sequence number a message carries). A
+	 * transaction that handed out a sequence (directive_seq_next) is committed this way
+	 * whichever of the two ends it. */
 	fota_err (*commit_durable)(struct orch_store *s, struct fota_error *err);
 	void (*rollback)(struct orch_store *s);
 	int (*schema_version)(struct orch_store *s);
@@ -270,9 +272,10 @@ struct orch_store_ops {
 			       struct fota_error *err);
 
 	/* Raises the group's directive sequence by one and returns it in *seq (1 for a new
-	 * group). Outside a transaction it is durable when the call returns, so a crash can
-	 * never make two directives share a sequence; concurrent callers on one database get
-	 * distinct, rising values. */
+	 * group). It is durable (commit_durable) before anything can carry it: outside a
+	 * transaction when the call returns, inside one when the transaction commits. So a
+	 * crash or a power cut can never make two messages share a sequence; concurrent
+	 * callers on one database get distinct, rising values. */
 	fota_err (*directive_seq_next)(struct orch_store *s, const char *group, uint64_t *seq,
 				       struct fota_error *err);
 	/* Raises the group's last sequence to at least last (importing older state). */

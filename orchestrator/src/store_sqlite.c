@@ -25,7 +25,8 @@ struct sqlite_store {
 	/* The other connections of this process to the same file wait in turn, not in the busy
 	 * handler's sleeps; NULL without memory for it (the busy handler alone then). */
 	struct orch_store_turns *turns;
-	bool has_turn; /* from BEGIN until the transaction ends */
+	bool has_turn;	 /* from BEGIN until the transaction ends */
+	bool seq_in_txn; /* the open transaction handed out a sequence: commit it durably */
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
@@ -384,6 +385,8 @@ static fota_err commit_txn(struct sqlite_store *s, bool durable, struct fota_err
 {
 	fota_err rc = exec(s, "COMMIT", err);
 
+	if (rc == FOTA_OK)
+		s->seq_in_txn = false;
 	end_turn_if_done(s);
 	if (rc == FOTA_OK && durable)
 		rc = sync_log(s, err);
@@ -394,7 +397,7 @@ static fota_err sq_commit(struct orch_store *base, struct fota_error *err)
 {
 	struct sqlite_store *s = S(base);
 
-	return commit_txn(s, false, err);
+	return commit_txn(s, s->seq_in_txn, err);
 }
 
 static fota_err sq_commit_durable(struct orch_store *base, struct fota_error *err)
@@ -407,6 +410,7 @@ static void sq_rollback(struct orch_store *base)
 	struct sqlite_store *s = S(base);
 
 	exec(s, "ROLLBACK", NULL);
+	s->seq_in_txn = false;
 	end_turn_if_done(s);
 }
 
@@ -952,18 +956,18 @@ static fota_err sq_directive_seq_next(struct orch_store *base, const char *group
 {
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = prep(s, sql_seq_next, err);
+	bool own_txn = sqlite3_get_autocommit(s->db) != 0;
+	fota_err frc = FOTA_OK;
 	int rc;
 	uint64_t v = 0;
-
-	bool own_commit = sqlite3_get_autocommit(s->db) != 0;
 
 	if (!st)
 		return err ? err->code : FOTA_ERR_IO;
 	/* A sequence lost to a power cut would be handed out again, and devices that saw the
-	 * first directive with it would refuse the second: this commit alone syncs the WAL
-	 * (synchronous=FULL), so the sequence is on disk before any directive carries it. */
-	if (own_commit && exec(s, "PRAGMA synchronous=FULL", err))
-		return err ? err->code : FOTA_ERR_IO;
+	 * first message with it would refuse the second: the transaction that hands it out is
+	 * committed durably (commit_durable), this call's own or the caller's. */
+	if (own_txn && (frc = sq_begin(base, err)) != FOTA_OK)
+		return frc;
 	bind_text(st, 1, group);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -971,12 +975,17 @@ static fota_err sq_directive_seq_next(struct orch_store *base, const char *group
 		rc = sqlite3_step(st);
 	}
 	sqlite3_reset(st);
-	if (own_commit)
-		exec(s, "PRAGMA synchronous=NORMAL", NULL);
 	if (rc != SQLITE_DONE || v == 0)
-		return db_error(s, err, "directive sequence");
-	*seq = v;
-	return FOTA_OK;
+		frc = db_error(s, err, "directive sequence");
+	else
+		s->seq_in_txn = true;
+	if (own_txn && frc == FOTA_OK)
+		frc = sq_commit_durable(base, err);
+	if (own_txn && frc != FOTA_OK)
+		sq_rollback(base);
+	if (frc == FOTA_OK)
+		*seq = v;
+	return frc;
 }
 
 static fota_err sq_directive_seq_raise(struct orch_store *base, const char *group, uint64_t last,

@@ -549,6 +549,55 @@ START_TEST(test_commit_durable)
 }
 END_TEST
 
+/* A sequence is synced before anything can carry it: handed out alone, or inside a caller's
+ * transaction, whichever commit ends that. */
+START_TEST(test_directive_seq_durable)
+{
+	struct orch_store *s;
+	struct fota_error err = {0};
+	uint64_t seq = 0;
+	int before;
+
+	count_log_syncs();
+	s = open_store();
+	before = log_syncs;
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 1);
+	ck_assert_int_gt(log_syncs, before);
+
+	/* Several in one transaction (an import's assignments): one sync, at its commit. */
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	before = log_syncs;
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "device:gw-1", &seq, &err), FOTA_OK);
+	ck_assert_int_eq(log_syncs, before);
+	ck_assert_int_eq(s->ops->commit_durable(s, &err), FOTA_OK);
+	ck_assert_int_gt(log_syncs, before);
+
+	/* A plain commit of such a transaction is made durable all the same. */
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 3);
+	before = log_syncs;
+	ck_assert_int_eq(s->ops->commit(s, &err), FOTA_OK);
+	ck_assert_int_gt(log_syncs, before);
+
+	/* ...and the next transaction, without one, is a plain commit again. */
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_raise(s, "north", 4, &err), FOTA_OK);
+	before = log_syncs;
+	ck_assert_int_eq(s->ops->commit(s, &err), FOTA_OK);
+	ck_assert_int_eq(log_syncs, before);
+	/* A rolled back one hands nothing out. */
+	ck_assert_int_eq(s->ops->begin(s, &err), FOTA_OK);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	s->ops->rollback(s);
+	ck_assert_int_eq(s->ops->directive_seq_next(s, "lab", &seq, &err), FOTA_OK);
+	ck_assert_uint_eq(seq, 4);
+	orch_store_close(s);
+}
+END_TEST
+
 START_TEST(test_group_pub)
 {
 	struct orch_store *s = open_store();
@@ -899,6 +948,7 @@ static Suite *store_suite(void)
 	/* Only SQLite leaves commits in the page cache, and has a log to count syncs of. */
 	if (!pg_uri) {
 		tcase_add_test(tc, test_commit_durable);
+		tcase_add_test(tc, test_directive_seq_durable);
 	}
 	/* Only a database shared by several processes has locks to prove. */
 	if (pg_uri) {
