@@ -116,19 +116,27 @@ out:
 	return rc;
 }
 
-fota_err orch_stages_seal(struct orch_stage *st, struct orch_stage *dst, struct fota_error *err)
+fota_err orch_stages_seal_under(struct orch_stage *st, struct orch_stage *dst,
+				const uint8_t key[FOTA_CONTENT_KEY_LEN], struct fota_error *err)
 {
-	uint8_t key[FOTA_CONTENT_KEY_LEN];
 	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	fota_err rc;
 
 	/* The id a device knows both payloads by is the full payload's, from its plaintext. */
 	fota_hex_encode(st->sha256, FOTA_IMAGE_ID_LEN, id);
-	rc = orch_content_key_new(key, err);
-	if (rc == FOTA_OK)
-		rc = orch_stage_seal(st, key, id, FOTA_PAYLOAD_FULL, true, err);
+	rc = orch_stage_seal(st, key, id, FOTA_PAYLOAD_FULL, true, err);
 	if (rc == FOTA_OK && dst)
 		rc = orch_stage_seal(dst, key, id, FOTA_PAYLOAD_DELTA, false, err);
+	return rc;
+}
+
+fota_err orch_stages_seal(struct orch_stage *st, struct orch_stage *dst, struct fota_error *err)
+{
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	fota_err rc = orch_content_key_new(key, err);
+
+	if (rc == FOTA_OK)
+		rc = orch_stages_seal_under(st, dst, key, err);
 	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }

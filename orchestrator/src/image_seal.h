@@ -32,6 +32,12 @@ fota_err orch_stage_seal(struct orch_stage *st, const uint8_t key[FOTA_CONTENT_K
 			 const char *image_id, enum fota_payload_kind kind, bool write_key,
 			 struct fota_error *err);
 
+/* Seals st (FOTA_PAYLOAD_FULL) and, unless NULL, the staged delta payload dst
+ * (FOTA_PAYLOAD_DELTA) under key, both bound to st's image id, and writes key as st's
+ * content.key (0600). Tables and digests stay the plaintext's. */
+fota_err orch_stages_seal_under(struct orch_stage *st, struct orch_stage *dst,
+				const uint8_t key[FOTA_CONTENT_KEY_LEN], struct fota_error *err);
+
 /* What `image add --encrypt` and `image import` of an encrypted manifest both do to their
  * staged payloads: a fresh content key seals st (FOTA_PAYLOAD_FULL) and, unless NULL, the
  * staged delta payload dst (FOTA_PAYLOAD_DELTA), both bound to st's image id, and is written
