@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "fota/atomic_file.h"
 #include "fota/envelope.h"
@@ -96,7 +97,8 @@ static const char import_usage[] =
     "must verify with the release role of the trust store, and FILE must match its size,\n"
     "SHA-256 and chunk table digest. A manifest with image.encryption (image sign\n"
     "--encrypt) gets a fresh content key here, kept 0600 beside the image, and its payloads\n"
-    "are stored sealed, as image add --encrypt stores them.\n"
+    "are stored sealed, as image add --encrypt stores them; imported again, the image keeps\n"
+    "its key, which devices may have been given.\n"
     "\n"
     "  --manifest FILE        the signed manifest (JWS JSON)\n"
     "  --delta FILE           the delta payload the manifest offers (image.delta), checked\n"
@@ -794,6 +796,9 @@ static int image_import(int argc, char **argv)
 	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	char t[FOTA_TIME_STR_LEN];
 	uint8_t digest[FOTA_SHA256_LEN];
+	uint8_t key[FOTA_CONTENT_KEY_LEN];
+	bool kept_key = false;
+	fota_err rc;
 	int opt, ret = ORCH_EXIT_USAGE;
 
 	orch_config_init(&cfg);
@@ -877,11 +882,19 @@ static int image_import(int argc, char **argv)
 		goto out;
 	/* The release key signed that this image travels sealed: it is stored sealed or not at
 	 * all. The tables stay the plaintext's, so the signed manifest still describes it. */
-	if (m->encryption != FOTA_ENCRYPTION_NONE && orch_stages_seal(st, dst, &err)) {
-		orch_log("image import: the manifest says image.encryption %s, and sealing the "
-			 "payload failed: %s; nothing was stored",
-			 fota_encryption_name(m->encryption), err.msg);
-		goto out;
+	if (m->encryption != FOTA_ENCRYPTION_NONE) {
+		if (orch_import_content_key(&cfg, m, key, &kept_key, &err)) {
+			orch_log("image import: %s; nothing was stored", err.msg);
+			goto out;
+		}
+		rc = orch_stages_seal_under(st, dst, key, &err);
+		OPENSSL_cleanse(key, sizeof(key));
+		if (rc) {
+			orch_log("image import: the manifest says image.encryption %s, and sealing "
+				 "the payload failed: %s; nothing was stored",
+				 fota_encryption_name(m->encryption), err.msg);
+			goto out;
+		}
 	}
 	/* The delta first: a stored image whose manifest offers a delta has it in the store. */
 	if (dst && orch_stage_commit(dst, (const char *)jws, jws_len, id, &err)) {
@@ -894,6 +907,8 @@ static int image_import(int argc, char **argv)
 	}
 	if (st->replaced)
 		orch_log("image %s was stored already; its manifest is replaced by this one", id);
+	if (kept_key)
+		orch_log("image %s keeps its content key, which devices may have been given", id);
 	if (cfg.json) {
 		fota_sha256(payload, payload_len, digest);
 		ret = print_json(orch_image_json(id, m, digest));

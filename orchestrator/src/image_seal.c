@@ -165,3 +165,51 @@ fota_err orch_content_key_load(const struct orch_config *cfg, const char *id_hex
 	free(buf);
 	return rc;
 }
+
+fota_err orch_import_content_key(const struct orch_config *cfg, const struct fota_manifest *m,
+				 uint8_t key[FOTA_CONTENT_KEY_LEN], bool *kept,
+				 struct fota_error *err)
+{
+	char id[FOTA_IMAGE_ID_HEX_LEN + 1];
+	struct orch_image *stored = NULL;
+	const struct fota_manifest *sm;
+	fota_err rc;
+
+	*kept = false;
+	fota_hex_encode(m->sha256, FOTA_IMAGE_ID_LEN, id);
+	rc = orch_image_open(cfg, id, &stored, err);
+	if (rc == FOTA_ERR_NOT_FOUND)
+		return orch_content_key_new(key, err);
+	/* Its key may be in use, so a new one is no way around a damaged directory. */
+	if (rc) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+		return fota_error_set(
+		    err, rc, "image %s is imported already and cannot be read: %s", id, why);
+	}
+	sm = &stored->manifest;
+	if (sm->encryption == FOTA_ENCRYPTION_NONE) {
+		orch_image_free(stored);
+		return orch_content_key_new(key, err);
+	}
+	/* The same key, nonces (kind, index) and plaintext make the same ciphertext; other
+	 * plaintext under them would give away both, and the key's integrity. */
+	if (memcmp(sm->sha256, m->sha256, FOTA_SHA256_LEN) != 0)
+		rc = fota_error_set(err, FOTA_ERR_INVAL,
+				    "image %s is imported already with other bytes under that id",
+				    id);
+	else if (sm->has_delta &&
+		 (!m->has_delta || memcmp(sm->delta.sha256, m->delta.sha256, FOTA_SHA256_LEN) != 0))
+		rc = fota_error_set(
+		    err, FOTA_ERR_INVAL,
+		    "image %s is imported already, encrypted, with a delta payload "
+		    "this manifest %s; its content key stays for the devices that may "
+		    "have it, and seals no other delta payload",
+		    id, m->has_delta ? "replaces by another" : "does not offer");
+	else
+		rc = orch_content_key_load(cfg, id, key, err);
+	*kept = rc == FOTA_OK;
+	orch_image_free(stored);
+	return rc;
+}

@@ -38,7 +38,7 @@ fota_err orch_stage_seal(struct orch_stage *st, const uint8_t key[FOTA_CONTENT_K
 fota_err orch_stages_seal_under(struct orch_stage *st, struct orch_stage *dst,
 				const uint8_t key[FOTA_CONTENT_KEY_LEN], struct fota_error *err);
 
-/* What `image add --encrypt` and `image import` of an encrypted manifest both do to their
+/* What `image add --encrypt` and a first `image import` of an encrypted manifest do to their
  * staged payloads: a fresh content key seals st (FOTA_PAYLOAD_FULL) and, unless NULL, the
  * staged delta payload dst (FOTA_PAYLOAD_DELTA), both bound to st's image id, and is written
  * as st's content.key (0600); the key leaves no other copy in memory. Tables and digests stay
@@ -49,5 +49,17 @@ fota_err orch_stages_seal(struct orch_stage *st, struct orch_stage *dst, struct 
  * encrypted); FOTA_ERR_IO naming the file if it is unreadable or not 32 bytes. */
 fota_err orch_content_key_load(const struct orch_config *cfg, const char *id_hex,
 			       uint8_t key[FOTA_CONTENT_KEY_LEN], struct fota_error *err);
+
+/*
+ * The content key `image import` seals an encrypted manifest m with (m verified, its payload
+ * staged): a fresh one, unless the image is stored encrypted already; then the stored key
+ * (*kept set), since a campaign may have given it to devices that would refuse chunks sealed
+ * under another. Refused (FOTA_ERR_INVAL, saying why) where the kept key would seal other
+ * bytes: another payload under the same id, or a delta payload other than the one the stored
+ * manifest offers (or none where it offers one: the next import could then bring another).
+ */
+fota_err orch_import_content_key(const struct orch_config *cfg, const struct fota_manifest *m,
+				 uint8_t key[FOTA_CONTENT_KEY_LEN], bool *kept,
+				 struct fota_error *err);
 
 #endif
