@@ -11,11 +11,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/transfer_lib.sh"
 
+fota_require openssl
 fota_tmpdir T
-fota_pki "$T/pki"
 FOTA_ORCH_STATE=$T/state
+# A release key and a trust store with its public half: all this test signs and verifies.
 install -d "$T/trust/release"
-install -m 0644 "$FOTA_PKI/trust/release/release-1.pem" "$T/trust/release/"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/release-1.pem" \
+	2>/dev/null || fail "openssl could not make a release key"
+openssl pkey -in "$T/release-1.pem" -pubout -out "$T/trust/release/release-1.pem"
 
 # sign VERSION SEQUENCE OUT [options...]: an --encrypt manifest for fw.bin, signed offline.
 sign() {
@@ -23,7 +26,7 @@ sign() {
 	shift 3
 	"$FOTA_ORCH_BIN" --state-dir "$T/no-state" image sign "$T/fw.bin" --name firmware \
 		--version "$version" --vendor acme --model gw-100 --hw B --sequence "$seq" \
-		--chunk-size 16384 --release-key "$FOTA_PKI/signing/release/release-1.pem" \
+		--chunk-size 16384 --release-key "$T/release-1.pem" \
 		--out "$out" --encrypt "$@" >/dev/null
 }
 import() {
