@@ -115,12 +115,19 @@ teardown() {
 	if [ "$keep" = 1 ]; then
 		echo "kept: project $project (${COMPOSE[*]} -p $project ${files[*]} down -v)" >&2
 	else
-		compose down -v >"$work/down.log" 2>&1 ||
-			{ echo "compose down failed:" >&2; tail -n 5 "$work/down.log" >&2; }
+		e2e_log "removing the stack"
+		# podman-compose's down is one podman command per container and volume: the same
+		# removal by the project's label takes one per kind.
+		if [ "$ENGINE" = docker ]; then
+			compose down -v >"$work/down.log" 2>&1 ||
+				{ echo "compose down failed:" >&2; tail -n 5 "$work/down.log" >&2; }
+		fi
 		e2e_remove_project "$project"
+		images=()
 		for s in client pki broker orchestrator prometheus; do
-			"$ENGINE" rmi "localhost/fota-$s:$FOTA_IMAGE_TAG" >/dev/null 2>&1 || true
+			images+=("localhost/fota-$s:$FOTA_IMAGE_TAG")
 		done
+		"$ENGINE" rmi "${images[@]}" >/dev/null 2>&1 || true
 		rm -rf "$work"
 	fi
 	e2e_log "done in $((SECONDS - t0)) s"

@@ -163,15 +163,23 @@ e2e_check_names() {
 		"(getent hosts fota-peer: ${out:-no answer}; network backend ${backend:-unknown})"
 }
 
-# e2e_remove_project NAME: removes what is left of a compose project: its containers, and its
-# networks, which podman-compose 1.0.3's `down` leaves behind. Prints what it could not remove.
+# e2e_remove_project NAME: removes what is left of a compose project, or all of it: its
+# containers (killed, with their anonymous volumes), its networks, which podman-compose 1.0.3's
+# `down` leaves behind, and its named volumes. One engine command per kind: podman-compose's
+# `down` runs one per container and volume (about 30 s for the stack). Prints what it could
+# not remove.
 e2e_remove_project() {
-	local label=com.docker.compose.project=$1 ids
+	local label=com.docker.compose.project=$1 ids now=()
+	# podman's rm -f stops with the container's timeout first; docker's kills at once.
+	[ "$ENGINE" = podman ] && now=(-t 0)
 	ids=$("$ENGINE" ps -a -q --filter "label=$label" 2>/dev/null)
-	[ -z "$ids" ] || "$ENGINE" rm -f $ids >/dev/null 2>&1 ||
+	[ -z "$ids" ] || "$ENGINE" rm -f -v "${now[@]}" $ids >/dev/null 2>&1 ||
 		echo "could not remove the containers of project $1: $ids" >&2
 	ids=$("$ENGINE" network ls -q --filter "label=$label" 2>/dev/null)
 	[ -z "$ids" ] || "$ENGINE" network rm $ids >/dev/null 2>&1 ||
 		echo "could not remove the networks of project $1: $ids" >&2
+	ids=$("$ENGINE" volume ls -q --filter "label=$label" 2>/dev/null)
+	[ -z "$ids" ] || "$ENGINE" volume rm $ids >/dev/null 2>&1 ||
+		echo "could not remove the volumes of project $1: $ids" >&2
 	return 0
 }
