@@ -149,6 +149,16 @@ proc_hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # hwm_reset PID: restart the peak RSS count (VmHWM) from the current RSS, so that the next
 # proc_hwm gives the peak of one interval, not of the whole process life.
 hwm_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+# proc_rss_mib PID: resident set now, MiB with one decimal.
+proc_rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# broker_fresh: the broker restarted with an empty persistence database, so that the next
+# phase's memory holds only its own clients and messages: the heap a former phase grew is
+# not given back to the system, and would count in the next phase's peak.
+broker_fresh() {
+	fota_broker_stop
+	rm -f "$FOTA_BROKER_DIR/data/mosquitto.db"
+	fota_broker_restart
+}
 
 # --- Our side: devices and the orchestrator ----------------------------------------------------
 
@@ -231,8 +241,9 @@ paho() {
 }
 
 # paho_fanout FILE CHUNK WINDOW N: seconds from publish start until the last of N plain Paho
-# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_BROKER_RSS (peak KiB
-# during the transfer), PAHO_SUB_RSS, PAHO_SUB_CPU.
+# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_BROKER_IDLE (RSS MiB
+# with the subscribers connected, before the transfer), PAHO_BROKER_RSS (peak KiB during the
+# transfer), PAHO_SUB_RSS, PAHO_SUB_CPU.
 paho_fanout() {
 	local file=$1 chunk=$2 window=$3 n=$4 size topic t0 last i pids=() c0
 	size=$(stat -c %s "$file")
@@ -247,6 +258,7 @@ paho_fanout() {
 		fota_wait_line "$T/paho-$i.out" ready 60 || fail "paho subscriber $i not ready"
 	done
 	c0=$(proc_cpu "$FOTA_BROKER_PID")
+	PAHO_BROKER_IDLE=$(proc_rss_mib "$FOTA_BROKER_PID")
 	hwm_reset "$FOTA_BROKER_PID"
 	t0=$(fota_now_ms)
 	paho orchestrator pub --id pb-pub --topic "$topic" --file "$file" --chunk "$chunk" \
@@ -410,7 +422,7 @@ bench_fixed() {
 # 2. Fan-out to one group.
 bench_fanout() {
 	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0
-	local -a ours paho ocpu pcpu orss prss rep
+	local -a ours paho ocpu pcpu orss prss oidle pidle rep
 	note "2. fan-out, $mib MiB to: $FANOUT"
 	fota_random_image "$img" "$mib"
 	image_for "$img"
@@ -420,18 +432,21 @@ bench_fanout() {
 	out ""
 	out "Seconds until the last device has the image (ours: verified, installed, confirmed;"
 	out "Paho: every chunk written); broker CPU seconds and broker peak RSS (VmHWM, MiB) over"
-	out "the same interval; repairs: chunk frames the orchestrator sent again on request"
-	out "(publish --json, repairs.frames). Both sides: 64 KiB chunks, QoS 1; Paho window 8,"
-	out "ours the default flow control (at most 8 in flight)."
+	out "the same interval, and its RSS with every receiver connected just before (idle); repairs:"
+	out "chunk frames the orchestrator sent again on request (publish --json, repairs.frames)."
+	out "Each side runs on a broker restarted with an empty persistence database. Both sides:"
+	out "64 KiB chunks, QoS 1; Paho window 8, ours the default flow control (at most 8 in flight)."
 	out ""
-	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker peak RSS MiB ours | Paho | repair frames ours |"
-	out "|---|---|---|---|---|---|---|---|---|"
+	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker idle RSS MiB ours | Paho | broker peak RSS MiB ours | Paho | repair frames ours |"
+	out "|---|---|---|---|---|---|---|---|---|---|---|"
 	for n in $FANOUT; do
-		ours=() paho=() ocpu=() pcpu=() orss=() prss=() rep=()
+		ours=() paho=() ocpu=() pcpu=() orss=() prss=() oidle=() pidle=() rep=()
 		for ((r = 0; r < RUNS; r++)); do
 			new_group
 			g=$G
 			list=""
+			for ((i = 1; i <= n; i++)); do fota_client_kill "dev-$i" TERM; done
+			broker_fresh
 			for ((i = 1; i <= n; i++)); do
 				dev_fresh "dev-$i" "$g"
 				list="$list${list:+,}dev-$i"
@@ -439,6 +454,7 @@ bench_fanout() {
 			# shellcheck disable=SC2046
 			wait_idle $(seq -f 'dev-%g' 1 "$n")
 			c0=$(proc_cpu "$FOTA_BROKER_PID")
+			oidle+=("$(proc_rss_mib "$FOTA_BROKER_PID")")
 			hwm_reset "$FOTA_BROKER_PID"
 			ours_publish "$id" "$g" "$list" --json
 			ours+=("$R")
@@ -448,12 +464,14 @@ bench_fanout() {
 				'BEGIN {printf "%.2f", b - a}')")
 			cmp -s "$T/dev-$n/target/firmware.bin" "$img" || fail "dev-$n: wrong image"
 			for ((i = 1; i <= n; i++)); do fota_client_kill "dev-$i" TERM; done
+			broker_fresh
 			paho_fanout "$img" 65536 8 "$n"
 			paho+=("$R")
 			pcpu+=("$PAHO_BROKER_CPU")
+			pidle+=("$PAHO_BROKER_IDLE")
 			prss+=("$(awk -v k="$PAHO_BROKER_RSS" 'BEGIN {printf "%.1f", k / 1024}')")
 		done
-		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") | $(fmt "${rep[@]}") |"
+		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${oidle[@]}") | $(fmt "${pidle[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") | $(fmt "${rep[@]}") |"
 	done
 }
 
