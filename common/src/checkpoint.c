@@ -490,16 +490,26 @@ fota_err fota_checkpoint_put(struct fota_checkpoint *cp, uint32_t index, const u
 	return FOTA_OK;
 }
 
-fota_err fota_checkpoint_sync(struct fota_checkpoint *cp, struct fota_error *err)
+/* Seals the bitmap file image in cp->file (header and digest over the current bits). */
+static void seal_file(struct fota_checkpoint *cp)
 {
 	struct fota__checkpoint_file f;
-	fota_err rc;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.image_id, cp->image_id, FOTA_IMAGE_ID_LEN);
+	f.image_size = cp->image_size;
+	f.chunk_size = cp->chunk_size;
+	f.count = cp->count;
+	fota__checkpoint_seal(&f, cp->file);
+}
+
+/* Reads only what never changes after open (fd, paths), so that it may run on another
+ * thread than the one that puts. */
+static fota_err commit_file(const struct fota_checkpoint *cp, const uint8_t *file, size_t len,
+			    struct fota_error *err)
+{
 	int r;
 
-	if (cp->discarded)
-		return fota_error_set(err, FOTA_ERR_STATE, "checkpoint was discarded");
-	if (!cp->dirty)
-		return FOTA_OK;
 	/* The ordering this module exists for: data durable first, then the mark. */
 	do {
 		r = fdatasync(cp->fd);
@@ -507,17 +517,60 @@ fota_err fota_checkpoint_sync(struct fota_checkpoint *cp, struct fota_error *err
 	if (r != 0)
 		return fota_error_set(err, FOTA_ERR_IO, "cannot fdatasync %s: %s", cp->data_path,
 				      strerror(errno));
-	memset(&f, 0, sizeof(f));
-	memcpy(f.image_id, cp->image_id, FOTA_IMAGE_ID_LEN);
-	f.image_size = cp->image_size;
-	f.chunk_size = cp->chunk_size;
-	f.count = cp->count;
-	fota__checkpoint_seal(&f, cp->file);
-	rc = fota_atomic_write(cp->bitmap_path, cp->file, cp->file_len, 0600, err);
+	return fota_atomic_write(cp->bitmap_path, file, len, 0600, err);
+}
+
+fota_err fota_checkpoint_sync(struct fota_checkpoint *cp, struct fota_error *err)
+{
+	fota_err rc;
+
+	if (cp->discarded)
+		return fota_error_set(err, FOTA_ERR_STATE, "checkpoint was discarded");
+	if (!cp->dirty)
+		return FOTA_OK;
+	seal_file(cp);
+	rc = commit_file(cp, cp->file, cp->file_len, err);
 	if (rc != FOTA_OK)
 		return rc;
 	cp->dirty = false;
 	return FOTA_OK;
+}
+
+fota_err fota_checkpoint_snapshot(struct fota_checkpoint *cp, struct fota_checkpoint_snapshot *s,
+				  struct fota_error *err)
+{
+	s->taken = false;
+	if (cp->discarded)
+		return fota_error_set(err, FOTA_ERR_STATE, "checkpoint was discarded");
+	if (!cp->dirty)
+		return FOTA_OK;
+	if (s->file == NULL) {
+		s->file = malloc(cp->file_len);
+		if (s->file == NULL)
+			return fota_error_set(err, FOTA_ERR_NOMEM, "checkpoint: out of memory");
+	}
+	seal_file(cp);
+	memcpy(s->file, cp->file, cp->file_len);
+	s->len = cp->file_len;
+	s->taken = true;
+	/* The snapshot now owes these bits to the disk; a failed commit is the caller's error
+	 * to report, as a failed sync is. */
+	cp->dirty = false;
+	return FOTA_OK;
+}
+
+fota_err fota_checkpoint_commit(const struct fota_checkpoint *cp,
+				const struct fota_checkpoint_snapshot *s, struct fota_error *err)
+{
+	if (!s->taken)
+		return FOTA_OK;
+	return commit_file(cp, s->file, s->len, err);
+}
+
+void fota_checkpoint_snapshot_clear(struct fota_checkpoint_snapshot *s)
+{
+	free(s->file);
+	memset(s, 0, sizeof(*s));
 }
 
 bool fota_checkpoint_has(const struct fota_checkpoint *cp, uint32_t index)

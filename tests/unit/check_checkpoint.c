@@ -824,6 +824,33 @@ START_TEST(test_crash_resume)
 }
 END_TEST
 
+/* The two-step sync: a snapshot claims the chunks put before it and no later one, and its
+ * commit, run after more puts (as a sync thread does), makes exactly those durable. */
+START_TEST(test_snapshot_commit)
+{
+	struct fota_checkpoint_snapshot snap = {0};
+	struct fota_error err = {0};
+	struct fota_checkpoint *cp = open_cp(NULL);
+
+	ck_assert_int_eq(put(cp, 0), FOTA_OK);
+	ck_assert_int_eq(put(cp, 1), FOTA_OK);
+	ck_assert_int_eq(fota_checkpoint_snapshot(cp, &snap, &err), FOTA_OK);
+	ck_assert(snap.taken);
+	ck_assert_int_eq(put(cp, 2), FOTA_OK); /* after the snapshot: not claimed by it */
+	ck_assert_msg(fota_checkpoint_commit(cp, &snap, &err) == FOTA_OK, "commit: %s", err.msg);
+	ck_assert_int_eq(check_disk_contract(NULL), 2);
+	fota_checkpoint_free(cp);
+	cp = open_cp(NULL);
+	ck_assert_uint_eq(fota_checkpoint_recovered(cp), 2);
+	/* Nothing changed since the reopen: a snapshot is a no-op, and so is its commit. */
+	ck_assert_int_eq(fota_checkpoint_snapshot(cp, &snap, &err), FOTA_OK);
+	ck_assert(!snap.taken);
+	ck_assert_int_eq(fota_checkpoint_commit(cp, &snap, &err), FOTA_OK);
+	fota_checkpoint_snapshot_clear(&snap);
+	fota_checkpoint_free(cp);
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
 	Suite *s = suite_create("checkpoint");
@@ -834,6 +861,7 @@ static Suite *checkpoint_suite(void)
 	tcase_add_test(tc, test_fresh);
 	tcase_add_test(tc, test_resume);
 	tcase_add_test(tc, test_unsynced_not_durable);
+	tcase_add_test(tc, test_snapshot_commit);
 	tcase_add_test(tc, test_put_refuses);
 	tcase_add_loop_test(tc, test_torn_bitmap, TRUNCATE_HALF, DROP_DIGEST + 1);
 	tcase_add_test(tc, test_corrupt_data_cleared);

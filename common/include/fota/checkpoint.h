@@ -49,6 +49,23 @@ fota_err fota_checkpoint_put(struct fota_checkpoint *cp, uint32_t index, const u
  * Cheap no-op when nothing changed since the last sync. */
 fota_err fota_checkpoint_sync(struct fota_checkpoint *cp, struct fota_error *err);
 
+/* The same sync in two steps, for a caller that keeps receiving while the disk works:
+ * fota_checkpoint_snapshot, on the thread that puts, takes the bitmap as it stands;
+ * fota_checkpoint_commit, on any thread, makes the data durable and writes that bitmap. A
+ * chunk put after the snapshot is not claimed by it. The caller keeps one snapshot from
+ * being taken while its commit runs, and the checkpoint open (not discarded, not freed)
+ * until the commit returned. taken is false when nothing changed (the commit is a no-op). */
+struct fota_checkpoint_snapshot {
+	uint8_t *file; /* the sealed bitmap file, allocated on first use */
+	size_t len;
+	bool taken;
+};
+fota_err fota_checkpoint_snapshot(struct fota_checkpoint *cp, struct fota_checkpoint_snapshot *s,
+				  struct fota_error *err);
+fota_err fota_checkpoint_commit(const struct fota_checkpoint *cp,
+				const struct fota_checkpoint_snapshot *s, struct fota_error *err);
+void fota_checkpoint_snapshot_clear(struct fota_checkpoint_snapshot *s);
+
 bool fota_checkpoint_has(const struct fota_checkpoint *cp, uint32_t index);
 uint32_t fota_checkpoint_present(const struct fota_checkpoint *cp);
 uint32_t fota_checkpoint_count(const struct fota_checkpoint *cp);
