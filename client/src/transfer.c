@@ -2,6 +2,8 @@
 /* One image transfer over the checkpoint store, with sync batching and byte accounting. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,24 @@
 #include "fota/chunk_table.h"
 #include "fota/digest.h"
 #include "transfer.h"
+
+/* The checkpoint's syncs run on a thread of their own, so that the thread that receives (Paho's)
+ * keeps reading while the disk works: a blocked reader makes the broker queue this device's
+ * frames in its own memory. One snapshot is committed at a time. */
+struct syncer {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool busy; /* snap handed over, its commit not returned yet */
+	bool quit;
+	struct fota_checkpoint_snapshot snap;
+	/* The first commit that failed: every later put and sync returns it, as a failed
+	 * synchronous sync was returned by the put that ran it. */
+	bool failed;
+	fota_err rc;
+	struct fota_error err;
+};
 
 struct transfer {
 	const struct client_config *cfg;
@@ -44,6 +64,7 @@ struct transfer {
 	char key_image_id[FOTA_IMAGE_ID_HEX_LEN + 1];
 	uint32_t key_kind;
 	uint8_t *plain;
+	struct syncer sync;
 };
 
 /* The counter file only accounts; losing it loses a statistic, never data. */
@@ -69,6 +90,118 @@ static void map_rx_counter(struct transfer *t)
 	t->rx_bytes = *t->rx_map;
 }
 
+/* By bytes, so small chunks do not mean an fsync storm; sync_chunks, when set, also counts. */
+static bool sync_due(const struct transfer *t)
+{
+	const struct client_config *c = t->cfg;
+
+	return (c->sync_bytes != 0 && t->unsynced_bytes >= c->sync_bytes) ||
+	       (c->sync_chunks != 0 && t->unsynced >= c->sync_chunks);
+}
+
+static bool sync_over_twice(const struct transfer *t)
+{
+	const struct client_config *c = t->cfg;
+
+	return (c->sync_bytes != 0 && t->unsynced_bytes >= 2 * (uint64_t)c->sync_bytes) ||
+	       (c->sync_chunks != 0 && t->unsynced >= 2 * (uint64_t)c->sync_chunks);
+}
+
+static void *syncer_main(void *arg)
+{
+	struct transfer *t = arg;
+	struct syncer *y = &t->sync;
+
+	pthread_mutex_lock(&y->lock);
+	for (;;) {
+		struct fota_error err = {0};
+		fota_err rc;
+
+		while (!y->busy && !y->quit)
+			pthread_cond_wait(&y->cond, &y->lock);
+		if (!y->busy)
+			break; /* quit, with nothing handed over */
+		pthread_mutex_unlock(&y->lock);
+		rc = fota_checkpoint_commit(t->cp, &y->snap, &err);
+		pthread_mutex_lock(&y->lock);
+		if (rc != FOTA_OK && !y->failed) {
+			y->failed = true;
+			y->rc = rc;
+			y->err = err;
+		}
+		y->busy = false;
+		pthread_cond_broadcast(&y->cond);
+	}
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+/* Caller holds y->lock. Waits for the commit under way, if any. */
+static void syncer_idle(struct syncer *y)
+{
+	while (y->busy)
+		pthread_cond_wait(&y->cond, &y->lock);
+}
+
+/* Caller holds y->lock. The first failed commit, as this call's own error. */
+static fota_err syncer_failure(const struct syncer *y, struct fota_error *err)
+{
+	if (!y->failed)
+		return FOTA_OK;
+	if (err != NULL)
+		*err = y->err;
+	return y->rc;
+}
+
+/* Hands the bitmap as it stands to the sync thread and returns without waiting for the disk.
+ * While a commit is under way, more is received unsynced, up to twice sync_due's amount;
+ * then the receiver waits, which bounds what a power cut can cost. */
+static fota_err sync_behind(struct transfer *t, bool over_twice, struct fota_error *err)
+{
+	struct syncer *y = &t->sync;
+	fota_err rc;
+
+	if (!y->started) {
+		if (pthread_create(&y->thread, NULL, syncer_main, t) != 0)
+			return transfer_sync(t, err); /* no thread: the same sync, in line */
+		y->started = true;
+	}
+	pthread_mutex_lock(&y->lock);
+	rc = syncer_failure(y, err);
+	if (rc == FOTA_OK && y->busy && !over_twice) {
+		pthread_mutex_unlock(&y->lock);
+		return FOTA_OK; /* the next put hands it over */
+	}
+	syncer_idle(y);
+	rc = syncer_failure(y, err);
+	if (rc == FOTA_OK)
+		rc = fota_checkpoint_snapshot(t->cp, &y->snap, err);
+	if (rc == FOTA_OK) {
+		t->unsynced = 0;
+		t->unsynced_bytes = 0;
+		y->busy = y->snap.taken;
+		pthread_cond_broadcast(&y->cond);
+	}
+	pthread_mutex_unlock(&y->lock);
+	return rc;
+}
+
+/* Lets the commit under way finish, then ends the thread: before the checkpoint is freed or
+ * discarded, which the commit reads. */
+static void syncer_stop(struct transfer *t)
+{
+	struct syncer *y = &t->sync;
+
+	if (!y->started)
+		return;
+	pthread_mutex_lock(&y->lock);
+	y->quit = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+	pthread_join(y->thread, NULL);
+	y->started = false;
+}
+
 fota_err transfer_open(const struct client_config *cfg, const struct fota_manifest *m,
 		       const uint8_t image_id[FOTA_IMAGE_ID_LEN], const uint8_t *table,
 		       size_t table_len, const char *data_path, struct transfer **out,
@@ -85,6 +218,8 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 		return fota_error_set(err, FOTA_ERR_NOMEM, "transfer: out of memory");
 	t->cfg = cfg;
 	t->manifest = m;
+	pthread_mutex_init(&t->sync.lock, NULL);
+	pthread_cond_init(&t->sync.cond, NULL);
 	t->prefix = fota_sha256_new();
 	memcpy(t->image_sha256, m->sha256, sizeof(t->image_sha256));
 	rc = fota_chunk_table_from_bytes(table, table_len, m->chunk_count, m->table_sha256,
@@ -113,6 +248,8 @@ fota_err transfer_open(const struct client_config *cfg, const struct fota_manife
 fail:
 	fota_sha256_free(t->prefix);
 	fota_chunk_table_clear(&t->table);
+	pthread_cond_destroy(&t->sync.cond);
+	pthread_mutex_destroy(&t->sync.lock);
 	free(t);
 	return rc;
 }
@@ -121,6 +258,14 @@ void transfer_free(struct transfer *t)
 {
 	if (t == NULL)
 		return;
+	syncer_stop(t);
+	/* A sync that came due while the thread was busy is owed: as before the thread, every
+	 * chunk counted into a due sync is durable once t is gone. */
+	if (sync_due(t) && !t->sync.failed)
+		fota_checkpoint_sync(t->cp, NULL);
+	fota_checkpoint_snapshot_clear(&t->sync.snap);
+	pthread_cond_destroy(&t->sync.cond);
+	pthread_mutex_destroy(&t->sync.lock);
 	OPENSSL_cleanse(t->key, sizeof(t->key));
 	if (t->plain != NULL)
 		OPENSSL_cleanse(t->plain, t->manifest->chunk_size);
@@ -131,15 +276,6 @@ void transfer_free(struct transfer *t)
 	if (t->rx_map != NULL)
 		munmap(t->rx_map, sizeof(uint64_t));
 	free(t);
-}
-
-/* By bytes, so small chunks do not mean an fsync storm; sync_chunks, when set, also counts. */
-static bool sync_due(const struct transfer *t)
-{
-	const struct client_config *c = t->cfg;
-
-	return (c->sync_bytes != 0 && t->unsynced_bytes >= c->sync_bytes) ||
-	       (c->sync_chunks != 0 && t->unsynced >= c->sync_chunks);
 }
 
 fota_err transfer_set_content_key(struct transfer *t, const uint8_t key[FOTA_CONTENT_KEY_LEN],
@@ -214,13 +350,25 @@ fota_err transfer_put(struct transfer *t, const struct fota_frame *f, bool *is_n
 	}
 	t->unsynced++;
 	t->unsynced_bytes += f->payload_len;
-	if (sync_due(t) || fota_checkpoint_complete(t->cp))
+	/* The last chunk syncs in line: what follows (the image check, the install) needs it. */
+	if (fota_checkpoint_complete(t->cp))
 		return transfer_sync(t, err);
+	if (sync_due(t))
+		return sync_behind(t, sync_over_twice(t), err);
 	return FOTA_OK;
 }
 
 fota_err transfer_sync(struct transfer *t, struct fota_error *err)
 {
+	struct syncer *y = &t->sync;
+	fota_err rc;
+
+	pthread_mutex_lock(&y->lock);
+	syncer_idle(y);
+	rc = syncer_failure(y, err);
+	pthread_mutex_unlock(&y->lock);
+	if (rc != FOTA_OK)
+		return rc;
 	t->unsynced = 0;
 	t->unsynced_bytes = 0;
 	return fota_checkpoint_sync(t->cp, err);
@@ -302,6 +450,7 @@ void transfer_discard(struct transfer *t)
 {
 	if (t == NULL)
 		return;
+	syncer_stop(t); /* a commit under way would write the bitmap again */
 	fota_checkpoint_discard(t->cp, NULL);
 	unlink(t->rx_path);
 	transfer_free(t);

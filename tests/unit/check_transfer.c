@@ -241,6 +241,32 @@ START_TEST(test_sync_by_bytes)
 }
 END_TEST
 
+/* Checkpoint syncs run behind the receiver, on a thread of their own: a sync that fails there
+ * is still this transfer's error, returned by a later put or sync, never dropped. Here the
+ * checkpoint's directory is gone, so the bitmap cannot be written. */
+START_TEST(test_sync_failure_reported)
+{
+	char dir[512], gone[512];
+	struct fota_error err = {0};
+	struct fota_frame f = frame(0);
+	struct transfer *t = open_t();
+	bool is_new = false;
+	fota_err put_rc, sync_rc;
+
+	cfg.sync_chunks = 1;
+	snprintf(dir, sizeof(dir), "%s/transfer", tmpdir);
+	snprintf(gone, sizeof(gone), "%s/gone", tmpdir);
+	ck_assert_int_eq(rename(dir, gone), 0);
+	put_rc = transfer_put(t, &f, &is_new, &err);
+	sync_rc = transfer_sync(t, &err);
+	ck_assert_msg(put_rc != FOTA_OK || sync_rc != FOTA_OK, "the failed sync was dropped");
+	/* The message names the bitmap that could not be written. */
+	ck_assert_msg(strstr(err.msg, "/transfer/") != NULL, "%s", err.msg);
+	ck_assert_int_eq(rename(gone, dir), 0);
+	transfer_discard(t);
+}
+END_TEST
+
 /* An encrypted payload: a frame waits for the key, a sealed chunk is opened and then checked
  * against the signed table, and one sealed for another place or altered is dropped. */
 START_TEST(test_encrypted)
@@ -305,6 +331,7 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_prefix_hashed_in_order);
 	tcase_add_test(tc, test_prefix_not_trusted_after_resume);
 	tcase_add_test(tc, test_sync_by_bytes);
+	tcase_add_test(tc, test_sync_failure_reported);
 	tcase_add_test(tc, test_encrypted);
 	suite_add_tcase(s, tc);
 	return s;
