@@ -94,32 +94,38 @@ fota_err orch_assign_groups(const char *groups_csv, struct fota_assignment *a,
 	return FOTA_OK;
 }
 
-fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *cfg,
-			     struct orch_store *st, struct fota_signer *signer, const char *device,
-			     const char *groups_csv, uint64_t *seq, struct fota_error *err)
+fota_err orch_assign_seq(struct orch_store *st, const char *device, uint64_t *seq,
+			 struct fota_error *err)
 {
-	struct fota_assignment a;
-	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT};
 	/* The store's sequence counters are keyed by name; no group name contains ':', so a
 	 * device's counter never meets a group's. */
-	char topic[FOTA_MAX_TOPIC_LEN + 1], counter[FOTA_MAX_SEGMENT_LEN + 8];
+	char counter[FOTA_MAX_SEGMENT_LEN + 8];
+
+	snprintf(counter, sizeof(counter), "device:%s", device);
+	return st->ops->directive_seq_next(st, counter, seq, err);
+}
+
+fota_err orch_assign_send(struct fota_mqtt *mqtt, const struct orch_config *cfg,
+			  struct fota_signer *signer, const char *device, const char *groups_csv,
+			  uint64_t seq, struct fota_assignment *a, struct fota_error *err)
+{
+	struct fota_topic t = {.kind = FOTA_TOPIC_DEVICE_ASSIGNMENT};
+	char topic[FOTA_MAX_TOPIC_LEN + 1];
 	char *json = NULL, *jws = NULL;
 	fota_err rc;
 
-	memset(&a, 0, sizeof(a));
+	memset(a, 0, sizeof(*a));
 	snprintf(t.device, sizeof(t.device), "%s", device);
 	rc = fota_topic_build(cfg->prefix, &t, topic, sizeof(topic), err);
 	if (rc == FOTA_OK)
-		rc = orch_assign_groups(groups_csv, &a, err);
-	snprintf(counter, sizeof(counter), "device:%s", device);
-	if (rc == FOTA_OK)
-		rc = st->ops->directive_seq_next(st, counter, &a.assignment_seq, err);
+		rc = orch_assign_groups(groups_csv, a, err);
 	if (rc)
 		return rc;
-	snprintf(a.device, sizeof(a.device), "%s", device);
-	a.created = fota_time_now();
-	a.expires = a.created + (int64_t)ORCH_ASSIGNMENT_DAYS * 86400;
-	rc = fota_assignment_to_json(&a, &json, err);
+	a->assignment_seq = seq;
+	snprintf(a->device, sizeof(a->device), "%s", device);
+	a->created = fota_time_now();
+	a->expires = a->created + (int64_t)ORCH_ASSIGNMENT_DAYS * 86400;
+	rc = fota_assignment_to_json(a, &json, err);
 	if (rc == FOTA_OK)
 		rc = fota_envelope_sign(&signer, 1, (const uint8_t *)json, strlen(json), 0, &jws,
 					err);
@@ -130,6 +136,26 @@ fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *c
 	if (rc == FOTA_OK)
 		rc = fota_mqtt_publish(mqtt, topic, jws, strlen(jws), 1, true,
 				       ORCH_PUBLISH_TIMEOUT_MS, err);
+	free(json);
+	free(jws);
+	return rc;
+}
+
+fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *cfg,
+			     struct orch_store *st, struct fota_signer *signer, const char *device,
+			     const char *groups_csv, uint64_t *seq, struct fota_error *err)
+{
+	struct fota_assignment a;
+	uint64_t next = 0;
+	fota_err rc;
+
+	/* Checked before a sequence is spent on it. */
+	rc = orch_assign_groups(groups_csv, &a, err);
+	if (rc == FOTA_OK)
+		rc = orch_assign_seq(st, device, &next, err);
+	if (rc)
+		return rc;
+	rc = orch_assign_send(mqtt, cfg, signer, device, groups_csv, next, &a, err);
 	/* Recorded once the broker has it: what campaigns and renewals go by. */
 	if (rc == FOTA_OK)
 		rc = st->ops->device_assignment_put(st, device, groups_csv ? groups_csv : "",
@@ -138,8 +164,6 @@ fota_err orch_assign_publish(struct fota_mqtt *mqtt, const struct orch_config *c
 		fota_error_prefix(err, "assignment");
 	else if (seq)
 		*seq = a.assignment_seq;
-	free(json);
-	free(jws);
 	return rc;
 }
 

@@ -45,6 +45,19 @@ bool orch_assign_needed(const struct orch_device *d, int64_t now);
 /* Whether d's assignment expires within ORCH_ASSIGNMENT_RENEW_DAYS of now. */
 bool orch_assign_due(const struct orch_device *d, int64_t now);
 
+/* The next sequence of device's assignments from the store (counter "device:<id>"), durable
+ * before anything carries it (directive_seq_next): inside the caller's transaction, that
+ * transaction's commit. */
+fota_err orch_assign_seq(struct orch_store *st, const char *device, uint64_t *seq,
+			 struct fota_error *err);
+
+/* Signs the assignment of device to groups_csv with sequence seq (valid from now for
+ * ORCH_ASSIGNMENT_DAYS) and publishes it retained, QoS 1, on its assignment topic; *a is the
+ * assignment sent. The store is left alone. */
+fota_err orch_assign_send(struct fota_mqtt *mqtt, const struct orch_config *cfg,
+			  struct fota_signer *signer, const char *device, const char *groups_csv,
+			  uint64_t seq, struct fota_assignment *a, struct fota_error *err);
+
 /* Signs the assignment of device (the next of its sequence in the store, counter
  * "device:<id>"; valid from now for ORCH_ASSIGNMENT_DAYS), publishes it retained, QoS 1, on
  * its assignment topic and records it in the store (device_assignment_put); *seq is the

@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "device_cert.h"
 #include "device_service.h"
+#include "dynsec.h"
 #include "log.h"
 
 cJSON *orch_device_json(const struct orch_device *d)
@@ -222,6 +223,97 @@ fota_err orch_device_set_groups(struct orch_store *st, const char *id, const cha
 	return rc;
 }
 
+/* One device of a batch: as read from the registry, what the broker's grants take it out
+ * of, and the assignment sent. */
+struct batch_dev {
+	struct orch_device d;
+	char left[2 * ORCH_GROUPS_LEN + 1];
+	struct fota_assignment a;
+};
+
+/* Names the device of a failure. */
+static fota_err on_device(fota_err rc, const char *device, struct fota_error *err)
+{
+	char where[FOTA_MAX_SEGMENT_LEN + 16];
+
+	if (rc == FOTA_OK)
+		return rc;
+	snprintf(where, sizeof(where), "device %s", device);
+	fota_error_prefix(err, where);
+	return rc;
+}
+
+/*
+ * orch_assign_device for n (at most ORCH_DYNSEC_BATCH) devices, with as few round trips and
+ * syncs as the promises allow: the broker's grants in one command list, the assignment
+ * sequences in one transaction committed durably before any is signed, the assignments
+ * published together and, once the broker acknowledged them all, recorded in one transaction.
+ */
+static fota_err publish_batch(const struct orch_config *cfg, struct orch_store *st,
+			      struct fota_signer *signer, struct fota_mqtt *mqtt,
+			      struct orch_routes *routes, const struct orch_assign_entry *e,
+			      size_t n, bool progress, struct fota_error *err)
+{
+	struct batch_dev *b = calloc(n, sizeof(*b));
+	struct orch_dynsec_grant g[ORCH_DYNSEC_BATCH];
+	fota_err rc = b ? FOTA_OK : fota_error_set(err, FOTA_ERR_NOMEM, "out of memory");
+	size_t k;
+
+	for (k = 0; rc == FOTA_OK && k < n; k++) {
+		rc = on_device(st->ops->device_get(st, e[k].id, &b[k].d, err), e[k].id, err);
+		/* Checked before a sequence is spent on it. */
+		if (rc == FOTA_OK)
+			rc = on_device(orch_assign_groups(b[k].d.groups, &b[k].a, err), e[k].id,
+				       err);
+		snprintf(b[k].left, sizeof(b[k].left), "%s%s%s", b[k].d.assigned,
+			 b[k].d.assigned[0] && e[k].old_groups[0] ? "," : "", e[k].old_groups);
+		g[k] = (struct orch_dynsec_grant){
+		    .device = b[k].d.id, .old_groups = b[k].left, .new_groups = b[k].d.groups};
+	}
+	if (rc == FOTA_OK && cfg->dynsec)
+		rc = orch_dynsec_devices(mqtt, routes, cfg, g, n, err);
+	if (rc == FOTA_OK && (rc = st->ops->begin(st, err)) == FOTA_OK) {
+		for (k = 0; rc == FOTA_OK && k < n; k++)
+			rc = on_device(orch_assign_seq(st, b[k].d.id, &b[k].a.assignment_seq, err),
+				       b[k].d.id, err);
+		if (rc == FOTA_OK)
+			rc = st->ops->commit_durable(st, err);
+		if (rc)
+			st->ops->rollback(st);
+	}
+	for (k = 0; rc == FOTA_OK && k < n; k++) {
+		rc = orch_assign_send(mqtt, cfg, signer, b[k].d.id, b[k].d.groups,
+				      b[k].a.assignment_seq, &b[k].a, err);
+		if (rc) {
+			fota_error_prefix(err, "assignment");
+			on_device(rc, b[k].d.id, err);
+		}
+	}
+	if (rc == FOTA_OK &&
+	    (rc = fota_mqtt_flush(mqtt, ORCH_PUBLISH_TIMEOUT_MS, err)) != FOTA_OK) {
+		fota_error_prefix(err, "assignment");
+		rc = err->code = FOTA_ERR_MQTT;
+	}
+	/* Recorded once the broker has them: what campaigns and renewals go by. */
+	if (rc == FOTA_OK && (rc = st->ops->begin(st, err)) == FOTA_OK) {
+		for (k = 0; rc == FOTA_OK && k < n; k++)
+			rc = on_device(st->ops->device_assignment_put(
+					   st, b[k].d.id, b[k].d.groups, b[k].a.assignment_seq,
+					   b[k].a.created, b[k].a.expires, err),
+				       b[k].d.id, err);
+		if (rc == FOTA_OK)
+			rc = st->ops->commit(st, err);
+		if (rc)
+			st->ops->rollback(st);
+	}
+	for (k = 0; rc == FOTA_OK && progress && k < n; k++)
+		fprintf(stderr, "assignment %llu for %s: groups %s\n",
+			(unsigned long long)b[k].a.assignment_seq, b[k].d.id,
+			b[k].d.groups[0] ? b[k].d.groups : "(none)");
+	free(b);
+	return rc;
+}
+
 fota_err orch_device_assignments_publish(const struct orch_config *cfg, struct orch_store *st,
 					 const struct orch_assign_list *l,
 					 const char *client_id_suffix, bool progress,
@@ -263,30 +355,15 @@ fota_err orch_device_assignments_publish(const struct orch_config *cfg, struct o
 			rc = err->code = FOTA_ERR_MQTT;
 		goto out;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		struct orch_device d;
-		uint64_t seq = 0;
+	for (size_t i = 0; i < l->n; i += ORCH_DYNSEC_BATCH) {
+		size_t n = l->n - i < ORCH_DYNSEC_BATCH ? l->n - i : ORCH_DYNSEC_BATCH;
 
-		rc = orch_assign_device(mqtt, &routes, own, st, signer, l->e[i].id,
-					l->e[i].old_groups, &d, &seq, err);
+		rc = publish_batch(own, st, signer, mqtt, &routes, l->e + i, n, progress, err);
 		if (rc) {
-			char where[FOTA_MAX_SEGMENT_LEN + 16];
-
-			snprintf(where, sizeof(where), "device %s", l->e[i].id);
-			fota_error_prefix(err, where);
 			if (!fota_mqtt_is_connected(mqtt))
 				rc = err->code = FOTA_ERR_MQTT;
 			goto out;
 		}
-		if (progress)
-			fprintf(stderr, "assignment %llu for %s: groups %s\n",
-				(unsigned long long)seq, d.id, d.groups[0] ? d.groups : "(none)");
-	}
-	rc = fota_mqtt_flush(mqtt, ORCH_PUBLISH_TIMEOUT_MS, err);
-	if (rc) {
-		fota_error_prefix(err, "assignment");
-		rc = err->code = FOTA_ERR_MQTT;
-		goto out;
 	}
 	*published = true;
 out:
