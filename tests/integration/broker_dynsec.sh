@@ -194,4 +194,22 @@ check "dev-6, started again, follows A" fota_wait_for 30 since_restart "groups: 
 version_is() { [ "$(fota_status_field "$1" version)" = "$2" ]; }
 check "dev-6 still runs A's image" fota_wait_for 30 version_is dev-6 2.0.0
 check "dev-6 never saw campaign cb" [ "$(grep -c "campaign cb" "$T/dev-6/client.log")" = 0 ]
+
+# 9. An import grants its devices in one command list, and a device the broker does not hold as
+# wanted fails it by name, with what the broker holds: here imp-2, put in a stray group behind
+# the orchestrator's back (no registry group of it takes it out again).
+fota_pub orchestrator -q 1 -t '$CONTROL/dynamic-security/v1' -m '{"commands":[
+	{"command":"createGroup","groupname":"fota-group-stray"},
+	{"command":"createClient","username":"imp-2","groups":[{"groupname":"fota-group-stray"}]}]}' ||
+	fail "could not put imp-2 in a stray group"
+printf 'id,groups\nimp-1,A\nimp-2,A\nimp-3,B\n' >"$T/batch.csv"
+if out=$(fota_orch device import "$T/batch.csv" "${ORCH_KEY_ARGS[@]}" 2>&1); then
+	fail_soft "the import with imp-2 in a stray group succeeded: $out"
+fi
+check "the import's failure names imp-2 and why" grep -q \
+	"device imp-2: dynsec: client imp-2 does not hold exactly its role and groups A" <<<"$out"
+check "imp-1, before it in the command list, was granted" \
+	grep -q "broker access for imp-1: groups A" <<<"$out"
+no_assignment() { ! grep -q "^assignment " <<<"$out"; }
+check "no assignment of the failed batch was published" no_assignment
 fota_summary
