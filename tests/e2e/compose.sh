@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) sed -n '14,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '14,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ -n "$timeout_s" ] || timeout_s=300
