@@ -17,6 +17,7 @@
 #include "fota/limits.h"
 #include "fota/mqtt.h"
 #include "fota/mqtt_check.h"
+#include "fota/tcp_nodelay.h"
 #include "fota/timeutil.h"
 
 #define MAX_SUBSCRIPTIONS 40
@@ -71,6 +72,7 @@ struct fota_mqtt {
 	void *will_payload;
 	size_t will_len;
 	int will_retained;
+	bool keep_nagle;
 	int keepalive_s, connect_timeout_s;
 	unsigned reconnect_min_ms, reconnect_max_ms;
 	unsigned max_inflight;
@@ -218,6 +220,17 @@ static void resubscribe_all(struct fota_mqtt *m)
 	}
 }
 
+/* Each connection is a new socket: Nagle off on it before anything else is sent, so that a
+ * small packet after another (a SUBSCRIBE after a PUBACK, a directive after its table) is not
+ * held for the broker's delayed acknowledgement. Best effort: without it only latency grows. */
+static void set_nodelay(struct fota_mqtt *m)
+{
+	struct fota_mqtt_uri u;
+
+	if (!m->keep_nagle && fota_mqtt_uri_parse(m->uri, &u, NULL) == FOTA_OK)
+		(void)fota_tcp_nodelay_peer_port((uint16_t)u.port);
+}
+
 static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 {
 	struct fota_mqtt *m = ctx;
@@ -238,6 +251,7 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 	m->last_error[0] = '\0';
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
+	set_nodelay(m);
 	if (reconnected)
 		resubscribe_all(m);
 	if (m->cb.on_connected)
@@ -631,6 +645,7 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 		m->will_len = cfg->will_len;
 	}
 	m->will_retained = cfg->will_retained;
+	m->keep_nagle = cfg->keep_nagle;
 	m->keepalive_s = cfg->keepalive_s > 0 ? cfg->keepalive_s : 30;
 	m->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 10;
 	m->max_inflight = cfg->max_inflight ? cfg->max_inflight : 8;

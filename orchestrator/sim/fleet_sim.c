@@ -775,6 +775,9 @@ static bool connect_one(struct sim *sim, struct device *d)
 	mc.will_payload = d->will;
 	mc.will_len = strlen(d->will);
 	mc.will_retained = true;
+	/* Thousands of connections in one process: a descriptor scan per connect would cost
+	 * more than the latency it saves (tcp_nodelay.h). */
+	mc.keep_nagle = true;
 	/* The wait covers Paho's own connect timeout and a margin: the attempt is settled by
 	 * Paho (success or failure) before the handle is freed and a new one made. */
 	if (fota_mqtt_new(&mc, &cb, &d->mqtt, &err) ||

@@ -29,6 +29,10 @@ struct fota_mqtt_config {
 	const void *will_payload;
 	size_t will_len;
 	bool will_retained;
+	/* Leave Nagle's algorithm on. By default each connection's socket gets TCP_NODELAY
+	 * (tcp_nodelay.h), found by a scan of the process's descriptors per connect: for a process
+	 * of thousands of connections (the fleet simulator) that scan is the bigger cost. */
+	bool keep_nagle;
 };
 
 /* Called from Paho's thread, one message at a time; payload valid only during the call.
