@@ -50,6 +50,8 @@
 
 /* How long after connecting the agent republishes its status a second time. */
 #define STATUS_RESEND_AFTER_MS 2000
+/* How long a reboot waits for the broker to acknowledge the last status report. */
+#define REBOOT_FLUSH_MS 10000
 
 /* An assignment names at most as many groups as the configuration may. */
 _Static_assert(CLIENT_MAX_GROUPS == FOTA_MAX_ASSIGNED_GROUPS, "group limits differ");
@@ -2189,8 +2191,16 @@ fota_err agent_run(struct agent *a, volatile sig_atomic_t *stop, struct fota_err
 		report_outcome_done(a);
 		due = reboot_due(a, true);
 		pthread_mutex_unlock(&a->lock);
-		if (due)
+		if (due) {
+			struct fota_error ferr = {0};
+
+			/* An empty queue means handed to Paho, not yet at the broker: the status
+			 * must be acknowledged (so retained there) before the device goes down. */
+			if (fota_mqtt_flush(a->mqtt, REBOOT_FLUSH_MS, &ferr) != FOTA_OK)
+				log_warn("rebooting with the last status unconfirmed: %s",
+					 ferr.msg);
 			run_reboot(a);
+		}
 		join_workers(a, false);
 	}
 	/* An install under way ends first (a script is not cut short by a stop request). */
