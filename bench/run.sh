@@ -240,16 +240,19 @@ paho() {
 		--key "$key" "$@"
 }
 
-# paho_fanout FILE CHUNK WINDOW N: seconds from publish start until the last of N plain Paho
-# subscribers has written every chunk to disk. Sets PAHO_BROKER_CPU, PAHO_BROKER_IDLE (RSS MiB
-# with the subscribers connected, before the transfer), PAHO_BROKER_RSS (peak KiB during the
-# transfer), PAHO_SUB_RSS, PAHO_SUB_CPU.
+# paho_fanout FILE CHUNK WINDOW N [--hash]: seconds from publish start until the last of N
+# plain Paho subscribers has written every chunk to disk; with --hash each subscriber also does
+# a device's digest work (SHA-256 of each chunk and of the whole image), checked against the
+# file's. Sets PAHO_BROKER_CPU, PAHO_BROKER_IDLE (RSS MiB with the subscribers connected, before
+# the transfer), PAHO_BROKER_RSS (peak KiB during the transfer), PAHO_SUB_RSS, PAHO_SUB_CPU (of
+# subscriber 1, from its start) and PAHO_SUBS_CPU (all subscribers, from ready to done).
 paho_fanout() {
-	local file=$1 chunk=$2 window=$3 n=$4 size topic t0 last i pids=() c0
+	local file=$1 chunk=$2 window=$3 n=$4 hash=${5:-} size topic t0 last i pids=() c0 want
 	size=$(stat -c %s "$file")
 	topic="fota/v1/groups/paho$RANDOM/images/0000000000000000/chunks"
 	for ((i = 1; i <= n; i++)); do
-		paho "dev-$i" sub --id "pb-$i" --topic "$topic" --bytes "$size" \
+		# shellcheck disable=SC2086
+		paho "dev-$i" sub --id "pb-$i" --topic "$topic" --bytes "$size" $hash \
 			--out "$T/paho-$i.bin" >"$T/paho-$i.out" 2>&1 &
 		pids+=($!)
 		fota_cleanup_pid "$!" KILL
@@ -270,7 +273,15 @@ paho_fanout() {
 	last=$(cat "$T"/paho-*.out | awk '/^done/ {print $2}' | sort -n | tail -n 1)
 	PAHO_SUB_RSS=$(awk '/^done/ {sub("rss_kb=", "", $5); print $5}' "$T/paho-1.out")
 	PAHO_SUB_CPU=$(awk '/^done/ {sub("cpu_s=", "", $6); print $6}' "$T/paho-1.out")
+	PAHO_SUBS_CPU=$(cat "$T"/paho-*.out | awk '
+		/^ready/ {sub("cpu_s=", "", $3); s -= $3}
+		/^done/ {sub("cpu_s=", "", $6); s += $6} END {printf "%.2f", s}')
 	cmp -s "$T/paho-$n.bin" "$file" || fail "paho subscriber $n wrote a different file"
+	if [ -n "$hash" ]; then
+		want=$(sha256sum "$file" | cut -d' ' -f1)
+		[ "$(grep -c "^done .* sha256=$want\$" "$T"/paho-*.out | awk -F: '{s += $2} END {print s}')" = "$n" ] ||
+			fail "paho subscribers with --hash: not all $n printed the image's SHA-256"
+	fi
 	rm -f "$T"/paho-*.bin "$T"/paho-*.out
 	R=$(secs "$t0" "$last")
 }
@@ -419,10 +430,19 @@ bench_fixed() {
 	rm -f "$img" "$one"
 }
 
+# receivers_cpu N: CPU seconds so far of agents dev-1 .. dev-N, summed.
+receivers_cpu() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		proc_cpu "${FOTA_CLIENT_PIDS[dev-$i]}"
+		echo
+	done | awk '{s += $1} END {printf "%.2f", s}'
+}
+
 # 2. Fan-out to one group.
 bench_fanout() {
-	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0
-	local -a ours paho ocpu pcpu orss prss oidle pidle rep
+	local mib=$MIB_FAN img=$T/fan.bin id n r i g list c0 s0
+	local -a ours paho hpaho ocpu pcpu hcpu orss prss hrss oidle pidle hidle rep osubs psubs hsubs
 	note "2. fan-out, $mib MiB to: $FANOUT"
 	fota_random_image "$img" "$mib"
 	image_for "$img"
@@ -432,15 +452,19 @@ bench_fanout() {
 	out ""
 	out "Seconds until the last device has the image (ours: verified, installed, confirmed;"
 	out "Paho: every chunk written); broker CPU seconds and broker peak RSS (VmHWM, MiB) over"
-	out "the same interval, and its RSS with every receiver connected just before (idle); repairs:"
-	out "chunk frames the orchestrator sent again on request (publish --json, repairs.frames)."
-	out "Each side runs on a broker restarted with an empty persistence database. Both sides:"
-	out "64 KiB chunks, QoS 1; Paho window 8, ours the default flow control (at most 8 in flight)."
+	out "the same interval, and its RSS with every receiver connected just before (idle); the"
+	out "receivers' CPU seconds over the transfer, summed over all of them; repairs: chunk frames"
+	out "the orchestrator sent again on request (publish --json, repairs.frames). Three sides,"
+	out "each on a broker restarted with an empty persistence database: ours, plain Paho, and"
+	out "Paho + digests (the plain Paho subscriber also computing what a device must: the SHA-256"
+	out "of every chunk and of the whole image). 64 KiB chunks, QoS 1; Paho window 8, ours the"
+	out "default flow control (at most 8 in flight)."
 	out ""
-	out "| N | ours s | plain Paho fan-out s | ratio (Paho s / ours s) | broker CPU ours | broker CPU Paho | broker idle RSS MiB ours | Paho | broker peak RSS MiB ours | Paho | repair frames ours |"
+	out "| N | ours s | plain Paho s | Paho + digests s | ratio to Paho | ratio to Paho + digests | broker CPU ours / Paho / +digests | broker idle RSS MiB ours / Paho / +digests | broker peak RSS MiB ours / Paho / +digests | receivers' CPU s ours / Paho / +digests | repair frames ours |"
 	out "|---|---|---|---|---|---|---|---|---|---|---|"
 	for n in $FANOUT; do
-		ours=() paho=() ocpu=() pcpu=() orss=() prss=() oidle=() pidle=() rep=()
+		ours=() paho=() hpaho=() ocpu=() pcpu=() hcpu=() orss=() prss=() hrss=()
+		oidle=() pidle=() hidle=() rep=() osubs=() psubs=() hsubs=()
 		for ((r = 0; r < RUNS; r++)); do
 			new_group
 			g=$G
@@ -456,7 +480,9 @@ bench_fanout() {
 			c0=$(proc_cpu "$FOTA_BROKER_PID")
 			oidle+=("$(proc_rss_mib "$FOTA_BROKER_PID")")
 			hwm_reset "$FOTA_BROKER_PID"
+			s0=$(receivers_cpu "$n")
 			ours_publish "$id" "$g" "$list" --json
+			osubs+=("$(awk -v a="$s0" -v b="$(receivers_cpu "$n")" 'BEGIN {printf "%.2f", b - a}')")
 			ours+=("$R")
 			rep+=("$(cut -d' ' -f2- "$T/publish.out" | jq -r '.repairs.frames')")
 			orss+=("$(awk -v k="$(proc_hwm "$FOTA_BROKER_PID")" 'BEGIN {printf "%.1f", k / 1024}')")
@@ -466,12 +492,16 @@ bench_fanout() {
 			for ((i = 1; i <= n; i++)); do fota_client_kill "dev-$i" TERM; done
 			broker_fresh
 			paho_fanout "$img" 65536 8 "$n"
-			paho+=("$R")
-			pcpu+=("$PAHO_BROKER_CPU")
-			pidle+=("$PAHO_BROKER_IDLE")
+			paho+=("$R") pcpu+=("$PAHO_BROKER_CPU") pidle+=("$PAHO_BROKER_IDLE")
 			prss+=("$(awk -v k="$PAHO_BROKER_RSS" 'BEGIN {printf "%.1f", k / 1024}')")
+			psubs+=("$PAHO_SUBS_CPU")
+			broker_fresh
+			paho_fanout "$img" 65536 8 "$n" --hash
+			hpaho+=("$R") hcpu+=("$PAHO_BROKER_CPU") hidle+=("$PAHO_BROKER_IDLE")
+			hrss+=("$(awk -v k="$PAHO_BROKER_RSS" 'BEGIN {printf "%.1f", k / 1024}')")
+			hsubs+=("$PAHO_SUBS_CPU")
 		done
-		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") | $(fmt "${pcpu[@]}") | $(fmt "${oidle[@]}") | $(fmt "${pidle[@]}") | $(fmt "${orss[@]}") | $(fmt "${prss[@]}") | $(fmt "${rep[@]}") |"
+		out "| $n | $(fmt "${ours[@]}") | $(fmt "${paho[@]}") | $(fmt "${hpaho[@]}") | $(ratio "$(median "${paho[@]}")" "$(median "${ours[@]}")") | $(ratio "$(median "${hpaho[@]}")" "$(median "${ours[@]}")") | $(fmt "${ocpu[@]}") / $(fmt "${pcpu[@]}") / $(fmt "${hcpu[@]}") | $(fmt "${oidle[@]}") / $(fmt "${pidle[@]}") / $(fmt "${hidle[@]}") | $(fmt "${orss[@]}") / $(fmt "${prss[@]}") / $(fmt "${hrss[@]}") | $(fmt "${osubs[@]}") / $(fmt "${psubs[@]}") / $(fmt "${hsubs[@]}") | $(fmt "${rep[@]}") |"
 	done
 }
 
