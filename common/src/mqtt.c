@@ -62,6 +62,13 @@ struct early {
 struct fota_mqtt {
 	MQTTAsync client;
 	struct fota_mqtt_callbacks cb;
+	/* Delivery to cb, apart from lock: the owner's callbacks take its own locks and call in
+	 * here, so lock is never held across them. Under cb_lock: detached (fota_mqtt_detach
+	 * was called: nothing more is delivered) and how many callbacks run now. */
+	pthread_mutex_t cb_lock;
+	pthread_cond_t cb_idle;
+	bool detached;
+	unsigned cb_running;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t reconnect_thread;
@@ -124,6 +131,38 @@ struct fota_mqtt {
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Before a call into the owner's callbacks: false once detached (the delivery is dropped). */
+static bool dispatch_begin(struct fota_mqtt *m)
+{
+	bool go;
+
+	pthread_mutex_lock(&m->cb_lock);
+	go = !m->detached;
+	if (go)
+		m->cb_running++;
+	pthread_mutex_unlock(&m->cb_lock);
+	return go;
+}
+
+static void dispatch_end(struct fota_mqtt *m)
+{
+	pthread_mutex_lock(&m->cb_lock);
+	if (--m->cb_running == 0)
+		pthread_cond_broadcast(&m->cb_idle);
+	pthread_mutex_unlock(&m->cb_lock);
+}
+
+void fota_mqtt_detach(struct fota_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->cb_lock);
+	m->detached = true;
+	while (m->cb_running > 0)
+		pthread_cond_wait(&m->cb_idle, &m->cb_lock);
+	pthread_mutex_unlock(&m->cb_lock);
 }
 
 /* m->cond runs on CLOCK_MONOTONIC: a clock set back by days must not stall a publish. */
@@ -254,8 +293,10 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 	set_nodelay(m);
 	if (reconnected)
 		resubscribe_all(m);
-	if (m->cb.on_connected)
+	if (m->cb.on_connected && dispatch_begin(m)) {
 		m->cb.on_connected(m->cb.ctx, reconnected != 0);
+		dispatch_end(m);
+	}
 }
 
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
@@ -373,8 +414,10 @@ static void connection_lost(void *ctx, char *cause)
 	m->lost = 1;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
-	if (m->cb.on_lost && !repeated)
+	if (m->cb.on_lost && !repeated && dispatch_begin(m)) {
 		m->cb.on_lost(m->cb.ctx, cause ? cause : "connection lost");
+		dispatch_end(m);
+	}
 	free(cause);
 }
 
@@ -383,9 +426,11 @@ static int message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_mess
 	struct fota_mqtt *m = ctx;
 
 	(void)topic_len; /* Paho NUL-terminates topics that contain no NUL byte */
-	if (m->cb.on_message)
+	if (m->cb.on_message && dispatch_begin(m)) {
 		m->cb.on_message(m->cb.ctx, topic, msg->payload,
 				 msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+		dispatch_end(m);
+	}
 	MQTTAsync_freeMessage(&msg);
 	MQTTAsync_free(topic);
 	return 1;
@@ -617,6 +662,8 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 		return fota_error_set(err, FOTA_ERR_NOMEM, "mqtt: out of memory");
 	pthread_mutex_init(&m->lock, NULL);
 	fota_time_cond_init(&m->cond);
+	pthread_mutex_init(&m->cb_lock, NULL);
+	pthread_cond_init(&m->cb_idle, NULL);
 	if (cb)
 		m->cb = *cb;
 	/* Paho 1.3.11 knows "ssl://" but not every build knows "mqtts://". */
@@ -737,6 +784,7 @@ void fota_mqtt_free(struct fota_mqtt *m)
 {
 	if (m == NULL)
 		return;
+	fota_mqtt_detach(m);
 	close_session(m);
 	if (m->client)
 		MQTTAsync_destroy(&m->client);
@@ -752,6 +800,8 @@ void fota_mqtt_free(struct fota_mqtt *m)
 	free(m->will_payload);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->cb_idle);
+	pthread_mutex_destroy(&m->cb_lock);
 	free(m);
 }
 
@@ -762,7 +812,10 @@ void fota_mqtt_close_for_exit(struct fota_mqtt *m)
 	/* MQTTAsync_destroy of the last client stops Paho's threads, and its receive thread
 	 * notices only after its idle sleep of 100 ms: time a process that exits next spends for
 	 * nothing. The client stays allocated, still reachable through Paho's list of clients,
-	 * and m with it (it is the context of Paho's callbacks). */
+	 * and m with it (it is the context of Paho's callbacks). Paho's threads live on until
+	 * the exit, so nothing more may reach the owner's callbacks, whose context the caller
+	 * frees next. */
+	fota_mqtt_detach(m);
 	close_session(m);
 }
 

@@ -55,11 +55,17 @@ struct fota_mqtt;
 
 fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqtt_callbacks *cb,
 		       struct fota_mqtt **out, struct fota_error *err);
-/* Disconnects and frees; NULL is a no-op. */
+/* Stops delivery to the callbacks: none starts after this returns, and it waits for those
+ * running to return, so their context may be freed next. Publishing and the session go on.
+ * Never call it from a callback (it would wait for itself). NULL is a no-op. */
+void fota_mqtt_detach(struct fota_mqtt *m);
+/* Detaches, disconnects and frees; NULL is a no-op. */
 void fota_mqtt_free(struct fota_mqtt *m);
-/* For a process about to exit: disconnects as fota_mqtt_free does (DISCONNECT sent, no last
- * will) but frees nothing and leaves Paho's threads to the exit, which saves Paho's 100 ms
- * thread stop. No call on m may follow; NULL is a no-op. */
+/* For a process about to exit: detaches and disconnects as fota_mqtt_free does (DISCONNECT
+ * sent, no last will) but frees nothing and leaves Paho's threads to the exit, which saves
+ * Paho's 100 ms thread stop and keeps those threads (which nobody can join) from ending while
+ * the exit runs OpenSSL's cleanup, which assumes that no other thread uses or frees OpenSSL
+ * state then. No call on m may follow; NULL is a no-op. */
 void fota_mqtt_close_for_exit(struct fota_mqtt *m);
 
 /* First connection; waits up to timeout_ms. Later losses reconnect in the background.
