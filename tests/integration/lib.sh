@@ -99,6 +99,42 @@ fota_stop_pid() {
 	} 2>/dev/null
 }
 
+# fota_stop_wait PID SIGNAL WHAT [LOG]: signals a child and waits until it has exited, for at
+# most FOTA_STOP_WAIT_S seconds (20, or 60 when ASAN_OPTIONS is set: a sanitizer build checks
+# for leaks at exit). A child still there then is killed and reported on stderr, naming WHAT and
+# showing the end of LOG, and the status is 1: a program that does not end on its signal has a
+# bug (a stuck shutdown, a crash report that hangs), and an unbounded wait would hide it behind
+# the test's timeout.
+fota_stop_wait() {
+	local pid=$1 sig=$2 what=$3 log=${4:-} limit i
+	limit=${FOTA_STOP_WAIT_S:-$([ -n "${ASAN_OPTIONS:-}" ] && echo 60 || echo 20)}
+	kill "-$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < limit * 20; i++)); do
+		if fota__exited "$pid"; then
+			wait "$pid" 2>/dev/null || true
+			return 0
+		fi
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	{
+		echo "FAIL: $what (pid $pid) still ran $limit s after SIG$sig: killed"
+		if [ -n "$log" ]; then
+			echo "--- last lines of $log ---"
+			tail -n 20 "$log" 2>/dev/null || true
+		fi
+	} >&2
+	return 1
+}
+# fota__exited PID: the process is gone, or a zombie not yet reaped.
+fota__exited() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 0
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ]
+}
+
 # fota_cleanup_pid PID [SIGNAL]: stops a background child at exit.
 fota_cleanup_pid() {
 	fota_cleanup_add "fota_stop_pid $1 ${2:-TERM}"

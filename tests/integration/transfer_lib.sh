@@ -5,6 +5,7 @@
 FOTA_CLIENT_BIN=${FOTA_CLIENT_BIN:-$FOTA_BUILD/client/fota-client}
 FOTA_ORCH_BIN=${FOTA_ORCH_BIN:-$FOTA_BUILD/orchestrator/fota-orchestrator}
 declare -A FOTA_CLIENT_PIDS=()
+declare -A FOTA_CLIENT_LOGS=()
 # Devices registered with the broker (fota_register): id -> groups; and agents configured by
 # fota_client_conf but not yet registered: id -> their directory.
 declare -A FOTA_REGISTERED=()
@@ -60,16 +61,19 @@ fota_client_start() {
 	FOTA__UNREGISTERED=()
 	"$FOTA_CLIENT_BIN" --config "$dir/$dev/client.conf" >>"$dir/$dev/client.log" 2>&1 &
 	FOTA_CLIENT_PIDS[$dev]=$!
+	FOTA_CLIENT_LOGS[$dev]=$dir/$dev/client.log
 	fota_cleanup_pid "$!"
 }
 
-# fota_client_kill DEV [SIGNAL]: stops the agent (default SIGKILL, as a power cut would).
+# fota_client_kill DEV [SIGNAL]: stops the agent (default SIGKILL, as a power cut would) and
+# waits until it has exited; an agent that does not end on its signal fails the test
+# (fota_stop_wait).
 fota_client_kill() {
-	local pid=${FOTA_CLIENT_PIDS[$1]:-}
+	local dev=$1 sig=${2:-KILL} pid=${FOTA_CLIENT_PIDS[$1]:-}
 	[ -n "$pid" ] || return 0
-	kill "-${2:-KILL}" "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	FOTA_CLIENT_PIDS[$1]=""
+	FOTA_CLIENT_PIDS[$dev]=""
+	fota_stop_wait "$pid" "$sig" "fota-client $dev" "${FOTA_CLIENT_LOGS[$dev]:-}" ||
+		fail "fota-client $dev did not exit on SIG$sig (see ${FOTA_CLIENT_LOGS[$dev]:-its client.log})"
 }
 
 # fota_orch ARGS...: the orchestrator as "orchestrator" against the test broker (on its own
