@@ -1194,12 +1194,15 @@ fail:
 	return rc;
 }
 
-void agent_free(struct agent *a)
+static void agent_release(struct agent *a, bool process_exits)
 {
 	if (a == NULL)
 		return;
-	/* Stop Paho first: its thread may be inside on_message. */
-	fota_mqtt_free(a->mqtt);
+	/* Stop Paho's deliveries first: its thread may be inside on_message. */
+	if (process_exits)
+		fota_mqtt_close_for_exit(a->mqtt);
+	else
+		fota_mqtt_free(a->mqtt);
 	join_workers(a, true);
 	for (int i = 0; i < CLIENT_MAX_GROUPS; i++)
 		free(a->waiting[i]);
@@ -1217,6 +1220,16 @@ void agent_free(struct agent *a)
 	wakeup_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
+}
+
+void agent_free(struct agent *a)
+{
+	agent_release(a, false);
+}
+
+void agent_free_for_exit(struct agent *a)
+{
+	agent_release(a, true);
 }
 
 /* Caller holds lock. Queues a repair request; published by the caller after unlocking. */

@@ -129,7 +129,10 @@ int main(int argc, char **argv)
 		status = 0;
 	else
 		fprintf(stderr, "fota-client: %s\n", err.msg);
-	agent_free(agent);
+	/* Not agent_free: MQTTAsync_destroy stops Paho's threads, which nobody can join, and one
+	 * still ending while the exit below runs OpenSSL's cleanup races it: its per-thread
+	 * OpenSSL state (random generators) leaks, or it reads state being freed. */
+	agent_free_for_exit(agent);
 	fota_state_unlock(lock_fd);
 	return status;
 
