@@ -426,7 +426,7 @@ bench_fixed() {
 	out "| one-chunk update, publish start to confirmed (defaults) | $(fmt "${e2e[@]}") |"
 	out "| of which the orchestrator alone: start, key load, connect, sign, table + directive, exit (publish --no-broadcast, no device) | $(fmt "${pub[@]}") |"
 	out "| a whole-image SHA-256 pass over $mib MiB (sha256sum, page cache): what hashing the in-order prefix on arrival saves | $(fmt "${sha[@]}") |"
-	out "| a $mib MiB copy with fsync (dd conv=fsync): what the file install costs | $(fmt "${copy[@]}") |"
+	out "| a $mib MiB copy with fsync (dd conv=fsync): what the file install costs across filesystems (on one, a rename) | $(fmt "${copy[@]}") |"
 	rm -f "$img" "$one"
 }
 

@@ -462,6 +462,40 @@ START_TEST(test_file_keeps_mode_and_owner)
 }
 END_TEST
 
+/* On the state directory's filesystem the verified download is renamed into place, no copy
+ * (docs/performance.md counts no install copy); from another filesystem it is copied. */
+START_TEST(test_file_moves_or_copies)
+{
+	char staged[512], target[512], shm[64];
+	struct fota_error err = {0};
+	struct stat before, after, here, there;
+	char *text;
+
+	tu_path(staged, sizeof(staged), tmpdir, "staged.bin");
+	tu_path(target, sizeof(target), tmpdir, "firmware.bin");
+	tu_write_file(target, "old", 3, 0644);
+	tu_write_file(staged, "new", 3, 0600);
+	ck_assert_int_eq(stat(staged, &before), 0);
+	ck_assert_msg(install_file(staged, target, &err) == FOTA_OK, "%s", err.msg);
+	ck_assert_int_eq(stat(target, &after), 0);
+	ck_assert_msg(after.st_ino == before.st_ino, "same filesystem: the download was copied");
+	ck_assert_int_eq(access(staged, F_OK), -1);
+
+	/* /dev/shm is another filesystem than the test directory on most machines. */
+	snprintf(shm, sizeof(shm), "/dev/shm/fota-install-%ld", (long)getpid());
+	if (stat("/dev/shm", &there) != 0 || stat(tmpdir, &here) != 0 ||
+	    here.st_dev == there.st_dev)
+		return;
+	tu_write_file(shm, "newer", 5, 0600);
+	ck_assert_int_eq(stat(shm, &before), 0);
+	ck_assert_msg(install_file(shm, target, &err) == FOTA_OK, "%s", err.msg);
+	text = tu_read_text(target, NULL);
+	ck_assert_str_eq(text, "newer");
+	free(text);
+	ck_assert_int_eq(access(shm, F_OK), -1);
+}
+END_TEST
+
 static Suite *install_suite(void)
 {
 	Suite *s = suite_create("install");
@@ -470,6 +504,7 @@ static Suite *install_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_file_keeps_mode_and_owner);
+	tcase_add_test(tc, test_file_moves_or_copies);
 	tcase_add_test(tc, test_slot_good);
 	tcase_add_loop_test(tc, test_slot_bad, 0, (int)(sizeof(slot_bad) / sizeof(slot_bad[0])));
 	tcase_add_test(tc, test_script_success);
