@@ -266,7 +266,10 @@ paho_fanout() {
 	t0=$(fota_now_ms)
 	paho orchestrator pub --id pb-pub --topic "$topic" --file "$file" --chunk "$chunk" \
 		--window "$window" >"$T/paho-pub.out" 2>&1 || fail "paho publisher failed"
-	for i in "${pids[@]}"; do wait "$i" || fail "paho subscriber failed"; done
+	for ((i = 1; i <= n; i++)); do
+		wait "${pids[i - 1]}" ||
+			fail "paho subscriber $i ${hash:+($hash) }failed: $(tail -n 3 "$T/paho-$i.out" | tr '\n' ' ')"
+	done
 	PAHO_BROKER_CPU=$(awk -v a="$c0" -v b="$(proc_cpu "$FOTA_BROKER_PID")" \
 		'BEGIN {printf "%.2f", b - a}')
 	PAHO_BROKER_RSS=$(proc_hwm "$FOTA_BROKER_PID")
