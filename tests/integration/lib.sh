@@ -84,33 +84,59 @@ fota_cleanup_add() {
 	FOTA__CLEANUP+=("$1")
 }
 
-# fota_stop_pid PID [SIGNAL]: signals a child (TERM by default), gives it 5 s, then kills it.
+# fota_pid_start PID: prints the process's start time (clock ticks after boot, field 22 of
+# /proc/PID/stat), nothing when there is no such process. A PID and its start time name one
+# process; a PID alone may since have been given to another: pid_max can be 32768, a fan-out
+# bench starts thousands of processes, and a signal sent by a stale PID at one test's exit
+# lands on a process of a test running beside it.
+fota_pid_start() {
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
+	read -ra f <<<"${line##*) }"
+	printf '%s\n' "${f[19]}"
+}
+
+# fota_pid_is PID START: PID still names the process that started at START (START empty:
+# nothing to compare, true while PID exists).
+fota_pid_is() {
+	if [ -z "${2:-}" ]; then
+		kill -0 "$1" 2>/dev/null
+	else
+		[ "$(fota_pid_start "$1")" = "$2" ]
+	fi
+}
+
+# fota_stop_pid PID [SIGNAL] [START]: signals a child (TERM by default), gives it 5 s, then
+# kills it; with START (fota_pid_start), only while PID is still that process.
 # (stderr off throughout: bash reports a child killed by a signal whenever it reaps it.)
 fota_stop_pid() {
-	local pid=$1 i
+	local pid=$1 start=${3:-} i
 	{
+		fota_pid_is "$pid" "$start" || return 0
 		kill -"${2:-TERM}" "$pid" || return 0
 		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" || break
+			fota_pid_is "$pid" "$start" || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" || true
+		if fota_pid_is "$pid" "$start"; then kill -KILL "$pid" || true; fi
 		wait "$pid" || true
 	} 2>/dev/null
 }
 
-# fota_stop_wait PID SIGNAL WHAT [LOG]: signals a child and waits until it has exited, for at
-# most FOTA_STOP_WAIT_S seconds (20, or 60 when ASAN_OPTIONS is set: a sanitizer build checks
-# for leaks at exit). A child still there then is killed and reported on stderr, naming WHAT and
-# showing the end of LOG, and the status is 1: a program that does not end on its signal has a
-# bug (a stuck shutdown, a crash report that hangs), and an unbounded wait would hide it behind
-# the test's timeout.
+# fota_stop_wait PID SIGNAL WHAT [LOG] [START]: signals a child and waits until it has exited,
+# for at most FOTA_STOP_WAIT_S seconds (20, or 60 when ASAN_OPTIONS is set: a sanitizer build
+# checks for leaks at exit). A child still there then is killed and reported on stderr, naming
+# WHAT and showing the end of LOG, and the status is 1: a program that does not end on its
+# signal has a bug (a stuck shutdown, a crash report that hangs), and an unbounded wait would
+# hide it behind the test's timeout. With START, a PID that no longer names that process (it
+# ended on its own, and the PID went to another) is left alone.
 fota_stop_wait() {
-	local pid=$1 sig=$2 what=$3 log=${4:-} limit i
+	local pid=$1 sig=$2 what=$3 log=${4:-} start=${5:-} limit i
 	limit=${FOTA_STOP_WAIT_S:-$([ -n "${ASAN_OPTIONS:-}" ] && echo 60 || echo 20)}
+	fota_pid_is "$pid" "$start" || return 0 # and no wait: PID may be another child now
 	kill "-$sig" "$pid" 2>/dev/null || true
 	for ((i = 0; i < limit * 20; i++)); do
-		if fota__exited "$pid"; then
+		if fota__exited "$pid" "$start"; then
 			wait "$pid" 2>/dev/null || true
 			return 0
 		fi
@@ -127,17 +153,21 @@ fota_stop_wait() {
 	} >&2
 	return 1
 }
-# fota__exited PID: the process is gone, or a zombie not yet reaped.
+# fota__exited PID [START]: the process is gone (or PID names another), or a zombie not yet
+# reaped.
 fota__exited() {
 	local st
-	kill -0 "$1" 2>/dev/null || return 0
+	fota_pid_is "$1" "${2:-}" || return 0
 	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
 	[ "${st%% *}" = Z ]
 }
 
-# fota_cleanup_pid PID [SIGNAL]: stops a background child at exit.
+# fota_cleanup_pid PID [SIGNAL]: stops a background child at exit, if PID still names it then.
 fota_cleanup_pid() {
-	fota_cleanup_add "fota_stop_pid $1 ${2:-TERM}"
+	local start
+	start=$(fota_pid_start "$1")
+	[ -n "$start" ] || return 0 # already gone: nothing to stop
+	fota_cleanup_add "fota_stop_pid $1 ${2:-TERM} $start"
 }
 
 fota__on_exit() {

@@ -6,6 +6,7 @@ FOTA_CLIENT_BIN=${FOTA_CLIENT_BIN:-$FOTA_BUILD/client/fota-client}
 FOTA_ORCH_BIN=${FOTA_ORCH_BIN:-$FOTA_BUILD/orchestrator/fota-orchestrator}
 declare -A FOTA_CLIENT_PIDS=()
 declare -A FOTA_CLIENT_LOGS=()
+declare -A FOTA_CLIENT_STARTS=() # fota_pid_start of each agent: its PID may be reused later
 # Devices registered with the broker (fota_register): id -> groups; and agents configured by
 # fota_client_conf but not yet registered: id -> their directory.
 declare -A FOTA_REGISTERED=()
@@ -62,6 +63,7 @@ fota_client_start() {
 	"$FOTA_CLIENT_BIN" --config "$dir/$dev/client.conf" >>"$dir/$dev/client.log" 2>&1 &
 	FOTA_CLIENT_PIDS[$dev]=$!
 	FOTA_CLIENT_LOGS[$dev]=$dir/$dev/client.log
+	FOTA_CLIENT_STARTS[$dev]=$(fota_pid_start "$!")
 	fota_cleanup_pid "$!"
 }
 
@@ -72,7 +74,8 @@ fota_client_kill() {
 	local dev=$1 sig=${2:-KILL} pid=${FOTA_CLIENT_PIDS[$1]:-}
 	[ -n "$pid" ] || return 0
 	FOTA_CLIENT_PIDS[$dev]=""
-	fota_stop_wait "$pid" "$sig" "fota-client $dev" "${FOTA_CLIENT_LOGS[$dev]:-}" ||
+	fota_stop_wait "$pid" "$sig" "fota-client $dev" "${FOTA_CLIENT_LOGS[$dev]:-}" \
+		"${FOTA_CLIENT_STARTS[$dev]:-}" ||
 		fail "fota-client $dev did not exit on SIG$sig (see ${FOTA_CLIENT_LOGS[$dev]:-its client.log})"
 }
 
