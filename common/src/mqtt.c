@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Paho MQTTAsync wrapper: mTLS, reconnect with jittered backoff, bounded QoS 1 in-flight window. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,12 @@
  * and past that for Paho to report the DISCONNECT sent. */
 #define DISCONNECT_TIMEOUT_MS 1000
 #define DISCONNECT_MARGIN_MS 1000
+/* How long fota_mqtt_free waits for Paho's stopped threads to end (see paho_threads_end). */
+#define PAHO_THREADS_END_MS 2000
+
+/* Paho clients of this process, created and not destroyed: Paho runs its threads as long as
+ * one is left (fota_mqtt_close_for_exit leaves its client for good). */
+static atomic_int live_clients;
 
 struct subscription {
 	char *filter;
@@ -720,6 +728,7 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 		return fota_error_set(err, FOTA_ERR_MQTT, "mqtt: cannot create client for '%s': %s",
 				      cfg->uri, MQTTAsync_strerror(rc));
 	}
+	atomic_fetch_add(&live_clients, 1);
 	MQTTAsync_setCallbacks(m->client, m, connection_lost, message_arrived, NULL);
 	if (pthread_create(&m->reconnect_thread, NULL, reconnect_main, m) != 0) {
 		fota_mqtt_free(m);
@@ -728,6 +737,45 @@ fota_err fota_mqtt_new(const struct fota_mqtt_config *cfg, const struct fota_mqt
 	m->reconnect_started = 1;
 	*out = m;
 	return FOTA_OK;
+}
+
+/* Whether a thread of Paho's (it names them "MQTTAsync_send" and "MQTTAsync_rcv") runs. */
+static bool paho_thread_runs(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		char path[sizeof("/proc/self/task//comm") + sizeof(e->d_name)], name[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue; /* it has just ended */
+		found = fgets(name, sizeof(name), f) && strncmp(name, "MQTTAsync_", 10) == 0;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* MQTTAsync_destroy of the last client stops Paho's threads but returns once they marked
+ * themselves stopped, not once they ended; they are detached, nobody can join them. One still
+ * ending frees its per-thread OpenSSL state (random generators) then, and a process that
+ * exits meanwhile runs OpenSSL's cleanup against it: that state leaks, or the thread reads what
+ * the cleanup freed. Waits (bounded) until they are gone. */
+static void paho_threads_end(void)
+{
+	struct timespec nap = {0, 2000000L};
+
+	for (int waited = 0; waited < PAHO_THREADS_END_MS && paho_thread_runs(); waited += 2)
+		nanosleep(&nap, NULL);
 }
 
 static void on_disconnect_done(struct fota_mqtt *m)
@@ -786,8 +834,11 @@ void fota_mqtt_free(struct fota_mqtt *m)
 		return;
 	fota_mqtt_detach(m);
 	close_session(m);
-	if (m->client)
+	if (m->client) {
 		MQTTAsync_destroy(&m->client);
+		if (atomic_fetch_sub(&live_clients, 1) == 1)
+			paho_threads_end();
+	}
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i].filter);
 	forget_resubscriptions(m);
