@@ -9,3 +9,5 @@
 export FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-acl_file}
 . "$FOTA_SRC/tests/integration/lib.sh"
 . "$FOTA_SRC/tests/integration/transfer_lib.sh"
+# Process IDs must not wrap during a bench: a fan-out starts a thousand processes per run.
+bash "$FOTA_SRC/tests/pid-space.sh"

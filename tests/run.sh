@@ -11,6 +11,7 @@ quick=0
 jobs=$(nproc)
 
 bash tests/install-deps.sh
+bash tests/pid-space.sh
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
