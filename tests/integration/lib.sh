@@ -18,6 +18,7 @@ export FOTA_SRC FOTA_BUILD
 FOTA_PASSED=0
 FOTA_FAILED=0
 FOTA__CLEANUP=()
+FOTA__STAT=() # fota__stat's last read of /proc/PID/stat
 FOTA__TMPDIRS=()
 FOTA_BROKER_PID=""
 # Address the test broker listens on: loopback, or a test host address in a namespace test.
@@ -90,20 +91,24 @@ fota_cleanup_add() {
 # bench starts thousands of processes, and a signal sent by a stale PID at one test's exit
 # lands on a process of a test running beside it.
 fota_pid_start() {
-	local line f
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-	read -ra f <<<"${line##*) }"
-	printf '%s\n' "${f[19]}"
+	fota__stat "$1" && printf '%s\n' "${FOTA__STAT[19]}"
+	return 0
 }
 
 # fota_pid_is PID START: PID still names the process that started at START (START empty:
 # nothing to compare, true while PID exists).
 fota_pid_is() {
-	if [ -z "${2:-}" ]; then
-		kill -0 "$1" 2>/dev/null
-	else
-		[ "$(fota_pid_start "$1")" = "$2" ]
-	fi
+	fota__stat "$1" || return 1
+	[ -z "${2:-}" ] || [ "${FOTA__STAT[19]}" = "$2" ]
+}
+
+# fota__stat PID: reads /proc/PID/stat once into FOTA__STAT, the fields after the command name
+# ([0] state, [19] start time); false when there is no such process. No fork: stops poll it.
+fota__stat() {
+	local line
+	FOTA__STAT=()
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -ra FOTA__STAT <<<"${line##*) }"
 }
 
 # fota_stop_pid PID [SIGNAL] [START]: signals a child (TERM by default), gives it 5 s, then
@@ -156,10 +161,8 @@ fota_stop_wait() {
 # fota__exited PID [START]: the process is gone (or PID names another), or a zombie not yet
 # reaped.
 fota__exited() {
-	local st
 	fota_pid_is "$1" "${2:-}" || return 0
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ "${st%% *}" = Z ]
+	[ "${FOTA__STAT[0]}" = Z ]
 }
 
 # fota_cleanup_pid PID [SIGNAL]: stops a background child at exit, if PID still names it then.
