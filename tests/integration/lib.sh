@@ -29,6 +29,17 @@ FOTA_BROKER_BIND=${FOTA_BROKER_BIND:-127.0.0.1}
 # before fota_broker_start only where its purpose is the ACL file itself.
 FOTA_BROKER_ACCESS=${FOTA_BROKER_ACCESS:-dynsec}
 export FOTA_BROKER_ACCESS
+# Whether the programs under test are a sanitizer build (cmake -DFOTA_SANITIZE=ON): read from
+# the build tree's cache, a fact of the build, rather than sniffed from the binaries or from
+# ASAN_OPTIONS, which only tests/run.sh sets. FOTA_SANITIZED=0/1 overrides it.
+if [ -z "${FOTA_SANITIZED:-}" ]; then
+	FOTA_SANITIZED=0
+	if [ -f "$FOTA_BUILD/CMakeCache.txt" ] &&
+		grep -qx 'FOTA_SANITIZE:BOOL=ON' "$FOTA_BUILD/CMakeCache.txt"; then
+		FOTA_SANITIZED=1
+	fi
+fi
+export FOTA_SANITIZED
 
 # --- Results ---------------------------------------------------------------------------------
 
@@ -49,6 +60,12 @@ fail() {
 	echo "FAIL: $*"
 	echo "$FOTA_PASSED passed, $FOTA_FAILED failed"
 	exit 1
+}
+
+# fota_sanitized: true for a sanitizer build, which runs slower and checks for leaks at exit,
+# and cannot run under every preloaded library.
+fota_sanitized() {
+	[ "$FOTA_SANITIZED" = 1 ]
 }
 
 # check "description" command...: PASS if the command succeeds, FAIL otherwise.
@@ -129,7 +146,7 @@ fota_stop_pid() {
 }
 
 # fota_stop_wait PID SIGNAL WHAT [LOG] [START]: signals a child and waits until it has exited,
-# for at most FOTA_STOP_WAIT_S seconds (20, or 60 when ASAN_OPTIONS is set: a sanitizer build
+# for at most FOTA_STOP_WAIT_S seconds (20, or 60 for a sanitizer build, fota_sanitized: it
 # checks for leaks at exit). A child still there then is killed and reported on stderr, naming
 # WHAT and showing the end of LOG, and the status is 1: a program that does not end on its
 # signal has a bug (a stuck shutdown, a crash report that hangs), and an unbounded wait would
@@ -137,7 +154,7 @@ fota_stop_pid() {
 # ended on its own, and the PID went to another) is left alone.
 fota_stop_wait() {
 	local pid=$1 sig=$2 what=$3 log=${4:-} start=${5:-} limit i
-	limit=${FOTA_STOP_WAIT_S:-$([ -n "${ASAN_OPTIONS:-}" ] && echo 60 || echo 20)}
+	limit=${FOTA_STOP_WAIT_S:-$(fota_sanitized && echo 60 || echo 20)}
 	fota_pid_is "$pid" "$start" || return 0 # and no wait: PID may be another child now
 	kill "-$sig" "$pid" 2>/dev/null || true
 	for ((i = 0; i < limit * 20; i++)); do
