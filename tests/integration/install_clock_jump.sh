@@ -19,7 +19,7 @@ done
 [ -n "$FAKETIME_LIB" ] || fail "libfaketime.so.1 not found"
 # libfaketime cannot join AddressSanitizer: behind the ASan runtime the agent's hooks (sh)
 # hang at start, in front of it the agent aborts. The release pass runs this test.
-if ldd "$FOTA_CLIENT_BIN" 2>/dev/null | grep -q libasan; then
+if fota_sanitized; then
 	echo "skipped: libfaketime and AddressSanitizer cannot be preloaded together"
 	exit 77
 fi
