@@ -116,7 +116,7 @@ why_stopped() {
 		[ -f "$core" ] || continue
 		echo "--- backtrace of $core:" >&2
 		gdb -batch -ex bt -c "$core" \
-			"$(file -b "$core" | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p")" 2>&1 | grep -E "^#|signal" | head -n 30 >&2
+			"$(file -b "$core" | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p")" 2>&1 | grep -E "^#|signal" | sed -n 1,30p >&2
 	done
 }
 fota_random_image "$T/image.bin" 1

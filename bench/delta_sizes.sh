@@ -64,10 +64,10 @@ newest2() {
 # fetch PKG VERSION: the .deb's path in the cache (downloaded once).
 fetch() {
 	local f
-	f=$(ls "$CACHE/$1_${2/:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+	f=$(ls "$CACHE/$1_${2/:/%3a}_"*.deb 2>/dev/null | sed -n 1p || true)
 	if [ -z "$f" ]; then
 		(cd "$CACHE" && apt-get download "$1=$2" >&2)
-		f=$(ls "$CACHE/$1_${2/:/%3a}_"*.deb | head -n 1)
+		f=$(ls "$CACHE/$1_${2/:/%3a}_"*.deb | sed -n 1p)
 	fi
 	echo "$f"
 }
@@ -92,7 +92,7 @@ pair() {
 		[ ${#vers[@]} = 2 ] || { echo "delta_sizes.sh: fewer than two kernels" >&2; return 1; }
 		for i in 0 1; do
 			pkg=$(apt-cache show "linux-image-amd64=${vers[$i]}" |
-				sed -n 's/^Depends: *\(linux-image-[^ ,]*\).*/\1/p' | head -n 1)
+				sed -n 's/^Depends: *\(linux-image-[^ ,]*\).*/\1/p' | sed -n 1p)
 			[ $i = 0 ] && old=$pkg || new=$pkg
 		done
 		payload "$(fetch "$old" "${vers[0]}")" "$W/kernel.old" './boot/vmlinuz-*' \
@@ -195,4 +195,4 @@ echo "### Apply: time and peak RSS of the whole process (/usr/bin/time)"
 echo
 echo "$APPLY"
 echo
-echo "$(nproc) CPUs, load before the last pair: $(cut -d' ' -f1-3 /proc/loadavg); $(zstd -V | head -n 1); xdelta3 $(xdelta3 -V 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n 1); bsdiff $(dpkg-query -W -f='${Version}' bsdiff)"
+echo "$(nproc) CPUs, load before the last pair: $(cut -d' ' -f1-3 /proc/loadavg); $(zstd -V | sed -n 1p); xdelta3 $(xdelta3 -V 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | sed -n 1p); bsdiff $(dpkg-query -W -f='${Version}' bsdiff)"

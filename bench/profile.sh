@@ -46,13 +46,13 @@ FOTA_CLIENT_BIN=$OUTDIR/client FOTA_ORCH_BIN=$OUTDIR/orchestrator FOTA_BENCH_SWE
 
 # The largest profile of each binary is the transfer (the others are image add, idle starts).
 for name in client orchestrator; do
-	f=$(ls -S "$OUTDIR/$name".* 2>/dev/null | head -n 1)
+	f=$(ls -S "$OUTDIR/$name".* 2>/dev/null | sed -n 1p)
 	[ -n "$f" ] || continue
 	echo "== $name: $f"
 	if [ "$TOOL" = callgrind ]; then
 		callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '1,40p'
 	else
 		perf report -i "$f" --stdio --no-children --sort dso,symbol 2>/dev/null |
-			grep -E '^ +[0-9]' | head -n 30
+			grep -E '^ +[0-9]' | sed -n 1,30p
 	fi
 done

@@ -743,7 +743,7 @@ bench_orch() {
 out "## FOTA benchmarks $([ "$QUICK" = 1 ] && echo "(quick smoke mode: numbers mean nothing)")"
 out ""
 out "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo),"
-out "$(mosquitto -h 2>/dev/null | head -n 1 | sed 's/ is an.*//'), $(openssl version | cut -d' ' -f1-2),"
+out "$(mosquitto -h 2>/dev/null | sed -n 1p | sed 's/ is an.*//'), $(openssl version | cut -d' ' -f1-2),"
 out "$(nginx -v 2>&1 | sed 's/.*: //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for section in $ONLY; do
 	case "$section" in

@@ -30,12 +30,12 @@ for a in "${archs[@]}"; do
 done
 missing=()
 for p in "${need[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "missing, install as root: ${missing[*]}" >&2; exit 1; }
 	for a in "${archs[@]}"; do
-		dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
+		grep -qx "$a" <<<"$(dpkg --print-foreign-architectures)" || dpkg --add-architecture "$a"
 	done
 	echo "installing: ${missing[*]}"
 	apt-get -o DPkg::Lock::Timeout=300 update -qq

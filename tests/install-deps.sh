@@ -43,7 +43,7 @@ for p in "${PKGS[@]}"; do
 	if [ "$demo" -eq 1 ] && [[ " ${TEST_ONLY[*]} " == *" $p "* ]]; then
 		continue
 	fi
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" ||
 		missing+=("$p")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0

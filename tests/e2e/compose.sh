@@ -88,7 +88,7 @@ compose() { "${COMPOSE[@]}" -p "$project" "${files[@]}" "$@"; }
 # cid SERVICE: the container of a service in this project.
 cid() {
 	"$ENGINE" ps -a -q --filter "label=com.docker.compose.project=$project" \
-		--filter "label=com.docker.compose.service=$1" | head -n 1
+		--filter "label=com.docker.compose.service=$1" | sed -n 1p
 }
 # state SERVICE: "running", "exited 0", ... or "absent".
 state() {
@@ -292,7 +292,7 @@ failed=()
 printf '\n%-18s %-10s %-12s %-10s %s\n' DEVICE CONTAINER STATE IMAGE VERDICT
 for d in "${devices[@]}"; do
 	st=$(jq -r --arg d "$d" '.[] | select(.device == $d) | .state' "$work/status.json" \
-		2>/dev/null | head -n 1)
+		2>/dev/null | sed -n 1p)
 	[ -n "$st" ] || st=none
 	img=missing
 	if "$ENGINE" exec "$(cid "$d")" cat /var/lib/fota/target/firmware.bin \
@@ -377,7 +377,7 @@ takeover_check() {
 		takeover="gw-2's last will (offline) was published"
 	elif grep -q "Client gw-2 already connected" "$work/broker.log"; then
 		takeover="the broker closed gw-2's connection for the impostor"
-	elif ! grep -A 1 "on port 8884\.$" "$work/broker.log" | grep -q "certificate verify failed"; then
+	elif ! grep -q "certificate verify failed" <<<"$(grep -A 1 "on port 8884\.$" "$work/broker.log")"; then
 		takeover="the broker log shows no refused certificate on 8884"
 	else
 		echo "   broker: gw-1's certificate refused in the TLS handshake on 8884 (exit $rc); gw-2 stayed connected"
@@ -401,7 +401,7 @@ wrong_ca_tried() {
 		[ "$SECONDS" -lt "$deadline" ] || break
 		sleep 1
 	done
-	wrong_ca_attempts "$c" | head -n 1 | sed 's/^/   wrong-ca-device log: /' || true
+	wrong_ca_attempts "$c" | sed -n 1p | sed 's/^/   wrong-ca-device log: /' || true
 }
 step wrong_ca wrong_ca_tried
 step takeover takeover_check

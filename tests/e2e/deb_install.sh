@@ -67,7 +67,7 @@ check() {
 	else
 		failed=$((failed + 1))
 		echo "FAIL: $what"
-		sed 's/^/   /' "$work/out" | head -n 30
+		sed -n 's/^/   /;1,30p' "$work/out"
 	fi
 }
 
@@ -86,7 +86,7 @@ lintian --tag-display-limit 0 "$client_deb" "$orch_deb" 2>/dev/null | sed 's/^/ 
 # Stripped: no symbol table left in the packaged binaries.
 unstripped() {
 	mkdir -p "$work/x" && dpkg-deb -x "$1" "$work/x" &&
-		! readelf -S "$work/x/$2" | grep -q '\.symtab'
+		! grep -q '\.symtab' <<<"$(readelf -S "$work/x/$2")"
 }
 check "fota-client packaged stripped" unstripped "$client_deb" usr/sbin/fota-client
 check "fota-orchestrator packaged stripped" unstripped "$orch_deb" usr/bin/fota-orchestrator
@@ -138,7 +138,7 @@ check "copyright and changelog of both packages" test -f \
 	-a -f "$root/usr/share/doc/fota-orchestrator/copyright" \
 	-a -f "$root/usr/share/doc/fota-orchestrator/changelog.gz"
 conffiles() { # PACKAGE FILE: FILE is one of the package's conffiles
-	in_root dpkg-query -W -f '${Conffiles}\n' "$1" | grep -q "^ $2 "
+	grep -q "^ $2 " <<<"$(in_root dpkg-query -W -f '${Conffiles}\n' "$1")"
 }
 check "client.conf.example is a conffile" conffiles fota-client /etc/fota/client.conf.example
 check "orchestrator.conf.example is a conffile" conffiles fota-orchestrator \
@@ -179,7 +179,7 @@ check "postinst made the fota-orchestrator user owning its state" \
 # orchestrator's ExecStart runs as fota-orchestrator, opens its store and stops at the broker
 # (nothing listens on port 1): exit 4.
 unit_cmd() { # UNIT KEY: the command line of KEY= in the installed unit
-	sed -n "s/^$2=//p" "$root/usr/lib/systemd/system/$1.service" | head -n 1
+	sed -n "s/^$2=//p" "$root/usr/lib/systemd/system/$1.service" | sed -n 1p
 }
 # The files client.conf.example names: a trust store, and a device certificate (CN gw-0001,
 # self-signed, so also the CA) with its key.
@@ -229,7 +229,7 @@ leftovers() {
 rm -rf "$root/etc/fota/trust" "$root/etc/fota/ca.crt" "$root/etc/fota/device.crt" \
 	"$root/etc/fota/device.key"
 check "purge left no file, unit link or state directory" leftovers
-check "purge left dpkg no record" sh -c "! chroot '$root' dpkg-query -W fota-client fota-orchestrator 2>/dev/null | grep -q ."
+check "purge left dpkg no record" sh -c "[ -z \"\$(chroot '$root' dpkg-query -W fota-client fota-orchestrator 2>/dev/null)\" ]"
 
 echo "$passed passed, $failed failed ($((SECONDS - t0)) s)"
 [ "$failed" -eq 0 ]

@@ -39,7 +39,7 @@ e2e_have() { command -v "$1" >/dev/null 2>&1; }
 e2e_apt() {
 	local p missing=()
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" ||
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0

@@ -189,7 +189,7 @@ expect_sub dev-6 'fota/v1/groups/B/#' denied
 expect_sub dev-6 fota/v1/groups/B/directive denied
 before=$(wc -l <"$T/dev-6/client.log")
 fota_client_start dev-6 "$T"
-since_restart() { tail -n "+$((before + 1))" "$T/dev-6/client.log" | grep -qF -- "$1"; }
+since_restart() { grep -qF -- "$1" <<<"$(tail -n "+$((before + 1))" "$T/dev-6/client.log")"; }
 check "dev-6, started again, follows A" fota_wait_for 30 since_restart "groups: A (assignment"
 version_is() { [ "$(fota_status_field "$1" version)" = "$2" ]; }
 check "dev-6 still runs A's image" fota_wait_for 30 version_is dev-6 2.0.0

@@ -40,7 +40,7 @@ else
 	fail "the campaign did not complete after the restart"
 fi
 
-at=$(sed -n "s/.*broadcast of image $id to group lab (campaign rb, [0-9]* devices): resuming at chunk \([0-9]*\) of $chunks.*/\1/p" "$T/serve2.log" | head -n 1)
+at=$(sed -n "s/.*broadcast of image $id to group lab (campaign rb, [0-9]* devices): resuming at chunk \([0-9]*\) of $chunks.*/\1/p" "$T/serve2.log" | sed -n 1p)
 check "the restarted serve resumed the broadcast midway (at chunk ${at:-none} of $chunks)" \
 	[ -n "$at" ] && [ "$at" -gt 0 ] && [ "$at" -lt "$chunks" ]
 check "the resumed broadcast sent the remaining $((chunks - ${at:-0})) chunks" \

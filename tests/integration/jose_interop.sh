@@ -110,7 +110,7 @@ check_alg() {
 
 check_alg ES256
 # Older jose builds (libjose < 12) have no EdDSA; check it whenever the build offers it.
-if jose alg | grep -qx EdDSA && jose jwk gen -i '{"alg":"EdDSA"}' >/dev/null 2>&1; then
+if grep -qx EdDSA <<<"$(jose alg)" && jose jwk gen -i '{"alg":"EdDSA"}' >/dev/null 2>&1; then
 	check_alg EdDSA
 else
 	echo "# EdDSA: not supported by this jose build, not checked"

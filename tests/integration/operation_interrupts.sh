@@ -12,7 +12,7 @@ campaign_env 1
 
 # uses_store PID: the process has the store open, so its signal handlers are in place.
 uses_store() {
-	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "orchestrator.db"
+	grep -q "orchestrator.db" <<<"$(ls -l "/proc/$1/fd" 2>/dev/null)"
 }
 # staging: an image is being copied into the store.
 staging() {

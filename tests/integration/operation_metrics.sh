@@ -64,12 +64,12 @@ dom() {
 # row FILE: the m1 row of the campaigns table; cellof FILE CLASS: the text of its cell of that
 # class.
 row() { grep -o '<tr data-campaign="m1">.*</tr>' "$1" || true; }
-cellof() { { row "$1" | grep -o "<td class=\"$2\">[^<]*" | head -1 | sed 's/.*>//'; } || true; }
+cellof() { { row "$1" | grep -o "<td class=\"$2\">[^<]*" | sed -n 's/.*>//;1p'; } || true; }
 mid_way() { [ "$(cstatus m1 '"\(.stage) \(.counts.confirmed)"')" = "2 2" ]; }
 fota_wait_for 60 mid_way || fail "the campaign did not reach stage 2 with 2 devices confirmed"
 dom >"$T/dom-running.html"
 check "mid-campaign the dashboard shows m1 running in stage 2/2" \
-	eval '[ "$(cellof "$T/dom-running.html" state)" = running ] && row "$T/dom-running.html" | grep -qF "<td>2/2</td>"'
+	eval '[ "$(cellof "$T/dom-running.html" state)" = running ] && grep -qF "<td>2/2</td>" <<<"$(row "$T/dom-running.html")"'
 check "... with the counts of campaign status: $(cstatus m1 .counts.admitted) admitted, 2 confirmed" eval \
 	'[ "$(cellof "$T/dom-running.html" admitted)" = "$(cstatus m1 .counts.admitted)" ] && [ "$(cellof "$T/dom-running.html" confirmed)" = 2 ]'
 bar=$(row "$T/dom-running.html" | grep -o 'class="ok" style="width: [0-9.]*%' | grep -o '[0-9.]*%') || true

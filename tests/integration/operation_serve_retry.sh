@@ -25,7 +25,7 @@ serve_bg "$FOTA_BROKER_ORCH_URI" "$T/serve.log"
 check "serve retries while the broker is down" \
 	fota_wait_for 20 retries "$T/serve.log" 3
 check "and is still running" kill -0 "$SERVE_PID"
-delays=$(sed -n 's/.*retrying in \([0-9]*\) ms.*/\1/p' "$T/serve.log" | head -n 3 | xargs)
+delays=$(sed -n 's/.*retrying in \([0-9]*\) ms.*/\1/p' "$T/serve.log" | sed -n 1,3p | xargs)
 check "the delay grows ($delays)" [ "$delays" = "500 1000 2000" ]
 check "each retry names the cause" grep -q "Connection refused; retrying in" "$T/serve.log"
 fota_broker_restart

@@ -75,7 +75,7 @@ else
 	fail_soft "dev-5 did not reconnect 3 times: $(grep -v "repair request not sent" "$T/dev-5/client.log" | tail -n 30)"
 fi
 reported_once() {
-	[ "$(closings | wc -l)" -eq 1 ] && closings | grep -qF "'fota/v1/devices/dev-5/status'"
+	[ "$(closings | wc -l)" -eq 1 ] && grep -qF "'fota/v1/devices/dev-5/status'" <<<"$(closings)"
 }
 check "dev-5 reported the closings once, naming its status publish: $(closings | cut -c1-400)" \
 	reported_once

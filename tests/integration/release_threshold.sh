@@ -68,7 +68,7 @@ else
 	fail_soft "one release signature: $(fota_status_json dev-1)"
 fi
 reason_counts() {
-	fota_status_field dev-1 reason | grep -qF "1 valid release signature(s), 2 needed"
+	grep -qF "1 valid release signature(s), 2 needed" <<<"$(fota_status_field dev-1 reason)"
 }
 check "the reason counts the signatures" reason_counts
 check "nothing was installed" [ ! -e "$T/dev-1/target/firmware.bin" ]

@@ -43,7 +43,7 @@ fota__failed_with() {
 	local s
 	s=$(fota_status_json "$1")
 	[ "$(jq -r .state <<<"$s")" = failed ] && [ "$(jq -r .result <<<"$s")" = "$2" ] &&
-		jq -r .reason <<<"$s" | grep -qiF -- "$3"
+		grep -qiF -- "$3" <<<"$(jq -r .reason <<<"$s")"
 }
 # expect_unverified DEV COUNT LOG_TEXT: the agent counted COUNT unverified directives and
 # logged why; its state did not change to failed for it.

@@ -20,7 +20,7 @@ cert_refused() {
 	fota_orch device add "$id" --device-cert "$file" "$@" >/dev/null 2>"$T/cert.err" || rc=$?
 	[ "$rc" = 1 ] || { echo "exit $rc: $(cat "$T/cert.err")"; return 1; }
 	grep -qF -- "$reason" "$T/cert.err" || { echo "no '$reason' in: $(cat "$T/cert.err")"; return 1; }
-	! fota_orch device show "$id" 2>/dev/null | grep -q "^certificate: CN"
+	! grep -q "^certificate: CN" <<<"$(fota_orch device show "$id" 2>/dev/null)"
 }
 pki=$FOTA_PKI/devices
 check "a certificate of another CA is refused" \

@@ -30,8 +30,8 @@ else
 fi
 fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "dev-1's installed image"
 cat "$T/publish.log"
-first_repair=$(grep -n "repair for dev-1: sent" "$T/publish.log" | head -n 1 | cut -d: -f1)
-bcast_end=$(grep -n "^broadcast 128/128 chunks (100%)" "$T/publish.log" | head -n 1 | cut -d: -f1)
+first_repair=$(grep -n "repair for dev-1: sent" "$T/publish.log" | sed -n 1p | cut -d: -f1)
+bcast_end=$(grep -n "^broadcast 128/128 chunks (100%)" "$T/publish.log" | sed -n 1p | cut -d: -f1)
 check "the broadcast's last progress line is printed once" \
 	[ "$(grep -c "^broadcast 128/128 chunks" "$T/publish.log")" -eq 1 ]
 before() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ]; }
