@@ -151,21 +151,25 @@ fota_stop_pid() {
 # WHAT and showing the end of LOG, and the status is 1: a program that does not end on its
 # signal has a bug (a stuck shutdown, a crash report that hangs), and an unbounded wait would
 # hide it behind the test's timeout. With START, a PID that no longer names that process (it
-# ended on its own, and the PID went to another) is left alone.
+# ended on its own, and the PID went to another) is left alone. The child's exit status is in
+# FOTA_STOP_RC (empty when it was not waited for).
 fota_stop_wait() {
 	local pid=$1 sig=$2 what=$3 log=${4:-} start=${5:-} limit i
 	limit=${FOTA_STOP_WAIT_S:-$(fota_sanitized && echo 60 || echo 20)}
+	FOTA_STOP_RC=
 	fota_pid_is "$pid" "$start" || return 0 # and no wait: PID may be another child now
 	kill "-$sig" "$pid" 2>/dev/null || true
 	for ((i = 0; i < limit * 20; i++)); do
 		if fota__exited "$pid" "$start"; then
-			wait "$pid" 2>/dev/null || true
+			FOTA_STOP_RC=0
+			wait "$pid" 2>/dev/null || FOTA_STOP_RC=$?
 			return 0
 		fi
 		sleep 0.05
 	done
 	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	FOTA_STOP_RC=0
+	wait "$pid" 2>/dev/null || FOTA_STOP_RC=$?
 	{
 		echo "FAIL: $what (pid $pid) still ran $limit s after SIG$sig: killed"
 		if [ -n "$log" ]; then

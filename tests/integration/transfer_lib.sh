@@ -115,13 +115,22 @@ fota_register() {
 }
 
 # fota_orch_bg LOG ARGS...: the orchestrator in the background, output to LOG; its pid (the
-# real process, not a wrapping shell) in FOTA_ORCH_PID, stopped when the test exits.
+# real process, not a wrapping shell) in FOTA_ORCH_PID, LOG in FOTA_ORCH_LOG, stopped when the
+# test exits.
 fota_orch_bg() {
 	local log=$1
 	shift
 	(exec > "$log" 2>&1; fota_orch__exec "$@") &
 	FOTA_ORCH_PID=$!
+	FOTA_ORCH_LOG=$log
 	fota_cleanup_pid "$FOTA_ORCH_PID"
+}
+
+# fota_orch_stop: SIGTERM to the orchestrator of fota_orch_bg, then a bounded wait for its
+# exit (fota_stop_wait); fails the test when it had to be killed.
+fota_orch_stop() {
+	fota_stop_wait "$FOTA_ORCH_PID" TERM "fota-orchestrator" "$FOTA_ORCH_LOG" ||
+		fail "fota-orchestrator did not end on SIGTERM"
 }
 fota_orch__exec() {
 	local crt key
