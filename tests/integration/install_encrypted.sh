@@ -122,7 +122,7 @@ fota_same "$T/image.bin" "$T/dev-4/target/firmware.bin" "dev-4's installed image
 # wipes the key. A newer directive for the same image comes with no new key document (the
 # retained one is not sent again on a subscription that stays): the agent opens the document
 # it kept, instead of failing with `no content key`.
-kill "$FOTA_ORCH_PID" && wait "$FOTA_ORCH_PID" 2>/dev/null || true
+fota_orch_stop
 fota_orch device add dev-5 --groups again --model gw-100 --hw B \
 	--device-cert "$FOTA_PKI/devices/dev-5.crt" 2>/dev/null || fail "device add dev-5"
 fota_client_conf dev-5 "$T" again stall_timeout_s=3

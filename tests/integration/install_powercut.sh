@@ -79,8 +79,7 @@ settle_update() {
 # stop_publisher: the orchestrator's client id is fixed, so a publisher still alive would take
 # over the session of the next one: stop it and wait until it is gone.
 stop_publisher() {
-	kill "$PUB" 2>/dev/null || true
-	wait "$PUB" 2>/dev/null || true
+	fota_stop_wait "$PUB" TERM "the publisher" || fail "the publisher did not end on SIGTERM"
 }
 
 # new_update MIB RATE: adds and publishes the next image (no waiting); version in VERSION.

@@ -26,9 +26,8 @@ fota_orch_bg "$T/add.log" image add "$T/big.bin" --name firmware --version 9.0.0
 	--release-key "$FOTA_PKI/signing/release/release-1.pem"
 add=$FOTA_ORCH_PID
 fota_wait_for 30 staging || fail "image add did not start copying: $(cat "$T/add.log")"
-kill -INT "$add"
-RC=0
-wait "$add" || RC=$?
+fota_stop_wait "$add" INT "image add" "$T/add.log" || fail "image add did not end on SIGINT"
+RC=$FOTA_STOP_RC
 check "image add interrupted: exit 130 (got $RC)" [ "$RC" -eq 130 ]
 check "image add says so: $(cat "$T/add.log")" grep -q "image add: interrupted; nothing was stored" "$T/add.log"
 check "no staging debris is left" bash -c "! compgen -G '$FOTA_ORCH_STATE/images/.staging-*'"
@@ -43,9 +42,8 @@ fota_orch campaign create r1 --image "$id" --group lab --stage 100% >/dev/null |
 fota_orch_bg "$T/wait.log" campaign wait r1 --state completed --timeout 600
 wait_pid=$FOTA_ORCH_PID
 fota_wait_for 20 uses_store "$wait_pid" || fail "campaign wait did not open the store"
-kill -INT "$wait_pid"
-RC=0
-wait "$wait_pid" || RC=$?
+fota_stop_wait "$wait_pid" INT "campaign wait" "$T/wait.log" || fail "campaign wait did not end on SIGINT"
+RC=$FOTA_STOP_RC
 check "campaign wait interrupted: exit 130 (got $RC)" [ "$RC" -eq 130 ]
 check "campaign wait says so: $(cat "$T/wait.log")" \
 	grep -q "campaign wait: interrupted; campaign r1 is still draft" "$T/wait.log"
@@ -57,9 +55,8 @@ snapshots() {
 	[ "$(grep -c "^campaign r1" "$T/watch.out")" -ge 2 ]
 }
 fota_wait_for 20 snapshots || fail "--watch did not refresh: $(cat "$T/watch.out")"
-kill -INT "$watch_pid"
-RC=0
-wait "$watch_pid" || RC=$?
+fota_stop_wait "$watch_pid" INT "campaign status --watch" "$T/watch.out" || fail "campaign status --watch did not end on SIGINT"
+RC=$FOTA_STOP_RC
 check "--watch stops on SIGINT with exit 0 (got $RC)" [ "$RC" -eq 0 ]
 check "--watch writes no escape codes into a file" bash -c "! grep -q $'\e' '$T/watch.out'"
 # On a terminal it still clears the screen before each refresh.

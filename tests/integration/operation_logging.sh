@@ -63,8 +63,7 @@ check "the refusal is an error line naming the key" \
 	grep -qF "<3>fota-orchestrator: reload: configuration (the running one stays): config $T/orch.conf line 2: log_level: 'loud' is not one of" "$log"
 check "serve still runs after the refused reload" kill -0 "$SERVE_PID"
 check "the level still applies" grep -q '^<6>' "$log"
-kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" 2>/dev/null || true
+fota_stop_wait "$SERVE_PID" TERM "fota-orchestrator serve" "$log" || fail "serve did not end on SIGTERM"
 
 check "--log-level with an unknown level is a usage error" exits_with 2 \
 	fota_orch --log-level loud image list

@@ -154,8 +154,8 @@ fi
 check "... saying why" answers /readyz "broker not connected: $FOTA_BROKER_ORCH_URI (reconnecting)"
 check "/healthz still 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
 check "/metrics shows the broker down" answers /metrics "fota_broker_connected 0"
-kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" 2>/dev/null || true
+fota_stop_wait "$SERVE_PID" TERM "fota-orchestrator serve" "$T/serve.log" ||
+	fail "serve did not end on SIGTERM"
 
 # Off loopback: refused without TLS and client certificates (before any broker connection).
 check "a non-loopback listener without TLS is a configuration error" exits_with 2 \

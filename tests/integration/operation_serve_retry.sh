@@ -37,9 +37,9 @@ fota_stop_pid "$SERVE_PID"
 fota_broker_stop
 serve_bg "$FOTA_BROKER_ORCH_URI" "$T/serve2.log"
 fota_wait_for 20 retries "$T/serve2.log" 1 || fail "serve did not wait for the broker"
-kill -TERM "$SERVE_PID"
-RC=0
-wait "$SERVE_PID" || RC=$?
+fota_stop_wait "$SERVE_PID" TERM "fota-orchestrator serve" "$T/serve2.log" ||
+	fail "serve did not end on SIGTERM"
+RC=$FOTA_STOP_RC
 check "SIGTERM while waiting for the broker: exit 0 (got $RC)" [ "$RC" -eq 0 ]
 
 # Settings that can never work end it at once with exit 2.

@@ -63,8 +63,7 @@ fi
 touch "$T/flood.stop"
 elapsed=$((SECONDS - flood_start))
 sleep 1
-kill "$FLOOD_PID" 2>/dev/null || true
-wait "$FLOOD_PID" 2>/dev/null || true
+fota_stop_wait "$FLOOD_PID" TERM "the flood" || fail "the flood did not end on SIGTERM"
 fota_same "$T/dev-2/target/firmware.bin" "$T/image.bin" "dev-2's installed image"
 
 requests=$(($(wc -l <"$T/flood.rounds" 2>/dev/null || echo 0) * 10000))

@@ -89,7 +89,7 @@ fota_wait_state dev-1 confirmed 60 && pass "dev-1 confirmed after repair" ||
 	{ tail -n 30 "$T/dev-1/client.log" >&2; fail "dev-1 did not finish"; }
 fota_same "$T/dev-1/target/firmware.bin" "$T/image.bin" "dev-1's installed image"
 
-kill "$FOTA_ORCH_PID" && wait "$FOTA_ORCH_PID" || true
+fota_orch_stop
 { head -c 300000 "$T/image.bin"; head -c 2000 /dev/urandom; tail -c +300001 "$T/image.bin"; } \
 	>"$T/image2.bin"
 id2=$(fota_image_add "$T/image2.bin" 3.0.0 11 --delta-from "$id") ||
