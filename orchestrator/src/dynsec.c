@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The dynamic-security plugin's clients, roles and groups, driven over $CONTROL: one command
- * list per batch of devices, answered by one response the plugin publishes. */
+ * list per batch of devices (dynsec_batch.c), answered by one response the plugin publishes. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "fota/timeutil.h"
 
@@ -16,310 +14,40 @@
 
 #define CONTROL_TOPIC "$CONTROL/dynamic-security/v1"
 #define RESPONSE_TOPIC CONTROL_TOPIC "/response"
-/* A response lists one short object per command; a device with 8 groups sends about 60. */
-#define MAX_RESPONSE_BYTES (ORCH_DYNSEC_BATCH * 64 * 1024)
-
 struct waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	char *response; /* NUL-terminated copy, NULL until it came */
+	char *response; /* a copy, NULL until it came */
+	size_t len;
+	size_t too_big; /* the length of a response refused unread, 0 if none */
 };
 
-/* MQTT thread. */
+/* MQTT thread. The first response is the answer: a larger one than a judge would read is
+ * refused here, unread and uncopied, and the waiting command says so. */
 static void on_control(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct waiter *w = ctx;
 
-	if (strcmp(topic, RESPONSE_TOPIC) != 0 || len > MAX_RESPONSE_BYTES)
+	if (strcmp(topic, RESPONSE_TOPIC) != 0)
 		return;
 	pthread_mutex_lock(&w->lock);
-	if (w->response == NULL && (w->response = malloc(len + 1)) != NULL) {
-		memcpy(w->response, payload, len);
-		w->response[len] = '\0';
+	if (w->response == NULL && w->too_big == 0) {
+		if (len > ORCH_DYNSEC_MAX_RESPONSE_BYTES)
+			w->too_big = len;
+		else if ((w->response = malloc(len + 1)) != NULL) {
+			memcpy(w->response, payload, len);
+			w->response[len] = '\0';
+			w->len = len;
+		}
 		pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
 }
 
-static bool add_cmd(cJSON *cmds, const char *command, const char *k1, const char *v1,
-		    const char *k2, const char *v2)
-{
-	cJSON *c = cJSON_CreateObject();
-
-	if (c == NULL || !cJSON_AddItemToArray(cmds, c)) {
-		cJSON_Delete(c);
-		return false;
-	}
-	return cJSON_AddStringToObject(c, "command", command) &&
-	       cJSON_AddStringToObject(c, k1, v1) &&
-	       (k2 == NULL || cJSON_AddStringToObject(c, k2, v2));
-}
-
-/* An ACL allowing topic to role: an addRoleACL command into cmds, or (command NULL) an item of
- * a createRole's "acls". */
-static bool add_acl(cJSON *list, const char *command, const char *role, const char *acltype,
-		    const char *topic)
-{
-	cJSON *c = cJSON_CreateObject();
-
-	if (c == NULL || !cJSON_AddItemToArray(list, c)) {
-		cJSON_Delete(c);
-		return false;
-	}
-	return (command == NULL || (cJSON_AddStringToObject(c, "command", command) &&
-				    cJSON_AddStringToObject(c, "rolename", role))) &&
-	       cJSON_AddStringToObject(c, "acltype", acltype) &&
-	       cJSON_AddStringToObject(c, "topic", topic) && cJSON_AddTrueToObject(c, "allow");
-}
-
-/* {"<key>": name}, appended to the array list. */
-static bool add_named(cJSON *list, const char *key, const char *name)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL || !cJSON_AddItemToArray(list, o)) {
-		cJSON_Delete(o);
-		return false;
-	}
-	return cJSON_AddStringToObject(o, key, name) != NULL;
-}
-
-/* True when csv (comma-joined names) holds the len bytes at name. */
-static bool has_n(const char *csv, const char *name, size_t n)
-{
-	for (const char *p = csv; p && *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len;
-		if (*p)
-			p++;
-	}
-	return false;
-}
-
-static bool has(const char *csv, const char *name)
-{
-	return has_n(csv, name, strlen(name));
-}
-
-/*
- * A role with its ACLs: createRole carrying them, then each again as addRoleACL, which fills
- * in a role that exists without them and is otherwise refused as existing. The plugin rewrites
- * its whole state file after every command that changes something (Mosquitto 2.0), so a
- * command per ACL of a new role would rewrite it once per ACL; a refused command writes
- * nothing.
- */
-static bool role_cmds(cJSON *cmds, const char *role, size_t n, const char *const *acltype,
-		      const char *const *topic)
-{
-	cJSON *c = cJSON_CreateObject(), *acls = NULL;
-	bool ok;
-
-	if (c == NULL || !cJSON_AddItemToArray(cmds, c)) {
-		cJSON_Delete(c);
-		return false;
-	}
-	ok = cJSON_AddStringToObject(c, "command", "createRole") &&
-	     cJSON_AddStringToObject(c, "rolename", role) &&
-	     (acls = cJSON_AddArrayToObject(c, "acls")) != NULL;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = add_acl(acls, NULL, role, acltype[i], topic[i]);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = add_acl(cmds, "addRoleACL", role, acltype[i], topic[i]);
-	return ok;
-}
-
-/* A group's role and dynsec group (read its topics). */
-static bool group_cmds(cJSON *cmds, const struct orch_config *cfg, const char *group)
-{
-	char name[FOTA_MAX_SEGMENT_LEN + 16], topic[FOTA_MAX_TOPIC_LEN + 1];
-	const char *types[] = {"subscribePattern", "publishClientReceive"};
-	const char *topics[] = {topic, topic};
-
-	snprintf(name, sizeof(name), "fota-group-%s", group);
-	snprintf(topic, sizeof(topic), "%s/groups/%s/#", cfg->prefix, group);
-	return role_cmds(cmds, name, 2, types, topics) &&
-	       add_cmd(cmds, "createGroup", "groupname", name, NULL, NULL) &&
-	       add_cmd(cmds, "addGroupRole", "groupname", name, "rolename", name);
-}
-
-/*
- * The device's own role, its client in that role and in the groups of new_groups (created
- * by group_cmds before), out of those of old_groups it no longer has, and a getClient to
- * check the result. A new client gets its role and groups in createClient (one write of the
- * plugin's file); addClientRole and addGroupClient do the same for a client that exists, and
- * are refused otherwise.
- */
-static bool device_cmds(cJSON *cmds, const struct orch_config *cfg, const char *device,
-			const char *old_groups, const char *new_groups)
-{
-	static const struct {
-		const char *acltype, *leaf;
-	} own[] = {
-	    {"publishClientSend", "status"},	{"publishClientSend", "request"},
-	    {"subscribeLiteral", "chunks"},	{"publishClientReceive", "chunks"},
-	    {"subscribeLiteral", "assignment"}, {"publishClientReceive", "assignment"},
-	    {"subscribeLiteral", "key"},	{"publishClientReceive", "key"},
-	};
-	enum { N_OWN = sizeof(own) / sizeof(own[0]) };
-	char role[FOTA_MAX_SEGMENT_LEN + 16], topics[N_OWN][FOTA_MAX_TOPIC_LEN + 1];
-	char name[FOTA_MAX_SEGMENT_LEN + 16];
-	const char *types[N_OWN], *tp[N_OWN];
-	cJSON *create = NULL, *roles = NULL, *groups = NULL;
-	bool ok;
-
-	snprintf(role, sizeof(role), "fota-device-%s", device);
-	for (size_t i = 0; i < N_OWN; i++) {
-		snprintf(topics[i], sizeof(topics[i]), "%s/devices/%s/%s", cfg->prefix, device,
-			 own[i].leaf);
-		types[i] = own[i].acltype;
-		tp[i] = topics[i];
-	}
-	ok = role_cmds(cmds, role, N_OWN, types, tp) && (create = cJSON_CreateObject()) != NULL &&
-	     cJSON_AddItemToArray(cmds, create);
-	if (!ok) {
-		cJSON_Delete(create);
-		return false;
-	}
-	ok = cJSON_AddStringToObject(create, "command", "createClient") &&
-	     cJSON_AddStringToObject(create, "username", device) &&
-	     (roles = cJSON_AddArrayToObject(create, "roles")) != NULL &&
-	     add_named(roles, "rolename", role) &&
-	     (groups = cJSON_AddArrayToObject(create, "groups")) != NULL &&
-	     add_cmd(cmds, "addClientRole", "username", device, "rolename", role);
-	for (const char *p = new_groups; ok && p && *p;) {
-		size_t len = strcspn(p, ",");
-
-		snprintf(name, sizeof(name), "fota-group-%.*s", (int)len, p);
-		ok = len == 0 ||
-		     (add_named(groups, "groupname", name) &&
-		      add_cmd(cmds, "addGroupClient", "groupname", name, "username", device));
-		p += len;
-		if (*p)
-			p++;
-	}
-	for (const char *p = old_groups; ok && p && *p;) {
-		size_t len = strcspn(p, ",");
-
-		snprintf(name, sizeof(name), "fota-group-%.*s", (int)len, p);
-		ok = len == 0 || has_n(new_groups, p, len) ||
-		     add_cmd(cmds, "removeGroupClient", "groupname", name, "username", device);
-		p += len;
-		if (*p)
-			p++;
-	}
-	return ok && add_cmd(cmds, "getClient", "username", device, NULL, NULL);
-}
-
-/* A string member, NULL when absent. */
-static const char *str_of(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-/* True when the getClient answer shows exactly the wanted groups (fota-group-<g> for each g of
- * wanted) and the device's own role. */
-static bool client_as_wanted(const cJSON *data, const char *device, const char *wanted)
-{
-	const cJSON *client = cJSON_GetObjectItemCaseSensitive(data, "client");
-	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(client, "groups");
-	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(client, "roles"), *it;
-	char role[FOTA_MAX_SEGMENT_LEN + 16];
-	size_t n_wanted = 0, n = 0;
-	bool has_role = false;
-
-	snprintf(role, sizeof(role), "fota-device-%s", device);
-	cJSON_ArrayForEach(it, roles)
-	{
-		const char *r = str_of(it, "rolename");
-
-		has_role = has_role || (r && strcmp(r, role) == 0);
-	}
-	for (const char *p = wanted; p && *p; p += *p ? 1 : 0) {
-		size_t len = strcspn(p, ",");
-
-		n_wanted += len > 0;
-		p += len;
-	}
-	cJSON_ArrayForEach(it, groups)
-	{
-		const char *g = str_of(it, "groupname");
-
-		if (g == NULL || strncmp(g, "fota-group-", 11) != 0)
-			continue; /* not ours to manage */
-		if (!has(wanted, g + 11))
-			return false;
-		n++;
-	}
-	return has_role && n == n_wanted;
-}
-
-/* What a command is about: its group, role or client. */
-static const char *subject(const cJSON *cmd)
-{
-	const char *name = str_of(cmd, "groupname");
-
-	if (name == NULL)
-		name = str_of(cmd, "rolename");
-	if (name == NULL)
-		name = str_of(cmd, "username");
-	return name ? name : "";
-}
-
-/*
- * The answers to count commands, from *answer on, in step with the commands sent from *sent
- * on (both cursors move past them): every command answered in order; the ones that create
- * failed only because what they create exists ("... already exists", "... already in this
- * role"); and, for a device (device not NULL), the final getClient shows it with its role in
- * exactly the wanted groups (the plugin answers a role or group the client has already with
- * an error, so those are judged by the result).
- */
-static fota_err check_answers(const cJSON **answer, const cJSON **sent, size_t count,
-			      const char *device, const char *wanted, struct fota_error *err)
-{
-	bool verified = false;
-
-	for (size_t i = 0; i < count; i++, *answer = (*answer)->next, *sent = (*sent)->next) {
-		const char *cmd = *answer ? str_of(*answer, "command") : NULL;
-		const char *e = *answer ? str_of(*answer, "error") : NULL;
-
-		if (cmd == NULL || strcmp(cmd, str_of(*sent, "command")) != 0)
-			return fota_error_set(err, FOTA_ERR_MQTT,
-					      "dynsec: the broker's response does not answer the "
-					      "commands sent, in order");
-		if (strcmp(cmd, "getClient") == 0) {
-			verified =
-			    e == NULL &&
-			    client_as_wanted(cJSON_GetObjectItemCaseSensitive(*answer, "data"),
-					     device, wanted);
-			if (!verified)
-				return fota_error_set(err, FOTA_ERR_MQTT,
-						      "dynsec: client %s does not hold exactly its "
-						      "role and groups %s afterwards%s%s",
-						      device, wanted[0] ? wanted : "(none)",
-						      e ? ": " : "", e ? e : "");
-			continue;
-		}
-		if (e == NULL || strstr(e, "already") != NULL ||
-		    strcmp(cmd, "addClientRole") == 0 || strcmp(cmd, "addGroupClient") == 0 ||
-		    strcmp(cmd, "removeGroupClient") == 0)
-			continue;
-		return fota_error_set(err, FOTA_ERR_MQTT, "dynsec: %s %s: %s", cmd, subject(*sent),
-				      e);
-	}
-	if (device && !verified)
-		return fota_error_set(err, FOTA_ERR_MQTT, "dynsec: no getClient answer for %s",
-				      device);
-	return FOTA_OK;
-}
-
-/* Sends text on the control topic and waits for the plugin's answer, into *response. */
+/* Sends text on the control topic and waits for the plugin's answer, into *response (len
+ * bytes). */
 static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const char *text,
-			 char **response, struct fota_error *err)
+			 char **response, size_t *len, struct fota_error *err)
 {
 	struct waiter w = {.response = NULL};
 	struct timespec deadline;
@@ -335,11 +63,17 @@ static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const 
 	if (rc == FOTA_OK) {
 		pthread_mutex_lock(&w.lock);
 		fota_time_mono_deadline(&deadline, ORCH_DYNSEC_TIMEOUT_MS);
-		while (w.response == NULL &&
+		while (w.response == NULL && w.too_big == 0 &&
 		       pthread_cond_timedwait(&w.cond, &w.lock, &deadline) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&w.lock);
-		if (w.response == NULL)
+		if (w.too_big)
+			rc =
+			    fota_error_set(err, FOTA_ERR_TOO_BIG,
+					   "dynsec: the broker's response of %zu bytes is over the "
+					   "limit of %d bytes: refused unread",
+					   w.too_big, ORCH_DYNSEC_MAX_RESPONSE_BYTES);
+		else if (w.response == NULL)
 			rc = fota_error_set(
 			    err, FOTA_ERR_TIMEOUT,
 			    "dynsec: no response from the broker's dynamic-security "
@@ -351,108 +85,37 @@ static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const 
 	pthread_cond_destroy(&w.cond);
 	pthread_mutex_destroy(&w.lock);
 	*response = w.response;
+	*len = w.len;
 	return rc;
 }
 
-/* The groups of a batch, each once, comma-joined: FOTA_MAX_ASSIGNED_GROUPS per device. */
-#define BATCH_GROUPS_LEN (ORCH_DYNSEC_BATCH * FOTA_MAX_ASSIGNED_GROUPS * (FOTA_MAX_SEGMENT_LEN + 1))
-
-/* One command list for n (at most ORCH_DYNSEC_BATCH) devices: their groups first, each once,
- * then each device's commands; then the answers, judged per group and per device. */
+/* One command list for n (at most ORCH_DYNSEC_BATCH) devices, and the plugin's answer judged
+ * (dynsec_batch.c). */
 static fota_err grant_batch(struct fota_mqtt *m, struct orch_routes *routes,
 			    const struct orch_config *cfg, const struct orch_dynsec_grant *g,
 			    size_t n, struct fota_error *err)
 {
-	char *seen = malloc(BATCH_GROUPS_LEN);
-	cJSON *root = cJSON_CreateObject(), *cmds = cJSON_AddArrayToObject(root, "commands");
-	cJSON *answers = NULL;
-	/* Commands per device, and per group with the first device that has it. */
-	size_t n_cmds[ORCH_DYNSEC_BATCH] = {0}, n_seen = 0, n_groups = 0, before;
-	struct {
-		size_t n_cmds, device;
-	} grp[ORCH_DYNSEC_BATCH * FOTA_MAX_ASSIGNED_GROUPS];
-	const cJSON *sent, *answer;
+	struct orch_dynsec_batch *b = NULL;
 	char *text = NULL, *response = NULL;
-	bool ok = cmds != NULL && seen != NULL;
-	fota_err rc = FOTA_OK;
+	size_t len = 0, granted = 0;
+	fota_err rc;
 
-	if (seen)
-		seen[0] = '\0';
-	for (size_t i = 0; ok && i < n; i++) {
-		for (const char *p = g[i].new_groups; ok && p && *p;) {
-			size_t len = strcspn(p, ",");
-
-			if (len > 0 && len <= FOTA_MAX_SEGMENT_LEN && !has_n(seen, p, len) &&
-			    n_seen + len + 2 <= BATCH_GROUPS_LEN &&
-			    n_groups < sizeof(grp) / sizeof(grp[0])) {
-				n_seen +=
-				    (size_t)snprintf(seen + n_seen, BATCH_GROUPS_LEN - n_seen,
-						     "%s%.*s", n_seen ? "," : "", (int)len, p);
-				before = (size_t)cJSON_GetArraySize(cmds);
-				ok = group_cmds(cmds, cfg, seen + n_seen - len);
-				grp[n_groups].n_cmds = (size_t)cJSON_GetArraySize(cmds) - before;
-				grp[n_groups++].device = i;
-			}
-			p += len;
-			if (*p)
-				p++;
-		}
-	}
-	for (size_t i = 0; ok && i < n; i++) {
-		before = (size_t)cJSON_GetArraySize(cmds);
-		ok = device_cmds(cmds, cfg, g[i].device, g[i].old_groups, g[i].new_groups);
-		n_cmds[i] = (size_t)cJSON_GetArraySize(cmds) - before;
-	}
-	if (!ok || (text = cJSON_PrintUnformatted(root)) == NULL) {
+	rc = orch_dynsec_batch_new(cfg->prefix, g, n, &b, err);
+	if (rc == FOTA_OK && (text = orch_dynsec_batch_text(b)) == NULL)
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "dynsec: out of memory");
-		goto out;
-	}
-	rc = exchange(m, routes, text, &response, err);
-	if (rc) {
-		if (n > 1)
+	if (rc == FOTA_OK) {
+		rc = exchange(m, routes, text, &response, &len, err);
+		if (rc && n > 1)
 			fota_error_prefix(err, "devices");
-		goto out;
 	}
-	answers = cJSON_Parse(response);
-	answer = cJSON_GetObjectItemCaseSensitive(answers, "responses");
-	if (!cJSON_IsArray(answer) ||
-	    (size_t)cJSON_GetArraySize(answer) != (size_t)cJSON_GetArraySize(cmds)) {
-		rc = fota_error_set(err, FOTA_ERR_MQTT,
-				    "dynsec: the broker's response does not answer the %d commands",
-				    cJSON_GetArraySize(cmds));
-		goto out;
-	}
-	answer = answer->child;
-	sent = cmds->child;
-	for (size_t k = 0; k < n_groups; k++) {
-		char where[FOTA_MAX_SEGMENT_LEN + 16];
-
-		rc = check_answers(&answer, &sent, grp[k].n_cmds, NULL, "", err);
-		if (rc) {
-			snprintf(where, sizeof(where), "device %s", g[grp[k].device].device);
-			fota_error_prefix(err, where);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		char where[FOTA_MAX_SEGMENT_LEN + 16];
-		const char *wanted = g[i].new_groups ? g[i].new_groups : "";
-
-		rc = check_answers(&answer, &sent, n_cmds[i], g[i].device, wanted, err);
-		if (rc) {
-			snprintf(where, sizeof(where), "device %s", g[i].device);
-			fota_error_prefix(err, where);
-			goto out;
-		}
+	if (rc == FOTA_OK)
+		rc = orch_dynsec_batch_judge(b, response, len, &granted, err);
+	for (size_t i = 0; i < granted; i++)
 		orch_log("broker access for %s: groups %s", g[i].device,
-			 wanted[0] ? wanted : "(none)");
-	}
-out:
-	cJSON_Delete(answers);
-	free(seen);
+			 g[i].new_groups && g[i].new_groups[0] ? g[i].new_groups : "(none)");
+	orch_dynsec_batch_free(b);
 	free(response);
 	free(text);
-	cJSON_Delete(root);
 	return rc;
 }
 

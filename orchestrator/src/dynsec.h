@@ -9,12 +9,10 @@
 
 #include "broker.h"
 #include "config.h"
+#include "dynsec_batch.h"
 
 /* How long the plugin may take to answer one command list. */
 #define ORCH_DYNSEC_TIMEOUT_MS 10000
-/* Devices granted by one command list: one round trip for them all, a message of about
- * 4 KiB per device with 8 groups, well under the broker's message_size_limit. */
-#define ORCH_DYNSEC_BATCH 32
 
 /*
  * Makes the broker grant device exactly: publishing its own status and requests, reading its
@@ -28,12 +26,6 @@
 fota_err orch_dynsec_device(struct fota_mqtt *m, struct orch_routes *routes,
 			    const struct orch_config *cfg, const char *device,
 			    const char *old_groups, const char *new_groups, struct fota_error *err);
-
-/* What orch_dynsec_device does for one device. */
-struct orch_dynsec_grant {
-	const char *device;
-	const char *old_groups, *new_groups; /* comma-joined, may be NULL */
-};
 
 /* orch_dynsec_device for n devices, ORCH_DYNSEC_BATCH to a command list, in order: the same
  * grants, fewer round trips. Stops at the first device the broker does not grant as wanted;
