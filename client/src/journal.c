@@ -191,6 +191,15 @@ out:
 	return rc;
 }
 
+bool journal_parse(struct journal *j, const char *factory_version, const uint8_t *buf, size_t len)
+{
+	factory(j, factory_version);
+	if (len <= JOURNAL_MAX_BYTES && parse(j, buf, len) == 0)
+		return true;
+	factory(j, factory_version);
+	return false;
+}
+
 fota_err journal_load(struct journal *j, const char *state_dir, const char *factory_version,
 		      struct fota_error *err)
 {
@@ -206,7 +215,7 @@ fota_err journal_load(struct journal *j, const char *state_dir, const char *fact
 		fota_error_clear(err);
 		return FOTA_OK;
 	}
-	if (rc == FOTA_OK && parse(j, buf, len) == 0) {
+	if (rc == FOTA_OK && journal_parse(j, factory_version, buf, len)) {
 		free(buf);
 		return FOTA_OK;
 	}
@@ -251,14 +260,12 @@ static bool add_text(cJSON *o, const char *name, const char *value)
 	return ok;
 }
 
-fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err)
+char *journal_text(const struct journal *j)
 {
-	char path[CLIENT_PATH_MAX + 32];
 	cJSON *root = cJSON_CreateObject();
 	cJSON *groups;
 	char *text = NULL;
 	bool ok = root != NULL;
-	fota_err rc = FOTA_ERR_NOMEM;
 
 	ok = ok && add_text(root, "installed_version", j->installed_version) &&
 	     cJSON_AddNumberToObject(root, "installed_sequence", (double)j->installed_sequence) &&
@@ -325,15 +332,23 @@ fota_err journal_save(const struct journal *j, const char *state_dir, struct fot
 				cJSON_Delete(g);
 		}
 	}
-	if (!ok || (text = cJSON_PrintUnformatted(root)) == NULL)
-		goto out;
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err)
+{
+	char path[CLIENT_PATH_MAX + 32];
+	char *text = journal_text(j);
+	fota_err rc;
+
+	if (text == NULL)
+		return fota_error_set(err, FOTA_ERR_NOMEM, "journal: out of memory");
 	path_in(path, sizeof(path), state_dir, "journal.json");
 	rc = fota_atomic_write(path, text, strlen(text), 0600, err);
-out:
-	if (rc == FOTA_ERR_NOMEM)
-		fota_error_set(err, rc, "journal: out of memory");
 	free(text);
-	cJSON_Delete(root);
 	return rc;
 }
 

@@ -88,6 +88,11 @@ struct journal {
 fota_err journal_load(struct journal *j, const char *state_dir, const char *factory_version,
 		      struct fota_error *err);
 fota_err journal_save(const struct journal *j, const char *state_dir, struct fota_error *err);
+/* What journal_load reads from the file's len bytes at buf: true with the state, or false
+ * with the factory state when they are no journal this agent can use. */
+bool journal_parse(struct journal *j, const char *factory_version, const uint8_t *buf, size_t len);
+/* The file journal_save writes, as text (malloc'ed; NULL out of memory). */
+char *journal_text(const struct journal *j);
 const char *journal_phase_name(enum journal_phase p);
 /* The entry for a group, created if absent. NULL when the table is full. */
 struct journal_group *journal_group(struct journal *j, const char *name);
