@@ -14,21 +14,7 @@
 #include "dynsec.h"
 #include "publisher.h"
 #include "store.h"
-
-/* True when csv (comma-joined) names g. */
-static bool lists(const char *csv, const char *g, size_t len)
-{
-	for (const char *p = csv; p && *p;) {
-		size_t n = strcspn(p, ",");
-
-		if (n == len && strncmp(p, g, len) == 0)
-			return true;
-		p += n;
-		if (*p)
-			p++;
-	}
-	return false;
-}
+#include "store_rows.h"
 
 /* Every group of a is in b. */
 static bool all_in(const char *a, const char *b)
@@ -36,7 +22,7 @@ static bool all_in(const char *a, const char *b)
 	for (const char *p = a; p && *p;) {
 		size_t n = strcspn(p, ",");
 
-		if (n > 0 && !lists(b, p, n))
+		if (n > 0 && !orch_list_has(b, p, n))
 			return false;
 		p += n;
 		if (*p)

@@ -17,6 +17,7 @@
 #include "key_delivery.h"
 #include "payload_choice.h"
 #include "campaign.h"
+#include "store_rows.h"
 #include "log.h"
 
 /* Statuses waiting for the engine thread; beyond this they are dropped (retained statuses and
@@ -249,29 +250,12 @@ uint32_t orch_campaign_stage_percent(const struct orch_campaign *c, uint32_t sta
 	return p;
 }
 
-static bool list_has(const char *list, const char *id)
-{
-	size_t idlen = strlen(id);
-	const char *p = list;
-
-	while (p && *p) {
-		size_t len = strcspn(p, ",");
-
-		if (len == idlen && memcmp(p, id, len) == 0)
-			return true;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
 bool orch_campaign_lists(const struct orch_campaign *c, uint32_t stage, const char *device)
 {
 	uint32_t i;
 
 	for (i = 0; i <= stage && i < c->n_stages; i++)
-		if (list_has(c->stages[i].devices, device))
+		if (orch_list_has(c->stages[i].devices, device, strlen(device)))
 			return true;
 	return false;
 }
@@ -398,7 +382,7 @@ bool orch_campaign_compatible(const struct orch_campaign *c, const char *model, 
 			 c->model);
 		return false;
 	}
-	if (c->hw_revisions[0] && hw && hw[0] && !list_has(c->hw_revisions, hw)) {
+	if (c->hw_revisions[0] && hw && hw[0] && !orch_list_has(c->hw_revisions, hw, strlen(hw))) {
 		/* The list can be long; a reason names its start, which is enough to act on. */
 		snprintf(why, size, "registered hardware revision '%s', the image takes %.64s", hw,
 			 c->hw_revisions);
@@ -678,7 +662,7 @@ fota_err orch_campaign_preflight(struct orch_store *st, const struct orch_campai
 			if (rc)
 				return fota_error_set(err, rc, "registry: cannot read device '%s'",
 						      id);
-			if (!list_has(d.groups, c->group))
+			if (!orch_list_has(d.groups, c->group, strlen(c->group)))
 				return fota_error_set(err, FOTA_ERR_FIELD,
 						      "stage %u lists device '%s', which is not in "
 						      "group %s (its groups: %s)",

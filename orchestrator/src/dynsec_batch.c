@@ -13,6 +13,7 @@
 #include "fota/json_text.h"
 
 #include "dynsec_batch.h"
+#include "store_rows.h"
 
 /* The groups of a batch, each once, comma-joined: FOTA_MAX_ASSIGNED_GROUPS per device. */
 #define BATCH_GROUPS_LEN (ORCH_DYNSEC_BATCH * FOTA_MAX_ASSIGNED_GROUPS * (FOTA_MAX_SEGMENT_LEN + 1))
@@ -69,26 +70,6 @@ static bool add_named(cJSON *list, const char *key, const char *name)
 		return false;
 	}
 	return cJSON_AddStringToObject(o, key, name) != NULL;
-}
-
-/* True when csv (comma-joined names) holds the len bytes at name. */
-static bool has_n(const char *csv, const char *name, size_t n)
-{
-	for (const char *p = csv; p && *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len;
-		if (*p)
-			p++;
-	}
-	return false;
-}
-
-static bool has(const char *csv, const char *name)
-{
-	return has_n(csv, name, strlen(name));
 }
 
 /*
@@ -191,7 +172,7 @@ static bool device_cmds(cJSON *cmds, const char *prefix, const char *device, con
 		size_t len = strcspn(p, ",");
 
 		snprintf(name, sizeof(name), "fota-group-%.*s", (int)len, p);
-		ok = len == 0 || has_n(new_groups, p, len) ||
+		ok = len == 0 || orch_list_has(new_groups, p, len) ||
 		     add_cmd(cmds, "removeGroupClient", "groupname", name, "username", device);
 		p += len;
 		if (*p)
@@ -238,7 +219,7 @@ static bool client_as_wanted(const cJSON *data, const char *device, const char *
 
 		if (g == NULL || strncmp(g, "fota-group-", 11) != 0)
 			continue; /* not ours to manage */
-		if (!has(wanted, g + 11))
+		if (!orch_list_has(wanted, g + 11, strlen(g + 11)))
 			return false;
 		n++;
 	}
@@ -326,8 +307,8 @@ fota_err orch_dynsec_batch_new(const char *prefix, const struct orch_dynsec_gran
 		for (const char *p = g[i].new_groups; ok && p && *p;) {
 			size_t len = strcspn(p, ",");
 
-			if (len > 0 && len <= FOTA_MAX_SEGMENT_LEN && !has_n(seen, p, len) &&
-			    n_seen + len + 2 <= BATCH_GROUPS_LEN &&
+			if (len > 0 && len <= FOTA_MAX_SEGMENT_LEN &&
+			    !orch_list_has(seen, p, len) && n_seen + len + 2 <= BATCH_GROUPS_LEN &&
 			    b->n_groups < sizeof(b->grp) / sizeof(b->grp[0])) {
 				n_seen +=
 				    (size_t)snprintf(seen + n_seen, BATCH_GROUPS_LEN - n_seen,

@@ -209,6 +209,20 @@ const char *orch_group_list_next(const char *p, char g[FOTA_MAX_SEGMENT_LEN + 1]
 	return NULL;
 }
 
+bool orch_list_has(const char *list, const char *name, size_t len)
+{
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
 /* --- parameters ------------------------------------------------------------------------------ */
 
 static void text(struct orch_params *p, int idx, const char *v)

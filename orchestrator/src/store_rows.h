@@ -109,6 +109,10 @@ void orch_row_audit(const struct orch_row *r, struct orch_audit *out);
  * the next one starts, NULL at the end. Empty and over-long names are passed over. */
 const char *orch_group_list_next(const char *p, char g[FOTA_MAX_SEGMENT_LEN + 1]);
 
+/* True when the comma-joined list (may be NULL) holds the len bytes at name as one of its
+ * names: the membership test of group, device and revision lists. */
+bool orch_list_has(const char *list, const char *name, size_t len);
+
 /* Writers, ORCH_*_NCOLS parameters each. */
 void orch_params_device(struct orch_params *p, const struct orch_device *d);
 /* A published assignment: the device id (parameter 0, WHERE id = first parameter), then
