@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The dynamic-security plugin's clients, roles and groups, driven over $CONTROL: one command
  * list per batch of devices (dynsec_batch.c), answered by one response the plugin publishes. */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
+#include "fota/digest.h"
 #include "fota/timeutil.h"
 
 #include "cmd.h"
@@ -17,13 +21,17 @@
 struct waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	char *response; /* a copy, NULL until it came */
+	const char *tag; /* the command list's correlation tag */
+	char *response;	 /* a copy, NULL until it came */
 	size_t len;
-	size_t too_big; /* the length of a response refused unread, 0 if none */
+	size_t too_big;	 /* the length of a response refused unread, 0 if none */
+	unsigned others; /* responses to other command lists, passed over */
 };
 
-/* MQTT thread. The first response is the answer: a larger one than a judge would read is
- * refused here, unread and uncopied, and the waiting command says so. */
+/* MQTT thread. The answer is the first response that carries our tag: every client allowed on
+ * $CONTROL gets every response, and one to another command list (another orchestrator process,
+ * mosquitto_ctrl) is passed over. A larger one than a judge would read is refused here,
+ * uncopied, and the waiting command says so. */
 static void on_control(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct waiter *w = ctx;
@@ -31,7 +39,9 @@ static void on_control(void *ctx, const char *topic, const uint8_t *payload, siz
 	if (strcmp(topic, RESPONSE_TOPIC) != 0)
 		return;
 	pthread_mutex_lock(&w->lock);
-	if (w->response == NULL && w->too_big == 0) {
+	if (memmem(payload, len, w->tag, strlen(w->tag)) == NULL) {
+		w->others++;
+	} else if (w->response == NULL && w->too_big == 0) {
 		if (len > ORCH_DYNSEC_MAX_RESPONSE_BYTES)
 			w->too_big = len;
 		else if ((w->response = malloc(len + 1)) != NULL) {
@@ -44,12 +54,12 @@ static void on_control(void *ctx, const char *topic, const uint8_t *payload, siz
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Sends text on the control topic and waits for the plugin's answer, into *response (len
- * bytes). */
+/* Sends text on the control topic and waits for the plugin's answer, the response that carries
+ * tag, into *response (len bytes). */
 static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const char *text,
-			 char **response, size_t *len, struct fota_error *err)
+			 const char *tag, char **response, size_t *len, struct fota_error *err)
 {
-	struct waiter w = {.response = NULL};
+	struct waiter w = {.tag = tag};
 	struct timespec deadline;
 	fota_err rc;
 
@@ -78,8 +88,8 @@ static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const 
 			    err, FOTA_ERR_TIMEOUT,
 			    "dynsec: no response from the broker's dynamic-security "
 			    "plugin within %d ms (is it loaded, and may this identity "
-			    "use $CONTROL?)",
-			    ORCH_DYNSEC_TIMEOUT_MS);
+			    "use $CONTROL?; %u response(s) to other command lists passed over)",
+			    ORCH_DYNSEC_TIMEOUT_MS, w.others);
 	}
 	orch_routes_set_control_hook(routes, NULL, NULL);
 	pthread_cond_destroy(&w.cond);
@@ -96,15 +106,20 @@ static fota_err grant_batch(struct fota_mqtt *m, struct orch_routes *routes,
 			    size_t n, struct fota_error *err)
 {
 	struct orch_dynsec_batch *b = NULL;
-	char *text = NULL, *response = NULL;
+	char *text = NULL, *response = NULL, tag[2 * 8 + 1];
+	uint8_t rnd[8];
 	size_t len = 0, granted = 0;
 	fota_err rc;
 
-	rc = orch_dynsec_batch_new(cfg->prefix, g, n, &b, err);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return fota_error_set(err, FOTA_ERR_CRYPTO,
+				      "dynsec: no random bytes for the command list's tag");
+	fota_hex_encode(rnd, sizeof(rnd), tag);
+	rc = orch_dynsec_batch_new(cfg->prefix, tag, g, n, &b, err);
 	if (rc == FOTA_OK && (text = orch_dynsec_batch_text(b)) == NULL)
 		rc = fota_error_set(err, FOTA_ERR_NOMEM, "dynsec: out of memory");
 	if (rc == FOTA_OK) {
-		rc = exchange(m, routes, text, &response, &len, err);
+		rc = exchange(m, routes, text, tag, &response, &len, err);
 		if (rc && n > 1)
 			fota_error_prefix(err, "devices");
 	}

@@ -240,7 +240,8 @@ static const char *subject(const cJSON *cmd)
 
 /*
  * The answers to count commands, from *answer on, in step with the commands sent from *sent
- * on (both cursors move past them): every command answered in order; the ones that create
+ * on (both cursors move past them): every command answered in order, with its correlation
+ * data (an answer to another command list is not ours to judge); the ones that create
  * failed only because what they create exists ("... already exists", "... already in this
  * role"); and, for a device (device not NULL), the final getClient shows it with its role in
  * exactly the wanted groups (the plugin answers a role or group the client has already with
@@ -254,7 +255,15 @@ static fota_err check_answers(const cJSON **answer, const cJSON **sent, size_t c
 	for (size_t i = 0; i < count; i++, *answer = (*answer)->next, *sent = (*sent)->next) {
 		const char *cmd = *answer ? str_of(*answer, "command") : NULL;
 		const char *e = *answer ? str_of(*answer, "error") : NULL;
+		const char *corr = *answer ? str_of(*answer, "correlationData") : NULL;
+		const char *want = str_of(*sent, "correlationData");
 
+		if (corr == NULL || strcmp(corr, want) != 0)
+			return fota_error_set(
+			    err, FOTA_ERR_MQTT,
+			    "dynsec: the broker's response answers another command "
+			    "list (correlationData '%.40s' where '%s' was sent)",
+			    corr ? corr : "(none)", want);
 		if (cmd == NULL || strcmp(cmd, str_of(*sent, "command")) != 0)
 			return fota_error_set(err, FOTA_ERR_MQTT,
 					      "dynsec: the broker's response does not answer the "
@@ -285,13 +294,31 @@ static fota_err check_answers(const cJSON **answer, const cJSON **sent, size_t c
 	return FOTA_OK;
 }
 
-fota_err orch_dynsec_batch_new(const char *prefix, const struct orch_dynsec_grant *g, size_t n,
+/* correlationData "<tag>-<k>" on command k of the list. */
+static bool tag_cmds(cJSON *cmds, const char *tag)
+{
+	char data[ORCH_DYNSEC_TAG_MAX + 24];
+	cJSON *cmd;
+	size_t k = 0;
+
+	cJSON_ArrayForEach(cmd, cmds)
+	{
+		snprintf(data, sizeof(data), "%s-%zu", tag, k++);
+		if (!cJSON_AddStringToObject(cmd, "correlationData", data))
+			return false;
+	}
+	return true;
+}
+
+fota_err orch_dynsec_batch_new(const char *prefix, const char *tag,
+			       const struct orch_dynsec_grant *g, size_t n,
 			       struct orch_dynsec_batch **out, struct fota_error *err)
 {
 	struct orch_dynsec_batch *b = calloc(1, sizeof(*b));
 	char *seen = malloc(BATCH_GROUPS_LEN);
 	size_t n_seen = 0, before;
-	bool ok = b != NULL && seen != NULL && n <= ORCH_DYNSEC_BATCH;
+	bool ok = b != NULL && seen != NULL && n <= ORCH_DYNSEC_BATCH &&
+		  strlen(tag) <= ORCH_DYNSEC_TAG_MAX;
 
 	*out = NULL;
 	if (ok) {
@@ -329,6 +356,7 @@ fota_err orch_dynsec_batch_new(const char *prefix, const struct orch_dynsec_gran
 		ok = device_cmds(b->cmds, prefix, g[i].device, g[i].old_groups, g[i].new_groups);
 		b->n_cmds[i] = (size_t)cJSON_GetArraySize(b->cmds) - before;
 	}
+	ok = ok && tag_cmds(b->cmds, tag);
 	free(seen);
 	if (!ok) {
 		orch_dynsec_batch_free(b);
@@ -336,6 +364,10 @@ fota_err orch_dynsec_batch_new(const char *prefix, const struct orch_dynsec_gran
 			return fota_error_set(err, FOTA_ERR_INVAL,
 					      "dynsec: %zu devices in one batch, at most %d", n,
 					      ORCH_DYNSEC_BATCH);
+		if (strlen(tag) > ORCH_DYNSEC_TAG_MAX)
+			return fota_error_set(err, FOTA_ERR_INVAL,
+					      "dynsec: a tag of %zu bytes, at most %d", strlen(tag),
+					      ORCH_DYNSEC_TAG_MAX);
 		return fota_error_set(err, FOTA_ERR_NOMEM, "dynsec: out of memory");
 	}
 	*out = b;

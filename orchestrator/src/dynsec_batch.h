@@ -25,13 +25,21 @@ struct orch_dynsec_grant {
 
 struct orch_dynsec_batch;
 
+/* The longest tag of a batch (orch_dynsec_batch_new). */
+#define ORCH_DYNSEC_TAG_MAX 64
+
 /*
  * The command list for n (at most ORCH_DYNSEC_BATCH) grants, topics under prefix: each group
  * of the batch once (its role with read ACLs, its dynsec group), then per device its own role,
  * its client in that role and its new groups, out of the old groups it no longer has, and a
- * getClient to check the result. g must outlive the batch. Free with orch_dynsec_batch_free.
+ * getClient to check the result. Command k carries correlationData "<tag>-<k>", which the
+ * plugin echoes in its answer: every client allowed on $CONTROL gets every answer on the one
+ * response topic, and the tag (unique per list: random in dynsec.c) tells ours from those to
+ * another list (another orchestrator process, mosquitto_ctrl). g must outlive the batch.
+ * Free with orch_dynsec_batch_free.
  */
-fota_err orch_dynsec_batch_new(const char *prefix, const struct orch_dynsec_grant *g, size_t n,
+fota_err orch_dynsec_batch_new(const char *prefix, const char *tag,
+			       const struct orch_dynsec_grant *g, size_t n,
 			       struct orch_dynsec_batch **out, struct fota_error *err);
 
 /* The list as the JSON text to publish on $CONTROL/dynamic-security/v1 (malloc'ed; NULL out of
@@ -43,7 +51,8 @@ size_t orch_dynsec_batch_commands(const struct orch_dynsec_batch *b);
 
 /*
  * Judges the plugin's answer (len bytes, untrusted): one strict JSON object of at most
- * ORCH_DYNSEC_MAX_RESPONSE_BYTES whose "responses" answer every command in order; a command
+ * ORCH_DYNSEC_MAX_RESPONSE_BYTES whose "responses" answer every command in order, each with
+ * the command's correlationData; a command
  * that creates may fail only because what it creates exists; each device's getClient must
  * show its own role and exactly its new groups among ours (fota-group-*). FOTA_OK when the
  * plugin did all of it; otherwise err names the device and says why. *granted: how many

@@ -10,8 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The grants of the seed answers in corpus/fuzz_dynsec_response: shared and own groups, a group
- * left, a device with none. */
+/* The grants and tag of the seed answers in corpus/fuzz_dynsec_response: shared and own groups,
+ * a group left, a device with none. */
 static const struct orch_dynsec_grant grants[] = {
     {.device = "dev-1", .old_groups = "old", .new_groups = "lab,eu"},
     {.device = "dev-2", .old_groups = NULL, .new_groups = "lab"},
@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t granted = 99;
 	fota_err rc;
 
-	if (b == NULL && orch_dynsec_batch_new("fota/v1", grants, N_GRANTS, &b, &err) != FOTA_OK)
+	if (b == NULL &&
+	    orch_dynsec_batch_new("fota/v1", "fuzz", grants, N_GRANTS, &b, &err) != FOTA_OK)
 		abort();
 	rc = orch_dynsec_batch_judge(b, (const char *)data, size, &granted, &err);
 	if (rc == FOTA_OK) {

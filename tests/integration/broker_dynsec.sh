@@ -212,4 +212,24 @@ check "imp-1, before it in the command list, was granted" \
 	grep -q "broker access for imp-1: groups A" <<<"$out"
 no_assignment() { ! grep -q "^assignment " <<<"$out"; }
 check "no assignment of the failed batch was published" no_assignment
+
+# 10. Every client allowed on $CONTROL gets every answer on its one response topic: serve's,
+# another orchestrator process's, an operator's mosquitto_ctrl. An import while another client
+# sends command lists as fast as it can takes only the answer tagged as its own.
+fota__tls_args orchestrator
+yes '{"commands":[{"command":"listGroups","correlationData":"noise"}]}' |
+	mosquitto_pub "${FOTA__ARGS[@]}" -q 0 -t '$CONTROL/dynamic-security/v1' -l &
+noise_pid=$! # mosquitto_pub's own; yes ends on SIGPIPE with it
+fota_cleanup_pid "$noise_pid"
+fota_sub_bg orchestrator "$T/answers.txt" -t '$CONTROL/dynamic-security/v1/response'
+answers() { [ "$(wc -l <"$T/answers.txt")" -ge "$1" ]; }
+fota_wait_for 20 answers 1000 || fail "the other \$CONTROL client's lists are not answered"
+printf 'id,groups\nimp-4,A\nimp-5,B\n' >"$T/batch2.csv"
+out=$(fota_orch device import "$T/batch2.csv" "${ORCH_KEY_ARGS[@]}" 2>&1) ||
+	fail_soft "the import beside another \$CONTROL client failed: $out"
+check "the import beside another \$CONTROL client granted imp-4" \
+	grep -q "broker access for imp-4: groups A" <<<"$out"
+check "... and imp-5" grep -q "broker access for imp-5: groups B" <<<"$out"
+echo "answers to the other client's lists so far: $(wc -l <"$T/answers.txt")"
+fota_stop_wait "$noise_pid" TERM "the other \$CONTROL client" || fail "the other client did not stop"
 fota_summary

@@ -35,8 +35,9 @@ struct twist {
 	const char *error_on;	 /* this command fails with error_text */
 	const char *error_text;	 /* "... already exists" is no failure */
 	const char *extra_group; /* dev-2's getClient shows this group too */
-	bool swap;		 /* the first two answers change places */
+	bool swap;		 /* the first two answers name each other's command */
 	bool drop_last;		 /* the last answer is missing */
+	bool other_list;	 /* the answers carry another list's correlation data */
 };
 
 /* The answer to b: every command answered in order, each getClient showing the device with its
@@ -53,6 +54,10 @@ static char *answer(const struct orch_dynsec_batch *b, const struct twist *t)
 		cJSON *a = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(a, "command", name);
+		cJSON_AddStringToObject(
+		    a, "correlationData",
+		    t && t->other_list ? "another-0"
+				       : cJSON_GetObjectItem(cmd, "correlationData")->valuestring);
 		if (t && t->error_on && strcmp(name, t->error_on) == 0)
 			cJSON_AddStringToObject(a, "error", t->error_text);
 		if (strcmp(name, "getClient") == 0) {
@@ -109,7 +114,8 @@ static struct orch_dynsec_batch *batch(void)
 	struct orch_dynsec_batch *b = NULL;
 	struct fota_error err = {0};
 
-	ck_assert_int_eq(orch_dynsec_batch_new("fota/v1", grants, N_GRANTS, &b, &err), FOTA_OK);
+	ck_assert_int_eq(orch_dynsec_batch_new("fota/v1", "t1", grants, N_GRANTS, &b, &err),
+			 FOTA_OK);
 	return b;
 }
 
@@ -210,6 +216,36 @@ START_TEST(test_out_of_order)
 }
 END_TEST
 
+/* An answer to another command list on the same response topic is not ours to judge. */
+START_TEST(test_other_list)
+{
+	struct twist t = {.other_list = true};
+	struct fota_error err = {0};
+	size_t granted = 9;
+
+	ck_assert_int_eq(judge(&t, &granted, &err), FOTA_ERR_MQTT);
+	ck_assert_uint_eq(granted, 0);
+	ck_assert_str_eq(err.msg,
+			 "device dev-1: dynsec: the broker's response answers another "
+			 "command list (correlationData 'another-0' where 't1-0' was sent)");
+}
+END_TEST
+
+/* Every command carries the batch's tag and its index. */
+START_TEST(test_tagged)
+{
+	struct orch_dynsec_batch *b = batch();
+	char *text = orch_dynsec_batch_text(b), want[32];
+
+	snprintf(want, sizeof(want), "\"correlationData\":\"t1-%zu\"",
+		 orch_dynsec_batch_commands(b) - 1);
+	ck_assert_ptr_nonnull(strstr(text, "\"correlationData\":\"t1-0\""));
+	ck_assert_ptr_nonnull(strstr(text, want));
+	free(text);
+	orch_dynsec_batch_free(b);
+}
+END_TEST
+
 START_TEST(test_missing_answer)
 {
 	struct orch_dynsec_batch *b = batch();
@@ -275,11 +311,12 @@ START_TEST(test_batch_limit)
 
 	for (size_t i = 0; i < ORCH_DYNSEC_BATCH + 1; i++)
 		many[i] = grants[1];
-	ck_assert_int_eq(orch_dynsec_batch_new("fota/v1", many, ORCH_DYNSEC_BATCH + 1, &b, &err),
-			 FOTA_ERR_INVAL);
+	ck_assert_int_eq(
+	    orch_dynsec_batch_new("fota/v1", "t1", many, ORCH_DYNSEC_BATCH + 1, &b, &err),
+	    FOTA_ERR_INVAL);
 	ck_assert_ptr_null(b);
 	ck_assert_ptr_nonnull(strstr(err.msg, "at most 32"));
-	ck_assert_int_eq(orch_dynsec_batch_new("fota/v1", many, ORCH_DYNSEC_BATCH, &b, &err),
+	ck_assert_int_eq(orch_dynsec_batch_new("fota/v1", "t1", many, ORCH_DYNSEC_BATCH, &b, &err),
 			 FOTA_OK);
 	orch_dynsec_batch_free(b);
 }
@@ -297,6 +334,8 @@ static Suite *dynsec_batch_suite(void)
 	tcase_add_test(tc, test_stray_group_fails_the_device);
 	tcase_add_test(tc, test_out_of_order);
 	tcase_add_test(tc, test_missing_answer);
+	tcase_add_test(tc, test_other_list);
+	tcase_add_test(tc, test_tagged);
 	tcase_add_test(tc, test_strict_json);
 	tcase_add_test(tc, test_over_the_limit);
 	tcase_add_test(tc, test_batch_limit);
