@@ -24,14 +24,13 @@ struct waiter {
 	const char *tag; /* the command list's correlation tag */
 	char *response;	 /* a copy, NULL until it came */
 	size_t len;
-	size_t too_big;	 /* the length of a response refused unread, 0 if none */
 	unsigned others; /* responses to other command lists, passed over */
 };
 
 /* MQTT thread. The answer is the first response that carries our tag: every client allowed on
  * $CONTROL gets every response, and one to another command list (another orchestrator process,
- * mosquitto_ctrl) is passed over. A larger one than a judge would read is refused here,
- * uncopied, and the waiting command says so. */
+ * mosquitto_ctrl) is passed over. Its size is the judge's to refuse (orch_dynsec_batch_judge);
+ * the broker's message_size_limit bounds the copy. */
 static void on_control(void *ctx, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct waiter *w = ctx;
@@ -41,14 +40,10 @@ static void on_control(void *ctx, const char *topic, const uint8_t *payload, siz
 	pthread_mutex_lock(&w->lock);
 	if (memmem(payload, len, w->tag, strlen(w->tag)) == NULL) {
 		w->others++;
-	} else if (w->response == NULL && w->too_big == 0) {
-		if (len > ORCH_DYNSEC_MAX_RESPONSE_BYTES)
-			w->too_big = len;
-		else if ((w->response = malloc(len + 1)) != NULL) {
-			memcpy(w->response, payload, len);
-			w->response[len] = '\0';
-			w->len = len;
-		}
+	} else if (w->response == NULL && (w->response = malloc(len + 1)) != NULL) {
+		memcpy(w->response, payload, len);
+		w->response[len] = '\0';
+		w->len = len;
 		pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -73,17 +68,11 @@ static fota_err exchange(struct fota_mqtt *m, struct orch_routes *routes, const 
 	if (rc == FOTA_OK) {
 		pthread_mutex_lock(&w.lock);
 		fota_time_mono_deadline(&deadline, ORCH_DYNSEC_TIMEOUT_MS);
-		while (w.response == NULL && w.too_big == 0 &&
+		while (w.response == NULL &&
 		       pthread_cond_timedwait(&w.cond, &w.lock, &deadline) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&w.lock);
-		if (w.too_big)
-			rc =
-			    fota_error_set(err, FOTA_ERR_TOO_BIG,
-					   "dynsec: the broker's response of %zu bytes is over the "
-					   "limit of %d bytes: refused unread",
-					   w.too_big, ORCH_DYNSEC_MAX_RESPONSE_BYTES);
-		else if (w.response == NULL)
+		if (w.response == NULL)
 			rc = fota_error_set(
 			    err, FOTA_ERR_TIMEOUT,
 			    "dynsec: no response from the broker's dynamic-security "

@@ -14,7 +14,7 @@
  * 4 KiB per device with 8 groups, well under the broker's message_size_limit. */
 #define ORCH_DYNSEC_BATCH 32
 /* The plugin's answer lists one short object per command; a device with 8 groups sends about
- * 60. A larger answer is refused unread. */
+ * 60. A larger answer is refused before parsing. */
 #define ORCH_DYNSEC_MAX_RESPONSE_BYTES (ORCH_DYNSEC_BATCH * 64 * 1024)
 
 /* What the plugin is to do for one device. */
